@@ -1,0 +1,214 @@
+"""Low-level readers for MTZ map coefficients and MRC/CCP4 arrays, with clear errors.
+
+:func:`napari_densitybuild.maps.read_map` is the public entry point; these functions return raw
+grids/arrays and the header facts needed to place them in the unit cell.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import gemmi
+import numpy as np
+
+from .errors import MapReadError
+
+#: (amplitude, phase) column pairs of 2mFo-DFc map coefficients, in order of preference.
+TWO_FOFC_COLUMNS = (
+    ("FWT", "PHWT"),
+    ("2FOFCWT", "PH2FOFCWT"),
+    ("FWT", "PHIWT"),
+    ("2FOFCWT_no_fill", "PH2FOFCWT_no_fill"),
+    ("F_map", "PHI_map"),
+)
+#: (amplitude, phase) column pairs of mFo-DFc difference coefficients.
+DIFFERENCE_COLUMNS = (
+    ("DELFWT", "PHDELWT"),
+    ("FOFCWT", "PHFOFCWT"),
+    ("DELFWT", "DELPHWT"),
+)
+#: The finest grid spacing (Angstrom) used when computing a map from coefficients.
+MTZ_SPACING = 0.5
+
+
+def _column_list(mtz: gemmi.Mtz) -> str:
+    return ", ".join(f"{c.label} ({c.type})" for c in mtz.columns)
+
+
+def find_map_columns(mtz: gemmi.Mtz, difference: bool = False) -> tuple[str, str]:
+    """Pick the amplitude and phase columns of 2mFo-DFc (or difference) map coefficients.
+
+    Raises
+    ------
+    MapReadError
+        Listing the columns the file has, when no known pair is present.
+    """
+    labels = {c.label: c.type for c in mtz.columns}
+    pairs = DIFFERENCE_COLUMNS if difference else TWO_FOFC_COLUMNS
+    for f, phi in pairs:
+        if labels.get(f) == "F" and labels.get(phi) == "P":
+            return f, phi
+    what = "difference (mFo-DFc)" if difference else "2mFo-DFc"
+    raise MapReadError(
+        f"no {what} map coefficients found; looked for "
+        + ", ".join(f"{f}/{p}" for f, p in pairs)
+        + f". The file has: {_column_list(mtz)}. Give the columns explicitly (e.g. --columns F,PHI)"
+    )
+
+
+def read_mtz_grid(
+    path: Path,
+    columns: tuple[str, str] | None,
+    difference: bool,
+    max_voxels: int,
+) -> tuple[gemmi.FloatGrid, float, dict]:
+    """Compute the map of one unit cell from MTZ map coefficients (raw values, not scaled)."""
+    try:
+        mtz = gemmi.read_mtz_file(str(path))
+    except (RuntimeError, ValueError, OSError) as e:
+        raise MapReadError(f"{path}: not a readable MTZ file ({e})") from None
+    if mtz.nreflections == 0:
+        raise MapReadError(f"{path}: the MTZ file has no reflections")
+    if columns:
+        if len(columns) != 2:
+            raise MapReadError(f"{path}: give two columns, amplitude and phase (got {columns})")
+        f, phi = columns
+        labels = {c.label: c.type for c in mtz.columns}
+        for label, want in ((f, "F"), (phi, "P")):
+            if label not in labels:
+                raise MapReadError(f"{path}: no column {label!r}; the file has: {_column_list(mtz)}")
+            if labels[label] != want:
+                kind = "amplitude (type F)" if want == "F" else "phase (type P)"
+                raise MapReadError(f"{path}: column {label!r} is type {labels[label]}, not {kind}")
+    else:
+        try:
+            f, phi = find_map_columns(mtz, difference)
+        except MapReadError as e:
+            raise MapReadError(f"{path}: {e}") from None
+    d_min = float(mtz.resolution_high())
+    cell = mtz.cell
+    rate = max(3.0, d_min / MTZ_SPACING)
+    est = cell.volume / (d_min / rate) ** 3
+    if est > max_voxels:
+        raise MapReadError(
+            f"{path}: the map would have about {est / 1e6:.0f} M voxels "
+            f"({est * 4 / 2**30:.1f} GiB); the limit is {max_voxels / 1e6:.0f} M"
+        )
+    grid = mtz.transform_f_phi_to_map(f, phi, sample_rate=rate)
+    arr = np.array(grid, copy=False)
+    bad = int(np.count_nonzero(~np.isfinite(arr)))
+    if bad:
+        raise MapReadError(f"{path}: columns {f}/{phi} hold NaN or infinite values ({bad} voxels)")
+    return grid, d_min, {"columns": (f, phi), "spacegroup": mtz.spacegroup.hm}
+
+
+def _read_mrc_header(path: Path):
+    import mrcfile
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with mrcfile.open(str(path), mode="r", permissive=True, header_only=True) as mrc:
+                return mrc.header.copy()
+    except Exception as e:  # mrcfile raises many kinds on garbage
+        raise MapReadError(f"{path}: not a readable MRC/CCP4 map ({e})") from None
+
+
+def read_mrc_array(path: Path, max_voxels: int) -> dict:
+    """Read an MRC/CCP4 map and reorder its data to (x, y, z) along the cell axes.
+
+    Returns a dict with ``array_xyz`` (float32), ``cell`` (a, b, c, alpha, beta, gamma),
+    ``sampling`` (cell grid along x, y, z), ``nstart`` (x, y, z), ``origin`` (x, y, z Angstrom),
+    ``spacegroup`` (number), ``mode`` and ``axis_order``.
+    """
+    import mrcfile
+
+    h = _read_mrc_header(path)
+    dims = np.array([int(h.nx), int(h.ny), int(h.nz)])
+    if np.any(dims <= 0) or np.any(dims > 100_000):
+        raise MapReadError(f"{path}: not an MRC/CCP4 map (header grid size {dims.tolist()})")
+    n = int(np.prod(dims))
+    if n > max_voxels:
+        raise MapReadError(
+            f"{path}: the map is {'x'.join(map(str, dims))} = {n / 1e6:.0f} M voxels "
+            f"({n * 4 / 2**30:.1f} GiB as float32); the limit is {max_voxels / 1e6:.0f} M voxels"
+        )
+    problems = io.StringIO()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with mrcfile.open(str(path), mode="r", permissive=False) as mrc:
+                data = np.asarray(mrc.data, dtype=np.float32)
+    except Exception as strict_error:
+        # Accept files that only break minor header rules, if the data block is whole.
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                with mrcfile.open(str(path), mode="r", permissive=True) as mrc:
+                    data = None if mrc.data is None else np.asarray(mrc.data, dtype=np.float32)
+            for w in caught:
+                problems.write(f"{w.message}; ")
+        except Exception:
+            data = None
+        if data is None or data.size != n:
+            raise MapReadError(
+                f"{path}: not a readable MRC/CCP4 map ({strict_error}) {problems.getvalue()}".strip()
+            ) from None
+    if data.ndim == 2:
+        data = data[None]
+    crs_axes = [int(h.mapc), int(h.mapr), int(h.maps)]
+    if sorted(crs_axes) != [1, 2, 3]:
+        if any(crs_axes):
+            raise MapReadError(f"{path}: invalid axis order MAPC/MAPR/MAPS = {crs_axes}")
+        crs_axes = [1, 2, 3]
+    arr_crs = data.transpose(2, 1, 0)  # (col, row, section)
+    perm = [crs_axes.index(t) for t in (1, 2, 3)]
+    arr_xyz = np.ascontiguousarray(arr_crs.transpose(perm))
+    start_crs = [int(h.nxstart), int(h.nystart), int(h.nzstart)]
+    nstart = [start_crs[p] for p in perm]
+    sampling = [int(h.mx), int(h.my), int(h.mz)]
+    if min(sampling) <= 0:
+        sampling = list(arr_xyz.shape)
+    cell = [float(h.cella.x), float(h.cella.y), float(h.cella.z)]
+    angles = [float(h.cellb.alpha), float(h.cellb.beta), float(h.cellb.gamma)]
+    if min(cell) <= 0:
+        raise MapReadError(f"{path}: the header gives no cell dimensions ({cell})")
+    if not all(0 < a < 180 for a in angles):
+        angles = [90.0, 90.0, 90.0]
+    sg_number = int(h.ispg)
+    if sg_number <= 0 or sg_number > 230 or gemmi.find_spacegroup_by_number(sg_number) is None:
+        sg_number = 1
+    origin = [float(h.origin.x), float(h.origin.y), float(h.origin.z)]
+    if not np.all(np.isfinite(origin)):
+        origin = [0.0, 0.0, 0.0]
+    return {
+        "array_xyz": arr_xyz,
+        "cell": cell + angles,
+        "sampling": sampling,
+        "nstart": nstart,
+        "origin": origin,
+        "spacegroup": sg_number,
+        "mode": int(h.mode),
+        "axis_order": crs_axes,
+        "warnings": problems.getvalue(),
+    }
+
+
+def write_mrc(path: str | Path, dmap, data_zyx: np.ndarray | None = None) -> None:
+    """Write a DensityMap's unit cell as a CCP4/MRC map (mode 2, axis order X, Y, Z)."""
+    import mrcfile
+
+    arr = np.array(dmap.grid, copy=False) if data_zyx is None else data_zyx
+    if data_zyx is None:
+        arr = arr.transpose(2, 1, 0)  # gemmi (x, y, z) -> MRC (section=z, row=y, col=x)
+    c = dmap.cell
+    with mrcfile.new(str(path), overwrite=True, compression="gzip" if str(path).endswith(".gz")
+                     else None) as mrc:  # fmt: skip
+        mrc.set_data(np.ascontiguousarray(arr, dtype=np.float32))
+        mrc.header.cella = (c.a, c.b, c.c)
+        mrc.header.cellb = (c.alpha, c.beta, c.gamma)
+        mrc.header.mx, mrc.header.my, mrc.header.mz = dmap.grid.nu, dmap.grid.nv, dmap.grid.nw
+        mrc.header.ispg = dmap.spacegroup.ccp4
+        mrc.update_header_stats()

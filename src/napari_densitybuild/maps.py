@@ -1,0 +1,303 @@
+"""DensityMap: a density map in Cartesian Angstrom, in sigma units, whatever file it came from.
+
+Crystallographic maps (MTZ map coefficients, CCP4/MRC maps) and cryo-EM maps are held as one
+periodic unit cell (a ``gemmi.FloatGrid`` with its cell and space group) plus a Cartesian
+``offset`` (non-zero only for MRC files with an ORIGIN record). Everything downstream samples the
+map through :meth:`DensityMap.sample_transform` or :meth:`DensityMap.sample_points`, so
+non-orthogonal cells, symmetry (periodicity) and origins are handled in one place.
+
+World coordinates are Cartesian Angstrom; arrays handed to napari are indexed (z, y, x).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gemmi
+import numpy as np
+
+from .errors import MapReadError
+from .mapfiles import read_mrc_array, read_mtz_grid
+
+#: Largest map (voxels) read into memory; above it the reader refuses with the size.
+MAX_VOXELS = 512**3
+#: Largest Cartesian volume (voxels) resampled for display before the spacing is coarsened.
+MAX_DISPLAY_VOXELS = 2**25
+
+MAP_SUFFIXES = (".mtz", ".ccp4", ".map", ".mrc", ".ccp4.gz", ".map.gz", ".mrc.gz")
+
+
+@dataclass(eq=False)
+class DensityMap:
+    """A density map on one periodic unit cell, scaled to sigma units (mean 0, sd 1).
+
+    Attributes
+    ----------
+    grid
+        The map over one whole unit cell, with its cell and space group; voxels the file did not
+        cover are 0.
+    offset
+        Cartesian shift (x, y, z, Angstrom) from grid positions to world positions.
+    data_min, data_max
+        Cartesian bounding box (x, y, z) of the region the file covered, in world coordinates.
+    covers_cell
+        True when the file covered the whole unit cell (the map is then periodic).
+    resolution
+        High-resolution limit in Angstrom, when known.
+    kind
+        ``"xray"`` for crystallographic maps, ``"em"`` for cryo-EM boxes.
+    source
+        Path of the file it was read from (or a description).
+    info
+        Extra facts for the user (MTZ columns used, raw mean and sd, ...).
+    """
+
+    grid: gemmi.FloatGrid
+    offset: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    data_min: np.ndarray | None = None
+    data_max: np.ndarray | None = None
+    covers_cell: bool = True
+    resolution: float | None = None
+    kind: str = "xray"
+    source: str = ""
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.offset = np.asarray(self.offset, dtype=float)
+        if self.data_min is None or self.data_max is None:
+            lo, hi = cell_bounding_box(self.grid.unit_cell)
+            self.data_min, self.data_max = lo + self.offset, hi + self.offset
+
+    # -- facts ---------------------------------------------------------------------------------
+    @property
+    def cell(self) -> gemmi.UnitCell:
+        """The unit cell (a, b, c in Angstrom, angles in degrees)."""
+        return self.grid.unit_cell
+
+    @property
+    def spacegroup(self) -> gemmi.SpaceGroup:
+        """The space group (P 1 for cryo-EM maps)."""
+        return self.grid.spacegroup or gemmi.SpaceGroup("P 1")
+
+    @property
+    def voxel_size(self) -> np.ndarray:
+        """Grid spacing along a, b, c in Angstrom."""
+        c = self.cell
+        return np.array([c.a / self.grid.nu, c.b / self.grid.nv, c.c / self.grid.nw])
+
+    def summary(self) -> str:
+        """One line for the user: kind, cell, space group, grid, resolution."""
+        c = self.cell
+        res = f"{self.resolution:.2f} A" if self.resolution else "unknown resolution"
+        return (
+            f"{Path(self.source).name}: {self.kind} map, cell {c.a:.2f} {c.b:.2f} {c.c:.2f} "
+            f"{c.alpha:.1f} {c.beta:.1f} {c.gamma:.1f}, {self.spacegroup.hm}, grid "
+            f"{self.grid.nu}x{self.grid.nv}x{self.grid.nw}, {res}"
+        )
+
+    # -- sampling ------------------------------------------------------------------------------
+    def sample_transform(
+        self, matrix: np.ndarray, origin: np.ndarray, shape: tuple[int, int, int], order: int = 1
+    ) -> np.ndarray:
+        """Sample the map on a regular lattice: ``world = origin + matrix @ (i, j, k)``.
+
+        Parameters
+        ----------
+        matrix
+            3x3 matrix whose columns are the world (x, y, z) steps of the array's three indices.
+        origin
+            World position (x, y, z) of element [0, 0, 0].
+        shape
+            Output array shape.
+        order
+            1 for trilinear, 3 for tricubic interpolation.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 array of ``shape``.
+        """
+        out = np.zeros(shape, dtype=np.float32)
+        tr = gemmi.Transform()
+        tr.mat.fromlist(np.asarray(matrix, dtype=float).tolist())
+        tr.vec.fromlist((np.asarray(origin, dtype=float) - self.offset).tolist())
+        self.grid.interpolate_values(out, tr, order=order)
+        return out
+
+    def sample_points(self, xyz: np.ndarray, order: int = 1) -> np.ndarray:
+        """Map values (sigma) at world positions ``xyz`` (N, 3), interpolated periodically."""
+        pts = np.ascontiguousarray(np.asarray(xyz, dtype=np.float64).reshape(-1, 3) - self.offset)
+        return np.asarray(self.grid.interpolate_position_array(pts, order=order))
+
+    def display_region(
+        self, margin: float = 5.0, around: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """World bounding box (x, y, z min and max) to show.
+
+        A crystallographic map that covers its cell is shown over the whole unit cell plus
+        ``margin`` (so a molecule at a cell edge is whole), or over ``around`` (atom positions,
+        N x 3) plus ``margin`` when given. Other maps are shown over the region they cover.
+        """
+        if around is not None and len(around):
+            pts = np.asarray(around, dtype=float).reshape(-1, 3)
+            return pts.min(0) - margin, pts.max(0) + margin
+        if self.covers_cell and self.kind == "xray":
+            lo, hi = cell_bounding_box(self.cell)
+            return lo + self.offset - margin, hi + self.offset + margin
+        return self.data_min.copy(), self.data_max.copy()
+
+    def resample_cartesian(
+        self,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        spacing: float = 0.5,
+        order: int = 1,
+        max_voxels: int = MAX_DISPLAY_VOXELS,
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        """Resample the box [lo, hi] (world x, y, z) onto an orthogonal (z, y, x) grid.
+
+        The spacing grows if the box would exceed ``max_voxels``.
+
+        Returns
+        -------
+        data, origin_xyz, spacing
+            ``data[k, j, i]`` is the value at world ``origin_xyz + spacing * (i, j, k)``.
+        """
+        lo = np.asarray(lo, dtype=float)
+        hi = np.asarray(hi, dtype=float)
+        extent = np.maximum(hi - lo, spacing)
+        n = np.ceil(extent / spacing).astype(int) + 1
+        while int(np.prod(n)) > max_voxels:
+            spacing *= 1.25
+            n = np.ceil(extent / spacing).astype(int) + 1
+        # array index (k, j, i) -> world (x, y, z) = lo + spacing * (i, j, k)
+        matrix = np.zeros((3, 3))
+        matrix[2, 0] = matrix[1, 1] = matrix[0, 2] = spacing
+        data = self.sample_transform(matrix, lo, (int(n[2]), int(n[1]), int(n[0])), order)
+        return data, lo, float(spacing)
+
+
+def cell_bounding_box(cell: gemmi.UnitCell) -> tuple[np.ndarray, np.ndarray]:
+    """Cartesian bounding box (x, y, z min and max) of the parallelepiped of one unit cell."""
+    corners = np.array(
+        [cell.orthogonalize(gemmi.Fractional(i, j, k)).tolist() for i in (0, 1) for j in (0, 1)
+         for k in (0, 1)]
+    )  # fmt: skip
+    return corners.min(0), corners.max(0)
+
+
+def sigma_scale(values: np.ndarray, what: str) -> tuple[np.ndarray, float, float]:
+    """Scale finite values to mean 0 and sd 1; refuse NaN/inf and flat maps with a message."""
+    finite = np.isfinite(values)
+    bad = int(values.size - np.count_nonzero(finite))
+    if bad:
+        raise MapReadError(
+            f"{what}: {bad} of {values.size} values are NaN or infinite; refusing to guess them "
+            "(fix the map, e.g. recompute it, or fill the gaps with 0)"
+        )
+    mean = float(values.mean(dtype=np.float64))
+    sd = float(values.std(dtype=np.float64))
+    if not sd > 1e-12 * max(1.0, abs(mean)):
+        raise MapReadError(f"{what}: the map is flat (all values {mean:g}); nothing to show")
+    return ((values - mean) / sd).astype(np.float32), mean, sd
+
+
+def is_map_path(path: str | Path) -> bool:
+    """True if the file name ends like a map this package reads (.mtz, .ccp4, .map, .mrc, .gz)."""
+    name = str(path).lower()
+    return name.endswith(MAP_SUFFIXES)
+
+
+def read_map(
+    path: str | Path,
+    columns: tuple[str, str] | str | None = None,
+    difference: bool = False,
+    max_voxels: int = MAX_VOXELS,
+) -> DensityMap:
+    """Read a density map (MTZ map coefficients, CCP4/MRC, gzipped too) in sigma units.
+
+    Parameters
+    ----------
+    path
+        The file.
+    columns
+        MTZ only: amplitude and phase column labels ("FWT,PHWT"); found automatically if None.
+    difference
+        MTZ only: take mFo-DFc difference coefficients instead of 2mFo-DFc.
+    max_voxels
+        Refuse maps with more voxels than this (the message gives the size).
+
+    Returns
+    -------
+    DensityMap
+
+    Raises
+    ------
+    MapReadError
+        With a message that says what is wrong (missing columns, corrupt file, NaN, ...).
+
+    Examples
+    --------
+    >>> dmap = read_map("map.mtz")  # doctest: +SKIP
+    >>> dmap.summary()  # doctest: +SKIP
+    'map.mtz: xray map, cell 36.09 95.98 74.25 90.0 90.0 90.0, C 2 2 21, ...'
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MapReadError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise MapReadError(f"{path}: the file is empty")
+    name = path.name.lower()
+    if name.endswith(".mtz"):
+        if isinstance(columns, str):
+            columns = tuple(c.strip() for c in columns.split(","))  # type: ignore[assignment]
+        grid, resolution, info = read_mtz_grid(path, columns, difference, max_voxels)
+        values, mean, sd = sigma_scale(np.array(grid, copy=False), str(path))
+        grid.array[...] = values
+        info.update(raw_mean=mean, raw_sd=sd)
+        return DensityMap(grid=grid, resolution=resolution, kind="xray", source=str(path), info=info)
+    if name.endswith((".ccp4", ".map", ".mrc", ".ccp4.gz", ".map.gz", ".mrc.gz")):
+        return _from_mrc(path, max_voxels)
+    raise MapReadError(f"{path}: not a map file this reader knows ({', '.join(MAP_SUFFIXES)})")
+
+
+def _from_mrc(path: Path, max_voxels: int) -> DensityMap:
+    """Place an MRC/CCP4 array into its unit cell (axis order, nstart, origin) and scale it."""
+    m = read_mrc_array(path, max_voxels)
+    arr = m["array_xyz"]  # float32, indexed (x, y, z) along the cell axes
+    values, mean, sd = sigma_scale(arr, str(path))
+    cell = gemmi.UnitCell(*m["cell"])
+    sampling = np.maximum(np.asarray(m["sampling"], dtype=int), 1)
+    start = np.asarray(m["nstart"], dtype=int)
+    n = np.asarray(arr.shape)
+    full = np.zeros(tuple(sampling), dtype=np.float32)
+    idx = [np.mod(start[a] + np.arange(n[a]), sampling[a]) for a in range(3)]
+    full[np.ix_(*idx)] = values
+    covered = np.zeros(tuple(sampling), dtype=bool)
+    covered[np.ix_(*idx)] = True
+    covers_cell = bool(covered.all())
+    grid = gemmi.FloatGrid(full, cell, gemmi.SpaceGroup(m["spacegroup"]))
+    # Cartesian position of the first voxel: ORIGIN (MRC2014/EM convention) if set, else nstart.
+    first_frac = gemmi.Fractional(*(start / sampling))
+    first_grid_pos = np.array(cell.orthogonalize(first_frac).tolist())
+    origin = np.asarray(m["origin"], dtype=float)
+    offset = origin - first_grid_pos if np.any(origin != 0) else np.zeros(3)
+    last_frac = (start + n - 1) / sampling
+    corners = np.array(
+        [cell.orthogonalize(gemmi.Fractional(*np.where([i, j, k], last_frac, start / sampling)))
+         .tolist() for i in (0, 1) for j in (0, 1) for k in (0, 1)]
+    )  # fmt: skip
+    kind = "xray" if m["spacegroup"] > 1 or not np.allclose(m["cell"][3:], 90) else "em"
+    info = {"raw_mean": mean, "raw_sd": sd, "mode": m["mode"], "axis_order": m["axis_order"]}
+    return DensityMap(
+        grid=grid,
+        offset=offset,
+        data_min=corners.min(0) + offset,
+        data_max=corners.max(0) + offset,
+        covers_cell=covers_cell,
+        resolution=None,
+        kind=kind,
+        source=str(path),
+        info=info,
+    )

@@ -1,0 +1,253 @@
+"""Atomic models: read any model file into an atom table, and write atom tables back with gemmi.
+
+An :class:`AtomTable` is the plain, Qt-free form of a model that the napari Points layers, the
+writer and the pipeline stages share: positions in Cartesian Angstrom (x, y, z) plus one column
+per atom property.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import gemmi
+import numpy as np
+
+from .errors import ModelReadError
+
+MODEL_SUFFIXES = (".pdb", ".cif", ".mmcif", ".ent", ".pdb.gz", ".cif.gz", ".mmcif.gz", ".ent.gz")
+FEATURE_COLUMNS = ("chain", "seqid", "icode", "resname", "atom", "element", "b_iso", "occupancy")
+
+
+def is_model_path(path: str | Path) -> bool:
+    """True if the file name ends like a model file (.pdb, .cif, .ent, gzipped too)."""
+    return str(path).lower().endswith(MODEL_SUFFIXES)
+
+
+@dataclass(eq=False)
+class AtomTable:
+    """Atoms as columns: ``xyz`` (N, 3) Cartesian Angstrom and one array per property."""
+
+    xyz: np.ndarray
+    chain: np.ndarray
+    seqid: np.ndarray
+    icode: np.ndarray
+    resname: np.ndarray
+    atom: np.ndarray
+    element: np.ndarray
+    b_iso: np.ndarray
+    occupancy: np.ndarray
+    cell: tuple[float, ...] | None = None
+    spacegroup: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.xyz)
+
+    def features(self) -> dict[str, np.ndarray]:
+        """The property columns, for a napari Points layer's ``features``."""
+        return {name: getattr(self, name) for name in FEATURE_COLUMNS}
+
+    @classmethod
+    def from_features(
+        cls, xyz: np.ndarray, features, cell=None, spacegroup: str | None = None
+    ) -> AtomTable:
+        """Build a table from positions and a mapping (or DataFrame) of feature columns."""
+        n = len(xyz)
+
+        def col(name, default, dtype):
+            if name in features:
+                return np.asarray(features[name]).astype(dtype)
+            return np.full(n, default, dtype=dtype)
+
+        return cls(
+            xyz=np.asarray(xyz, dtype=float).reshape(-1, 3),
+            chain=col("chain", "A", object),
+            seqid=col("seqid", 1, int),
+            icode=col("icode", "", object),
+            resname=col("resname", "UNK", object),
+            atom=col("atom", "CA", object),
+            element=col("element", "C", object),
+            b_iso=col("b_iso", 30.0, float),
+            occupancy=col("occupancy", 1.0, float),
+            cell=cell,
+            spacegroup=spacegroup,
+        )
+
+
+def read_structure(path: str | Path) -> gemmi.Structure:
+    """Read a model file with gemmi; raise :class:`ModelReadError` with a clear message."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelReadError(f"{path}: no such file")
+    try:
+        st = gemmi.read_structure(str(path))
+    except (RuntimeError, ValueError, OSError) as e:
+        raise ModelReadError(f"{path}: not a readable model file ({e})") from None
+    if len(st) == 0 or st[0].count_atom_sites() == 0:
+        raise ModelReadError(f"{path}: the model has no atoms")
+    st.setup_entities()
+    return st
+
+
+def atom_table(st: gemmi.Structure, hydrogens: bool = False) -> AtomTable:
+    """The first model of ``st`` as an :class:`AtomTable` (hydrogens dropped by default)."""
+    rows = []
+    for ch in st[0]:
+        for res in ch:
+            for a in res:
+                if a.is_hydrogen() and not hydrogens:
+                    continue
+                rows.append((a.pos.x, a.pos.y, a.pos.z, ch.name, res.seqid.num,
+                             res.seqid.icode.strip(), res.name, a.name, a.element.name, a.b_iso,
+                             a.occ))  # fmt: skip
+    if not rows:
+        raise ModelReadError("the model has no (non-hydrogen) atoms")
+    cols = list(zip(*rows))
+    c = st.cell
+    cell = (c.a, c.b, c.c, c.alpha, c.beta, c.gamma) if c.is_crystal() else None
+    return AtomTable(
+        xyz=np.array(cols[:3], dtype=float).T,
+        chain=np.array(cols[3], dtype=object),
+        seqid=np.array(cols[4], dtype=int),
+        icode=np.array(cols[5], dtype=object),
+        resname=np.array(cols[6], dtype=object),
+        atom=np.array(cols[7], dtype=object),
+        element=np.array(cols[8], dtype=object),
+        b_iso=np.array(cols[9], dtype=float),
+        occupancy=np.array(cols[10], dtype=float),
+        cell=cell,
+        spacegroup=st.spacegroup_hm or None,
+    )
+
+
+def read_model(path: str | Path) -> AtomTable:
+    """Read a model file (.pdb, .cif, .ent, gzipped too) into an :class:`AtomTable`.
+
+    Examples
+    --------
+    >>> atoms = read_model("model.cif")  # doctest: +SKIP
+    >>> atoms.xyz.shape, atoms.resname[0]  # doctest: +SKIP
+    ((1213, 3), 'PRO')
+    """
+    return atom_table(read_structure(path))
+
+
+def to_structure(atoms: AtomTable, name: str = "model") -> gemmi.Structure:
+    """Turn an atom table into a gemmi Structure (chains and residues in table order)."""
+    if len(atoms) == 0:
+        raise ModelReadError("nothing to write: the layer has no atoms")
+    st = gemmi.Structure()
+    st.name = name
+    if atoms.cell:
+        st.cell = gemmi.UnitCell(*atoms.cell)
+        st.spacegroup_hm = atoms.spacegroup or "P 1"
+    model = gemmi.Model(1)
+    chains: dict[str, gemmi.Chain] = {}
+    order: list[str] = []
+    residues: dict[tuple, gemmi.Residue] = {}
+    res_order: dict[str, list[tuple]] = {}
+    for i in range(len(atoms)):
+        ch = str(atoms.chain[i])
+        key = (ch, int(atoms.seqid[i]), str(atoms.icode[i] or ""), str(atoms.resname[i]))
+        if ch not in chains:
+            chains[ch] = gemmi.Chain(ch)
+            order.append(ch)
+            res_order[ch] = []
+        if key not in residues:
+            r = gemmi.Residue()
+            r.name = key[3]
+            r.seqid = gemmi.SeqId(key[1], key[2][:1] or " ")
+            residues[key] = r
+            res_order[ch].append(key)
+        a = gemmi.Atom()
+        a.name = str(atoms.atom[i])
+        a.element = gemmi.Element(str(atoms.element[i]))
+        a.pos = gemmi.Position(*map(float, atoms.xyz[i]))
+        a.b_iso = float(atoms.b_iso[i])
+        a.occ = float(atoms.occupancy[i])
+        residues[key].add_atom(a)
+    for ch in order:
+        chain = chains[ch]
+        for key in res_order[ch]:
+            chain.add_residue(residues[key])
+        model.add_chain(chain)
+    st.add_model(model)
+    _set_het_flags(st)
+    st.setup_entities()
+    return st
+
+
+def _set_het_flags(st: gemmi.Structure) -> None:
+    for ch in st[0]:
+        for res in ch:
+            info = gemmi.find_tabulated_residue(res.name)
+            res.het_flag = "A" if info is not None and info.is_amino_acid() else "H"
+
+
+def write_model(atoms: AtomTable, path: str | Path) -> None:
+    """Write atoms to mmCIF (.cif) or PDB (.pdb/.ent), chosen by the file name."""
+    path = Path(path)
+    st = to_structure(atoms, name=path.stem.split(".")[0])
+    name = path.name.lower()
+    if name.endswith((".cif", ".mmcif")):
+        doc = st.make_mmcif_document()
+        doc.write_file(str(path))
+    elif name.endswith((".pdb", ".ent")):
+        st.write_pdb(str(path))
+    else:
+        raise ModelReadError(f"{path}: write .cif or .pdb")
+
+
+@dataclass(eq=False)
+class BackboneResidues:
+    """Residues with a complete backbone (N, CA, C), in model order, as plain arrays."""
+
+    chain: np.ndarray
+    seqid: np.ndarray
+    icode: np.ndarray
+    resname: np.ndarray
+    n: np.ndarray
+    ca: np.ndarray
+    c: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ca)
+
+
+def backbone_residues(st: gemmi.Structure) -> tuple[BackboneResidues, dict[str, int]]:
+    """Residues of the first model that have N, CA and C, and counts of those skipped.
+
+    Returns
+    -------
+    residues, skipped
+        ``skipped`` counts residues left out: ``{"missing N/CA/C": k, "not amino acid": m}``
+        (waters and ligands count as "not amino acid").
+    """
+    rows = []
+    skipped = {"missing N/CA/C": 0, "not amino acid": 0}
+    for ch in st[0]:
+        for res in ch:
+            info = gemmi.find_tabulated_residue(res.name)
+            if info is None or not info.is_amino_acid():
+                skipped["not amino acid"] += 1
+                continue
+            pos = {}
+            for name in ("N", "CA", "C"):
+                a = res.find_atom(name, "*")
+                if a is not None:
+                    pos[name] = a.pos.tolist()
+            if len(pos) < 3:
+                skipped["missing N/CA/C"] += 1
+                continue
+            rows.append((ch.name, res.seqid.num, res.seqid.icode.strip(), res.name,
+                         pos["N"], pos["CA"], pos["C"]))  # fmt: skip
+    cols = list(zip(*rows)) if rows else [[]] * 7
+    return BackboneResidues(
+        chain=np.array(cols[0], dtype=object),
+        seqid=np.array(cols[1], dtype=int),
+        icode=np.array(cols[2], dtype=object),
+        resname=np.array(cols[3], dtype=object),
+        n=np.array(cols[4], dtype=float).reshape(-1, 3),
+        ca=np.array(cols[5], dtype=float).reshape(-1, 3),
+        c=np.array(cols[6], dtype=float).reshape(-1, 3),
+    ), skipped
