@@ -78,7 +78,9 @@ def read_mtz_grid(
         labels = {c.label: c.type for c in mtz.columns}
         for label, want in ((f, "F"), (phi, "P")):
             if label not in labels:
-                raise MapReadError(f"{path}: no column {label!r}; the file has: {_column_list(mtz)}")
+                raise MapReadError(
+                    f"{path}: no column {label!r}; the file has: {_column_list(mtz)}"
+                )
             if labels[label] != want:
                 kind = "amplitude (type F)" if want == "F" else "phase (type P)"
                 raise MapReadError(f"{path}: column {label!r} is type {labels[label]}, not {kind}")
@@ -154,7 +156,8 @@ def read_mrc_array(path: Path, max_voxels: int) -> dict:
             data = None
         if data is None or data.size != n:
             raise MapReadError(
-                f"{path}: not a readable MRC/CCP4 map ({strict_error}) {problems.getvalue()}".strip()
+                f"{path}: not a readable MRC/CCP4 map ({strict_error}) "
+                + problems.getvalue().strip()
             ) from None
     if data.ndim == 2:
         data = data[None]

@@ -256,7 +256,9 @@ def read_map(
         values, mean, sd = sigma_scale(np.array(grid, copy=False), str(path))
         grid.array[...] = values
         info.update(raw_mean=mean, raw_sd=sd)
-        return DensityMap(grid=grid, resolution=resolution, kind="xray", source=str(path), info=info)
+        return DensityMap(
+            grid=grid, resolution=resolution, kind="xray", source=str(path), info=info
+        )
     if name.endswith((".ccp4", ".map", ".mrc", ".ccp4.gz", ".map.gz", ".mrc.gz")):
         return _from_mrc(path, max_voxels)
     raise MapReadError(f"{path}: not a map file this reader knows ({', '.join(MAP_SUFFIXES)})")
