@@ -1,0 +1,170 @@
+"""Speed of the residue classifiers on this machine: a markdown table to benchmarks/results/.
+
+For each net: parameters, GFLOP per residue (forward), inference residues/s (eval, no_grad,
+channels_last_3d, fp32), training samples/s (forward + backward + SGD step), and the GFLOP/s
+they reach, next to a plain fp32 matrix multiply (torch.mm 2048 x 2048) measured in the same run.
+
+Usage::
+
+    python benchmarks/bench_classify.py --threads 2   # writes benchmarks/results/classify.md
+    python benchmarks/bench_classify.py --quick       # small nets only
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from napari_densitybuild.nets import build_net, count_flops, count_params
+
+#: (label, net config, box edge, inference batch, train batch, timed inference / train batches)
+CASES = [
+    ("compact c=16, 3+3 blocks, 22^3 (0.5 A)", {"name": "compact"}, 22, 64, 32, 6, 6),
+    ("poster ResNet-11 width 0.25 at 22^3 (0.5 A), 3 blocks, 1 stem pool",
+     {"name": "resnet11", "width": 0.25, "repeats": 3, "input_size": 22, "stem_pools": 1},
+     22, 64, 16, 3, 3),
+    ("poster ResNet-11 width 0.25, 41^3", {"name": "resnet11", "width": 0.25}, 41, 16, 8, 3, 3),
+    ("poster ResNet-11 width 1, 41^3 (the table)", {"name": "resnet11"}, 41, 4, 2, 2, 1),
+]  # fmt: skip
+
+
+def cpu_model() -> str:
+    """CPU model name from /proc/cpuinfo (or platform)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
+    """Achieved GFLOP/s of an fp32 n x n matrix multiply."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    t = time.perf_counter()
+    for _ in range(repeats):
+        torch.mm(a, b)
+    return 2 * n**3 * repeats / (time.perf_counter() - t) / 1e9
+
+
+def _timed(fn, batches: int) -> float:
+    """Best seconds per call over ``batches`` calls after one warm-up call.
+
+    The best (not the mean) is reported because other workers share the cores.
+    """
+    fn()  # warm-up (and oneDNN primitive creation)
+    best = float("inf")
+    for _ in range(batches):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def bench(config: dict, size: int, infer_bs: int, train_bs: int, n_inf: int, n_tr: int) -> dict:
+    """Measure one net; returns params, GFLOP/residue, inference and training rates."""
+    torch.manual_seed(0)
+    net = build_net(config)
+    flops = count_flops(net, size)
+    x = torch.randn(infer_bs, 1, size, size, size)
+    net.eval()
+    with torch.inference_mode():
+        t_plain = _timed(lambda: net(x), n_inf)
+    cl = torch.channels_last_3d
+    net = net.to(memory_format=cl)
+    x = x.contiguous(memory_format=cl)
+    with torch.inference_mode():
+        t_inf = _timed(lambda: net(x), n_inf)
+    net.train()
+    opt = torch.optim.SGD(net.parameters(), lr=1e-3, momentum=0.9)
+    xt = torch.randn(train_bs, 1, size, size, size).contiguous(memory_format=cl)
+    y = torch.randint(0, 20, (train_bs,))
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(net(xt), y).backward()
+        opt.step()
+
+    t_tr = _timed(step, n_tr)
+    infer = infer_bs / t_inf
+    train = train_bs / t_tr
+    return {
+        "params": count_params(net),
+        "gflop": flops / 1e9,
+        "infer": infer,
+        "infer_plain": infer_bs / t_plain,
+        "train": train,
+        "infer_gflops": infer * flops / 1e9,
+        "train_gflops": train * 3 * flops / 1e9,  # backward ~ 2x forward
+        "infer_bs": infer_bs,
+        "train_bs": train_bs,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and write the markdown table."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--quick", action="store_true", help="skip the full-width poster net")
+    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "classify.md"))
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    load_before = os.getloadavg()
+    t0 = time.perf_counter()
+    mm = matmul_gflops()
+    rows = []
+    for label, config, size, ibs, tbs, ni, nt in CASES:
+        if args.quick and config == {"name": "resnet11"}:
+            continue
+        r = bench(config, size, ibs, tbs, ni, nt)
+        rows.append((label, r))
+        print(f"{label}: {r['infer']:.1f} res/s, {r['train']:.2f} train/s", flush=True)
+    mm_after = matmul_gflops()
+    load_after = os.getloadavg()
+    lines = [
+        "# Residue classifier speed on CPU",
+        "",
+        f"Command: `python benchmarks/bench_classify.py --threads {args.threads}`"
+        f"{' --quick' if args.quick else ''}  ",
+        f"Machine: {cpu_model()}, {os.cpu_count()} logical CPUs, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, Python {platform.python_version()}  ",
+        f"Date: {time.strftime('%Y-%m-%d %H:%M')}; load average (1, 5, 15 min) before "
+        f"{', '.join(f'{v:.2f}' for v in load_before)}, after "
+        f"{', '.join(f'{v:.2f}' for v in load_after)} (other workers share the cores)  ",
+        f"Plain fp32 matmul (torch.mm 2048^2): {mm:.0f} GFLOP/s at start, {mm_after:.0f} at end",
+        "",
+        "FLOPs = 2 x multiply-adds of conv and linear layers (count_flops); training GFLOP/s",
+        "assumes backward = 2 x forward. fp32, channels_last_3d (one inference column in the",
+        "default contiguous layout for comparison); inference under inference_mode. Each rate is",
+        "the best of a few timed batches after a warm-up batch (the cores are shared).",
+        "",
+        "| net | params | GFLOP/residue | infer residues/s (batch) | infer GFLOP/s "
+        "| infer contiguous /s | train samples/s (batch) | train GFLOP/s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, r in rows:
+        lines.append(
+            f"| {label} | {r['params'] / 1e6:.2f} M | {r['gflop']:.2f} | {r['infer']:.1f} "
+            f"({r['infer_bs']}) | {r['infer_gflops']:.0f} | {r['infer_plain']:.1f} "
+            f"| {r['train']:.2f} ({r['train_bs']}) "
+            f"| {r['train_gflops']:.0f} |"
+        )
+    lines += ["", f"Total benchmark time {time.perf_counter() - t0:.0f} s.", ""]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,254 @@
+"""Stage 2: residue-type probabilities for boxes of density.
+
+A :class:`Classifier` wraps a net loaded from a weights file and the box spec it was trained
+with. It cuts boxes in that spec, applies the one input rule
+(:func:`~napari_densitybuild.boxes.normalise_boxes`) and returns softmax probabilities over the
+20 amino acids.
+
+Examples
+--------
+>>> clf = Classifier.from_path("classifier.safetensors", device="cpu")  # doctest: +SKIP
+>>> residues, skipped = clf.classify_model(read_map("map.mtz"), read_structure("model.cif"))
+... # doctest: +SKIP
+>>> residues[0]["pred"], residues[0]["confidence"]  # doctest: +SKIP
+('LEU', 0.91)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gemmi
+import numpy as np
+import torch
+from torch import nn
+
+from .boxes import BoxSpec, backbone_frames, cut_boxes, normalise_boxes, poster_frames
+from .device import pick_device
+from .errors import DensityBuildError
+from .maps import DensityMap
+from .models import backbone_residues, read_structure
+from .residues import PARENT
+from .weights_io import box_spec, load_model, shipped_weights_path
+
+#: ``progress(done, total)``; it may raise (e.g. to cancel from a GUI).
+Progress = Callable[[int, int], None]
+#: Bytes of raw boxes cut at once by :meth:`Classifier.classify_frames`.
+CHUNK_BYTES = 64 * 2**20
+
+
+def centre_crop(boxes: np.ndarray, size: int) -> np.ndarray:
+    """The central ``size``^3 of boxes (B, n, n, n) (the poster's 41^3 of its 44^3 boxes)."""
+    n = boxes.shape[-1]
+    if size >= n:
+        return boxes
+    lo = (n - size) // 2
+    return boxes[..., lo : lo + size, lo : lo + size, lo : lo + size]
+
+
+class Classifier:
+    """A residue classifier: net + box spec + class names, ready to predict.
+
+    Parameters
+    ----------
+    net
+        The net (moved to ``device`` and put in eval mode).
+    config
+        Its weights config (``net``, ``box``, ``classes``; see :mod:`~.weights_io`).
+    device
+        Where to run.
+    batch_size
+        Boxes per forward pass.
+    path
+        The weights file, for reports.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        config: dict[str, Any],
+        device: str | torch.device = "cpu",
+        batch_size: int = 64,
+        path: str | Path | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise DensityBuildError(f"batch size must be at least 1 (got {batch_size})")
+        self.device = pick_device(device)
+        self.net = net.to(self.device, memory_format=torch.channels_last_3d).eval()
+        self.config = config
+        self.spec: BoxSpec = box_spec(config)
+        self.classes: list[str] = list(config["classes"])
+        self.batch_size = int(batch_size)
+        self.path = None if path is None else Path(path)
+        self.input_size = int(config["net"].get("input_size", self.spec.size))
+
+    @classmethod
+    def from_path(
+        cls,
+        path: str | Path | None = None,
+        device: str | torch.device = "auto",
+        batch_size: int = 64,
+    ) -> Classifier:
+        """Load a classifier from a weights file (default: the weights shipped with the package).
+
+        Raises
+        ------
+        DensityBuildError
+            If no path is given and this installation ships no weights, or the file is bad.
+        """
+        dev = pick_device(device)
+        if path is None:
+            path = shipped_weights_path()
+            if path is None:
+                raise DensityBuildError(
+                    "this installation ships no classifier weights "
+                    "(napari_densitybuild/weights/classifier.safetensors); pass a weights file "
+                    "(--weights PATH) or train one with `densitybuild train`"
+                )
+        net, config = load_model(path, device=dev)
+        return cls(net, config, device=dev, batch_size=batch_size, path=path)
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.device.type == "cuda":
+            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            return torch.autocast("cuda", dtype=dtype)
+        return contextlib.nullcontext()  # fp32 on CPU (bf16 is slow without bf16 units)
+
+    def predict(self, boxes: np.ndarray, progress: Progress | None = None) -> np.ndarray:
+        """Probabilities (B, n_classes) for raw boxes (B, n, n, n) cut with :attr:`spec`.
+
+        Boxes are normalised here (per-box mean 0, sd 1); don't normalise them before.
+        """
+        boxes = np.asarray(boxes)
+        if boxes.ndim != 4 or boxes.shape[1:] != (self.spec.size,) * 3:
+            raise DensityBuildError(
+                f"expected boxes of shape (B, {self.spec.size}, {self.spec.size}, "
+                f"{self.spec.size}) for this classifier, got {boxes.shape}"
+            )
+        out = np.empty((len(boxes), len(self.classes)), dtype=np.float32)
+        bs = self.batch_size
+        with torch.inference_mode(), self._autocast():
+            for start in range(0, len(boxes), bs):
+                batch = normalise_boxes(centre_crop(boxes[start : start + bs], self.input_size))
+                x = torch.from_numpy(np.ascontiguousarray(batch))[:, None].to(self.device)
+                logits = self.net(x.contiguous(memory_format=torch.channels_last_3d))
+                probs = torch.softmax(logits.float(), dim=1)
+                out[start : start + len(batch)] = probs.cpu().numpy()
+                if progress is not None:
+                    progress(start + len(batch), len(boxes))
+        return out
+
+    def classify_frames(
+        self,
+        dmap: DensityMap,
+        centres: np.ndarray,
+        rotations: np.ndarray,
+        progress: Progress | None = None,
+    ) -> np.ndarray:
+        """Probabilities (B, n_classes) for boxes cut from ``dmap`` in the given frames.
+
+        Boxes are cut in chunks of about :data:`CHUNK_BYTES`, so memory stays bounded.
+        """
+        centres = np.asarray(centres, dtype=float).reshape(-1, 3)
+        rotations = np.asarray(rotations, dtype=float).reshape(-1, 3, 3)
+        total = len(centres)
+        if len(rotations) != total:
+            raise DensityBuildError(f"{total} centres but {len(rotations)} rotations")
+        per_box = 4 * self.spec.size**3
+        chunk = max(self.batch_size, CHUNK_BYTES // per_box // self.batch_size * self.batch_size)
+        out = np.empty((total, len(self.classes)), dtype=np.float32)
+        for start in range(0, total, chunk):
+            stop = min(start + chunk, total)
+            boxes = cut_boxes(dmap, centres[start:stop], rotations[start:stop], self.spec)
+
+            def inner(done: int, _n: int, offset: int = start) -> None:
+                if progress is not None:
+                    progress(offset + done, total)
+
+            out[start:stop] = self.predict(boxes, progress=inner)
+        return out
+
+    def frames(self, n: np.ndarray, ca: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Box frames (centres, rotations) for residues in this classifier's convention."""
+        if self.spec.frame == "axis":
+            return poster_frames(ca)
+        return backbone_frames(n, ca, c)
+
+    def classify_model(
+        self,
+        dmap: DensityMap,
+        structure: gemmi.Structure | str | Path,
+        progress: Progress | None = None,
+    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """Classify every residue of a model (its first model) in ``dmap``.
+
+        Parameters
+        ----------
+        dmap
+            The map.
+        structure
+            A gemmi Structure or a model file; residues need N, CA and C.
+        progress
+            Optional ``progress(done, total)`` callback.
+
+        Returns
+        -------
+        residues, skipped
+            One dict per classified residue, in model order: ``chain``, ``seqid``, ``icode``,
+            ``ref`` (the model's residue name), ``ref_class`` (its standard class, e.g. MET for
+            MSE, or None), ``pred``, ``confidence``, ``ca_density`` (map at CA, sigma) and
+            ``probs`` (every class name -> probability). ``skipped`` counts residues left out:
+            ``"missing N/CA/C"``, ``"not amino acid"``, ``"outside map"``.
+
+        Raises
+        ------
+        DensityBuildError
+            If the model has no residue with a backbone, or none lies inside the map.
+        """
+        st = structure if isinstance(structure, gemmi.Structure) else read_structure(structure)
+        res, skipped = backbone_residues(st)
+        skipped = {**skipped, "outside map": 0}
+        if len(res) == 0:
+            raise DensityBuildError(
+                f"the model has no amino-acid residue with N, CA and C atoms (skipped: {skipped})"
+            )
+        centres, rotations = self.frames(res.n, res.ca, res.c)
+        inside = self.inside_map(dmap, centres)
+        skipped["outside map"] = int(np.count_nonzero(~inside))
+        if not inside.any():
+            lo, hi = np.round(dmap.data_min, 1), np.round(dmap.data_max, 1)
+            raise DensityBuildError(
+                f"the model does not overlap the map: all {len(res)} residues lie outside the "
+                f"map's region (x, y, z from {lo.tolist()} to {hi.tolist()} A); is it the "
+                "model for this map, in the same frame?"
+            )
+        idx = np.flatnonzero(inside)
+        probs = self.classify_frames(dmap, centres[idx], rotations[idx], progress=progress)
+        ca_density = dmap.sample_points(res.ca[idx])
+        best = probs.argmax(1)
+        out = []
+        for row, i in enumerate(idx):
+            ref = str(res.resname[i])
+            parent = PARENT.get(ref, ref)
+            out.append({
+                "chain": str(res.chain[i]),
+                "seqid": int(res.seqid[i]),
+                "icode": str(res.icode[i]),
+                "ref": ref,
+                "ref_class": parent if parent in self.classes else None,
+                "pred": self.classes[best[row]],
+                "confidence": float(probs[row, best[row]]),
+                "ca_density": float(ca_density[row]),
+                "probs": dict(zip(self.classes, probs[row].tolist())),
+            })  # fmt: skip
+        return out, skipped
+
+    def inside_map(self, dmap: DensityMap, centres: np.ndarray) -> np.ndarray:
+        """True for box centres where the map has data (always, for a map of a whole cell)."""
+        centres = np.asarray(centres, dtype=float).reshape(-1, 3)
+        if dmap.covers_cell:
+            return np.ones(len(centres), dtype=bool)
+        return np.all((centres >= dmap.data_min) & (centres <= dmap.data_max), axis=1)

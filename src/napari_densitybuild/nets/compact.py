@@ -1,0 +1,87 @@
+"""A compact residue classifier for CPUs: the poster's residual block in a 4-stage strided net.
+
+For 22^3 boxes at 0.5 A and base width ``c``::
+
+    conv 3^3, c            -> 22^3
+    conv 3^3 stride 2, 2c  -> 11^3,  blocks[0] x [conv 1^3 c, conv 3^3 2c]
+    conv 3^3 stride 2, 4c  ->  6^3,  blocks[1] x [conv 1^3 2c, conv 3^3 4c]
+    conv 3^3 stride 2, 8c  ->  3^3
+    global average pool, (dropout), linear -> 20
+
+BN + ReLU after every conv. With ``c = 16`` and ``blocks = (3, 3)``: about 0.51 M parameters
+and 0.27 GFLOP per forward pass (DESIGN.md: ~117 training samples/s on 2 CPU cores).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .resnet11 import Bottleneck, conv_bn_relu
+
+
+class CompactNet(nn.Module):
+    """Compact 3D CNN for residue boxes (fully convolutional up to a global average pool).
+
+    Parameters
+    ----------
+    base
+        Channels of the first conv; the strided stages have 2, 4 and 8 times as many.
+    blocks
+        Residual blocks after the first and after the second strided conv.
+    dropout
+        Dropout probability before the linear classifier (0 for none).
+    input_size
+        Edge of the input box in voxels (22 for 11 A at 0.5 A); recorded only.
+    n_classes
+        Output classes (20 amino acids).
+
+    Examples
+    --------
+    >>> net = CompactNet()
+    >>> net(torch.zeros(2, 1, 22, 22, 22)).shape
+    torch.Size([2, 20])
+    """
+
+    def __init__(
+        self,
+        base: int = 16,
+        blocks: Sequence[int] = (3, 3),
+        dropout: float = 0.0,
+        input_size: int = 22,
+        n_classes: int = 20,
+    ) -> None:
+        super().__init__()
+        if len(blocks) != 2 or min(blocks) < 0 or base < 1:
+            raise ValueError(f"need base >= 1 and two block counts >= 0 (got {base}, {blocks})")
+        c = base
+        self.input_size = input_size
+        self.stem = conv_bn_relu(1, c, 3)
+        self.stage1 = nn.Sequential(
+            conv_bn_relu(c, 2 * c, 3, stride=2), *(Bottleneck(2 * c, c) for _ in range(blocks[0]))
+        )
+        self.stage2 = nn.Sequential(
+            conv_bn_relu(2 * c, 4 * c, 3, stride=2),
+            *(Bottleneck(4 * c, 2 * c) for _ in range(blocks[1])),
+        )
+        self.stage3 = conv_bn_relu(4 * c, 8 * c, 3, stride=2)
+        self.pool = nn.AdaptiveAvgPool3d(1)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.classifier = nn.Linear(8 * c, n_classes)
+
+    min_input_size = 1
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Activations after each stage: stem, stage1, stage2, stage3, pool."""
+        out = []
+        for stage in (self.stem, self.stage1, self.stage2, self.stage3, self.pool):
+            x = stage(x)
+            out.append(x)
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (B, n_classes) for boxes (B, 1, n, n, n)."""
+        x = self.pool(self.stage3(self.stage2(self.stage1(self.stem(x)))))
+        return self.classifier(self.dropout(torch.flatten(x, 1)))
