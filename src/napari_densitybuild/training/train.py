@@ -1,0 +1,426 @@
+"""Train the residue-type classifier from in-memory box caches.
+
+Batches are sampled with one numpy ``Generator`` from float16 caches held in RAM (optionally a
+fixed fraction of each batch from real-map splits), augmented (:mod:`.augment`), normalised with
+:func:`~napari_densitybuild.boxes.normalise_boxes` (the input rule shared with prediction) and fed
+as channels_last_3d fp32 on CPU (bf16 autocast on CUDA). The run folder holds ``config.json``,
+``log.jsonl`` + ``log.csv``, ``curves.png``, ``last.pt`` (resumable checkpoint: model, optimiser,
+rng, counters; git-ignored, never shipped) and ``best.safetensors`` / ``final.safetensors``
+(written through :mod:`napari_densitybuild.weights_io` with a model card).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..boxes import normalise_boxes
+from ..errors import DensityBuildError
+from ..residues import AMINO_ACIDS
+from .augment import AugmentConfig, augment_batch
+from .evaluate import POOLED, REAL_HOLDOUT, evaluate_arrays, load_split, to_input
+
+CSV_COLUMNS = (
+    "step",
+    "samples",
+    "loss",
+    "lr",
+    "cpu_s",
+    "wall_s",
+    "samples_per_s",
+    "prep_ms",
+    "val_top1",
+    "val_map",
+    "heldout_top1",
+    "heldout_map",
+)
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on (saved as ``config.json`` in the run folder)."""
+
+    cache: str
+    out: str
+    train_splits: list[str] = field(default_factory=lambda: ["train"])
+    val_split: str | None = "val"
+    real_mix: list[str] = field(default_factory=list)  # real_<name> splits mixed into batches
+    real_fraction: float = 0.0  # fraction of each batch drawn from ``real_mix``
+    heldout: list[str] = field(default_factory=lambda: [f"real_{n}" for n in REAL_HOLDOUT])
+    net: dict = field(default_factory=lambda: {"name": "compact", "base": 16, "blocks": [3, 3]})
+    box: dict | None = None  # {"size", "spacing", "frame"}; None: from the cache's info.json
+    batch_size: int = 64
+    steps: int = 1000
+    optimizer: str = "adamw"  # or "sgd" (momentum, coupled L2 weight decay)
+    lr: float = 2e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.05
+    warmup: int = 100
+    min_lr: float = 0.0  # cosine floor, as a fraction of ``lr``
+    label_smoothing: float = 0.0
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    augment_real: bool = True  # False: real boxes get only the rotations and crops
+    eval_every: int = 500
+    eval_max: int | None = None  # evaluate on at most this many boxes per split (fixed subset)
+    eval_batch: int = 256
+    best_metric: str = "auto"  # "heldout_top1", "val_map", ... ; auto: held-out real if present
+    log_every: int = 20
+    checkpoint_minutes: float = 5.0
+    stop_after_minutes: float | None = None  # checkpoint and stop (resume later with ``resume``)
+    stop_at_step: int | None = None  # same, at a step (the schedule still spans ``steps``)
+    threads: int = 2
+    seed: int = 0
+    device: str = "cpu"
+    resume: bool = False
+    init_from: str | None = None  # safetensors file (e.g. the shipped weights)
+    command: str = ""
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        """Inverse of ``asdict``."""
+        d = dict(d)
+        aug = d.get("augment") or {}
+        d["augment"] = AugmentConfig(**{**aug, "scale": tuple(aug.get("scale", (1.0, 1.0)))})
+        return cls(**d)
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up to ``lr`` over ``warmup`` steps, then cosine decay to ``min_lr * lr``."""
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    t = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    return cfg.lr * (cfg.min_lr + (1 - cfg.min_lr) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
+
+
+class Pool:
+    """Several (boxes, labels) arrays sampled as one, without concatenating them."""
+
+    def __init__(self, parts: list[tuple[np.ndarray, np.ndarray]]):
+        self.parts = parts
+        self.ends = np.cumsum([len(y) for _, y in parts])
+
+    def __len__(self) -> int:
+        return int(self.ends[-1]) if len(self.ends) else 0
+
+    def sample(self, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``count`` random boxes (float16) and labels."""
+        idx = np.sort(rng.integers(0, len(self), size=count))
+        part = np.searchsorted(self.ends, idx, side="right")
+        starts = np.concatenate([[0], self.ends[:-1]])
+        boxes, labels = [], []
+        for p in np.unique(part):
+            local = idx[part == p] - starts[p]
+            boxes.append(self.parts[p][0][local])
+            labels.append(self.parts[p][1][local])
+        return np.concatenate(boxes), np.concatenate(labels)
+
+
+def _box_from_cache(cfg: TrainConfig, boxes: np.ndarray) -> dict:
+    info_path = Path(cfg.cache) / cfg.train_splits[0] / "info.json"
+    info = json.loads(info_path.read_text()) if info_path.exists() else {}
+    box = dict(info.get("box") or info.get("spec") or {})
+    box = {
+        "size": int(box.get("size", boxes.shape[-1])),
+        "spacing": float(box.get("spacing", 0.5)),
+        "frame": str(box.get("frame", "backbone")),
+        **(cfg.box or {}),
+    }
+    if box["size"] != boxes.shape[-1]:
+        raise DensityBuildError(f"box size {box['size']} but cached boxes are {boxes.shape[-1]}^3")
+    return box
+
+
+def _param_groups(net: torch.nn.Module, wd: float) -> list[dict]:
+    decay = [p for p in net.parameters() if p.requires_grad and p.ndim > 1]
+    other = [p for p in net.parameters() if p.requires_grad and p.ndim <= 1]
+    return [{"params": decay, "weight_decay": wd}, {"params": other, "weight_decay": 0.0}]
+
+
+def _summary(results: dict[str, dict]) -> dict:
+    return {k: {m: v[m] for m in ("n", "top1", "top3", "map")} for k, v in results.items()}
+
+
+def _plot_curves(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
+    tr = [r for r in rows if "loss" in r]
+    a.plot([r["step"] for r in tr], [r["loss"] for r in tr], lw=0.8)
+    a.set(xlabel="step", ylabel="training loss", yscale="log")
+    ev = [r for r in rows if "eval" in r]
+    for key, style in (("val", "-"), (POOLED, "--")):
+        pts = [(r["step"], r["eval"][key]) for r in ev if key in r["eval"]]
+        for metric in ("top1", "map"):
+            if pts:
+                b.plot(
+                    [s for s, _ in pts],
+                    [m[metric] for _, m in pts],
+                    style,
+                    marker=".",
+                    label=f"{key} {metric}",
+                )
+    b.set(xlabel="step", ylabel="validation", ylim=(0, 1))
+    if ev:
+        b.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+class _Log:
+    """Appends rows to log.jsonl and log.csv; on resume drops rows after the checkpoint step."""
+
+    def __init__(self, out: Path, resume_step: int | None):
+        self.jsonl, self.csv = out / "log.jsonl", out / "log.csv"
+        self.rows: list[dict] = []
+        if resume_step is not None and self.jsonl.exists():
+            lines = self.jsonl.read_text().splitlines()
+            self.rows = [r for r in map(json.loads, lines) if r["step"] <= resume_step]
+        self.jsonl.write_text("".join(json.dumps(r) + "\n" for r in self.rows))
+        with open(self.csv, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(CSV_COLUMNS)
+            for r in self.rows:
+                w.writerow(self._csv_row(r))
+
+    @staticmethod
+    def _csv_row(r: dict) -> list:
+        ev = r.get("eval", {})
+        get = lambda k, m: ev.get(k, {}).get(m, "")  # noqa: E731
+        flat = {
+            **r,
+            "val_top1": get("val", "top1"),
+            "val_map": get("val", "map"),
+            "heldout_top1": get(POOLED, "top1"),
+            "heldout_map": get(POOLED, "map"),
+        }
+        return [flat.get(c, "") for c in CSV_COLUMNS]
+
+    def add(self, row: dict) -> None:
+        self.rows.append(row)
+        with open(self.jsonl, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        with open(self.csv, "a", newline="") as f:
+            csv.writer(f).writerow(self._csv_row(row))
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Run (or resume) training; returns a summary (best metric, last eval, speeds, paths).
+
+    Parameters
+    ----------
+    cfg
+        The run's configuration; ``cfg.out`` receives logs, checkpoints and exported weights.
+    """
+    from ..nets import build_net
+    from ..weights_io import load_model, save_model
+
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    device = torch.device(cfg.device)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
+
+    train_pool = Pool([load_split(cfg.cache, s) for s in cfg.train_splits])
+    real_pool = Pool([load_split(cfg.cache, s) for s in cfg.real_mix]) if cfg.real_mix else None
+    n_real = round(cfg.batch_size * cfg.real_fraction) if real_pool else 0
+    box = _box_from_cache(cfg, train_pool.parts[0][0])
+    crop = cfg.augment.crop if cfg.augment.crop and cfg.augment.crop < box["size"] else None
+    net_cfg = {**cfg.net, "input_size": crop or box["size"]}  # the net sees the (centre) crop
+    evals: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for split in ([cfg.val_split] if cfg.val_split else []) + list(cfg.heldout):
+        if (Path(cfg.cache) / split / "boxes.npy").exists():
+            b, y = load_split(cfg.cache, split)
+            if cfg.eval_max and len(y) > cfg.eval_max:
+                keep = np.sort(np.random.default_rng(0).permutation(len(y))[: cfg.eval_max])
+                b, y = b[keep], y[keep]
+            evals["val" if split == cfg.val_split else split] = (b, y)
+    best_metric = cfg.best_metric
+    if best_metric == "auto":
+        held = sum(f"real_{n}" in evals for n in REAL_HOLDOUT)
+        best_metric = "heldout_top1" if held > 1 else "val_map"
+
+    carried = {"samples_seen": 0, "steps": 0, "cpu_seconds": 0.0, "wall_seconds": 0.0}
+    net = build_net(net_cfg)
+    if cfg.init_from:
+        loaded, init_config = load_model(cfg.init_from, "cpu")
+        net.load_state_dict(loaded.state_dict())
+        card = init_config.get("card", {})
+        for k in carried:
+            carried[k] = type(carried[k])(card.get(k, 0) or 0)
+    net = net.to(device, memory_format=torch.channels_last_3d)
+    groups = _param_groups(net, cfg.weight_decay)
+    if cfg.optimizer == "sgd":
+        opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
+    elif cfg.optimizer == "adamw":
+        opt = torch.optim.AdamW(groups, lr=cfg.lr)
+    else:
+        raise DensityBuildError(f"unknown optimizer {cfg.optimizer!r} (adamw or sgd)")
+
+    state = {
+        "step": 0,
+        "samples": 0,
+        "cpu_s": 0.0,
+        "wall_s": 0.0,
+        "best": -math.inf,
+        "best_step": -1,
+        "last_eval": {},
+        "carried": carried,
+    }
+    ckpt_path = out / "last.pt"
+    resumed_from = None
+    if cfg.resume and ckpt_path.exists():
+        ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        net.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        rng.bit_generator.state = json.loads(ck["numpy_rng"])
+        torch.set_rng_state(ck["torch_rng"])
+        state = json.loads(ck["state"])
+        resumed_from = state["step"]
+    log = _Log(out, resumed_from)
+    config = {"net": net_cfg, "box": box, "classes": list(AMINO_ACIDS)}
+    # CUDA: bf16 autocast where supported (no loss scaling needed); the CPU path stays fp32.
+    use_amp = device.type == "cuda" and torch.cuda.is_bf16_supported()
+
+    def checkpoint() -> None:
+        ck = {
+            "model": net.state_dict(),
+            "optimizer": opt.state_dict(),
+            "numpy_rng": json.dumps(rng.bit_generator.state),
+            "torch_rng": torch.get_rng_state(),
+            "state": json.dumps(state),
+        }
+        torch.save(ck, out / "last.tmp")
+        (out / "last.tmp").replace(ckpt_path)
+
+    def card(summary: dict) -> dict:
+        c = state["carried"]
+        cpu = c["cpu_seconds"] + state["cpu_s"]
+        return {
+            "samples_seen": c["samples_seen"] + state["samples"],
+            "steps": c["steps"] + state["step"],
+            "cpu_seconds": cpu,
+            "cpu_hours": cpu / 3600,
+            "wall_seconds": c["wall_seconds"] + state["wall_s"],
+            "run": {
+                "steps": state["step"],
+                "samples": state["samples"],
+                "train_splits": cfg.train_splits,
+                "real_mix": cfg.real_mix,
+                "real_fraction": cfg.real_fraction,
+                "init_from": cfg.init_from,
+            },
+            "metrics": summary,
+            "best_metric": best_metric,
+            "command": cfg.command,
+            "machine": f"{platform.machine()} {platform.processor()} "
+            f"{cfg.threads} threads, torch {torch.__version__}, {device.type}",
+        }
+
+    def evaluate_now() -> dict:
+        results = evaluate_arrays(net, evals, cfg.eval_batch, device, net_cfg["input_size"])
+        value = {
+            "heldout_top1": results.get(POOLED, {}).get("top1"),
+            "heldout_map": results.get(POOLED, {}).get("map"),
+        }.get(best_metric)
+        if value is None and "_" in best_metric:
+            split, metric = best_metric.rsplit("_", 1)
+            value = results.get(split, {}).get(metric)
+        if value is not None and value > state["best"]:
+            state["best"], state["best_step"] = float(value), state["step"]
+            save_model(out / "best.safetensors", net, config, card(_summary(results)))
+        return results
+
+    geometric = AugmentConfig(rotate90=cfg.augment.rotate90, crop=cfg.augment.crop)
+    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    net.train()
+    last_ckpt = time.monotonic()
+    window = {"t": time.perf_counter(), "n": 0, "prep": 0.0, "loss": 0.0, "k": 0}
+    t_start = time.monotonic()
+    stop = min(cfg.steps, cfg.stop_at_step or cfg.steps)
+    while state["step"] < stop:
+        if cfg.stop_after_minutes and time.monotonic() - t_start > 60 * cfg.stop_after_minutes:
+            break
+        t0, c0, w0 = time.perf_counter(), time.process_time(), time.monotonic()
+        lr = lr_at(state["step"], cfg)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        raw, y = train_pool.sample(cfg.batch_size - n_real, rng)
+        xb = augment_batch(raw, cfg.augment, rng, box["frame"])
+        if n_real:
+            rb, ry = real_pool.sample(n_real, rng)
+            xr = augment_batch(
+                rb, cfg.augment if cfg.augment_real else geometric, rng, box["frame"]
+            )
+            xb, y = np.concatenate([xb, xr]), np.concatenate([y, ry])
+        xb = normalise_boxes(xb)
+        x = to_input(xb, device)
+        yt = torch.from_numpy(y).to(device)
+        window["prep"] += time.perf_counter() - t0
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+            logits = net(x)
+        loss = loss_fn(logits.float(), yt)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        state["step"] += 1
+        state["samples"] += len(y)
+        state["cpu_s"] += time.process_time() - c0
+        state["wall_s"] += time.monotonic() - w0
+        window["n"] += len(y)
+        window["loss"] += float(loss.detach())
+        window["k"] += 1
+        step = state["step"]
+        if step % cfg.log_every == 0 or step == cfg.steps:
+            dt = time.perf_counter() - window["t"]
+            row = {
+                "step": step,
+                "samples": state["samples"],
+                "loss": window["loss"] / window["k"],
+                "lr": lr,
+                "cpu_s": round(state["cpu_s"], 2),
+                "wall_s": round(state["wall_s"], 2),
+                "samples_per_s": round(window["n"] / dt, 2),
+                "prep_ms": round(1000 * window["prep"] / window["k"], 2),
+            }
+            log.add(row)
+            window = {"t": time.perf_counter(), "n": 0, "prep": 0.0, "loss": 0.0, "k": 0}
+        at_eval = bool(evals) and (step % cfg.eval_every == 0 or step == cfg.steps)
+        if at_eval:
+            state["last_eval"] = _summary(evaluate_now())
+            log.add({"step": step, "samples": state["samples"], "eval": state["last_eval"]})
+            _plot_curves(log.rows, out / "curves.png")
+        if at_eval or time.monotonic() - last_ckpt > 60 * cfg.checkpoint_minutes:
+            checkpoint()
+            last_ckpt = time.monotonic()
+    if state["step"] >= cfg.steps:
+        if not evals:
+            save_model(out / "best.safetensors", net, config, card({}))
+        save_model(out / "final.safetensors", net, config, card(state["last_eval"]))
+    checkpoint()
+    _plot_curves(log.rows, out / "curves.png")
+    rows = [r for r in log.rows if "samples_per_s" in r]
+    return {
+        "steps": state["step"],
+        "best_metric": best_metric,
+        "best": state["best"],
+        "best_step": state["best_step"],
+        "last_eval": state["last_eval"],
+        "samples_per_s": rows[-1]["samples_per_s"] if rows else None,
+        "prep_ms": rows[-1]["prep_ms"] if rows else None,
+        "out": str(out),
+        "resumed_from": resumed_from,
+    }

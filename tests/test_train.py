@@ -1,0 +1,201 @@
+"""Training loop on a tiny synthetic cache: learns, resumes exactly, exports loadable weights."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from napari_densitybuild.training.augment import AugmentConfig
+from napari_densitybuild.training.train import TrainConfig, lr_at, train
+
+N = 8
+TINY_NET = {"name": "compact", "base": 4, "blocks": [1, 1], "input_size": N}
+
+
+def make_cache(root: Path, counts: dict[str, int] | None = None, seed: int = 0) -> Path:
+    """Write a box cache whose 20 classes are blobs at 20 distinct places in an 8^3 box.
+
+    Boxes are raw (mean ~1, noisy, random amplitude), like simulated boxes in sigma units.
+    """
+    counts = counts or {
+        "train": 1500,
+        "val": 300,
+        "real_1cbs": 60,
+        "real_cdk2": 60,
+        "real_1dmm": 100,
+    }
+    rng = np.random.default_rng(seed)
+    grid = np.stack(np.meshgrid(*[np.arange(N)] * 3, indexing="ij"), -1).astype(float)
+    centres = np.random.default_rng(123).uniform(1.5, N - 2.5, size=(20, 3))
+    patterns = np.exp(-((grid[None] - centres[:, None, None, None]) ** 2).sum(-1) / 2.0)
+    for split, n in counts.items():
+        d = root / split
+        d.mkdir(parents=True)
+        labels = rng.integers(0, 20, size=n)
+        amp = rng.uniform(2.0, 4.0, size=(n, 1, 1, 1))
+        boxes = 1.0 + amp * patterns[labels] + rng.normal(0, 0.5, size=(n, N, N, N))
+        np.save(d / "boxes.npy", boxes.astype(np.float16))
+        np.save(d / "labels.npy", labels.astype(np.int64))
+        box = {"size": N, "spacing": 1.375, "frame": "backbone"}
+        (d / "info.json").write_text(json.dumps({"box": box, "count": n}))
+    return root
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> Path:
+    return make_cache(tmp_path_factory.mktemp("cache"))
+
+
+def _cfg(cache: Path, out: Path, **kw) -> TrainConfig:
+    torch.set_num_threads(1)
+    base = dict(
+        cache=str(cache),
+        out=str(out),
+        net=TINY_NET,
+        batch_size=32,
+        steps=150,
+        lr=5e-3,
+        warmup=10,
+        weight_decay=1e-4,
+        eval_every=75,
+        log_every=1,
+        threads=1,
+        seed=3,
+        checkpoint_minutes=100.0,
+    )
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_lr_schedule():
+    cfg = TrainConfig(cache="", out="", lr=1.0, warmup=10, steps=110, min_lr=0.1)
+    assert lr_at(0, cfg) == pytest.approx(0.1)
+    assert lr_at(9, cfg) == pytest.approx(1.0)
+    assert lr_at(60, cfg) == pytest.approx(0.55)
+    assert lr_at(110, cfg) == pytest.approx(0.1)
+
+
+def test_training_learns_and_exports(cache, tmp_path):
+    from napari_densitybuild.training.evaluate import load_split, predict_probs
+    from napari_densitybuild.weights_io import load_model
+
+    aug = AugmentConfig(scale=(0.8, 1.2), noise=0.3, blur=0.5, offset=0.2)
+    out = tmp_path / "run"
+    summary = train(
+        _cfg(cache, out, augment=aug, real_mix=["real_1dmm"], real_fraction=0.25, command="pytest")
+    )
+    val = summary["last_eval"]["val"]
+    assert val["top1"] > 0.5, val  # chance is 0.05
+    assert summary["best_metric"] == "heldout_top1"
+    assert "real_heldout" in summary["last_eval"]
+    for name in (
+        "config.json",
+        "log.jsonl",
+        "log.csv",
+        "curves.png",
+        "last.pt",
+        "best.safetensors",
+        "final.safetensors",
+    ):
+        assert (out / name).exists(), name
+    net, config = load_model(out / "final.safetensors", "cpu")
+    assert config["box"] == {"size": N, "spacing": 1.375, "frame": "backbone"}
+    card = config["card"]
+    assert card["steps"] == 150 and card["samples_seen"] == 150 * 32
+    assert card["command"] == "pytest" and card["cpu_seconds"] > 0
+    # the exported net predicts what the trained net predicted at its last evaluation
+    boxes, labels = load_split(cache, "val")
+    probs = predict_probs(net, boxes, device="cpu")
+    assert (probs.argmax(1) == labels).mean() == pytest.approx(val["top1"], abs=1e-9)
+
+    # continue from the exported weights: counts carry forward
+    out2 = tmp_path / "cont"
+    train(_cfg(cache, out2, steps=10, eval_every=10, init_from=str(out / "final.safetensors")))
+    _, config2 = load_model(out2 / "final.safetensors", "cpu")
+    assert config2["card"]["steps"] == 160
+    assert config2["card"]["samples_seen"] == 160 * 32
+
+
+def test_resume_matches_uninterrupted_run(cache, tmp_path):
+    aug = AugmentConfig(noise=0.3, blur=0.5, scale=(0.8, 1.2))
+    kw = dict(steps=40, eval_every=20, augment=aug, net={**TINY_NET, "dropout": 0.2},
+              real_mix=["real_1dmm"], real_fraction=0.25, augment_real=False)  # fmt: skip
+    full = _cfg(cache, tmp_path / "full", **kw)
+    train(full)
+    part = _cfg(cache, tmp_path / "part", **kw)
+    part.stop_at_step = 20  # interrupted after step 20 ...
+    train(part)
+    assert not (tmp_path / "part" / "final.safetensors").exists()
+    part.stop_at_step, part.resume = None, True  # ... and resumed to the end
+    summary = train(part)
+    assert summary["resumed_from"] == 20
+
+    def losses(run):
+        rows = [json.loads(s) for s in (tmp_path / run / "log.jsonl").read_text().splitlines()]
+        return np.array([r["loss"] for r in rows if "loss" in r])
+
+    a, b = losses("full"), losses("part")
+    assert len(a) == len(b) == 40
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_train_command(cache, tmp_path, capsys):
+    from napari_densitybuild.cli import main
+
+    out = tmp_path / "cli"
+    rc = main(["train", "--cache", str(cache), "--out", str(out), "--steps", "4", "--base", "4",
+               "--blocks", "1,1", "--batch-size", "8", "--threads", "1", "--eval-every", "4",
+               "--eval-max", "50", "--warmup", "2", "--aug-noise", "0.2", "--crop", "7",
+               "--rotate90", "--frame", "axis"])  # fmt: skip
+    assert rc == 0
+    args = json.loads((out / "args.json").read_text())
+    assert args["config"]["steps"] == 4 and args["config"]["augment"]["noise"] == 0.2
+    assert '"steps": 4' in capsys.readouterr().out
+    # a cropping net is exported for full boxes plus its input size; Classifier crops the same way
+    from napari_densitybuild.classify import Classifier
+
+    clf = Classifier.from_path(out / "final.safetensors", device="cpu")
+    assert clf.spec.size == 8 and clf.spec.frame == "axis" and clf.input_size == 7
+    assert clf.predict(np.zeros((3, 8, 8, 8), np.float16)).shape == (3, 20)
+
+
+def test_augment_rotations_are_proper_and_filter_is_gaussian():
+    from napari_densitybuild.training.augment import (
+        ROTATIONS,
+        augment_batch,
+        gaussian_filter_batch,
+        rotate90,
+    )
+
+    rng = np.random.default_rng(0)
+    box = rng.normal(size=(1, 5, 5, 5)).astype(np.float32)
+    rotated = rotate90(np.repeat(box, 24, 0), np.arange(24))
+    flat = {r.tobytes() for r in rotated}
+    assert len(ROTATIONS) == 24 and len(flat) == 24
+    mirror = box[0, ::-1].copy()  # a reflection is never produced
+    assert all(not np.allclose(r, m) for r in rotated for m in rotate90(mirror[None], [0]))
+    # a point at (z, y, x) = (0, 0, 1) goes to 24 places, all on the 6 face centres' axes
+    one = np.zeros((1, 3, 3, 3), np.float32)
+    one[0, 1, 1, 2] = 1
+    spots = {np.argwhere(r)[0].tobytes() for r in rotate90(np.repeat(one, 24, 0), np.arange(24))}
+    assert len(spots) == 6
+    # the filter matches an analytic Gaussian at the centre of a delta
+    delta = np.zeros((2, 9, 9, 9), np.float32)
+    delta[:, 4, 4, 4] = 1
+    out = gaussian_filter_batch(delta, np.array([1.0, 0.0]))
+    g = np.exp(-0.5 * np.arange(-4, 5) ** 2)
+    g /= g.sum()
+    np.testing.assert_allclose(out[0, 4, 4], g[4] ** 2 * g, atol=1e-6)
+    np.testing.assert_allclose(out[1], delta[1], atol=1e-6)
+    # backbone frames are never rotated; crops give the asked size; inputs are left alone
+    x = rng.normal(size=(4, 8, 8, 8)).astype(np.float16)
+    x0 = x.copy()
+    cfg = AugmentConfig(rotate90=True, crop=7)
+    assert augment_batch(x, cfg, rng, "axis").shape == (4, 7, 7, 7)
+    same = augment_batch(x, AugmentConfig(rotate90=True), rng, "backbone")
+    np.testing.assert_array_equal(same, x.astype(np.float32))
+    np.testing.assert_array_equal(x, x0)
