@@ -70,7 +70,7 @@ def read_mtz_grid(
     except (RuntimeError, ValueError, OSError) as e:
         raise MapReadError(f"{path}: not a readable MTZ file ({e})") from None
     if mtz.nreflections == 0:
-        raise MapReadError(f"{path}: the MTZ file has no reflections")
+        raise MapReadError(f"{path}: the MTZ file has no reflections (empty or truncated?)")
     if columns:
         if len(columns) != 2:
             raise MapReadError(f"{path}: give two columns, amplitude and phase (got {columns})")
@@ -155,10 +155,11 @@ def read_mrc_array(path: Path, max_voxels: int) -> dict:
         except Exception:
             data = None
         if data is None or data.size != n:
-            raise MapReadError(
-                f"{path}: not a readable MRC/CCP4 map ({strict_error}) "
-                + problems.getvalue().strip()
-            ) from None
+            detail = str(strict_error)
+            extra = problems.getvalue().strip().rstrip(";")
+            if extra and extra not in detail:
+                detail = f"{detail}; {extra}"
+            raise MapReadError(f"{path}: not a readable MRC/CCP4 map ({detail})") from None
     if data.ndim == 2:
         data = data[None]
     crs_axes = [int(h.mapc), int(h.mapr), int(h.maps)]

@@ -1,0 +1,53 @@
+# napari-densitybuild: `make test` and `make demo` are all a new developer needs.
+# Everything runs in .venv (created on first use).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# torch pinned to the CPU build (an unpinned torch pulls a multi-GB CUDA build)
+TORCH  ?= torch==2.13.0
+# The demo: one line, easy to change (it will become `densitybuild build ...`).
+DEMO   ?= $(BIN)/densitybuild info sample_data/sample_map.mtz sample_data/sample_model.cif
+BENCHMARKS ?= benchmarks/bench_io.py
+PYTEST_ARGS ?=
+XVFB_RUN := $(shell command -v xvfb-run 2>/dev/null)
+
+.PHONY: venv lint format test demo sample bench clean
+
+venv: $(VENV)/.installed
+
+# re-installs when pyproject.toml changes; `touch pyproject.toml` forces it
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# GUI and render tests need an X server: under xvfb-run when it is there, else they are skipped.
+test: venv lint
+ifneq ($(XVFB_RUN),)
+	QT_QPA_PLATFORM=xcb $(XVFB_RUN) -a -s "-screen 0 1280x1024x24" \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
+else
+	$(BIN)/python -m pytest -m "not render" $(PYTEST_ARGS)
+endif
+
+demo: venv
+	$(DEMO)
+
+sample: venv
+	$(BIN)/python scripts/make_sample_data.py
+
+bench: venv
+	for b in $(BENCHMARKS); do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf dist build .pytest_cache .ruff_cache

@@ -1,0 +1,151 @@
+"""Time and memory of opening maps the way napari does: read + resample for display.
+
+For each real map in ``<shared data>/real`` (and for the plugin's sample) a fresh Python process
+reads the map (``read_map``) and builds its Image layer (``map_layer``: the whole unit cell plus
+5 A at 0.5 A spacing), so each peak-memory figure (``ru_maxrss`` growth over the process after
+its imports) belongs to one map alone. Writes a markdown table with the machine's details.
+
+Usage::
+
+    python benchmarks/bench_io.py            # writes benchmarks/results/io.md
+    python benchmarks/bench_io.py --out -    # print only
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def measure(kind: str, path: str) -> dict:
+    """Run in the child process: read one map (or the sample) and time each step."""
+    import numpy as np
+    from napari.utils.colormaps import Colormap  # noqa: F401  (imported before measuring)
+
+    from napari_densitybuild._napari._layers import map_layer
+    from napari_densitybuild._napari._sample_data import make_sample_data
+    from napari_densitybuild.maps import read_map
+
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    if kind == "sample":
+        layers = make_sample_data()
+        t_read = time.perf_counter() - t0
+        data = layers[-1][0]
+        grid = "-"
+        t_show = 0.0
+    else:
+        dmap = read_map(path)
+        t_read = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        data = map_layer(dmap)[0]
+        t_show = time.perf_counter() - t1
+        grid = f"{dmap.grid.nu}x{dmap.grid.nv}x{dmap.grid.nw}"
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base  # KiB on Linux
+    return {
+        "read_s": t_read,
+        "display_s": t_show,
+        "peak_mib": peak / 1024,
+        "grid": grid,
+        "display": "x".join(map(str, data.shape)),
+        "display_mib": float(np.asarray(data).nbytes) / 2**20,
+    }
+
+
+def machine() -> list[str]:
+    """Lines describing the machine and the versions that matter."""
+    import gemmi
+    import numpy
+    import torch
+
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return [
+        f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
+        f"- CPU: {cpu}, {os.cpu_count()} cores; RAM {mem:.0f} GiB",
+        f"- {platform.platform()}",
+        f"- python {platform.python_version()}, numpy {numpy.__version__}, "
+        f"gemmi {gemmi.__version__}, torch {torch.__version__}",
+    ]
+
+
+def run_child(kind: str, path: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, path],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(HERE / "results" / "io.md"), help="'-': print only")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(measure(*args.child)))
+        return 0
+
+    from napari_densitybuild._resources import shared_data_dir
+
+    real = shared_data_dir() / "real"
+    cases = [(p.parent.name, "map", str(p)) for p in sorted(real.glob("*/map.mtz"))]
+    cases.append(("sample (map + model)", "sample", "-"))
+    rows = [
+        "| map | cell grid | read (s) | display resample (s) | display array | "
+        "display MiB | peak RSS growth (MiB) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, kind, path in cases:
+        r = run_child(kind, path)
+        rows.append(
+            f"| {name} | {r['grid']} | {r['read_s']:.2f} | {r['display_s']:.2f} | "
+            f"{r['display']} | {r['display_mib']:.0f} | {r['peak_mib']:.0f} |"
+        )
+        print(rows[-1], flush=True)
+    text = "\n".join(
+        [
+            "# Opening maps: time and memory",
+            "",
+            "`python benchmarks/bench_io.py` (one fresh process per map; read = `read_map` of",
+            "the MTZ, FFT to a 0.5 A-or-finer grid, sigma scaling; display = `map_layer`: the unit",
+            "cell plus 5 A resampled to Cartesian 0.5 A; the sample row is `make_sample_data()`:",
+            "model, map and display around the model).",
+            "",
+            *machine(),
+            "",
+            *rows,
+            "",
+        ]
+    )
+    if args.out == "-":
+        print(text)
+    else:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text)
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

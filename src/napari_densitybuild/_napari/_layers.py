@@ -1,0 +1,205 @@
+"""Core objects -> napari layer-data tuples, and back; pure functions with no Qt.
+
+The reader, the sample data, the writer and the widgets all go through these functions, so every
+layer shares one frame: world coordinates are Cartesian Angstrom in napari's (z, y, x) order.
+
+* A :class:`~napari_densitybuild.maps.DensityMap` becomes an Image layer resampled onto an
+  orthogonal Cartesian grid (non-orthogonal cells keep their true geometry) with
+  ``scale = (s, s, s)`` and ``translate = origin[::-1]``; values are in sigma units, so the
+  iso-surface threshold is a contour level in sigma.
+* An :class:`~napari_densitybuild.models.AtomTable` becomes a Points layer with
+  ``data = xyz[:, ::-1]`` and the atom properties as ``features``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..maps import DensityMap
+from ..models import AtomTable
+
+#: Default iso-surface contour level, in sigma (map sd) units.
+DEFAULT_ISO_SIGMA = 1.5
+#: Default display grid spacing in Angstrom.
+DEFAULT_SPACING = 0.5
+#: Margin (Angstrom) around the unit cell or the model in the displayed box.
+DEFAULT_MARGIN = 5.0
+#: Displayed atom diameter in Angstrom.
+ATOM_SIZE = 0.8
+#: Rendering modes offered to the user: label -> napari Image ``rendering`` value.
+RENDERINGS = {
+    "iso-surface": "iso",
+    "volume (translucent)": "translucent",
+    "volume (mip)": "mip",
+    "volume (attenuated mip)": "attenuated_mip",
+}
+#: Marker in ``layer.metadata["densitybuild"]`` of the layers this plugin makes.
+MAP_KIND, ATOMS_KIND = "map", "atoms"
+
+#: CPK-like element colours (RGB); other elements are pink.
+CPK_COLOURS = {
+    "C": (0.80, 0.80, 0.60),
+    "N": (0.20, 0.35, 1.00),
+    "O": (1.00, 0.15, 0.15),
+    "S": (1.00, 0.85, 0.15),
+    "P": (1.00, 0.50, 0.00),
+    "H": (0.95, 0.95, 0.95),
+    "SE": (1.00, 0.63, 0.00),
+    "FE": (0.88, 0.40, 0.20),
+    "ZN": (0.49, 0.50, 0.69),
+    "MG": (0.54, 1.00, 0.00),
+    "CA": (0.24, 1.00, 0.00),
+    "CL": (0.12, 0.94, 0.12),
+}
+OTHER_COLOUR = (1.00, 0.50, 0.80)
+
+LayerDataTuple = tuple[Any, dict[str, Any], str]
+
+
+def density_colormap():
+    """A dark-to-light blue colormap: iso-surfaces come out steel blue, volumes glow blue."""
+    from napari.utils.colormaps import Colormap
+
+    return Colormap(
+        colors=[[0.20, 0.35, 0.80, 1.0], [0.60, 0.80, 1.00, 1.0]],
+        name="densitybuild blue",
+        display_name="density blue",
+    )
+
+
+def map_metadata(dmap: DensityMap, spacing: float) -> dict[str, Any]:
+    """The facts about a map that its layer carries in ``metadata``."""
+    c = dmap.cell
+    return {
+        "densitybuild": MAP_KIND,
+        "summary": dmap.summary(),
+        "source": dmap.source,
+        "kind": dmap.kind,
+        "cell": (c.a, c.b, c.c, c.alpha, c.beta, c.gamma),
+        "spacegroup": dmap.spacegroup.hm,
+        "resolution": dmap.resolution,
+        "spacing": spacing,
+        "units": "sigma",
+        "info": dict(dmap.info),
+    }
+
+
+def map_layer(
+    dmap: DensityMap,
+    around: np.ndarray | None = None,
+    *,
+    name: str | None = None,
+    margin: float = DEFAULT_MARGIN,
+    spacing: float = DEFAULT_SPACING,
+    iso_sigma: float = DEFAULT_ISO_SIGMA,
+) -> LayerDataTuple:
+    """An Image layer-data tuple of a density map in Cartesian Angstrom (z, y, x).
+
+    Parameters
+    ----------
+    dmap
+        The map (sigma units).
+    around
+        Atom positions (N, 3; x, y, z): show the map around them (plus ``margin``) instead of over
+        the whole unit cell.
+    name
+        Layer name (default: the file name).
+    margin
+        Angstrom added around the unit cell or the atoms.
+    spacing
+        Display grid spacing in Angstrom (coarsened automatically for very large boxes).
+    iso_sigma
+        Initial iso-surface contour level in sigma.
+
+    Returns
+    -------
+    tuple
+        ``(data, meta, "image")`` with ``data[k, j, i]`` the density at world
+        ``(z, y, x) = translate + scale * (k, j, i)``.
+
+    Examples
+    --------
+    >>> from napari_densitybuild.maps import read_map
+    >>> data, meta, kind = map_layer(read_map("map.mtz"))  # doctest: +SKIP
+    >>> meta["rendering"], meta["iso_threshold"]  # doctest: +SKIP
+    ('iso', 1.5)
+    """
+    lo, hi = dmap.display_region(margin=margin, around=around)
+    data, origin, s = dmap.resample_cartesian(lo, hi, spacing=spacing)
+    subsample = data.ravel()[:: max(1, data.size // 1_000_000)]
+    hi_limit = float(max(np.percentile(subsample, 99.9), iso_sigma + 1.0))
+    meta = {
+        "name": name or Path(dmap.source).name or "density",
+        "scale": (s, s, s),
+        "translate": tuple(float(v) for v in origin[::-1]),
+        "rendering": "iso",
+        "iso_threshold": float(iso_sigma),
+        "colormap": density_colormap(),
+        "contrast_limits": (0.0, hi_limit),
+        "opacity": 0.5,
+        "blending": "translucent",
+        "metadata": map_metadata(dmap, s),
+    }
+    return data, meta, "image"
+
+
+def element_colours(elements: np.ndarray) -> np.ndarray:
+    """RGBA colours (N, 4) for element symbols, CPK-like (C pale yellow-grey, N blue, O red...)."""
+    rows = [CPK_COLOURS.get(str(e).strip().upper(), OTHER_COLOUR) for e in elements]
+    rgb = np.array(rows, dtype=float).reshape(-1, 3)
+    return np.concatenate([rgb, np.ones((len(rgb), 1))], axis=1)
+
+
+def atoms_layer(
+    atoms: AtomTable, *, name: str = "atoms", source: str = "", size: float = ATOM_SIZE
+) -> LayerDataTuple:
+    """A Points layer-data tuple of atoms: ``data = xyz[:, ::-1]`` (z, y, x) plus ``features``.
+
+    Parameters
+    ----------
+    atoms
+        The atom table.
+    name
+        Layer name.
+    source
+        The file the atoms came from (kept in ``metadata``).
+    size
+        Point diameter in Angstrom.
+    """
+    meta = {
+        "name": name,
+        "features": {k: np.asarray(v) for k, v in atoms.features().items()},
+        "face_color": element_colours(atoms.element),
+        "border_width": 0.0,
+        "size": size,
+        "shading": "spherical",
+        "metadata": {
+            "densitybuild": ATOMS_KIND,
+            "source": source,
+            "cell": atoms.cell,
+            "spacegroup": atoms.spacegroup,
+        },
+    }
+    return np.asarray(atoms.xyz, dtype=float)[:, ::-1].copy(), meta, "points"
+
+
+def atoms_from_layer(data: np.ndarray, meta: dict[str, Any]) -> AtomTable:
+    """The inverse of :func:`atoms_layer`: a Points layer's data and attributes -> AtomTable.
+
+    Points without atom features (e.g. drawn by hand) become one ``UNK`` residue with a ``CA``
+    atom each, numbered from 1.
+    """
+    data = np.asarray(data, dtype=float).reshape(-1, 3)
+    features = meta.get("features")
+    if features is None or len(features) != len(data):
+        features = {}
+    features = {k: np.asarray(features[k]) for k in features}
+    if "seqid" not in features:
+        features["seqid"] = np.arange(1, len(data) + 1)
+    metadata = meta.get("metadata") or {}
+    return AtomTable.from_features(
+        data[:, ::-1], features, cell=metadata.get("cell"), spacegroup=metadata.get("spacegroup")
+    )

@@ -1,0 +1,104 @@
+"""npe2 reader: density maps (.mtz, .ccp4, .map, .mrc) and models (.pdb, .cif, .ent), gzipped too.
+
+``get_reader`` only looks at file names and never raises. The function it returns reads the
+files into layer-data tuples through :mod:`._layers`. Bad input (a corrupt map, an MTZ file
+without map coefficients, a model without atoms...) reaches the user as a napari error
+notification carrying the :class:`~napari_densitybuild.errors.DensityBuildError` message, and the
+reader returns napari's "nothing to add" sentinel ``[(None,)]``: napari then adds no layer and
+shows no second, generic error. (Raising instead makes napari 0.9 replace our message with
+"Tried to read ... with plugin napari-densitybuild ... but it gave an error"; returning ``[]``
+does the same with "... returned no data".)
+
+Several files opened together (napari's ``stack=True`` or a list) are read as one scene: the
+models first, then each map resampled around the models' atoms.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DensityBuildError
+from ..maps import is_map_path, read_map
+from ..models import is_model_path, read_model
+from ._layers import LayerDataTuple, atoms_layer, map_layer
+
+logger = logging.getLogger(__name__)
+
+#: What a reader returns when it handled the file but has no layer to add.
+NO_LAYERS: list = [(None,)]
+
+PathOrPaths = str | os.PathLike | Sequence[str | os.PathLike]
+
+
+def _handles(path) -> bool:
+    if not isinstance(path, (str, os.PathLike)):
+        return False
+    p = os.fspath(path)
+    if isinstance(p, bytes) or os.path.isdir(p):
+        return False
+    return is_map_path(p) or is_model_path(p)
+
+
+def get_reader(path: PathOrPaths) -> Callable[[PathOrPaths], list] | None:
+    """Return :func:`read_files` if every path is a map or model file name, else None.
+
+    Never raises: anything unexpected (a directory, a list with other files, an odd object)
+    gives None so that napari asks other plugins.
+    """
+    try:
+        paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+        if paths and all(_handles(p) for p in paths):
+            return read_files
+    except Exception:  # a reader lookup must never break napari
+        logger.debug("densitybuild reader: not handling %r", path, exc_info=True)
+    return None
+
+
+def layers_from_files(
+    paths: Sequence[str | os.PathLike], iso_sigma: float | None = None
+) -> list[LayerDataTuple]:
+    """Read maps and models into layer-data tuples (maps around the models' atoms, if any).
+
+    Atom layers come first: napari draws them before the translucent map surfaces, so atoms
+    inside the density stay visible in 3-D.
+
+    Raises
+    ------
+    DensityBuildError
+        For bad input, with a message for the user.
+    """
+    paths = [Path(p) for p in paths]
+    models = [p for p in paths if is_model_path(p)]
+    maps = [p for p in paths if is_map_path(p)]
+    tables = [read_model(p) for p in models]
+    layers = [atoms_layer(t, name=p.name, source=str(p)) for p, t in zip(models, tables)]
+    around = np.concatenate([t.xyz for t in tables]) if tables else None
+    kwargs = {} if iso_sigma is None else {"iso_sigma": iso_sigma}
+    for p in maps:
+        layers.append(map_layer(read_map(p), around=around, name=p.name, **kwargs))
+    return layers
+
+
+def notify_error(message: str) -> None:
+    """Show ``message`` as a napari error notification (and log it)."""
+    logger.debug(message)
+    from napari.utils.notifications import show_error
+
+    show_error(message)
+
+
+def read_files(path: PathOrPaths, **_: object) -> list:
+    """npe2 reader function: layer-data tuples, or ``[(None,)]`` after notifying an error."""
+    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    try:
+        return layers_from_files(paths)
+    except DensityBuildError as e:
+        notify_error(str(e))
+    except MemoryError:
+        notify_error(f"{', '.join(map(str, paths))}: not enough memory to read this map")
+    return NO_LAYERS

@@ -1,0 +1,232 @@
+"""Dock widget: open a map (optionally around a model) and set its contour level and rendering.
+
+:class:`DensityControls` is small on purpose: a later workflow widget (build, classify, review)
+embeds it. It talks to napari only through the viewer and its layers, reads files off the GUI
+thread and reports errors as napari notifications.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from qtpy.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ._layers import DEFAULT_ISO_SIGMA, MAP_KIND, RENDERINGS
+from ._reader import layers_from_files, notify_error
+
+if TYPE_CHECKING:
+    import napari
+    from napari.layers import Image
+
+MAP_FILTER = "Density maps (*.mtz *.ccp4 *.map *.mrc *.gz);;All files (*)"
+MODEL_FILTER = "Models (*.cif *.mmcif *.pdb *.ent *.gz);;All files (*)"
+
+
+class DensityControls(QWidget):
+    """Choose a map layer, its contour level (sigma) and rendering; open map (+ model) files.
+
+    Parameters
+    ----------
+    napari_viewer
+        The viewer whose 3-D image layers are controlled and to which opened files are added.
+    """
+
+    def __init__(self, napari_viewer: napari.viewer.Viewer, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.viewer = napari_viewer
+        self._layer: Image | None = None
+        self._updating = False
+        self._request = 0
+        self.worker = None
+
+        self.map_combo = QComboBox()
+        self.contour = QDoubleSpinBox()
+        self.contour.setRange(-10.0, 50.0)
+        self.contour.setSingleStep(0.1)
+        self.contour.setDecimals(2)
+        self.contour.setSuffix(" σ")
+        self.contour.setValue(DEFAULT_ISO_SIGMA)
+        self.rendering = QComboBox()
+        self.rendering.addItems(list(RENDERINGS))
+        self.map_path = QLineEdit()
+        self.map_path.setPlaceholderText("map: .mtz .ccp4 .map .mrc")
+        self.model_path = QLineEdit()
+        self.model_path.setPlaceholderText("optional model: .cif .pdb (map shown around it)")
+        self.open_button = QPushButton("Open")
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+
+        form = QFormLayout()
+        form.addRow("Map layer", self.map_combo)
+        form.addRow("Contour", self.contour)
+        form.addRow("Rendering", self.rendering)
+        form.addRow("Map file", self._with_browse(self.map_path, "Open map", MAP_FILTER))
+        form.addRow("Model file", self._with_browse(self.model_path, "Open model", MODEL_FILTER))
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.open_button)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+
+        self.map_combo.currentIndexChanged.connect(self._on_layer_chosen)
+        self.contour.valueChanged.connect(self.set_contour)
+        self.rendering.currentTextChanged.connect(self.set_rendering)
+        self.open_button.clicked.connect(self._on_open_clicked)
+        events = self.viewer.layers.events
+        for ev in (events.inserted, events.removed, events.reordered):
+            ev.connect(self._refresh_layers)
+        self._refresh_layers()
+
+    # -- layer choice ----------------------------------------------------------------------------
+    def map_layers(self) -> list[Image]:
+        """3-D Image layers, this plugin's maps first."""
+        from napari.layers import Image
+
+        layers = [ly for ly in self.viewer.layers if isinstance(ly, Image) and ly.ndim == 3]
+        return sorted(layers, key=lambda ly: ly.metadata.get("densitybuild") != MAP_KIND)
+
+    @property
+    def layer(self) -> Image | None:
+        """The map layer the controls act on."""
+        return self._layer
+
+    def _refresh_layers(self, event=None) -> None:
+        layers = self.map_layers()
+        current = self._layer if self._layer in layers else (layers[0] if layers else None)
+        self._updating = True
+        try:
+            self.map_combo.clear()
+            self.map_combo.addItems([ly.name for ly in layers])
+            if current is not None:
+                self.map_combo.setCurrentIndex(layers.index(current))
+        finally:
+            self._updating = False
+        self._bind(current)
+
+    def _on_layer_chosen(self, index: int) -> None:
+        if self._updating:
+            return
+        layers = self.map_layers()
+        self._bind(layers[index] if 0 <= index < len(layers) else None)
+
+    def _bind(self, layer: Image | None) -> None:
+        """Follow ``layer``: show its level and rendering, and track changes made elsewhere."""
+        if self._layer is not None and self._layer is not layer:
+            self._layer.events.iso_threshold.disconnect(self._sync_from_layer)
+            self._layer.events.rendering.disconnect(self._sync_from_layer)
+        if layer is not None and layer is not self._layer:
+            layer.events.iso_threshold.connect(self._sync_from_layer)
+            layer.events.rendering.connect(self._sync_from_layer)
+        self._layer = layer
+        for w in (self.contour, self.rendering):
+            w.setEnabled(layer is not None)
+        self._sync_from_layer()
+
+    def _sync_from_layer(self, event=None) -> None:
+        layer = self._layer
+        if layer is None:
+            return
+        self._updating = True
+        try:
+            self.contour.setValue(float(layer.iso_threshold))
+            labels = {v: k for k, v in RENDERINGS.items()}
+            label = labels.get(str(layer.rendering))
+            if label is not None:
+                self.rendering.setCurrentText(label)
+        finally:
+            self._updating = False
+
+    # -- actions ---------------------------------------------------------------------------------
+    def set_contour(self, sigma: float) -> None:
+        """Set the contour level (sigma): the iso-surface threshold, and in volume renderings
+        also the lower contrast limit, so density below the level is hidden."""
+        if self._updating or self._layer is None:
+            return
+        self._layer.iso_threshold = float(sigma)
+        if self._layer.rendering != "iso":
+            hi = max(float(self._layer.contrast_limits[1]), float(sigma) + 1.0)
+            self._layer.contrast_limits = (float(sigma), hi)
+
+    def set_rendering(self, label: str) -> None:
+        """Switch rendering by its label in :data:`._layers.RENDERINGS` (e.g. ``"iso-surface"``)."""
+        if self._updating or self._layer is None:
+            return
+        self._layer.rendering = RENDERINGS[label]
+        if RENDERINGS[label] != "iso":
+            self.set_contour(self.contour.value())
+
+    def _with_browse(self, line: QLineEdit, title: str, filt: str) -> QWidget:
+        box = QWidget()
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        button = QPushButton("...")
+        button.setMaximumWidth(32)
+
+        def browse() -> None:
+            path, _ = QFileDialog.getOpenFileName(self, title, line.text(), filt)
+            if path:
+                line.setText(path)
+
+        button.clicked.connect(browse)
+        row.addWidget(line)
+        row.addWidget(button)
+        return box
+
+    def _on_open_clicked(self) -> None:
+        if not self.map_path.text().strip():
+            notify_error("choose a map file first")
+            return
+        self.open_files(self.map_path.text().strip(), self.model_path.text().strip() or None)
+
+    def open_files(self, map_path: str, model_path: str | None = None):
+        """Read a map (around ``model_path``'s atoms, if given) off the GUI thread and add it.
+
+        Returns the started worker (its ``finished`` signal fires when the layers are added).
+        """
+        from napari.qt.threading import create_worker
+
+        from ..errors import DensityBuildError
+
+        paths = [map_path] + ([model_path] if model_path else [])
+        self._request += 1
+        request = self._request
+        self.status.setText(f"reading {', '.join(paths)} ...")
+        self.open_button.setEnabled(False)
+
+        def done(layers) -> None:
+            if request != self._request:  # a newer request superseded this one
+                return
+            for data, meta, kind in layers:
+                getattr(self.viewer, f"add_{kind}")(data, **meta)
+            self.viewer.dims.ndisplay = 3
+            self.status.setText(f"opened {', '.join(paths)}")
+
+        def failed(err: Exception) -> None:
+            # napari's workers already show the error as a notification
+            if request == self._request:
+                bad = isinstance(err, DensityBuildError)
+                self.status.setText(str(err) if bad else f"{type(err).__name__}: {err}")
+
+        def finished() -> None:
+            if request == self._request:
+                self.open_button.setEnabled(True)
+
+        worker = create_worker(
+            layers_from_files,
+            paths,
+            iso_sigma=self.contour.value(),
+            _connect={"returned": done, "errored": failed, "finished": finished},
+        )
+        self.worker = worker
+        return worker

@@ -1,0 +1,76 @@
+"""Pixels: the sample map's iso-surface and its atoms are really drawn in a shown 3-D viewer.
+
+Needs an X server (``xvfb-run -a``, ``QT_QPA_PLATFORM=xcb``); skipped without one. The
+screenshots are kept in ``$DENSITYBUILD_SCREENSHOTS`` (default: a ``densitybuild-screenshots``
+folder in the system temp folder) to be looked at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from napari_densitybuild._napari._sample_data import make_sample_data
+
+pytestmark = [pytest.mark.render, pytest.mark.gui]
+
+
+def keep(path: Path) -> Path:
+    folder = Path(
+        os.environ.get("DENSITYBUILD_SCREENSHOTS")
+        or Path(tempfile.gettempdir()) / "densitybuild-screenshots"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(path, folder / path.name))
+
+
+def changed(a: np.ndarray, b: np.ndarray) -> float:
+    """Fraction of pixels whose colour differs by more than a little."""
+    return float(np.mean(np.abs(a[..., :3].astype(int) - b[..., :3].astype(int)).max(-1) > 24))
+
+
+def test_sample_renders_map_and_atoms(make_napari_viewer, qtbot, tmp_path):
+    viewer = make_napari_viewer(show=True)
+    for data, meta, kind in make_sample_data():
+        getattr(viewer, f"add_{kind}")(data, **meta)
+    atoms, density = viewer.layers
+    viewer.dims.ndisplay = 3
+    viewer.reset_view()
+    viewer.camera.angles = (15, 30, 60)
+    qtbot.wait(300)
+
+    def shot(name: str) -> np.ndarray:
+        path = tmp_path / name
+        img = viewer.screenshot(path=str(path), canvas_only=True, flash=False)
+        assert path.is_file()
+        keep(path)
+        return np.asarray(img)
+
+    both = shot("sample_3d.png")
+    density.visible = False
+    atoms_only = shot("sample_3d_atoms_only.png")
+    atoms.visible = False
+    empty = shot("sample_3d_empty.png")
+
+    background = empty.reshape(-1, empty.shape[-1])[0]
+    assert np.all(empty == background), "the empty canvas should be one colour"
+    colours = np.unique(both[..., :3].reshape(-1, 3), axis=0)
+    assert len(colours) > 200, f"only {len(colours)} distinct colours: blank or flat rendering"
+    assert np.mean(np.any(both[..., :3] != background[:3], axis=-1)) > 0.2
+    # the iso-surface covers a good part of the view, and is blue
+    assert changed(both, atoms_only) > 0.15
+    surface = both[changed_mask(both, atoms_only)]
+    assert np.median(surface[:, 2]) > np.median(surface[:, 0]) + 30
+    # atoms are drawn and visible through the translucent surface; oxygens show up red
+    assert changed(atoms_only, empty) > 0.02
+    red = (both[..., 0] > 150) & (both[..., 1] < 110) & (both[..., 2] < 140)
+    assert red.sum() > 20, f"{red.sum()} red (oxygen) pixels"
+
+
+def changed_mask(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.abs(a[..., :3].astype(int) - b[..., :3].astype(int)).max(-1) > 24

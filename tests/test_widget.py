@@ -1,0 +1,98 @@
+"""The density-controls dock widget drives the map layer (pytest-qt + napari's viewer fixture)."""
+
+from __future__ import annotations
+
+import pytest
+
+from napari_densitybuild._napari._sample_data import make_sample_data, sample_paths
+from napari_densitybuild._napari._widgets import DensityControls
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def viewer_and_widget(make_napari_viewer):
+    viewer = make_napari_viewer()
+    widget = DensityControls(viewer)
+    viewer.window.add_dock_widget(widget)  # the viewer owns (and closes) it
+    return viewer, widget
+
+
+def add_sample(viewer):
+    for data, meta, kind in make_sample_data():
+        getattr(viewer, f"add_{kind}")(data, **meta)
+    return viewer.layers[-1]
+
+
+def test_widget_is_contributed_by_the_manifest(make_napari_viewer):
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-densitybuild", "Density map")
+    assert isinstance(widget, DensityControls)
+
+
+def test_contour_drives_iso_threshold(viewer_and_widget):
+    viewer, widget = viewer_and_widget
+    assert not widget.contour.isEnabled()  # no map yet
+    layer = add_sample(viewer)
+    assert widget.layer is layer and widget.map_combo.currentText() == layer.name
+    assert widget.contour.value() == pytest.approx(layer.iso_threshold)
+    widget.contour.setValue(2.5)
+    assert layer.iso_threshold == pytest.approx(2.5)
+    layer.iso_threshold = 1.0  # changed elsewhere (layer controls): the widget follows
+    assert widget.contour.value() == pytest.approx(1.0)
+
+
+def test_rendering_switch(viewer_and_widget):
+    viewer, widget = viewer_and_widget
+    layer = add_sample(viewer)
+    widget.contour.setValue(2.0)
+    widget.rendering.setCurrentText("volume (mip)")
+    assert layer.rendering == "mip"
+    assert layer.contrast_limits[0] == pytest.approx(2.0)  # density below the level hidden
+    widget.rendering.setCurrentText("volume (attenuated mip)")
+    assert layer.rendering == "attenuated_mip"
+    widget.rendering.setCurrentText("volume (translucent)")
+    assert layer.rendering == "translucent"
+    widget.rendering.setCurrentText("iso-surface")
+    assert layer.rendering == "iso"
+    layer.rendering = "mip"
+    assert widget.rendering.currentText() == "volume (mip)"
+
+
+def test_choosing_another_map_layer(viewer_and_widget):
+    viewer, widget = viewer_and_widget
+    first = add_sample(viewer)
+    data, meta, _ = make_sample_data()[1]
+    second = viewer.add_image(data, **{**meta, "name": "second map"})
+    assert widget.map_combo.count() == 2
+    widget.map_combo.setCurrentText("second map")
+    assert widget.layer is second
+    widget.contour.setValue(3.0)
+    assert second.iso_threshold == pytest.approx(3.0)
+    assert first.iso_threshold == pytest.approx(1.5)
+    viewer.layers.remove(second)
+    assert widget.map_combo.count() == 1 and widget.layer is first
+
+
+def test_open_map_around_model(viewer_and_widget, qtbot):
+    viewer, widget = viewer_and_widget
+    map_path, model_path = sample_paths()
+    widget.map_path.setText(map_path)
+    widget.model_path.setText(model_path)
+    widget.contour.setValue(2.0)
+    widget.open_button.click()
+    qtbot.waitUntil(lambda: widget.status.text().startswith("opened"), timeout=30000)
+    assert [type(ly).__name__ for ly in viewer.layers] == ["Points", "Image"]
+    assert viewer.layers[1].iso_threshold == pytest.approx(2.0)
+    assert viewer.dims.ndisplay == 3
+    assert widget.layer is viewer.layers[1]
+
+
+def test_open_bad_file_reports_error(viewer_and_widget, qtbot, tmp_path):
+    viewer, widget = viewer_and_widget
+    bad = tmp_path / "bad.mtz"
+    bad.write_text("not an mtz")
+    widget.open_files(str(bad))
+    qtbot.waitUntil(lambda: "not a readable MTZ file" in widget.status.text(), timeout=30000)
+    qtbot.waitUntil(widget.open_button.isEnabled, timeout=5000)
+    assert len(viewer.layers) == 0
