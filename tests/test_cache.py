@@ -77,3 +77,21 @@ def test_cache_deterministic_and_axis_frame(tmp_path, cache):
     boxes = np.load(tmp_path / "axis" / "boxes.npy")
     assert boxes.shape == (info["boxes"], 12, 12, 12)
     assert boxes[:, 5:7, 5:7, 5:7].astype(np.float32).mean() > 1.5  # CA at the centre
+
+
+def test_atoms_in_box_frames(tmp_path):
+    """Pose targets: heavy atoms in the box's own frame (CA 2.4 A behind the centre, N in the
+    frame's x-y plane on the +y side, C along +x)."""
+    spec = CacheSpec("plain", "train", SimulationSettings.clean(2.0), False, 0)
+    build_cache(spec, tmp_path, BoxSpec(), workers=1, files=FILES[:1], progress=False)
+    atoms = np.load(tmp_path / "plain" / "atoms.npy").astype(np.float32)
+    labels = np.load(tmp_path / "plain" / "labels.npy")
+    assert atoms.shape == (len(labels), 14, 3)
+    n, ca, c = atoms[:, 0], atoms[:, 1], atoms[:, 2]
+    assert np.allclose(np.linalg.norm(ca, axis=1), 2.4, atol=0.01)
+    assert np.allclose((n - ca)[:, 2], 0, atol=0.01) and np.all((n - ca)[:, 1] > 1.0)
+    assert np.allclose((c - ca)[:, 1:], 0, atol=0.01) and np.all((c - ca)[:, 0] > 1.4)
+    gly = labels == class_index("GLY")
+    assert np.isnan(atoms[gly, 4:]).all() and not np.isnan(atoms[:, :4]).any()
+    trp = labels == class_index("TRP")
+    assert not np.isnan(atoms[trp]).any()

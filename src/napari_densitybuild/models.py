@@ -14,6 +14,7 @@ import gemmi
 import numpy as np
 
 from .errors import ModelReadError
+from .residues import ATOM_ALIASES, HEAVY_ATOMS, MAX_ATOMS, PARENT
 
 MODEL_SUFFIXES = (".pdb", ".cif", ".mmcif", ".ent", ".pdb.gz", ".cif.gz", ".mmcif.gz", ".ent.gz")
 FEATURE_COLUMNS = ("chain", "seqid", "icode", "resname", "atom", "element", "b_iso", "occupancy")
@@ -209,13 +210,42 @@ class BackboneResidues:
     n: np.ndarray
     ca: np.ndarray
     c: np.ndarray
+    atoms: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ca)
 
+    def subset(self, keep: np.ndarray) -> BackboneResidues:
+        """The residues selected by a boolean mask or index array."""
+        names = ("chain", "seqid", "icode", "resname", "n", "ca", "c")
+        parts = {k: getattr(self, k)[keep] for k in names}
+        return BackboneResidues(**parts, atoms=None if self.atoms is None else self.atoms[keep])
 
-def backbone_residues(st: gemmi.Structure) -> tuple[BackboneResidues, dict[str, int]]:
+
+def heavy_atoms(res: gemmi.Residue) -> np.ndarray:
+    """(MAX_ATOMS, 3) positions of a residue's heavy atoms in :data:`~.residues.HEAVY_ATOMS`
+    order (of its parent type for MSE and the like); NaN where an atom is missing or the
+    residue is not one of the 20."""
+    out = np.full((MAX_ATOMS, 3), np.nan)
+    parent = PARENT.get(res.name, res.name)
+    names = HEAVY_ATOMS.get(parent)
+    if names is None:
+        return out
+    alias = {v: k for k, v in ATOM_ALIASES.get(res.name, {}).items()}
+    for i, name in enumerate(names):
+        a = res.find_atom(alias.get(name, name), "*")
+        if a is not None:
+            out[i] = a.pos.tolist()
+    return out
+
+
+def backbone_residues(
+    st: gemmi.Structure, with_atoms: bool = False
+) -> tuple[BackboneResidues, dict[str, int]]:
     """Residues of the first model that have N, CA and C, and counts of those skipped.
+
+    With ``with_atoms``, ``atoms`` holds each residue's heavy atoms (B, MAX_ATOMS, 3) in
+    :data:`~.residues.HEAVY_ATOMS` order, NaN where missing.
 
     Returns
     -------
@@ -224,6 +254,7 @@ def backbone_residues(st: gemmi.Structure) -> tuple[BackboneResidues, dict[str, 
         (waters and ligands count as "not amino acid").
     """
     rows = []
+    atoms = []
     skipped = {"missing N/CA/C": 0, "not amino acid": 0}
     for ch in st[0]:
         for res in ch:
@@ -241,6 +272,8 @@ def backbone_residues(st: gemmi.Structure) -> tuple[BackboneResidues, dict[str, 
                 continue
             rows.append((ch.name, res.seqid.num, res.seqid.icode.strip(), res.name,
                          pos["N"], pos["CA"], pos["C"]))  # fmt: skip
+            if with_atoms:
+                atoms.append(heavy_atoms(res))
     cols = list(zip(*rows)) if rows else [[]] * 7
     return BackboneResidues(
         chain=np.array(cols[0], dtype=object),
@@ -250,4 +283,5 @@ def backbone_residues(st: gemmi.Structure) -> tuple[BackboneResidues, dict[str, 
         n=np.array(cols[4], dtype=float).reshape(-1, 3),
         ca=np.array(cols[5], dtype=float).reshape(-1, 3),
         c=np.array(cols[6], dtype=float).reshape(-1, 3),
+        atoms=np.array(atoms, dtype=float).reshape(-1, MAX_ATOMS, 3) if with_atoms else None,
     ), skipped

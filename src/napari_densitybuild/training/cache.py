@@ -5,6 +5,9 @@ A cache is a folder ``<root>/<name>/`` with
 * ``boxes.npy``: float16 (N, n, n, n), raw map values in sigma units (not normalised; every net
   input goes through :func:`napari_densitybuild.boxes.normalise_boxes`),
 * ``labels.npy``: int64 (N,) class indices (:mod:`napari_densitybuild.residues`),
+* ``atoms.npy``: float16 (N, 14, 3) heavy atoms in :data:`~napari_densitybuild.residues.
+  HEAVY_ATOMS` order, in the coordinates of the box's own frame (x, y, z in Angstrom from the
+  box centre along the frame axes; NaN where missing): the pose targets,
 * ``residues.csv``: one row per box: file, chain, seqid, resname, d_min,
 * ``info.json``: box spec, simulation settings, seeds, counts, seconds.
 
@@ -29,7 +32,7 @@ import numpy as np
 
 from ..boxes import BoxSpec, backbone_frames, cut_boxes, jitter_frames, poster_frames
 from ..models import backbone_residues, read_structure
-from ..residues import AMINO_ACIDS, class_index
+from ..residues import AMINO_ACIDS, MAX_ATOMS, class_index
 from .simulate import SimulationSettings, prepare_structure, simulate
 from .split import load_split, split_files
 
@@ -64,6 +67,8 @@ class CacheSpec:
 #: The caches ``densitybuild prepare`` knows; the first four are built by default.
 CACHES: dict[str, CacheSpec] = {
     "train": CacheSpec("train", "train", SimulationSettings().with_d_min((1.3, 2.5)), True, 1),
+    # The same structures simulated again (another crystal, noise, waters, resolution).
+    "train2": CacheSpec("train2", "train", SimulationSettings().with_d_min((1.3, 2.5)), True, 5),
     "val": CacheSpec("val", "val", SimulationSettings(), False, 2),
     "test_1.5": CacheSpec("test_1.5", "test", SimulationSettings().with_d_min(1.5), False, 3),
     "test_2.5": CacheSpec("test_2.5", "test", SimulationSettings().with_d_min(2.5), False, 4),
@@ -78,15 +83,21 @@ def structure_seed(seed: int, name: str) -> np.random.SeedSequence:
     return np.random.SeedSequence([seed, zlib.crc32(Path(name).name.encode())])
 
 
-def labelled_residues(st: gemmi.Structure):
-    """Residues with N, CA, C that are one of the 20 amino acids (MSE as MET), and their labels."""
-    bb, _ = backbone_residues(st)
+def labelled_residues(st: gemmi.Structure, with_atoms: bool = True):
+    """Residues with N, CA, C that are one of the 20 amino acids (MSE as MET), and their labels.
+
+    With ``with_atoms`` the residues carry their heavy atoms (``atoms``, world coordinates).
+    """
+    bb, _ = backbone_residues(st, with_atoms=with_atoms)
     labels = np.array([class_index(r) if class_index(r) is not None else -1 for r in bb.resname],
                       dtype=np.int64)  # fmt: skip
     keep = labels >= 0
-    for name in ("chain", "seqid", "icode", "resname", "n", "ca", "c"):
-        setattr(bb, name, getattr(bb, name)[keep])
-    return bb, labels[keep]
+    return bb.subset(keep), labels[keep]
+
+
+def atoms_in_frames(atoms: np.ndarray, centres: np.ndarray, rotations: np.ndarray) -> np.ndarray:
+    """World atom positions (B, A, 3) in box-frame coordinates (frame x, y, z; Angstrom)."""
+    return np.einsum("bji,baj->bai", rotations, atoms - centres[:, None, :])
 
 
 def frames_for(bb, box: BoxSpec, rng: np.random.Generator | None = None):
@@ -106,7 +117,7 @@ def frames_for(bb, box: BoxSpec, rng: np.random.Generator | None = None):
 
 def count_residues(path: str | Path) -> int:
     """How many boxes a structure file gives (what the worker will produce)."""
-    return len(labelled_residues(prepare_structure(read_structure(path)))[0])
+    return len(labelled_residues(prepare_structure(read_structure(path)), with_atoms=False)[0])
 
 
 def _work(job: tuple) -> tuple:
@@ -120,13 +131,14 @@ def _work(job: tuple) -> tuple:
         rng = np.random.default_rng(jitter_seed) if spec.jitter else None
         centres, rotations = frames_for(bb, box, rng)
         boxes = cut_boxes(sim.dmap, centres, rotations, box).astype(np.float16)
+        atoms = atoms_in_frames(bb.atoms, centres, rotations).astype(np.float16)
         d_min = round(sim.params["d_min"], 3)
         rows = [(Path(path).name, c, int(s), r, d_min) for c, s, r in
                 zip(bb.chain, bb.seqid, bb.resname)]  # fmt: skip
         extra = {k: sim.params.get(k) for k in ("protein_fraction", "seconds", "waters")}
-        return path, boxes, labels, rows, extra, None
+        return path, boxes, labels, atoms, rows, extra, None
     except Exception as e:  # one bad structure must not stop a long build
-        return path, None, None, None, None, f"{type(e).__name__}: {e}"
+        return path, None, None, None, None, None, f"{type(e).__name__}: {e}"
 
 
 class CacheWriter:
@@ -140,16 +152,20 @@ class CacheWriter:
             self.folder / "boxes.npy", mode="w+", dtype=np.float16, shape=(count, n, n, n)
         )
         self.labels = np.zeros(count, dtype=np.int64)
+        self.atoms = np.full((count, MAX_ATOMS, 3), np.nan, dtype=np.float16)
         self.rows: list[tuple] = []
         self.cursor = 0
 
-    def add(self, boxes: np.ndarray, labels: np.ndarray, rows: list[tuple]) -> None:
-        """Append the boxes of one structure."""
+    def add(
+        self, boxes: np.ndarray, labels: np.ndarray, rows: list[tuple], atoms: np.ndarray
+    ) -> None:
+        """Append the boxes of one structure (``atoms``: (B, MAX_ATOMS, 3) in box frames)."""
         end = self.cursor + len(boxes)
         if end > len(self.boxes):
             raise RuntimeError(f"{end} boxes, more than the {len(self.boxes)} counted")
         self.boxes[self.cursor : end] = boxes
         self.labels[self.cursor : end] = labels
+        self.atoms[self.cursor : end] = atoms
         self.rows.extend(rows)
         self.cursor = end
 
@@ -171,6 +187,7 @@ class CacheWriter:
         else:
             del self.boxes
         np.save(self.folder / "labels.npy", self.labels[:n])
+        np.save(self.folder / "atoms.npy", self.atoms[:n])
         with open(self.folder / "residues.csv", "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(CSV_COLUMNS)
@@ -249,12 +266,12 @@ def build_cache(
 
 
 def _collect(writer: CacheWriter, result: tuple, failed: dict, extras: list) -> None:
-    path, boxes, labels, rows, extra, error = result
+    path, boxes, labels, atoms, rows, extra, error = result
     if error:
         failed[Path(path).name] = error
         print(f"skipped {Path(path).name}: {error}", file=sys.stderr)
         return
-    writer.add(boxes, labels, rows)
+    writer.add(boxes, labels, rows, atoms)
     extras.append(extra)
 
 

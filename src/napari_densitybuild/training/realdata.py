@@ -18,7 +18,7 @@ from ..boxes import BoxSpec, cut_boxes
 from ..maps import read_map
 from ..models import is_model_path, read_structure
 from . import real_dir
-from .cache import CacheWriter, frames_for, labelled_residues
+from .cache import CacheWriter, atoms_in_frames, frames_for, labelled_residues
 
 #: Real maps kept out of all training (no overlap with the training structures).
 REAL_HOLDOUT = ("1cbs", "cdk2", "rnasa")
@@ -47,6 +47,7 @@ class RealBoxes:
     labels: np.ndarray
     rows: list[tuple]
     resolution: float
+    atoms: np.ndarray | None = None  # (N, 14, 3) heavy atoms in box-frame coordinates
 
 
 def real_names(folder: str | Path | None = None) -> list[str]:
@@ -98,10 +99,11 @@ def real_boxes(
     rng = np.random.default_rng(seed) if jitter else None
     centres, rotations = frames_for(bb, box, rng)
     boxes = cut_boxes(dmap, centres, rotations, box)
+    atoms = atoms_in_frames(bb.atoms, centres, rotations)
     d_min = round(float(dmap.resolution or 0.0), 3)
     label = f"{name}/{path.name}"
     rows = [(label, c, int(s), r, d_min) for c, s, r in zip(bb.chain, bb.seqid, bb.resname)]
-    return RealBoxes(boxes=boxes, labels=labels, rows=rows, resolution=d_min)
+    return RealBoxes(boxes=boxes, labels=labels, rows=rows, resolution=d_min, atoms=atoms)
 
 
 def build_real_cache(
@@ -117,7 +119,7 @@ def build_real_cache(
     box = box or BoxSpec()
     rb = real_boxes(name, box, jitter, seed, folder)
     writer = CacheWriter(Path(root) / f"real_{name}", len(rb.boxes), box)
-    writer.add(rb.boxes.astype(np.float16), rb.labels, rb.rows)
+    writer.add(rb.boxes.astype(np.float16), rb.labels, rb.rows, rb.atoms.astype(np.float16))
     info = {
         "name": f"real_{name}", "split": "real", "map": name, "jitter": jitter, "seed": seed,
         "box": asdict(box), "resolution": rb.resolution, "holdout": name in REAL_HOLDOUT,
