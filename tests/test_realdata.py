@@ -13,6 +13,7 @@ from napari_densitybuild.training.cache import load_cache
 from napari_densitybuild.training.realdata import (
     REAL_HOLDOUT,
     REAL_TRAIN,
+    REAL_VAL,
     real_boxes,
     real_names,
 )
@@ -21,8 +22,12 @@ pytestmark = pytest.mark.skipif(not (real_dir() / "1cbs").is_dir(), reason="need
 
 
 def test_real_sets():
-    assert not set(REAL_HOLDOUT) & set(REAL_TRAIN)
-    assert sorted(REAL_HOLDOUT + REAL_TRAIN) == real_names()
+    assert not set(REAL_HOLDOUT) & set(REAL_TRAIN) and not set(REAL_VAL) & set(REAL_TRAIN)
+    assert not set(REAL_HOLDOUT) & set(REAL_VAL)
+    assert sorted(REAL_HOLDOUT + REAL_VAL + REAL_TRAIN) == real_names()
+    from napari_densitybuild.training import evaluate
+
+    assert evaluate.REAL_HOLDOUT == REAL_HOLDOUT and evaluate.REAL_VAL == REAL_VAL
 
 
 def test_1cbs_boxes_in_density():

@@ -28,6 +28,7 @@ def class_index(resname: str) -> int | None:
     name = PARENT.get(resname.upper(), resname.upper())
     return INDEX.get(name)
 
+
 #: Heavy atoms of each amino acid in a fixed order (PDB chemical component dictionary names):
 #: backbone N, CA, C, O first, then the side chain outwards. Pose targets and predictions use
 #: this order; TRP has the most (14).

@@ -32,6 +32,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
         default="none",
         help="real-map caches: 'all', 'none' (default) or names, e.g. 1cbs,cdk2",
     )
+    p.add_argument(
+        "--real-jitter",
+        type=int,
+        default=0,
+        help="also build K jittered copies (real_<name>_j1..K) of each real training map",
+    )
     p.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     p.add_argument("--limit", type=int, help="only the first N structures of each split")
     p.add_argument(
@@ -63,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     """Build the caches; print one line per cache."""
     from ..boxes import BoxSpec
     from ..training.cache import CACHES, build_cache
-    from ..training.realdata import build_real_cache, real_names
+    from ..training.realdata import REAL_TRAIN, build_real_cache, real_names
 
     box = BoxSpec(size=args.size, spacing=args.spacing, frame=args.frame)
     caches = _names(args.splits, CACHES, "cache")
@@ -76,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
     for name in reals:
         info = build_real_cache(name, args.out, box)
         print(f"real_{name}: {info['boxes']} boxes, {info['resolution']} A", flush=True)
+        if name in REAL_TRAIN:
+            for k in range(1, args.real_jitter + 1):
+                info = build_real_cache(name, args.out, box, jitter=True, seed=k)
+                print(f"{info['name']}: {info['boxes']} jittered boxes", flush=True)
     if not caches and not reals:
         print("nothing to build (--splits none and --real none)", file=sys.stderr)
     return 0

@@ -44,6 +44,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--blocks", default="3,3", help="compact: residual blocks per stage")
     p.add_argument("--width", type=float, default=1.0, help="resnet11: width multiplier")
     p.add_argument("--dropout", type=float, default=0.0, help="compact: dropout before the head")
+    p.add_argument("--pose", action="store_true", help="compact: add the pose head (stage 3)")
+    p.add_argument("--pose-weight", type=float, default=0.0, help="weight of the pose loss")
     p.add_argument(
         "--frame",
         choices=("backbone", "axis"),
@@ -77,8 +79,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument(
         "--best-metric",
         default="auto",
-        help="heldout_top1, heldout_map, val_top1, val_map; auto: held-out real top-1 "
-        "when present, else val mAP",
+        help="realval_top1, realval_map, val_top1, val_map (heldout_* exist but choosing by "
+        "the held-out maps leaks the test); auto: real validation top-1 when present, else val mAP",
     )
     p.add_argument("--log-every", type=int, default=20)
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)
@@ -107,6 +109,8 @@ def config_from_args(args: argparse.Namespace):
     if args.net == "compact":
         blocks = [int(b) for b in args.blocks.split(",")]
         net = {"name": "compact", "base": args.base, "blocks": blocks, "dropout": args.dropout}
+        if args.pose:
+            net["pose"] = True
     else:
         net = {"name": "resnet11", "width": args.width}
     real_mix: list[str] = []
@@ -114,11 +118,15 @@ def config_from_args(args: argparse.Namespace):
         if args.real_splits == "auto":
             from ..training.realdata import REAL_TRAIN
 
-            real_mix = [
-                f"real_{n}"
+            # each real training map, and its jittered copies (prepare --real-jitter)
+            real_mix = sorted(
+                p.parent.name
                 for n in REAL_TRAIN
-                if (Path(args.cache) / f"real_{n}" / "boxes.npy").exists()
-            ]
+                for p in [
+                    *Path(args.cache).glob(f"real_{n}/boxes.npy"),
+                    *Path(args.cache).glob(f"real_{n}_j*/boxes.npy"),
+                ]
+            )
         else:
             real_mix = [s for s in args.real_splits.split(",") if s]
         if not real_mix:
@@ -164,6 +172,7 @@ def config_from_args(args: argparse.Namespace):
         warmup=args.warmup,
         min_lr=args.min_lr,
         label_smoothing=args.label_smoothing,
+        pose_weight=args.pose_weight,
         augment=aug,
         augment_real=not args.no_augment_real,
         eval_every=args.eval_every,

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .pose_head import PoseHead
 from .resnet11 import Bottleneck, conv_bn_relu
 
 
@@ -37,6 +38,8 @@ class CompactNet(nn.Module):
         Edge of the input box in voxels (22 for 11 A at 0.5 A); recorded only.
     n_classes
         Output classes (20 amino acids).
+    pose
+        Add a :class:`~.pose_head.PoseHead` on the second stage (see :meth:`forward_pose`).
 
     Examples
     --------
@@ -52,6 +55,7 @@ class CompactNet(nn.Module):
         dropout: float = 0.0,
         input_size: int = 22,
         n_classes: int = 20,
+        pose: bool = False,
     ) -> None:
         super().__init__()
         if len(blocks) != 2 or min(blocks) < 0 or base < 1:
@@ -70,6 +74,8 @@ class CompactNet(nn.Module):
         self.pool = nn.AdaptiveAvgPool3d(1)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.classifier = nn.Linear(8 * c, n_classes)
+        spatial = (((input_size + 1) // 2) + 1) // 2  # edge after the two strided convs
+        self.pose_head = PoseHead(4 * c, spatial, 8 * c, n_classes=n_classes) if pose else None
 
     min_input_size = 1
 
@@ -85,3 +91,17 @@ class CompactNet(nn.Module):
         """Logits (B, n_classes) for boxes (B, 1, n, n, n)."""
         x = self.pool(self.stage3(self.stage2(self.stage1(self.stem(x)))))
         return self.classifier(self.dropout(torch.flatten(x, 1)))
+
+    def forward_pose(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits (B, n_classes) and pose coordinates (B, n_classes, 14, 3) in the box frame.
+
+        Raises
+        ------
+        RuntimeError
+            If the net was built without a pose head (``pose=False``).
+        """
+        if self.pose_head is None:
+            raise RuntimeError("this net has no pose head (built with pose=False)")
+        mid = self.stage2(self.stage1(self.stem(x)))
+        pooled = torch.flatten(self.pool(self.stage3(mid)), 1)
+        return self.classifier(self.dropout(pooled)), self.pose_head(mid, pooled)

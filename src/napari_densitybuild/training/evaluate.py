@@ -24,8 +24,12 @@ from .metrics import classification_metrics, write_confusion
 
 #: Real maps never trained on (mirrors ``training.realdata.REAL_HOLDOUT``).
 REAL_HOLDOUT: tuple[str, ...] = ("1cbs", "cdk2", "rnasa")
+#: Real maps not trained on that guide choices (mirrors ``training.realdata.REAL_VAL``).
+REAL_VAL: tuple[str, ...] = ("3sb3", "gamma")
 DEFAULT_SPLITS = ("test_1.5", "test_2.5", *(f"real_{n}" for n in REAL_HOLDOUT))
 POOLED = "real_heldout"
+#: Pooled real sets: name -> the real maps pooled into it.
+POOLS: dict[str, tuple[str, ...]] = {POOLED: REAL_HOLDOUT, "real_val": REAL_VAL}
 
 
 def load_split(cache: str | Path, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -38,6 +42,25 @@ def load_split(cache: str | Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     if len(boxes) != len(labels):
         raise DensityBuildError(f"{d}: {len(boxes)} boxes but {len(labels)} labels")
     return boxes, labels
+
+
+def load_atoms(cache: str | Path, split: str, count: int) -> np.ndarray:
+    """Pose targets (N, 14, 3) float16 of a cached split (box-frame coordinates; NaN missing).
+
+    Raises
+    ------
+    DensityBuildError
+        If the cache predates pose targets (no ``atoms.npy``) or does not match its boxes.
+    """
+    path = Path(cache) / split / "atoms.npy"
+    if not path.exists():
+        raise DensityBuildError(
+            f"{path}: no pose targets; rebuild the cache (densitybuild prepare)"
+        )
+    atoms = np.load(path)
+    if len(atoms) != count:
+        raise DensityBuildError(f"{path}: {len(atoms)} residues but {count} boxes")
+    return atoms
 
 
 def prepare_batch(raw: np.ndarray, crop: int | None = None) -> np.ndarray:
@@ -77,13 +100,14 @@ def predict_probs(
 
 
 def metrics_by_split(preds: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, dict]:
-    """Metrics per named (probs, labels), plus ``real_heldout`` pooled over held-out reals."""
+    """Metrics per named (probs, labels), plus the pooled real sets of :data:`POOLS`."""
     results = {name: classification_metrics(p, y) for name, (p, y) in preds.items()}
-    held = [preds[f"real_{n}"] for n in REAL_HOLDOUT if f"real_{n}" in preds]
-    if len(held) > 1:
-        results[POOLED] = classification_metrics(
-            np.concatenate([p for p, _ in held]), np.concatenate([y for _, y in held])
-        )
+    for pool, names in POOLS.items():
+        held = [preds[f"real_{n}"] for n in names if f"real_{n}" in preds]
+        if len(held) > 1:
+            results[pool] = classification_metrics(
+                np.concatenate([p for p, _ in held]), np.concatenate([y for _, y in held])
+            )
     return results
 
 

@@ -1,9 +1,11 @@
 """Boxes from real X-ray maps at the deposited residues (for fine-tuning and for honest scores).
 
 Each folder of ``<data>/real/`` holds ``map.mtz`` (2mFo-DFc coefficients FWT/PHWT) and the
-deposited model. :data:`REAL_HOLDOUT` maps are never used for training; :data:`REAL_TRAIN`
-are the others. Note the data README: 3k0n, 2apb and 5orl overlap some training complexes
-(listed in ``split.json`` under ``overlaps_real``); the split keeps those complexes in train.
+deposited model. :data:`REAL_HOLDOUT` maps are never used for training nor for choices (they
+give the reported real accuracy); :data:`REAL_VAL` maps are not trained on either, but guide
+choices (checkpoints, settings); :data:`REAL_TRAIN` are the others. Note the data README:
+3k0n, 2apb and 5orl overlap some training complexes (listed in ``split.json`` under
+``overlaps_real``); the split keeps those complexes in train.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from .cache import CacheWriter, atoms_in_frames, frames_for, labelled_residues
 #: Real maps kept out of all training (no overlap with the training structures).
 REAL_HOLDOUT = ("1cbs", "cdk2", "rnasa")
 #: The other real maps: usable for fine-tuning on real density.
-REAL_TRAIN = ("1dmm", "1g8a", "1t48", "2apb", "3k0n", "3sb3", "4iid", "4ms6", "5gge", "5orl",
-              "gamma", "gere", "psp")  # fmt: skip
+REAL_TRAIN = ("1dmm", "1g8a", "1t48", "2apb", "3k0n", "4iid", "4ms6", "5gge", "5orl", "gere",
+              "psp")  # fmt: skip
+#: Real maps kept out of training to choose checkpoints and settings by (never reported as the
+#: held-out accuracy, never trained on).
+REAL_VAL = ("3sb3", "gamma")
 
 
 @dataclass(eq=False)
@@ -114,15 +119,21 @@ def build_real_cache(
     seed: int = 0,
     folder: str | Path | None = None,
 ) -> dict:
-    """Write the cache ``root/real_<name>`` (same files as the simulated caches)."""
+    """Write the cache ``root/real_<name>`` (same files as the simulated caches).
+
+    Jittered copies (frames perturbed as a detector would place them, for training) go to
+    ``root/real_<name>_j<seed>``.
+    """
     t0 = time.perf_counter()
     box = box or BoxSpec()
     rb = real_boxes(name, box, jitter, seed, folder)
-    writer = CacheWriter(Path(root) / f"real_{name}", len(rb.boxes), box)
+    folder_name = f"real_{name}_j{seed}" if jitter else f"real_{name}"
+    writer = CacheWriter(Path(root) / folder_name, len(rb.boxes), box)
     writer.add(rb.boxes.astype(np.float16), rb.labels, rb.rows, rb.atoms.astype(np.float16))
     info = {
-        "name": f"real_{name}", "split": "real", "map": name, "jitter": jitter, "seed": seed,
+        "name": folder_name, "split": "real", "map": name, "jitter": jitter, "seed": seed,
         "box": asdict(box), "resolution": rb.resolution, "holdout": name in REAL_HOLDOUT,
+        "real_val": name in REAL_VAL,
         "seconds": round(time.perf_counter() - t0, 1),
     }  # fmt: skip
     return writer.close(info)

@@ -146,6 +146,12 @@ class SimulationSettings:
         off.update(changes)
         return cls(**off).with_d_min(d_min)
 
+    @classmethod
+    def plain(cls, d_min: float | Range = (1.4, 1.6)) -> SimulationSettings:
+        """The molecule alone in a box with 3-6 A of vacuum around it, truncated at d_min: the
+        simple simulation of the ablation's first rows (no neighbours, solvent or noise)."""
+        return cls.clean(d_min, packing="box", margin=(3.0, 6.0), rotate=True)
+
     def with_d_min(self, d_min: float | Range) -> SimulationSettings:
         """A copy with another resolution (a number fixes it, a pair is a range)."""
         pair = (float(d_min), float(d_min)) if np.isscalar(d_min) else tuple(map(float, d_min))

@@ -11,7 +11,6 @@ rng, counters; git-ignored, never shipped) and ``best.safetensors`` / ``final.sa
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import platform
@@ -26,22 +25,17 @@ from ..boxes import normalise_boxes
 from ..errors import DensityBuildError
 from ..residues import AMINO_ACIDS
 from .augment import AugmentConfig, augment_batch
-from .evaluate import POOLED, REAL_HOLDOUT, evaluate_arrays, load_split, to_input
-
-CSV_COLUMNS = (
-    "step",
-    "samples",
-    "loss",
-    "lr",
-    "cpu_s",
-    "wall_s",
-    "samples_per_s",
-    "prep_ms",
-    "val_top1",
-    "val_map",
-    "heldout_top1",
-    "heldout_map",
+from .evaluate import (
+    POOLED,
+    REAL_HOLDOUT,
+    REAL_VAL,
+    evaluate_arrays,
+    load_atoms,
+    load_split,
+    to_input,
 )
+from .pose_loss import evaluate_poses, mean_poses, pose_loss
+from .runlog import Pool, RunLog, plot_curves
 
 
 @dataclass
@@ -54,7 +48,9 @@ class TrainConfig:
     val_split: str | None = "val"
     real_mix: list[str] = field(default_factory=list)  # real_<name> splits mixed into batches
     real_fraction: float = 0.0  # fraction of each batch drawn from ``real_mix``
-    heldout: list[str] = field(default_factory=lambda: [f"real_{n}" for n in REAL_HOLDOUT])
+    heldout: list[str] = field(
+        default_factory=lambda: [f"real_{n}" for n in (*REAL_HOLDOUT, *REAL_VAL)]
+    )
     net: dict = field(default_factory=lambda: {"name": "compact", "base": 16, "blocks": [3, 3]})
     box: dict | None = None  # {"size", "spacing", "frame"}; None: from the cache's info.json
     batch_size: int = 64
@@ -66,12 +62,13 @@ class TrainConfig:
     warmup: int = 100
     min_lr: float = 0.0  # cosine floor, as a fraction of ``lr``
     label_smoothing: float = 0.0
+    pose_weight: float = 0.0  # weight of the pose loss (A) for nets with a pose head
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     augment_real: bool = True  # False: real boxes get only the rotations and crops
     eval_every: int = 500
     eval_max: int | None = None  # evaluate on at most this many boxes per split (fixed subset)
     eval_batch: int = 256
-    best_metric: str = "auto"  # "heldout_top1", "val_map", ... ; auto: held-out real if present
+    best_metric: str = "auto"  # "realval_top1", "val_map", ...; auto: real validation maps
     log_every: int = 20
     checkpoint_minutes: float = 5.0
     stop_after_minutes: float | None = None  # checkpoint and stop (resume later with ``resume``)
@@ -100,29 +97,6 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return cfg.lr * (cfg.min_lr + (1 - cfg.min_lr) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
 
 
-class Pool:
-    """Several (boxes, labels) arrays sampled as one, without concatenating them."""
-
-    def __init__(self, parts: list[tuple[np.ndarray, np.ndarray]]):
-        self.parts = parts
-        self.ends = np.cumsum([len(y) for _, y in parts])
-
-    def __len__(self) -> int:
-        return int(self.ends[-1]) if len(self.ends) else 0
-
-    def sample(self, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """``count`` random boxes (float16) and labels."""
-        idx = np.sort(rng.integers(0, len(self), size=count))
-        part = np.searchsorted(self.ends, idx, side="right")
-        starts = np.concatenate([[0], self.ends[:-1]])
-        boxes, labels = [], []
-        for p in np.unique(part):
-            local = idx[part == p] - starts[p]
-            boxes.append(self.parts[p][0][local])
-            labels.append(self.parts[p][1][local])
-        return np.concatenate(boxes), np.concatenate(labels)
-
-
 def _box_from_cache(cfg: TrainConfig, boxes: np.ndarray) -> dict:
     info_path = Path(cfg.cache) / cfg.train_splits[0] / "info.json"
     info = json.loads(info_path.read_text()) if info_path.exists() else {}
@@ -145,74 +119,8 @@ def _param_groups(net: torch.nn.Module, wd: float) -> list[dict]:
 
 
 def _summary(results: dict[str, dict]) -> dict:
-    return {k: {m: v[m] for m in ("n", "top1", "top3", "map")} for k, v in results.items()}
-
-
-def _plot_curves(rows: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
-    tr = [r for r in rows if "loss" in r]
-    a.plot([r["step"] for r in tr], [r["loss"] for r in tr], lw=0.8)
-    a.set(xlabel="step", ylabel="training loss", yscale="log")
-    ev = [r for r in rows if "eval" in r]
-    for key, style in (("val", "-"), (POOLED, "--")):
-        pts = [(r["step"], r["eval"][key]) for r in ev if key in r["eval"]]
-        for metric in ("top1", "map"):
-            if pts:
-                b.plot(
-                    [s for s, _ in pts],
-                    [m[metric] for _, m in pts],
-                    style,
-                    marker=".",
-                    label=f"{key} {metric}",
-                )
-    b.set(xlabel="step", ylabel="validation", ylim=(0, 1))
-    if ev:
-        b.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-
-
-class _Log:
-    """Appends rows to log.jsonl and log.csv; on resume drops rows after the checkpoint step."""
-
-    def __init__(self, out: Path, resume_step: int | None):
-        self.jsonl, self.csv = out / "log.jsonl", out / "log.csv"
-        self.rows: list[dict] = []
-        if resume_step is not None and self.jsonl.exists():
-            lines = self.jsonl.read_text().splitlines()
-            self.rows = [r for r in map(json.loads, lines) if r["step"] <= resume_step]
-        self.jsonl.write_text("".join(json.dumps(r) + "\n" for r in self.rows))
-        with open(self.csv, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(CSV_COLUMNS)
-            for r in self.rows:
-                w.writerow(self._csv_row(r))
-
-    @staticmethod
-    def _csv_row(r: dict) -> list:
-        ev = r.get("eval", {})
-        get = lambda k, m: ev.get(k, {}).get(m, "")  # noqa: E731
-        flat = {
-            **r,
-            "val_top1": get("val", "top1"),
-            "val_map": get("val", "map"),
-            "heldout_top1": get(POOLED, "top1"),
-            "heldout_map": get(POOLED, "map"),
-        }
-        return [flat.get(c, "") for c in CSV_COLUMNS]
-
-    def add(self, row: dict) -> None:
-        self.rows.append(row)
-        with open(self.jsonl, "a") as f:
-            f.write(json.dumps(row) + "\n")
-        with open(self.csv, "a", newline="") as f:
-            csv.writer(f).writerow(self._csv_row(row))
+    keys = ("n", "top1", "top3", "map", "pose_rmsd")
+    return {k: {m: v[m] for m in keys if m in v} for k, v in results.items()}
 
 
 def train(cfg: TrainConfig) -> dict:
@@ -234,27 +142,41 @@ def train(cfg: TrainConfig) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
 
-    train_pool = Pool([load_split(cfg.cache, s) for s in cfg.train_splits])
-    real_pool = Pool([load_split(cfg.cache, s) for s in cfg.real_mix]) if cfg.real_mix else None
+    use_pose = cfg.pose_weight > 0 and bool(cfg.net.get("pose"))
+    if cfg.pose_weight > 0 and not use_pose:
+        raise DensityBuildError("pose_weight > 0 needs a net with a pose head (net option pose)")
+
+    def load(split: str) -> tuple[np.ndarray, ...]:
+        parts = load_split(cfg.cache, split)
+        return (*parts, load_atoms(cfg.cache, split, len(parts[1]))) if use_pose else parts
+
+    train_pool = Pool([load(s) for s in cfg.train_splits])
+    real_pool = Pool([load(s) for s in cfg.real_mix]) if cfg.real_mix else None
     n_real = round(cfg.batch_size * cfg.real_fraction) if real_pool else 0
     box = _box_from_cache(cfg, train_pool.parts[0][0])
     crop = cfg.augment.crop if cfg.augment.crop and cfg.augment.crop < box["size"] else None
     net_cfg = {**cfg.net, "input_size": crop or box["size"]}  # the net sees the (centre) crop
     evals: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    pose_evals: dict[str, tuple[np.ndarray, ...]] = {}
     for split in ([cfg.val_split] if cfg.val_split else []) + list(cfg.heldout):
         if (Path(cfg.cache) / split / "boxes.npy").exists():
-            b, y = load_split(cfg.cache, split)
-            if cfg.eval_max and len(y) > cfg.eval_max:
-                keep = np.sort(np.random.default_rng(0).permutation(len(y))[: cfg.eval_max])
-                b, y = b[keep], y[keep]
-            evals["val" if split == cfg.val_split else split] = (b, y)
+            parts = load(split)
+            if cfg.eval_max and len(parts[1]) > cfg.eval_max:
+                keep = np.sort(np.random.default_rng(0).permutation(len(parts[1]))[: cfg.eval_max])
+                parts = tuple(p[keep] for p in parts)
+            name = "val" if split == cfg.val_split else split
+            evals[name] = parts[:2]
+            if use_pose:
+                pose_evals[name] = parts
     best_metric = cfg.best_metric
-    if best_metric == "auto":
-        held = sum(f"real_{n}" in evals for n in REAL_HOLDOUT)
-        best_metric = "heldout_top1" if held > 1 else "val_map"
+    if best_metric == "auto":  # choose by real validation maps, never by the held-out ones
+        held = sum(f"real_{n}" in evals for n in REAL_VAL)
+        best_metric = "realval_top1" if held > 1 else "val_map"
 
     carried = {"samples_seen": 0, "steps": 0, "cpu_seconds": 0.0, "wall_seconds": 0.0}
     net = build_net(net_cfg)
+    if use_pose and not cfg.init_from:
+        net.pose_head.set_mean_pose(torch.from_numpy(mean_poses(*train_pool.parts[0][1:3][::-1])))
     if cfg.init_from:
         loaded, init_config = load_model(cfg.init_from, "cpu")
         net.load_state_dict(loaded.state_dict())
@@ -290,7 +212,7 @@ def train(cfg: TrainConfig) -> dict:
         torch.set_rng_state(ck["torch_rng"])
         state = json.loads(ck["state"])
         resumed_from = state["step"]
-    log = _Log(out, resumed_from)
+    log = RunLog(out, resumed_from)
     config = {"net": net_cfg, "box": box, "classes": list(AMINO_ACIDS)}
     # CUDA: bf16 autocast where supported (no loss scaling needed); the CPU path stays fp32.
     use_amp = device.type == "cuda" and torch.cuda.is_bf16_supported()
@@ -332,9 +254,13 @@ def train(cfg: TrainConfig) -> dict:
 
     def evaluate_now() -> dict:
         results = evaluate_arrays(net, evals, cfg.eval_batch, device, net_cfg["input_size"])
+        for name, rmsd in evaluate_poses(net, pose_evals, cfg.eval_batch, device).items():
+            results.setdefault(name, {})["pose_rmsd"] = rmsd
         value = {
             "heldout_top1": results.get(POOLED, {}).get("top1"),
             "heldout_map": results.get(POOLED, {}).get("map"),
+            "realval_top1": results.get("real_val", {}).get("top1"),
+            "realval_map": results.get("real_val", {}).get("map"),
         }.get(best_metric)
         if value is None and "_" in best_metric:
             split, metric = best_metric.rsplit("_", 1)
@@ -358,21 +284,30 @@ def train(cfg: TrainConfig) -> dict:
         lr = lr_at(state["step"], cfg)
         for g in opt.param_groups:
             g["lr"] = lr
-        raw, y = train_pool.sample(cfg.batch_size - n_real, rng)
+        raw, y, *atoms = train_pool.sample(cfg.batch_size - n_real, rng)
         xb = augment_batch(raw, cfg.augment, rng, box["frame"])
         if n_real:
-            rb, ry = real_pool.sample(n_real, rng)
+            rb, ry, *ratoms = real_pool.sample(n_real, rng)
             xr = augment_batch(
                 rb, cfg.augment if cfg.augment_real else geometric, rng, box["frame"]
             )
             xb, y = np.concatenate([xb, xr]), np.concatenate([y, ry])
+            atoms = [np.concatenate([atoms[0], ratoms[0]])] if use_pose else []
         xb = normalise_boxes(xb)
         x = to_input(xb, device)
         yt = torch.from_numpy(y).to(device)
         window["prep"] += time.perf_counter() - t0
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-            logits = net(x)
+            if use_pose:
+                logits, coords = net.forward_pose(x)
+            else:
+                logits = net(x)
         loss = loss_fn(logits.float(), yt)
+        if use_pose:
+            target = torch.from_numpy(atoms[0].astype(np.float32)).to(device)
+            p_loss = pose_loss(coords.float(), yt, target)
+            loss = loss + cfg.pose_weight * p_loss
+            window["pose"] = window.get("pose", 0.0) + float(p_loss.detach())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -396,13 +331,15 @@ def train(cfg: TrainConfig) -> dict:
                 "samples_per_s": round(window["n"] / dt, 2),
                 "prep_ms": round(1000 * window["prep"] / window["k"], 2),
             }
+            if "pose" in window:
+                row["pose_loss"] = round(window["pose"] / window["k"], 4)
             log.add(row)
             window = {"t": time.perf_counter(), "n": 0, "prep": 0.0, "loss": 0.0, "k": 0}
         at_eval = bool(evals) and (step % cfg.eval_every == 0 or step == cfg.steps)
         if at_eval:
             state["last_eval"] = _summary(evaluate_now())
             log.add({"step": step, "samples": state["samples"], "eval": state["last_eval"]})
-            _plot_curves(log.rows, out / "curves.png")
+            plot_curves(log.rows, out / "curves.png")
         if at_eval or time.monotonic() - last_ckpt > 60 * cfg.checkpoint_minutes:
             checkpoint()
             last_ckpt = time.monotonic()
@@ -411,7 +348,7 @@ def train(cfg: TrainConfig) -> dict:
             save_model(out / "best.safetensors", net, config, card({}))
         save_model(out / "final.safetensors", net, config, card(state["last_eval"]))
     checkpoint()
-    _plot_curves(log.rows, out / "curves.png")
+    plot_curves(log.rows, out / "curves.png")
     rows = [r for r in log.rows if "samples_per_s" in r]
     return {
         "steps": state["step"],

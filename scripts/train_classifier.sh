@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The commands that made the shipped residue classifier (weights/classifier.safetensors).
+# Run from the repository root; needs ../shared/data (or DENSITYBUILD_DATA) and about 30 GB disk.
+# Long: run it in the background (nohup) and follow runs/classifier/log.csv.
+set -euo pipefail
+DB=${DB:-.venv/bin/densitybuild}
+CACHE=${CACHE:-.cache/boxes}
+OUT=${OUT:-runs/classifier}
+THREADS=${THREADS:-1}
+
+# 1. Box caches: two simulations of every training structure (1.3-2.5 A, crystal-like), the
+#    validation and test splits, every real map at its deposited residues, and 4 jittered
+#    copies of each real training map (about 25 minutes on 2 cores).
+$DB prepare --out "$CACHE" --splits train,train2,val,val_jittered,test_1.5,test_2.5 \
+    --real all --real-jitter 4 --workers 2
+
+# 2. Train: compact net with the pose head; a quarter of every batch from the real training
+#    maps (never 1cbs, cdk2, rnasa; gamma and 3sb3 are watched as real validation maps).
+$DB train --cache "$CACHE" --out "$OUT" --train-splits train,train2 --val-split val \
+    --real-mix 0.25 --real-splits auto --net compact --base 16 --blocks 3,3 --pose \
+    --pose-weight 0.3 --steps 16000 --batch-size 64 --lr 2e-3 --wd 0.05 --warmup 300 \
+    --min-lr 0.02 --aug-scale 0.9,1.1 --aug-noise 0.2 --aug-blur 0.4 --eval-every 1000 \
+    --eval-max 4000 --best-metric realval_top1 --threads "$THREADS" --seed 0 "$@"
