@@ -22,6 +22,7 @@ import numpy as np
 from ..boxes import random_rotations
 from ..maps import DensityMap
 from ..models import backbone_residues
+from ..place import map_stats
 from .simulate import Simulation
 
 #: Index (i, j, k) -> world axes (x, y, z) = (k, j, i): arrays are (z, y, x).
@@ -35,14 +36,6 @@ class TileSpec:
     size: int = 32
     spacing: float = 1.0
     radius: float = 1.1  # voxels (index units) around a C-alpha that are labelled
-
-
-def map_stats(dmap: DensityMap) -> tuple[float, float]:
-    """Mean and sd of the map over the region its file covered (the normalisation rule)."""
-    arr = np.array(dmap.grid, copy=False)
-    if not dmap.covers_cell:
-        arr = arr[arr != 0]
-    return float(arr.mean(dtype=np.float64)), float(max(arr.std(dtype=np.float64), 1e-6))
 
 
 def tile_matrix(rotation: np.ndarray, spacing: float) -> np.ndarray:

@@ -1,0 +1,190 @@
+"""Tracing: link C-alpha detections into ordered N-to-C fragments, whole across cell edges.
+
+Each detection carries the detector's unit vectors CA->N and CA->C. A link i -> j (j follows i)
+is a candidate when some crystal image of j lies 2.6-4.3 A from i; it scores well when i's CA->C
+vector points at j, j's CA->N vector points back at i, the distance is near 3.8 A (or 2.9 A, a
+cis peptide, at a small cost) and the map is high along the segment. Links are accepted
+greedily, best first, so that each residue has at most one successor and one predecessor and
+no cycle forms. Each fragment is then laid out as one connected copy (every residue takes the
+image its link chose) and moved by a lattice vector so that its centre lies in the unit cell,
+near the origin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from .boxes import backbone_frames
+from .maps import DensityMap
+from .symmetry import Symmetry
+
+if TYPE_CHECKING:
+    from .place import Detections
+
+#: Ideal N-CA and CA-C bond lengths (A), for pseudo backbone atoms from predicted directions.
+N_CA, CA_C = 1.458, 1.525
+#: Distance range (A) of consecutive C-alphas considered for links (trans peptides: 3.8 A,
+#: cis peptides, mostly before a proline: 2.9 A).
+LINK_RANGE = (2.6, 4.3)
+
+
+@dataclass(eq=False)
+class Trace:
+    """Placed residues, fragment by fragment, each fragment in N-to-C order.
+
+    Attributes
+    ----------
+    ca, to_n, to_c
+        (N, 3) C-alpha positions and unit vectors CA->N, CA->C (world frame).
+    score
+        (N,) detector confidence (0-1).
+    fragment
+        (N,) fragment index (0 = longest); residues of a fragment are contiguous.
+    """
+
+    ca: np.ndarray
+    to_n: np.ndarray
+    to_c: np.ndarray
+    score: np.ndarray
+    fragment: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ca)
+
+    @property
+    def fragment_count(self) -> int:
+        """Number of fragments."""
+        return int(self.fragment.max()) + 1 if len(self.fragment) else 0
+
+    def fragment_lengths(self) -> np.ndarray:
+        """Residues per fragment."""
+        return np.bincount(self.fragment, minlength=self.fragment_count)
+
+    def backbone(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pseudo N, CA, C positions (ideal bond lengths along the predicted directions)."""
+        return self.ca + N_CA * self.to_n, self.ca, self.ca + CA_C * self.to_c
+
+    def frames(self) -> tuple[np.ndarray, np.ndarray]:
+        """Box frames (centres, rotations) in the classifier's backbone convention."""
+        return backbone_frames(*self.backbone())
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
+
+
+def candidate_links(det: Detections, dmap: DensityMap, sym: Symmetry) -> list[tuple]:
+    """Scored links (score, i, j, op, shift) between detections; j's image follows i."""
+    if len(det) == 0 or (len(det) < 2 and not sym.periodic):
+        return []
+    imgs = sym.images(det.ca)
+    tree = cKDTree(imgs["xyz"])
+    cart_rot = sym.cart_rotations()
+    lo, hi = LINK_RANGE
+    links = []
+    for i, hits in enumerate(tree.query_ball_point(det.ca, hi)):
+        hits = np.asarray(hits, dtype=int)
+        hits = hits[imgs["src"][hits] != i]
+        if not len(hits):
+            continue
+        pos = imgs["xyz"][hits]
+        d = np.linalg.norm(pos - det.ca[i], axis=1)
+        ok = d >= lo
+        hits, pos, d = hits[ok], pos[ok], d[ok]
+        if not len(hits):
+            continue
+        v = (pos - det.ca[i]) / d[:, None]
+        j = imgs["src"][hits]
+        op = imgs["op"][hits]
+        to_n_j = np.einsum("kab,kb->ka", cart_rot[op], det.to_n[j])
+        cos_c = v @ det.to_c[i]
+        cos_n = -(to_n_j * v).sum(1)
+        path = det.ca[i] + v[:, None, :] * d[:, None, None] * np.array([0.25, 0.5, 0.75])[:, None]
+        dens = dmap.sample_points(path.reshape(-1, 3)).reshape(-1, 3).mean(1)
+        gap = np.minimum(np.abs(d - 3.8), np.abs(d - 2.95) + 0.25)  # trans, or cis at a cost
+        score = cos_c + cos_n + 0.3 * np.minimum(dens, 2.0) - 2.0 * gap
+        good = (cos_c > 0.2) & (cos_n > 0.2) & (score > 0.8)
+        for s, jj, o, h in zip(score[good], j[good], op[good], hits[good]):
+            links.append((float(s), i, int(jj), int(o), imgs["shift"][h]))
+    links.sort(key=lambda t: -t[0])
+    return links
+
+
+def trace(det: Detections, dmap: DensityMap, sym: Symmetry | None = None) -> Trace:
+    """Link unique detections into fragments and lay each out as one connected copy.
+
+    Parameters
+    ----------
+    det
+        Detections, one per residue (symmetry copies already removed).
+    dmap
+        The map (density along candidate links).
+    sym
+        Crystal symmetry (default: the map's).
+
+    Returns
+    -------
+    Trace
+        Fragments sorted longest first; singletons are fragments of one residue.
+    """
+    sym = sym or Symmetry.of_map(dmap)
+    n = len(det)
+    succ = np.full(n, -1)
+    pred = np.full(n, -1)
+    link_of: dict[int, tuple[int, np.ndarray]] = {}
+    parent = np.arange(n)
+
+    def root(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for _, i, j, op, shift in candidate_links(det, dmap, sym):
+        if succ[i] >= 0 or pred[j] >= 0 or root(i) == root(j):
+            continue
+        succ[i], pred[j] = j, i
+        parent[root(j)] = root(i)
+        link_of[j] = (op, shift)
+
+    fragments = []
+    for head in np.flatnonzero(pred < 0):
+        chain = [int(head)]
+        while succ[chain[-1]] >= 0:
+            chain.append(int(succ[chain[-1]]))
+        fragments.append(chain)
+    fragments.sort(key=lambda c: (-len(c), c[0]))
+    return _layout(det, sym, fragments, link_of)
+
+
+def _layout(det: Detections, sym: Symmetry, fragments: list[list[int]], link_of: dict) -> Trace:
+    """Positions of each fragment as one connected copy, centred in the unit cell."""
+    rows = []
+    for f, chain in enumerate(fragments):
+        rot, tran = np.eye(3), np.zeros(3)
+        frac = []
+        rots = []
+        for k, r in enumerate(chain):
+            if k:
+                op, shift = link_of[r]
+                tran = rot @ (sym.tran[op] + shift) + tran
+                rot = rot @ sym.rot[op]
+            frac.append(rot @ sym.to_frac(det.ca[r])[0] + tran)
+            rots.append(rot.copy())
+        frac = np.array(frac)
+        if sym.periodic:
+            frac -= np.floor(frac.mean(0))
+        xyz = sym.to_cart(frac)
+        for k, r in enumerate(chain):
+            cart = sym.orth @ rots[k] @ sym.frac if sym.periodic else np.eye(3)
+            rows.append((xyz[k], cart @ det.to_n[r], cart @ det.to_c[r], det.score[r], f))
+    if not rows:
+        empty = np.zeros((0, 3))
+        return Trace(empty, empty, empty, np.zeros(0), np.zeros(0, int))
+    ca, tn, tc, score, frag = zip(*rows)
+    return Trace(np.array(ca), _unit(np.array(tn)), _unit(np.array(tc)), np.array(score),
+                 np.array(frag, dtype=int))  # fmt: skip

@@ -1,0 +1,96 @@
+"""Placement without the net: symmetry copies, tracing and metrics on deposited C-alphas.
+
+Perfect detections (every crystal copy of every deposited C-alpha inside the unit cell's box,
+with the true CA->N and CA->C directions, shuffled) must come out as one residue each, traced
+into the deposited chains (N to C, broken only where the model has gaps), each fragment one
+connected copy near the origin cell, and score recall and precision 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import REAL_DIR, real_model_path
+
+from napari_densitybuild.maps import read_map
+from napari_densitybuild.models import backbone_residues, read_structure
+from napari_densitybuild.place import Detections, search_region, unique_under_symmetry
+from napari_densitybuild.symmetry import Symmetry
+from napari_densitybuild.trace import trace
+from napari_densitybuild.training.place_metrics import placement_metrics
+
+# orthorhombic, monoclinic and hexagonal cells
+MAPS = [m for m in ("1cbs", "1g8a", "5orl") if (REAL_DIR / m / "map.mtz").is_file()]
+pytestmark = pytest.mark.realdata
+
+
+def _unit(v):
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def perfect_detections(dmap, bb, sym, seed=0):
+    """Every image of every C-alpha inside the search box, with transformed directions."""
+    lo, hi = search_region(dmap)
+    imgs = sym.images(bb.ca)
+    inside = np.all((imgs["xyz"] >= lo) & (imgs["xyz"] <= hi), axis=1)
+    src, op = imgs["src"][inside], imgs["op"][inside]
+    rot = sym.cart_rotations()[op]
+    to_n = np.einsum("kab,kb->ka", rot, _unit(bb.n - bb.ca)[src])
+    to_c = np.einsum("kab,kb->ka", rot, _unit(bb.c - bb.ca)[src])
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(int(inside.sum()))
+    det = Detections(imgs["xyz"][inside], to_n, to_c, rng.uniform(0.6, 1.0, len(src)),
+                     np.full(len(src), 5))  # fmt: skip
+    return det.subset(order), src[order]
+
+
+def true_segments(bb) -> int:
+    """Continuous runs of the deposited model (same chain, consecutive C-alphas < 4.2 A)."""
+    step = np.linalg.norm(np.diff(bb.ca, axis=0), axis=1)
+    breaks = (step > 4.2) | (bb.chain[1:] != bb.chain[:-1])
+    return int(breaks.sum()) + 1
+
+
+@pytest.mark.parametrize("name", MAPS)
+def test_perfect_detections_trace_into_the_deposited_chains(name):
+    dmap = read_map(REAL_DIR / name / "map.mtz")
+    bb, _ = backbone_residues(read_structure(real_model_path(REAL_DIR / name)))
+    sym = Symmetry.of_map(dmap)
+    det, _src = perfect_detections(dmap, bb, sym)
+    assert len(det) >= len(bb)  # at least one copy of each residue
+    unique = unique_under_symmetry(det, sym)
+    assert len(unique) == len(bb)
+    placed = trace(unique, dmap, sym)
+    assert len(placed) == len(bb)
+    assert placed.fragment_count == true_segments(bb)
+    m = placement_metrics(placed.ca, bb.ca, sym, placed.fragment)
+    assert m["recall_1A"] == 1.0 and m["precision_1A"] == 1.0 and m["rmsd_1A"] < 1e-6
+    # every fragment is one connected copy, N to C, its centre inside the unit cell
+    residue = {tuple(np.round(p, 3)): k for k, p in enumerate(bb.ca)}
+    for f in range(placed.fragment_count):
+        ca = placed.ca[placed.fragment == f]
+        if len(ca) > 1:
+            assert np.linalg.norm(np.diff(ca, axis=0), axis=1).max() < 4.3
+        frac = sym.to_frac(ca).mean(0)
+        assert np.all((frac >= 0) & (frac < 1))
+        # the placed copy maps back onto consecutive deposited residues in order
+        ids = []
+        for p in ca:
+            imgs = sym.images(p[None])["xyz"]
+            hit = [residue.get(tuple(np.round(q, 3))) for q in imgs]
+            ids.append(next(h for h in hit if h is not None))
+        assert np.all(np.diff(ids) == 1), (name, f, ids[:10])
+
+
+def test_em_map_without_symmetry(tmp_path):
+    """No symmetry: detections are kept as they are and traced in place."""
+    name = MAPS[0]
+    dmap = read_map(REAL_DIR / name / "map.mtz")
+    bb, _ = backbone_residues(read_structure(real_model_path(REAL_DIR / name)))
+    sym = Symmetry.none()
+    n = 40
+    det = Detections(bb.ca[:n], _unit(bb.n - bb.ca)[:n], _unit(bb.c - bb.ca)[:n],
+                     np.ones(n), np.full(n, 5))  # fmt: skip
+    placed = trace(unique_under_symmetry(det, sym), dmap, sym)
+    assert len(placed) == n and np.allclose(np.sort(placed.ca, 0), np.sort(bb.ca[:n], 0))
+    assert placed.fragment_count == true_segments(bb.subset(np.arange(n)))
