@@ -1,0 +1,142 @@
+"""Ideal geometry and its checks: restraint tables, bond-length RMSZ, Ramachandran outliers.
+
+The tables in ``data/`` are derived from the training structures by ``scripts/make_geometry.py``
+(medians of refined X-ray models, which are the Engh & Huber targets refinement used):
+
+* ``geometry.json``: per residue type, the rigid atom pairs (bonds, 1-3 pairs of bond angles,
+  rings, planar groups) with ideal distance and sd; the same across trans peptide bonds; and
+  the signed volumes of chiral centres (CA; CB of THR and ILE);
+* ``rama.npz``: phi/psi densities for general, glycine, proline and pre-proline residues and
+  the contour below which a residue is an outlier (0.05 % of the data; 0.1 % for GLY and PRO).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+
+import gemmi
+import numpy as np
+
+from .residues import PARENT
+
+#: Atoms bonded within a residue: rigid pairs shorter than this (A) are bonds.
+BOND_MAX = 2.0
+
+
+@lru_cache(maxsize=1)
+def tables() -> dict:
+    """The geometry table (``residues``, ``peptide``, ``chiral``) from ``data/geometry.json``."""
+    text = resources.files("napari_densitybuild").joinpath("data", "geometry.json").read_text()
+    return json.loads(text)
+
+
+@lru_cache(maxsize=1)
+def rama_tables() -> dict[str, np.ndarray]:
+    """Ramachandran densities and outlier thresholds from ``data/rama.npz``."""
+    with resources.files("napari_densitybuild").joinpath("data", "rama.npz").open("rb") as f:
+        data = np.load(f)
+        return {k: data[k] for k in data.files}
+
+
+def rigid_pairs(resname: str) -> list[tuple[str, str, float, float]]:
+    """(atom a, atom b, ideal distance, sd) of a residue type's rigid pairs."""
+    name = PARENT.get(resname, resname)
+    return [tuple(r) for r in tables()["residues"].get(name, [])]
+
+
+def bonds(resname: str) -> list[tuple[str, str, float, float]]:
+    """The bonded pairs among :func:`rigid_pairs` (ideal distance under :data:`BOND_MAX`)."""
+    return [p for p in rigid_pairs(resname) if p[2] < BOND_MAX]
+
+
+def peptide_pairs() -> list[tuple[str, str, float, float]]:
+    """Rigid pairs across a trans peptide bond: (atom of residue i, atom of i+1, ideal, sd)."""
+    return [tuple(r) for r in tables()["peptide"]]
+
+
+def chiral_centres(resname: str) -> list[tuple[str, str, str, str, float, float]]:
+    """(centre, a, b, c, signed volume, sd) of a type's chiral centres.
+
+    The volume is ``(a - centre) . ((b - centre) x (c - centre))``.
+    """
+    name = PARENT.get(resname, resname)
+    return [tuple(r) for r in tables()["chiral"].get(name, [])]
+
+
+def _residue_pos(res: gemmi.Residue) -> dict[str, np.ndarray]:
+    return {("SD" if res.name == "MSE" and a.name == "SE" else a.name): np.array(a.pos.tolist())
+            for a in res}  # fmt: skip
+
+
+def bond_z_scores(st: gemmi.Structure) -> np.ndarray:
+    """(d - ideal) / sd of every bond of the first model (peptide C-N bonds included)."""
+    pep = [p for p in peptide_pairs() if p[2] < BOND_MAX]
+    z = []
+    for ch in st[0]:
+        prev = None
+        for res in ch:
+            pos = _residue_pos(res)
+            for a, b, d0, sd in bonds(res.name):
+                if a in pos and b in pos:
+                    z.append((np.linalg.norm(pos[a] - pos[b]) - d0) / sd)
+            if prev is not None:
+                for a, b, d0, sd in pep:
+                    if a in prev and b in pos:
+                        d = np.linalg.norm(prev[a] - pos[b])
+                        if d < 2.0:  # linked residues only
+                            z.append((d - d0) / sd)
+            prev = pos
+    return np.array(z)
+
+
+def bond_rmsz(st: gemmi.Structure) -> float:
+    """Root-mean-square Z-score of bond lengths (1 is as refined models; NaN if no bonds)."""
+    z = bond_z_scores(st)
+    return float(np.sqrt(np.mean(z**2))) if len(z) else float("nan")
+
+
+def _linked(a: gemmi.Residue, b: gemmi.Residue) -> bool:
+    c, n = a.find_atom("C", "*"), b.find_atom("N", "*")
+    return c is not None and n is not None and c.pos.dist(n.pos) < 2.0
+
+
+def rama_class(resname: str, next_resname: str | None) -> str:
+    """general, glycine, proline or preproline."""
+    name = PARENT.get(resname, resname)
+    if name == "GLY":
+        return "glycine"
+    if name == "PRO":
+        return "proline"
+    nxt = PARENT.get(next_resname or "", next_resname or "")
+    return "preproline" if nxt == "PRO" else "general"
+
+
+def ramachandran(st: gemmi.Structure) -> list[dict]:
+    """phi, psi (degrees), class and outlier flag of every residue with both angles."""
+    t = rama_tables()
+    bins = t["general"].shape[0]
+    out = []
+    for ch in st[0]:
+        residues = list(ch)
+        for k in range(1, len(residues) - 1):
+            prev, res, nxt = residues[k - 1], residues[k], residues[k + 1]
+            if res.find_atom("CA", "*") is None or not (_linked(prev, res) and _linked(res, nxt)):
+                continue
+            phi, psi = np.degrees(gemmi.calculate_phi_psi(prev, res, nxt))
+            if np.isnan(phi) or np.isnan(psi):
+                continue
+            kind = rama_class(res.name, nxt.name)
+            i, j = (np.clip(((np.array([phi, psi]) + 180) / (360 / bins)).astype(int), 0,
+                            bins - 1))  # fmt: skip
+            outlier = bool(t[kind][i, j] < t[f"{kind}_threshold"])
+            out.append({"chain": ch.name, "seqid": res.seqid.num, "phi": float(phi),
+                        "psi": float(psi), "class": kind, "outlier": outlier})  # fmt: skip
+    return out
+
+
+def rama_outlier_fraction(st: gemmi.Structure) -> float:
+    """Fraction of residues (with phi and psi) in the outlier region (NaN if none)."""
+    rows = ramachandran(st)
+    return float(np.mean([r["outlier"] for r in rows])) if rows else float("nan")

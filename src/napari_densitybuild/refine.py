@@ -1,0 +1,236 @@
+"""Real-space refinement: fit atoms to the density while keeping ideal geometry.
+
+The target, minimised over all coordinates with L-BFGS in torch::
+
+    sum over rigid pairs ((d - d0) / sd)^2          bonds, angles, rings, planar groups, peptides
+  + sum over chiral centres ((v - v0) / sd)^2       CA, THR CB, ILE CB
+  + sum over close non-bonded pairs ((2.9 - d) / 0.2)^2   atoms of residues not linked
+  - map_weight * sum over atoms (Z / 6) * min(rho(x), 5)   map in sigma units, trilinear
+
+The restraint values come from :mod:`napari_densitybuild.geometry`. The map is resampled once
+onto a Cartesian grid around the atoms (0.4 A) and read with ``grid_sample``, so the density
+term is differentiable. Cis peptides (C-alphas closer than 3.3 A) keep only their bonds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from .geometry import chiral_centres, peptide_pairs, rigid_pairs
+from .maps import DensityMap
+
+#: Atomic numbers of the elements in proteins (weights of the density term, / 6).
+Z = {"C": 6.0, "N": 7.0, "O": 8.0, "S": 16.0, "SE": 34.0}
+#: Closest allowed distance (A) between atoms of residues that are not linked.
+NONBONDED = 2.9
+
+
+@dataclass(eq=False)
+class AtomModel:
+    """Atoms of a model as flat arrays, residue by residue.
+
+    Attributes
+    ----------
+    xyz
+        (N, 3) positions (world, A).
+    atom, element
+        (N,) atom names and elements.
+    residue
+        (N,) index of each atom's residue.
+    resname
+        (R,) residue names.
+    linked
+        (R,) True where residue r is bonded to residue r - 1 (same fragment).
+    """
+
+    xyz: np.ndarray
+    atom: np.ndarray
+    element: np.ndarray
+    residue: np.ndarray
+    resname: np.ndarray
+    linked: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.xyz)
+
+    def residue_atoms(self, r: int) -> dict[str, int]:
+        """Atom name -> index for residue ``r``."""
+        idx = np.flatnonzero(self.residue == r)
+        return {str(self.atom[i]): int(i) for i in idx}
+
+
+@dataclass(eq=False)
+class Restraints:
+    """Index arrays of the geometry terms of one model."""
+
+    pair_i: np.ndarray
+    pair_j: np.ndarray
+    d0: np.ndarray
+    sd: np.ndarray
+    chiral: np.ndarray  # (C, 4) centre, a, b, c
+    v0: np.ndarray
+    vsd: np.ndarray
+
+
+def build_restraints(model: AtomModel) -> Restraints:
+    """Rigid pairs, peptide pairs (trans links) and chiral volumes for every residue."""
+    pi, pj, d0, sd, chi, v0, vsd = [], [], [], [], [], [], []
+    pep = peptide_pairs()
+    prev: dict[str, int] | None = None
+    for r, name in enumerate(model.resname):
+        atoms = model.residue_atoms(r)
+        for a, b, d, s in rigid_pairs(str(name)):
+            if a in atoms and b in atoms:
+                pi.append(atoms[a]), pj.append(atoms[b]), d0.append(d), sd.append(s)
+        for c, a, b, e, v, s in chiral_centres(str(name)):
+            if all(x in atoms for x in (c, a, b, e)):
+                chi.append([atoms[c], atoms[a], atoms[b], atoms[e]]), v0.append(v), vsd.append(s)
+        if prev is not None and model.linked[r]:
+            trans = True
+            if "CA" in prev and "CA" in atoms:
+                trans = np.linalg.norm(model.xyz[prev["CA"]] - model.xyz[atoms["CA"]]) > 3.3
+            for a, b, d, s in pep:
+                if a in prev and b in atoms and (trans or d < 2.0):
+                    pi.append(prev[a]), pj.append(atoms[b]), d0.append(d), sd.append(s)
+        prev = atoms
+    as_int = lambda v, shape: np.asarray(v, dtype=np.int64).reshape(shape)  # noqa: E731
+    as_float = lambda v: np.asarray(v, dtype=float)  # noqa: E731
+    return Restraints(as_int(pi, -1), as_int(pj, -1), as_float(d0), as_float(sd),
+                      as_int(chi, (-1, 4)), as_float(v0), as_float(vsd))  # fmt: skip
+
+
+class DensityField:
+    """The map resampled onto a Cartesian grid around some atoms, sampled differentiably."""
+
+    def __init__(self, dmap: DensityMap, xyz: np.ndarray, margin: float = 4.0, spacing=0.4):
+        lo, hi = np.min(xyz, 0) - margin, np.max(xyz, 0) + margin
+        data, origin, step = dmap.resample_cartesian(lo, hi, spacing, order=3)
+        self.grid = torch.from_numpy(np.ascontiguousarray(data))[None, None]
+        self.origin = torch.tensor(origin, dtype=torch.float64)
+        self.extent = torch.tensor([(n - 1) * step for n in data.shape[::-1]], dtype=torch.float64)
+
+    def __call__(self, xyz: torch.Tensor) -> torch.Tensor:
+        """Map values (sigma) at (N, 3) world positions (x, y, z)."""
+        g = 2.0 * (xyz - self.origin) / self.extent - 1.0
+        out = F.grid_sample(self.grid.to(xyz.dtype), g.view(1, 1, 1, -1, 3), mode="bilinear",
+                            padding_mode="border", align_corners=True)  # fmt: skip
+        return out.view(-1)
+
+
+def _nonbonded_pairs(xyz: np.ndarray, residue: np.ndarray, linked: np.ndarray) -> np.ndarray:
+    """Pairs of atoms closer than NONBONDED + 1 A whose residues are neither equal nor linked."""
+    from scipy.spatial import cKDTree
+
+    pairs = cKDTree(xyz).query_pairs(NONBONDED + 1.0, output_type="ndarray")
+    if not len(pairs):
+        return np.zeros((0, 2), dtype=np.int64)
+    ri, rj = residue[pairs[:, 0]], residue[pairs[:, 1]]
+    lo, hi = np.minimum(ri, rj), np.maximum(ri, rj)
+    neighbours = (hi == lo + 1) & linked[hi]
+    return pairs[(ri != rj) & ~neighbours].astype(np.int64)
+
+
+def geometry_energy(x: torch.Tensor, rs: Restraints, nb: np.ndarray | None = None):
+    """The restraint part of the target (sum of squared Z-scores) for coordinates ``x``."""
+    d = torch.linalg.norm(x[rs.pair_i] - x[rs.pair_j], dim=1)
+    e = (((d - torch.as_tensor(rs.d0, dtype=x.dtype)) / torch.as_tensor(rs.sd, dtype=x.dtype))
+         ** 2).sum()  # fmt: skip
+    if len(rs.chiral):
+        c, a, b, f = (x[rs.chiral[:, k]] for k in range(4))
+        v = ((a - c) * torch.linalg.cross(b - c, f - c)).sum(1)
+        e = e + (((v - torch.as_tensor(rs.v0, dtype=x.dtype))
+                  / torch.as_tensor(rs.vsd, dtype=x.dtype)) ** 2).sum()  # fmt: skip
+    if nb is not None and len(nb):
+        dn = torch.linalg.norm(x[nb[:, 0]] - x[nb[:, 1]], dim=1)
+        e = e + ((torch.relu(NONBONDED - dn) / 0.2) ** 2).sum()
+    return e
+
+
+def refine(
+    model: AtomModel,
+    dmap: DensityMap | None,
+    map_weight: float = 10.0,
+    rounds: int = 3,
+    iterations: int = 60,
+    field: DensityField | None = None,
+) -> np.ndarray:
+    """Refined coordinates (N, 3) of ``model`` against ``dmap`` (geometry only if None).
+
+    Parameters
+    ----------
+    model
+        The atoms (not modified).
+    dmap
+        The map (sigma units).
+    map_weight
+        Weight of the density term against the restraints (Z-score units).
+    rounds, iterations
+        L-BFGS rounds (non-bonded pairs are found again between rounds) and iterations each.
+    field
+        A resampled map to reuse (else made from ``dmap`` around the atoms).
+    """
+    if len(model) == 0:
+        return model.xyz.copy()
+    rs = build_restraints(model)
+    x = torch.tensor(model.xyz, dtype=torch.float64, requires_grad=True)
+    w = torch.tensor([Z.get(str(e).upper(), 6.0) / 6.0 for e in model.element],
+                     dtype=torch.float64)  # fmt: skip
+    if dmap is not None and field is None:
+        field = DensityField(dmap, model.xyz)
+    for _ in range(rounds):
+        nb = _nonbonded_pairs(x.detach().numpy(), model.residue, model.linked)
+        opt = torch.optim.LBFGS([x], lr=1.0, max_iter=iterations, line_search_fn="strong_wolfe")
+
+        def closure(opt=opt, nb=nb) -> torch.Tensor:
+            opt.zero_grad()
+            e = geometry_energy(x, rs, nb)
+            if field is not None:
+                e = e - map_weight * (w * torch.clamp(field(x), max=5.0)).sum()
+            e.backward()
+            return e
+
+        opt.step(closure)
+    return x.detach().numpy().copy()
+
+
+def atom_model(st, residues_only: bool = True) -> AtomModel:
+    """The amino-acid heavy atoms of a gemmi Structure's first model as an :class:`AtomModel`.
+
+    Residues are linked when the C of one lies within 2 A of the N of the next in its chain.
+    Only the atoms named in :data:`~napari_densitybuild.residues.HEAVY_ATOMS` are kept.
+    """
+    from .residues import ATOM_ALIASES, HEAVY_ATOMS, PARENT
+
+    xyz, atom, element, residue, resname, linked = [], [], [], [], [], []
+    for ch in st[0]:
+        prev_c = None
+        for res in ch:
+            parent = PARENT.get(res.name, res.name)
+            names = HEAVY_ATOMS.get(parent)
+            if names is None and residues_only:
+                prev_c = None
+                continue
+            alias = ATOM_ALIASES.get(res.name, {})
+            r = len(resname)
+            n_pos = None
+            seen: set[str] = set()
+            for a in res:
+                nm = alias.get(a.name, a.name)
+                if a.is_hydrogen() or (names is not None and nm not in names) or nm in seen:
+                    continue  # hydrogens, unknown atoms, alternative conformations after the first
+                seen.add(nm)
+                xyz.append(a.pos.tolist()), atom.append(nm), element.append(a.element.name)
+                residue.append(r)
+                if nm == "N":
+                    n_pos = a.pos
+            resname.append(parent)
+            linked.append(prev_c is not None and n_pos is not None and prev_c.dist(n_pos) < 2.0)
+            c = res.find_atom("C", "*")
+            prev_c = c.pos if c is not None else None
+    return AtomModel(np.array(xyz, dtype=float).reshape(-1, 3), np.array(atom, dtype=object),
+                     np.array(element, dtype=object), np.array(residue, dtype=np.int64),
+                     np.array(resname, dtype=object), np.array(linked, dtype=bool))  # fmt: skip
