@@ -1,0 +1,160 @@
+"""Sequence assignment: align traced fragments to a known sequence through the classifier's
+per-residue probabilities (profile alignment), to fix misclassified residues and number them.
+
+Each fragment (its residues in N-to-C order, a 20-class probability vector each) is aligned to
+each sequence with free end gaps in the sequence (the fragment is a piece of the chain) and
+affine-free gap costs inside: a fragment residue may be left unaligned (a false detection) at
+``gap_fragment``, a sequence position skipped (a missed residue) at ``gap_sequence``. A match
+scores ``log p(residue type) - log prior``. An alignment is trusted when the fragment has at
+least ``min_length`` residues and its score beats those of shuffled sequences by ``min_z``
+standard deviations; otherwise the fragment keeps the classifier's types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DensityBuildError
+from .residues import AMINO_ACIDS, ONE_LETTER
+
+LETTERS = "".join(ONE_LETTER[a] for a in AMINO_ACIDS)
+#: Letter -> class index (X and other letters: -1, aligned at no score).
+CODE = {c: i for i, c in enumerate(LETTERS)}
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Where a fragment sits in a sequence.
+
+    Attributes
+    ----------
+    sequence
+        Index of the sequence in the list aligned to.
+    positions
+        (L,) 0-based sequence position of each fragment residue, -1 where unaligned.
+    score
+        Alignment score (nats); ``z`` against shuffled sequences.
+    """
+
+    sequence: int
+    positions: np.ndarray
+    score: float
+    z: float
+
+
+def read_fasta(path: str | Path) -> list[tuple[str, str]]:
+    """(name, sequence) of each record of a FASTA file (one-letter codes, upper case).
+
+    Raises
+    ------
+    DensityBuildError
+        For a missing or empty file, or letters that are not amino acids.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DensityBuildError(f"{path}: no such sequence file")
+    records: list[tuple[str, list[str]]] = []
+    for line in path.read_text(errors="replace").splitlines():
+        line = line.strip()
+        if not line or line.startswith(";"):
+            continue
+        if line.startswith(">"):
+            records.append((line[1:].strip() or f"seq{len(records) + 1}", []))
+        else:
+            if not records:
+                records.append(("seq1", []))
+            records[-1][1].append("".join(line.split()).upper().rstrip("*"))
+    out = [(name, "".join(parts)) for name, parts in records if "".join(parts)]
+    if not out:
+        raise DensityBuildError(f"{path}: no sequence found (expected FASTA)")
+    for name, seq in out:
+        bad = sorted(set(seq) - set(LETTERS) - set("XBZUO"))
+        if bad:
+            raise DensityBuildError(f"{path}: sequence {name!r} has letters {''.join(bad)} that "
+                                    "are not amino acids")  # fmt: skip
+    return out
+
+
+def encode(seq: str) -> np.ndarray:
+    """Class indices of a one-letter sequence (-1 for X and unusual letters)."""
+    return np.array([CODE.get(c, -1) for c in seq], dtype=np.int64)
+
+
+def align(
+    log_odds: np.ndarray, seq: np.ndarray, gap_fragment: float = 6.0, gap_sequence: float = 6.0
+) -> tuple[float, np.ndarray]:
+    """Best alignment of a fragment profile (L, 20) to a sequence (S,), free sequence ends.
+
+    Returns
+    -------
+    score, positions
+        The score and (L,) sequence positions (-1: fragment residue not aligned).
+    """
+    n, m = len(log_odds), len(seq)
+    match = np.where(seq[None, :] >= 0, log_odds[:, np.maximum(seq, 0)], 0.0)  # (L, S)
+    h = np.full((n + 1, m + 1), -np.inf)
+    h[0, :] = 0.0  # free start anywhere in the sequence
+    ptr = np.zeros((n + 1, m + 1), dtype=np.int8)  # 1 diagonal, 2 up (skip fragment), 3 left
+    for i in range(1, n + 1):
+        h[i, 0] = h[i - 1, 0] - gap_fragment
+        ptr[i, 0] = 2
+        diag = h[i - 1, :-1] + match[i - 1]
+        up = h[i - 1, 1:] - gap_fragment
+        best = np.maximum(diag, up)
+        choice = np.where(diag >= up, 1, 2)
+        # left moves (skip sequence positions inside the fragment), linear cost: a running max
+        idx = np.arange(m) * gap_sequence
+        run = np.maximum.accumulate(best + idx) - idx
+        left = run > best + 1e-9  # (rounding in run must not fake a left move)
+        row = np.where(left, run, best)
+        kind = np.where(left, 3, choice).astype(np.int8)
+        h[i, 1:], ptr[i, 1:] = row, kind
+    j = int(np.argmax(h[n]))  # free end
+    score = float(h[n, j])
+    positions = np.full(n, -1, dtype=np.int64)
+    i = n
+    while i > 0:
+        move = ptr[i, j]
+        if move == 1:
+            positions[i - 1] = j - 1
+            i, j = i - 1, j - 1
+        elif move == 2:
+            i -= 1
+        else:
+            j -= 1
+    return score, positions
+
+
+def profile_log_odds(probs: np.ndarray, prior: np.ndarray | None = None) -> np.ndarray:
+    """log p - log prior for (L, 20) probabilities (prior: uniform)."""
+    prior = np.full(probs.shape[1], 1.0 / probs.shape[1]) if prior is None else prior
+    return np.log(np.clip(probs, 1e-6, 1.0)) - np.log(prior)[None, :]
+
+
+def assign_fragment(
+    probs: np.ndarray,
+    sequences: list[str],
+    min_length: int = 4,
+    min_z: float = 4.0,
+    shuffles: int = 20,
+    seed: int = 0,
+) -> Assignment | None:
+    """The trusted alignment of one fragment to the best of ``sequences``, or None."""
+    if len(probs) < min_length or not sequences:
+        return None
+    lo = profile_log_odds(np.asarray(probs, dtype=float))
+    best: Assignment | None = None
+    rng = np.random.default_rng(seed)
+    for k, seq in enumerate(sequences):
+        code = encode(seq)
+        if not len(code):
+            continue
+        score, pos = align(lo, code)
+        null = [align(lo, rng.permutation(code))[0] for _ in range(shuffles)]
+        z = (score - np.mean(null)) / max(float(np.std(null)), 1e-6)
+        if z >= min_z and (best is None or score > best.score):
+            best = Assignment(k, pos, score, float(z))
+    return best

@@ -1,0 +1,75 @@
+"""Sequence assignment: profiles of noisy classifier outputs align to the right place."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_densitybuild.errors import DensityBuildError
+from napari_densitybuild.sequence import (
+    align,
+    assign_fragment,
+    encode,
+    profile_log_odds,
+    read_fasta,
+)
+
+SEQ = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQFEVVHSLAKWKRQTLGQHDFSAGEG"
+
+
+def noisy_profile(seq: str, accuracy: float, seed: int = 0) -> np.ndarray:
+    """Probabilities whose top class is right with probability ``accuracy``."""
+    rng = np.random.default_rng(seed)
+    code = encode(seq)
+    probs = rng.dirichlet(np.full(20, 0.3), size=len(code))
+    for i, c in enumerate(code):
+        top = c if rng.random() < accuracy else rng.integers(20)
+        probs[i] = 0.4 * probs[i]
+        probs[i, top] += 0.6
+    return probs / probs.sum(1, keepdims=True)
+
+
+def test_align_finds_the_piece():
+    piece = SEQ[30:60]
+    probs = noisy_profile(piece, accuracy=0.7)
+    score, pos = align(profile_log_odds(probs), encode(SEQ))
+    assert np.array_equal(pos, np.arange(30, 60)) and score > 0
+
+
+def test_extra_detection_and_missed_residue():
+    piece = SEQ[10:40]
+    probs = noisy_profile(piece, accuracy=0.8, seed=1)
+    junk = np.full((1, 20), 0.05)
+    with_extra = np.concatenate([probs[:15], junk, probs[15:]])
+    _, pos = align(profile_log_odds(with_extra), encode(SEQ))
+    truth = np.concatenate([np.arange(10, 25), [-1], np.arange(25, 40)])
+    assert (pos == -1).sum() == 1 and (pos != truth).sum() <= 3  # the gap may slide a little
+    missed = np.delete(probs, 12, axis=0)
+    _, pos = align(profile_log_odds(missed), encode(SEQ))
+    assert (pos != np.delete(np.arange(10, 40), 12)).sum() <= 5
+
+
+def test_assignment_fixes_types_and_refuses_noise():
+    piece = SEQ[50:80]
+    probs = noisy_profile(piece, accuracy=0.8, seed=2)
+    a = assign_fragment(probs, ["GGGSSSGGGSSS", SEQ])
+    assert a is not None and a.sequence == 1 and a.z > 4
+    fixed = "".join(SEQ[p] for p in a.positions)
+    before = np.mean(probs.argmax(1) == encode(piece))
+    after = np.mean([f == t for f, t in zip(fixed, piece)])
+    assert before < 0.8 and after >= 0.95, (before, after)
+    rng = np.random.default_rng(3)
+    assert assign_fragment(rng.dirichlet(np.ones(20), size=30), [SEQ]) is None
+    assert assign_fragment(probs[:3], [SEQ]) is None  # too short to trust
+
+
+def test_read_fasta(tmp_path):
+    f = tmp_path / "s.fasta"
+    f.write_text(">chain A\nMKTAY\nIAKQ*\n>B\nGGSX\n")
+    assert read_fasta(f) == [("chain A", "MKTAYIAKQ"), ("B", "GGSX")]
+    (tmp_path / "bad.fa").write_text(">x\nMKT1Q\n")
+    with pytest.raises(DensityBuildError, match="not amino acids"):
+        read_fasta(tmp_path / "bad.fa")
+    (tmp_path / "empty.fa").write_text("")
+    with pytest.raises(DensityBuildError, match="no sequence"):
+        read_fasta(tmp_path / "empty.fa")
