@@ -31,7 +31,7 @@ from .device import pick_device
 from .errors import DensityBuildError
 from .maps import DensityMap
 from .models import backbone_residues, read_structure
-from .residues import PARENT
+from .residues import MAX_ATOMS, PARENT
 from .weights_io import box_spec, load_model, shipped_weights_path
 
 #: ``progress(done, total)``; it may raise (e.g. to cancel from a GUI).
@@ -117,10 +117,19 @@ class Classifier:
             return torch.autocast("cuda", dtype=dtype)
         return contextlib.nullcontext()  # fp32 on CPU (bf16 is slow without bf16 units)
 
-    def predict(self, boxes: np.ndarray, progress: Progress | None = None) -> np.ndarray:
+    @property
+    def has_poses(self) -> bool:
+        """Whether the net has a pose head (stage 3: atom coordinates for every type)."""
+        return getattr(self.net, "pose_head", None) is not None
+
+    def predict(
+        self, boxes: np.ndarray, progress: Progress | None = None, poses: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Probabilities (B, n_classes) for raw boxes (B, n, n, n) cut with :attr:`spec`.
 
-        Boxes are normalised here (per-box mean 0, sd 1); don't normalise them before.
+        Boxes are normalised here (per-box mean 0, sd 1); don't normalise them before. With
+        ``poses``, also the pose head's coordinates (B, n_classes, 14, 3) of every type's heavy
+        atoms in each box's frame (see :mod:`~napari_densitybuild.pose`).
         """
         boxes = np.asarray(boxes)
         if boxes.ndim != 4 or boxes.shape[1:] != (self.spec.size,) * 3:
@@ -128,18 +137,28 @@ class Classifier:
                 f"expected boxes of shape (B, {self.spec.size}, {self.spec.size}, "
                 f"{self.spec.size}) for this classifier, got {boxes.shape}"
             )
+        if poses and not self.has_poses:
+            raise DensityBuildError(f"{self.path or 'this classifier'} has no pose head")
         out = np.empty((len(boxes), len(self.classes)), dtype=np.float32)
+        coords = (
+            np.empty((len(boxes), len(self.classes), MAX_ATOMS, 3), np.float32) if poses else None
+        )
         bs = self.batch_size
         with torch.inference_mode(), self._autocast():
             for start in range(0, len(boxes), bs):
                 batch = normalise_boxes(centre_crop(boxes[start : start + bs], self.input_size))
                 x = torch.from_numpy(np.ascontiguousarray(batch))[:, None].to(self.device)
-                logits = self.net(x.contiguous(memory_format=torch.channels_last_3d))
+                x = x.contiguous(memory_format=torch.channels_last_3d)
+                if poses:
+                    logits, c = self.net.forward_pose(x)
+                    coords[start : start + len(batch)] = c.float().cpu().numpy()
+                else:
+                    logits = self.net(x)
                 probs = torch.softmax(logits.float(), dim=1)
                 out[start : start + len(batch)] = probs.cpu().numpy()
                 if progress is not None:
                     progress(start + len(batch), len(boxes))
-        return out
+        return (out, coords) if poses else out
 
     def classify_frames(
         self,
@@ -147,10 +166,12 @@ class Classifier:
         centres: np.ndarray,
         rotations: np.ndarray,
         progress: Progress | None = None,
-    ) -> np.ndarray:
+        poses: bool = False,
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Probabilities (B, n_classes) for boxes cut from ``dmap`` in the given frames.
 
-        Boxes are cut in chunks of about :data:`CHUNK_BYTES`, so memory stays bounded.
+        Boxes are cut in chunks of about :data:`CHUNK_BYTES`, so memory stays bounded. With
+        ``poses``, also the frame coordinates of every type's atoms (see :meth:`predict`).
         """
         centres = np.asarray(centres, dtype=float).reshape(-1, 3)
         rotations = np.asarray(rotations, dtype=float).reshape(-1, 3, 3)
@@ -160,6 +181,7 @@ class Classifier:
         per_box = 4 * self.spec.size**3
         chunk = max(self.batch_size, CHUNK_BYTES // per_box // self.batch_size * self.batch_size)
         out = np.empty((total, len(self.classes)), dtype=np.float32)
+        coords = np.empty((total, len(self.classes), MAX_ATOMS, 3), np.float32) if poses else None
         for start in range(0, total, chunk):
             stop = min(start + chunk, total)
             boxes = cut_boxes(dmap, centres[start:stop], rotations[start:stop], self.spec)
@@ -168,8 +190,12 @@ class Classifier:
                 if progress is not None:
                     progress(offset + done, total)
 
-            out[start:stop] = self.predict(boxes, progress=inner)
-        return out
+            got = self.predict(boxes, progress=inner, poses=poses)
+            if poses:
+                out[start:stop], coords[start:stop] = got
+            else:
+                out[start:stop] = got
+        return (out, coords) if poses else out
 
     def frames(self, n: np.ndarray, ca: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, ...]:
         """Box frames (centres, rotations) for residues in this classifier's convention."""

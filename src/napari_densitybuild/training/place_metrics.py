@@ -17,19 +17,27 @@ THRESHOLDS = (1.0, 3.0)
 
 
 def match_cas(
-    placed: np.ndarray, reference: np.ndarray, sym: Symmetry, max_distance: float = 3.0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    placed: np.ndarray,
+    reference: np.ndarray,
+    sym: Symmetry,
+    max_distance: float = 3.0,
+    with_images: bool = False,
+) -> tuple[np.ndarray, ...]:
     """One-to-one matches (closest first) of placed C-alphas to any image of reference ones.
 
     Returns
     -------
     placed_index, reference_index, distance
-        The matched pairs, each within ``max_distance`` A.
+        The matched pairs, each within ``max_distance`` A; with ``with_images`` also the
+        operation index and lattice shift (K, 3) that take each reference residue onto its
+        match (:meth:`~napari_densitybuild.symmetry.Symmetry.apply`).
     """
     placed = np.asarray(placed, dtype=float).reshape(-1, 3)
     reference = np.asarray(reference, dtype=float).reshape(-1, 3)
+    empty = (np.zeros(0, int), np.zeros(0, int), np.zeros(0))
+    empty_images = (np.zeros(0, int), np.zeros((0, 3)))
     if not len(placed) or not len(reference):
-        return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
+        return (*empty, *empty_images) if with_images else empty
     # images of the reference around the placed residues' cells
     reach = 1
     if sym.periodic:
@@ -42,21 +50,23 @@ def match_cas(
         if hits:
             hits = np.asarray(hits)
             d = np.linalg.norm(imgs["xyz"][hits] - placed[p], axis=1)
-            for r, dist in zip(imgs["src"][hits], d):
-                pairs.append((dist, p, int(r)))
+            for h, dist in zip(hits, d):
+                pairs.append((dist, p, int(imgs["src"][h]), int(h)))
     pairs.sort()
     used_p, used_r = set(), set()
     out = []
-    for dist, p, r in pairs:
+    for dist, p, r, h in pairs:
         if p in used_p or r in used_r:
             continue
         used_p.add(p)
         used_r.add(r)
-        out.append((p, r, dist))
+        out.append((p, r, dist, h))
     if not out:
-        return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
-    p, r, d = zip(*out)
-    return np.array(p), np.array(r), np.array(d)
+        return (*empty, *empty_images) if with_images else empty
+    p, r, d, h = (np.array(v) for v in zip(*out))
+    if with_images:
+        return p, r, d, imgs["op"][h], imgs["shift"][h]
+    return p, r, d
 
 
 def placement_metrics(

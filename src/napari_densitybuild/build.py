@@ -1,0 +1,225 @@
+"""The whole pipeline on one map: place, classify, pose, (align to a sequence), refine, assemble.
+
+:func:`build` is what ``densitybuild build``, the batch runner and the napari "Auto-build"
+button call. Each stage reports progress through one callback, which may raise to cancel.
+
+Examples
+--------
+>>> result = build(read_map("map.mtz"), Placer.from_path(), Classifier.from_path())
+... # doctest: +SKIP
+>>> write_structure(result.structure(), "model.cif")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import gemmi
+import numpy as np
+
+from .assemble import chain_name, new_structure
+from .classify import Classifier
+from .errors import DensityBuildError
+from .maps import DensityMap
+from .place import Placer
+from .pose import frame_to_world
+from .refine import AtomModel, refine
+from .residues import AMINO_ACIDS, HEAVY_ATOMS, THREE_LETTER
+from .sequence import assign_fragment
+from .trace import Trace
+
+#: ``progress(stage, done, total)``; it may raise to cancel.
+StageProgress = Callable[[str, int, int], None]
+STAGES = ("place", "classify", "sequence", "refine", "assemble")
+
+
+@dataclass(eq=False)
+class BuildResult:
+    """Everything the pipeline found, residue by residue (fragment order, N to C).
+
+    Attributes
+    ----------
+    trace
+        Placement (C-alphas, fragments, frames).
+    probs
+        (N, 20) classifier probabilities.
+    poses
+        (N, 20, 14, 3) world coordinates of every type's atoms (before refinement).
+    types
+        (N,) class index used (the classifier's, or the sequence's where aligned).
+    chain, seqid, icode
+        (N,) chain names and residue numbers (sequence positions where aligned).
+    model
+        The refined atoms.
+    confidence
+        (N,) 0-100: detector score x probability of the type used.
+    dmap
+        The map it was built into (for the cell and space group).
+    report
+        Counts and per-stage seconds.
+    """
+
+    trace: Trace
+    probs: np.ndarray
+    poses: np.ndarray
+    types: np.ndarray
+    chain: np.ndarray
+    seqid: np.ndarray
+    icode: np.ndarray
+    model: AtomModel
+    confidence: np.ndarray
+    dmap: DensityMap | None = None
+    report: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.types)
+
+    def structure(self) -> gemmi.Structure:
+        """The model as a gemmi Structure (B-factor column: confidence)."""
+        return model_structure(self.model, self.chain, self.seqid, self.icode, self.confidence,
+                               self.dmap)  # fmt: skip
+
+
+def atoms_for_types(poses: np.ndarray, types: np.ndarray, trace: Trace) -> AtomModel:
+    """An :class:`AtomModel` of each residue's atoms for its type (residues linked in fragments)."""
+    xyz, atom, element, residue = [], [], [], []
+    for r, t in enumerate(types):
+        for k, name in enumerate(HEAVY_ATOMS[AMINO_ACIDS[t]]):
+            xyz.append(poses[r, t, k]), atom.append(name), element.append(name[0])
+            residue.append(r)
+    linked = np.zeros(len(types), dtype=bool)
+    linked[1:] = trace.fragment[1:] == trace.fragment[:-1]
+    return AtomModel(np.array(xyz, float).reshape(-1, 3), np.array(atom, dtype=object),
+                     np.array(element, dtype=object), np.array(residue, dtype=np.int64),
+                     np.array([AMINO_ACIDS[t] for t in types], dtype=object), linked)  # fmt: skip
+
+
+def number_residues(trace: Trace, positions: list[np.ndarray | None]):
+    """Chain names, residue numbers and insertion codes from per-fragment sequence positions."""
+    chain, seqid, icode = [], [], []
+    for f in range(trace.fragment_count):
+        n = int(np.count_nonzero(trace.fragment == f))
+        pos = positions[f]
+        last, ins = 0, 0
+        for k in range(n):
+            chain.append(chain_name(f))
+            if pos is None:
+                seqid.append(k + 1), icode.append("")
+            elif pos[k] >= 0:
+                last, ins = int(pos[k]) + 1, 0
+                seqid.append(last), icode.append("")
+            else:  # a residue the sequence has no place for: an insertion after the last one
+                ins += 1
+                seqid.append(last), icode.append(chr(ord("A") + (ins - 1) % 26))
+    return np.array(chain, dtype=object), np.array(seqid, dtype=int), np.array(icode, dtype=object)
+
+
+def model_structure(model, chain, seqid, icode, confidence, dmap=None) -> gemmi.Structure:
+    """A gemmi Structure of an :class:`AtomModel` with the given numbering and B = confidence."""
+    if len(model.resname) == 0:
+        raise DensityBuildError("the model has no residues: nothing to write")
+    st = new_structure(dmap)
+    chains: dict[str, gemmi.Chain] = {}
+    for r, name in enumerate(model.resname):
+        ch = chains.setdefault(str(chain[r]), gemmi.Chain(str(chain[r])))
+        res = gemmi.Residue()
+        res.name, res.het_flag = str(name), "A"
+        res.seqid = gemmi.SeqId(int(seqid[r]), (str(icode[r]) or " ")[0])
+        res.entity_type = gemmi.EntityType.Polymer
+        for i in np.flatnonzero(model.residue == r):
+            a = gemmi.Atom()
+            a.name, a.element = str(model.atom[i]), gemmi.Element(str(model.element[i]))
+            a.pos = gemmi.Position(*map(float, model.xyz[i]))
+            a.b_iso, a.occ = float(confidence[r]), 1.0
+            res.add_atom(a)
+        ch.add_residue(res)
+    for ch in chains.values():
+        st[0].add_chain(ch)
+    st.setup_entities()
+    return st
+
+
+def build(
+    dmap: DensityMap,
+    placer: Placer,
+    classifier: Classifier,
+    sequences: list[str] | None = None,
+    do_refine: bool = True,
+    progress: StageProgress | None = None,
+) -> BuildResult:
+    """Build a model into ``dmap``.
+
+    Parameters
+    ----------
+    dmap
+        The map.
+    placer, classifier
+        Stage 1, and stages 2 and 3 (the classifier needs a pose head).
+    sequences
+        Optional one-letter sequences: fragments are aligned to them (types and numbering).
+    do_refine
+        Real-space refine the atoms with ideal geometry.
+    progress
+        ``progress(stage, done, total)``.
+
+    Raises
+    ------
+    DensityBuildError
+        When nothing is placed, or the classifier has no pose head.
+    """
+    if not classifier.has_poses:
+        raise DensityBuildError("the classifier weights have no pose head: cannot build atoms")
+    times: dict[str, float] = {}
+
+    def tick(stage: str, t0: float, done: int = 1, total: int = 1) -> float:
+        times[stage] = round(time.perf_counter() - t0, 3)
+        if progress is not None:
+            progress(stage, done, total)
+        return time.perf_counter()
+
+    t = time.perf_counter()
+    stage_cb = (lambda s: lambda d, n: progress(s, d, n)) if progress else (lambda s: None)
+    placed = placer.place(dmap, progress=stage_cb("place"))
+    if len(placed) == 0:
+        raise DensityBuildError("no residues were found in the map (is it a protein map in "
+                                "sigma units, at 3.5 A or better?)")  # fmt: skip
+    t = tick("place", t)
+    centres, rotations = placed.frames()
+    probs, coords = classifier.classify_frames(dmap, centres, rotations, stage_cb("classify"),
+                                               poses=True)  # fmt: skip
+    poses = frame_to_world(coords, centres, rotations)
+    types = probs.argmax(1)
+    t = tick("classify", t)
+    positions: list[np.ndarray | None] = [None] * placed.fragment_count
+    aligned = 0
+    if sequences:
+        for f in range(placed.fragment_count):
+            idx = np.flatnonzero(placed.fragment == f)
+            a = assign_fragment(probs[idx], sequences)
+            if a is None:
+                continue
+            positions[f] = a.positions
+            ok = a.positions >= 0
+            seq = sequences[a.sequence]
+            for i, p in zip(idx[ok], a.positions[ok]):
+                three = THREE_LETTER.get(seq[p])  # X: keep the classifier's type
+                if three is not None:
+                    types[i] = AMINO_ACIDS.index(three)
+            aligned += int(ok.sum())
+    t = tick("sequence", t)
+    model = atoms_for_types(poses, types, placed)
+    if do_refine:
+        model.xyz = refine(model, dmap)
+    t = tick("refine", t)
+    chain, seqid, icode = number_residues(placed, positions)
+    confidence = np.round(100.0 * placed.score * probs[np.arange(len(types)), types], 2)
+    report = {"residues": len(types), "fragments": placed.fragment_count,
+              "mean_fragment_length": float(placed.fragment_lengths().mean()),
+              "aligned_to_sequence": aligned, "atoms": len(model), "seconds": times}  # fmt: skip
+    result = BuildResult(placed, probs, poses, types, chain, seqid, icode, model, confidence,
+                         dmap, report)  # fmt: skip
+    tick("assemble", t)
+    result.report["seconds"]["total"] = round(sum(times.values()), 3)
+    return result
