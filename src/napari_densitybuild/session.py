@@ -1,0 +1,320 @@
+"""A review session: the residues of a build that a person inspects and corrects, with undo.
+
+A :class:`Session` holds one :class:`ResidueState` per residue (box frame, classifier
+probabilities, the type in use, atoms) and a history of snapshots, so every edit (change a
+type, move, insert or delete a residue) can be undone and redone. It is saved as JSON next to
+the map (:func:`autosave_path`) after every edit, so closing napari or a crash loses nothing;
+:meth:`Session.load` reads it back. Nothing here imports Qt or napari: the napari widget
+(``_napari/_build_widget.py``) only shows a session and forwards clicks to it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .build import BuildResult, model_structure
+from .errors import DensityBuildError
+from .refine import AtomModel
+from .residues import AMINO_ACIDS, HEAVY_ATOMS, INDEX, ONE_LETTER, THREE_LETTER
+
+FORMAT = "densitybuild-session/1"
+#: Undo steps kept.
+HISTORY = 200
+
+
+@dataclass(frozen=True)
+class ResidueState:
+    """One residue of a session (immutable: edits make new states, which keeps undo simple)."""
+
+    chain: str
+    seqid: int
+    icode: str
+    type: int
+    probs: tuple[float, ...]
+    centre: tuple[float, float, float]
+    rotation: tuple[float, ...]  # 9 values, row-major; columns are the frame axes
+    score: float
+    atoms: tuple[tuple[str, float, float, float], ...]  # (name, x, y, z)
+    edited: bool = False
+
+    @property
+    def name(self) -> str:
+        """Three-letter type."""
+        return AMINO_ACIDS[self.type]
+
+    @property
+    def label(self) -> str:
+        """What the napari labels show, e.g. ``"LEU 42"``."""
+        return f"{self.name} {self.seqid}{self.icode}"
+
+    @property
+    def confidence(self) -> float:
+        """0-100: detector score x probability of the type in use."""
+        return 100.0 * self.score * float(self.probs[self.type])
+
+    @property
+    def ca(self) -> np.ndarray:
+        """C-alpha position (the atom if present, else 2.4 A behind the box centre)."""
+        for name, *xyz in self.atoms:
+            if name == "CA":
+                return np.array(xyz)
+        rot = np.array(self.rotation).reshape(3, 3)
+        return np.array(self.centre) - 2.4 * rot[:, 2]
+
+    def ranked_types(self) -> list[str]:
+        """Types by predicted probability, most likely first."""
+        return [AMINO_ACIDS[i] for i in np.argsort(self.probs)[::-1]]
+
+
+@dataclass
+class Session:
+    """The residues under review, their history, and where they are saved.
+
+    Attributes
+    ----------
+    residues
+        Current residues, in chain order.
+    map_path
+        The map they were built into (the autosave file sits next to it).
+    meta
+        Cell, space group and other facts kept with the session.
+    """
+
+    residues: list[ResidueState] = field(default_factory=list)
+    map_path: str | None = None
+    meta: dict = field(default_factory=dict)
+    _undo: list[list[ResidueState]] = field(default_factory=list, repr=False)
+    _redo: list[list[ResidueState]] = field(default_factory=list, repr=False)
+    autosave: bool = True
+
+    # -- construction ----------------------------------------------------------------------
+    @classmethod
+    def from_build(cls, result: BuildResult, map_path: str | None = None) -> Session:
+        """A session of a build's residues (atoms refined, types as built)."""
+        centres, rotations = result.trace.frames()
+        rows = []
+        for r in range(len(result)):
+            idx = np.flatnonzero(result.model.residue == r)
+            atoms = tuple((str(result.model.atom[i]), *map(float, result.model.xyz[i]))
+                          for i in idx)  # fmt: skip
+            rows.append(ResidueState(
+                str(result.chain[r]), int(result.seqid[r]), str(result.icode[r]),
+                int(result.types[r]), tuple(np.round(result.probs[r], 5).tolist()),
+                tuple(map(float, centres[r])), tuple(map(float, rotations[r].ravel())),
+                float(result.trace.score[r]), atoms,
+            ))  # fmt: skip
+        meta = {}
+        if result.dmap is not None and result.dmap.kind == "xray":
+            meta = {
+                "cell": list(result.dmap.cell.parameters),
+                "spacegroup": result.dmap.spacegroup.hm,
+            }
+        s = cls(rows, map_path, meta)
+        s.save_autosave()
+        return s
+
+    # -- edits (each one undoable) -------------------------------------------------------------
+    def _commit(self, residues: list[ResidueState]) -> None:
+        self._undo.append(self.residues)
+        del self._undo[:-HISTORY]
+        self._redo.clear()
+        self.residues = residues
+        self.save_autosave()
+
+    def set_type(self, index: int, new_type: str | int, atoms=None) -> ResidueState:
+        """Change a residue's type (three- or one-letter code, or class index).
+
+        ``atoms`` are the new type's atoms ((name, x, y, z) tuples, e.g. from the pose head);
+        without them the residue keeps only its backbone atoms.
+        """
+        t = parse_type(new_type)
+        old = self._get(index)
+        if atoms is None:
+            keep = set(HEAVY_ATOMS[AMINO_ACIDS[t]])
+            atoms = tuple(a for a in old.atoms if a[0] in ("N", "CA", "C", "O") and a[0] in keep)
+        new = replace(old, type=t, atoms=tuple(tuple(a) for a in atoms), edited=True)
+        rows = list(self.residues)
+        rows[index] = new
+        self._commit(rows)
+        return new
+
+    def delete(self, index: int) -> ResidueState:
+        """Remove a residue."""
+        old = self._get(index)
+        self._commit([r for k, r in enumerate(self.residues) if k != index])
+        return old
+
+    def insert(self, residue: ResidueState, index: int | None = None) -> int:
+        """Add a residue (at ``index``, default the end); returns its index."""
+        rows = list(self.residues)
+        index = len(rows) if index is None else int(index)
+        rows.insert(index, replace(residue, edited=True))
+        self._commit(rows)
+        return index
+
+    def move(self, index: int, centre: np.ndarray, atoms=None) -> ResidueState:
+        """Move a residue's box (and replace its atoms, if given)."""
+        old = self._get(index)
+        moved = old.atoms if atoms is None else tuple(tuple(a) for a in atoms)
+        new = replace(old, centre=tuple(map(float, centre)), edited=True, atoms=moved)
+        rows = list(self.residues)
+        rows[index] = new
+        self._commit(rows)
+        return new
+
+    def undo(self) -> bool:
+        """Undo the last edit; False if there is none."""
+        if not self._undo:
+            return False
+        self._redo.append(self.residues)
+        self.residues = self._undo.pop()
+        self.save_autosave()
+        return True
+
+    def redo(self) -> bool:
+        """Redo the last undone edit; False if there is none."""
+        if not self._redo:
+            return False
+        self._undo.append(self.residues)
+        self.residues = self._redo.pop()
+        self.save_autosave()
+        return True
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def _get(self, index: int) -> ResidueState:
+        if not 0 <= index < len(self.residues):
+            raise DensityBuildError(f"no residue {index} (the session has {len(self.residues)})")
+        return self.residues[index]
+
+    # -- review --------------------------------------------------------------------------------
+    def doubtful(self, after: int | None = None, fit: np.ndarray | None = None) -> int | None:
+        """The next residue to look at: lowest confidence (or lowest ``fit``) first, skipping
+        residues already edited; ``after`` continues the list past that residue."""
+        if not self.residues:
+            return None
+        key = np.array([r.confidence for r in self.residues]) if fit is None else np.asarray(fit)
+        order = [int(i) for i in np.argsort(key, kind="stable") if not self.residues[i].edited]
+        if not order:
+            return None
+        if after is None or after not in order:
+            return order[0]
+        k = order.index(after)
+        return order[(k + 1) % len(order)]
+
+    # -- output ------------------------------------------------------------------------------
+    def atom_model(self) -> tuple[AtomModel, list]:
+        """The atoms as an :class:`AtomModel` plus (chain, seqid, icode, confidence) columns."""
+        xyz, atom, element, residue, linked = [], [], [], [], []
+        for r, res in enumerate(self.residues):
+            for name, *p in res.atoms:
+                xyz.append(p), atom.append(name), element.append(name[0]), residue.append(r)
+            prev = self.residues[r - 1] if r else None
+            linked.append(prev is not None and prev.chain == res.chain
+                          and np.linalg.norm(prev.ca - res.ca) < 4.3)  # fmt: skip
+        model = AtomModel(np.array(xyz, float).reshape(-1, 3), np.array(atom, dtype=object),
+                          np.array(element, dtype=object), np.array(residue, dtype=np.int64),
+                          np.array([r.name for r in self.residues], dtype=object),
+                          np.array(linked, dtype=bool))  # fmt: skip
+        cols = [np.array([getattr(r, k) for r in self.residues], dtype=object)
+                for k in ("chain", "seqid", "icode")]  # fmt: skip
+        cols.append(np.round([r.confidence for r in self.residues], 2))
+        return model, cols
+
+    def structure(self, dmap=None):
+        """The corrected model as a gemmi Structure (B-factor column: confidence)."""
+        if not self.residues:
+            raise DensityBuildError("the session has no residues: nothing to export")
+        model, (chain, seqid, icode, conf) = self.atom_model()
+        st = model_structure(model, chain, seqid, icode, conf, dmap)
+        if dmap is None and self.meta.get("cell"):
+            import gemmi
+
+            st.cell = gemmi.UnitCell(*self.meta["cell"])
+            st.spacegroup_hm = self.meta.get("spacegroup", "P 1")
+        return st
+
+    # -- files -------------------------------------------------------------------------------
+    def to_json(self) -> dict:
+        """JSON-ready form (residues and meta; the history is not saved)."""
+        rows = [{"chain": r.chain, "seqid": r.seqid, "icode": r.icode, "type": r.name,
+                 "probs": [round(p, 5) for p in r.probs], "centre": r.centre,
+                 "rotation": r.rotation, "score": r.score, "edited": r.edited,
+                 "atoms": [[a[0], *(round(v, 3) for v in a[1:])] for a in r.atoms]}
+                for r in self.residues]  # fmt: skip
+        return {"format": FORMAT, "map": self.map_path, "meta": self.meta, "residues": rows}
+
+    def save(self, path: str | Path) -> Path:
+        """Write the session (atomically: a crash mid-write keeps the previous file)."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_json()) + "\n")
+        os.replace(tmp, path)
+        return path
+
+    def save_autosave(self) -> Path | None:
+        """Save next to the map (see :func:`autosave_path`), if there is a map and autosave."""
+        if not (self.autosave and self.map_path):
+            return None
+        try:
+            return self.save(autosave_path(self.map_path))
+        except OSError:  # a read-only folder must not break editing
+            return None
+
+    @classmethod
+    def load(cls, path: str | Path) -> Session:
+        """Read a session file.
+
+        Raises
+        ------
+        DensityBuildError
+            If the file is not a session file.
+        """
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise DensityBuildError(f"{path}: not a readable session file ({e})") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise DensityBuildError(f"{path}: not a densitybuild session ({FORMAT})")
+        rows = [ResidueState(d["chain"], int(d["seqid"]), d.get("icode", ""), INDEX[d["type"]],
+                             tuple(d["probs"]), tuple(d["centre"]), tuple(d["rotation"]),
+                             float(d["score"]), tuple(tuple(a) for a in d["atoms"]),
+                             bool(d.get("edited")))
+                for d in data["residues"]]  # fmt: skip
+        return cls(rows, data.get("map"), data.get("meta") or {})
+
+
+def autosave_path(map_path: str | Path) -> Path:
+    """``<map folder>/<map name>.densitybuild.autosave.json``."""
+    p = Path(map_path)
+    return p.with_name(p.name + ".densitybuild.autosave.json")
+
+
+def parse_type(value: str | int) -> int:
+    """Class index of a type given as index, three-letter or one-letter code.
+
+    Raises
+    ------
+    DensityBuildError
+        For anything that is not one of the 20 amino acids.
+    """
+    if isinstance(value, (int, np.integer)) and 0 <= int(value) < len(AMINO_ACIDS):
+        return int(value)
+    text = str(value).strip().upper()
+    if len(text) == 1 and text in THREE_LETTER:
+        return INDEX[THREE_LETTER[text]]
+    if text in INDEX:
+        return INDEX[text]
+    known = ", ".join(f"{ONE_LETTER[a]}/{a}" for a in AMINO_ACIDS)
+    raise DensityBuildError(f"{value!r} is not an amino acid ({known})")

@@ -1,0 +1,94 @@
+"""Review sessions: edits, undo/redo, autosave next to the map, reload, export."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_densitybuild.errors import DensityBuildError
+from napari_densitybuild.models import read_structure
+from napari_densitybuild.session import ResidueState, Session, autosave_path, parse_type
+
+
+def residue(k: int, t: int = 10) -> ResidueState:
+    ca = np.array([3.8 * k, 0.0, 0.0])
+    v = np.array
+    atoms = (("N", *(ca + v([-1.0, 1.0, 0.0]))), ("CA", *ca), ("C", *(ca + v([1.5, 0.0, 0.0]))),
+             ("O", *(ca + v([2.0, 1.0, 0.0]))), ("CB", *(ca + v([0.0, -1.0, 1.0]))))  # fmt: skip
+    probs = np.full(20, 0.01)
+    probs[t] = 0.81
+    return ResidueState("A", k + 1, "", t, tuple(probs), tuple(ca + v([0, 0, 2.4])),
+                        tuple(np.eye(3).ravel()), 0.9, atoms)  # fmt: skip
+
+
+@pytest.fixture
+def session(tmp_path):
+    m = tmp_path / "map.mtz"
+    m.write_bytes(b"")
+    return Session(
+        [residue(k) for k in range(5)],
+        str(m),
+        {"cell": [50, 60, 70, 90, 90, 90], "spacegroup": "P 21 21 21"},
+    )
+
+
+def test_change_type_undo_redo_and_autosave(session):
+    s = session
+    assert s.residues[2].label == "LEU 3"
+    s.set_type(2, "W")
+    assert s.residues[2].name == "TRP" and s.residues[2].edited
+    assert [a[0] for a in s.residues[2].atoms] == ["N", "CA", "C", "O"]  # no TRP atoms given
+    saved = Session.load(autosave_path(s.map_path))
+    assert saved.residues[2].name == "TRP"  # the edit reached the disk at once
+    assert s.undo() and s.residues[2].name == "LEU"
+    assert Session.load(autosave_path(s.map_path)).residues[2].name == "LEU"
+    assert s.redo() and s.residues[2].name == "TRP"
+    assert not s.redo()
+    s.delete(0)
+    assert len(s.residues) == 4 and s.residues[0].seqid == 2
+    s.undo()
+    assert len(s.residues) == 5
+    idx = s.insert(residue(9, t=7), index=5)
+    assert s.residues[idx].name == "GLY" and s.can_undo
+
+
+def test_doubtful_order(session):
+    s = session
+    s.residues[3] = ResidueState(**{**s.residues[3].__dict__, "score": 0.2})
+    assert s.doubtful() == 3
+    nxt = s.doubtful(after=3)
+    assert nxt != 3 and nxt is not None
+    s.set_type(3, "A")  # edited residues are no longer doubtful
+    assert s.doubtful() != 3
+    assert s.residues[0].ranked_types()[0] == "LEU"
+
+
+def test_export_and_reload(session, tmp_path):
+    from napari_densitybuild.assemble import write_structure
+
+    session.set_type(1, "ALA")
+    path = write_structure(session.structure(), tmp_path / "out.cif")
+    st = read_structure(path)
+    names = [r.name for r in st[0]["A"]]
+    assert names == ["LEU", "ALA", "LEU", "LEU", "LEU"]
+    assert st.spacegroup_hm == "P 21 21 21"
+    b = [a.b_iso for a in st[0]["A"][0]]
+    assert np.allclose(b, 100 * 0.9 * 0.81, atol=0.01)
+    session.save(tmp_path / "s.json")
+    again = Session.load(tmp_path / "s.json")
+    assert [r.label for r in again.residues] == [r.label for r in session.residues]
+
+
+def test_bad_input():
+    assert parse_type("trp") == parse_type("W") == parse_type(17)
+    with pytest.raises(DensityBuildError, match="not an amino acid"):
+        parse_type("Z")
+    with pytest.raises(DensityBuildError, match="not a densitybuild session"):
+        import json
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump({"format": "other"}, f)
+        Session.load(f.name)
+    with pytest.raises(DensityBuildError, match="no residue"):
+        Session().delete(0)
