@@ -23,6 +23,8 @@ from .refine import AtomModel
 from .residues import AMINO_ACIDS, HEAVY_ATOMS, INDEX, ONE_LETTER, THREE_LETTER
 
 FORMAT = "densitybuild-session/1"
+#: Type of a placed residue not classified yet.
+UNKNOWN = -1
 #: Undo steps kept.
 HISTORY = 200
 
@@ -44,8 +46,8 @@ class ResidueState:
 
     @property
     def name(self) -> str:
-        """Three-letter type."""
-        return AMINO_ACIDS[self.type]
+        """Three-letter type (UNK before classification)."""
+        return AMINO_ACIDS[self.type] if self.type >= 0 else "UNK"
 
     @property
     def label(self) -> str:
@@ -54,8 +56,9 @@ class ResidueState:
 
     @property
     def confidence(self) -> float:
-        """0-100: detector score x probability of the type in use."""
-        return 100.0 * self.score * float(self.probs[self.type])
+        """0-100: detector score x probability of the type in use (score alone if unknown)."""
+        p = float(self.probs[self.type]) if self.type >= 0 and self.probs else 1.0
+        return 100.0 * self.score * p
 
     @property
     def ca(self) -> np.ndarray:
@@ -67,8 +70,10 @@ class ResidueState:
         return np.array(self.centre) - 2.4 * rot[:, 2]
 
     def ranked_types(self) -> list[str]:
-        """Types by predicted probability, most likely first."""
-        return [AMINO_ACIDS[i] for i in np.argsort(self.probs)[::-1]]
+        """Types by predicted probability, most likely first (alphabetical if unclassified)."""
+        if not self.probs:
+            return list(AMINO_ACIDS)
+        return [AMINO_ACIDS[i] for i in np.argsort(self.probs, kind="stable")[::-1]]
 
 
 @dataclass
@@ -93,6 +98,22 @@ class Session:
     autosave: bool = True
 
     # -- construction ----------------------------------------------------------------------
+    @classmethod
+    def from_trace(cls, trace, map_path: str | None = None, dmap=None) -> Session:
+        """A session of placed, not yet classified residues (one C-alpha atom each)."""
+        centres, rotations = trace.frames()
+        rows = []
+        for r in range(len(trace)):
+            f = int(trace.fragment[r])
+            k = int(np.count_nonzero(trace.fragment[:r] == f)) + 1
+            rows.append(ResidueState(_chain(f), k, "", UNKNOWN, (), tuple(map(float, centres[r])),
+                                     tuple(map(float, rotations[r].ravel())),
+                                     float(trace.score[r]),
+                                     (("CA", *map(float, trace.ca[r])),)))  # fmt: skip
+        s = cls(rows, map_path, _meta(dmap))
+        s.save_autosave()
+        return s
+
     @classmethod
     def from_build(cls, result: BuildResult, map_path: str | None = None) -> Session:
         """A session of a build's residues (atoms refined, types as built)."""
@@ -142,6 +163,16 @@ class Session:
         rows[index] = new
         self._commit(rows)
         return new
+
+    def apply(self, updates: dict[int, ResidueState]) -> None:
+        """Replace several residues in one undoable step (e.g. after classifying them)."""
+        if not updates:
+            return
+        rows = list(self.residues)
+        for i, new in updates.items():
+            self._get(i)
+            rows[i] = new
+        self._commit(rows)
 
     def delete(self, index: int) -> ResidueState:
         """Remove a residue."""
@@ -287,12 +318,25 @@ class Session:
             raise DensityBuildError(f"{path}: not a readable session file ({e})") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise DensityBuildError(f"{path}: not a densitybuild session ({FORMAT})")
-        rows = [ResidueState(d["chain"], int(d["seqid"]), d.get("icode", ""), INDEX[d["type"]],
+        rows = [ResidueState(d["chain"], int(d["seqid"]), d.get("icode", ""),
+                             INDEX.get(d["type"], UNKNOWN),
                              tuple(d["probs"]), tuple(d["centre"]), tuple(d["rotation"]),
                              float(d["score"]), tuple(tuple(a) for a in d["atoms"]),
                              bool(d.get("edited")))
                 for d in data["residues"]]  # fmt: skip
         return cls(rows, data.get("map"), data.get("meta") or {})
+
+
+def _meta(dmap) -> dict:
+    if dmap is None or dmap.kind != "xray":
+        return {}
+    return {"cell": list(dmap.cell.parameters), "spacegroup": dmap.spacegroup.hm}
+
+
+def _chain(fragment: int) -> str:
+    from .assemble import chain_name
+
+    return chain_name(fragment)
 
 
 def autosave_path(map_path: str | Path) -> Path:

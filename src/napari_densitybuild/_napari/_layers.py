@@ -186,6 +186,13 @@ def atoms_layer(
     return np.asarray(atoms.xyz, dtype=float)[:, ::-1].copy(), meta, "points"
 
 
+def _rows(features) -> int:
+    """Rows of a features table: a DataFrame's length, or a dict's column length."""
+    if isinstance(features, dict):
+        return len(next(iter(features.values()))) if features else 0
+    return len(features)
+
+
 def atoms_from_layer(data: np.ndarray, meta: dict[str, Any]) -> AtomTable:
     """The inverse of :func:`atoms_layer`: a Points layer's data and attributes -> AtomTable.
 
@@ -194,7 +201,7 @@ def atoms_from_layer(data: np.ndarray, meta: dict[str, Any]) -> AtomTable:
     """
     data = np.asarray(data, dtype=float).reshape(-1, 3)
     features = meta.get("features")
-    if features is None or len(features) != len(data):
+    if features is None or _rows(features) != len(data):
         features = {}
     features = {k: np.asarray(features[k]) for k in features}
     if "seqid" not in features:

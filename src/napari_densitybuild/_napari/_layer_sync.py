@@ -1,0 +1,161 @@
+"""Keep napari layers in step with a review session, and report the user's edits of boxes.
+
+Four layers, made on first use and updated in place afterwards: ``residue boxes`` (Points,
+labelled), ``built atoms`` (Points, element colours, writer-ready features), ``bonds`` (Vectors)
+and ``selected box`` (Vectors: the 11 A outline of the selected residue's box). Point edits in
+the boxes layer (added, removed, moved) go to the widget's ``on_boxes_*`` handlers; edits the
+widget itself makes are not reported back.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..session import Session
+from ._build_layers import (
+    BOXES_KIND,
+    atoms_layer_data,
+    bond_vectors,
+    box_layer_data,
+    box_outline,
+)
+from ._layers import ATOM_SIZE
+
+if TYPE_CHECKING:
+    import napari
+
+NAMES = {"boxes": "residue boxes", "atoms": "built atoms", "bonds": "bonds",
+         "outline": "selected box"}  # fmt: skip
+
+
+class LayerSync:
+    """The layers of one widget's session."""
+
+    def __init__(self, viewer: napari.viewer.Viewer, widget) -> None:
+        self.viewer = viewer
+        self.widget = widget
+        self.boxes = self.atoms = self.bonds = self.outline = None
+        self._quiet = False
+        self.session: Session | None = None
+
+    def _alive(self, layer) -> bool:
+        return layer is not None and layer in self.viewer.layers
+
+    def show(self, session: Session) -> None:
+        """Draw ``session``."""
+        self.session = session
+        self._quiet = True
+        try:
+            self._show_atoms(session)
+            self._show_boxes(session)
+        finally:
+            self._quiet = False
+        self.update_outline()
+
+    def _show_boxes(self, session: Session) -> None:
+        data, attrs = box_layer_data(session)
+        if not self._alive(self.boxes):
+            self.boxes = self.viewer.add_points(
+                data, name=NAMES["boxes"], size=1.6, border_width=0.25,
+                border_width_is_relative=True, out_of_slice_display=True,
+                metadata={"densitybuild": BOXES_KIND}, **attrs,
+            )  # fmt: skip
+            self.boxes.events.data.connect(self._on_data)
+            self.boxes.selected_data.events.items_changed.connect(self._on_selection)
+            return
+        layer = self.boxes
+        layer.data = data
+        layer.features = attrs["features"]
+        if len(data):
+            layer.face_color = attrs["face_color"]
+            layer.border_color = attrs["border_color"]
+        layer.text = attrs["text"]
+        layer.refresh()
+
+    def _show_atoms(self, session: Session) -> None:
+        data, attrs = atoms_layer_data(session)
+        vec = bond_vectors(session)
+        if not self._alive(self.atoms):
+            self.atoms = self.viewer.add_points(
+                data, name=NAMES["atoms"], size=ATOM_SIZE, border_width=0.0,
+                shading="spherical", **attrs,
+            )  # fmt: skip
+        else:
+            self.atoms.data = data
+            self.atoms.features = attrs["features"]
+            if len(data):
+                self.atoms.face_color = attrs["face_color"]
+            self.atoms.metadata = attrs["metadata"]
+        if not self._alive(self.bonds):
+            self.bonds = self.viewer.add_vectors(
+                vec, name=NAMES["bonds"], edge_width=0.25, edge_color="lightgray",
+                vector_style="line",
+            )  # fmt: skip
+        else:
+            self.bonds.data = vec
+
+    def update_outline(self) -> None:
+        """Draw the outline of the selected residue's box (the first selected)."""
+        sel = self.selected()
+        if self.session is None or not sel or sel[0] >= len(self.session.residues):
+            vec = np.zeros((0, 2, 3))
+        else:
+            r = self.session.residues[sel[0]]
+            vec = box_outline(r.centre, r.rotation)
+        if not self._alive(self.outline):
+            self.outline = self.viewer.add_vectors(
+                vec, name=NAMES["outline"], edge_width=0.15, edge_color="yellow",
+                vector_style="line",
+            )  # fmt: skip
+        else:
+            self.outline.data = vec
+
+    def selected(self) -> list[int]:
+        """Selected residues (indices into the session)."""
+        if not self._alive(self.boxes):
+            return []
+        return sorted(int(i) for i in self.boxes.selected_data)
+
+    def select(self, indices: list[int]) -> None:
+        """Select residues in the boxes layer (and draw the first one's box)."""
+        if self._alive(self.boxes):
+            self.boxes.selected_data = set(int(i) for i in indices)
+        self.update_outline()
+
+    def centre_on(self, index: int) -> None:
+        """Move the camera (and the slice) to a residue and select it."""
+        if self.session is None:
+            return
+        ca = self.session.residues[index].ca
+        self.viewer.camera.center = tuple(ca[::-1])
+        if self.viewer.dims.ndisplay == 2:
+            self.viewer.dims.set_point(range(3), tuple(ca[::-1]))
+        self.select([index])
+
+    def export(self, path: str) -> str:
+        """Write the session's atoms with the plugin's npe2 writer (``write_atoms``)."""
+        from ._writer import write_atoms
+
+        data, attrs = atoms_layer_data(self.session)
+        return write_atoms(path, data, attrs)[0]
+
+    # -- user edits ------------------------------------------------------------------------------
+    def _on_selection(self, event=None) -> None:
+        self.update_outline()
+        self.widget.review.follow_selection(self.selected())
+
+    def _on_data(self, event) -> None:
+        if self._quiet:
+            return
+        action = str(getattr(event, "action", "")).lower()  # napari ActionType: "added", ...
+        indices = [int(i) for i in getattr(event, "data_indices", ()) if int(i) >= 0]
+        if action.endswith("added"):
+            new = np.asarray(self.boxes.data)[indices] if indices else np.asarray(
+                self.boxes.data)[-1:]  # fmt: skip
+            self.widget.on_boxes_added(new)
+        elif action.endswith("removed"):
+            self.widget.on_boxes_removed(indices)
+        elif action.endswith("changed"):
+            self.widget.on_boxes_moved(indices)

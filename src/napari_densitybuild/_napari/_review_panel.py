@@ -1,0 +1,231 @@
+"""Review and correction: a residue table, "Next doubtful residue", type changes, undo/redo.
+
+The table lists every residue with its confidence and density fit (mean map value at its
+atoms, sigma) and sorts by any column. "Next doubtful residue" walks the residues from the
+least confident (skipping those already corrected), moves the camera there and selects it. The
+type of the selected residue is changed from a list ordered by the classifier's probabilities
+or by typing its one-letter code; its atoms are then predicted again for the new type (pose
+head) and refined in place. Every change can be undone and redone, and is autosaved.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..errors import DensityBuildError
+from ..session import parse_type
+from ._reader import notify_error
+
+COLUMNS = ("chain", "residue", "type", "confidence", "fit (σ)")
+
+
+class _Number(QTableWidgetItem):
+    """A table cell that sorts by its number."""
+
+    def __init__(self, value: float, text: str):
+        super().__init__(text)
+        self.value = float(value) if np.isfinite(value) else -1e9
+
+    def __lt__(self, other) -> bool:
+        return self.value < getattr(other, "value", 0.0)
+
+
+class ReviewPanel(QWidget):
+    """The review half of :class:`~._build_widget.BuildWidget`."""
+
+    def __init__(self, widget) -> None:
+        super().__init__()
+        self.widget = widget
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSortingEnabled(True)
+        self.next_button = QPushButton("Next doubtful residue")
+        self.type_combo = QComboBox()
+        self.letter = QLineEdit()
+        self.letter.setMaxLength(3)
+        self.letter.setPlaceholderText("type: W or TRP")
+        self.delete_button = QPushButton("Delete residue")
+        self.undo_button = QPushButton("Undo")
+        self.redo_button = QPushButton("Redo")
+        self.export_button = QPushButton("Export model...")
+        self.current: int | None = None
+        self.fit = np.zeros(0)
+        self._filling = False
+
+        row1 = QHBoxLayout()
+        row1.addWidget(QLabel("Type"))
+        row1.addWidget(self.type_combo, 2)
+        row1.addWidget(self.letter, 1)
+        row2 = QHBoxLayout()
+        for b in (self.delete_button, self.undo_button, self.redo_button, self.export_button):
+            row2.addWidget(b)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.table)
+        layout.addWidget(self.next_button)
+        layout.addLayout(row1)
+        layout.addLayout(row2)
+
+        self.table.itemSelectionChanged.connect(self._on_table_selection)
+        self.next_button.clicked.connect(self.next_doubtful)
+        self.type_combo.activated.connect(self._on_combo)
+        self.letter.returnPressed.connect(self._on_letter)
+        self.delete_button.clicked.connect(self.delete_current)
+        self.undo_button.clicked.connect(self.undo)
+        self.redo_button.clicked.connect(self.redo)
+        self.export_button.clicked.connect(lambda: self.widget.export())
+
+    @property
+    def session(self):
+        return self.widget.session
+
+    # -- table -----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Refill the table (and the type list) from the session."""
+        s = self.session
+        if s is None:
+            return
+        from ..review import density_fit
+
+        try:
+            self.fit = density_fit(s, self.widget.dmap())
+        except DensityBuildError:
+            self.fit = np.full(len(s.residues), np.nan)
+        self._filling = True
+        self.table.setSortingEnabled(False)
+        self.table.setRowCount(len(s.residues))
+        for i, r in enumerate(s.residues):
+            cells = [QTableWidgetItem(r.chain), _Number(r.seqid, f"{r.seqid}{r.icode}"),
+                     QTableWidgetItem(r.name + (" *" if r.edited else "")),
+                     _Number(r.confidence, f"{r.confidence:.0f}"),
+                     _Number(self.fit[i], f"{self.fit[i]:.2f}")]  # fmt: skip
+            for c, item in enumerate(cells):
+                item.setData(Qt.ItemDataRole.UserRole, i)
+                self.table.setItem(i, c, item)
+        self.table.setSortingEnabled(True)
+        self._filling = False
+        self.undo_button.setEnabled(s.can_undo)
+        self.redo_button.setEnabled(s.can_redo)
+        if self.current is not None and self.current >= len(s.residues):
+            self.current = None
+        self._fill_types()
+
+    def _on_table_selection(self) -> None:
+        if self._filling:
+            return
+        items = self.table.selectedItems()
+        if items:
+            self.show_residue(int(items[0].data(Qt.ItemDataRole.UserRole)), select_row=False)
+
+    def follow_selection(self, indices: list[int]) -> None:
+        """The boxes layer's selection changed: make its first residue the current one."""
+        if indices and indices[0] != self.current:
+            self.current = indices[0]
+            self._fill_types()
+
+    def show_residue(self, index: int, select_row: bool = True) -> None:
+        """Make residue ``index`` current: camera, selection, type list."""
+        self.current = index
+        self.widget.sync.centre_on(index)
+        if select_row:
+            for row in range(self.table.rowCount()):
+                item = self.table.item(row, 0)
+                if item is not None and item.data(Qt.ItemDataRole.UserRole) == index:
+                    self._filling = True
+                    self.table.selectRow(row)
+                    self._filling = False
+                    break
+        self._fill_types()
+
+    def next_doubtful(self) -> int | None:
+        """Go to the next least confident residue not yet corrected."""
+        if self.session is None:
+            return None
+        index = self.session.doubtful(after=self.current)
+        if index is None:
+            notify_error("no residue left to review")
+            return None
+        self.show_residue(index)
+        return index
+
+    # -- corrections -----------------------------------------------------------------------------
+    def _fill_types(self) -> None:
+        self.type_combo.clear()
+        if self.session is None or self.current is None:
+            return
+        r = self.session.residues[self.current]
+        for name in r.ranked_types():
+            p = r.probs[parse_type(name)] if r.probs else float("nan")
+            self.type_combo.addItem(f"{name}  p={p:.2f}" if r.probs else name, name)
+        self.type_combo.setCurrentIndex(max(self.type_combo.findData(r.name), 0))
+
+    def _on_combo(self, row: int) -> None:
+        name = self.type_combo.itemData(row)
+        if name:
+            self.set_type(name)
+
+    def _on_letter(self) -> None:
+        text = self.letter.text().strip()
+        self.letter.clear()
+        if text:
+            self.set_type(text)
+
+    def set_type(self, value: str | int, index: int | None = None) -> bool:
+        """Change the current (or ``index``) residue's type and predict its atoms again."""
+        from ..review import pose_for_type
+
+        index = self.current if index is None else index
+        if self.session is None or index is None:
+            notify_error("select a residue first (click a box or a table row)")
+            return False
+        try:
+            t = parse_type(value)
+            clf, _ = self.widget._load("classifier")
+            atoms = None
+            if clf is not None and clf.has_poses:
+                atoms = pose_for_type(self.session, index, t, self.widget.dmap(), clf,
+                                      do_refine=self.widget.refine_box.isChecked())  # fmt: skip
+            self.session.set_type(index, t, atoms)
+        except DensityBuildError as e:
+            notify_error(str(e))
+            return False
+        self.current = index
+        self.widget.refresh()
+        self.widget.sync.select([index])
+        return True
+
+    def delete_current(self) -> None:
+        """Delete the current residue."""
+        if self.session is None or self.current is None:
+            notify_error("select a residue first")
+            return
+        self.session.delete(self.current)
+        self.current = None
+        self.widget.refresh()
+
+    def undo(self) -> bool:
+        """Undo the last edit."""
+        ok = self.session is not None and self.session.undo()
+        self.widget.refresh()
+        return ok
+
+    def redo(self) -> bool:
+        """Redo the last undone edit."""
+        ok = self.session is not None and self.session.redo()
+        self.widget.refresh()
+        return ok

@@ -1,0 +1,138 @@
+"""The steps behind the review widget's buttons, on a :class:`~.session.Session`; no Qt.
+
+* :func:`classify_residues`: types, probabilities and atoms (pose head) for chosen boxes;
+* :func:`pose_for_type`: a residue's atoms for another type (a correction), refined locally;
+* :func:`residue_at`: a new residue where the user clicked, its frame taken from the nearest
+  C-alpha the detector finds there;
+* :func:`density_fit`: mean map value (sigma) at each residue's atoms, for the review table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from .classify import Classifier
+from .errors import DensityBuildError
+from .maps import DensityMap
+from .place import Placer, map_stats
+from .pose import frame_to_world
+from .refine import AtomModel, refine
+from .residues import AMINO_ACIDS, HEAVY_ATOMS
+from .session import UNKNOWN, ResidueState, Session
+from .trace import Trace
+
+
+def _frames(rows: list[ResidueState]) -> tuple[np.ndarray, np.ndarray]:
+    centres = np.array([r.centre for r in rows], dtype=float).reshape(-1, 3)
+    rotations = np.array([r.rotation for r in rows], dtype=float).reshape(-1, 3, 3)
+    return centres, rotations
+
+
+def _atoms(coords14: np.ndarray, t: int) -> tuple[tuple[str, float, float, float], ...]:
+    names = HEAVY_ATOMS[AMINO_ACIDS[t]]
+    return tuple((n, *map(float, coords14[k])) for k, n in enumerate(names))
+
+
+def classify_residues(
+    session: Session,
+    dmap: DensityMap,
+    classifier: Classifier,
+    indices: list[int] | None = None,
+    poses: bool = True,
+    keep_edited: bool = True,
+    progress=None,
+) -> dict[int, ResidueState]:
+    """New states (not applied) for residues ``indices`` (default all): classifier types and
+    probabilities, and with ``poses`` the pose head's atoms for that type. Residues the user
+    edited keep their type (``keep_edited``) but get fresh probabilities."""
+    indices = list(range(len(session.residues))) if indices is None else list(indices)
+    if not indices:
+        return {}
+    rows = [session.residues[i] for i in indices]
+    centres, rotations = _frames(rows)
+    poses = poses and classifier.has_poses
+    got = classifier.classify_frames(dmap, centres, rotations, progress, poses=poses)
+    probs, coords = got if poses else (got, None)
+    world = frame_to_world(coords, centres, rotations) if poses else None
+    out = {}
+    for k, (i, r) in enumerate(zip(indices, rows)):
+        t = r.type if (keep_edited and r.edited and r.type >= 0) else int(probs[k].argmax())
+        atoms = _atoms(world[k, t], t) if poses else r.atoms
+        out[i] = replace(r, type=t, probs=tuple(np.round(probs[k], 5).tolist()), atoms=atoms)
+    return out
+
+
+def pose_for_type(
+    session: Session,
+    index: int,
+    new_type: int,
+    dmap: DensityMap,
+    classifier: Classifier,
+    do_refine: bool = True,
+) -> tuple[tuple[str, float, float, float], ...]:
+    """Atoms of residue ``index`` as type ``new_type``: the pose head's prediction in its box,
+    then refined against the map with its chain neighbours held in place."""
+    res = session.residues[index]
+    centres, rotations = _frames([res])
+    if not classifier.has_poses:
+        raise DensityBuildError("the classifier has no pose head: cannot predict atoms")
+    _, coords = classifier.classify_frames(dmap, centres, rotations, poses=True)
+    atoms = _atoms(frame_to_world(coords, centres, rotations)[0, new_type], new_type)
+    if not do_refine:
+        return atoms
+    xyz = np.array([a[1:] for a in atoms])
+    names = np.array([a[0] for a in atoms], dtype=object)
+    model = AtomModel(xyz, names, np.array([n[0] for n in names], dtype=object),
+                      np.zeros(len(xyz), dtype=np.int64), np.array([AMINO_ACIDS[new_type]]),
+                      np.zeros(1, dtype=bool))  # fmt: skip
+    out = refine(model, dmap, rounds=2, iterations=40)
+    return tuple((str(n), *map(float, p)) for n, p in zip(names, out))
+
+
+def residue_at(
+    point: np.ndarray,
+    dmap: DensityMap,
+    placer: Placer,
+    chain: str = "Z",
+    seqid: int = 1,
+    max_distance: float = 2.5,
+) -> ResidueState:
+    """A new, unclassified residue at a clicked world point (x, y, z).
+
+    The detector is run on one tile around the point; the nearest C-alpha it finds within
+    ``max_distance`` A gives the residue's position and frame. Without one, the box sits at
+    the point, axis-aligned, and its confidence is 0.
+    """
+    point = np.asarray(point, dtype=float).reshape(3)
+    size = placer.tile + 2 * placer.halo
+    origin = point - placer.spacing * (size - 1) / 2.0
+    got = placer._run_tile(dmap, origin, map_stats(dmap))  # the point is in the tile's core
+    best = None
+    if got is not None:
+        world, p, tn, tc = got
+        det = placer.suppress(world, p, tn, tc)
+        if len(det):
+            d = np.linalg.norm(det.ca - point, axis=1)
+            k = int(np.argmin(d))
+            if d[k] <= max_distance:
+                best = det.subset(np.array([k]))
+    if best is None:
+        rot = np.eye(3)
+        return ResidueState(chain, seqid, "", UNKNOWN, (), tuple(point), tuple(rot.ravel()), 0.0,
+                            (("CA", *map(float, point)),))  # fmt: skip
+    trace = Trace(best.ca, best.to_n, best.to_c, best.score, np.zeros(1, dtype=int))
+    centres, rotations = trace.frames()
+    return ResidueState(chain, seqid, "", UNKNOWN, (), tuple(map(float, centres[0])),
+                        tuple(map(float, rotations[0].ravel())), float(best.score[0]),
+                        (("CA", *map(float, best.ca[0])),))  # fmt: skip
+
+
+def density_fit(session: Session, dmap: DensityMap) -> np.ndarray:
+    """Mean map value (sigma) at each residue's atoms (NaN for residues without atoms)."""
+    out = np.full(len(session.residues), np.nan)
+    for i, r in enumerate(session.residues):
+        if r.atoms:
+            out[i] = float(dmap.sample_points(np.array([a[1:] for a in r.atoms])).mean())
+    return out

@@ -1,0 +1,147 @@
+"""The model-building widget driven as a user would, on the sample data (pytest-qt, napari).
+
+Auto-build, change a label (typed one-letter code), undo, redo, export, close, reopen and find
+the correction again (autosave). Buttons are found by their text, as a test outside the project
+would find them. Waits are for conditions, never for fixed times.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QPushButton
+
+from napari_densitybuild._napari._build_widget import BUTTONS, BuildWidget
+from napari_densitybuild._napari._sample_data import sample_paths
+from napari_densitybuild.models import read_structure
+from napari_densitybuild.session import autosave_path
+
+pytestmark = pytest.mark.gui
+JOB_TIMEOUT = 300_000  # ms: a generous bound on a loaded 2-core machine, not a timing check
+
+
+def button(widget, text: str) -> QPushButton:
+    found = [b for b in widget.findChildren(QPushButton) if b.text() == text]
+    assert len(found) == 1, f"no single button {text!r}"
+    return found[0]
+
+
+@pytest.fixture
+def sample_map(tmp_path):
+    """The sample map copied to a scratch folder (the autosave file goes next to it)."""
+    src = Path(sample_paths()[0])
+    dst = tmp_path / src.name
+    shutil.copy(src, dst)
+    return dst
+
+
+def open_widget(viewer, qtbot, map_path):
+    _, widget = viewer.window.add_plugin_dock_widget("napari-densitybuild", "Model building")
+    assert isinstance(widget, BuildWidget)
+    widget.controls.open_files(str(map_path))
+    qtbot.waitUntil(lambda: widget.controls.layer is not None, timeout=JOB_TIMEOUT)
+    return widget
+
+
+def test_buttons_are_named(make_napari_viewer):
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-densitybuild", "Model building")
+    for name in (*BUTTONS, "Next doubtful residue", "Undo", "Redo", "Export model..."):
+        button(widget, name)
+
+
+def test_build_correct_undo_export_reopen(make_napari_viewer, qtbot, sample_map, tmp_path):
+    viewer = make_napari_viewer()
+    widget = open_widget(viewer, qtbot, sample_map)
+    qtbot.mouseClick(button(widget, "Auto-build"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: widget.session is not None and not widget.runner.busy,
+                    timeout=JOB_TIMEOUT)  # fmt: skip
+    session = widget.session
+    assert len(session.residues) >= 40  # the sample has 65 residues
+    boxes = widget.sync.boxes
+    assert len(boxes.data) == len(session.residues)
+    assert boxes.features["label"][0] == session.residues[0].label  # e.g. "LEU 1"
+    assert len(widget.sync.atoms.data) > 4 * len(session.residues)
+    assert len(widget.sync.bonds.data) > 3 * len(session.residues)
+
+    # review: the next doubtful residue is selected and the camera goes there
+    qtbot.mouseClick(button(widget, "Next doubtful residue"), Qt.MouseButton.LeftButton)
+    k = widget.review.current
+    assert k is not None and widget.sync.selected() == [k]
+    assert np.allclose(viewer.camera.center, session.residues[k].ca[::-1], atol=1e-3)
+    assert len(widget.sync.outline.data) == 12  # the box outline
+
+    # change its type by typing a one-letter code
+    old = session.residues[k].name
+    new = "TRP" if old != "TRP" else "GLY"
+    widget.review.letter.setText("W" if new == "TRP" else "G")
+    qtbot.keyClick(widget.review.letter, Qt.Key.Key_Return)
+    assert widget.session.residues[k].name == new
+    names = {a[0] for a in widget.session.residues[k].atoms}
+    assert ("CZ2" in names) if new == "TRP" else (names == {"N", "CA", "C", "O"})
+    assert boxes.features["type"][k] == new
+
+    qtbot.mouseClick(button(widget, "Undo"), Qt.MouseButton.LeftButton)
+    assert widget.session.residues[k].name == old
+    qtbot.mouseClick(button(widget, "Redo"), Qt.MouseButton.LeftButton)
+    assert widget.session.residues[k].name == new
+
+    out = widget.export(str(tmp_path / "corrected.cif"))
+    st = read_structure(out)
+    r = session.residues[k]
+    assert st[0][r.chain][str(r.seqid)][0].name == new
+
+    # close napari's widget and viewer, reopen the map: the correction is still there
+    assert autosave_path(sample_map).is_file()
+    viewer.close()
+    viewer2 = make_napari_viewer()
+    widget2 = open_widget(viewer2, qtbot, sample_map)
+    assert widget2.restore_autosave()
+    assert widget2.session.residues[k].name == new
+    assert len(widget2.sync.boxes.data) == len(session.residues)
+
+
+def test_stage_without_weights_is_disabled(make_napari_viewer, monkeypatch):
+    from napari_densitybuild import detector_weights
+
+    monkeypatch.setattr(detector_weights, "shipped_detector_path", lambda: None)
+    viewer = make_napari_viewer()
+    widget = BuildWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    for name in ("Auto-place", "Auto-build"):
+        b = button(widget, name)
+        assert not b.isEnabled() and "detector" in b.toolTip()
+    assert button(widget, "Classify").isEnabled()
+
+
+def test_add_and_delete_boxes_in_the_layer(make_napari_viewer, qtbot, sample_map):
+    """Boxes added in the points layer snap to the nearest C-alpha and get classified; points
+    deleted in the layer delete residues (undoably)."""
+    viewer = make_napari_viewer()
+    widget = open_widget(viewer, qtbot, sample_map)
+    qtbot.mouseClick(button(widget, "Auto-place"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: widget.session is not None and not widget.runner.busy,
+                    timeout=JOB_TIMEOUT)  # fmt: skip
+    session = widget.session
+    n = len(session.residues)
+    assert n >= 40 and all(r.name == "UNK" for r in session.residues)
+    # delete one residue the way a user does: select the point, delete it
+    gone = session.residues[3]
+    widget.sync.boxes.selected_data = {3}
+    widget.sync.boxes.remove_selected()
+    assert len(session.residues) == n - 1 and gone not in session.residues
+    # add it back by clicking 1 A off its C-alpha (what "add points" mode does on a click)
+    click = gone.ca + np.array([0.6, -0.5, 0.5])
+    widget.sync.boxes.add(click[::-1])
+    qtbot.waitUntil(lambda: len(session.residues) == n and not widget.runner.busy,
+                    timeout=JOB_TIMEOUT)  # fmt: skip
+    new = session.residues[-1]
+    assert np.linalg.norm(new.ca - gone.ca) < 1.0  # snapped to the detected C-alpha
+    qtbot.waitUntil(lambda: session.residues[-1].name != "UNK" and not widget.runner.busy,
+                    timeout=JOB_TIMEOUT)  # fmt: skip
+    assert len(session.residues[-1].atoms) >= 4  # classified and posed
+    assert widget.review.undo()
