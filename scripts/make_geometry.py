@@ -12,6 +12,9 @@ root::
   distances), rings and planar groups. Median distance and sd (floored at 0.02 A).
 * chiral centres: signed volume (A^3) of CA (N, C, CB), THR CB (CA, OG1, CG2) and ILE CB
   (CA, CG1, CG2): median and sd.
+* C-alpha trace -> backbone: N and C of residue i in the frame of C-alphas i-1, i, i+1
+  (e1 along CA(i+1) - CA(i-1), e2 towards CA(i) from their midpoint), mean positions per
+  5-degree bin of the virtual angle CA(i-1)-CA(i)-CA(i+1) (about 0.2 A error).
 * Ramachandran: phi/psi densities (5-degree bins, Gaussian smoothing of one bin, periodic) for
   general, glycine, proline and pre-proline residues, with the density below which 0.05 %
   (general, pre-proline) or 0.1 % (glycine, proline) of the data lie: the outlier contour.
@@ -31,7 +34,9 @@ from scipy.ndimage import gaussian_filter
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from napari_densitybuild.models import backbone_residues  # noqa: E402
 from napari_densitybuild.residues import HEAVY_ATOMS, PARENT  # noqa: E402
+from napari_densitybuild.trace import ca_trace_frame  # noqa: E402
 from napari_densitybuild.training.split import split_files  # noqa: E402
 
 CHIRAL = {"CA": ("CA", "N", "C", "CB"), "THR": ("CB", "CA", "OG1", "CG2"),
@@ -39,6 +44,7 @@ CHIRAL = {"CA": ("CA", "N", "C", "CB"), "THR": ("CB", "CA", "OG1", "CG2"),
 NEXT = ("N", "CA")  # atoms of residue i+1 in peptide pairs
 RIGID_SD = 0.06
 BINS = 72
+CA_BIN = 5
 
 
 def volume(a, b, c, d):
@@ -50,6 +56,7 @@ def main() -> int:
     pep = defaultdict(list)  # (a of i, b of i+1) -> distances
     chiral = defaultdict(list)
     rama = defaultdict(list)
+    ca_frames = defaultdict(list)  # virtual-angle bin -> (N, C) in the CA-trace frame
     files = split_files("train")
     for n, path in enumerate(files):
         st = gemmi.read_structure(str(path))
@@ -101,6 +108,15 @@ def main() -> int:
                             )
                         )
                         rama[kind].append(np.degrees(phi))
+        bb, _ = backbone_residues(st)
+        step = np.linalg.norm(np.diff(bb.ca, axis=0), axis=1)
+        ok = (step < 4.2) & (step > 3.5) & (bb.chain[1:] == bb.chain[:-1])
+        for i in range(1, len(bb) - 1):
+            if ok[i - 1] and ok[i]:
+                rot, angle = ca_trace_frame(bb.ca[i - 1], bb.ca[i], bb.ca[i + 1])
+                ca_frames[int(angle // CA_BIN)].append(
+                    np.concatenate([rot.T @ (bb.n[i] - bb.ca[i]), rot.T @ (bb.c[i] - bb.ca[i])])
+                )
         if n % 100 == 0:
             print(f"{n}/{len(files)} structures", flush=True)
 
@@ -123,6 +139,12 @@ def main() -> int:
         geometry["chiral"].setdefault(name, []).append(
             [*CHIRAL[key], round(float(np.median(good)), 4), round(max(float(good.std()), 0.1), 4)]
         )
+    table = {}
+    for k, rows in sorted(ca_frames.items()):
+        if len(rows) >= 20:
+            m = np.mean(rows, axis=0)
+            table[str(k * CA_BIN)] = [round(float(v), 4) for v in m]
+    geometry["ca_frames"] = {"bin_degrees": CA_BIN, "n_c": table}
     out = ROOT / "src" / "napari_densitybuild" / "data"
     out.mkdir(exist_ok=True)
     (out / "geometry.json").write_text(json.dumps(geometry, indent=0) + "\n")

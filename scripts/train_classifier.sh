@@ -18,6 +18,6 @@ $DB prepare --out "$CACHE" --splits train,train2,val,val_jittered,test_1.5,test_
 #    maps (never 1cbs, cdk2, rnasa; gamma and 3sb3 are watched as real validation maps).
 $DB train --cache "$CACHE" --out "$OUT" --train-splits train,train2 --val-split val \
     --real-mix 0.25 --real-splits auto --net compact --base 16 --blocks 3,3 --pose \
-    --pose-weight 0.3 --steps 16000 --batch-size 64 --lr 2e-3 --wd 0.05 --warmup 300 \
+    --pose-weight 0.3 --steps 10000 --batch-size 64 --lr 2e-3 --wd 0.05 --warmup 300 \
     --min-lr 0.02 --aug-scale 0.9,1.1 --aug-noise 0.2 --aug-blur 0.4 --eval-every 1000 \
     --eval-max 4000 --best-metric realval_top1 --threads "$THREADS" --seed 0 "$@"

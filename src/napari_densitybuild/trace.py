@@ -65,8 +65,23 @@ class Trace:
         return np.bincount(self.fragment, minlength=self.fragment_count)
 
     def backbone(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Pseudo N, CA, C positions (ideal bond lengths along the predicted directions)."""
-        return self.ca + N_CA * self.to_n, self.ca, self.ca + CA_C * self.to_c
+        """Pseudo N, CA, C positions.
+
+        Inside a fragment, N and C come from the C-alpha trace (residues i-1, i, i+1 and the
+        table of :func:`ca_trace_backbone`: about 0.2 A from the true atoms); at fragment ends
+        and for single residues, from the detector's directions at ideal bond lengths.
+        """
+        n = self.ca + N_CA * self.to_n
+        c = self.ca + CA_C * self.to_c
+        inner = np.zeros(len(self), dtype=bool)
+        if len(self) > 2:
+            same = self.fragment[1:] == self.fragment[:-1]
+            inner[1:-1] = same[:-1] & same[1:]
+        for i in np.flatnonzero(inner):
+            got = ca_trace_backbone(self.ca[i - 1], self.ca[i], self.ca[i + 1])
+            if got is not None:
+                n[i], c[i] = got
+        return n, self.ca, c
 
     def frames(self) -> tuple[np.ndarray, np.ndarray]:
         """Box frames (centres, rotations) in the classifier's backbone convention."""
@@ -75,6 +90,40 @@ class Trace:
 
 def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
+
+
+def ca_trace_frame(prev: np.ndarray, ca: np.ndarray, nxt: np.ndarray) -> tuple[np.ndarray, float]:
+    """The frame of three consecutive C-alphas (columns e1, e2, e3) and their virtual angle.
+
+    e1 runs from the previous to the next C-alpha, e2 from their midpoint towards the middle one.
+    """
+    e1 = _unit(nxt - prev)
+    m = ca - 0.5 * (prev + nxt)
+    e2 = _unit(m - (m @ e1) * e1)
+    a, b = prev - ca, nxt - ca
+    angle = float(np.degrees(np.arccos(np.clip(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)),
+                                               -1, 1))))  # fmt: skip
+    return np.stack([e1, e2, np.cross(e1, e2)], axis=1), angle
+
+
+def ca_trace_backbone(prev, ca, nxt) -> tuple[np.ndarray, np.ndarray] | None:
+    """N and C of the middle residue of three consecutive C-alphas (None off the table).
+
+    The table (``geometry.json``, ``ca_frames``) holds the mean N and C positions in the
+    :func:`ca_trace_frame` per 5-degree bin of the virtual angle, from the training structures.
+    """
+    from .geometry import tables
+
+    frames = tables().get("ca_frames")
+    if not frames:
+        return None
+    rot, angle = ca_trace_frame(np.asarray(prev), np.asarray(ca), np.asarray(nxt))
+    step = frames["bin_degrees"]
+    row = frames["n_c"].get(str(int(angle // step) * step))
+    if row is None:
+        return None
+    row = np.asarray(row)
+    return ca + rot @ row[:3], ca + rot @ row[3:]
 
 
 def candidate_links(det: Detections, dmap: DensityMap, sym: Symmetry) -> list[tuple]:

@@ -1,0 +1,42 @@
+"""``densitybuild batch MAPS... --out DIR``: build many maps on a Dask cluster.
+
+One task per map on a LocalCluster of ``--workers`` single-threaded processes, or on a running
+scheduler (``--scheduler tcp://host:8786``). Prints a progress bar, the failures as they
+happen, and a summary table; writes ``DIR/<map>.cif``, ``DIR/<map>.json`` and
+``DIR/summary.md``/``summary.json``. Maps already built in DIR are skipped. Exit status 1 if
+any map failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..device import DEVICE_CHOICES
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    """Register the sub-command."""
+    p = sub.add_parser("batch", help="build many maps on a Dask cluster (local or remote)")
+    p.add_argument("maps", nargs="+", help="map files")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler")
+    p.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (2)")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads per worker (1)")
+    p.add_argument("--device", default="auto", help=f"{'|'.join(DEVICE_CHOICES)} (default auto)")
+    p.add_argument("--sequence", metavar="FASTA", help="sequence(s) for every map")
+    p.add_argument("--columns", help="MTZ amplitude,phase columns")
+    p.add_argument("--no-refine", action="store_true", help="skip real-space refinement")
+    p.add_argument("--weights", help="classifier .safetensors (default: shipped)")
+    p.add_argument("--detector", help="detector .safetensors (default: shipped)")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the batch and print the summary."""
+    from ..batch import run_batch, summary_table
+
+    options = {k: getattr(args, k) for k in ("threads", "device", "sequence", "columns",
+                                             "no_refine", "weights", "detector")}  # fmt: skip
+    rows = run_batch(args.maps, args.out, args.scheduler, args.workers, options)
+    print(summary_table(rows))
+    return 1 if any(r["status"] == "failed" for r in rows) else 0

@@ -1,0 +1,54 @@
+"""Batch builds on Dask: one task per map, failures reported without stopping the others,
+re-runs skip finished maps, and the same call works against a running scheduler."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from napari_densitybuild._napari._sample_data import sample_paths
+from napari_densitybuild.batch import output_paths, run_batch
+from napari_densitybuild.cli import main
+
+pytestmark = pytest.mark.slow
+OPTIONS = {"no_refine": True, "threads": 1, "device": "cpu"}
+
+
+@pytest.fixture
+def maps(tmp_path):
+    src = Path(sample_paths()[0])
+    good = [tmp_path / "one.mtz", tmp_path / "two.mtz"]
+    for g in good:
+        shutil.copy(src, g)
+    bad = tmp_path / "broken.mtz"
+    bad.write_text("not an MTZ file\n")
+    return [str(good[0]), str(bad), str(good[1])]
+
+
+def test_batch_local_cluster(maps, tmp_path):
+    out = tmp_path / "out"
+    rows = run_batch(maps, out, workers=2, options=OPTIONS, progress=False)
+    assert [r["status"] for r in rows] == ["done", "failed", "done"]
+    assert "not a readable MTZ" in rows[1]["error"]
+    for m in (maps[0], maps[2]):
+        model, report = output_paths(m, out)
+        assert model.is_file() and json.loads(report.read_text())["residues"] > 30
+    assert "| two.mtz | done |" in (out / "summary.md").read_text()
+    again = run_batch(maps, out, workers=1, options=OPTIONS, progress=False)
+    assert [r["status"] for r in again] == ["skipped (done before)", "failed",
+                                            "skipped (done before)"]  # fmt: skip
+
+
+def test_batch_against_a_scheduler_address(maps, tmp_path, capsys):
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:  # fmt: skip
+        code = main(["batch", maps[0], maps[1], "--out", str(tmp_path / "o"), "--scheduler",
+                     cluster.scheduler_address, "--no-refine", "--device", "cpu"])  # fmt: skip
+    assert code == 1  # one map failed
+    printed = capsys.readouterr().out
+    assert "| one.mtz | done |" in printed and "| broken.mtz | failed:" in printed
