@@ -54,6 +54,7 @@ class PlacementTrainConfig:
     threads: int = 1
     seed: int = 0
     split: str | None = None  # split JSON (default: the committed training/split.json)
+    init_from: str | None = None  # detector weights to continue from (e.g. the shipped ones)
 
 
 def detector_loss(out: torch.Tensor, tg: dict[str, torch.Tensor], pos_weight: float) -> dict:
@@ -150,7 +151,16 @@ def train_placement(cfg: PlacementTrainConfig) -> dict:
 
     for _ in range(cfg.warm_structures):
         next_structure()
-    net = DetectorNet(cfg.base).to(memory_format=torch.channels_last_3d)
+    net = DetectorNet(cfg.base)
+    before = {"cpu_hours": 0.0, "steps": 0, "tiles_seen": 0}
+    if cfg.init_from:
+        from ..detector_weights import load_detector
+
+        loaded, init_config = load_detector(cfg.init_from, "cpu")
+        net.load_state_dict(loaded.state_dict())
+        old = init_config.get("card", {})
+        before = {k: old.get(f"total_{k}", old.get(k, 0)) or 0 for k in before}
+    net = net.to(memory_format=torch.channels_last_3d)
     decay = [p for p in net.parameters() if p.ndim > 1]
     other = [p for p in net.parameters() if p.ndim <= 1]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
@@ -167,9 +177,14 @@ def train_placement(cfg: PlacementTrainConfig) -> dict:
                 "split": cfg.split or "training/split.json", "steps": step,
                 "tiles_seen": step * cfg.batch,
                 "structures_simulated": cursor, "cpu_hours": round(hours, 3),
+                "init_from": cfg.init_from,
+                "total_cpu_hours": round(before["cpu_hours"] + hours, 3),
+                "total_steps": before["steps"] + step,
+                "total_tiles_seen": before["tiles_seen"] + step * cfg.batch,
                 "machine": platform.processor() or platform.machine(), "final": final,
                 "command": f"python -m napari_densitybuild.training.train_placement "
-                           f"--minutes {cfg.minutes} --out {cfg.out}",
+                           f"--minutes {cfg.minutes} --out {cfg.out} --threads {cfg.threads}"
+                           + (f" --init-from {cfg.init_from}" if cfg.init_from else ""),
                 "torch": torch.__version__, "config": asdict(cfg)}  # fmt: skip
 
     while True:
@@ -237,6 +252,17 @@ def evaluate_tiles(net: DetectorNet, val: dict[str, np.ndarray], batch: int = 8)
     return res
 
 
+def _init_path(value: str | None) -> str | None:
+    if value != "shipped":
+        return value
+    from ..detector_weights import shipped_detector_path
+
+    path = shipped_detector_path()
+    if path is None:
+        raise SystemExit("--init-from shipped: this install ships no detector weights")
+    return str(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``--minutes``, ``--out``, ``--base``, ``--seed``, ``--threads``."""
     p = argparse.ArgumentParser(description="Train the C-alpha detector on simulated maps.")
@@ -247,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--split", help="split JSON (default: training/split.json)")
     p.add_argument("--warm", type=int, default=48, help="structures simulated before step 1")
+    p.add_argument("--init-from", help="continue from detector weights ('shipped' or a path)")
     a = p.parse_args(argv)
     cfg = PlacementTrainConfig(
         out=a.out,
@@ -256,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         threads=a.threads,
         split=a.split,
         warm_structures=a.warm,
+        init_from=_init_path(a.init_from),
     )
     print(json.dumps(train_placement(cfg), default=str)[:2000])
     return 0
