@@ -14,17 +14,12 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
-import platform
 import resource
-import subprocess
 import sys
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from _common import RESULTS, machine, run_child, write
 
 
 def measure(kind: str, path: str) -> dict:
@@ -62,44 +57,9 @@ def measure(kind: str, path: str) -> dict:
     }
 
 
-def machine() -> list[str]:
-    """Lines describing the machine and the versions that matter."""
-    import gemmi
-    import numpy
-    import torch
-
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return [
-        f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
-        f"- CPU: {cpu}, {os.cpu_count()} cores; RAM {mem:.0f} GiB",
-        f"- {platform.platform()}",
-        f"- python {platform.python_version()}, numpy {numpy.__version__}, "
-        f"gemmi {gemmi.__version__}, torch {torch.__version__}",
-    ]
-
-
-def run_child(kind: str, path: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", kind, path],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(HERE / "results" / "io.md"), help="'-': print only")
+    parser.add_argument("--out", default=str(RESULTS / "io.md"), help="'-': print only")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -117,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---|---|---|---|---|---|",
     ]
     for name, kind, path in cases:
-        r = run_child(kind, path)
+        r = run_child(__file__, kind, path, timeout=600)
         rows.append(
             f"| {name} | {r['grid']} | {r['read_s']:.2f} | {r['display_s']:.2f} | "
             f"{r['display']} | {r['display_mib']:.0f} | {r['peak_mib']:.0f} |"
@@ -138,12 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             "",
         ]
     )
-    if args.out == "-":
-        print(text)
-    else:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text)
-        print(f"wrote {args.out}")
+    write(text, args.out)
     return 0
 
 

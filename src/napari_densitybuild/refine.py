@@ -154,8 +154,8 @@ def refine(
     model: AtomModel,
     dmap: DensityMap | None,
     map_weight: float = 10.0,
-    rounds: int = 3,
-    iterations: int = 60,
+    rounds: int = 2,
+    iterations: int = 30,
     field: DensityField | None = None,
 ) -> np.ndarray:
     """Refined coordinates (N, 3) of ``model`` against ``dmap`` (geometry only if None).
