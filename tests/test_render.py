@@ -74,3 +74,46 @@ def test_sample_renders_map_and_atoms(make_napari_viewer, qtbot, tmp_path):
 
 def changed_mask(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs(a[..., :3].astype(int) - b[..., :3].astype(int)).max(-1) > 24
+
+
+def test_build_overlay_renders(make_napari_viewer, qtbot, tmp_path):
+    """After Auto-build: the map, the labelled residue boxes and the atoms with bonds are drawn."""
+    from napari_densitybuild._napari._build_widget import BuildWidget
+    from napari_densitybuild._napari._sample_data import sample_paths
+
+    map_path = tmp_path / "sample_map.mtz"
+    shutil.copy(sample_paths()[0], map_path)
+    viewer = make_napari_viewer(show=True)
+    widget = BuildWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.controls.open_files(str(map_path))
+    qtbot.waitUntil(lambda: widget.controls.layer is not None, timeout=300_000)
+    widget.auto_build()
+    qtbot.waitUntil(lambda: widget.session is not None and not widget.runner.busy,
+                    timeout=300_000)  # fmt: skip
+    density = widget.controls.layer
+    sync = widget.sync
+    viewer.dims.ndisplay = 3
+    viewer.reset_view()
+    viewer.camera.angles = (15, 30, 60)
+    qtbot.wait(300)
+
+    def shot(name: str) -> np.ndarray:
+        path = tmp_path / name
+        img = np.asarray(viewer.screenshot(path=str(path), canvas_only=True, flash=False))
+        keep(path)
+        return img
+
+    full = shot("build_overlay.png")
+    for layer in (density, sync.atoms, sync.bonds, sync.outline):
+        layer.visible = False
+    labels_only = shot("build_overlay_boxes_only.png")
+    sync.boxes.visible = False
+    empty = shot("build_overlay_empty.png")
+    density.visible = True
+    map_only = shot("build_overlay_map_only.png")
+    assert len(np.unique(full[..., :3].reshape(-1, 3), axis=0)) > 200
+    assert changed(labels_only, empty) > 0.01  # boxes and their text labels
+    assert changed(full, map_only) > 0.02  # atoms, bonds and boxes on top of the map
+    white = (labels_only[..., :3] > 200).all(-1) & ~(empty[..., :3] > 200).all(-1)
+    assert white.sum() > 50, "no label text drawn"
