@@ -41,11 +41,16 @@ def test_short_run_saves_and_continues(tmp_path):
                                buffer=64, tiles_per_structure=4, warm_structures=2,
                                val_structures=1, log_every=5, threads=1)  # fmt: skip
     summary = train_placement(cfg)
-    net, config = load_detector(tmp_path / "a" / "detector.safetensors")
+    _, config = load_detector(tmp_path / "a" / "detector.safetensors")
     assert config["base"] == 4 and summary["steps"] > 0
     assert np.isfinite(summary["val_tiles"]["loss"])
-    cfg2 = PlacementTrainConfig(**{**cfg.__dict__, "out": str(tmp_path / "b"),
-                                   "init_from": str(tmp_path / "a" / "detector.safetensors")})
+    cfg2 = PlacementTrainConfig(
+        **{
+            **cfg.__dict__,
+            "out": str(tmp_path / "b"),
+            "init_from": str(tmp_path / "a" / "detector.safetensors"),
+        }
+    )
     summary2 = train_placement(cfg2)
     assert summary2["total_steps"] == summary["steps"] + summary2["steps"]
     assert summary2["total_cpu_hours"] > summary["cpu_hours"]
