@@ -85,7 +85,9 @@ def test_tile_edges_do_not_matter(crystal):
 
 def test_place_writes_a_ca_model(crystal, tmp_path):
     dmap, xyz, _sym = crystal
-    placed = Placer(PeakNet(), {"spacing": 1.0}, tile=32, halo=4, min_votes=1).place(dmap)
+    placer = Placer(PeakNet(), {"spacing": 1.0}, tile=32, halo=4, min_votes=1, min_fragment=1)
+    placed = placer.place(dmap)  # isolated atoms: singletons, kept with min_fragment=1
+    assert len(Placer(PeakNet(), {"spacing": 1.0}, tile=32, halo=4, min_votes=1).place(dmap)) == 0
     assert len(placed) == len(xyz)
     path = write_structure(ca_structure(placed, dmap), tmp_path / "ca.cif")
     st = read_structure(path)

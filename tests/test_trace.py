@@ -94,3 +94,13 @@ def test_em_map_without_symmetry(tmp_path):
     placed = trace(unique_under_symmetry(det, sym), dmap, sym)
     assert len(placed) == n and np.allclose(np.sort(placed.ca, 0), np.sort(bb.ca[:n], 0))
     assert placed.fragment_count == true_segments(bb.subset(np.arange(n)))
+
+
+def test_short_fragments_dropped():
+    from napari_densitybuild.trace import Trace
+
+    frag = np.array([0, 0, 0, 0, 1, 1, 1, 2, 3])
+    t = Trace(np.arange(27.0).reshape(9, 3), np.ones((9, 3)), np.ones((9, 3)), np.ones(9), frag)
+    kept = t.without_short(3)
+    assert len(kept) == 7 and kept.fragment.tolist() == [0, 0, 0, 0, 1, 1, 1]
+    assert len(t.without_short(1)) == 9 and len(t.without_short(5)) == 0

@@ -108,6 +108,10 @@ class Placer:
         No two detections closer than this (A); consecutive C-alphas are 3.8 A apart.
     min_votes, min_score
         A detection needs this many votes and this peak probability.
+    min_fragment
+        Traced fragments shorter than this are dropped: on the real validation maps every
+        single residue and pair left alone by the tracer was a false detection (ligands,
+        waters, noise), while real residues sit in longer fragments.
     """
 
     def __init__(
@@ -122,6 +126,7 @@ class Placer:
         nms_radius: float = 2.6,
         min_votes: int = 2,
         min_score: float = 0.5,
+        min_fragment: int = 3,
     ) -> None:
         if (tile + 2 * halo) % 4:
             raise DensityBuildError(f"tile + 2 * halo must be a multiple of 4 ({tile}, {halo})")
@@ -132,6 +137,7 @@ class Placer:
         self.tile, self.halo = int(tile), int(halo)
         self.voxel_threshold, self.merge_radius = voxel_threshold, merge_radius
         self.nms_radius, self.min_votes, self.min_score = nms_radius, min_votes, min_score
+        self.min_fragment = int(min_fragment)
 
     @classmethod
     def from_path(cls, path: str | Path | None = None, device: str = "auto", **kw) -> Placer:
@@ -236,7 +242,7 @@ class Placer:
         """Detect, keep one copy of each residue, and trace fragments (see :mod:`.trace`)."""
         sym = Symmetry.of_map(dmap)
         det = unique_under_symmetry(self.detect(dmap, progress), sym)
-        return trace(det, dmap, sym)
+        return trace(det, dmap, sym).without_short(self.min_fragment)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

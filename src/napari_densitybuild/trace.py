@@ -1,7 +1,7 @@
 """Tracing: link C-alpha detections into ordered N-to-C fragments, whole across cell edges.
 
 Each detection carries the detector's unit vectors CA->N and CA->C. A link i -> j (j follows i)
-is a candidate when some crystal image of j lies 2.6-4.3 A from i; it scores well when i's CA->C
+is a candidate when some crystal image of j lies 2.6-4.6 A from i; it scores well when i's CA->C
 vector points at j, j's CA->N vector points back at i, the distance is near 3.8 A (or 2.9 A, a
 cis peptide, at a small cost) and the map is high along the segment. Links are accepted
 greedily, best first, so that each residue has at most one successor and one predecessor and
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 N_CA, CA_C = 1.458, 1.525
 #: Distance range (A) of consecutive C-alphas considered for links (trans peptides: 3.8 A,
 #: cis peptides, mostly before a proline: 2.9 A).
-LINK_RANGE = (2.6, 4.3)
+LINK_RANGE = (2.6, 4.6)
 
 
 @dataclass(eq=False)
@@ -63,6 +63,15 @@ class Trace:
     def fragment_lengths(self) -> np.ndarray:
         """Residues per fragment."""
         return np.bincount(self.fragment, minlength=self.fragment_count)
+
+    def without_short(self, min_length: int) -> Trace:
+        """The fragments of at least ``min_length`` residues, renumbered longest first."""
+        lengths = self.fragment_lengths()
+        keep = lengths[self.fragment] >= min_length if len(self) else np.zeros(0, dtype=bool)
+        old = np.unique(self.fragment[keep])
+        new = {int(f): k for k, f in enumerate(old)}  # fragments are already longest first
+        return Trace(self.ca[keep], self.to_n[keep], self.to_c[keep], self.score[keep],
+                     np.array([new[int(f)] for f in self.fragment[keep]], dtype=int))  # fmt: skip
 
     def backbone(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pseudo N, CA, C positions.
@@ -127,14 +136,18 @@ def ca_trace_backbone(prev, ca, nxt) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def candidate_links(det: Detections, dmap: DensityMap, sym: Symmetry) -> list[tuple]:
-    """Scored links (score, i, j, op, shift) between detections; j's image follows i."""
+    """Scored undirected links (score, i, j, op, shift, forward) between detections.
+
+    The image of j under (op, shift) lies next to i. ``score`` does not depend on the
+    direction; ``forward`` is the direction evidence for i -> j (positive) over j -> i.
+    """
     if len(det) == 0 or (len(det) < 2 and not sym.periodic):
         return []
     imgs = sym.images(det.ca)
     tree = cKDTree(imgs["xyz"])
     cart_rot = sym.cart_rotations()
     lo, hi = LINK_RANGE
-    links = []
+    best: dict[tuple[int, int], tuple] = {}
     for i, hits in enumerate(tree.query_ball_point(det.ca, hi)):
         hits = np.asarray(hits, dtype=int)
         hits = hits[imgs["src"][hits] != i]
@@ -148,23 +161,39 @@ def candidate_links(det: Detections, dmap: DensityMap, sym: Symmetry) -> list[tu
             continue
         v = (pos - det.ca[i]) / d[:, None]
         j = imgs["src"][hits]
-        op = imgs["op"][hits]
-        to_n_j = np.einsum("kab,kb->ka", cart_rot[op], det.to_n[j])
-        cos_c = v @ det.to_c[i]
-        cos_n = -(to_n_j * v).sum(1)
+        rot = cart_rot[imgs["op"][hits]]
+        to_n_j = np.einsum("kab,kb->ka", rot, det.to_n[j])
+        to_c_j = np.einsum("kab,kb->ka", rot, det.to_c[j])
+        fwd = v @ det.to_c[i] - (to_n_j * v).sum(1)  # i -> j: i's C and j's N face each other
+        bwd = v @ det.to_n[i] - (to_c_j * v).sum(1)  # j -> i
         path = det.ca[i] + v[:, None, :] * d[:, None, None] * np.array([0.25, 0.5, 0.75])[:, None]
         dens = dmap.sample_points(path.reshape(-1, 3)).reshape(-1, 3).mean(1)
-        gap = np.minimum(np.abs(d - 3.8), np.abs(d - 2.95) + 0.25)  # trans, or cis at a cost
-        score = cos_c + cos_n + 0.3 * np.minimum(dens, 2.0) - 2.0 * gap
-        good = (cos_c > 0.2) & (cos_n > 0.2) & (score > 0.8)
-        for s, jj, o, h in zip(score[good], j[good], op[good], hits[good]):
-            links.append((float(s), i, int(jj), int(o), imgs["shift"][h]))
-    links.sort(key=lambda t: -t[0])
-    return links
+        # trans (3.8 A), or cis (2.95 A) at a small cost; detections are ~0.4 A off, so the
+        # distance between two of them is only trusted to about +-0.3 A
+        gap = np.minimum(np.abs(d - 3.8), np.abs(d - 2.95) + 0.15)
+        score = (0.5 * np.maximum(fwd, bwd) + 0.5 * np.clip(dens, -1.0, 2.0)
+                 - 1.5 * np.maximum(gap - 0.3, 0.0))  # fmt: skip
+        good = score > 0.2
+        for s, jj, h, f, b in zip(score[good], j[good], hits[good], fwd[good], bwd[good]):
+            key = (min(i, int(jj)), max(i, int(jj)))
+            if key not in best or s > best[key][0]:
+                best[key] = (float(s), i, int(jj), int(imgs["op"][h]), imgs["shift"][h],
+                             float(f - b))  # fmt: skip
+    return sorted(best.values(), key=lambda t: -t[0])
+
+
+def _inverse(sym: Symmetry, op: int, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fractional (rotation, translation) of the inverse of operation ``op`` + ``shift``."""
+    r_inv = np.linalg.inv(sym.rot[op])
+    return r_inv, -r_inv @ (sym.tran[op] + shift)
 
 
 def trace(det: Detections, dmap: DensityMap, sym: Symmetry | None = None) -> Trace:
     """Link unique detections into fragments and lay each out as one connected copy.
+
+    Links are accepted best first so that each residue has at most two neighbours and no
+    cycle forms; each fragment's N-to-C direction is then the one its residues' predicted
+    CA->N and CA->C vectors agree with, summed over the fragment.
 
     Parameters
     ----------
@@ -182,9 +211,7 @@ def trace(det: Detections, dmap: DensityMap, sym: Symmetry | None = None) -> Tra
     """
     sym = sym or Symmetry.of_map(dmap)
     n = len(det)
-    succ = np.full(n, -1)
-    pred = np.full(n, -1)
-    link_of: dict[int, tuple[int, np.ndarray]] = {}
+    neighbours: list[list[tuple[int, np.ndarray, np.ndarray]]] = [[] for _ in range(n)]
     parent = np.arange(n)
 
     def root(a: int) -> int:
@@ -193,44 +220,53 @@ def trace(det: Detections, dmap: DensityMap, sym: Symmetry | None = None) -> Tra
             a = parent[a]
         return a
 
-    for _, i, j, op, shift in candidate_links(det, dmap, sym):
-        if succ[i] >= 0 or pred[j] >= 0 or root(i) == root(j):
+    for _, i, j, op, shift, _ in candidate_links(det, dmap, sym):
+        if len(neighbours[i]) >= 2 or len(neighbours[j]) >= 2 or root(i) == root(j):
             continue
-        succ[i], pred[j] = j, i
         parent[root(j)] = root(i)
-        link_of[j] = (op, shift)
+        neighbours[i].append((j, sym.rot[op], sym.tran[op] + shift))
+        neighbours[j].append((i, *_inverse(sym, op, shift)))
 
     fragments = []
-    for head in np.flatnonzero(pred < 0):
-        chain = [int(head)]
-        while succ[chain[-1]] >= 0:
-            chain.append(int(succ[chain[-1]]))
+    seen = np.zeros(n, dtype=bool)
+    for start in range(n):
+        if seen[start] or len(neighbours[start]) > 1:
+            continue
+        chain = [(start, np.eye(3), np.zeros(3))]
+        seen[start] = True
+        while True:
+            k, rot, tran = chain[-1]
+            nxt = [e for e in neighbours[k] if not seen[e[0]]]
+            if not nxt:
+                break
+            j, r, t = nxt[0]
+            seen[j] = True
+            chain.append((j, rot @ r, rot @ t + tran))
         fragments.append(chain)
-    fragments.sort(key=lambda c: (-len(c), c[0]))
-    return _layout(det, sym, fragments, link_of)
+    fragments.sort(key=lambda c: (-len(c), c[0][0]))
+    return _layout(det, sym, fragments)
 
 
-def _layout(det: Detections, sym: Symmetry, fragments: list[list[int]], link_of: dict) -> Trace:
-    """Positions of each fragment as one connected copy, centred in the unit cell."""
+def _layout(det: Detections, sym: Symmetry, fragments: list[list[tuple]]) -> Trace:
+    """Positions of each fragment as one connected copy, N to C, centred in the unit cell."""
     rows = []
     for f, chain in enumerate(fragments):
-        rot, tran = np.eye(3), np.zeros(3)
-        frac = []
-        rots = []
-        for k, r in enumerate(chain):
-            if k:
-                op, shift = link_of[r]
-                tran = rot @ (sym.tran[op] + shift) + tran
-                rot = rot @ sym.rot[op]
-            frac.append(rot @ sym.to_frac(det.ca[r])[0] + tran)
-            rots.append(rot.copy())
-        frac = np.array(frac)
+        frac = np.array([rot @ sym.to_frac(det.ca[r])[0] + tran for r, rot, tran in chain])
         if sym.periodic:
             frac -= np.floor(frac.mean(0))
         xyz = sym.to_cart(frac)
-        for k, r in enumerate(chain):
-            cart = sym.orth @ rots[k] @ sym.frac if sym.periodic else np.eye(3)
-            rows.append((xyz[k], cart @ det.to_n[r], cart @ det.to_c[r], det.score[r], f))
+        carts = [sym.orth @ rot @ sym.frac if sym.periodic else np.eye(3) for _, rot, _ in chain]
+        to_n = np.array([c @ det.to_n[r] for c, (r, _, _) in zip(carts, chain)])
+        to_c = np.array([c @ det.to_c[r] for c, (r, _, _) in zip(carts, chain)])
+        if len(chain) > 1:  # which way is N to C? the summed direction evidence decides
+            v = _unit(np.diff(xyz, axis=0))
+            fwd = (to_c[:-1] * v).sum() - (to_n[1:] * v).sum()
+            bwd = (to_n[:-1] * v).sum() - (to_c[1:] * v).sum()
+            if bwd > fwd:
+                xyz, to_n, to_c = xyz[::-1], to_n[::-1], to_c[::-1]
+                chain = chain[::-1]
+        for k, (r, _, _) in enumerate(chain):
+            rows.append((xyz[k], to_n[k], to_c[k], det.score[r], f))
     if not rows:
         empty = np.zeros((0, 3))
         return Trace(empty, empty, empty, np.zeros(0), np.zeros(0, int))
