@@ -6,9 +6,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 # torch pinned to the CPU build (an unpinned torch pulls a multi-GB CUDA build)
 TORCH  ?= torch==2.13.0
-# The demo: one line, easy to change (it will become `densitybuild build ...`).
-DEMO   ?= $(BIN)/densitybuild info sample_data/sample_map.mtz sample_data/sample_model.cif
-BENCHMARKS ?= benchmarks/bench_io.py
+# The demo: build a model into the sample map (with its sequence), then score it against the
+# true model of the sample.
+DEMO_OUT ?= demo_out
+BENCHMARKS ?= benchmarks/bench_io.py benchmarks/bench_classify.py benchmarks/bench_pipeline.py
 PYTEST_ARGS ?=
 XVFB_RUN := $(shell command -v xvfb-run 2>/dev/null)
 
@@ -41,7 +42,11 @@ else
 endif
 
 demo: venv
-	$(DEMO)
+	mkdir -p $(DEMO_OUT)
+	$(BIN)/densitybuild build sample_data/sample_map.mtz --out $(DEMO_OUT)/model.cif \
+		--sequence sample_data/sample_sequence.fasta --report $(DEMO_OUT)/report.json
+	$(BIN)/densitybuild evaluate --task build --map sample_data/sample_map.mtz \
+		--model sample_data/sample_model.cif --built $(DEMO_OUT)/model.cif --out $(DEMO_OUT)
 
 sample: venv
 	$(BIN)/python scripts/make_sample_data.py

@@ -1,10 +1,13 @@
 """Make the plugin's sample data: a simulated 1.5 A crystal map of a small protein and its model.
 
-Source: chymotrypsin inhibitor 2 (CI2, 65 residues, one chain), file ``2SNI_l_u.pdb.gz`` of the
-training structures (complex 2SNI; see ``training/split.json`` for its split). The map is a
+Source: ubiquitin (one chain), file ``1S1Q_l_u.pdb.gz`` of the structures; complex 1S1Q is in the
+TEST split (``training/split.json``), so no network was trained on it or on anything more than 30 %
+identical to it, and the demo's figures are honest. The map is a
 realistic simulated 2mFo-DFc-like map (crystal packing, waters, bulk solvent, blur, phase errors,
 noise; :mod:`napari_densitybuild.training.simulate`), written as map coefficients FWT/PHWT in a
 P 1 cell; the model is written in the map's frame. Deterministic (fixed seed).
+
+The sequence of the model goes to ``sample_sequence.fasta`` (for ``build --sequence``).
 
 Run from the repository root::
 
@@ -25,7 +28,7 @@ from napari_densitybuild.models import atom_table, write_model
 from napari_densitybuild.training import structures_dir
 from napari_densitybuild.training.simulate import SimulationSettings, simulate_file
 
-SOURCE = "2SNI_l_u.pdb.gz"
+SOURCE = "1S1Q_l_u.pdb.gz"
 D_MIN = 1.5
 SEED = 1
 SETTINGS = SimulationSettings(packing="contact", random_scale=False).with_d_min(D_MIN)
@@ -64,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     n_refl = write_map_coefficients(sim.dmap.grid, D_MIN, out / "sample_map.mtz")
     atoms = atom_table(sim.structure)
     write_model(atoms, out / "sample_model.cif")
+    seq = gemmi.one_letter_code([r.name for r in sim.structure[0][0]])
+    (out / "sample_sequence.fasta").write_text(
+        f">sample {SOURCE[:4]} chain {sim.structure[0][0].name}\n{seq}\n"
+    )
     # Check what a user gets: the map read back puts the model atoms in density.
     dmap = read_map(out / "sample_map.mtz")
     at_atoms = float(dmap.sample_points(atoms.xyz).mean())

@@ -61,7 +61,7 @@ def test_build_correct_undo_export_reopen(make_napari_viewer, qtbot, sample_map,
     qtbot.waitUntil(lambda: widget.session is not None and not widget.runner.busy,
                     timeout=JOB_TIMEOUT)  # fmt: skip
     session = widget.session
-    assert len(session.residues) >= 40  # the sample has 65 residues
+    assert len(session.residues) >= 40  # the sample has 70 residues
     boxes = widget.sync.boxes
     assert len(boxes.data) == len(session.residues)
     assert boxes.features["label"][0] == session.residues[0].label  # e.g. "LEU 1"
