@@ -147,17 +147,50 @@ class Classifier:
         with torch.inference_mode(), self._autocast():
             for start in range(0, len(boxes), bs):
                 batch = normalise_boxes(centre_crop(boxes[start : start + bs], self.input_size))
-                x = torch.from_numpy(np.ascontiguousarray(batch))[:, None].to(self.device)
-                x = x.contiguous(memory_format=torch.channels_last_3d)
+                x = torch.from_numpy(np.ascontiguousarray(batch))[:, None]
+                if self.device.type == "cuda":  # pinned host memory, asynchronous copy
+                    x = x.pin_memory().to(self.device, non_blocking=True)
+                probs, c = self._forward(x.to(self.device), poses)
+                out[start : start + len(batch)] = probs
                 if poses:
-                    logits, c = self.net.forward_pose(x)
-                    coords[start : start + len(batch)] = c.float().cpu().numpy()
-                else:
-                    logits = self.net(x)
-                probs = torch.softmax(logits.float(), dim=1)
-                out[start : start + len(batch)] = probs.cpu().numpy()
+                    coords[start : start + len(batch)] = c
                 if progress is not None:
                     progress(start + len(batch), len(boxes))
+        return (out, coords) if poses else out
+
+    def _forward(self, x: torch.Tensor, poses: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """Probabilities (and pose coordinates) for a normalised (B, 1, n, n, n) batch."""
+        x = x.contiguous(memory_format=torch.channels_last_3d)
+        if poses:
+            logits, c = self.net.forward_pose(x)
+            c = c.float().cpu().numpy()
+        else:
+            logits, c = self.net(x), None
+        return torch.softmax(logits.float(), dim=1).cpu().numpy(), c
+
+    def _classify_on_device(self, dmap, centres, rotations, progress, poses):
+        """Cut, normalise and classify on the device, batch by batch (no host round trip)."""
+        from .device_boxes import DeviceMap
+
+        dm = DeviceMap(dmap, self.device)
+        total, bs = len(centres), self.batch_size
+        out = np.empty((total, len(self.classes)), dtype=np.float32)
+        coords = np.empty((total, len(self.classes), MAX_ATOMS, 3), np.float32) if poses else None
+        lo = (self.spec.size - self.input_size) // 2
+        hi = lo + self.input_size
+        with torch.inference_mode(), self._autocast():
+            for start in range(0, total, bs):
+                stop = min(start + bs, total)
+                x = dm.cut(centres[start:stop], rotations[start:stop], self.spec)
+                x = x[:, lo:hi, lo:hi, lo:hi].float()
+                mean = x.mean(dim=(1, 2, 3), keepdim=True)
+                sd = x.std(dim=(1, 2, 3), keepdim=True, unbiased=False).clamp(min=0.1)
+                probs, c = self._forward(((x - mean) / sd)[:, None], poses)
+                out[start:stop] = probs
+                if poses:
+                    coords[start:stop] = c
+                if progress is not None:
+                    progress(stop, total)
         return (out, coords) if poses else out
 
     def classify_frames(
@@ -167,17 +200,24 @@ class Classifier:
         rotations: np.ndarray,
         progress: Progress | None = None,
         poses: bool = False,
+        on_device: bool | None = None,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Probabilities (B, n_classes) for boxes cut from ``dmap`` in the given frames.
 
-        Boxes are cut in chunks of about :data:`CHUNK_BYTES`, so memory stays bounded. With
-        ``poses``, also the frame coordinates of every type's atoms (see :meth:`predict`).
+        On the CPU, boxes are cut with gemmi in chunks of about :data:`CHUNK_BYTES`, so memory
+        stays bounded. On a GPU (or with ``on_device=True``) the map goes to the device once
+        and boxes are cut there (:mod:`~napari_densitybuild.device_boxes`), batch by batch.
+        With ``poses``, also the frame coordinates of every type's atoms (see :meth:`predict`).
         """
         centres = np.asarray(centres, dtype=float).reshape(-1, 3)
         rotations = np.asarray(rotations, dtype=float).reshape(-1, 3, 3)
         total = len(centres)
         if len(rotations) != total:
             raise DensityBuildError(f"{total} centres but {len(rotations)} rotations")
+        if poses and not self.has_poses:
+            raise DensityBuildError(f"{self.path or 'this classifier'} has no pose head")
+        if on_device if on_device is not None else self.device.type != "cpu":
+            return self._classify_on_device(dmap, centres, rotations, progress, poses)
         per_box = 4 * self.spec.size**3
         chunk = max(self.batch_size, CHUNK_BYTES // per_box // self.batch_size * self.batch_size)
         out = np.empty((total, len(self.classes)), dtype=np.float32)

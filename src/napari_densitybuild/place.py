@@ -174,7 +174,12 @@ class Placer:
         matrix = PERM * self.spacing
         vals = dmap.sample_transform(matrix, origin, (size,) * 3)
         x = torch.from_numpy((vals - stats[0]) / stats[1])[None, None].to(self.device)
-        out = self.net(x.contiguous(memory_format=torch.channels_last_3d))[0].float().cpu().numpy()
+        # mixed precision on a GPU (bf16 where supported); fp32 on the CPU
+        amp = self.device.type == "cuda"
+        dtype = torch.bfloat16 if amp and torch.cuda.is_bf16_supported() else torch.float16
+        with torch.autocast(self.device.type, dtype=dtype, enabled=amp):
+            out = self.net(x.contiguous(memory_format=torch.channels_last_3d))
+        out = out[0].float().cpu().numpy()
         h, t = self.halo, self.tile
         core = out[:, h : h + t, h : h + t, h : h + t]
         prob = 1.0 / (1.0 + np.exp(-core[0]))
