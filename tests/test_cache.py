@@ -95,3 +95,15 @@ def test_atoms_in_box_frames(tmp_path):
     assert np.isnan(atoms[gly, 4:]).all() and not np.isnan(atoms[:, :4]).any()
     trp = labels == class_index("TRP")
     assert not np.isnan(atoms[trp]).any()
+
+
+@pytest.mark.slow
+def test_cache_on_a_dask_cluster_is_the_same(tmp_path, cache):
+    from distributed import LocalCluster
+
+    spec = CacheSpec("mini", "train", SimulationSettings().with_d_min((1.3, 2.5)), True, 7)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:  # fmt: skip
+        build_cache(spec, tmp_path, BoxSpec(), files=FILES, progress=False,
+                    scheduler=cluster.scheduler_address)  # fmt: skip
+    assert np.array_equal(np.load(cache[0] / "boxes.npy"), np.load(tmp_path / "mini" / "boxes.npy"))

@@ -39,6 +39,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="also build K jittered copies (real_<name>_j1..K) of each real training map",
     )
     p.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    p.add_argument("--scheduler", help="simulate on a Dask cluster (scheduler address)")
     p.add_argument("--limit", type=int, help="only the first N structures of each split")
     p.add_argument(
         "--frame",
@@ -75,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     caches = _names(args.splits, CACHES, "cache")
     reals = _names(args.real, real_names(), "real map")
     for name in caches:
-        info = build_cache(CACHES[name], args.out, box, workers=args.workers, limit=args.limit)
+        info = build_cache(CACHES[name], args.out, box, workers=args.workers, limit=args.limit,
+                           scheduler=args.scheduler)  # fmt: skip
         failed = f", {len(info['failed'])} failed" if info["failed"] else ""
         print(f"{name}: {info['boxes']} boxes from {info['structures']} structures{failed}, "
               f"{info['seconds']:.0f} s", flush=True)  # fmt: skip

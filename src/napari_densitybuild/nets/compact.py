@@ -87,10 +87,18 @@ class CompactNet(nn.Module):
             out.append(x)
         return out
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits (B, n_classes) for boxes (B, 1, n, n, n)."""
-        x = self.pool(self.stage3(self.stage2(self.stage1(self.stem(x)))))
-        return self.classifier(self.dropout(torch.flatten(x, 1)))
+    def forward(self, x: torch.Tensor, pose: bool = False):
+        """Logits (B, n_classes) for boxes (B, 1, n, n, n); with ``pose`` also the pose head's
+        coordinates (see :meth:`forward_pose`). One entry point, so DistributedDataParallel
+        sees every training forward pass."""
+        mid = self.stage2(self.stage1(self.stem(x)))
+        pooled = torch.flatten(self.pool(self.stage3(mid)), 1)
+        logits = self.classifier(self.dropout(pooled))
+        if not pose:
+            return logits
+        if self.pose_head is None:
+            raise RuntimeError("this net has no pose head (built with pose=False)")
+        return logits, self.pose_head(mid, pooled)
 
     def forward_pose(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits (B, n_classes) and pose coordinates (B, n_classes, 14, 3) in the box frame.
@@ -100,8 +108,4 @@ class CompactNet(nn.Module):
         RuntimeError
             If the net was built without a pose head (``pose=False``).
         """
-        if self.pose_head is None:
-            raise RuntimeError("this net has no pose head (built with pose=False)")
-        mid = self.stage2(self.stage1(self.stem(x)))
-        pooled = torch.flatten(self.pool(self.stage3(mid)), 1)
-        return self.classifier(self.dropout(pooled)), self.pose_head(mid, pooled)
+        return self.forward(x, pose=True)

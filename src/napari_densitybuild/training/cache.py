@@ -209,6 +209,7 @@ def build_cache(
     limit: int | None = None,
     files: list[Path] | None = None,
     progress: bool = True,
+    scheduler: str | None = None,
 ) -> dict:
     """Build one cache folder ``root/spec.name``; returns its info dict.
 
@@ -228,6 +229,9 @@ def build_cache(
         Structure files (default: ``split_files(spec.split)``).
     progress
         Show a progress bar on stderr.
+    scheduler
+        Address of a Dask scheduler: simulate on its workers instead of local processes
+        (results are still written in file order, so the cache is the same).
     """
     from tqdm import tqdm
 
@@ -243,7 +247,14 @@ def build_cache(
     failed, extras = {}, []
     bar = tqdm(total=len(jobs), desc=spec.name, unit="struct", file=sys.stderr,
                disable=not progress, smoothing=0.05)  # fmt: skip
-    if workers > 1:
+    if scheduler:
+        from distributed import Client
+
+        with Client(scheduler) as client:
+            for fut in client.map(_work, jobs, pure=False):
+                _collect(writer, fut.result(), failed, extras)
+                bar.update()
+    elif workers > 1:
         ctx = multiprocessing.get_context("spawn")
         with ctx.Pool(workers) as pool:
             for result in pool.imap(_work, jobs, chunksize=1):

@@ -24,6 +24,7 @@ import torch
 from ..boxes import normalise_boxes
 from ..errors import DensityBuildError
 from ..residues import AMINO_ACIDS
+from . import distributed
 from .augment import AugmentConfig, augment_batch
 from .evaluate import (
     POOLED,
@@ -134,13 +135,15 @@ def train(cfg: TrainConfig) -> dict:
     from ..nets import build_net
     from ..weights_io import load_model, save_model
 
+    world = distributed.world_from_env()
     torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    device = torch.device(cfg.device)
+    torch.manual_seed(cfg.seed + world.rank)
+    rng = np.random.default_rng(cfg.seed + world.rank)  # every process its own batches
+    device = distributed.setup(world, torch.device(cfg.device))
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
+    if world.main:
+        (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
 
     use_pose = cfg.pose_weight > 0 and bool(cfg.net.get("pose"))
     if cfg.pose_weight > 0 and not use_pose:
@@ -208,11 +211,15 @@ def train(cfg: TrainConfig) -> dict:
         ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         net.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
-        rng.bit_generator.state = json.loads(ck["numpy_rng"])
-        torch.set_rng_state(ck["torch_rng"])
         state = json.loads(ck["state"])
         resumed_from = state["step"]
-    log = RunLog(out, resumed_from)
+        if world.main:
+            rng.bit_generator.state = json.loads(ck["numpy_rng"])
+            torch.set_rng_state(ck["torch_rng"])
+        else:  # other ranks: a fresh stream of their own for the rest of the run
+            rng = np.random.default_rng([cfg.seed, world.rank, resumed_from])
+    model = distributed.wrap(net, world, device)
+    log = RunLog(out, resumed_from) if world.main else None
     config = {"net": net_cfg, "box": box, "classes": list(AMINO_ACIDS)}
     # CUDA: bf16 autocast where supported (no loss scaling needed); the CPU path stays fp32.
     use_amp = device.type == "cuda" and torch.cuda.is_bf16_supported()
@@ -249,7 +256,8 @@ def train(cfg: TrainConfig) -> dict:
             "best_metric": best_metric,
             "command": cfg.command,
             "machine": f"{platform.machine()} {platform.processor()} "
-            f"{cfg.threads} threads, torch {torch.__version__}, {device.type}",
+            f"{cfg.threads} threads, torch {torch.__version__}, {device.type}"
+            + (f", {world.size} processes (DDP)" if world.enabled else ""),
         }
 
     def evaluate_now() -> dict:
@@ -278,7 +286,9 @@ def train(cfg: TrainConfig) -> dict:
     t_start = time.monotonic()
     stop = min(cfg.steps, cfg.stop_at_step or cfg.steps)
     while state["step"] < stop:
-        if cfg.stop_after_minutes and time.monotonic() - t_start > 60 * cfg.stop_after_minutes:
+        late = bool(cfg.stop_after_minutes) and time.monotonic() - t_start > 60 * (
+            cfg.stop_after_minutes or 0)  # fmt: skip
+        if distributed.agree(late, world, device):
             break
         t0, c0, w0 = time.perf_counter(), time.process_time(), time.monotonic()
         lr = lr_at(state["step"], cfg)
@@ -299,9 +309,9 @@ def train(cfg: TrainConfig) -> dict:
         window["prep"] += time.perf_counter() - t0
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
             if use_pose:
-                logits, coords = net.forward_pose(x)
+                logits, coords = model(x, pose=True)
             else:
-                logits = net(x)
+                logits = model(x)
         loss = loss_fn(logits.float(), yt)
         if use_pose:
             target = torch.from_numpy(atoms[0].astype(np.float32)).to(device)
@@ -319,6 +329,8 @@ def train(cfg: TrainConfig) -> dict:
         window["loss"] += float(loss.detach())
         window["k"] += 1
         step = state["step"]
+        if not world.main:
+            continue
         if step % cfg.log_every == 0 or step == cfg.steps:
             dt = time.perf_counter() - window["t"]
             row = {
@@ -343,12 +355,17 @@ def train(cfg: TrainConfig) -> dict:
         if at_eval or time.monotonic() - last_ckpt > 60 * cfg.checkpoint_minutes:
             checkpoint()
             last_ckpt = time.monotonic()
+    distributed.barrier(world)
+    if not world.main:
+        distributed.cleanup(world)
+        return {"steps": state["step"], "rank": world.rank, "out": str(out)}
     if state["step"] >= cfg.steps:
         if not evals:
             save_model(out / "best.safetensors", net, config, card({}))
         save_model(out / "final.safetensors", net, config, card(state["last_eval"]))
     checkpoint()
     plot_curves(log.rows, out / "curves.png")
+    distributed.cleanup(world)
     rows = [r for r in log.rows if "samples_per_s" in r]
     return {
         "steps": state["step"],
