@@ -8,6 +8,8 @@ error takes the better of the identity and the swapped naming, per residue.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
@@ -28,8 +30,9 @@ def mean_poses(atoms: np.ndarray, labels: np.ndarray) -> np.ndarray:
     for k in range(len(AMINO_ACIDS)):
         sel = atoms[labels == k]
         if len(sel):
-            with np.errstate(invalid="ignore"):
-                out[k] = np.nanmean(sel, axis=0) if np.isfinite(sel).any() else np.nan
+            with warnings.catch_warnings():  # atoms a type does not have: all NaN, mean NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                out[k] = np.nanmean(sel, axis=0)
     return out
 
 
