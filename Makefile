@@ -9,7 +9,8 @@ TORCH  ?= torch==2.13.0
 # The demo: build a model into the sample map (with its sequence), then score it against the
 # true model of the sample.
 DEMO_OUT ?= demo_out
-BENCHMARKS ?= benchmarks/bench_io.py benchmarks/bench_classify.py benchmarks/bench_pipeline.py
+BENCHMARKS ?= benchmarks/bench_io.py benchmarks/bench_classify.py benchmarks/bench_place.py \
+	benchmarks/bench_pipeline.py benchmarks/bench_batch.py
 PYTEST_ARGS ?=
 XVFB_RUN := $(shell command -v xvfb-run 2>/dev/null)
 
@@ -51,8 +52,12 @@ demo: venv
 sample: venv
 	$(BIN)/python scripts/make_sample_data.py
 
+# Each benchmark prints a table and writes it, with the machine's details, to benchmarks/results/.
 bench: venv
 	for b in $(BENCHMARKS); do $(BIN)/python $$b || exit 1; done
+ifneq ($(XVFB_RUN),)
+	QT_QPA_PLATFORM=xcb $(XVFB_RUN) -a -s "-screen 0 1280x1024x24" $(BIN)/python benchmarks/bench_gui.py
+endif
 
 clean:
 	rm -rf dist build .pytest_cache .ruff_cache
