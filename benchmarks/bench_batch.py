@@ -55,9 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     assert all(r["status"] == "done" for r in rows), rows
     shutil.rmtree(tmp, ignore_errors=True)
     table = [
-        "| maps | serial, 1 process x {c} threads (s) | LocalCluster {w} x 1 thread (s) | ratio |".format(
-            c=cores, w=args.workers
-        ),
+        f"| maps | serial, 1 process x {cores} threads (s) "
+        f"| LocalCluster {args.workers} x 1 thread (s) | ratio |",
         "|---:|---:|---:|---:|",
         f"| {args.maps} | {serial:.1f} | {batch:.1f} | {batch / serial:.2f} |",
     ]
