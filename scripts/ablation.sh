@@ -6,7 +6,7 @@
 set -euo pipefail
 DB=${DB:-.venv/bin/densitybuild}
 OUT=${OUT:-runs/ablation}
-STEPS=${STEPS:-1200}
+STEPS=${STEPS:-800}
 COMMON=(--net compact --base 16 --blocks 3,3 --steps "$STEPS" --batch-size 64 --lr 2e-3
         --warmup 100 --eval-every "$STEPS" --eval-max 4000 --threads 1 --seed 0 --val-split "")
 HELD=real_1cbs,real_cdk2,real_rnasa
