@@ -59,3 +59,11 @@ def write(text: str, out: str) -> None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(text)
         print(f"wrote {out}")
+
+
+def report(title: str, intro: list[str], table: list[str], out: str, tail: str = "") -> None:
+    """Write a benchmark's markdown: title, how it was run, the machine, the table."""
+    lines = [f"# {title}", "", *intro, "", *machine(), "", *table, ""]
+    if tail:
+        lines += [tail, ""]
+    write("\n".join(lines), out)

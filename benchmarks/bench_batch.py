@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import RESULTS, machine, write
+from _common import RESULTS, report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,19 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         "|---:|---:|---:|---:|",
         f"| {args.maps} | {serial:.1f} | {batch:.1f} | {batch / serial:.2f} |",
     ]
-    text = "\n".join([
-        "# Batch builds on Dask vs. one after another",
-        "",
-        "`python benchmarks/bench_batch.py` (the sample map copied 8 times; both runs build all",
-        "stages with refinement; the batch time includes starting the cluster and loading the",
-        "networks in each worker). Target: ratio at most 1.1.",
-        "",
-        *machine(),
-        "",
-        *table,
-        "",
-    ])  # fmt: skip
-    write(text, args.out)
+    intro = [
+        "`python benchmarks/bench_batch.py` (the sample map copied 8 times; both runs build "
+        "all stages with refinement; the batch time includes starting the cluster and "
+        "loading the networks in each worker). Target: ratio at most 1.1."
+    ]
+    report("Batch builds on Dask vs. one after another", intro, table, args.out)
     return 0
 
 

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import RESULTS, machine, write
+from _common import RESULTS, report
 
 TICK_MS = 10
 
@@ -81,19 +81,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{np.percentile(lag, 50):.1f} | {np.percentile(lag, 95):.1f} | "
         f"{np.percentile(lag, 99):.1f} | {lag.max():.1f} |",
     ]
-    text = "\n".join([
-        "# napari event-loop latency during Auto-build",
-        "",
-        "`xvfb-run -a python benchmarks/bench_gui.py`: a 10 ms Qt timer runs while the widget's",
-        "Auto-build job (place, classify + pose, refine) runs in its worker thread on the sample;",
-        "latency = how much later than 10 ms each tick came. Target: p95 under 50 ms.",
-        "",
-        *machine(),
-        "",
-        *rows,
-        "",
-    ])  # fmt: skip
-    write(text, args.out)
+    intro = [
+        "`xvfb-run -a python benchmarks/bench_gui.py`: a 10 ms Qt timer runs while the "
+        "widget's Auto-build job (place, classify + pose, refine) runs in its worker thread "
+        "on the sample; latency = how much later than 10 ms each tick came. Target: p95 "
+        "under 50 ms."
+    ]
+    report("napari event-loop latency during Auto-build", intro, rows, args.out)
     return 0
 
 

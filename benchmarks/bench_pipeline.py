@@ -20,7 +20,7 @@ import resource
 import sys
 import time
 
-from _common import RESULTS, machine, run_child, write
+from _common import RESULTS, report, run_child
 
 CASES = ("sample", "cdk2", "5orl", "1t48", "cdk2 x8")
 
@@ -126,23 +126,14 @@ def main(argv: list[str] | None = None) -> int:
                  f" place x{eight['place'] / one['place']:.1f}, build "
                  f"x{eight['build'] / one['build']:.1f}, peak memory "
                  f"x{eight['peak_mib'] / max(one['peak_mib'], 1):.1f}.")  # fmt: skip
-    text = "\n".join([
-        "# Pipeline: seconds per stage and peak memory",
-        "",
-        f"`python benchmarks/bench_pipeline.py --threads {args.threads} --device {args.device}`"
-        " (seconds; one fresh process per case; build = `densitybuild build` without reading: "
-        "place, classify + pose, refine, assemble; the stage columns are the same stages run "
-        "one by one; weights: the shipped ones).",
-        "",
-        *machine(),
-        f"- torch threads: {args.threads}; device: {results[0]['device'] if results else '-'}",
-        "",
-        *rows,
-        "",
-        scale,
-        "",
-    ])  # fmt: skip
-    write(text, args.out)
+    intro = [
+        f"`python benchmarks/bench_pipeline.py --threads {args.threads} --device "
+        f"{args.device}` (seconds; one fresh process per case; build = `densitybuild build` "
+        "without reading: place, classify + pose, refine, assemble; the stage columns are "
+        "the same stages run one by one; weights: the shipped ones).",
+        f"torch threads: {args.threads}; device: {results[0]['device'] if results else '-'}",
+    ]
+    report("Pipeline: seconds per stage and peak memory", intro, rows, args.out, scale)
     return 0
 
 

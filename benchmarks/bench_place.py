@@ -19,7 +19,7 @@ import resource
 import sys
 import time
 
-from _common import RESULTS, machine, run_child, write
+from _common import RESULTS, report, run_child
 
 
 def measure(case: str, device: str, threads: int) -> dict:
@@ -76,19 +76,12 @@ def main(argv: list[str] | None = None) -> int:
                     f"{r['seconds']:.1f} | {1000 * r['seconds'] / r['searched_nm3']:.1f} | "
                     f"{r['peak_mib']:.0f} |")  # fmt: skip
         print(rows[-1], flush=True)
-    text = "\n".join([
-        "# Placement: seconds and peak memory per map",
-        "",
+    intro = [
         f"`python benchmarks/bench_place.py --threads {args.threads} --device {args.device}`"
-        " (one fresh process per map; searched = the bounding box of the unit cell, where the "
-        "detector runs; weights: the shipped detector).",
-        "",
-        *machine(),
-        "",
-        *rows,
-        "",
-    ])  # fmt: skip
-    write(text, args.out)
+        " (one fresh process per map; searched = the bounding box of the unit cell, where "
+        "the detector runs; weights: the shipped detector)."
+    ]
+    report("Placement: seconds and peak memory per map", intro, rows, args.out)
     return 0
 
 

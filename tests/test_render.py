@@ -29,6 +29,19 @@ def keep(path: Path) -> Path:
     return Path(shutil.copy(path, folder / path.name))
 
 
+def screenshots(viewer, folder: Path):
+    """``shot(name)``: the canvas as an array, saved (and kept, see :func:`keep`) as ``name``."""
+
+    def shot(name: str) -> np.ndarray:
+        path = folder / name
+        img = viewer.screenshot(path=str(path), canvas_only=True, flash=False)
+        assert path.is_file()
+        keep(path)
+        return np.asarray(img)
+
+    return shot
+
+
 def changed(a: np.ndarray, b: np.ndarray) -> float:
     """Fraction of pixels whose colour differs by more than a little."""
     return float(np.mean(np.abs(a[..., :3].astype(int) - b[..., :3].astype(int)).max(-1) > 24))
@@ -43,14 +56,7 @@ def test_sample_renders_map_and_atoms(make_napari_viewer, qtbot, tmp_path):
     viewer.reset_view()
     viewer.camera.angles = (15, 30, 60)
     qtbot.wait(300)
-
-    def shot(name: str) -> np.ndarray:
-        path = tmp_path / name
-        img = viewer.screenshot(path=str(path), canvas_only=True, flash=False)
-        assert path.is_file()
-        keep(path)
-        return np.asarray(img)
-
+    shot = screenshots(viewer, tmp_path)
     both = shot("sample_3d.png")
     density.visible = False
     atoms_only = shot("sample_3d_atoms_only.png")
@@ -97,13 +103,7 @@ def test_build_overlay_renders(make_napari_viewer, qtbot, tmp_path):
     viewer.reset_view()
     viewer.camera.angles = (15, 30, 60)
     qtbot.wait(300)
-
-    def shot(name: str) -> np.ndarray:
-        path = tmp_path / name
-        img = np.asarray(viewer.screenshot(path=str(path), canvas_only=True, flash=False))
-        keep(path)
-        return img
-
+    shot = screenshots(viewer, tmp_path)
     full = shot("build_overlay.png")
     for layer in (density, sync.atoms, sync.bonds, sync.outline):
         layer.visible = False

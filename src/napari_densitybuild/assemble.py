@@ -9,14 +9,16 @@ The map's cell and space group go into the model.
 from __future__ import annotations
 
 import string
-from pathlib import Path
 
 import gemmi
 import numpy as np
 
 from .errors import DensityBuildError
 from .maps import DensityMap
+from .models import write_structure
 from .trace import Trace
+
+__all__ = ["ca_structure", "chain_name", "new_structure", "write_structure"]
 
 
 def chain_name(index: int) -> str:
@@ -67,17 +69,3 @@ def ca_structure(placed: Trace, dmap: DensityMap | None = None) -> gemmi.Structu
         model.add_chain(chain)
     st.setup_entities()
     return st
-
-
-def write_structure(st: gemmi.Structure, path: str | Path) -> Path:
-    """Write mmCIF (.cif/.mmcif) or PDB (.pdb/.ent), chosen by the file name."""
-    path = Path(path)
-    name = path.name.lower()
-    if name.endswith((".cif", ".mmcif")):
-        doc = st.make_mmcif_document()
-        doc.write_file(str(path))
-    elif name.endswith((".pdb", ".ent")):
-        st.write_pdb(str(path))
-    else:
-        raise DensityBuildError(f"{path}: write .cif or .pdb")
-    return path

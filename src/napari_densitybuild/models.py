@@ -49,6 +49,18 @@ class AtomTable:
         return {name: getattr(self, name) for name in FEATURE_COLUMNS}
 
     @classmethod
+    def from_rows(cls, rows: list[tuple], cell=None, spacegroup: str | None = None) -> AtomTable:
+        """A table from rows (x, y, z, chain, seqid, icode, resname, atom, element, b, occ)."""
+        if not rows:
+            e = np.zeros(0, dtype=object)
+            return cls(np.zeros((0, 3)), e, np.zeros(0, int), e, e, e, e, np.zeros(0),
+                       np.zeros(0), cell, spacegroup)  # fmt: skip
+        cols = list(zip(*rows))
+        kinds = (object, int, object, object, object, object, float, float)
+        arrays = [np.array(c, dtype=k) for c, k in zip(cols[3:], kinds)]
+        return cls(np.array(cols[:3], dtype=float).T, *arrays, cell=cell, spacegroup=spacegroup)
+
+    @classmethod
     def from_features(
         cls, xyz: np.ndarray, features, cell=None, spacegroup: str | None = None
     ) -> AtomTable:
@@ -103,22 +115,9 @@ def atom_table(st: gemmi.Structure, hydrogens: bool = False) -> AtomTable:
                              a.occ))  # fmt: skip
     if not rows:
         raise ModelReadError("the model has no (non-hydrogen) atoms")
-    cols = list(zip(*rows))
     c = st.cell
     cell = (c.a, c.b, c.c, c.alpha, c.beta, c.gamma) if c.is_crystal() else None
-    return AtomTable(
-        xyz=np.array(cols[:3], dtype=float).T,
-        chain=np.array(cols[3], dtype=object),
-        seqid=np.array(cols[4], dtype=int),
-        icode=np.array(cols[5], dtype=object),
-        resname=np.array(cols[6], dtype=object),
-        atom=np.array(cols[7], dtype=object),
-        element=np.array(cols[8], dtype=object),
-        b_iso=np.array(cols[9], dtype=float),
-        occupancy=np.array(cols[10], dtype=float),
-        cell=cell,
-        spacegroup=st.spacegroup_hm or None,
-    )
+    return AtomTable.from_rows(rows, cell, st.spacegroup_hm or None)
 
 
 def read_model(path: str | Path) -> AtomTable:
@@ -185,18 +184,29 @@ def _set_het_flags(st: gemmi.Structure) -> None:
             res.het_flag = "A" if info is not None and info.is_amino_acid() else "H"
 
 
-def write_model(atoms: AtomTable, path: str | Path) -> None:
-    """Write atoms to mmCIF (.cif) or PDB (.pdb/.ent), chosen by the file name."""
+def write_structure(st: gemmi.Structure, path: str | Path) -> Path:
+    """Write a structure to mmCIF (.cif/.mmcif) or PDB (.pdb/.ent), chosen by the file name.
+
+    Raises
+    ------
+    ModelReadError
+        For any other file name.
+    """
     path = Path(path)
-    st = to_structure(atoms, name=path.stem.split(".")[0])
     name = path.name.lower()
     if name.endswith((".cif", ".mmcif")):
-        doc = st.make_mmcif_document()
-        doc.write_file(str(path))
+        st.make_mmcif_document().write_file(str(path))
     elif name.endswith((".pdb", ".ent")):
         st.write_pdb(str(path))
     else:
         raise ModelReadError(f"{path}: write .cif or .pdb")
+    return path
+
+
+def write_model(atoms: AtomTable, path: str | Path) -> None:
+    """Write atoms to mmCIF (.cif) or PDB (.pdb/.ent), chosen by the file name."""
+    path = Path(path)
+    write_structure(to_structure(atoms, name=path.stem.split(".")[0]), path)
 
 
 @dataclass(eq=False)

@@ -63,31 +63,11 @@ def box_layer_data(session: Session) -> tuple[np.ndarray, dict]:
 
 def atom_table(session: Session) -> AtomTable:
     """The session's atoms as an :class:`~napari_densitybuild.models.AtomTable`."""
-    rows = []
-    for res in session.residues:
-        for name, *xyz in res.atoms:
-            rows.append((xyz, res.chain, res.seqid, res.icode, res.name, name, name[0],
-                         round(res.confidence, 2)))  # fmt: skip
+    rows = [(*xyz, res.chain, res.seqid, res.icode, res.name, name, name[0],
+             round(res.confidence, 2), 1.0)
+            for res in session.residues for name, *xyz in res.atoms]  # fmt: skip
     cell = tuple(session.meta["cell"]) if session.meta.get("cell") else None
-    if not rows:
-        e = np.zeros(0, dtype=object)
-        sg = session.meta.get("spacegroup")
-        return AtomTable(np.zeros((0, 3)), e, np.zeros(0, int), e, e, e, e, np.zeros(0),
-                         np.zeros(0), cell, sg)  # fmt: skip
-    cols = list(zip(*rows))
-    return AtomTable(
-        xyz=np.array(cols[0], dtype=float).reshape(-1, 3),
-        chain=np.array(cols[1], dtype=object),
-        seqid=np.array(cols[2], dtype=int),
-        icode=np.array(cols[3], dtype=object),
-        resname=np.array(cols[4], dtype=object),
-        atom=np.array(cols[5], dtype=object),
-        element=np.array(cols[6], dtype=object),
-        b_iso=np.array(cols[7], dtype=float),
-        occupancy=np.ones(len(rows)),
-        cell=cell,
-        spacegroup=session.meta.get("spacegroup"),
-    )
+    return AtomTable.from_rows(rows, cell, session.meta.get("spacegroup"))
 
 
 def atoms_layer_data(session: Session) -> tuple[np.ndarray, dict]:

@@ -88,13 +88,7 @@ class LayerSync:
             if len(data):
                 self.atoms.face_color = attrs["face_color"]
             self.atoms.metadata = attrs["metadata"]
-        if not self._alive(self.bonds):
-            self.bonds = self.viewer.add_vectors(
-                vec, name=NAMES["bonds"], edge_width=0.25, edge_color="lightgray",
-                vector_style="line",
-            )  # fmt: skip
-        else:
-            self.bonds.data = vec
+        self.bonds = self._vectors(self.bonds, vec, "bonds", 0.25, "lightgray")
 
     def update_outline(self) -> None:
         """Draw the outline of the selected residue's box (the first selected)."""
@@ -104,13 +98,15 @@ class LayerSync:
         else:
             r = self.session.residues[sel[0]]
             vec = box_outline(r.centre, r.rotation)
-        if not self._alive(self.outline):
-            self.outline = self.viewer.add_vectors(
-                vec, name=NAMES["outline"], edge_width=0.15, edge_color="yellow",
-                vector_style="line",
-            )  # fmt: skip
-        else:
-            self.outline.data = vec
+        self.outline = self._vectors(self.outline, vec, "outline", 0.15, "yellow")
+
+    def _vectors(self, layer, vec: np.ndarray, key: str, width: float, colour: str):
+        """Update a Vectors layer of line segments, or add it if it is not in the viewer."""
+        if self._alive(layer):
+            layer.data = vec
+            return layer
+        return self.viewer.add_vectors(vec, name=NAMES[key], edge_width=width, edge_color=colour,
+                                       vector_style="line")  # fmt: skip
 
     def selected(self) -> list[int]:
         """Selected residues (indices into the session)."""
