@@ -145,3 +145,41 @@ def test_add_and_delete_boxes_in_the_layer(make_napari_viewer, qtbot, sample_map
                     timeout=JOB_TIMEOUT)  # fmt: skip
     assert len(session.residues[-1].atoms) >= 4  # classified and posed
     assert widget.review.undo()
+
+
+def test_cancel_stops_auto_build(make_napari_viewer, qtbot, sample_map):
+    viewer = make_napari_viewer()
+    widget = open_widget(viewer, qtbot, sample_map)
+    outcomes = []
+    widget.runner.stopped.connect(lambda name, outcome: outcomes.append((name, outcome)))
+    qtbot.mouseClick(button(widget, "Auto-build"), Qt.MouseButton.LeftButton)
+    assert widget.runner.busy and button(widget, "Cancel").isEnabled()
+    qtbot.mouseClick(button(widget, "Cancel"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not widget.runner.busy, timeout=JOB_TIMEOUT)
+    assert outcomes == [("Auto-build", "cancelled")]
+    assert widget.session is None  # nothing half-built was shown
+    assert button(widget, "Auto-build").isEnabled()  # ready for the next job
+
+
+def test_job_error_becomes_a_notification(make_napari_viewer, qtbot, sample_map, monkeypatch):
+    """A job that fails (here: nothing found in the map) notifies the user; napari carries on."""
+    from napari_densitybuild._napari import _tasks
+    from napari_densitybuild.trace import Trace
+
+    shown = []
+    monkeypatch.setattr(_tasks, "_notify", lambda err: shown.append(str(err)))
+    viewer = make_napari_viewer()
+    widget = open_widget(viewer, qtbot, sample_map)
+
+    class NothingFound:
+        def place(self, dmap, progress=None):
+            e = np.zeros((0, 3))
+            return Trace(e, e, e, np.zeros(0), np.zeros(0, dtype=int))
+
+    widget._placer = NothingFound()
+    outcomes = []
+    widget.runner.stopped.connect(lambda name, outcome: outcomes.append(outcome))
+    widget.auto_build()
+    qtbot.waitUntil(lambda: not widget.runner.busy, timeout=JOB_TIMEOUT)
+    assert outcomes == ["failed"] and "no residues were found" in shown[0]
+    assert widget.session is None and button(widget, "Auto-build").isEnabled()

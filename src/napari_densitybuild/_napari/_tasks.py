@@ -92,7 +92,8 @@ class TaskRunner(QObject):
                 if not failed:
                     self.stopped.emit(name, "done")
 
-        worker = create_worker(fn, report, *args, _start_thread=False)
+        # errors are ours to report (_notify); napari would re-raise them in the event loop
+        worker = create_worker(fn, report, *args, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(returned)
         worker.errored.connect(errored)
         worker.finished.connect(finished)
