@@ -130,7 +130,7 @@ def test_no_shipped_weights(monkeypatch):
 @needs_real
 def test_classify_frames_chunks(weights, real, monkeypatch):
     dmap, st = real
-    clf = Classifier.from_path(weights, device="cpu", batch_size=4)
+    clf = Classifier.from_path(weights, device="cpu", batch_size=4, tta=0)
     res, _ = backbone_residues(st)
     centres, rot = backbone_frames(res.n[:30], res.ca[:30], res.c[:30])
     direct = clf.predict(cut_boxes(dmap, centres, rot, clf.spec))
@@ -139,6 +139,18 @@ def test_classify_frames_chunks(weights, real, monkeypatch):
     chunked = clf.classify_frames(dmap, centres, rot, progress=lambda d, t: seen.append(d))
     np.testing.assert_allclose(chunked, direct, atol=1e-6)
     assert seen[-1] == 30 and seen == sorted(seen) and len(seen) == 8
+
+
+def test_test_time_augmentation(weights, real):
+    """TTA averages jittered copies: a different, normalised, reproducible answer."""
+    dmap, st = real
+    res, _ = backbone_residues(st)
+    centres, rot = backbone_frames(res.n[:12], res.ca[:12], res.c[:12])
+    plain = Classifier.from_path(weights, device="cpu", tta=0).classify_frames(dmap, centres, rot)
+    clf = Classifier.from_path(weights, device="cpu", tta=3)
+    a, b = clf.classify_frames(dmap, centres, rot), clf.classify_frames(dmap, centres, rot)
+    np.testing.assert_allclose(a.sum(1), 1.0, atol=1e-5)
+    assert np.array_equal(a, b) and not np.allclose(a, plain)
 
 
 @needs_real

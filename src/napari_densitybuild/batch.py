@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from .settings import DEFAULT_TTA
+
 #: Per-process cache of loaded networks (device, weights) -> (placer, classifier).
 _MODELS: dict = {}
 
@@ -68,10 +70,11 @@ def build_one(map_path: str, out_dir: str, options: dict | None = None) -> dict:
     try:
         configure_cpu_threads(options.get("threads"))
         device = _worker_device(options.get("device", "auto"))
-        key = (device, options.get("weights"), options.get("detector"))
+        key = (device, options.get("weights"), options.get("detector"), options.get("tta"))
         if key not in _MODELS:
             placer = Placer.from_path(options.get("detector"), device=device)
-            _MODELS[key] = (placer, Classifier.from_path(options.get("weights"), device=device))
+            tta = options.get("tta", DEFAULT_TTA)
+            _MODELS[key] = (placer, Classifier.from_path(options.get("weights"), device, tta=tta))
         placer, clf = _MODELS[key]
         fasta = options.get("sequence")
         seqs = [s for _, s in read_fasta(fasta)] if fasta else None

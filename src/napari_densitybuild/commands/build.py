@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from ..device import DEVICE_CHOICES
+from ..settings import DEFAULT_TTA
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -30,6 +31,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help=f"{'|'.join(DEVICE_CHOICES)} (default auto)")
     p.add_argument("--report", metavar="REPORT.json", help="write counts and timings")
     p.add_argument("--no-refine", action="store_true", help="skip real-space refinement")
+    p.add_argument(
+        "--tta",
+        type=int,
+        default=DEFAULT_TTA,
+        help=f"test-time augmentation copies per box (default {DEFAULT_TTA}; 0: off)",
+    )
     p.add_argument("--weights", help="classifier .safetensors (default: the shipped weights)")
     p.add_argument("--detector", help="detector .safetensors (default: the shipped weights)")
     p.add_argument("--threads", type=int, help="CPU threads (default: all physical cores)")
@@ -52,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     dmap = read_map(args.map, columns=args.columns)
     t_read = time.perf_counter() - t0
     placer = Placer.from_path(args.detector, device=args.device)
-    clf = Classifier.from_path(args.weights, device=args.device)
+    clf = Classifier.from_path(args.weights, device=args.device, tta=args.tta)
     t_load = time.perf_counter() - t0 - t_read
     result = build(dmap, placer, clf, sequences=sequences, do_refine=not args.no_refine)
     write_structure(result.structure(), args.out)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..device import DEVICE_CHOICES
+from ..settings import DEFAULT_TTA
 
 #: Decimals kept for probabilities in the JSON file.
 DECIMALS = 5
@@ -41,6 +42,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="PRED.json", help="output JSON file")
     p.add_argument("--columns", help="MTZ amplitude,phase columns (default: found automatically)")
     p.add_argument("--device", default="auto", help=f"{'|'.join(DEVICE_CHOICES)} (default auto)")
+    p.add_argument(
+        "--tta",
+        type=int,
+        default=DEFAULT_TTA,
+        help=f"test-time augmentation copies per box (default {DEFAULT_TTA}; 0: off)",
+    )
     p.add_argument("--weights", help="classifier .safetensors (default: the shipped weights)")
     p.add_argument("--batch-size", type=int, default=64, help="boxes per forward pass (64)")
     p.add_argument("--threads", type=int, help="CPU threads (default: all physical cores)")
@@ -66,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
         raise DensityBuildError(f"{out}: the output folder {out.parent} does not exist")
     t0 = time.perf_counter()
     configure_cpu_threads(args.threads)
-    clf = Classifier.from_path(args.weights, device=args.device, batch_size=args.batch_size)
+    clf = Classifier.from_path(
+        args.weights, device=args.device, batch_size=args.batch_size, tta=args.tta
+    )
     dmap = read_map(args.map, columns=args.columns)
     st = read_structure(args.boxes_from)
     residues, skipped = clf.classify_model(dmap, st)

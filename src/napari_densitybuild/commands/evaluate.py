@@ -16,6 +16,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import DensityBuildError
+from ..settings import DEFAULT_TTA
 
 TASKS = ("classify", "place", "build")
 
@@ -57,6 +58,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--threads", type=int, help="CPU threads (default: all physical cores)")
+    p.add_argument("--tta", type=int, default=DEFAULT_TTA,
+                   help="test-time augmentation copies at map + model pairs and in builds "
+                   f"(default {DEFAULT_TTA}; cached boxes are scored as they are)")  # fmt: skip
     return p
 
 
@@ -108,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
         out=args.out,
         device=args.device,
         batch_size=args.batch_size,
+        tta=args.tta,
     )
     print(markdown_table(results))
     if args.out:
@@ -191,4 +196,5 @@ def _build(dmap, args: argparse.Namespace):
     weights = None if args.weights == "shipped" else args.weights
     sequences = [s for _, s in read_fasta(args.sequence)] if args.sequence else None
     return build(dmap, Placer.from_path(args.detector, device=args.device),
-                 Classifier.from_path(weights, device=args.device), sequences)  # fmt: skip
+                 Classifier.from_path(weights, device=args.device, tta=args.tta),
+                 sequences)  # fmt: skip

@@ -181,6 +181,7 @@ def evaluate_classifier(
     out: str | Path | None = None,
     device: str = "auto",
     batch_size: int = 256,
+    tta: int = 0,
 ) -> dict[str, dict]:
     """Evaluate a weights file on cached splits and/or (name, map, model) triples.
 
@@ -195,6 +196,8 @@ def evaluate_classifier(
         (name, map file, model file): boxes are cut at the model's residues.
     out
         If given, write metrics.json, metrics.md and confusion matrices there.
+    tta
+        Test-time augmentation copies for the map + model pairs (cached boxes are fixed).
 
     Returns
     -------
@@ -203,7 +206,7 @@ def evaluate_classifier(
     """
     from ..classify import Classifier
 
-    clf = Classifier.from_path(weights, device=device, batch_size=batch_size)
+    clf = Classifier.from_path(weights, device=device, batch_size=batch_size, tta=tta)
     if clf.classes != list(AMINO_ACIDS):
         raise DensityBuildError(f"{weights}: classes {clf.classes} are not the 20 amino acids")
     preds: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -220,6 +223,7 @@ def evaluate_classifier(
     results = metrics_by_split(preds)
     config = {k: v for k, v in clf.config.items() if k != "card"}
     if out is not None:
-        extra = {"weights": str(weights), "config": config, "card": clf.config.get("card", {})}
+        extra = {"weights": str(weights), "config": config, "card": clf.config.get("card", {}),
+                 "tta_at_map_model_pairs": tta}  # fmt: skip
         write_results(results, out, extra)
     return results

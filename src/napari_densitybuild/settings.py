@@ -1,0 +1,6 @@
+"""Defaults shared by the command line, the napari widget and the library (no heavy imports)."""
+
+#: Test-time augmentation copies per box when classifying (see ``Classifier``; 0: off).
+DEFAULT_TTA = 4
+#: Frame jitter (A, degrees) of those copies.
+TTA_SHIFT, TTA_ANGLE = 0.3, 8.0
