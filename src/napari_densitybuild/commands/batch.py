@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..device import DEVICE_CHOICES
-from ..settings import DEFAULT_TTA
+from ._options import add_device, add_tta, add_weights
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -23,18 +22,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help="address of a running Dask scheduler")
     p.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (2)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads per worker (1)")
-    p.add_argument("--device", default="auto", help=f"{'|'.join(DEVICE_CHOICES)} (default auto)")
+    add_device(p)
     p.add_argument("--sequence", metavar="FASTA", help="sequence(s) for every map")
     p.add_argument("--columns", help="MTZ amplitude,phase columns")
     p.add_argument("--no-refine", action="store_true", help="skip real-space refinement")
-    p.add_argument(
-        "--tta",
-        type=int,
-        default=DEFAULT_TTA,
-        help=f"test-time augmentation copies per box (default {DEFAULT_TTA}; 0: off)",
-    )
-    p.add_argument("--weights", help="classifier .safetensors (default: shipped)")
-    p.add_argument("--detector", help="detector .safetensors (default: shipped)")
+    add_tta(p)
+    add_weights(p)
     return p
 
 

@@ -13,8 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from ..device import DEVICE_CHOICES
-from ..settings import DEFAULT_TTA
+from ._options import add_device, add_tta, add_weights
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -28,17 +27,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="MODEL.cif", help="output model (.cif or .pdb)")
     p.add_argument("--columns", help="MTZ amplitude,phase columns (default: found automatically)")
     p.add_argument("--sequence", metavar="FASTA", help="sequence(s) to align the fragments to")
-    p.add_argument("--device", default="auto", help=f"{'|'.join(DEVICE_CHOICES)} (default auto)")
+    add_device(p)
     p.add_argument("--report", metavar="REPORT.json", help="write counts and timings")
     p.add_argument("--no-refine", action="store_true", help="skip real-space refinement")
-    p.add_argument(
-        "--tta",
-        type=int,
-        default=DEFAULT_TTA,
-        help=f"test-time augmentation copies per box (default {DEFAULT_TTA}; 0: off)",
-    )
-    p.add_argument("--weights", help="classifier .safetensors (default: the shipped weights)")
-    p.add_argument("--detector", help="detector .safetensors (default: the shipped weights)")
+    add_tta(p)
+    add_weights(p)
     p.add_argument("--threads", type=int, help="CPU threads (default: all physical cores)")
     return p
 

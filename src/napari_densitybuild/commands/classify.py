@@ -20,8 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..device import DEVICE_CHOICES
-from ..settings import DEFAULT_TTA
+from ._options import add_device, add_tta, add_weights
 
 #: Decimals kept for probabilities in the JSON file.
 DECIMALS = 5
@@ -41,14 +40,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, metavar="PRED.json", help="output JSON file")
     p.add_argument("--columns", help="MTZ amplitude,phase columns (default: found automatically)")
-    p.add_argument("--device", default="auto", help=f"{'|'.join(DEVICE_CHOICES)} (default auto)")
-    p.add_argument(
-        "--tta",
-        type=int,
-        default=DEFAULT_TTA,
-        help=f"test-time augmentation copies per box (default {DEFAULT_TTA}; 0: off)",
-    )
-    p.add_argument("--weights", help="classifier .safetensors (default: the shipped weights)")
+    add_device(p)
+    add_tta(p)
+    add_weights(p, detector=False)
     p.add_argument("--batch-size", type=int, default=64, help="boxes per forward pass (64)")
     p.add_argument("--threads", type=int, help="CPU threads (default: all physical cores)")
     return p

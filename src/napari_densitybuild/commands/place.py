@@ -13,7 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from ..device import DEVICE_CHOICES
+from ._options import add_device
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -27,7 +27,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("map", help="map file: .mtz, .ccp4, .map, .mrc (gzipped too)")
     p.add_argument("--out", required=True, metavar="CA.cif", help="output model (.cif or .pdb)")
     p.add_argument("--columns", help="MTZ amplitude,phase columns (default: found automatically)")
-    p.add_argument("--device", default="auto", help=f"{'|'.join(DEVICE_CHOICES)} (default auto)")
+    add_device(p)
     p.add_argument("--detector", help="detector .safetensors (default: the shipped weights)")
     p.add_argument("--report", metavar="REPORT.json", help="also write counts and timings")
     p.add_argument("--threads", type=int, help="CPU threads (default: all physical cores)")
