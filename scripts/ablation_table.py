@@ -1,5 +1,8 @@
 """Collect the classifier ablation (scripts/ablation.sh) into docs/ablation.md.
 
+The table goes between the two marker comments of ``docs/ablation.md``; the prose around it is
+kept.
+
 Reads ``runs/ablation/<row>/eval/metrics.json`` (written by ``densitybuild evaluate``) and the
 weights' cards (steps, samples, CPU seconds), plus the shipped model's evaluation
 (``runs/eval_shipped/metrics.json``), and writes the markdown table with each row's command.
@@ -14,6 +17,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+BEGIN, END = "<!-- table: scripts/ablation_table.py -->", "<!-- end of table -->"
 ROWS = {
     "1_poster_plain": "poster convention (axis-aligned boxes at CA), no augmentation",
     "2_poster_augment": "+ augmentation (24 cube rotations, random 20^3 crops of 22^3)",
@@ -55,10 +59,13 @@ def main() -> int:
                      f"| {cells(res, 'test_plain')} | {cells(res, 'test_1.5')} | "
                      f"{cells(res, 'real_heldout')} |")  # fmt: skip
         commands.append(f"- row 6: `{card.get('command', '')}` (see the model card)")
-    out = ROOT / "docs" / "ablation_table.md"
-    out.write_text("\n".join(lines) + "\n\nCommands (`scripts/ablation.sh`):\n\n"
-                   + "\n".join(commands) + "\n")  # fmt: skip
-    print(out.read_text())
+    table = ("\n".join(lines) + "\n\nCommands (`scripts/ablation.sh`):\n\n"
+             + "\n".join(commands) + "\n")  # fmt: skip
+    out = ROOT / "docs" / "ablation.md"
+    text = out.read_text() if out.is_file() else f"# Classifier ablation\n\n{BEGIN}\n{END}\n"
+    head, rest = text.split(BEGIN, 1)
+    out.write_text(head + BEGIN + "\n" + table + END + rest.split(END, 1)[1])
+    print(table)
     return 0
 
 
