@@ -34,7 +34,7 @@ def cells(metrics: dict, split: str) -> str:
 
 def main() -> int:
     lines = [
-        "| row | setting | steps x batch | CPU-h | test, plain sim 1.5 A (top-1 / mAP) | "
+        "| row | setting | steps x batch | CPU-h | test, plain sim 1.4-1.6 A (top-1 / mAP) | "
         "test, realistic sim 1.5 A | real held-out (1cbs, cdk2, rnasa) |",
         "|---|---|---|---:|---|---|---|",
     ]
