@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         maps.append(str(dst))
     cores = os.cpu_count() or 1
     torch.set_num_threads(cores)
-    build_one(maps[0], str(tmp / "warm"), {"threads": cores})  # load weights, warm caches
+    warm = build_one(maps[0], str(tmp / "warm"), {"threads": cores})  # load weights, caches
+    assert warm["status"] == "done", warm
     t0 = time.perf_counter()
     for m in maps:
         row = build_one(m, str(tmp / "serial"), {"threads": cores})

@@ -52,3 +52,12 @@ def test_batch_against_a_scheduler_address(maps, tmp_path, capsys):
     assert code == 1  # one map failed
     printed = capsys.readouterr().out
     assert "| one.mtz | done |" in printed and "| broken.mtz | failed:" in printed
+
+
+def test_build_one_creates_its_output_folder(maps, tmp_path):
+    from napari_densitybuild.batch import build_one
+
+    out = tmp_path / "not" / "there"
+    row = build_one(maps[0], str(out), OPTIONS)
+    assert row["status"] == "done", row
+    assert Path(row["model"]).is_file() and Path(row["model"]).parent == out

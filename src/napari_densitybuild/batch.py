@@ -80,6 +80,7 @@ def build_one(map_path: str, out_dir: str, options: dict | None = None) -> dict:
         seqs = [s for _, s in read_fasta(fasta)] if fasta else None
         dmap = read_map(map_path, columns=options.get("columns"))
         result = build(dmap, placer, clf, seqs, do_refine=not options.get("no_refine"))
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
         write_structure(result.structure(), model_path)
         report = {**result.report, "map": str(map_path), "device": str(clf.device)}
         report_path.write_text(json.dumps(report, indent=1) + "\n")
