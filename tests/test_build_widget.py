@@ -16,6 +16,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QPushButton
 
 from napari_densitybuild._napari._build_widget import BUTTONS, BuildWidget
+from napari_densitybuild._napari._layer_sync import camera
 from napari_densitybuild._napari._sample_data import sample_paths
 from napari_densitybuild.models import read_structure
 from napari_densitybuild.session import autosave_path
@@ -72,7 +73,7 @@ def test_build_correct_undo_export_reopen(make_napari_viewer, qtbot, sample_map,
     qtbot.mouseClick(button(widget, "Next doubtful residue"), Qt.MouseButton.LeftButton)
     k = widget.review.current
     assert k is not None and widget.sync.selected() == [k]
-    assert np.allclose(viewer.camera.center, session.residues[k].ca[::-1], atol=1e-3)
+    assert np.allclose(camera(viewer).center, session.residues[k].ca[::-1], atol=1e-3)
     assert len(widget.sync.outline.data) == 12  # the box outline
 
     # change its type by typing a one-letter code

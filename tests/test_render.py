@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from napari_densitybuild._napari._layer_sync import camera
 from napari_densitybuild._napari._sample_data import make_sample_data
 
 pytestmark = [pytest.mark.render, pytest.mark.gui]
@@ -54,7 +55,7 @@ def test_sample_renders_map_and_atoms(make_napari_viewer, qtbot, tmp_path):
     atoms, density = viewer.layers
     viewer.dims.ndisplay = 3
     viewer.reset_view()
-    viewer.camera.angles = (15, 30, 60)
+    camera(viewer).angles = (15, 30, 60)
     qtbot.wait(300)
     shot = screenshots(viewer, tmp_path)
     both = shot("sample_3d.png")
@@ -101,7 +102,7 @@ def test_build_overlay_renders(make_napari_viewer, qtbot, tmp_path):
     sync = widget.sync
     viewer.dims.ndisplay = 3
     viewer.reset_view()
-    viewer.camera.angles = (15, 30, 60)
+    camera(viewer).angles = (15, 30, 60)
     qtbot.wait(300)
     shot = screenshots(viewer, tmp_path)
     full = shot("build_overlay.png")

@@ -30,6 +30,12 @@ NAMES = {"boxes": "residue boxes", "atoms": "built atoms", "bonds": "bonds",
          "outline": "selected box"}  # fmt: skip
 
 
+def camera(viewer):
+    """The viewer's camera: ``viewer.scene.camera`` from napari 0.9 (``viewer.camera`` before)."""
+    scene = getattr(viewer, "scene", None)
+    return scene.camera if scene is not None else viewer.camera
+
+
 class LayerSync:
     """The layers of one widget's session."""
 
@@ -125,7 +131,7 @@ class LayerSync:
         if self.session is None:
             return
         ca = self.session.residues[index].ca
-        self.viewer.camera.center = tuple(ca[::-1])
+        camera(self.viewer).center = tuple(ca[::-1])
         if self.viewer.dims.ndisplay == 2:
             self.viewer.dims.set_point(range(3), tuple(ca[::-1]))
         self.select([index])
