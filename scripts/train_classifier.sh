@@ -16,6 +16,9 @@ $DB prepare --out "$CACHE" --splits train,train2,val,val_jittered,test_1.5,test_
 
 # 2. Train: compact net with the pose head; a quarter of every batch from the real training
 #    maps (never 1cbs, cdk2, rnasa; gamma and 3sb3 are watched as real validation maps).
+#    The shipped weights: this command was stopped at step 2,560 and continued with
+#    `scripts/train_classifier.sh --resume --steps 7000` (skipping step 1), then copied from
+#    runs/classifier/final.safetensors (see weights/MODEL_CARD.md for the choice).
 $DB train --cache "$CACHE" --out "$OUT" --train-splits train,train2 --val-split val \
     --real-mix 0.25 --real-splits auto --net compact --base 16 --blocks 3,3 --pose \
     --pose-weight 0.3 --steps 10000 --batch-size 64 --lr 2e-3 --wd 0.05 --warmup 300 \
