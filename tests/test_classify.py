@@ -153,6 +153,24 @@ def test_test_time_augmentation(weights, real):
     assert np.array_equal(a, b) and not np.allclose(a, plain)
 
 
+def test_test_time_augmentation_progress_covers_every_copy(weights, real):
+    """The progress callback counts the jittered copies too, so Cancel works throughout."""
+    dmap, st = real
+    res, _ = backbone_residues(st)
+    centres, rot = backbone_frames(res.n[:12], res.ca[:12], res.c[:12])
+    clf = Classifier.from_path(weights, device="cpu", batch_size=4, tta=3)
+    seen = []
+    clf.classify_frames(dmap, centres, rot, progress=lambda d, t: seen.append((d, t)))
+    assert seen[-1] == (48, 48) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+    def cancel(done, total):
+        if done > 12:  # past the unjittered boxes: inside the augmentation copies
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        clf.classify_frames(dmap, centres, rot, progress=cancel)
+
+
 @needs_real
 def test_classify_model_real_map(weights, real):
     dmap, st = real

@@ -218,18 +218,29 @@ class Classifier:
         on_device: bool | None = None,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Probabilities (B, n_classes) for boxes cut from ``dmap`` in the given frames, averaged
-        over :attr:`tta` jittered copies too (see :meth:`_classify_once` for the rest)."""
-        got = self._classify_once(dmap, centres, rotations, progress, poses, on_device)
-        if self.tta <= 0 or len(np.asarray(centres).reshape(-1, 3)) == 0:
-            return got
-        probs = (got[0] if poses else got).copy()
-        rng = np.random.default_rng(0)
+        over :attr:`tta` jittered copies too (see :meth:`_classify_once` for the rest).
+
+        ``progress`` counts every box scored, copies included, so a GUI's bar and Cancel cover
+        the whole job; poses come from the unjittered boxes only.
+        """
         c = np.asarray(centres, dtype=float).reshape(-1, 3)
         r = np.asarray(rotations, dtype=float).reshape(-1, 3, 3)
-        for _ in range(self.tta):
-            c2, r2 = jitter_frames(c, r, rng, max_angle_deg=TTA_ANGLE, shift_sd=TTA_SHIFT)
-            probs += self._classify_once(dmap, c2, r2, None, False, on_device)
-        probs /= self.tta + 1
+        n, copies = len(c), max(self.tta, 0)
+        if copies == 0 or n == 0:
+            return self._classify_once(dmap, c, r, progress, poses, on_device)
+        total = n * (copies + 1)
+
+        def part(offset: int) -> Progress | None:
+            return None if progress is None else (lambda done, _n: progress(offset + done, total))
+
+        got = self._classify_once(dmap, c, r, part(0), poses, on_device)
+        rng = np.random.default_rng(0)
+        jit = [jitter_frames(c, r, rng, max_angle_deg=TTA_ANGLE, shift_sd=TTA_SHIFT)
+               for _ in range(copies)]  # fmt: skip
+        more = self._classify_once(dmap, np.concatenate([j[0] for j in jit]),
+                                   np.concatenate([j[1] for j in jit]), part(n), False,
+                                   on_device)  # fmt: skip
+        probs = ((got[0] if poses else got) + more.reshape(copies, n, -1).sum(0)) / (copies + 1)
         return (probs, got[1]) if poses else probs
 
     def _classify_once(
