@@ -27,16 +27,10 @@ fi
 # sequence of each chain of the deposited model (what a user would paste from the construct).
 mkdir -p "$OUT/seq" "$OUT/eval_build" "$OUT/eval_build_seq"
 for m in "${HELD[@]}" "${VAL[@]}"; do
-  .venv/bin/python - "$(ls "$REAL/$m"/model.* | head -1)" "$m" > "$OUT/seq/$m.fasta" <<'PY'
-import sys
-import gemmi
-st = gemmi.read_structure(sys.argv[1])
-st.setup_entities()
-for ch in st[0]:
-    seq = gemmi.one_letter_code([r.name for r in ch.get_polymer()])
-    if seq:
-        print(f">{sys.argv[2]} chain {ch.name}\n{seq}")
-PY
+  .venv/bin/python -c "import sys; from napari_densitybuild.models import read_structure
+from napari_densitybuild.sequence import model_fasta
+print(model_fasta(read_structure(sys.argv[1]), sys.argv[2]), end='')" \
+      "$(ls "$REAL/$m"/model.* | head -1)" "$m" > "$OUT/seq/$m.fasta"
 done
 for m in "${HELD[@]}" "${VAL[@]}"; do
   $DB evaluate --task build --map "$REAL/$m" --out "$OUT/eval_build/$m" \

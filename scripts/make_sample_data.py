@@ -25,6 +25,7 @@ import numpy as np
 
 from napari_densitybuild.maps import read_map
 from napari_densitybuild.models import atom_table, write_model
+from napari_densitybuild.sequence import model_fasta
 from napari_densitybuild.training import structures_dir
 from napari_densitybuild.training.simulate import SimulationSettings, simulate_file
 
@@ -67,10 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     n_refl = write_map_coefficients(sim.dmap.grid, D_MIN, out / "sample_map.mtz")
     atoms = atom_table(sim.structure)
     write_model(atoms, out / "sample_model.cif")
-    seq = gemmi.one_letter_code([r.name for r in sim.structure[0][0]])
-    (out / "sample_sequence.fasta").write_text(
-        f">sample {SOURCE[:4]} chain {sim.structure[0][0].name}\n{seq}\n"
-    )
+    (out / "sample_sequence.fasta").write_text(model_fasta(sim.structure, f"sample {SOURCE[:4]}"))
     # Check what a user gets: the map read back puts the model atoms in density.
     dmap = read_map(out / "sample_map.mtz")
     at_atoms = float(dmap.sample_points(atoms.xyz).mean())

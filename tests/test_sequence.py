@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gemmi
 import numpy as np
 import pytest
 
@@ -10,6 +11,7 @@ from napari_densitybuild.sequence import (
     align,
     assign_fragment,
     encode,
+    model_fasta,
     profile_log_odds,
     read_fasta,
 )
@@ -73,3 +75,27 @@ def test_read_fasta(tmp_path):
     (tmp_path / "empty.fa").write_text("")
     with pytest.raises(DensityBuildError, match="no sequence"):
         read_fasta(tmp_path / "empty.fa")
+
+
+def _structure(chains: dict[str, list[str]]) -> gemmi.Structure:
+    st = gemmi.Structure()
+    model = gemmi.Model("1")
+    for cname, names in chains.items():
+        chain = gemmi.Chain(cname)
+        for k, n in enumerate(names):
+            res = gemmi.Residue()
+            res.name, res.seqid = n, gemmi.SeqId(k + 1, " ")
+            chain.add_residue(res)
+        model.add_chain(chain)
+    st.add_model(model)
+    return st
+
+
+def test_model_fasta_reads_back(tmp_path):
+    """A model's chains as FASTA (modified residues as their parents, ligands and waters out)."""
+    st = _structure({"A": ["MET", "MSE", "GLY", "HOH"], "B": ["HOH"], "C": ["TRP"]})
+    path = tmp_path / "m.fasta"
+    path.write_text(model_fasta(st, "x"))
+    assert read_fasta(path) == [("x chain A", "MMG"), ("x chain C", "W")]
+    with pytest.raises(DensityBuildError, match="no amino-acid chain"):
+        model_fasta(_structure({"W": ["HOH"]}), "w")

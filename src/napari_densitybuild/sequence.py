@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DensityBuildError
-from .residues import AMINO_ACIDS, ONE_LETTER
+from .residues import AMINO_ACIDS, ONE_LETTER, PARENT
 
 LETTERS = "".join(ONE_LETTER[a] for a in AMINO_ACIDS)
 #: Letter -> class index (X and other letters: -1, aligned at no score).
@@ -76,6 +76,25 @@ def read_fasta(path: str | Path) -> list[tuple[str, str]]:
             raise DensityBuildError(f"{path}: sequence {name!r} has letters {''.join(bad)} that "
                                     "are not amino acids")  # fmt: skip
     return out
+
+
+def model_fasta(structure, name: str) -> str:
+    """FASTA text of each chain's amino acids in a model (first model, modelled residues in
+    file order; modified residues as their parents), e.g. to build with a known sequence.
+
+    Raises
+    ------
+    DensityBuildError
+        If no chain has an amino acid.
+    """
+    lines = []
+    for chain in structure[0]:
+        seq = "".join(ONE_LETTER.get(PARENT.get(r.name, r.name), "") for r in chain)
+        if seq:
+            lines += [f">{name} chain {chain.name}", seq]
+    if not lines:
+        raise DensityBuildError(f"{name}: the model has no amino-acid chain")
+    return "\n".join(lines) + "\n"
 
 
 def encode(seq: str) -> np.ndarray:

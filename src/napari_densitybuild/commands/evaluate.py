@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import DensityBuildError
 from ..settings import DEFAULT_TTA
+from ._options import add_device
 
 TASKS = ("classify", "place", "build")
 
@@ -55,7 +56,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="place: first N test structures")
     p.add_argument("--built", action="append", default=[], help="build: built model per --map")
     p.add_argument("--sequence", default=None, help="build: FASTA to build with")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
+    add_device(p)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--threads", type=int, help="CPU threads (default: all physical cores)")
     p.add_argument("--tta", type=int, default=DEFAULT_TTA,
