@@ -69,6 +69,8 @@ CACHES: dict[str, CacheSpec] = {
     "train": CacheSpec("train", "train", SimulationSettings().with_d_min((1.3, 2.5)), True, 1),
     # The same structures simulated again (another crystal, noise, waters, resolution).
     "train2": CacheSpec("train2", "train", SimulationSettings().with_d_min((1.3, 2.5)), True, 5),
+    # A third simulation, for continuing the shipped weights on maps they have not seen.
+    "train3": CacheSpec("train3", "train", SimulationSettings().with_d_min((1.3, 2.5)), True, 7),
     "val": CacheSpec("val", "val", SimulationSettings(), False, 2),
     "test_1.5": CacheSpec("test_1.5", "test", SimulationSettings().with_d_min(1.5), False, 3),
     "test_2.5": CacheSpec("test_2.5", "test", SimulationSettings().with_d_min(2.5), False, 4),
