@@ -10,6 +10,8 @@ The target, minimised over all coordinates with L-BFGS in torch::
 The restraint values come from :mod:`napari_densitybuild.geometry`. The map is resampled once
 onto a Cartesian grid around the atoms (0.4 A) and read with ``grid_sample``, so the density
 term is differentiable. Cis peptides (C-alphas closer than 3.3 A) keep only their bonds.
+Between rounds, peptides whose carbonyl O fits the map better turned over are flipped
+(:mod:`.pepflip`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from torch.nn import functional as F
 
 from .geometry import chiral_centres, peptide_pairs, rigid_pairs
 from .maps import DensityMap
+from .pepflip import flip_peptides, peptide_units
 
 #: Atomic numbers of the elements in proteins (weights of the density term, / 6).
 Z = {"C": 6.0, "N": 7.0, "O": 8.0, "S": 16.0, "SE": 34.0}
@@ -157,6 +160,8 @@ def refine(
     rounds: int = 2,
     iterations: int = 30,
     field: DensityField | None = None,
+    peptide_flips: bool = True,
+    info: dict | None = None,
 ) -> np.ndarray:
     """Refined coordinates (N, 3) of ``model`` against ``dmap`` (geometry only if None).
 
@@ -172,6 +177,11 @@ def refine(
         L-BFGS rounds (non-bonded pairs are found again between rounds) and iterations each.
     field
         A resampled map to reuse (else made from ``dmap`` around the atoms).
+    peptide_flips
+        After each round but the last, turn over peptides whose O fits the map better flipped
+        (:mod:`.pepflip`).
+    info
+        If given, ``info["peptide_flips"]`` is set to the number of peptides turned over.
     """
     if len(model) == 0:
         return model.xyz.copy()
@@ -181,7 +191,14 @@ def refine(
                      dtype=torch.float64)  # fmt: skip
     if dmap is not None and field is None:
         field = DensityField(dmap, model.xyz)
-    for _ in range(rounds):
+    units = peptide_units(model) if peptide_flips and field is not None else None
+    n_flips = 0
+    for k in range(rounds):
+        if units is not None and k > 0:
+            xyz, flipped = flip_peptides(x.detach().numpy(), units, field)
+            n_flips += int(flipped.sum())
+            with torch.no_grad():
+                x.copy_(torch.from_numpy(xyz))
         nb = _nonbonded_pairs(x.detach().numpy(), model.residue, model.linked)
         opt = torch.optim.LBFGS([x], lr=1.0, max_iter=iterations, line_search_fn="strong_wolfe")
 
@@ -194,6 +211,8 @@ def refine(
             return e
 
         opt.step(closure)
+    if info is not None:
+        info["peptide_flips"] = n_flips
     return x.detach().numpy().copy()
 
 

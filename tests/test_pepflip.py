@@ -1,0 +1,68 @@
+"""Peptide flips on the bundled sample: wrong-side carbonyls are turned back, right ones kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from napari_densitybuild.maps import read_map
+from napari_densitybuild.models import read_structure
+from napari_densitybuild.pepflip import flip_peptides, flipped_positions, peptide_units
+from napari_densitybuild.refine import DensityField, atom_model, refine
+
+SAMPLE = Path(__file__).parents[1] / "sample_data"
+
+
+@pytest.fixture(scope="module")
+def sample():
+    model = atom_model(read_structure(SAMPLE / "sample_model.cif"))
+    dmap = read_map(SAMPLE / "sample_map.mtz")
+    return model, dmap, DensityField(dmap, model.xyz)
+
+
+def test_units_and_geometry_of_a_flip(sample):
+    model, _, _ = sample
+    units = peptide_units(model)
+    assert len(units) == int(model.linked.sum())  # the sample has no cis peptides
+    assert set(model.atom[units[:, 2]]) == {"O"} and set(model.atom[units[:, 3]]) == {"N"}
+    turned = flipped_positions(model.xyz, units)
+    move = np.linalg.norm(turned - model.xyz[units[:, 1:4]], axis=-1)
+    assert np.all(move[:, 1] > 2.3) and np.all(move[:, 1] < 3.8)  # O crosses over
+    assert np.all(move[:, [0, 2]] < 1.2)  # C and N stay near the CA-CA axis
+    again = model.xyz.copy()
+    again[units[:, 1:4].ravel()] = turned.reshape(-1, 3)
+    back = flipped_positions(again, units)
+    np.testing.assert_allclose(back, model.xyz[units[:, 1:4]], atol=1e-9)
+
+
+def test_wrong_side_carbonyls_are_turned_back(sample):
+    model, _, field = sample
+    units = peptide_units(model)
+    out, flipped = flip_peptides(model.xyz, units, field)
+    assert not flipped.any()  # the true model is left alone
+    np.testing.assert_array_equal(out, model.xyz)
+    pick = np.random.default_rng(0).choice(len(units), size=6, replace=False)
+    bad = model.xyz.copy()
+    bad[units[pick, 1:4].ravel()] = flipped_positions(model.xyz, units[pick]).reshape(-1, 3)
+    out, flipped = flip_peptides(bad, units, field)
+    assert set(np.flatnonzero(flipped)) == set(pick)
+    np.testing.assert_allclose(out, model.xyz, atol=1e-6)
+
+
+def test_refine_reports_and_fixes_flips(sample):
+    model, dmap, field = sample
+    units = peptide_units(model)
+    pick = np.arange(2, len(units), 9)[:5]
+    truth = model.xyz.copy()
+    model = atom_model(read_structure(SAMPLE / "sample_model.cif"))
+    model.xyz[units[pick, 1:4].ravel()] = flipped_positions(truth, units[pick]).reshape(-1, 3)
+    info: dict = {}
+    out = refine(model, dmap, field=field, info=info)
+    assert info["peptide_flips"] >= len(pick)
+    o_err = np.linalg.norm(out[units[pick, 2]] - truth[units[pick, 2]], axis=1)
+    assert np.all(o_err < 0.6), o_err
+    kept = refine(model, dmap, field=field, peptide_flips=False, info=info)
+    assert info["peptide_flips"] == 0
+    assert np.all(np.linalg.norm(kept[units[pick, 2]] - truth[units[pick, 2]], axis=1) > 1.5)
