@@ -61,3 +61,19 @@ def test_build_one_creates_its_output_folder(maps, tmp_path):
     row = build_one(maps[0], str(out), OPTIONS)
     assert row["status"] == "done", row
     assert Path(row["model"]).is_file() and Path(row["model"]).parent == out
+
+
+def test_batch_serial_without_dask(maps, tmp_path, capsys):
+    from napari_densitybuild.errors import DensityBuildError
+
+    out = tmp_path / "serial"
+    code = main(["batch", *maps, "--out", str(out), "--workers", "0", "--no-refine",
+                 "--device", "cpu"])  # fmt: skip
+    assert code == 1
+    printed = capsys.readouterr().out
+    assert "| one.mtz | done |" in printed and "| broken.mtz | failed:" in printed
+    assert json.loads(output_paths(maps[2], out)[1].read_text())["residues"] > 30
+    again = run_batch(maps, out, workers=0, options=OPTIONS, progress=False)
+    assert [r["status"] for r in again][::2] == ["skipped (done before)"] * 2
+    with pytest.raises(DensityBuildError, match="--workers"):
+        run_batch(maps, out, workers=-1, options=OPTIONS, progress=False)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -113,15 +114,24 @@ def run_batch(
     scheduler
         Address of a running Dask scheduler (``tcp://host:8786``); None starts a LocalCluster
         of ``workers`` single-threaded processes.
+    workers
+        LocalCluster processes; 0 (and no scheduler): no Dask, the maps one after another in
+        this process, torch on every core (what the cluster is measured against).
     options
-        ``build_one`` options: device, weights, detector, sequence, columns, no_refine, threads.
+        ``build_one`` options: device, weights, detector, sequence, columns, no_refine, threads
+        (default 1 per worker, or every core when serial).
     """
-    from distributed import Client, LocalCluster, as_completed
     from tqdm import tqdm
 
+    from .errors import DensityBuildError
+
+    if workers < 0:
+        raise DensityBuildError(f"--workers must be 0 (no Dask) or more, not {workers}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    options = {"threads": 1, **(options or {})}
+    threads = 1 if scheduler or workers else (os.cpu_count() or 1)
+    options = {**(options or {})}
+    options["threads"] = options.get("threads") or threads
     rows: dict[str, dict] = {}
     todo = []
     for m in maps:
@@ -131,33 +141,45 @@ def run_batch(
         else:
             todo.append(m)
     if todo:
-        cluster = None
-        if scheduler is None:
-            cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=logging.ERROR,
-            )  # fmt: skip
-        client = Client(scheduler or cluster)
-        try:
-            futures = {
-                client.submit(build_one, m, str(out_dir), options, pure=False): m for m in todo
-            }
-            bar = tqdm(total=len(futures), desc="maps", unit="map", file=sys.stderr,
-                       disable=not progress)  # fmt: skip
-            for fut in as_completed(futures):
-                row = fut.result()
-                rows[futures[fut]] = row
-                bar.update()
-                if row["status"] == "failed":
-                    bar.write(f"{Path(row['map']).name}: failed: {row['error']}")
-            bar.close()
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+        bar = tqdm(total=len(todo), desc="maps", unit="map", file=sys.stderr,
+                   disable=not progress)  # fmt: skip
+        run = _run_serial if scheduler is None and workers == 0 else _run_dask
+        for m, row in run(todo, str(out_dir), options, scheduler, workers):
+            rows[m] = row
+            bar.update()
+            if row["status"] == "failed":
+                bar.write(f"{Path(row['map']).name}: failed: {row['error']}")
+        bar.close()
     out = [rows[m] for m in maps]
     write_summary(out, out_dir)
     return out
+
+
+def _run_serial(todo: list[str], out_dir: str, options: dict, scheduler, workers):
+    """(map, row) for each map, built one after another in this process."""
+    for m in todo:
+        yield m, build_one(m, out_dir, options)
+
+
+def _run_dask(todo: list[str], out_dir: str, options: dict, scheduler: str | None, workers: int):
+    """(map, row) as each map's task finishes on the cluster (a LocalCluster if no address)."""
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True,
+            dashboard_address=None, silence_logs=logging.ERROR,
+        )  # fmt: skip
+    client = Client(scheduler or cluster)
+    try:
+        futures = {client.submit(build_one, m, out_dir, options, pure=False): m for m in todo}
+        for fut in as_completed(futures):
+            yield futures[fut], fut.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def summary_table(rows: list[dict]) -> str:

@@ -1,7 +1,8 @@
 """``densitybuild batch MAPS... --out DIR``: build many maps on a Dask cluster.
 
 One task per map on a LocalCluster of ``--workers`` single-threaded processes, or on a running
-scheduler (``--scheduler tcp://host:8786``). Prints a progress bar, the failures as they
+scheduler (``--scheduler tcp://host:8786``); ``--workers 0`` builds the maps one after another
+in this process without Dask. Prints a progress bar, the failures as they
 happen, and a summary table; writes ``DIR/<map>.cif``, ``DIR/<map>.json`` and
 ``DIR/summary.md``/``summary.json``. Maps already built in DIR are skipped. Exit status 1 if
 any map failed.
@@ -20,8 +21,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("maps", nargs="+", help="map files")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--scheduler", help="address of a running Dask scheduler")
-    p.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (2)")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads per worker (1)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="LocalCluster worker processes (2); 0: no Dask, one map after another",
+    )
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads per worker (1; with --workers 0, every core)")  # fmt: skip
     add_device(p)
     p.add_argument("--sequence", metavar="FASTA", help="sequence(s) for every map")
     p.add_argument("--columns", help="MTZ amplitude,phase columns")
