@@ -70,6 +70,9 @@ def test_bad_input_one_line(tmp_path, capsys):
     fasta.write_text(">x\nMK1\n")
     assert main(["build", MAP, "--out", str(tmp_path / "m.cif"), "--sequence", str(fasta)]) == 2
     assert "not amino acids" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["build", MAP, "--out", str(tmp_path / "m.cif"), "--passes", "0"])
+    assert "--passes: must be 1 or more" in capsys.readouterr().err
 
 
 def _backbone_deviation(built, truth, sym) -> np.ndarray:
@@ -87,6 +90,7 @@ def _backbone_deviation(built, truth, sym) -> np.ndarray:
 def test_second_pass_reframes_boxes_on_the_refined_backbone():
     from napari_densitybuild.build import backbone_of, build
     from napari_densitybuild.classify import Classifier
+    from napari_densitybuild.errors import DensityBuildError
     from napari_densitybuild.maps import read_map
     from napari_densitybuild.place import Placer
     from napari_densitybuild.symmetry import Symmetry
@@ -112,3 +116,5 @@ def test_second_pass_reframes_boxes_on_the_refined_backbone():
     # boxes framed on the refined backbone: the typical residue gets closer to the truth
     assert np.all(median[2] <= median[1] + 0.01) and median[2].mean() < median[1].mean()
     assert build(dmap, placer, clf, do_refine=False).report["passes"] == 1
+    with pytest.raises(DensityBuildError, match="passes"):
+        build(dmap, placer, clf, passes=0)

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from .settings import DEFAULT_TTA
+from .settings import DEFAULT_PASSES, DEFAULT_TTA
 
 #: Per-process cache of loaded networks (device, weights) -> (placer, classifier).
 _MODELS: dict = {}
@@ -80,7 +80,14 @@ def build_one(map_path: str, out_dir: str, options: dict | None = None) -> dict:
         fasta = options.get("sequence")
         seqs = [s for _, s in read_fasta(fasta)] if fasta else None
         dmap = read_map(map_path, columns=options.get("columns"))
-        result = build(dmap, placer, clf, seqs, do_refine=not options.get("no_refine"))
+        result = build(
+            dmap,
+            placer,
+            clf,
+            seqs,
+            do_refine=not options.get("no_refine"),
+            passes=options.get("passes", DEFAULT_PASSES),
+        )
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         write_structure(result.structure(), model_path)
         report = {**result.report, "map": str(map_path), "device": str(clf.device)}
@@ -118,7 +125,8 @@ def run_batch(
         LocalCluster processes; 0 (and no scheduler): no Dask, the maps one after another in
         this process, torch on every core (what the cluster is measured against).
     options
-        ``build_one`` options: device, weights, detector, sequence, columns, no_refine, threads
+        ``build_one`` options: device, weights, detector, sequence, columns, no_refine, passes,
+        threads
         (default 1 per worker, or every core when serial).
     """
     from tqdm import tqdm

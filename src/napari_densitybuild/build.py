@@ -28,13 +28,12 @@ from .pose import frame_to_world
 from .refine import AtomModel, refine
 from .residues import AMINO_ACIDS, HEAVY_ATOMS, THREE_LETTER
 from .sequence import assign_fragment
+from .settings import DEFAULT_PASSES
 from .trace import Trace
 
 #: ``progress(stage, done, total)``; it may raise to cancel.
 StageProgress = Callable[[str, int, int], None]
 STAGES = ("place", "classify", "sequence", "refine", "reclassify", "refine_again", "assemble")
-#: Rounds of classify + pose + refine in :func:`build`.
-DEFAULT_PASSES = 2
 
 
 @dataclass(eq=False)
@@ -203,10 +202,12 @@ def build(
     Raises
     ------
     DensityBuildError
-        When nothing is placed, or the classifier has no pose head.
+        When nothing is placed, the classifier has no pose head, or ``passes`` < 1.
     """
     if not classifier.has_poses:
         raise DensityBuildError("the classifier weights have no pose head: cannot build atoms")
+    if passes < 1:
+        raise DensityBuildError(f"passes must be 1 or more, not {passes}")
     times: dict[str, float] = {}
 
     def tick(stage: str, t0: float, done: int = 1, total: int = 1) -> float:

@@ -4,3 +4,5 @@
 DEFAULT_TTA = 4
 #: Frame jitter (A, degrees) of those copies.
 TTA_SHIFT, TTA_ANGLE = 0.3, 8.0
+#: Rounds of classify + pose + refine in a build (see ``build.build``).
+DEFAULT_PASSES = 2

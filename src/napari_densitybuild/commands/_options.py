@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..device import DEVICE_CHOICES
-from ..settings import DEFAULT_TTA
+from ..settings import DEFAULT_PASSES, DEFAULT_TTA
 
 
 def add_device(p: argparse.ArgumentParser) -> None:
@@ -20,6 +20,24 @@ def add_tta(p: argparse.ArgumentParser) -> None:
         type=int,
         default=DEFAULT_TTA,
         help=f"test-time augmentation copies per box (default {DEFAULT_TTA}; 0: off)",
+    )
+
+
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def add_passes(p: argparse.ArgumentParser) -> None:
+    """``--passes N``: rounds of classify + pose + refine in a build."""
+    p.add_argument(
+        "--passes",
+        type=_at_least_one,
+        default=DEFAULT_PASSES,
+        help=f"rounds of classify + pose + refine; each after the first re-cuts the boxes on "
+        f"the refined backbone (default {DEFAULT_PASSES})",
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._options import add_device, add_tta, add_weights
+from ._options import add_device, add_passes, add_tta, add_weights
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -34,6 +34,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--columns", help="MTZ amplitude,phase columns")
     p.add_argument("--no-refine", action="store_true", help="skip real-space refinement")
     add_tta(p)
+    add_passes(p)
     add_weights(p)
     return p
 
@@ -42,7 +43,17 @@ def run(args: argparse.Namespace) -> int:
     """Run the batch and print the summary."""
     from ..batch import run_batch, summary_table
 
-    keys = ("threads", "device", "sequence", "columns", "no_refine", "weights", "detector", "tta")
+    keys = (
+        "threads",
+        "device",
+        "sequence",
+        "columns",
+        "no_refine",
+        "weights",
+        "detector",
+        "tta",
+        "passes",
+    )
     options = {k: getattr(args, k) for k in keys}
     rows = run_batch(args.maps, args.out, args.scheduler, args.workers, options)
     print(summary_table(rows))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import DensityBuildError
 from ..settings import DEFAULT_TTA
-from ._options import add_device
+from ._options import add_device, add_passes
 
 TASKS = ("classify", "place", "build")
 
@@ -62,6 +62,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--tta", type=int, default=DEFAULT_TTA,
                    help="test-time augmentation copies at map + model pairs and in builds "
                    f"(default {DEFAULT_TTA}; cached boxes are scored as they are)")  # fmt: skip
+    add_passes(p)
     return p
 
 
@@ -198,4 +199,4 @@ def _build(dmap, args: argparse.Namespace):
     sequences = [s for _, s in read_fasta(args.sequence)] if args.sequence else None
     return build(dmap, Placer.from_path(args.detector, device=args.device),
                  Classifier.from_path(weights, device=args.device, tta=args.tta),
-                 sequences)  # fmt: skip
+                 sequences, passes=args.passes)  # fmt: skip
