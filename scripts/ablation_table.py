@@ -6,6 +6,8 @@ kept.
 Reads ``runs/ablation/<row>/eval/metrics.json`` (written by ``densitybuild evaluate``) and the
 weights' cards (steps, samples, CPU seconds), plus the shipped model's evaluation
 (``runs/eval_shipped/metrics.json``), and writes the markdown table with each row's command.
+A row whose run folder is absent (runs/ is git-ignored, so a new checkout has none) keeps its
+line and command from the present table.
 
     .venv/bin/python scripts/ablation_table.py
 """
@@ -32,7 +34,22 @@ def cells(metrics: dict, split: str) -> str:
     return f"{m['top1']:.3f} / {m['map']:.3f}" if m else "-"
 
 
+def present_rows(text: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Table lines and command lines of the current table, by row number."""
+    body = text.split(BEGIN, 1)[1].split(END, 1)[0] if BEGIN in text else ""
+    rows, commands = {}, {}
+    for line in body.splitlines():
+        if line.startswith("| ") and line[2:3].isdigit():
+            rows[line[2:3]] = line
+        elif line.startswith("- row "):
+            commands[line[6:7]] = line
+    return rows, commands
+
+
 def main() -> int:
+    out = ROOT / "docs" / "ablation.md"
+    text = out.read_text() if out.is_file() else f"# Classifier ablation\n\n{BEGIN}\n{END}\n"
+    old_rows, old_commands = present_rows(text)
     lines = [
         "| row | setting | steps x batch | CPU-h | test, plain sim 1.4-1.6 A (top-1 / mAP) | "
         "test, realistic sim 1.5 A | real held-out (1cbs, cdk2, rnasa) |",
@@ -42,7 +59,9 @@ def main() -> int:
     for name, what in ROWS.items():
         path = ROOT / "runs" / "ablation" / name / "eval" / "metrics.json"
         if not path.is_file():
-            lines.append(f"| {name[0]} | {what} | not run | | | | |")
+            lines.append(old_rows.get(name[0], f"| {name[0]} | {what} | not run | | | | |"))
+            if name[0] in old_commands:
+                commands.append(old_commands[name[0]])
             continue
         data = json.loads(path.read_text())
         res, card = data["results"], data.get("card", {})
@@ -59,10 +78,11 @@ def main() -> int:
                      f"| {cells(res, 'test_plain')} | {cells(res, 'test_1.5')} | "
                      f"{cells(res, 'real_heldout')} |")  # fmt: skip
         commands.append(f"- row 6: `{card.get('command', '')}` (see the model card)")
+    elif "6" in old_rows:
+        lines.append(old_rows["6"])
+        commands.extend([old_commands["6"]] if "6" in old_commands else [])
     table = ("\n".join(lines) + "\n\nCommands (`scripts/ablation.sh`):\n\n"
              + "\n".join(commands) + "\n")  # fmt: skip
-    out = ROOT / "docs" / "ablation.md"
-    text = out.read_text() if out.is_file() else f"# Classifier ablation\n\n{BEGIN}\n{END}\n"
     head, rest = text.split(BEGIN, 1)
     out.write_text(head + BEGIN + "\n" + table + END + rest.split(END, 1)[1])
     print(table)
