@@ -77,3 +77,30 @@ def test_batch_serial_without_dask(maps, tmp_path, capsys):
     assert [r["status"] for r in again][::2] == ["skipped (done before)"] * 2
     with pytest.raises(DensityBuildError, match="--workers"):
         run_batch(maps, out, workers=-1, options=OPTIONS, progress=False)
+
+
+def test_local_cluster_workers_do_not_trim_malloc():
+    import os
+
+    from distributed import Client
+
+    from napari_densitybuild.batch import MALLOC_TRIM, local_cluster
+
+    with local_cluster(1) as cluster, Client(cluster) as client:
+        env = client.run(lambda: {k: os.environ.get(k) for k in (MALLOC_TRIM, "OMP_NUM_THREADS")})
+    (worker_env,) = env.values()
+    assert worker_env[MALLOC_TRIM] is None
+    assert worker_env["OMP_NUM_THREADS"] == "1"  # Dask's thread caps are kept
+
+
+def test_relax_malloc_trim_only_where_dask_set_it(monkeypatch):
+    import sys
+
+    from napari_densitybuild import batch
+
+    monkeypatch.setattr(batch, "_MALLOC_RELAXED", False)
+    monkeypatch.delenv(batch.MALLOC_TRIM, raising=False)
+    assert batch.relax_malloc_trim() is False
+    monkeypatch.setenv(batch.MALLOC_TRIM, "65536")
+    assert batch.relax_malloc_trim() is sys.platform.startswith("linux")
+    assert batch.relax_malloc_trim() is False  # once per process

@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
@@ -26,6 +27,9 @@ from .settings import DEFAULT_PASSES, DEFAULT_TTA
 
 #: Per-process cache of loaded networks (device, weights) -> (placer, classifier).
 _MODELS: dict = {}
+#: The environment variable Dask sets in its workers, and glibc's mallopt parameters.
+MALLOC_TRIM, M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = "MALLOC_TRIM_THRESHOLD_", -1, -3
+_MALLOC_RELAXED = False
 
 
 def output_paths(map_path: str | Path, out_dir: str | Path) -> tuple[Path, Path]:
@@ -69,6 +73,7 @@ def build_one(map_path: str, out_dir: str, options: dict | None = None) -> dict:
     model_path, report_path = output_paths(map_path, out_dir)
     row = {"map": str(map_path), "model": str(model_path)}
     try:
+        relax_malloc_trim()
         configure_cpu_threads(options.get("threads"))
         device = _worker_device(options.get("device", "auto"))
         key = (device, options.get("weights"), options.get("detector"), options.get("tta"))
@@ -163,6 +168,48 @@ def run_batch(
     return out
 
 
+def local_cluster(workers: int):
+    """A LocalCluster of ``workers`` single-threaded processes, without Dask's malloc trimming.
+
+    Dask starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also pins glibc's mmap
+    threshold: every array over 128 KiB is then mapped and unmapped afresh, and a build ran
+    1.8x slower in such a worker (6.6 s instead of 3.7 s per sample map on one thread). The
+    thread caps (OMP, MKL, OpenBLAS = 1) are kept.
+    """
+    import dask
+    from distributed import LocalCluster
+
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
+    dask_value = environ.pop(MALLOC_TRIM, None)
+    # A nanny also sets these in its own process (here), and children inherit them: undo what
+    # an earlier cluster of this process left, and only that.
+    if dask_value is not None and os.environ.get(MALLOC_TRIM) == str(dask_value):
+        del os.environ[MALLOC_TRIM]
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        return LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True,
+            dashboard_address=None, silence_logs=logging.ERROR,
+        )  # fmt: skip
+
+
+def relax_malloc_trim() -> bool:
+    """In a worker started with ``MALLOC_TRIM_THRESHOLD_`` (e.g. by ``dask worker`` on another
+    machine), give glibc back generous trim and mmap thresholds; True if it did.
+
+    Brought a sample build under that setting from 6.6 s back to 4.3 s (3.7 s without it).
+    """
+    global _MALLOC_RELAXED
+    if _MALLOC_RELAXED or MALLOC_TRIM not in os.environ or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        ok = libc.mallopt(M_TRIM_THRESHOLD, 256 << 20) and libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)
+    except (OSError, AttributeError):
+        return False
+    _MALLOC_RELAXED = bool(ok)
+    return _MALLOC_RELAXED
+
+
 def _run_serial(todo: list[str], out_dir: str, options: dict, scheduler, workers):
     """(map, row) for each map, built one after another in this process."""
     for m in todo:
@@ -171,14 +218,9 @@ def _run_serial(todo: list[str], out_dir: str, options: dict, scheduler, workers
 
 def _run_dask(todo: list[str], out_dir: str, options: dict, scheduler: str | None, workers: int):
     """(map, row) as each map's task finishes on the cluster (a LocalCluster if no address)."""
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, as_completed
 
-    cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True,
-            dashboard_address=None, silence_logs=logging.ERROR,
-        )  # fmt: skip
+    cluster = local_cluster(workers) if scheduler is None else None
     client = Client(scheduler or cluster)
     try:
         futures = {client.submit(build_one, m, out_dir, options, pure=False): m for m in todo}
