@@ -5,8 +5,8 @@ pose head places O from the box alone and sometimes puts it on the wrong side (o
 real maps about 1 peptide in 20 differed from the deposited model by 2.5-3.7 A at O). Rotating
 the unit 180 degrees about the CA(i)-CA(i+1) axis moves O by about 3 A and C, N by well under
 1 A; refinement then restores ideal geometry. A flip is kept where the map at the flipped O is
-higher than at the present O by ``margin`` sigma: on 1cbs, cdk2 and rnasa that rule turned
-over 7 of the 27 peptides that disagreed with the deposited models and none of the other 541.
+higher than at the present O by ``margin`` sigma: on builds of 1cbs, cdk2 and rnasa that rule
+picked 7 of the 27 peptides that disagreed with the deposited models and none of the other 541.
 """
 
 from __future__ import annotations
