@@ -129,10 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     intro = [
         f"`python benchmarks/bench_pipeline.py --threads {args.threads} --device "
         f"{args.device}` (seconds; one fresh process per case; build = `densitybuild build` "
-        "without reading: place, classify + pose, refine, assemble; the stage columns are "
-        "the same stages run one by one, classify + pose as one pass over the boxes, where "
-        "build also scores the default 4 test-time augmentation copies; weights: the "
-        "shipped ones).",
+        "without reading: place, then the default two passes of classify + pose and refine, "
+        "assemble; the stage columns are the stages run once each, one by one, classify + "
+        "pose as one pass over the boxes, where build also scores the default 4 test-time "
+        "augmentation copies; weights: the shipped ones).",
         f"torch threads: {args.threads}; device: {results[0]['device'] if results else '-'}",
     ]
     report("Pipeline: seconds per stage and peak memory", intro, rows, args.out, scale)
