@@ -131,8 +131,7 @@ def run_batch(
         this process, torch on every core (what the cluster is measured against).
     options
         ``build_one`` options: device, weights, detector, sequence, columns, no_refine, passes,
-        threads
-        (default 1 per worker, or every core when serial).
+        threads (default 1 per worker, or every core when serial).
     """
     from tqdm import tqdm
 
@@ -156,8 +155,11 @@ def run_batch(
     if todo:
         bar = tqdm(total=len(todo), desc="maps", unit="map", file=sys.stderr,
                    disable=not progress)  # fmt: skip
-        run = _run_serial if scheduler is None and workers == 0 else _run_dask
-        for m, row in run(todo, str(out_dir), options, scheduler, workers):
+        if scheduler is None and workers == 0:  # no Dask: one after another, here
+            finished = ((m, build_one(m, str(out_dir), options)) for m in todo)
+        else:
+            finished = _run_dask(todo, str(out_dir), options, scheduler, workers)
+        for m, row in finished:
             rows[m] = row
             bar.update()
             if row["status"] == "failed":
@@ -208,12 +210,6 @@ def relax_malloc_trim() -> bool:
         return False
     _MALLOC_RELAXED = bool(ok)
     return _MALLOC_RELAXED
-
-
-def _run_serial(todo: list[str], out_dir: str, options: dict, scheduler, workers):
-    """(map, row) for each map, built one after another in this process."""
-    for m in todo:
-        yield m, build_one(m, out_dir, options)
 
 
 def _run_dask(todo: list[str], out_dir: str, options: dict, scheduler: str | None, workers: int):

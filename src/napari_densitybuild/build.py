@@ -25,7 +25,7 @@ from .errors import DensityBuildError
 from .maps import DensityMap
 from .place import Placer
 from .pose import frame_to_world
-from .refine import AtomModel, refine
+from .refine import AtomModel, DensityField, refine
 from .residues import AMINO_ACIDS, HEAVY_ATOMS, THREE_LETTER
 from .sequence import assign_fragment
 from .settings import DEFAULT_PASSES
@@ -227,6 +227,7 @@ def build(
     refined: dict = {"peptide_flips": 0}
     passes = passes if do_refine else 1
     model: AtomModel | None = None
+    field: DensityField | None = None
     for k in range(passes):
         stage = "classify" if k == 0 else "reclassify"
         if model is not None:  # frames from the refined backbone: nearer the truth than the trace's
@@ -240,7 +241,10 @@ def build(
         model = atoms_for_types(poses, types, placed)
         if do_refine:
             info: dict = {}
-            model.xyz = refine(model, dmap, info=info)
+            # the map is resampled once, around the first pass's atoms (later passes move
+            # atoms by well under the field's 4 A margin)
+            field = field if field is not None else DensityField(dmap, model.xyz)
+            model.xyz = refine(model, dmap, field=field, info=info)
             refined["peptide_flips"] += info.get("peptide_flips", 0)
         t = tick("refine" if k == 0 else "refine_again", t)
     chain, seqid, icode = number_residues(placed, positions)

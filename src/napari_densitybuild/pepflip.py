@@ -28,11 +28,10 @@ def peptide_units(model) -> np.ndarray:
     prev = None
     for r in range(len(model.resname)):
         atoms = model.residue_atoms(r)
-        if prev is not None and model.linked[r] and "N" in atoms and "CA" in atoms:
-            if all(k in prev for k in ("CA", "C", "O")):
-                u = [prev["CA"], prev["C"], prev["O"], atoms["N"], atoms["CA"]]
-                if np.linalg.norm(model.xyz[u[0]] - model.xyz[u[4]]) > 3.3:
-                    units.append(u)
+        complete = prev is not None and all(k in prev for k in ("CA", "C", "O"))
+        if complete and model.linked[r] and "N" in atoms and "CA" in atoms:
+            if model.is_trans(prev, atoms):
+                units.append([prev["CA"], prev["C"], prev["O"], atoms["N"], atoms["CA"]])
         prev = atoms
     return np.asarray(units, dtype=np.int64).reshape(-1, 5)
 

@@ -30,6 +30,8 @@ from .pepflip import flip_peptides, peptide_units
 Z = {"C": 6.0, "N": 7.0, "O": 8.0, "S": 16.0, "SE": 34.0}
 #: Closest allowed distance (A) between atoms of residues that are not linked.
 NONBONDED = 2.9
+#: C-alphas of linked residues closer than this (A) make a cis peptide.
+CIS_CA = 3.3
 
 
 @dataclass(eq=False)
@@ -65,6 +67,13 @@ class AtomModel:
         idx = np.flatnonzero(self.residue == r)
         return {str(self.atom[i]): int(i) for i in idx}
 
+    def is_trans(self, prev: dict[str, int], atoms: dict[str, int]) -> bool:
+        """Whether the peptide from residue ``prev`` to ``atoms`` (from :meth:`residue_atoms`)
+        is trans: C-alphas at least :data:`CIS_CA` apart (True where a C-alpha is missing)."""
+        if "CA" not in prev or "CA" not in atoms:
+            return True
+        return bool(np.linalg.norm(self.xyz[prev["CA"]] - self.xyz[atoms["CA"]]) > CIS_CA)
+
 
 @dataclass(eq=False)
 class Restraints:
@@ -93,9 +102,7 @@ def build_restraints(model: AtomModel) -> Restraints:
             if all(x in atoms for x in (c, a, b, e)):
                 chi.append([atoms[c], atoms[a], atoms[b], atoms[e]]), v0.append(v), vsd.append(s)
         if prev is not None and model.linked[r]:
-            trans = True
-            if "CA" in prev and "CA" in atoms:
-                trans = np.linalg.norm(model.xyz[prev["CA"]] - model.xyz[atoms["CA"]]) > 3.3
+            trans = model.is_trans(prev, atoms)
             for a, b, d, s in pep:
                 if a in prev and b in atoms and (trans or d < 2.0):
                     pi.append(prev[a]), pj.append(atoms[b]), d0.append(d), sd.append(s)
