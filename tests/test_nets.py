@@ -153,3 +153,43 @@ def test_one_training_step_full_poster_net():
     assert len(changed) == len(before)
     assert not torch.equal(net.stem[0][1].running_mean, bn_before)
     assert all(torch.isfinite(p).all() for p in net.parameters())
+
+
+@pytest.mark.parametrize(
+    "config, size",
+    [
+        ({"name": "compact", "base": 8, "blocks": [2, 1], "pose": True}, 22),
+        ({"name": "resnet11", "width": 0.05, "repeats": 2, "stem_pools": 1}, 22),
+    ],
+)
+def test_fold_batchnorm_keeps_outputs(config, size):
+    from napari_densitybuild.nets.detector import DetectorNet
+    from napari_densitybuild.nets.fold import fold_batchnorm
+
+    torch.manual_seed(0)
+    net = build_net(config)
+    net.train()
+    with torch.no_grad():  # non-trivial running statistics and affine parameters
+        for _ in range(3):
+            net(torch.randn(4, 1, size, size, size) * 2 + 0.5)
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm3d):
+                m.weight.uniform_(0.5, 1.5), m.bias.uniform_(-0.2, 0.2)
+    net.eval()
+    folded = fold_batchnorm(net)
+    assert net.training is False and any(
+        isinstance(m, torch.nn.BatchNorm3d) for m in net.modules()
+    )  # the original is untouched
+    assert not any(isinstance(m, torch.nn.BatchNorm3d) for m in folded.modules())
+    x = torch.randn(3, 1, size, size, size)
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), net(x), atol=1e-4, rtol=1e-4)
+        if config.get("pose"):
+            for a, b in zip(folded.forward_pose(x), net.forward_pose(x)):
+                torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+    det = DetectorNet().eval()
+    y = torch.randn(1, 1, 16, 16, 16)
+    det_folded = fold_batchnorm(det)
+    assert not any(isinstance(m, torch.nn.BatchNorm3d) for m in det_folded.modules())
+    with torch.no_grad():
+        torch.testing.assert_close(det_folded(y), det(y), atol=1e-4, rtol=1e-4)

@@ -30,6 +30,7 @@ from scipy.spatial import cKDTree
 from .device import pick_device
 from .errors import DensityBuildError
 from .maps import DensityMap
+from .nets.fold import fold_batchnorm
 from .symmetry import Symmetry
 from .trace import Trace, trace
 
@@ -131,7 +132,7 @@ class Placer:
         if (tile + 2 * halo) % 4:
             raise DensityBuildError(f"tile + 2 * halo must be a multiple of 4 ({tile}, {halo})")
         self.device = pick_device(device)
-        self.net = net.to(self.device).eval()
+        self.net = fold_batchnorm(net).to(self.device)  # eval mode, batch norm folded
         self.config = config
         self.spacing = float(config.get("spacing", 1.0))
         self.tile, self.halo = int(tile), int(halo)
