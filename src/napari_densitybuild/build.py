@@ -224,7 +224,7 @@ def build(
                                 "sigma units, at 3.5 A or better?)")  # fmt: skip
     t = tick("place", t)
     centres, rotations = placed.frames()
-    refined: dict = {"peptide_flips": 0}
+    refined: dict = {"peptide_flips": 0, "rotamer_changes": 0, "side_chain_flips": 0}
     passes = passes if do_refine else 1
     model: AtomModel | None = None
     field: DensityField | None = None
@@ -245,14 +245,15 @@ def build(
             # atoms by well under the field's 4 A margin)
             field = field if field is not None else DensityField(dmap, model.xyz)
             model.xyz = refine(model, dmap, field=field, info=info)
-            refined["peptide_flips"] += info.get("peptide_flips", 0)
+            for key in refined:
+                refined[key] += info.get(key, 0)
         t = tick("refine" if k == 0 else "refine_again", t)
     chain, seqid, icode = number_residues(placed, positions)
     confidence = np.round(100.0 * placed.score * probs[np.arange(len(types)), types], 2)
     report = {"residues": len(types), "fragments": placed.fragment_count,
               "mean_fragment_length": float(placed.fragment_lengths().mean()),
               "aligned_to_sequence": aligned, "atoms": len(model),
-              "peptide_flips": refined["peptide_flips"], "passes": passes,
+              **refined, "passes": passes,
               "seconds": times}  # fmt: skip
     result = BuildResult(placed, probs, poses, types, chain, seqid, icode, model, confidence,
                          dmap, report)  # fmt: skip

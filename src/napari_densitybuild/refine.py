@@ -11,7 +11,9 @@ The restraint values come from :mod:`napari_densitybuild.geometry`. The map is r
 onto a Cartesian grid around the atoms (0.4 A) and read with ``grid_sample``, so the density
 term is differentiable. Cis peptides (C-alphas closer than 3.3 A) keep only their bonds.
 Between rounds, peptides whose carbonyl O fits the map better turned over are flipped
-(:mod:`.pepflip`).
+(:mod:`.pepflip`), side chains that fit the map clearly better in another rotamer are
+replaced (:mod:`.rotamers`), and ASN, GLN and HIS side chains are turned round where their
+H-bonds say so (:mod:`.sideflip`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from torch.nn import functional as F
 from .geometry import chiral_centres, peptide_pairs, rigid_pairs
 from .maps import DensityMap
 from .pepflip import flip_peptides, peptide_units
+from .rotamers import fit_rotamers
+from .sideflip import flip_side_chains
+from .symmetry import Symmetry
 
 #: Atomic numbers of the elements in proteins (weights of the density term, / 6).
 Z = {"C": 6.0, "N": 7.0, "O": 8.0, "S": 16.0, "SE": 34.0}
@@ -168,6 +173,8 @@ def refine(
     iterations: int = 30,
     field: DensityField | None = None,
     peptide_flips: bool = True,
+    side_chain_flips: bool = True,
+    rotamer_fit: bool = True,
     info: dict | None = None,
 ) -> np.ndarray:
     """Refined coordinates (N, 3) of ``model`` against ``dmap`` (geometry only if None).
@@ -187,8 +194,16 @@ def refine(
     peptide_flips
         After each round but the last, turn over peptides whose O fits the map better flipped
         (:mod:`.pepflip`).
+    side_chain_flips
+        After each round but the last, turn round the ASN, GLN and HIS side chains whose
+        surroundings make more H-bonds the other way (:mod:`.sideflip`).
+    rotamer_fit
+        After each round but the last, give side chains the library rotamer that fits the map
+        clearly better (:func:`~.rotamers.fit_rotamers`; needs a map).
     info
-        If given, ``info["peptide_flips"]`` is set to the number of peptides turned over.
+        If given, ``info["peptide_flips"]``, ``info["rotamer_changes"]`` and
+        ``info["side_chain_flips"]`` are set to the numbers of peptides turned over, side
+        chains given a new rotamer and side chains turned round.
     """
     if len(model) == 0:
         return model.xyz.copy()
@@ -199,11 +214,21 @@ def refine(
     if dmap is not None and field is None:
         field = DensityField(dmap, model.xyz)
     units = peptide_units(model) if peptide_flips and field is not None else None
-    n_flips = 0
+    sym = Symmetry.of_map(dmap) if dmap is not None else None
+    rotamer_fit = rotamer_fit and field is not None
+    n_flips = n_side = n_rot = 0
     for k in range(rounds):
-        if units is not None and k > 0:
-            xyz, flipped = flip_peptides(x.detach().numpy(), units, field)
-            n_flips += int(flipped.sum())
+        if k > 0 and (units is not None or side_chain_flips or rotamer_fit):
+            xyz = x.detach().numpy().copy()
+            if units is not None:
+                xyz, flipped = flip_peptides(xyz, units, field)
+                n_flips += int(flipped.sum())
+            if rotamer_fit:
+                xyz, changed = fit_rotamers(xyz, model, field, sym)
+                n_rot += len(changed)
+            if side_chain_flips:
+                xyz, turned = flip_side_chains(xyz, model, sym)
+                n_side += int(turned.sum())
             with torch.no_grad():
                 x.copy_(torch.from_numpy(xyz))
         nb = _nonbonded_pairs(x.detach().numpy(), model.residue, model.linked)
@@ -220,6 +245,8 @@ def refine(
         opt.step(closure)
     if info is not None:
         info["peptide_flips"] = n_flips
+        info["side_chain_flips"] = n_side
+        info["rotamer_changes"] = n_rot
     return x.detach().numpy().copy()
 
 

@@ -1,0 +1,161 @@
+"""Side-chain rotamers: a library from the training structures and a real-space rotamer fit.
+
+The pose head places a side chain from its box, and refinement only moves it downhill, so a
+side chain started in the wrong rotamer stays there (an arginine lying along the surface
+while its density points out into the solvent). As model-building programs do, every rotamer
+of the residue's type is tried on its backbone and scored against the map; the best one
+replaces the present side chain when it fits clearly better, and refinement then polishes it.
+
+The library (``data/rotamers.npz``, made by ``scripts/make_rotamers.py`` from the TRAIN split)
+holds, per type, the common chi-angle combinations (30-degree bins holding at least 0.3 % of
+that type's residues) as mean side-chain coordinates in the backbone frame of
+:func:`~.boxes.backbone_frames` (CB onwards, :data:`~.residues.HEAVY_ATOMS` order), with their
+frequencies. Proline (a ring, two puckers), glycine and alanine have none.
+
+Score of a side chain (atoms beyond CB): ``sum (Z / 6) f(rho)`` over its atoms, where
+``f(rho) = min(rho, 3)`` and twice ``rho`` below 0 (a side chain is a continuous tube of
+density: a few atoms in a strong peak, a water or an ion, must not pay for others in none), minus
+:data:`CLASH_WEIGHT` per A that an atom comes within :data:`CLASH_DISTANCE` of an atom of
+another residue (crystal neighbours included), plus :data:`PRIOR_WEIGHT` times the log of the
+rotamer's frequency relative to the commonest.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import torch
+
+from .boxes import backbone_frames
+from .hbonds import symmetry_mates
+from .pose import frame_to_world
+from .residues import HEAVY_ATOMS
+
+#: The four atoms of each chi angle, per type.
+CHI_ATOMS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
+    "ARG": (("N", "CA", "CB", "CG"), ("CA", "CB", "CG", "CD"), ("CB", "CG", "CD", "NE"),
+            ("CG", "CD", "NE", "CZ")),
+    "ASN": (("N", "CA", "CB", "CG"), ("CA", "CB", "CG", "OD1")),
+    "ASP": (("N", "CA", "CB", "CG"), ("CA", "CB", "CG", "OD1")),
+    "CYS": (("N", "CA", "CB", "SG"),),
+    "GLN": (("N", "CA", "CB", "CG"), ("CA", "CB", "CG", "CD"), ("CB", "CG", "CD", "OE1")),
+    "GLU": (("N", "CA", "CB", "CG"), ("CA", "CB", "CG", "CD"), ("CB", "CG", "CD", "OE1")),
+    "HIS": (("N", "CA", "CB", "CG"), ("CA", "CB", "CG", "ND1")),
+    "ILE": (("N", "CA", "CB", "CG1"), ("CA", "CB", "CG1", "CD1")),
+    "LEU": (("N", "CA", "CB", "CG"), ("CA", "CB", "CG", "CD1")),
+    "LYS": (("N", "CA", "CB", "CG"), ("CA", "CB", "CG", "CD"), ("CB", "CG", "CD", "CE"),
+            ("CG", "CD", "CE", "NZ")),
+    "MET": (("N", "CA", "CB", "CG"), ("CA", "CB", "CG", "SD"), ("CB", "CG", "SD", "CE")),
+    "PHE": (("N", "CA", "CB", "CG"), ("CA", "CB", "CG", "CD1")),
+    "SER": (("N", "CA", "CB", "OG"),),
+    "THR": (("N", "CA", "CB", "OG1"),),
+    "TRP": (("N", "CA", "CB", "CG"), ("CA", "CB", "CG", "CD1")),
+    "TYR": (("N", "CA", "CB", "CG"), ("CA", "CB", "CG", "CD1")),
+    "VAL": (("N", "CA", "CB", "CG1"),),
+}  # fmt: skip
+#: Weight of the rotamer prior (log frequency relative to the commonest rotamer of the type).
+PRIOR_WEIGHT = 0.3
+#: Clash: atoms of different residues closer than this (A) ...
+CLASH_DISTANCE = 3.0
+#: ... cost this much per A of overlap.
+CLASH_WEIGHT = 4.0
+#: Required gain in score for a new rotamer.
+FIT_MARGIN = 1.0
+#: Map values above this (sigma) score no more.
+RHO_CAP = 3.0
+#: Map values below 0 count this many times.
+NEGATIVE_WEIGHT = 2.0
+#: Atomic numbers (density weights / 6), as in refinement.
+_Z = {"C": 6.0, "N": 7.0, "O": 8.0, "S": 16.0}
+
+
+def dihedral(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Dihedral angles (degrees, -180..180) of points (..., 3)."""
+    b0, b1, b2 = a - b, c - b, d - c
+    b1 = b1 / np.linalg.norm(b1, axis=-1, keepdims=True)
+    v = b0 - (b0 * b1).sum(-1, keepdims=True) * b1
+    w = b2 - (b2 * b1).sum(-1, keepdims=True) * b1
+    x = (v * w).sum(-1)
+    y = (np.cross(b1, v) * w).sum(-1)
+    return np.degrees(np.arctan2(y, x))
+
+
+@lru_cache(maxsize=1)
+def rotamer_library() -> dict[str, dict[str, np.ndarray]]:
+    """Per type: ``xyz`` (K, m, 3) frame coordinates of CB onwards, ``logp`` (K,), ``chi``."""
+    path = resources.files("napari_densitybuild").joinpath("data", "rotamers.npz")
+    with path.open("rb") as f, np.load(f) as data:
+        return {
+            name: {key: data[f"{name}_{key}"] for key in ("xyz", "logp", "chi")}
+            for name in CHI_ATOMS
+            if f"{name}_xyz" in data
+        }
+
+
+def candidates(name: str, n: np.ndarray, ca: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """World coordinates (K, m, 3) of every library rotamer of ``name`` on one backbone."""
+    lib = rotamer_library()[name]
+    centre, rot = backbone_frames(n, ca, c)
+    k = len(lib["xyz"])
+    return frame_to_world(lib["xyz"], np.repeat(centre, k, 0), np.repeat(rot, k, 0))
+
+
+def fit_rotamers(xyz: np.ndarray, model, density, sym=None, margin: float = FIT_MARGIN):
+    """Replace side chains by library rotamers that fit the map clearly better.
+
+    Parameters
+    ----------
+    xyz
+        (N, 3) atom positions of ``model`` (not modified).
+    model
+        The :class:`~.refine.AtomModel`.
+    density
+        Callable: (M, 3) float64 tensor -> (M,) map values in sigma (a ``DensityField``).
+    sym
+        The crystal's :class:`~.symmetry.Symmetry` (clashes with crystal neighbours count).
+    margin
+        Required gain in score.
+
+    Returns
+    -------
+    xyz, changed
+        New positions and the indices of the residues given a new rotamer.
+    """
+    from scipy.spatial import cKDTree
+
+    out = np.array(xyz, dtype=float, copy=True)
+    lib = rotamer_library()
+    mates, _ = symmetry_mates(out, sym, cutoff=CLASH_DISTANCE + 8.0)
+    owner = np.concatenate([model.residue, np.full(len(mates), -1)])
+    changed = []
+    for r, name in enumerate(model.resname):
+        name = str(name)
+        atoms = model.residue_atoms(r)
+        if name not in lib or not all(a in atoms for a in ("N", "CA", "C", "CB")):
+            continue
+        side = [atoms.get(a) for a in HEAVY_ATOMS[name][4:]]
+        if any(i is None for i in side):
+            continue
+        side = np.array(side)
+        cand = candidates(name, *(out[atoms[a]][None] for a in ("N", "CA", "C")))
+        both = np.concatenate([out[side][None], cand])  # present side chain first
+        weights = np.array([_Z.get(str(model.element[i]).upper()[:1], 6.0) / 6.0 for i in side])
+        with torch.no_grad():
+            rho = density(torch.as_tensor(both[:, 1:].reshape(-1, 3), dtype=torch.float64))
+        rho = np.minimum(rho.numpy().reshape(len(both), -1), RHO_CAP)
+        rho = np.where(rho < 0, NEGATIVE_WEIGHT * rho, rho)
+        score = (rho * weights[1:]).sum(1)
+        others = np.concatenate([out, mates])[owner != r]
+        tree = cKDTree(others)
+        d, _ = tree.query(both[:, 1:].reshape(-1, 3), distance_upper_bound=CLASH_DISTANCE)
+        overlap = np.where(np.isfinite(d), CLASH_DISTANCE - d, 0.0).reshape(len(both), -1)
+        score -= CLASH_WEIGHT * overlap.sum(1)
+        logp = lib[name]["logp"]
+        score[1:] += PRIOR_WEIGHT * (logp - logp.max())
+        best = int(np.argmax(score[1:])) + 1
+        if score[best] >= score[0] + margin:
+            out[side] = both[best]
+            changed.append(r)
+    return out, np.asarray(changed, dtype=np.int64)
