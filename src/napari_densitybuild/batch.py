@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from .settings import DEFAULT_PASSES, DEFAULT_TTA
+from .settings import DEFAULT_ENVIRONMENT, DEFAULT_PASSES, DEFAULT_TTA
 
 #: Per-process cache of loaded networks (device, weights) -> (placer, classifier).
 _MODELS: dict = {}
@@ -76,11 +76,14 @@ def build_one(map_path: str, out_dir: str, options: dict | None = None) -> dict:
         relax_malloc_trim()
         configure_cpu_threads(options.get("threads"))
         device = _worker_device(options.get("device", "auto"))
-        key = (device, options.get("weights"), options.get("detector"), options.get("tta"))
+        key = tuple(options.get(k) for k in ("weights", "detector", "tta", "environment"))
+        key = (device, *key)
         if key not in _MODELS:
             placer = Placer.from_path(options.get("detector"), device=device)
             tta = options.get("tta", DEFAULT_TTA)
-            _MODELS[key] = (placer, Classifier.from_path(options.get("weights"), device, tta=tta))
+            env = options.get("environment", DEFAULT_ENVIRONMENT)
+            clf = Classifier.from_path(options.get("weights"), device, tta=tta, environment=env)
+            _MODELS[key] = (placer, clf)
         placer, clf = _MODELS[key]
         fasta = options.get("sequence")
         seqs = [s for _, s in read_fasta(fasta)] if fasta else None

@@ -235,6 +235,7 @@ def build(
         probs, coords = classifier.classify_frames(dmap, centres, rotations, stage_cb(stage),
                                                    poses=True)  # fmt: skip
         poses = frame_to_world(coords, centres, rotations)
+        probs = classifier.weigh_environment(dmap, probs, poses)
         t = tick(stage, t)
         types, positions, aligned = _sequence_types(probs, placed, sequences)
         t = tick("sequence", t)

@@ -39,8 +39,9 @@ from .errors import DensityBuildError
 from .maps import DensityMap
 from .models import backbone_residues, read_structure
 from .nets.fold import fold_batchnorm
+from .pose import frame_to_world
 from .residues import MAX_ATOMS, PARENT
-from .settings import DEFAULT_TTA, TTA_ANGLE, TTA_SHIFT
+from .settings import DEFAULT_ENVIRONMENT, DEFAULT_TTA, TTA_ANGLE, TTA_SHIFT
 from .weights_io import box_spec, load_model, shipped_weights_path
 
 #: ``progress(done, total)``; it may raise (e.g. to cancel from a GUI).
@@ -78,6 +79,10 @@ class Classifier:
         Test-time augmentation: also classify this many copies of each box with its frame
         jittered (0.3 A, 8 degrees; fixed seed) and average the probabilities. On the real
         validation maps 4 copies gained 2-3 points of top-1; poses come from the unjittered box.
+    environment
+        Where all residues of a model are classified (:meth:`classify_model`, ``build``) and the
+        net predicts atoms, weigh ASP/ASN, GLU/GLN and VAL/THR by their H-bond partners
+        (:mod:`~napari_densitybuild.environment`).
     """
 
     def __init__(
@@ -88,6 +93,7 @@ class Classifier:
         batch_size: int = 64,
         path: str | Path | None = None,
         tta: int = 0,
+        environment: bool = False,
     ) -> None:
         if batch_size < 1:
             raise DensityBuildError(f"batch size must be at least 1 (got {batch_size})")
@@ -101,6 +107,7 @@ class Classifier:
         self.path = None if path is None else Path(path)
         self.input_size = int(config["net"].get("input_size", self.spec.size))
         self.tta = int(tta)
+        self.environment = bool(environment)
 
     @classmethod
     def from_path(
@@ -109,6 +116,7 @@ class Classifier:
         device: str | torch.device = "auto",
         batch_size: int = 64,
         tta: int = DEFAULT_TTA,
+        environment: bool = DEFAULT_ENVIRONMENT,
     ) -> Classifier:
         """Load a classifier from a weights file (default: the weights shipped with the package).
 
@@ -127,7 +135,8 @@ class Classifier:
                     "(--weights PATH) or train one with `densitybuild train`"
                 )
         net, config = load_model(path, device=dev)
-        return cls(net, config, device=dev, batch_size=batch_size, path=path, tta=tta)
+        return cls(net, config, device=dev, batch_size=batch_size, path=path, tta=tta,
+                   environment=environment)  # fmt: skip
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.device.type == "cuda":
@@ -345,7 +354,12 @@ class Classifier:
                 "model for this map, in the same frame?"
             )
         idx = np.flatnonzero(inside)
-        probs = self.classify_frames(dmap, centres[idx], rotations[idx], progress=progress)
+        c, r = centres[idx], rotations[idx]
+        if self.environment and self.has_poses:
+            probs, coords = self.classify_frames(dmap, c, r, progress=progress, poses=True)
+            probs = self.weigh_environment(dmap, probs, frame_to_world(coords, c, r))
+        else:
+            probs = self.classify_frames(dmap, c, r, progress=progress)
         ca_density = dmap.sample_points(res.ca[idx])
         best = probs.argmax(1)
         out = []
@@ -364,6 +378,20 @@ class Classifier:
                 "probs": dict(zip(self.classes, probs[row].tolist())),
             })  # fmt: skip
         return out, skipped
+
+    def weigh_environment(
+        self, dmap: DensityMap, probs: np.ndarray, poses: np.ndarray
+    ) -> np.ndarray:
+        """``probs`` (N, 20) with the H-bond evidence of the residues' surroundings added, in a
+        model of every residue at its most likely type (``poses``: (N, 20, 14, 3) world
+        coordinates from the pose head), crystal neighbours included; unchanged when
+        :attr:`environment` is off."""
+        if not self.environment:
+            return probs
+        from .environment import rescore
+        from .symmetry import Symmetry
+
+        return rescore(probs, poses, Symmetry.of_map(dmap))
 
     def inside_map(self, dmap: DensityMap, centres: np.ndarray) -> np.ndarray:
         """True for box centres where the map has data (always, for a map of a whole cell)."""

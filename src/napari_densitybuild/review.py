@@ -21,6 +21,7 @@ from .pose import frame_to_world
 from .refine import AtomModel, refine
 from .residues import AMINO_ACIDS, HEAVY_ATOMS
 from .session import UNKNOWN, ResidueState, Session
+from .symmetry import Symmetry
 from .trace import Trace
 
 
@@ -33,6 +34,18 @@ def _frames(rows: list[ResidueState]) -> tuple[np.ndarray, np.ndarray]:
 def _atoms(coords14: np.ndarray, t: int) -> tuple[tuple[str, float, float, float], ...]:
     names = HEAVY_ATOMS[AMINO_ACIDS[t]]
     return tuple((n, *map(float, coords14[k])) for k, n in enumerate(names))
+
+
+def _atom_model(session: Session, exclude: set[int]) -> AtomModel:
+    """The atoms of the session's typed residues not in ``exclude``, as an unlinked model."""
+    keep = [r for i, r in enumerate(session.residues) if i not in exclude and r.type >= 0]
+    rows = [(k, r.name, a) for k, r in enumerate(keep) for a in r.atoms]
+    return AtomModel(np.array([a[1:] for _, _, a in rows], dtype=float).reshape(-1, 3),
+                     np.array([a[0] for _, _, a in rows], dtype=object),
+                     np.array([a[0][0] for _, _, a in rows], dtype=object),
+                     np.array([k for k, _, _ in rows], dtype=np.int64),
+                     np.array([r.name for r in keep], dtype=object),
+                     np.zeros(len(keep), dtype=bool))  # fmt: skip
 
 
 def classify_residues(
@@ -53,9 +66,15 @@ def classify_residues(
     rows = [session.residues[i] for i in indices]
     centres, rotations = _frames(rows)
     poses = poses and classifier.has_poses
-    got = classifier.classify_frames(dmap, centres, rotations, progress, poses=poses)
-    probs, coords = got if poses else (got, None)
-    world = frame_to_world(coords, centres, rotations) if poses else None
+    env = classifier.environment and classifier.has_poses  # needs every residue's atoms
+    got = classifier.classify_frames(dmap, centres, rotations, progress, poses=poses or env)
+    probs, coords = got if (poses or env) else (got, None)
+    world = frame_to_world(coords, centres, rotations) if (poses or env) else None
+    if env:
+        from .environment import rescore
+
+        others = _atom_model(session, exclude=set(indices))
+        probs = rescore(probs, world, Symmetry.of_map(dmap), context=others)
     out = {}
     for k, (i, r) in enumerate(zip(indices, rows)):
         t = r.type if (keep_edited and r.edited and r.type >= 0) else int(probs[k].argmax())

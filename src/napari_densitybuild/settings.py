@@ -4,5 +4,8 @@
 DEFAULT_TTA = 4
 #: Frame jitter (A, degrees) of those copies.
 TTA_SHIFT, TTA_ANGLE = 0.3, 8.0
+#: Add the H-bond evidence of the surroundings to the classifier's ASP/ASN, GLU/GLN and VAL/THR
+#: odds where atoms are predicted (see ``environment``).
+DEFAULT_ENVIRONMENT = True
 #: Rounds of classify + pose + refine in a build (see ``build.build``).
 DEFAULT_PASSES = 2

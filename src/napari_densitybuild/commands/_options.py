@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..device import DEVICE_CHOICES
-from ..settings import DEFAULT_PASSES, DEFAULT_TTA
+from ..settings import DEFAULT_ENVIRONMENT, DEFAULT_PASSES, DEFAULT_TTA
 
 
 def add_device(p: argparse.ArgumentParser) -> None:
@@ -20,6 +20,17 @@ def add_tta(p: argparse.ArgumentParser) -> None:
         type=int,
         default=DEFAULT_TTA,
         help=f"test-time augmentation copies per box (default {DEFAULT_TTA}; 0: off)",
+    )
+
+
+def add_environment(p: argparse.ArgumentParser) -> None:
+    """``--no-environment``: the classifier's odds alone, without the H-bond evidence."""
+    p.add_argument(
+        "--no-environment",
+        dest="environment",
+        action="store_false",
+        default=DEFAULT_ENVIRONMENT,
+        help="do not weigh ASP/ASN, GLU/GLN and VAL/THR by their H-bond partners",
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._options import add_device, add_passes, add_tta, add_weights
+from ._options import add_device, add_environment, add_passes, add_tta, add_weights
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -34,6 +34,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--columns", help="MTZ amplitude,phase columns")
     p.add_argument("--no-refine", action="store_true", help="skip real-space refinement")
     add_tta(p)
+    add_environment(p)
     add_passes(p)
     add_weights(p)
     return p
@@ -52,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         "weights",
         "detector",
         "tta",
+        "environment",
         "passes",
     )
     options = {k: getattr(args, k) for k in keys}

@@ -13,7 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from ._options import add_device, add_passes, add_tta, add_weights
+from ._options import add_device, add_environment, add_passes, add_tta, add_weights
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -31,6 +31,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="REPORT.json", help="write counts and timings")
     p.add_argument("--no-refine", action="store_true", help="skip real-space refinement")
     add_tta(p)
+    add_environment(p)
     add_passes(p)
     add_weights(p)
     p.add_argument("--threads", type=int, help="CPU threads (default: all physical cores)")
@@ -53,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
     dmap = read_map(args.map, columns=args.columns)
     t_read = time.perf_counter() - t0
     placer = Placer.from_path(args.detector, device=args.device)
-    clf = Classifier.from_path(args.weights, device=args.device, tta=args.tta)
+    clf = Classifier.from_path(
+        args.weights, device=args.device, tta=args.tta, environment=args.environment
+    )
     t_load = time.perf_counter() - t0 - t_read
     result = build(
         dmap, placer, clf, sequences=sequences, do_refine=not args.no_refine, passes=args.passes

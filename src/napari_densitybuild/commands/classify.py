@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._options import add_device, add_tta, add_weights
+from ._options import add_device, add_environment, add_tta, add_weights
 
 #: Decimals kept for probabilities in the JSON file.
 DECIMALS = 5
@@ -42,6 +42,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--columns", help="MTZ amplitude,phase columns (default: found automatically)")
     add_device(p)
     add_tta(p)
+    add_environment(p)
     add_weights(p, detector=False)
     p.add_argument("--batch-size", type=int, default=64, help="boxes per forward pass (64)")
     p.add_argument("--threads", type=int, help="CPU threads (default: all physical cores)")
@@ -68,7 +69,11 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     configure_cpu_threads(args.threads)
     clf = Classifier.from_path(
-        args.weights, device=args.device, batch_size=args.batch_size, tta=args.tta
+        args.weights,
+        device=args.device,
+        batch_size=args.batch_size,
+        tta=args.tta,
+        environment=args.environment,
     )
     dmap = read_map(args.map, columns=args.columns)
     st = read_structure(args.boxes_from)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import DensityBuildError
 from ..settings import DEFAULT_TTA
-from ._options import add_device, add_passes
+from ._options import add_device, add_environment, add_passes
 
 TASKS = ("classify", "place", "build")
 
@@ -62,6 +62,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--tta", type=int, default=DEFAULT_TTA,
                    help="test-time augmentation copies at map + model pairs and in builds "
                    f"(default {DEFAULT_TTA}; cached boxes are scored as they are)")  # fmt: skip
+    add_environment(p)
     add_passes(p)
     return p
 
@@ -115,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         batch_size=args.batch_size,
         tta=args.tta,
+        environment=args.environment,
     )
     print(markdown_table(results))
     if args.out:
@@ -198,5 +200,6 @@ def _build(dmap, args: argparse.Namespace):
     weights = None if args.weights == "shipped" else args.weights
     sequences = [s for _, s in read_fasta(args.sequence)] if args.sequence else None
     return build(dmap, Placer.from_path(args.detector, device=args.device),
-                 Classifier.from_path(weights, device=args.device, tta=args.tta),
+                 Classifier.from_path(weights, device=args.device, tta=args.tta,
+                                      environment=args.environment),
                  sequences, passes=args.passes)  # fmt: skip

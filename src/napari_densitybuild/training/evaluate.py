@@ -182,6 +182,7 @@ def evaluate_classifier(
     device: str = "auto",
     batch_size: int = 256,
     tta: int = 0,
+    environment: bool = False,
 ) -> dict[str, dict]:
     """Evaluate a weights file on cached splits and/or (name, map, model) triples.
 
@@ -198,6 +199,8 @@ def evaluate_classifier(
         If given, write metrics.json, metrics.md and confusion matrices there.
     tta
         Test-time augmentation copies for the map + model pairs (cached boxes are fixed).
+    environment
+        Add the H-bond evidence at the map + model pairs (cached boxes have no surroundings).
 
     Returns
     -------
@@ -206,7 +209,8 @@ def evaluate_classifier(
     """
     from ..classify import Classifier
 
-    clf = Classifier.from_path(weights, device=device, batch_size=batch_size, tta=tta)
+    clf = Classifier.from_path(weights, device=device, batch_size=batch_size, tta=tta,
+                               environment=environment)  # fmt: skip
     if clf.classes != list(AMINO_ACIDS):
         raise DensityBuildError(f"{weights}: classes {clf.classes} are not the 20 amino acids")
     preds: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -224,6 +228,7 @@ def evaluate_classifier(
     config = {k: v for k, v in clf.config.items() if k != "card"}
     if out is not None:
         extra = {"weights": str(weights), "config": config, "card": clf.config.get("card", {}),
-                 "tta_at_map_model_pairs": tta}  # fmt: skip
+                 "tta_at_map_model_pairs": tta,
+                 "environment_at_map_model_pairs": environment}  # fmt: skip
         write_results(results, out, extra)
     return results
