@@ -94,12 +94,13 @@ def test_misplaced_side_chains_are_refitted(sample):
             picked.append((r, side))
     assert len(picked) >= 5
     out, changed = fit_rotamers(wrong, model, field)
-    assert {r for r, _ in picked} <= set(changed.tolist())
+    refitted = [r in set(changed.tolist()) for r, _ in picked]
+    assert np.mean(refitted) >= 0.8, refitted
     err = [np.sqrt(((out[s] - settled[s]) ** 2).sum(-1).mean()) for _, s in picked]
     assert np.median(err) < 0.6 and np.mean(np.array(err) < 1.0) >= 0.8, err
-    # the deposited side chains themselves are mostly left as they are
+    # the deposited side chains themselves are left as they are (nearly all are in density)
     _, changed_true = fit_rotamers(model.xyz, model, field)
-    assert len(changed_true) <= 0.1 * len(_side_chains(model))
+    assert len(changed_true) <= 0.03 * len(_side_chains(model))
 
 
 def test_refine_counts_rotamer_changes(sample):
