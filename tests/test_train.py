@@ -120,6 +120,15 @@ def test_training_learns_and_exports(cache, tmp_path):
     _, config2 = load_model(out2 / "final.safetensors", "cpu")
     assert config2["card"]["steps"] == 160
     assert config2["card"]["samples_seen"] == 160 * 32
+    # ... and from a member of an ensemble of the two: that member's counts
+    from napari_densitybuild.weights_io import combine_weights
+
+    ens = combine_weights([out / "final.safetensors", out2 / "final.safetensors"],
+                          tmp_path / "ens.safetensors")  # fmt: skip
+    out3 = tmp_path / "member"
+    train(_cfg(cache, out3, steps=10, eval_every=10, init_from=str(ens), init_member=1))
+    _, config3 = load_model(out3 / "final.safetensors", "cpu")
+    assert config3["card"]["steps"] == 170 and config3["net"]["name"] != "ensemble"
 
 
 def test_resume_matches_uninterrupted_run(cache, tmp_path):

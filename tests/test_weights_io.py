@@ -173,3 +173,58 @@ def test_missing_file_and_shipped(tmp_path):
         net, cfg = load_model(path)
         out = net(torch.zeros(1, 1, *(cfg["box"]["size"],) * 3))
         assert np.isfinite(out.detach().numpy()).all()
+
+
+def _member(tmp_path, name: str, seed: int, steps: int, box=None) -> str:
+    torch.manual_seed(seed)
+    net = build_net({**SMALL, "pose": True}).train()
+    with torch.no_grad():
+        for _ in range(2):
+            net(torch.randn(4, 1, 22, 22, 22) * 2 + 0.5)
+    card = {"steps": steps, "samples_seen": steps * 8, "cpu_seconds": 36.0 * steps}
+    cfg = {"net": {**SMALL, "pose": True}, "box": box or BoxSpec()}
+    return str(save_model(tmp_path / name, net.eval(), cfg, card))
+
+
+def test_ensemble_of_weights_files(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from napari_densitybuild.classify import Classifier
+    from napari_densitybuild.weights_io import combine_weights, member_of
+
+    a, b = _member(tmp_path, "a.safetensors", 1, 10), _member(tmp_path, "b.safetensors", 2, 30)
+    out = combine_weights([a, b], tmp_path / "ens.safetensors", {"note": "test"})
+    cfg = read_config(out)
+    assert cfg["net"]["name"] == "ensemble" and len(cfg["net"]["members"]) == 2
+    card = cfg["card"]
+    assert card["steps"] == 40 and card["samples_seen"] == 320 and card["note"] == "test"
+    assert [c["steps"] for c in card["members"]] == [10, 30]
+    boxes = np.random.default_rng(0).normal(size=(6, 22, 22, 22)).astype(np.float32)
+    ens = Classifier.from_path(out, device="cpu", tta=0)
+    singles = [Classifier.from_path(p, device="cpu", tta=0) for p in (a, b)]
+    probs, coords = ens.predict(boxes, poses=True)
+    parts = [c.predict(boxes, poses=True) for c in singles]
+    geo = np.exp(np.mean([np.log(p) for p, _ in parts], axis=0))
+    np.testing.assert_allclose(probs, geo / geo.sum(1, keepdims=True), atol=1e-5)
+    np.testing.assert_allclose(coords, np.mean([c for _, c in parts], axis=0), atol=1e-4)
+    net, sub = member_of(out, 1)
+    assert sub["card"]["steps"] == 30 and sub["net"]["name"] == "compact"
+    ref, _ = load_model(b)
+    x = torch.randn(2, 1, 22, 22, 22)
+    with torch.no_grad():
+        torch.testing.assert_close(net.eval()(x), ref(x))
+    with pytest.raises(DensityBuildError, match="members 0-1"):
+        member_of(out, 2)
+    with pytest.raises(DensityBuildError, match="two or more"):
+        combine_weights([a], tmp_path / "one.safetensors")
+    with pytest.raises(DensityBuildError, match="ensemble already"):
+        combine_weights([a, out], tmp_path / "nested.safetensors")
+    other = _member(tmp_path, "c.safetensors", 3, 1, box=BoxSpec(size=20))
+    with pytest.raises(DensityBuildError, match="box or classes differ"):
+        combine_weights([a, other], tmp_path / "mixed.safetensors")
+    script = Path(__file__).parents[1] / "scripts" / "combine_weights.py"
+    done = subprocess.run([sys.executable, str(script), a, b, "--out", str(tmp_path / "s.st")],
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0 and "2 members" in done.stdout, done.stderr

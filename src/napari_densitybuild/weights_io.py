@@ -245,3 +245,61 @@ def default_card() -> dict[str, Any]:
         "data": "", "split": "", "command": "", "cpu_hours": 0.0, "samples_seen": 0,
         "metrics": {}, "machine": "", "torch": torch.__version__, "created": "",
     }  # fmt: skip
+
+
+#: Card fields that add up over the members of an ensemble.
+SUMMED = ("samples_seen", "steps", "cpu_seconds", "cpu_hours", "wall_seconds")
+
+
+def combine_weights(
+    paths: list[str | Path], out: str | Path, card: dict[str, Any] | None = None
+) -> Path:
+    """Write an :class:`~napari_densitybuild.nets.ensemble.Ensemble` of weights files.
+
+    The members must share box and classes. The ensemble's card lists the members' cards
+    (``members``), adds up their training (``samples_seen``, ``steps``, CPU and wall time) and
+    takes the fields of ``card`` on top.
+
+    Raises
+    ------
+    DensityBuildError
+        For fewer than two files, a bad file, or members that read different boxes or classes.
+    """
+    from .nets.ensemble import Ensemble
+
+    if len(paths) < 2:
+        raise DensityBuildError("an ensemble needs two or more weights files")
+    loaded = [load_model(p, "cpu") for p in paths]
+    first = loaded[0][1]
+    for p, (_, cfg) in zip(paths, loaded):
+        if cfg["box"] != first["box"] or cfg["classes"] != first["classes"]:
+            raise DensityBuildError(f"{p}: its box or classes differ from {paths[0]}'s")
+        if cfg["net"]["name"] == "ensemble":
+            raise DensityBuildError(f"{p}: is an ensemble already (ensembles do not nest)")
+    net = Ensemble([cfg["net"] for _, cfg in loaded])
+    for member, (m, _) in zip(net.members, loaded):
+        member.load_state_dict(m.state_dict())
+    cards = [cfg.get("card", {}) for _, cfg in loaded]
+    total = {k: sum(float(c.get(k, 0) or 0) for c in cards) for k in SUMMED}
+    config = {"net": {"name": "ensemble", "members": [cfg["net"] for _, cfg in loaded]},
+              "box": first["box"], "classes": first["classes"]}  # fmt: skip
+    full = {**total, "members": cards, "member_files": [str(p) for p in paths], **(card or {})}
+    return save_model(out, net, config, full)
+
+
+def member_of(path: str | Path, index: int = 0) -> tuple[nn.Module, dict[str, Any]]:
+    """A net of a weights file (member ``index`` of an ensemble) and its config with its card.
+
+    For a single net, ``index`` must be 0 and this is :func:`load_model`.
+    """
+    net, config = load_model(path, "cpu")
+    if config["net"]["name"] != "ensemble":
+        if index != 0:
+            raise DensityBuildError(f"{path}: a single net has no member {index}")
+        return net, config
+    members = config["net"]["members"]
+    if not 0 <= index < len(members):
+        raise DensityBuildError(f"{path}: the ensemble has members 0-{len(members) - 1}")
+    cards = config.get("card", {}).get("members", [{}] * len(members))
+    sub = {**config, "net": members[index], "card": cards[index]}
+    return net.members[index], sub

@@ -97,6 +97,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument(
         "--init-from", default=None, help="start from weights: 'shipped' or a .safetensors path"
     )
+    p.add_argument(
+        "--init-member",
+        type=int,
+        default=0,
+        help="with --init-from an ensemble: the member to start from",
+    )
     p.add_argument("--ablation-row", default=None, help="label for the ablation table")
     return p
 
@@ -186,6 +192,7 @@ def config_from_args(args: argparse.Namespace):
         device=device,
         resume=args.resume,
         init_from=init,
+        init_member=args.init_member,
         command=shlex.join(["densitybuild", *sys.argv[1:]]) if sys.argv else "",
     )
 

@@ -4,6 +4,7 @@ A net is named by a small JSON-able dict, stored with its weights::
 
     {"name": "compact", "base": 16, "blocks": [3, 3]}
     {"name": "resnet11", "width": 1.0, "repeats": 11}
+    {"name": "ensemble", "members": [{"name": "compact", ...}, {"name": "compact", ...}]}
 
 Examples
 --------
@@ -22,12 +23,25 @@ from torch import nn
 
 from ..errors import DensityBuildError
 from .compact import CompactNet
+from .ensemble import Ensemble
 from .resnet11 import ResNet11
 
 #: Config name -> module class.
-NETS: dict[str, type[nn.Module]] = {"resnet11": ResNet11, "compact": CompactNet}
+NETS: dict[str, type[nn.Module]] = {
+    "resnet11": ResNet11,
+    "compact": CompactNet,
+    "ensemble": Ensemble,
+}
 
-__all__ = ["NETS", "CompactNet", "ResNet11", "build_net", "count_flops", "count_params"]
+__all__ = [
+    "NETS",
+    "CompactNet",
+    "Ensemble",
+    "ResNet11",
+    "build_net",
+    "count_flops",
+    "count_params",
+]
 
 
 def full_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -53,6 +67,11 @@ def full_config(config: dict[str, Any]) -> dict[str, Any]:
     options.update({k: v for k, v in config.items() if k != "name"})
     if "blocks" in options:
         options["blocks"] = [int(b) for b in options["blocks"]]
+    if name == "ensemble":
+        members = options["members"]
+        if not isinstance(members, (list, tuple)) or not members:
+            raise DensityBuildError("an ensemble config needs a non-empty list of 'members'")
+        options["members"] = [full_config(m) for m in members]
     return {"name": name, **options}
 
 

@@ -79,6 +79,7 @@ class TrainConfig:
     device: str = "cpu"
     resume: bool = False
     init_from: str | None = None  # safetensors file (e.g. the shipped weights)
+    init_member: int = 0  # which member, when init_from is an ensemble
     command: str = ""
 
     @classmethod
@@ -133,7 +134,7 @@ def train(cfg: TrainConfig) -> dict:
         The run's configuration; ``cfg.out`` receives logs, checkpoints and exported weights.
     """
     from ..nets import build_net
-    from ..weights_io import load_model, save_model
+    from ..weights_io import member_of, save_model
 
     world = distributed.world_from_env()
     torch.set_num_threads(cfg.threads)
@@ -181,7 +182,7 @@ def train(cfg: TrainConfig) -> dict:
     if use_pose and not cfg.init_from:
         net.pose_head.set_mean_pose(torch.from_numpy(mean_poses(*train_pool.parts[0][1:3][::-1])))
     if cfg.init_from:
-        loaded, init_config = load_model(cfg.init_from, "cpu")
+        loaded, init_config = member_of(cfg.init_from, cfg.init_member)
         net.load_state_dict(loaded.state_dict())
         card = init_config.get("card", {})
         for k in carried:
@@ -251,6 +252,7 @@ def train(cfg: TrainConfig) -> dict:
                 "real_mix": cfg.real_mix,
                 "real_fraction": cfg.real_fraction,
                 "init_from": cfg.init_from,
+                "init_member": cfg.init_member,
             },
             "metrics": summary,
             "best_metric": best_metric,
