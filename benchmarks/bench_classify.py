@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from napari_densitybuild.nets import build_net, count_flops, count_params
+from napari_densitybuild.nets.fold import fold_batchnorm
 
 #: (label, net config, box edge, inference batch, train batch, timed inference / train batches)
 CASES = [
@@ -86,6 +87,9 @@ def bench(config: dict, size: int, infer_bs: int, train_bs: int, n_inf: int, n_t
     x = x.contiguous(memory_format=cl)
     with torch.inference_mode():
         t_inf = _timed(lambda: net(x), n_inf)
+    folded = fold_batchnorm(net)  # what Classifier runs
+    with torch.inference_mode():
+        t_fold = _timed(lambda: folded(x), n_inf)
     net.train()
     opt = torch.optim.SGD(net.parameters(), lr=1e-3, momentum=0.9)
     xt = torch.randn(train_bs, 1, size, size, size).contiguous(memory_format=cl)
@@ -104,6 +108,7 @@ def bench(config: dict, size: int, infer_bs: int, train_bs: int, n_inf: int, n_t
         "gflop": flops / 1e9,
         "infer": infer,
         "infer_plain": infer_bs / t_plain,
+        "infer_folded": infer_bs / t_fold,
         "train": train,
         "infer_gflops": infer * flops / 1e9,
         "train_gflops": train * 3 * flops / 1e9,  # backward ~ 2x forward
@@ -162,18 +167,19 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "FLOPs = 2 x multiply-adds of conv and linear layers (count_flops); training GFLOP/s",
         "assumes backward = 2 x forward. fp32, channels_last_3d (one inference column in the",
-        "default contiguous layout for comparison); inference under inference_mode. Each rate is",
-        "the best of a few timed batches after a warm-up batch (the cores are shared).",
+        "default contiguous layout, one with batch norm folded into the convolutions as",
+        "`Classifier` runs it); inference under inference_mode. Each rate is the best of a few",
+        "timed batches after a warm-up batch (the cores are shared).",
         "",
         "| net | params | GFLOP/residue | infer residues/s (batch) | infer GFLOP/s "
-        "| infer contiguous /s | train samples/s (batch) | train GFLOP/s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| infer contiguous /s | infer BN folded /s | train samples/s (batch) | train GFLOP/s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for label, r in rows:
         lines.append(
             f"| {label} | {r['params'] / 1e6:.2f} M | {r['gflop']:.2f} | {r['infer']:.1f} "
             f"({r['infer_bs']}) | {r['infer_gflops']:.0f} | {r['infer_plain']:.1f} "
-            f"| {r['train']:.2f} ({r['train_bs']}) "
+            f"| {r['infer_folded']:.1f} | {r['train']:.2f} ({r['train_bs']}) "
             f"| {r['train_gflops']:.0f} |"
         )
     lines += [
