@@ -3,7 +3,7 @@
     .venv/bin/python scripts/combine_weights.py A.safetensors B.safetensors --out ENS.safetensors
 
 The members' log-probabilities and pose coordinates are averaged; the card lists the members'
-cards and adds up their training. Continue training one member with
+cards. Continue training one member with
 ``densitybuild train --init-from ENS.safetensors --init-member K``.
 """
 
@@ -28,9 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     card = json.loads(Path(args.card).read_text()) if args.card else None
     out = combine_weights(args.members, args.out, card)
-    summary = read_config(out)["card"]
-    print(f"wrote {out}: {len(args.members)} members, {summary['cpu_hours']:.2f} CPU-hours, "
-          f"{int(summary['samples_seen'])} samples seen")  # fmt: skip
+    cards = read_config(out)["card"]["members"]
+    hours = ", ".join(f"{float(c.get('cpu_hours', 0) or 0):.2f}" for c in cards)
+    print(f"wrote {out}: {len(cards)} members (cumulative CPU-hours {hours})")
     return 0
 
 

@@ -247,18 +247,15 @@ def default_card() -> dict[str, Any]:
     }  # fmt: skip
 
 
-#: Card fields that add up over the members of an ensemble.
-SUMMED = ("samples_seen", "steps", "cpu_seconds", "cpu_hours", "wall_seconds")
-
-
 def combine_weights(
     paths: list[str | Path], out: str | Path, card: dict[str, Any] | None = None
 ) -> Path:
     """Write an :class:`~napari_densitybuild.nets.ensemble.Ensemble` of weights files.
 
     The members must share box and classes. The ensemble's card lists the members' cards
-    (``members``), adds up their training (``samples_seen``, ``steps``, CPU and wall time) and
-    takes the fields of ``card`` on top.
+    (``members``: each with its own cumulative training figures; they are not added up, as a
+    member continued from another's weights already counts that history) and takes the fields
+    of ``card`` on top.
 
     Raises
     ------
@@ -280,10 +277,9 @@ def combine_weights(
     for member, (m, _) in zip(net.members, loaded):
         member.load_state_dict(m.state_dict())
     cards = [cfg.get("card", {}) for _, cfg in loaded]
-    total = {k: sum(float(c.get(k, 0) or 0) for c in cards) for k in SUMMED}
     config = {"net": {"name": "ensemble", "members": [cfg["net"] for _, cfg in loaded]},
               "box": first["box"], "classes": first["classes"]}  # fmt: skip
-    full = {**total, "members": cards, "member_files": [str(p) for p in paths], **(card or {})}
+    full = {"members": cards, "member_files": [str(p) for p in paths], **(card or {})}
     return save_model(out, net, config, full)
 
 
