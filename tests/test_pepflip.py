@@ -67,3 +67,16 @@ def test_refine_reports_and_fixes_flips(sample):
     kept = refine(model, dmap, field=field, peptide_flips=False, info=info)
     assert info["peptide_flips"] == 0
     assert np.all(np.linalg.norm(kept[units[pick, 2]] - truth[units[pick, 2]], axis=1) > 1.5)
+
+
+def test_density_field_reads_the_map_once_converted(sample):
+    import torch
+
+    model, dmap, field = sample
+    xyz = model.xyz[:50]
+    want = dmap.sample_points(xyz)  # gemmi's trilinear interpolation of the map itself
+    got64 = field(torch.as_tensor(xyz, dtype=torch.float64)).numpy()
+    np.testing.assert_allclose(got64, want, atol=0.1 * np.abs(want).max())
+    grid64 = field._as[torch.float64]
+    field(torch.as_tensor(xyz, dtype=torch.float64))
+    assert field._as[torch.float64] is grid64  # converted once, not at every call

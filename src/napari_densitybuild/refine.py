@@ -125,13 +125,16 @@ class DensityField:
         lo, hi = np.min(xyz, 0) - margin, np.max(xyz, 0) + margin
         data, origin, step = dmap.resample_cartesian(lo, hi, spacing, order=3)
         self.grid = torch.from_numpy(np.ascontiguousarray(data))[None, None]
+        self._as: dict[torch.dtype, torch.Tensor] = {self.grid.dtype: self.grid}
         self.origin = torch.tensor(origin, dtype=torch.float64)
         self.extent = torch.tensor([(n - 1) * step for n in data.shape[::-1]], dtype=torch.float64)
 
     def __call__(self, xyz: torch.Tensor) -> torch.Tensor:
         """Map values (sigma) at (N, 3) world positions (x, y, z)."""
         g = 2.0 * (xyz - self.origin) / self.extent - 1.0
-        out = F.grid_sample(self.grid.to(xyz.dtype), g.view(1, 1, 1, -1, 3), mode="bilinear",
+        if xyz.dtype not in self._as:  # one copy per dtype, not one per call
+            self._as[xyz.dtype] = self.grid.to(xyz.dtype)
+        out = F.grid_sample(self._as[xyz.dtype], g.view(1, 1, 1, -1, 3), mode="bilinear",
                             padding_mode="border", align_corners=True)  # fmt: skip
         return out.view(-1)
 
