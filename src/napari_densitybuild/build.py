@@ -196,7 +196,8 @@ def build(
         Rounds of classify, pose and refine. The first cuts boxes in the frames of the placed
         trace; each later one cuts them again in the frames of the refined N, CA, C, which sit
         closer to the truth (on the real validation maps 3sb3 and gamma, a second pass lifted
-        sequence recovery from 0.83-0.84 to 0.87 and cut the backbone RMSD by a quarter).
+        sequence recovery from 0.83-0.84 to 0.87 and cut the backbone RMSD by a quarter; a
+        third lifted gamma from 0.88 to 0.90 and its backbone RMSD from 0.24 to 0.15 A).
         Without refinement there is one pass.
 
     Raises
