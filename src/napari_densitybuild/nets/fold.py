@@ -3,7 +3,8 @@
 In eval mode ``bn(conv(x))`` is an affine map of ``conv(x)`` per channel, so it can be written
 into the convolution's weights and bias (``torch.nn.utils.fusion.fuse_conv_bn_eval``): the same
 outputs (to float rounding) with one pass over the activations fewer per layer. On the 2-core
-CPUs here that makes the shipped classifier about a fifth faster (benchmarks/bench_classify.py).
+CPUs here that made the compact net 9 % faster on two threads and 17-27 % on one
+(benchmarks/results/classify.md).
 Only for nets that will not be trained again: the batch-norm statistics are gone afterwards.
 """
 
