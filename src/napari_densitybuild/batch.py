@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from .settings import DEFAULT_ENVIRONMENT, DEFAULT_PASSES, DEFAULT_TTA
+from .settings import DEFAULT_ENVIRONMENT, DEFAULT_NCS, DEFAULT_PASSES, DEFAULT_TTA
 
 #: Per-process cache of loaded networks (device, weights) -> (placer, classifier).
 _MODELS: dict = {}
@@ -95,6 +95,7 @@ def build_one(map_path: str, out_dir: str, options: dict | None = None) -> dict:
             seqs,
             do_refine=not options.get("no_refine"),
             passes=options.get("passes", DEFAULT_PASSES),
+            ncs=options.get("ncs", DEFAULT_NCS),
         )
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         write_structure(result.structure(), model_path)
@@ -133,7 +134,7 @@ def run_batch(
         LocalCluster processes; 0 (and no scheduler): no Dask, the maps one after another in
         this process, torch on every core (what the cluster is measured against).
     options
-        ``build_one`` options: device, weights, detector, sequence, columns, no_refine, passes,
+        ``build_one`` options: device, weights, detector, sequence, columns, no_refine, passes, ncs,
         threads (default 1 per worker, or every core when serial).
     """
     from tqdm import tqdm

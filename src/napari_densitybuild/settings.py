@@ -7,6 +7,8 @@ TTA_SHIFT, TTA_ANGLE = 0.3, 8.0
 #: Add the H-bond evidence of the surroundings to the classifier's ASP/ASN, GLU/GLN and VAL/THR
 #: odds where atoms are predicted (see ``environment``).
 DEFAULT_ENVIRONMENT = True
+#: Average the classifier's probabilities over NCS copies in a build (see ``ncs``).
+DEFAULT_NCS = True
 #: Rounds of classify + pose + refine in a build (see ``build.build``); a third pass over two
 #: gave real validation map gamma +2 points of sequence recovery and left 3sb3 as it was.
 DEFAULT_PASSES = 3

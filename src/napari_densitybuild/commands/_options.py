@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..device import DEVICE_CHOICES
-from ..settings import DEFAULT_ENVIRONMENT, DEFAULT_PASSES, DEFAULT_TTA
+from ..settings import DEFAULT_ENVIRONMENT, DEFAULT_NCS, DEFAULT_PASSES, DEFAULT_TTA
 
 
 def add_device(p: argparse.ArgumentParser) -> None:
@@ -31,6 +31,17 @@ def add_environment(p: argparse.ArgumentParser) -> None:
         action="store_false",
         default=DEFAULT_ENVIRONMENT,
         help="do not weigh ASP/ASN, GLU/GLN and VAL/THR by their H-bond partners",
+    )
+
+
+def add_ncs(p: argparse.ArgumentParser) -> None:
+    """``--no-ncs``: do not average residue types over copies in the asymmetric unit."""
+    p.add_argument(
+        "--no-ncs",
+        dest="ncs",
+        action="store_false",
+        default=DEFAULT_NCS,
+        help="do not average the types of residues that are NCS copies of each other",
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._options import add_device, add_environment, add_passes, add_tta, add_weights
+from ._options import add_device, add_environment, add_ncs, add_passes, add_tta, add_weights
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -36,6 +36,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     add_tta(p)
     add_environment(p)
     add_passes(p)
+    add_ncs(p)
     add_weights(p)
     return p
 
@@ -55,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         "tta",
         "environment",
         "passes",
+        "ncs",
     )
     options = {k: getattr(args, k) for k in keys}
     rows = run_batch(args.maps, args.out, args.scheduler, args.workers, options)

@@ -13,7 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from ._options import add_device, add_environment, add_passes, add_tta, add_weights
+from ._options import add_device, add_environment, add_ncs, add_passes, add_tta, add_weights
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -33,6 +33,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     add_tta(p)
     add_environment(p)
     add_passes(p)
+    add_ncs(p)
     add_weights(p)
     p.add_argument("--threads", type=int, help="CPU threads (default: all physical cores)")
     return p
@@ -59,7 +60,13 @@ def run(args: argparse.Namespace) -> int:
     )
     t_load = time.perf_counter() - t0 - t_read
     result = build(
-        dmap, placer, clf, sequences=sequences, do_refine=not args.no_refine, passes=args.passes
+        dmap,
+        placer,
+        clf,
+        sequences=sequences,
+        do_refine=not args.no_refine,
+        passes=args.passes,
+        ncs=args.ncs,
     )
     write_structure(result.structure(), args.out)
     total = time.perf_counter() - t0

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import DensityBuildError
 from ..settings import DEFAULT_TTA
-from ._options import add_device, add_environment, add_passes
+from ._options import add_device, add_environment, add_ncs, add_passes
 
 TASKS = ("classify", "place", "build")
 
@@ -64,6 +64,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    f"(default {DEFAULT_TTA}; cached boxes are scored as they are)")  # fmt: skip
     add_environment(p)
     add_passes(p)
+    add_ncs(p)
     return p
 
 
@@ -202,4 +203,4 @@ def _build(dmap, args: argparse.Namespace):
     return build(dmap, Placer.from_path(args.detector, device=args.device),
                  Classifier.from_path(weights, device=args.device, tta=args.tta,
                                       environment=args.environment),
-                 sequences, passes=args.passes)  # fmt: skip
+                 sequences, passes=args.passes, ncs=args.ncs)  # fmt: skip
