@@ -36,7 +36,9 @@ def test_build_writes_model_and_report(built):
     assert {"N", "CA", "C", "O", "CB"} <= names
     rep = json.loads((built / "report.json").read_text())
     assert rep["residues"] == len(residues) and rep["aligned_to_sequence"] > 0
-    assert rep["peptide_flips"] >= 0
+    for key in ("peptide_flips", "rotamer_changes", "side_chain_flips", "ncs_residues"):
+        assert rep[key] >= 0, key
+    assert rep["ncs_residues"] == 0  # one chain: no copies
     for stage in ("read_map", "place", "classify", "sequence", "refine", "wall_total"):
         assert rep["seconds"][stage] >= 0, stage
 
@@ -118,3 +120,16 @@ def test_second_pass_reframes_boxes_on_the_refined_backbone():
     assert build(dmap, placer, clf, do_refine=False).report["passes"] == 1
     with pytest.raises(DensityBuildError, match="passes"):
         build(dmap, placer, clf, passes=0)
+
+
+def test_summary_line():
+    from types import SimpleNamespace
+
+    from napari_densitybuild.build import BuildResult
+
+    rep = {"residues": 190, "fragments": 4, "aligned_to_sequence": 0, "ncs_residues": 180,
+           "rotamer_changes": 3, "peptide_flips": 0, "side_chain_flips": 2,
+           "seconds": {"total": 12.34}}  # fmt: skip
+    line = BuildResult.summary(SimpleNamespace(report=rep))
+    assert line == ("190 residues in 4 fragments, 180 in NCS copies, 3 rotamers refitted, "
+                    "2 amides/rings turned (12.3 s)")  # fmt: skip

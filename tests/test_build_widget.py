@@ -63,6 +63,7 @@ def test_build_correct_undo_export_reopen(make_napari_viewer, qtbot, sample_map,
                     timeout=JOB_TIMEOUT)  # fmt: skip
     session = widget.session
     assert len(session.residues) >= 40  # the sample has 70 residues
+    assert widget.status.text().startswith(f"Built: {len(session.residues)} residues in ")
     boxes = widget.sync.boxes
     assert len(boxes.data) == len(session.residues)
     assert boxes.features["label"][0] == session.residues[0].label  # e.g. "LEU 1"

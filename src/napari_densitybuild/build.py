@@ -78,6 +78,21 @@ class BuildResult:
     def __len__(self) -> int:
         return len(self.types)
 
+    def summary(self) -> str:
+        """One line for people: residues, fragments, what the build changed, seconds."""
+        r = self.report
+        parts = [f"{r['residues']} residues in {r['fragments']} fragments"]
+        if r.get("aligned_to_sequence"):
+            parts.append(f"{r['aligned_to_sequence']} aligned to the sequence")
+        if r.get("ncs_residues"):
+            parts.append(f"{r['ncs_residues']} in NCS copies")
+        changes = [f"{r[k]} {what}" for k, what in (("rotamer_changes", "rotamers refitted"),
+                   ("peptide_flips", "peptides flipped"), ("side_chain_flips", "amides/rings "
+                   "turned")) if r.get(k)]  # fmt: skip
+        parts += changes
+        seconds = r.get("seconds", {}).get("total")
+        return ", ".join(parts) + (f" ({seconds:.1f} s)" if seconds is not None else "")
+
     def structure(self) -> gemmi.Structure:
         """The model as a gemmi Structure (B-factor column: confidence)."""
         return model_structure(self.model, self.chain, self.seqid, self.icode, self.confidence,

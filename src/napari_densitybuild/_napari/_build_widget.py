@@ -255,6 +255,7 @@ class BuildWidget(QWidget):
 
         def done(result):
             self.set_session(Session.from_build(result, self.map_path()))
+            self.status.setText(f"Built: {result.summary()}")
 
         return self._start("Auto-build", job, done)
 

@@ -75,9 +75,7 @@ def run(args: argparse.Namespace) -> int:
                       **rep["seconds"], "wall_total": round(total, 3)}  # fmt: skip
     rep.update(map=str(args.map), out=str(args.out), device=str(clf.device), threads=threads,
                sequence=args.sequence, resolution=dmap.resolution)  # fmt: skip
-    seq = f", {rep['aligned_to_sequence']} aligned to the sequence" if sequences else ""
-    print(f"{Path(args.map).name}: {rep['residues']} residues in {rep['fragments']} fragments"
-          f"{seq}, {total:.1f} s -> {args.out}")  # fmt: skip
+    print(f"{Path(args.map).name}: {result.summary()}, {total:.1f} s in all -> {args.out}")
     if args.report:
         Path(args.report).write_text(json.dumps(rep, indent=1) + "\n")
     return 0
