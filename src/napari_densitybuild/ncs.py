@@ -44,53 +44,69 @@ def kabsch(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return r, cb - ca @ r.T
 
 
-def _windows(ca: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start indices and internal-distance descriptors (K, W*(W-1)/2) of a fragment's windows."""
-    starts = np.arange(max(len(ca) - WINDOW + 1, 0))
-    iu = np.triu_indices(WINDOW, 1)
-    desc = np.array([np.linalg.norm(ca[s + iu[0]] - ca[s + iu[1]], axis=1) for s in starts])
-    return starts, desc.reshape(len(starts), -1)
+def _windows(ca: np.ndarray, fragment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First residues (K,) of every window of :data:`WINDOW` residues inside one fragment, and
+    their internal C-alpha distances (K, W*(W-1)/2): a shape that no rigid motion changes."""
+    n = len(ca)
+    first = np.arange(max(n - WINDOW + 1, 0))
+    first = first[fragment[first] == fragment[np.minimum(first + WINDOW - 1, n - 1)]]
+    i, j = np.triu_indices(WINDOW, 1)
+    desc = np.linalg.norm(ca[first[:, None] + i] - ca[first[:, None] + j], axis=-1)
+    return first, desc.reshape(len(first), -1)
 
 
-def match_fragments(ca_f, ca_g, types_f, types_g, rng) -> list[tuple[int, int]]:
-    """Matched residue index pairs (into f, into g) of two fragments that are NCS copies."""
+def _candidates(ca, fragment, types) -> dict[tuple[int, int], np.ndarray]:
+    """Window pairs (first residues) of the same shape and half their types in common, by
+    fragment pair (lower fragment first)."""
     from scipy.spatial import cKDTree
 
-    if min(len(ca_f), len(ca_g)) < max(WINDOW, MIN_PAIRS):
-        return []
-    sf, df = _windows(ca_f)
-    sg, dg = _windows(ca_g)
+    first, desc = _windows(ca, fragment)
+    if len(first) < 2:
+        return {}
+    # mean absolute difference of the distances below SHAPE_TOLERANCE: an L1 ball
+    pairs = cKDTree(desc).query_pairs(SHAPE_TOLERANCE * desc.shape[1], p=1, output_type="ndarray")
+    a, b = first[pairs[:, 0]], first[pairs[:, 1]]
     span = np.arange(WINDOW)
-    tf, tg = types_f[sf[:, None] + span], types_g[sg[:, None] + span]  # (K, W) window types
-    found = []
-    for lo in range(0, len(sf), 128):  # bounded memory for long fragments
-        shape = np.abs(df[lo : lo + 128, None] - dg[None]).mean(-1)
-        same = (tf[lo : lo + 128, None] == tg[None]).sum(-1)
-        hits = np.argwhere((shape < SHAPE_TOLERANCE) & (same >= WINDOW // 2))
-        found.append(hits + np.array([lo, 0]))
-    cand = np.concatenate(found)
-    if not len(cand):
+    same = (types[a[:, None] + span] == types[b[:, None] + span]).sum(1)
+    keep = (fragment[a] != fragment[b]) & (same >= WINDOW // 2)
+    a, b = a[keep], b[keep]
+    swap = fragment[a] > fragment[b]
+    a, b = np.where(swap, b, a), np.where(swap, a, b)
+    out: dict[tuple[int, int], list] = {}
+    for x, y in zip(a.tolist(), b.tolist()):
+        out.setdefault((int(fragment[x]), int(fragment[y])), []).append((x, y))
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def _best_match(ca, types, fx, fy, cand, rng) -> list[tuple[int, int]]:
+    """Residue pairs (global indices) of the superposition of fragment ``fx`` onto ``fy`` that
+    matches most C-alphas, tried from the candidate windows; [] unless they are copies."""
+    from scipy.spatial import cKDTree
+
+    if min(len(fx), len(fy)) < MIN_PAIRS:
         return []
     if len(cand) > MAX_TRIALS:
         cand = cand[rng.choice(len(cand), MAX_TRIALS, replace=False)]
-    tree = cKDTree(ca_g)
+    tree = cKDTree(ca[fy])
+    span = np.arange(WINDOW)
     best: list[tuple[int, int]] = []
-    for i, j in cand:
-        r, t = kabsch(ca_f[sf[i] + span], ca_g[sg[j] + span])
-        dist, near = tree.query(ca_f @ r.T + t, distance_upper_bound=MATCH_DISTANCE)
+    for a, b in cand:
+        r, t = kabsch(ca[a + span], ca[b + span])
+        dist, near = tree.query(ca[fx] @ r.T + t, distance_upper_bound=MATCH_DISTANCE)
         hit = np.flatnonzero(np.isfinite(dist))
         hit = hit[np.argsort(dist[hit])]
-        _, first = np.unique(near[hit], return_index=True)  # one to one: the closest wins
-        pairs = sorted((int(k), int(near[k])) for k in hit[first])
+        _, once = np.unique(near[hit], return_index=True)  # one to one: the closest wins
+        pairs = sorted((int(fx[k]), int(fy[near[k]])) for k in hit[once])
         if len(pairs) > len(best):
             best = pairs
+        if len(best) >= 0.9 * min(len(fx), len(fy)):
+            break  # as good as it gets
     n = len(best)
     if n < MIN_PAIRS:
         return []
-    agree = sum(int(types_f[a] == types_g[b]) for a, b in best)
-    freq_f = np.bincount(types_f, minlength=20) / len(types_f)
-    freq_g = np.bincount(types_g, minlength=20) / len(types_g)
-    chance = float(np.clip(freq_f @ freq_g, 0.02, 0.98))
+    agree = sum(int(types[a] == types[b]) for a, b in best)
+    freq = [np.bincount(types[f], minlength=20) / len(f) for f in (fx, fy)]
+    chance = float(np.clip(freq[0] @ freq[1], 0.02, 0.98))
     z = (agree - n * chance) / np.sqrt(n * chance * (1 - chance))
     return best if agree >= MIN_AGREEMENT * n and z >= MIN_Z else []
 
@@ -103,10 +119,12 @@ def ncs_groups(ca: np.ndarray, fragment: np.ndarray, probs: np.ndarray) -> np.nd
     ca
         (N, 3) C-alphas, fragment by fragment, N to C.
     fragment
-        (N,) fragment index of each residue.
+        (N,) fragment index of each residue (a fragment's residues are consecutive).
     probs
         (N, 20) classifier probabilities (their most likely types check the copies).
     """
+    ca = np.asarray(ca, dtype=float)
+    fragment = np.asarray(fragment)
     n = len(ca)
     parent = np.arange(n)
     frags_of = {i: {int(fragment[i])} for i in range(n)}  # fragments in each group (by root)
@@ -118,18 +136,16 @@ def ncs_groups(ca: np.ndarray, fragment: np.ndarray, probs: np.ndarray) -> np.nd
         return a
 
     types = np.asarray(probs).argmax(1)
-    frags = [np.flatnonzero(fragment == f) for f in np.unique(fragment)]
+    members = {int(f): np.flatnonzero(fragment == f) for f in np.unique(fragment)}
     rng = np.random.default_rng(0)
-    for x in range(len(frags)):
-        for y in range(x + 1, len(frags)):
-            fx, fy = frags[x], frags[y]
-            for a, b in match_fragments(ca[fx], ca[fy], types[fx], types[fy], rng):
-                ra, rb = root(int(fx[a])), root(int(fy[b]))
-                if ra == rb or frags_of[ra] & frags_of[rb]:
-                    continue  # a group holds at most one residue of each fragment
-                keep, drop = min(ra, rb), max(ra, rb)
-                parent[drop] = keep
-                frags_of[keep] |= frags_of.pop(drop)
+    for (x, y), cand in sorted(_candidates(ca, fragment, types).items()):
+        for a, b in _best_match(ca, types, members[x], members[y], cand, rng):
+            ra, rb = root(a), root(b)
+            if ra == rb or frags_of[ra] & frags_of[rb]:
+                continue  # a group holds at most one residue of each fragment
+            keep, drop = min(ra, rb), max(ra, rb)
+            parent[drop] = keep
+            frags_of[keep] |= frags_of.pop(drop)
     return np.array([root(i) for i in range(n)])
 
 

@@ -64,6 +64,8 @@ PRIOR_WEIGHT = 0.3
 CLASH_DISTANCE = 3.0
 #: ... cost this much per A of overlap.
 CLASH_WEIGHT = 4.0
+#: Neighbours looked at per atom for clashes (its own residue's among them).
+CLASH_NEIGHBOURS = 24
 #: Required gain in score for a new rotamer.
 FIT_MARGIN = 1.0
 #: Side chains with an atom below this (sigma) are out of density: only those are refitted,
@@ -133,34 +135,49 @@ def fit_rotamers(xyz: np.ndarray, model, density, sym=None, margin: float = FIT_
 
     out = np.array(xyz, dtype=float, copy=True)
     lib = rotamer_library()
+    todo = []  # (residue, side-chain atom indices CB onwards)
+    for r, name in enumerate(model.resname):
+        atoms = model.residue_atoms(r)
+        side = [atoms.get(a) for a in HEAVY_ATOMS.get(str(name), ())[4:]]
+        if (
+            str(name) in lib
+            and side
+            and None not in side
+            and all(a in atoms for a in "N CA C".split())
+        ):
+            todo.append((r, atoms, np.array(side)))
+    if not todo:
+        return out, np.zeros(0, dtype=np.int64)
+    # the present side chains, all at once: only those with an atom out of density are refitted
+    with torch.no_grad():
+        flat = np.concatenate([out[side[1:]] for _, _, side in todo])
+        rho_now = density(torch.as_tensor(flat, dtype=torch.float64)).numpy()
+    ends = np.cumsum([len(side) - 1 for _, _, side in todo])
+    lowest = [part.min(initial=np.inf) for part in np.split(rho_now, ends[:-1])]
+    # clashes are judged against the model (and its crystal neighbours) as it was at the start
     mates, _ = symmetry_mates(out, sym, cutoff=CLASH_DISTANCE + 8.0)
     owner = np.concatenate([model.residue, np.full(len(mates), -1)])
+    tree = cKDTree(np.concatenate([out, mates]))
     changed = []
-    for r, name in enumerate(model.resname):
-        name = str(name)
-        atoms = model.residue_atoms(r)
-        if name not in lib or not all(a in atoms for a in ("N", "CA", "C", "CB")):
-            continue
-        side = [atoms.get(a) for a in HEAVY_ATOMS[name][4:]]
-        if any(i is None for i in side):
-            continue
-        side = np.array(side)
+    for (r, atoms, side), low in zip(todo, lowest):
+        if low >= OUT_OF_DENSITY:
+            continue  # every atom in density: leave it to refinement
+        name = str(model.resname[r])
         cand = candidates(name, *(out[atoms[a]][None] for a in ("N", "CA", "C")))
         both = np.concatenate([out[side][None], cand])  # present side chain first
         weights = np.array([_Z.get(str(model.element[i]).upper()[:1], 6.0) / 6.0 for i in side])
+        pts = both[:, 1:].reshape(-1, 3)
         with torch.no_grad():
-            rho = density(torch.as_tensor(both[:, 1:].reshape(-1, 3), dtype=torch.float64))
-        raw = rho.numpy().reshape(len(both), -1)
-        if raw[0].min() >= OUT_OF_DENSITY:
-            continue  # every atom in density: leave it to refinement
+            raw = density(torch.as_tensor(pts, dtype=torch.float64)).numpy()
+        raw = raw.reshape(len(both), -1)
         rho = np.minimum(raw, RHO_CAP)
         rho = np.where(rho < 0, NEGATIVE_WEIGHT * rho, rho)
         score = (rho * weights[1:]).sum(1)
-        others = np.concatenate([out, mates])[owner != r]
-        tree = cKDTree(others)
-        d, _ = tree.query(both[:, 1:].reshape(-1, 3), distance_upper_bound=CLASH_DISTANCE)
-        overlap = np.where(np.isfinite(d), CLASH_DISTANCE - d, 0.0).reshape(len(both), -1)
-        score -= CLASH_WEIGHT * overlap.sum(1)
+        d, idx = tree.query(pts, k=CLASH_NEIGHBOURS, distance_upper_bound=CLASH_DISTANCE)
+        other = np.isfinite(d) & (owner[np.minimum(idx, len(owner) - 1)] != r)
+        nearest = np.where(other, d, np.inf).min(1)
+        overlap = np.where(np.isfinite(nearest), CLASH_DISTANCE - nearest, 0.0)
+        score -= CLASH_WEIGHT * overlap.reshape(len(both), -1).sum(1)
         logp = lib[name]["logp"]
         score[1:] += PRIOR_WEIGHT * (logp - logp.max())
         score[1:][raw[1:].min(1) < OUT_OF_DENSITY] = -np.inf  # candidates wholly in density
