@@ -22,6 +22,8 @@ import time
 
 from _common import RESULTS, report, run_child
 
+from napari_densitybuild.settings import DEFAULT_PASSES, DEFAULT_TTA
+
 CASES = ("sample", "cdk2", "5orl", "1t48", "cdk2 x8")
 
 
@@ -129,10 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     intro = [
         f"`python benchmarks/bench_pipeline.py --threads {args.threads} --device "
         f"{args.device}` (seconds; one fresh process per case; build = `densitybuild build` "
-        "without reading: place, then the default two passes of classify + pose and refine, "
+        f"without reading: place, then the default {DEFAULT_PASSES} passes of classify + pose "
+        "(with H-bond evidence and NCS averaging) and refine (with rotamer fit and flips), "
         "assemble; the stage columns are the stages run once each, one by one, classify + "
-        "pose as one pass over the boxes, where build also scores the default 4 test-time "
-        "augmentation copies; weights: the shipped ones).",
+        "pose as one pass over the boxes, where build also scores the default "
+        f"{DEFAULT_TTA} test-time augmentation copies; weights: the shipped ones).",
         f"torch threads: {args.threads}; device: {results[0]['device'] if results else '-'}",
     ]
     report("Pipeline: seconds per stage and peak memory", intro, rows, args.out, scale)

@@ -135,7 +135,7 @@ def fit_rotamers(xyz: np.ndarray, model, density, sym=None, margin: float = FIT_
 
     out = np.array(xyz, dtype=float, copy=True)
     lib = rotamer_library()
-    todo = []  # (residue, side-chain atom indices CB onwards)
+    todo = []  # (residue, its atoms by name, side-chain atom indices CB onwards)
     for r, name in enumerate(model.resname):
         atoms = model.residue_atoms(r)
         side = [atoms.get(a) for a in HEAVY_ATOMS.get(str(name), ())[4:]]
