@@ -75,6 +75,12 @@ def test_read_fasta(tmp_path):
     (tmp_path / "empty.fa").write_text("")
     with pytest.raises(DensityBuildError, match="no sequence"):
         read_fasta(tmp_path / "empty.fa")
+    (tmp_path / "map.fa").write_bytes(b"MAP \x00\x00\x01" + bytes(range(256)) * 4)
+    with pytest.raises(DensityBuildError, match="binary file"):
+        read_fasta(tmp_path / "map.fa")
+    (tmp_path / "text.fa").write_text(">x\n" + "".join(chr(c) for c in range(33, 127)) + "\n")
+    with pytest.raises(DensityBuildError, match=r"\.\.\.' that are not amino acids"):
+        read_fasta(tmp_path / "text.fa")
 
 
 def _structure(chains: dict[str, list[str]]) -> gemmi.Structure:

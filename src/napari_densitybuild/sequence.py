@@ -56,8 +56,11 @@ def read_fasta(path: str | Path) -> list[tuple[str, str]]:
     path = Path(path)
     if not path.is_file():
         raise DensityBuildError(f"{path}: no such sequence file")
+    raw = path.read_bytes()
+    if b"\0" in raw[:4096]:
+        raise DensityBuildError(f"{path}: a binary file, not a FASTA sequence")
     records: list[tuple[str, list[str]]] = []
-    for line in path.read_text(errors="replace").splitlines():
+    for line in raw.decode(errors="replace").splitlines():
         line = line.strip()
         if not line or line.startswith(";"):
             continue
@@ -73,7 +76,8 @@ def read_fasta(path: str | Path) -> list[tuple[str, str]]:
     for name, seq in out:
         bad = sorted(set(seq) - set(LETTERS) - set("XBZUO"))
         if bad:
-            raise DensityBuildError(f"{path}: sequence {name!r} has letters {''.join(bad)} that "
+            shown = "".join(bad[:20]) + ("..." if len(bad) > 20 else "")
+            raise DensityBuildError(f"{path}: sequence {name!r} has letters {shown!r} that "
                                     "are not amino acids")  # fmt: skip
     return out
 
