@@ -185,9 +185,11 @@ def _run_build(args: argparse.Namespace) -> int:
             built = read_structure(args.built[k])
         else:
             built = _build(dmap, args).structure()
-        rows[name] = compare_models(built, read_structure(model_file), Symmetry.of_map(dmap))
+        rows[name] = compare_models(built, read_structure(model_file), Symmetry.of_map(dmap), dmap)
     keys = ["built", "deposited", "recall_1A", "precision_1A", "sequence_recovery",
-            "backbone_rmsd", "all_atom_rmsd", "rama_outliers", "bond_rmsz"]  # fmt: skip
+            "backbone_rmsd", "all_atom_rmsd", "all_atom_rmsd_flip_blind",
+            "all_atom_rmsd_in_density", "far_residues", "far_built_in_higher_density",
+            "rama_outliers", "bond_rmsz"]  # fmt: skip
     _write(rows, args.out, _table(rows, keys))
     return 0
 

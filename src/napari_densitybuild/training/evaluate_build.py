@@ -9,6 +9,21 @@ residue); for each match the deposited residue is moved onto the built one's cop
 * ``all_atom_rmsd``: every heavy atom of matched, correctly typed residues (the better naming
   of symmetric groups, e.g. PHE ring flips; :mod:`.pose_loss`);
 * ``rama_outliers``, ``bond_rmsz``: geometry of the built model (:mod:`~..geometry`).
+
+More figures tell building errors from disagreement where the map is silent (the RMSD of a
+surface side chain is often set by atoms that the deposited model put where there is no
+density); all but the flip-blind one need the map:
+
+* ``all_atom_rmsd_in_density``: as ``all_atom_rmsd``, over the correctly typed residues whose
+  deposited heavy atoms are all at or above :data:`IN_DENSITY` sigma (``in_density_fraction``
+  of them);
+* ``all_atom_rmsd_flip_blind``: as ``all_atom_rmsd`` (no map needed), an ASN or GLN amide or a
+  HIS ring turned 180 degrees counting as right: its two orientations put atoms in the same
+  places and differ only in which are N and which are C or O, which the map cannot show at
+  these resolutions (H-bonds decide them, :mod:`~..sideflip`);
+* ``far_residues``: correctly typed residues more than 1 A (RMSD) from the deposited one, and
+  ``far_built_in_higher_density``: those of them whose built atoms sit in higher mean density
+  than the deposited atoms.
 """
 
 from __future__ import annotations
@@ -23,9 +38,19 @@ from ..symmetry import Symmetry
 from .place_metrics import match_cas
 from .pose_loss import pose_rmsd
 
+#: Map level (sigma) at which an atom counts as in density: the usual contour of a 2mFo-DFc map.
+IN_DENSITY = 1.0
+#: Atom pairs (HEAVY_ATOMS positions) exchanged by an amide or imidazole flip.
+FLIPS = {"ASN": ((6, 7),), "GLN": ((7, 8),), "HIS": ((6, 7), (8, 9))}
 
-def compare_models(built: gemmi.Structure, deposited: gemmi.Structure, sym: Symmetry) -> dict:
-    """Metrics of a built model against a deposited model of the same crystal (see module)."""
+
+def compare_models(
+    built: gemmi.Structure, deposited: gemmi.Structure, sym: Symmetry, dmap=None
+) -> dict:
+    """Metrics of a built model against a deposited model of the same crystal (see module).
+
+    ``dmap`` (a :class:`~..maps.DensityMap`, optional) adds the density-based figures.
+    """
     b, _ = backbone_residues(built, with_atoms=True)
     d, _ = backbone_residues(deposited, with_atoms=True)
     p, r, _, op, shift = match_cas(b.ca, d.ca, sym, 1.0, with_images=True)
@@ -48,6 +73,20 @@ def compare_models(built: gemmi.Structure, deposited: gemmi.Structure, sym: Symm
             ok = np.isfinite(per)
             out["all_atom_rmsd"] = float(np.sqrt((per[ok] ** 2 * n_atoms[ok]).sum()
                                                  / n_atoms[ok].sum()))  # fmt: skip
+            flipped = ref_atoms[same].copy()
+            for name, pairs in FLIPS.items():
+                rows = dt[same] == INDEX[name]
+                for a, b in pairs:
+                    flipped[rows, a], flipped[rows, b] = (
+                        ref_atoms[same][rows, b],
+                        ref_atoms[same][rows, a],
+                    )
+            blind = np.fmin(per, pose_rmsd(got[same], flipped, dt[same]))[ok]
+            out["all_atom_rmsd_flip_blind"] = float(np.sqrt((blind**2 * n_atoms[ok]).sum()
+                                                            / n_atoms[ok].sum()))  # fmt: skip
+            if dmap is not None:
+                out.update(_density_figures(dmap, got[same][ok], ref_atoms[same][ok], per[ok],
+                                            n_atoms[ok]))  # fmt: skip
             out["per_type_all_atom_rmsd"] = {
                 AMINO_ACIDS[t]: round(float(np.sqrt(np.nanmean(per[dt[same] == t] ** 2))), 3)
                 for t in np.unique(dt[same])
@@ -55,3 +94,26 @@ def compare_models(built: gemmi.Structure, deposited: gemmi.Structure, sym: Symm
     out["rama_outliers"] = rama_outlier_fraction(built)
     out["bond_rmsz"] = bond_rmsz(built)
     return out
+
+
+def _density_figures(dmap, got: np.ndarray, ref: np.ndarray, per: np.ndarray, n_atoms) -> dict:
+    """The map-based figures of :func:`compare_models` for matched, correctly typed residues."""
+    present = np.isfinite(ref).all(-1) & np.isfinite(got).all(-1)
+
+    def level(xyz: np.ndarray) -> np.ndarray:  # map values at present atoms, NaN elsewhere
+        rho = np.full(present.shape, np.nan)
+        rho[present] = dmap.sample_points(xyz[present])
+        return rho
+
+    rho_ref, rho_got = level(ref), level(got)
+    supported = np.where(present, rho_ref >= IN_DENSITY, True).all(1)
+    sq = per**2 * n_atoms
+    far = per > 1.0
+    higher = np.nanmean(rho_got, 1) > np.nanmean(rho_ref, 1)
+    return {
+        "all_atom_rmsd_in_density": float(np.sqrt(sq[supported].sum() / n_atoms[supported].sum()))
+        if supported.any() else float("nan"),
+        "in_density_fraction": float(supported.mean()),
+        "far_residues": int(far.sum()),
+        "far_built_in_higher_density": int((far & higher).sum()),
+    }  # fmt: skip

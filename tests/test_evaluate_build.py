@@ -1,0 +1,64 @@
+"""Build metrics against a deposited model: the flip-blind and density-based figures."""
+
+from __future__ import annotations
+
+import gemmi
+import numpy as np
+import pytest
+
+from napari_densitybuild._napari._sample_data import sample_paths
+from napari_densitybuild.maps import read_map
+from napari_densitybuild.models import read_structure
+from napari_densitybuild.symmetry import Symmetry
+from napari_densitybuild.training.evaluate_build import IN_DENSITY, compare_models
+
+MAP, MODEL = sample_paths()
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return read_structure(MODEL), read_map(MAP)
+
+
+def _residue(st: gemmi.Structure, seqid: int) -> gemmi.Residue:
+    return next(r for r in st[0]["B"] if r.seqid.num == seqid)
+
+
+def test_identical_model_scores_zero(truth):
+    st, dmap = truth
+    m = compare_models(st, st, Symmetry.of_map(dmap), dmap)
+    assert m["all_atom_rmsd"] == pytest.approx(0.0, abs=1e-9)
+    assert m["all_atom_rmsd_flip_blind"] == pytest.approx(0.0, abs=1e-9)
+    assert m["all_atom_rmsd_in_density"] == pytest.approx(0.0, abs=1e-9)
+    assert m["far_residues"] == 0 and m["far_built_in_higher_density"] == 0
+    assert 0.0 < m["in_density_fraction"] <= 1.0
+
+
+def test_amide_flip_counts_only_in_the_strict_figure(truth):
+    st, dmap = truth
+    built = st.clone()
+    res = _residue(built, 25)  # ASN
+    od1, nd2 = res.find_atom("OD1", "*"), res.find_atom("ND2", "*")
+    od1.pos, nd2.pos = gemmi.Position(nd2.pos), gemmi.Position(od1.pos)
+    m = compare_models(built, st, Symmetry.of_map(dmap))
+    assert m["all_atom_rmsd"] > 0.1
+    assert m["all_atom_rmsd_flip_blind"] == pytest.approx(0.0, abs=1e-9)
+    assert "all_atom_rmsd_in_density" not in m  # no map given
+
+
+def test_side_chain_out_of_density_is_far_and_lower(truth):
+    st, dmap = truth
+    built = st.clone()
+    res = _residue(built, 6)  # LYS: its side chain pushed 3 A away from its density
+    for a in res:
+        if a.name not in ("N", "CA", "C", "O", "CB"):
+            a.pos = gemmi.Position(a.pos.x + 3.0, a.pos.y, a.pos.z)
+    m = compare_models(built, st, Symmetry.of_map(dmap), dmap)
+    assert m["far_residues"] == 1 and m["far_built_in_higher_density"] == 0
+    assert m["all_atom_rmsd"] > 0.1
+    # the figure over residues in density leaves it out only if it was not wholly in density
+    rho = dmap.sample_points(np.array([a.pos.tolist() for a in _residue(st, 6)]))
+    if (rho >= IN_DENSITY).all():
+        assert m["all_atom_rmsd_in_density"] > 0.1
+    else:
+        assert m["all_atom_rmsd_in_density"] == pytest.approx(0.0, abs=1e-9)
