@@ -31,6 +31,7 @@ def test_identical_model_scores_zero(truth):
     assert m["all_atom_rmsd_flip_blind"] == pytest.approx(0.0, abs=1e-9)
     assert m["all_atom_rmsd_in_density"] == pytest.approx(0.0, abs=1e-9)
     assert m["far_residues"] == 0 and m["far_built_in_higher_density"] == 0
+    assert m["far_list"] == []
     assert 0.0 < m["in_density_fraction"] <= 1.0
 
 
@@ -55,6 +56,9 @@ def test_side_chain_out_of_density_is_far_and_lower(truth):
             a.pos = gemmi.Position(a.pos.x + 3.0, a.pos.y, a.pos.z)
     m = compare_models(built, st, Symmetry.of_map(dmap), dmap)
     assert m["far_residues"] == 1 and m["far_built_in_higher_density"] == 0
+    (far,) = m["far_list"]
+    assert far["built"] == far["deposited"] == "B6" and far["type"] == "LYS"
+    assert far["rmsd"] > 1.0 and far["built_sigma"] < far["deposited_sigma"]
     assert m["all_atom_rmsd"] > 0.1
     # the figure over residues in density leaves it out only if it was not wholly in density
     rho = dmap.sample_points(np.array([a.pos.tolist() for a in _residue(st, 6)]))

@@ -21,9 +21,10 @@ density); all but the flip-blind one need the map:
   HIS ring turned 180 degrees counting as right: its two orientations put atoms in the same
   places and differ only in which are N and which are C or O, which the map cannot show at
   these resolutions (H-bonds decide them, :mod:`~..sideflip`);
-* ``far_residues``: correctly typed residues more than 1 A (RMSD) from the deposited one, and
+* ``far_residues``: correctly typed residues more than 1 A (RMSD) from the deposited one,
   ``far_built_in_higher_density``: those of them whose built atoms sit in higher mean density
-  than the deposited atoms.
+  than the deposited atoms, and ``far_list``: each of them (built and deposited chain and
+  number, type, RMSD, mean map value at its built and its deposited atoms), worst first.
 """
 
 from __future__ import annotations
@@ -73,20 +74,15 @@ def compare_models(
             ok = np.isfinite(per)
             out["all_atom_rmsd"] = float(np.sqrt((per[ok] ** 2 * n_atoms[ok]).sum()
                                                  / n_atoms[ok].sum()))  # fmt: skip
-            flipped = ref_atoms[same].copy()
-            for name, pairs in FLIPS.items():
-                rows = dt[same] == INDEX[name]
-                for a, b in pairs:
-                    flipped[rows, a], flipped[rows, b] = (
-                        ref_atoms[same][rows, b],
-                        ref_atoms[same][rows, a],
-                    )
-            blind = np.fmin(per, pose_rmsd(got[same], flipped, dt[same]))[ok]
+            blind = _flip_blind(got[same], ref_atoms[same], dt[same], per)[ok]
             out["all_atom_rmsd_flip_blind"] = float(np.sqrt((blind**2 * n_atoms[ok]).sum()
                                                             / n_atoms[ok].sum()))  # fmt: skip
             if dmap is not None:
-                out.update(_density_figures(dmap, got[same][ok], ref_atoms[same][ok], per[ok],
-                                            n_atoms[ok]))  # fmt: skip
+                keep = np.flatnonzero(same)[ok]
+                ids = [(f"{b.chain[p[k]]}{b.seqid[p[k]]}", f"{d.chain[r[k]]}{d.seqid[r[k]]}",
+                        AMINO_ACIDS[dt[k]]) for k in keep]  # fmt: skip
+                out.update(_density_figures(dmap, got[keep], ref_atoms[keep], per[ok],
+                                            n_atoms[ok], ids))  # fmt: skip
             out["per_type_all_atom_rmsd"] = {
                 AMINO_ACIDS[t]: round(float(np.sqrt(np.nanmean(per[dt[same] == t] ** 2))), 3)
                 for t in np.unique(dt[same])
@@ -96,8 +92,23 @@ def compare_models(
     return out
 
 
-def _density_figures(dmap, got: np.ndarray, ref: np.ndarray, per: np.ndarray, n_atoms) -> dict:
-    """The map-based figures of :func:`compare_models` for matched, correctly typed residues."""
+def _flip_blind(got: np.ndarray, ref: np.ndarray, types: np.ndarray, per: np.ndarray):
+    """Per-residue RMSD with the amide and imidazole flips of :data:`FLIPS` counting as right."""
+    flipped = ref.copy()
+    for name, pairs in FLIPS.items():
+        rows = types == INDEX[name]
+        for i, j in pairs:
+            flipped[rows, i], flipped[rows, j] = ref[rows, j], ref[rows, i]
+    return np.fmin(per, pose_rmsd(got, flipped, types))
+
+
+def _density_figures(dmap, got: np.ndarray, ref: np.ndarray, per: np.ndarray, n_atoms,
+                     ids: list[tuple[str, str, str]]) -> dict:  # fmt: skip
+    """The map-based figures of :func:`compare_models` for matched, correctly typed residues.
+
+    ``ids``: (built chain+number, deposited chain+number, type) of each residue, for
+    ``far_list`` (the far-off residues, worst first, with the mean map value at their atoms).
+    """
     present = np.isfinite(ref).all(-1) & np.isfinite(got).all(-1)
 
     def level(xyz: np.ndarray) -> np.ndarray:  # map values at present atoms, NaN elsewhere
@@ -116,4 +127,11 @@ def _density_figures(dmap, got: np.ndarray, ref: np.ndarray, per: np.ndarray, n_
         "in_density_fraction": float(supported.mean()),
         "far_residues": int(far.sum()),
         "far_built_in_higher_density": int((far & higher).sum()),
+        "far_list": [
+            {"built": ids[k][0], "deposited": ids[k][1], "type": ids[k][2],
+             "rmsd": round(float(per[k]), 2),
+             "built_sigma": round(float(np.nanmean(rho_got[k])), 2),
+             "deposited_sigma": round(float(np.nanmean(rho_ref[k])), 2)}
+            for k in np.flatnonzero(far)[np.argsort(-per[far])]
+        ],
     }  # fmt: skip
