@@ -23,25 +23,28 @@ def add_tta(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_off_switch(p: argparse.ArgumentParser, dest: str, default: bool, help: str) -> None:
+    """``--no-<dest>``: turn off a step that is on by default (``args.<dest>`` False)."""
+    p.add_argument(f"--no-{dest}", dest=dest, action="store_false", default=default, help=help)
+
+
 def add_environment(p: argparse.ArgumentParser) -> None:
     """``--no-environment``: the classifier's odds alone, without the H-bond evidence."""
-    p.add_argument(
-        "--no-environment",
-        dest="environment",
-        action="store_false",
-        default=DEFAULT_ENVIRONMENT,
-        help="do not weigh ASP/ASN, GLU/GLN and VAL/THR by their H-bond partners",
+    _add_off_switch(
+        p,
+        "environment",
+        DEFAULT_ENVIRONMENT,
+        "do not weigh ASP/ASN, GLU/GLN and VAL/THR by their H-bond partners",
     )
 
 
 def add_ncs(p: argparse.ArgumentParser) -> None:
     """``--no-ncs``: do not average residue types over copies in the asymmetric unit."""
-    p.add_argument(
-        "--no-ncs",
-        dest="ncs",
-        action="store_false",
-        default=DEFAULT_NCS,
-        help="do not average the types of residues that are NCS copies of each other",
+    _add_off_switch(
+        p,
+        "ncs",
+        DEFAULT_NCS,
+        "do not average the types of residues that are NCS copies of each other",
     )
 
 

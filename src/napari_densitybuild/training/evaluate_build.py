@@ -34,15 +34,19 @@ import numpy as np
 
 from ..geometry import bond_rmsz, rama_outlier_fraction
 from ..models import backbone_residues
-from ..residues import AMINO_ACIDS, INDEX, PARENT
+from ..residues import AMINO_ACIDS, HEAVY_ATOMS, INDEX, PARENT
+from ..sideflip import FLIP_PAIRS
 from ..symmetry import Symmetry
 from .place_metrics import match_cas
-from .pose_loss import pose_rmsd
+from .pose_loss import pose_rmsd, swap_permutations
 
 #: Map level (sigma) at which an atom counts as in density: the usual contour of a 2mFo-DFc map.
 IN_DENSITY = 1.0
-#: Atom pairs (HEAVY_ATOMS positions) exchanged by an amide or imidazole flip.
-FLIPS = {"ASN": ((6, 7),), "GLN": ((7, 8),), "HIS": ((6, 7), (8, 9))}
+#: (20, 14) atom permutation of an ASN/GLN amide or HIS ring flip (those of :mod:`~..sideflip`).
+FLIP_PERMUTATIONS = swap_permutations({
+    name: tuple((HEAVY_ATOMS[name].index(a), HEAVY_ATOMS[name].index(b)) for a, b in pairs)
+    for name, pairs in FLIP_PAIRS.items()
+})  # fmt: skip
 
 
 def compare_models(
@@ -72,11 +76,10 @@ def compare_models(
             per = pose_rmsd(got[same], ref_atoms[same], dt[same])
             n_atoms = np.isfinite(ref_atoms[same]).all(-1).sum(1)
             ok = np.isfinite(per)
-            out["all_atom_rmsd"] = float(np.sqrt((per[ok] ** 2 * n_atoms[ok]).sum()
-                                                 / n_atoms[ok].sum()))  # fmt: skip
-            blind = _flip_blind(got[same], ref_atoms[same], dt[same], per)[ok]
-            out["all_atom_rmsd_flip_blind"] = float(np.sqrt((blind**2 * n_atoms[ok]).sum()
-                                                            / n_atoms[ok].sum()))  # fmt: skip
+            out["all_atom_rmsd"] = _pooled(per[ok], n_atoms[ok])
+            # types in SWAPS have no flip: their better naming is already in ``per``
+            flip = pose_rmsd(got[same], ref_atoms[same], dt[same], FLIP_PERMUTATIONS)
+            out["all_atom_rmsd_flip_blind"] = _pooled(np.fmin(per, flip)[ok], n_atoms[ok])
             if dmap is not None:
                 keep = np.flatnonzero(same)[ok]
                 ids = [(f"{b.chain[p[k]]}{b.seqid[p[k]]}", f"{d.chain[r[k]]}{d.seqid[r[k]]}",
@@ -92,14 +95,10 @@ def compare_models(
     return out
 
 
-def _flip_blind(got: np.ndarray, ref: np.ndarray, types: np.ndarray, per: np.ndarray):
-    """Per-residue RMSD with the amide and imidazole flips of :data:`FLIPS` counting as right."""
-    flipped = ref.copy()
-    for name, pairs in FLIPS.items():
-        rows = types == INDEX[name]
-        for i, j in pairs:
-            flipped[rows, i], flipped[rows, j] = ref[rows, j], ref[rows, i]
-    return np.fmin(per, pose_rmsd(got, flipped, types))
+def _pooled(per: np.ndarray, n_atoms: np.ndarray) -> float:
+    """RMSD over all atoms from per-residue RMSDs and atom counts (NaN for none)."""
+    total = n_atoms.sum()
+    return float(np.sqrt((per**2 * n_atoms).sum() / total)) if total else float("nan")
 
 
 def _density_figures(dmap, got: np.ndarray, ref: np.ndarray, per: np.ndarray, n_atoms,
@@ -118,12 +117,10 @@ def _density_figures(dmap, got: np.ndarray, ref: np.ndarray, per: np.ndarray, n_
 
     rho_ref, rho_got = level(ref), level(got)
     supported = np.where(present, rho_ref >= IN_DENSITY, True).all(1)
-    sq = per**2 * n_atoms
     far = per > 1.0
     higher = np.nanmean(rho_got, 1) > np.nanmean(rho_ref, 1)
     return {
-        "all_atom_rmsd_in_density": float(np.sqrt(sq[supported].sum() / n_atoms[supported].sum()))
-        if supported.any() else float("nan"),
+        "all_atom_rmsd_in_density": _pooled(per[supported], n_atoms[supported]),
         "in_density_fraction": float(supported.mean()),
         "far_residues": int(far.sum()),
         "far_built_in_higher_density": int((far & higher).sum()),

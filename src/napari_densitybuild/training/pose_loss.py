@@ -15,12 +15,19 @@ import torch
 
 from ..residues import AMINO_ACIDS, MAX_ATOMS, SWAPS
 
+
+def swap_permutations(swaps: dict[str, tuple[tuple[int, int], ...]]) -> np.ndarray:
+    """(20, 14) atom permutation per type exchanging the given atom positions (else identity)."""
+    out = np.tile(np.arange(MAX_ATOMS), (len(AMINO_ACIDS), 1))
+    for name, pairs in swaps.items():
+        row = out[AMINO_ACIDS.index(name)]
+        for a, b in pairs:
+            row[a], row[b] = b, a
+    return out
+
+
 #: (20, 14) atom permutation of each type's other naming (identity for types without one).
-SWAP_PERMUTATIONS = np.tile(np.arange(MAX_ATOMS), (len(AMINO_ACIDS), 1))
-for _name, _pairs in SWAPS.items():
-    for _a, _b in _pairs:
-        _row = SWAP_PERMUTATIONS[AMINO_ACIDS.index(_name)]
-        _row[_a], _row[_b] = _b, _a
+SWAP_PERMUTATIONS = swap_permutations(SWAPS)
 
 
 def mean_poses(atoms: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -69,15 +76,21 @@ def pose_loss(coords: torch.Tensor, labels: torch.Tensor, target: torch.Tensor) 
     return loss[has].mean() if bool(has.any()) else coords.sum() * 0.0
 
 
-def pose_rmsd(pred: np.ndarray, target: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def pose_rmsd(
+    pred: np.ndarray,
+    target: np.ndarray,
+    labels: np.ndarray,
+    permutations: np.ndarray = SWAP_PERMUTATIONS,
+) -> np.ndarray:
     """Per-residue RMSD (A) over the atoms present in ``target``, better naming per residue.
 
     ``pred`` and ``target`` are (B, 14, 3) for the residues' own types (``labels``); NaN for
-    residues without any target atom.
+    residues without any target atom. ``permutations`` (20, 14): the other naming of each type
+    (:func:`swap_permutations`).
     """
     pred = np.asarray(pred, dtype=np.float64)
     target = np.asarray(target, dtype=np.float64)
-    perm = SWAP_PERMUTATIONS[np.asarray(labels)]
+    perm = permutations[np.asarray(labels)]
     swapped = np.take_along_axis(target, perm[..., None], axis=1)
     out = []
     for t in (target, swapped):
