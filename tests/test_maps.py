@@ -115,3 +115,75 @@ def gemmi_frac(u: float, v: float, w: float):
     import gemmi
 
     return gemmi.Fractional(u, v, w)
+
+
+def _ccp4_part(grid, path, frac_lo, frac_hi):
+    """Write the part of a whole-cell map between fractions ``frac_lo`` and ``frac_hi``."""
+    import gemmi
+
+    ccp4 = gemmi.Ccp4Map()
+    ccp4.grid = grid
+    ccp4.update_ccp4_header()
+    box = gemmi.FractionalBox()
+    box.extend(gemmi.Fractional(*frac_lo))
+    box.extend(gemmi.Fractional(*frac_hi))
+    ccp4.set_extent(box)
+    ccp4.write_ccp4_map(str(path))
+    return path
+
+
+@pytest.mark.parametrize("sg", ["P 21 21 21", "P 1 21 1"])
+def test_asymmetric_unit_map_fills_the_cell(tmp_path, sg):
+    """A CCP4 map of one asymmetric unit (as CCP4 mapmask writes it) is expanded by the space
+    group to the whole cell: periodic, every atom of every copy in density, the same map as the
+    whole-cell file up to the sigma scale."""
+    from napari_densitybuild.maps import read_map
+
+    cell = (36.0, 40.0, 44.0, 90.0, 90.0 if sg.startswith("P 21") else 104.0, 90.0)
+    st = random_structure(cell, sg, n_atoms=40, seed=5)
+    grid = model_density(st, d_min=2.0)
+    whole = read_map(write_ccp4(grid, tmp_path / "whole.ccp4"))
+    hi = (0.5, 0.5, 0.999) if sg.startswith("P 21") else (0.999, 0.5, 0.999)
+    part = read_map(_ccp4_part(grid, tmp_path / "asu.ccp4", (0, 0, 0), hi))
+    assert part.covers_cell and part.info.get("filled_by_symmetry")
+    a, b = np.array(whole.grid, copy=False), np.array(part.grid, copy=False)
+    assert a.shape == b.shape and np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.999
+    layer = image_layer(read_through_plugin(tmp_path / "asu.ccp4"))
+    assert_atoms_in_density(layer, world_xyz(st))
+
+
+def test_small_box_of_a_crystal_map_stays_a_box(tmp_path):
+    """A box too small for its copies to fill the cell is read as the box it is."""
+    from napari_densitybuild.maps import read_map
+
+    st = random_structure((36.0, 40.0, 44.0, 90.0, 90.0, 90.0), "P 21 21 21", n_atoms=40, seed=6)
+    part = read_map(_ccp4_part(model_density(st), tmp_path / "box.ccp4", (0.1, 0.1, 0.1),
+                               (0.3, 0.3, 0.3)))  # fmt: skip
+    assert not part.covers_cell and not part.info.get("filled_by_symmetry")
+    assert np.all(part.data_max - part.data_min < 0.25 * 44.0)
+
+
+@pytest.mark.realdata
+def test_box_of_a_real_crystal_map_builds_one_copy(real_dir, tmp_path):
+    """A CCP4 box around the deposited model (crystal header kept, as Coot exports a map
+    fragment) holds parts of symmetry copies: placement finds one copy, not one per copy."""
+    import gemmi
+
+    from napari_densitybuild.maps import read_map
+    from napari_densitybuild.place import Placer
+
+    folder = real_dir / "1cbs"
+    whole = read_map(folder / "map.mtz")
+    box = gemmi.FractionalBox()
+    for x in read_model(real_model_path(folder)).xyz:
+        box.extend(whole.cell.fractionalize(gemmi.Position(*x)))
+    box.add_margin(0.15)
+    ccp4 = gemmi.Ccp4Map()
+    ccp4.grid = whole.grid
+    ccp4.update_ccp4_header()
+    ccp4.set_extent(box)
+    ccp4.write_ccp4_map(str(tmp_path / "box.ccp4"))
+    dmap = read_map(tmp_path / "box.ccp4")
+    assert dmap.covers_cell and dmap.info.get("filled_by_symmetry")
+    placed = Placer.from_path(None, device="cpu").place(dmap)
+    assert 130 <= len(placed) <= 145  # 137 deposited residues

@@ -216,3 +216,39 @@ def write_mrc(path: str | Path, dmap, data_zyx: np.ndarray | None = None) -> Non
         mrc.header.mx, mrc.header.my, mrc.header.mz = dmap.grid.nu, dmap.grid.nv, dmap.grid.nw
         mrc.header.ispg = dmap.spacegroup.ccp4
         mrc.update_header_stats()
+
+
+def fill_by_symmetry(
+    values: np.ndarray, covered: np.ndarray, cell: gemmi.UnitCell, spacegroup: gemmi.SpaceGroup
+) -> np.ndarray | None:
+    """A crystal map over the whole cell from a file that covers part of it (an asymmetric
+    unit, or a box around the molecule), by the space group's operations.
+
+    Parameters
+    ----------
+    values
+        (nx, ny, nz) map over the cell grid, 0 where the file gave nothing.
+    covered
+        Same shape, True where the file gave a value.
+    cell, spacegroup
+        The crystal's.
+
+    Returns
+    -------
+    The whole-cell map (each grid point the mean of the covered points it is a copy of), or None
+    when the copies of the covered points do not fill the cell or the grid does not suit the
+    space group.
+    """
+    if spacegroup.number <= 1:
+        return None
+    try:
+        count = gemmi.FloatGrid(covered.astype(np.float32), cell, spacegroup)
+        total = gemmi.FloatGrid(np.where(covered, values, 0).astype(np.float32), cell, spacegroup)
+        count.symmetrize_sum()
+        total.symmetrize_sum()
+    except (RuntimeError, ValueError):  # grid not compatible with the operations
+        return None
+    n = np.array(count, copy=False)
+    if not np.all(n > 0.5):
+        return None
+    return (np.array(total, copy=False) / n).astype(np.float32)

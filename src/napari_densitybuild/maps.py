@@ -18,7 +18,7 @@ import gemmi
 import numpy as np
 
 from .errors import MapReadError
-from .mapfiles import read_mrc_array, read_mtz_grid
+from .mapfiles import fill_by_symmetry, read_mrc_array, read_mtz_grid
 
 #: Largest map (voxels) read into memory; above it the reader refuses with the size.
 MAX_VOXELS = 512**3
@@ -42,7 +42,8 @@ class DensityMap:
     data_min, data_max
         Cartesian bounding box (x, y, z) of the region the file covered, in world coordinates.
     covers_cell
-        True when the file covered the whole unit cell (the map is then periodic).
+        True when the file covered the whole unit cell, or its symmetry copies did (an
+        asymmetric unit; ``info["filled_by_symmetry"]``): the map is then periodic.
     resolution
         High-resolution limit in Angstrom, when known.
     kind
@@ -292,11 +293,19 @@ def _from_mrc(path: Path, max_voxels: int) -> DensityMap:
     )  # fmt: skip
     kind = "xray" if m["spacegroup"] > 1 or not np.allclose(m["cell"][3:], 90) else "em"
     info = {"raw_mean": mean, "raw_sd": sd, "mode": m["mode"], "axis_order": m["axis_order"]}
+    data_min, data_max = corners.min(0) + offset, corners.max(0) + offset
+    if kind == "xray" and not covers_cell:
+        # an asymmetric unit or a box of a crystal map: its symmetry copies fill the cell
+        filled = fill_by_symmetry(full, covered, cell, grid.spacegroup)
+        if filled is not None:
+            grid = gemmi.FloatGrid(filled, cell, grid.spacegroup)
+            covers_cell, data_min, data_max = True, None, None
+            info["filled_by_symmetry"] = True
     return DensityMap(
         grid=grid,
         offset=offset,
-        data_min=corners.min(0) + offset,
-        data_max=corners.max(0) + offset,
+        data_min=data_min,
+        data_max=data_max,
         covers_cell=covers_cell,
         resolution=None,
         kind=kind,
