@@ -22,6 +22,15 @@ TWO_FOFC_COLUMNS = (
     ("FWT", "PHIWT"),
     ("2FOFCWT_no_fill", "PH2FOFCWT_no_fill"),
     ("F_map", "PHI_map"),
+    # density-modified maps (DM, Parrot as CCP4i writes it)
+    ("FDM", "PHIDM"),
+    ("parrot.F_phi.F", "parrot.F_phi.phi"),
+)
+#: (amplitude, phase, figure of merit) of experimentally phased data: the map is FOM-weighted.
+EXPERIMENTAL_COLUMNS = (
+    ("FP", "PHIB", "FOM"),
+    ("F", "PHIB", "FOM"),
+    ("FP", "PHI", "FOM"),
 )
 #: (amplitude, phase) column pairs of mFo-DFc difference coefficients.
 DIFFERENCE_COLUMNS = (
@@ -37,30 +46,44 @@ def _column_list(mtz: gemmi.Mtz) -> str:
     return ", ".join(f"{c.label} ({c.type})" for c in mtz.columns)
 
 
-def find_map_columns(mtz: gemmi.Mtz, difference: bool = False) -> tuple[str, str]:
-    """Pick the amplitude and phase columns of 2mFo-DFc (or difference) map coefficients.
+def find_map_columns(mtz: gemmi.Mtz, difference: bool = False) -> tuple[str, ...]:
+    """Pick the columns of 2mFo-DFc (or difference) map coefficients: (amplitude, phase), or
+    (amplitude, phase, figure of merit) for experimental phases when no map coefficients are
+    there.
 
     Raises
     ------
     MapReadError
-        Listing the columns the file has, when no known pair is present.
+        Listing the columns the file has, when no known set is present.
     """
     labels = {c.label: c.type for c in mtz.columns}
-    pairs = DIFFERENCE_COLUMNS if difference else TWO_FOFC_COLUMNS
-    for f, phi in pairs:
-        if labels.get(f) == "F" and labels.get(phi) == "P":
-            return f, phi
+    sets = DIFFERENCE_COLUMNS if difference else TWO_FOFC_COLUMNS + EXPERIMENTAL_COLUMNS
+    for names in sets:
+        if all(labels.get(n) == t for n, t in zip(names, "FPW")):
+            return names
     what = "difference (mFo-DFc)" if difference else "2mFo-DFc"
     raise MapReadError(
         f"no {what} map coefficients found; looked for "
-        + ", ".join(f"{f}/{p}" for f, p in pairs)
-        + f". The file has: {_column_list(mtz)}. Give the columns explicitly (e.g. --columns F,PHI)"
+        + ", ".join("/".join(names) for names in sets)
+        + f". The file has: {_column_list(mtz)}. Give the columns explicitly (e.g. --columns "
+        "F,PHI, or F,PHI,FOM for figure-of-merit weighting)"
     )
+
+
+def _weighted_amplitudes(mtz: gemmi.Mtz, f: str, weight: str) -> str:
+    """Add a column F x weight (figure-of-merit weighting) to ``mtz``; returns its label."""
+    data = np.array(mtz, copy=True)
+    labels = [c.label for c in mtz.columns]
+    product = data[:, labels.index(f)] * data[:, labels.index(weight)]
+    label = "FWEIGHTED"
+    mtz.add_column(label, "F", dataset_id=mtz.column_with_label(f).dataset_id)
+    mtz.set_data(np.column_stack([data, product]).astype(np.float32))
+    return label
 
 
 def read_mtz_grid(
     path: Path,
-    columns: tuple[str, str] | None,
+    columns: tuple[str, ...] | None,
     difference: bool,
     max_voxels: int,
 ) -> tuple[gemmi.FloatGrid, float, dict]:
@@ -72,23 +95,28 @@ def read_mtz_grid(
     if mtz.nreflections == 0:
         raise MapReadError(f"{path}: the MTZ file has no reflections (empty or truncated?)")
     if columns:
-        if len(columns) != 2:
-            raise MapReadError(f"{path}: give two columns, amplitude and phase (got {columns})")
-        f, phi = columns
+        if len(columns) not in (2, 3):
+            raise MapReadError(f"{path}: give two columns, amplitude and phase, or three with a "
+                               f"figure of merit (got {columns})")  # fmt: skip
         labels = {c.label: c.type for c in mtz.columns}
-        for label, want in ((f, "F"), (phi, "P")):
+        kinds = {"F": "amplitude (type F)", "P": "phase (type P)", "W": "weight (type W)"}
+        for label, want in zip(columns, "FPW"):
             if label not in labels:
                 raise MapReadError(
                     f"{path}: no column {label!r}; the file has: {_column_list(mtz)}"
                 )
             if labels[label] != want:
-                kind = "amplitude (type F)" if want == "F" else "phase (type P)"
-                raise MapReadError(f"{path}: column {label!r} is type {labels[label]}, not {kind}")
+                raise MapReadError(
+                    f"{path}: column {label!r} is type {labels[label]}, not {kinds[want]}"
+                )
     else:
         try:
-            f, phi = find_map_columns(mtz, difference)
+            columns = find_map_columns(mtz, difference)
         except MapReadError as e:
             raise MapReadError(f"{path}: {e}") from None
+    f, phi = columns[:2]
+    if len(columns) == 3:
+        f = _weighted_amplitudes(mtz, f, columns[2])
     d_min = float(mtz.resolution_high())
     cell = mtz.cell
     rate = max(3.0, d_min / MTZ_SPACING)
@@ -103,7 +131,7 @@ def read_mtz_grid(
     bad = int(np.count_nonzero(~np.isfinite(arr)))
     if bad:
         raise MapReadError(f"{path}: columns {f}/{phi} hold NaN or infinite values ({bad} voxels)")
-    return grid, d_min, {"columns": (f, phi), "spacegroup": mtz.spacegroup.hm}
+    return grid, d_min, {"columns": tuple(columns), "spacegroup": mtz.spacegroup.hm}
 
 
 def _read_mrc_header(path: Path):

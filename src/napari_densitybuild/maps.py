@@ -212,7 +212,7 @@ def is_map_path(path: str | Path) -> bool:
 
 def read_map(
     path: str | Path,
-    columns: tuple[str, str] | str | None = None,
+    columns: tuple[str, ...] | str | None = None,
     difference: bool = False,
     max_voxels: int = MAX_VOXELS,
 ) -> DensityMap:
@@ -223,7 +223,8 @@ def read_map(
     path
         The file.
     columns
-        MTZ only: amplitude and phase column labels ("FWT,PHWT"); found automatically if None.
+        MTZ only: amplitude and phase column labels ("FWT,PHWT"), and optionally a figure of
+        merit to weight the amplitudes by ("FP,PHIB,FOM"); found automatically if None.
     difference
         MTZ only: take mFo-DFc difference coefficients instead of 2mFo-DFc.
     max_voxels

@@ -13,6 +13,15 @@ def add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help=f"{'|'.join(DEVICE_CHOICES)} (default auto)")
 
 
+def add_columns(p: argparse.ArgumentParser) -> None:
+    """``--columns F,PHI[,FOM]``: which MTZ columns make the map."""
+    p.add_argument(
+        "--columns",
+        help="MTZ amplitude,phase columns, and a figure of merit to weight by (F,PHI,FOM); "
+        "default: found automatically",
+    )
+
+
 def add_tta(p: argparse.ArgumentParser) -> None:
     """``--tta N``: test-time augmentation copies per box."""
     p.add_argument(

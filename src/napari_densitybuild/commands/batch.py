@@ -12,7 +12,15 @@ from __future__ import annotations
 
 import argparse
 
-from ._options import add_device, add_environment, add_ncs, add_passes, add_tta, add_weights
+from ._options import (
+    add_columns,
+    add_device,
+    add_environment,
+    add_ncs,
+    add_passes,
+    add_tta,
+    add_weights,
+)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -31,7 +39,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="CPU threads per worker (1; with --workers 0, every core)")  # fmt: skip
     add_device(p)
     p.add_argument("--sequence", metavar="FASTA", help="sequence(s) for every map")
-    p.add_argument("--columns", help="MTZ amplitude,phase columns")
+    add_columns(p)
     p.add_argument("--no-refine", action="store_true", help="skip real-space refinement")
     add_tta(p)
     add_environment(p)

@@ -13,7 +13,15 @@ import json
 import time
 from pathlib import Path
 
-from ._options import add_device, add_environment, add_ncs, add_passes, add_tta, add_weights
+from ._options import (
+    add_columns,
+    add_device,
+    add_environment,
+    add_ncs,
+    add_passes,
+    add_tta,
+    add_weights,
+)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -25,7 +33,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("map", help="map file: .mtz, .ccp4, .map, .mrc (gzipped too)")
     p.add_argument("--out", required=True, metavar="MODEL.cif", help="output model (.cif or .pdb)")
-    p.add_argument("--columns", help="MTZ amplitude,phase columns (default: found automatically)")
+    add_columns(p)
     p.add_argument("--sequence", metavar="FASTA", help="sequence(s) to align the fragments to")
     add_device(p)
     p.add_argument("--report", metavar="REPORT.json", help="write counts and timings")

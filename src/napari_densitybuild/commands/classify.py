@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._options import add_device, add_environment, add_tta, add_weights
+from ._options import add_columns, add_device, add_environment, add_tta, add_weights
 
 #: Decimals kept for probabilities in the JSON file.
 DECIMALS = 5
@@ -39,7 +39,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "--boxes-from", required=True, metavar="MODEL", help="model (.pdb/.cif) giving the boxes"
     )
     p.add_argument("--out", required=True, metavar="PRED.json", help="output JSON file")
-    p.add_argument("--columns", help="MTZ amplitude,phase columns (default: found automatically)")
+    add_columns(p)
     add_device(p)
     add_tta(p)
     add_environment(p)

@@ -6,13 +6,15 @@ import argparse
 
 import numpy as np
 
+from ._options import add_columns
+
 
 def add_parser(sub) -> argparse.ArgumentParser:
     """Register the sub-command."""
     p = sub.add_parser("info", help="read a map (and optionally a model) and describe it")
     p.add_argument("map", help="map file: .mtz, .ccp4, .map, .mrc (gzipped too)")
     p.add_argument("model", nargs="?", help="optional model (.pdb/.cif): report density at atoms")
-    p.add_argument("--columns", help="MTZ amplitude,phase columns (default: found automatically)")
+    add_columns(p)
     p.add_argument("--difference", action="store_true", help="MTZ: read mFo-DFc coefficients")
     return p
 

@@ -13,7 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from ._options import add_device
+from ._options import add_columns, add_device
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -26,7 +26,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("map", help="map file: .mtz, .ccp4, .map, .mrc (gzipped too)")
     p.add_argument("--out", required=True, metavar="CA.cif", help="output model (.cif or .pdb)")
-    p.add_argument("--columns", help="MTZ amplitude,phase columns (default: found automatically)")
+    add_columns(p)
     add_device(p)
     p.add_argument("--detector", help="detector .safetensors (default: the shipped weights)")
     p.add_argument("--report", metavar="REPORT.json", help="also write counts and timings")
