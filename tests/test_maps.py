@@ -146,6 +146,7 @@ def test_asymmetric_unit_map_fills_the_cell(tmp_path, sg):
     hi = (0.5, 0.5, 0.999) if sg.startswith("P 21") else (0.999, 0.5, 0.999)
     part = read_map(_ccp4_part(grid, tmp_path / "asu.ccp4", (0, 0, 0), hi))
     assert part.covers_cell and part.info.get("filled_by_symmetry")
+    assert "filled from the file's part by symmetry" in part.summary()
     a, b = np.array(whole.grid, copy=False), np.array(part.grid, copy=False)
     assert a.shape == b.shape and np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.999
     layer = image_layer(read_through_plugin(tmp_path / "asu.ccp4"))
@@ -160,6 +161,7 @@ def test_small_box_of_a_crystal_map_stays_a_box(tmp_path):
     part = read_map(_ccp4_part(model_density(st), tmp_path / "box.ccp4", (0.1, 0.1, 0.1),
                                (0.3, 0.3, 0.3)))  # fmt: skip
     assert not part.covers_cell and not part.info.get("filled_by_symmetry")
+    assert part.summary().endswith("the file covers part of the cell")
     assert np.all(part.data_max - part.data_min < 0.25 * 44.0)
 
 

@@ -46,7 +46,7 @@ def test_density_modified_columns_are_found(tmp_path, coefficients):
     st, hkl, f, phi, _ = coefficients
     ref = read_map(write(tmp_path / "ref.mtz", st, hkl, {"FWT": ("F", f), "PHWT": ("P", phi)}))
     dm = read_map(write(tmp_path / "dm.mtz", st, hkl, {"FDM": ("F", f), "PHIDM": ("P", phi)}))
-    assert dm.info["columns"] == ("FDM", "PHIDM")
+    assert dm.info["columns"] == ("FDM", "PHIDM") and "columns FDM/PHIDM" in dm.summary()
     assert corr(ref, dm) > 0.9999
 
 

@@ -88,13 +88,21 @@ class DensityMap:
         return np.array([c.a / self.grid.nu, c.b / self.grid.nv, c.c / self.grid.nw])
 
     def summary(self) -> str:
-        """One line for the user: kind, cell, space group, grid, resolution."""
+        """One line for the user: kind, cell, space group, grid, resolution, and where the
+        values came from (MTZ columns; symmetry copies for a file of part of the cell)."""
         c = self.cell
         res = f"{self.resolution:.2f} A" if self.resolution else "unknown resolution"
+        extra = ""
+        if self.info.get("columns"):
+            extra += f", columns {'/'.join(self.info['columns'])}"
+        if self.info.get("filled_by_symmetry"):
+            extra += ", the cell filled from the file's part by symmetry"
+        elif not self.covers_cell:
+            extra += ", the file covers part of the cell"
         return (
             f"{Path(self.source).name}: {self.kind} map, cell {c.a:.2f} {c.b:.2f} {c.c:.2f} "
             f"{c.alpha:.1f} {c.beta:.1f} {c.gamma:.1f}, {self.spacegroup.hm}, grid "
-            f"{self.grid.nu}x{self.grid.nv}x{self.grid.nw}, {res}"
+            f"{self.grid.nu}x{self.grid.nv}x{self.grid.nw}, {res}{extra}"
         )
 
     # -- sampling ------------------------------------------------------------------------------
