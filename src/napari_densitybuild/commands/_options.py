@@ -80,3 +80,17 @@ def add_weights(p: argparse.ArgumentParser, detector: bool = True) -> None:
     p.add_argument("--weights", help="classifier .safetensors (default: the shipped weights)")
     if detector:
         p.add_argument("--detector", help="detector .safetensors (default: the shipped weights)")
+
+
+def add_build_options(p: argparse.ArgumentParser, sequence_help: str) -> None:
+    """What a build is made with (``build`` and ``batch``): map columns, sequence, device,
+    refinement, test-time augmentation, H-bond evidence, passes, NCS and weights."""
+    add_columns(p)
+    p.add_argument("--sequence", metavar="FASTA", help=sequence_help)
+    add_device(p)
+    p.add_argument("--no-refine", action="store_true", help="skip real-space refinement")
+    add_tta(p)
+    add_environment(p)
+    add_passes(p)
+    add_ncs(p)
+    add_weights(p)

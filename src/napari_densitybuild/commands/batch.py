@@ -12,15 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._options import (
-    add_columns,
-    add_device,
-    add_environment,
-    add_ncs,
-    add_passes,
-    add_tta,
-    add_weights,
-)
+from ._options import add_build_options
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -37,15 +29,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads per worker (1; with --workers 0, every core)")  # fmt: skip
-    add_device(p)
-    p.add_argument("--sequence", metavar="FASTA", help="sequence(s) for every map")
-    add_columns(p)
-    p.add_argument("--no-refine", action="store_true", help="skip real-space refinement")
-    add_tta(p)
-    add_environment(p)
-    add_passes(p)
-    add_ncs(p)
-    add_weights(p)
+    add_build_options(p, "sequence(s) for every map")
     return p
 
 

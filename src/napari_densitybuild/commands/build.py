@@ -13,15 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from ._options import (
-    add_columns,
-    add_device,
-    add_environment,
-    add_ncs,
-    add_passes,
-    add_tta,
-    add_weights,
-)
+from ._options import add_build_options
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -33,16 +25,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("map", help="map file: .mtz, .ccp4, .map, .mrc (gzipped too)")
     p.add_argument("--out", required=True, metavar="MODEL.cif", help="output model (.cif or .pdb)")
-    add_columns(p)
-    p.add_argument("--sequence", metavar="FASTA", help="sequence(s) to align the fragments to")
-    add_device(p)
+    add_build_options(p, "sequence(s) to align the fragments to")
     p.add_argument("--report", metavar="REPORT.json", help="write counts and timings")
-    p.add_argument("--no-refine", action="store_true", help="skip real-space refinement")
-    add_tta(p)
-    add_environment(p)
-    add_passes(p)
-    add_ncs(p)
-    add_weights(p)
     p.add_argument("--threads", type=int, help="CPU threads (default: all physical cores)")
     return p
 
