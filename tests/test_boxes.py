@@ -122,3 +122,29 @@ def test_normalise_boxes():
     np.testing.assert_allclose(out.std(axis=(1, 2, 3)), 1, atol=1e-4)
     flat = normalise_boxes(np.full((1, 4, 4, 4), 2.0))
     assert np.all(np.isfinite(flat)) and np.abs(flat).max() == 0
+
+
+def test_cache_frames_follow_the_cache_jitter():
+    """A cache's jitter size reaches its frames: the wide caches turn boxes up to 25 degrees and
+    move them further; axis-aligned boxes are never turned."""
+    from types import SimpleNamespace
+
+    from napari_densitybuild.training.cache import CACHES, frames_for
+
+    bb = SimpleNamespace(n=np.tile(N, (400, 1)), ca=np.tile(CA, (400, 1)), c=np.tile(C, (400, 1)))
+    c0, r0 = backbone_frames(bb.n, bb.ca, bb.c)
+
+    def spread(spec_name: str, frame: str = "backbone"):
+        spec = CACHES[spec_name]
+        box = BoxSpec(frame=frame)
+        c, r = frames_for(bb, box, np.random.default_rng(0), spec.jitter_angle, spec.jitter_shift)
+        ref = poster_frames(bb.ca)[1] if frame == "axis" else r0
+        cosang = (np.trace(r.transpose(0, 2, 1) @ ref, axis1=1, axis2=2) - 1) / 2
+        return np.degrees(np.arccos(np.clip(cosang, -1, 1))), np.linalg.norm(c - c0, axis=1)
+
+    narrow, shift_narrow = spread("train")
+    wide, shift_wide = spread("train_wide")
+    assert narrow.max() <= 10.0 + 1e-6 and 10.0 < wide.max() <= 25.0 + 1e-6
+    assert shift_wide.mean() > 1.3 * shift_narrow.mean()
+    axis, _ = spread("train_wide", frame="axis")
+    assert axis.max() < 1e-6

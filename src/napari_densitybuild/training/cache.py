@@ -52,9 +52,12 @@ class CacheSpec:
     settings
         Simulation settings.
     jitter
-        Perturb the frames like a detector would (about 10 degrees, 0.3 A).
+        Perturb the frames like a detector would (rotations up to ``jitter_angle`` degrees
+        about random axes, centres moved by ``jitter_shift`` A sd).
     seed
         Base seed; each structure's seed is derived from it and the file name.
+    jitter_angle, jitter_shift
+        Size of the frame perturbation (backbone frames; axis-aligned boxes only move).
     """
 
     name: str
@@ -62,6 +65,8 @@ class CacheSpec:
     settings: SimulationSettings = field(default_factory=SimulationSettings)
     jitter: bool = False
     seed: int = 0
+    jitter_angle: float = 10.0
+    jitter_shift: float = 0.3
 
 
 #: The caches ``densitybuild prepare`` knows; the first four are built by default.
@@ -79,6 +84,18 @@ CACHES: dict[str, CacheSpec] = {
     "test_plain": CacheSpec("test_plain", "test", SimulationSettings.plain(1.5), False, 3),
     # Same maps as "val" (same seed), boxes placed with detector-like errors.
     "val_jittered": CacheSpec("val_jittered", "val", SimulationSettings(), True, 2),
+    # Frames as a built backbone gives them at its worst (loops, fragment ends: 10-25 degrees
+    # off the deposited frames on the real maps), to train robustness to them.
+    "train_wide": CacheSpec(
+        "train_wide",
+        "train",
+        SimulationSettings().with_d_min((1.3, 2.5)),
+        True,
+        8,
+        jitter_angle=25.0,
+        jitter_shift=0.5,
+    ),
+    "val_wide": CacheSpec("val_wide", "val", SimulationSettings(), True, 2, 25.0, 0.5),
 }
 DEFAULT_CACHES = ("train", "val", "test_1.5", "test_2.5")
 
@@ -105,18 +122,24 @@ def atoms_in_frames(atoms: np.ndarray, centres: np.ndarray, rotations: np.ndarra
     return np.einsum("bji,baj->bai", rotations, atoms - centres[:, None, :])
 
 
-def frames_for(bb, box: BoxSpec, rng: np.random.Generator | None = None):
-    """Box frames (centres, rotations) for residues, in ``box.frame``; jittered if ``rng``."""
+def frames_for(
+    bb,
+    box: BoxSpec,
+    rng: np.random.Generator | None = None,
+    angle: float = 10.0,
+    shift: float = 0.3,
+):
+    """Box frames (centres, rotations) for residues, in ``box.frame``; jittered if ``rng``
+    (rotations up to ``angle`` degrees, centres moved by ``shift`` A sd)."""
     if box.frame == "axis":
         centres, rotations = poster_frames(bb.ca)
         angle = 0.0  # the poster's boxes stay axis-aligned; only the centre moves
     elif box.frame == "backbone":
         centres, rotations = backbone_frames(bb.n, bb.ca, bb.c)
-        angle = 10.0
     else:
         raise ValueError(f"unknown box frame {box.frame!r} (use 'backbone' or 'axis')")
     if rng is not None and len(centres):
-        centres, rotations = jitter_frames(centres, rotations, rng, max_angle_deg=angle)
+        centres, rotations = jitter_frames(centres, rotations, rng, angle, shift)
     return centres, rotations
 
 
@@ -134,7 +157,7 @@ def _work(job: tuple) -> tuple:
         sim = simulate(read_structure(path), spec.settings, np.random.default_rng(sim_seed))
         bb, labels = labelled_residues(sim.structure)
         rng = np.random.default_rng(jitter_seed) if spec.jitter else None
-        centres, rotations = frames_for(bb, box, rng)
+        centres, rotations = frames_for(bb, box, rng, spec.jitter_angle, spec.jitter_shift)
         boxes = cut_boxes(sim.dmap, centres, rotations, box).astype(np.float16)
         atoms = atoms_in_frames(bb.atoms, centres, rotations).astype(np.float16)
         d_min = round(sim.params["d_min"], 3)
@@ -270,6 +293,7 @@ def build_cache(
     seconds = [e["seconds"] for e in extras]
     info = {
         "name": spec.name, "split": spec.split, "seed": spec.seed, "jitter": spec.jitter,
+        "jitter_angle": spec.jitter_angle, "jitter_shift": spec.jitter_shift,
         "box": asdict(box), "settings": spec.settings.to_dict(),
         "structures": len(files) - len(failed), "failed": failed,
         "expected_boxes": int(sum(counts)),
