@@ -78,3 +78,13 @@ def test_bad_column_choices_are_named(tmp_path, coefficients, columns, message):
     cols = {"FP": ("F", f), "SIGFP": ("Q", 0.05 * f), "PHIB": ("P", phi), "FOM": ("W", fom)}
     with pytest.raises(MapReadError, match=message.replace("(", r"\(").replace(")", r"\)")):
         read_map(write(tmp_path / "exp.mtz", st, hkl, cols), columns=columns)
+
+
+def test_infinite_figure_of_merit_names_the_columns_given(tmp_path, coefficients):
+    """The error names the file's columns, not the weighted column made from them."""
+    st, hkl, f, phi, fom = coefficients
+    fom = fom.copy()
+    fom[0] = np.inf
+    cols = {"FP": ("F", f), "PHIB": ("P", phi), "FOM": ("W", fom)}
+    with pytest.raises(MapReadError, match="columns FP/PHIB/FOM hold NaN or infinite"):
+        read_map(write(tmp_path / "exp.mtz", st, hkl, cols))

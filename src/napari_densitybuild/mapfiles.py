@@ -130,7 +130,9 @@ def read_mtz_grid(
     arr = np.array(grid, copy=False)
     bad = int(np.count_nonzero(~np.isfinite(arr)))
     if bad:
-        raise MapReadError(f"{path}: columns {f}/{phi} hold NaN or infinite values ({bad} voxels)")
+        raise MapReadError(
+            f"{path}: columns {'/'.join(columns)} hold NaN or infinite values ({bad} voxels)"
+        )
     return grid, d_min, {"columns": tuple(columns), "spacegroup": mtz.spacegroup.hm}
 
 
