@@ -129,6 +129,14 @@ def test_training_learns_and_exports(cache, tmp_path):
     train(_cfg(cache, out3, steps=10, eval_every=10, init_from=str(ens), init_member=1))
     _, config3 = load_model(out3 / "final.safetensors", "cpu")
     assert config3["card"]["steps"] == 170 and config3["net"]["name"] != "ensemble"
+    # ... and into a deeper net: the extra blocks start as identities, counts carry forward
+    out4 = tmp_path / "deeper"
+    train(_cfg(cache, out4, steps=10, eval_every=10, init_from=str(out / "final.safetensors"),
+               net={**TINY_NET, "blocks": [1, 1, 1]}))  # fmt: skip
+    _, config4 = load_model(out4 / "final.safetensors", "cpu")
+    assert config4["net"]["blocks"] == [1, 1, 1]
+    assert config4["card"]["steps"] == 160
+    assert config4["card"]["run"]["grown_blocks"] == ["stage4.0"]
 
 
 def test_resume_matches_uninterrupted_run(cache, tmp_path):

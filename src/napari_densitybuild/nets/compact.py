@@ -5,11 +5,12 @@ For 22^3 boxes at 0.5 A and base width ``c``::
     conv 3^3, c            -> 22^3
     conv 3^3 stride 2, 2c  -> 11^3,  blocks[0] x [conv 1^3 c, conv 3^3 2c]
     conv 3^3 stride 2, 4c  ->  6^3,  blocks[1] x [conv 1^3 2c, conv 3^3 4c]
-    conv 3^3 stride 2, 8c  ->  3^3
+    conv 3^3 stride 2, 8c  ->  3^3,  blocks[2] x [conv 1^3 4c, conv 3^3 8c]  (optional)
     global average pool, (dropout), linear -> 20
 
 BN + ReLU after every conv. With ``c = 16`` and ``blocks = (3, 3)``: about 0.51 M parameters
-and 0.27 GFLOP per forward pass (DESIGN.md: ~117 training samples/s on 2 CPU cores).
+and 0.27 GFLOP per forward pass (DESIGN.md: ~117 training samples/s on 2 CPU cores). Blocks on
+the last 3^3 stage see the whole box and are cheap: 12 MFLOP and 0.23 M parameters each.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ class CompactNet(nn.Module):
     base
         Channels of the first conv; the strided stages have 2, 4 and 8 times as many.
     blocks
-        Residual blocks after the first and after the second strided conv.
+        Residual blocks after the first and after the second strided conv, and optionally a
+        third count: blocks after the last strided conv (``stage4``; none when absent).
     dropout
         Dropout probability before the linear classifier (0 for none).
     input_size
@@ -58,8 +60,10 @@ class CompactNet(nn.Module):
         pose: bool = False,
     ) -> None:
         super().__init__()
-        if len(blocks) != 2 or min(blocks) < 0 or base < 1:
-            raise ValueError(f"need base >= 1 and two block counts >= 0 (got {base}, {blocks})")
+        if len(blocks) not in (2, 3) or min(blocks) < 0 or base < 1:
+            raise ValueError(
+                f"need base >= 1 and two or three block counts >= 0 (got {base}, {blocks})"
+            )
         c = base
         self.input_size = input_size
         self.stem = conv_bn_relu(1, c, 3)
@@ -71,6 +75,8 @@ class CompactNet(nn.Module):
             *(Bottleneck(4 * c, 2 * c) for _ in range(blocks[1])),
         )
         self.stage3 = conv_bn_relu(4 * c, 8 * c, 3, stride=2)
+        top = blocks[2] if len(blocks) == 3 else 0
+        self.stage4 = nn.Sequential(*(Bottleneck(8 * c, 4 * c) for _ in range(top)))
         self.pool = nn.AdaptiveAvgPool3d(1)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.classifier = nn.Linear(8 * c, n_classes)
@@ -80,9 +86,10 @@ class CompactNet(nn.Module):
     min_input_size = 1
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Activations after each stage: stem, stage1, stage2, stage3, pool."""
+        """Activations after each stage: stem, stage1, stage2, stage3 (with stage4), pool."""
         out = []
-        for stage in (self.stem, self.stage1, self.stage2, self.stage3, self.pool):
+        stages = (self.stem, self.stage1, self.stage2, nn.Sequential(self.stage3, self.stage4))
+        for stage in (*stages, self.pool):
             x = stage(x)
             out.append(x)
         return out
@@ -92,7 +99,7 @@ class CompactNet(nn.Module):
         coordinates (see :meth:`forward_pose`). One entry point, so DistributedDataParallel
         sees every training forward pass."""
         mid = self.stage2(self.stage1(self.stem(x)))
-        pooled = torch.flatten(self.pool(self.stage3(mid)), 1)
+        pooled = torch.flatten(self.pool(self.stage4(self.stage3(mid))), 1)
         logits = self.classifier(self.dropout(pooled))
         if not pose:
             return logits

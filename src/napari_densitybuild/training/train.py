@@ -134,6 +134,7 @@ def train(cfg: TrainConfig) -> dict:
         The run's configuration; ``cfg.out`` receives logs, checkpoints and exported weights.
     """
     from ..nets import build_net
+    from ..nets.grow import load_grown
     from ..weights_io import member_of, save_model
 
     world = distributed.world_from_env()
@@ -179,11 +180,14 @@ def train(cfg: TrainConfig) -> dict:
 
     carried = {"samples_seen": 0, "steps": 0, "cpu_seconds": 0.0, "wall_seconds": 0.0}
     net = build_net(net_cfg)
+    grown: list[str] = []
     if use_pose and not cfg.init_from:
         net.pose_head.set_mean_pose(torch.from_numpy(mean_poses(*train_pool.parts[0][1:3][::-1])))
     if cfg.init_from:
         loaded, init_config = member_of(cfg.init_from, cfg.init_member)
-        net.load_state_dict(loaded.state_dict())
+        grown = load_grown(net, loaded)  # the same net, or one with extra identity blocks
+        if grown:
+            print(f"grown from {cfg.init_from}: new residual blocks {', '.join(grown)}")
         card = init_config.get("card", {})
         for k in carried:
             carried[k] = type(carried[k])(card.get(k, 0) or 0)
@@ -253,6 +257,7 @@ def train(cfg: TrainConfig) -> dict:
                 "real_fraction": cfg.real_fraction,
                 "init_from": cfg.init_from,
                 "init_member": cfg.init_member,
+                "grown_blocks": grown,
             },
             "metrics": summary,
             "best_metric": best_metric,
