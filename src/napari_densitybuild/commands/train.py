@@ -41,7 +41,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("--net", choices=("compact", "resnet11"), default="compact")
     p.add_argument("--base", type=int, default=16, help="compact: base channels")
-    p.add_argument("--blocks", default="3,3", help="compact: residual blocks per stage")
+    p.add_argument(
+        "--blocks",
+        default="3,3",
+        help="compact: residual blocks per stage (a third count adds blocks on the last 3^3 "
+        "stage; with --init-from a net with fewer blocks, the new ones start as identities)",
+    )
     p.add_argument("--width", type=float, default=1.0, help="resnet11: width multiplier")
     p.add_argument("--dropout", type=float, default=0.0, help="compact: dropout before the head")
     p.add_argument("--pose", action="store_true", help="compact: add the pose head (stage 3)")
