@@ -8,6 +8,7 @@ DB=${DB:-.venv/bin/densitybuild}
 WEIGHTS=${WEIGHTS:-shipped}  # or a candidate: WEIGHTS=runs/ft1/best.safetensors
 REAL=${REAL:-../shared/data/real}
 OUT=${OUT:-runs}
+mkdir -p "$OUT"
 THREADS_OPT=(); [ -n "${THREADS:-}" ] && THREADS_OPT=(--threads "$THREADS")  # e.g. THREADS=1
 HELD=(1cbs cdk2 rnasa)
 VAL=(3sb3 gamma)

@@ -24,3 +24,15 @@ $DB train --cache "$CACHE" --out "$OUT" --train-splits train,train2 --val-split 
     --pose-weight 0.3 --steps 10000 --batch-size 64 --lr 2e-3 --wd 0.05 --warmup 300 \
     --min-lr 0.02 --aug-scale 0.9,1.1 --aug-noise 0.2 --aug-blur 0.4 --eval-every 1000 \
     --eval-max 4000 --best-metric realval_top1 --threads "$THREADS" --seed 0 "$@"
+
+# 3. Grow and continue (the shipped weights since 2026-12-03): the net of step 2 with three
+#    residual blocks on its last 3^3 stage (they start as identities, so training begins from
+#    what step 2 learned), on a third simulation of the training structures as well; 4,000
+#    steps on 2 threads, best real-validation checkpoint (runs/classifier_grown/best.safetensors).
+$DB prepare --out "$CACHE" --splits train3 --workers 2
+$DB train --cache "$CACHE" --out "${OUT}_grown" --train-splits train,train2,train3 \
+    --val-split val --real-mix 0.25 --real-splits auto --net compact --base 16 --blocks 3,3,3 \
+    --pose --pose-weight 0.3 --steps 4000 --batch-size 64 --lr 1e-3 --wd 0.05 --warmup 200 \
+    --min-lr 0.02 --aug-scale 0.9,1.1 --aug-noise 0.2 --aug-blur 0.4 --eval-every 1000 \
+    --eval-max 4000 --best-metric realval_top1 --threads 2 --seed 31 \
+    --init-from "$OUT/final.safetensors"
