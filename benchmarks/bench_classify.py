@@ -29,6 +29,8 @@ from napari_densitybuild.nets.fold import fold_batchnorm
 #: (label, net config, box edge, inference batch, train batch, timed inference / train batches)
 CASES = [
     ("compact c=16, 3+3 blocks, 22^3 (0.5 A)", {"name": "compact"}, 22, 64, 32, 6, 6),
+    ("compact c=16, 3+3+3 blocks + pose head, 22^3 (the shipped net)",
+     {"name": "compact", "blocks": [3, 3, 3], "pose": True}, 22, 64, 32, 6, 6),
     ("poster ResNet-11 width 0.25 at 22^3 (0.5 A), 3 blocks, 1 stem pool",
      {"name": "resnet11", "width": 0.25, "repeats": 3, "input_size": 22, "stem_pools": 1},
      22, 64, 16, 3, 3),
