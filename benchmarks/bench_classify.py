@@ -29,8 +29,6 @@ from napari_densitybuild.nets.fold import fold_batchnorm
 #: (label, net config, box edge, inference batch, train batch, timed inference / train batches)
 CASES = [
     ("compact c=16, 3+3 blocks, 22^3 (0.5 A)", {"name": "compact"}, 22, 64, 32, 6, 6),
-    ("compact c=16, 3+3+3 blocks + pose head, 22^3 (the shipped net)",
-     {"name": "compact", "blocks": [3, 3, 3], "pose": True}, 22, 64, 32, 6, 6),
     ("poster ResNet-11 width 0.25 at 22^3 (0.5 A), 3 blocks, 1 stem pool",
      {"name": "resnet11", "width": 0.25, "repeats": 3, "input_size": 22, "stem_pools": 1},
      22, 64, 16, 3, 3),
@@ -119,6 +117,19 @@ def bench(config: dict, size: int, infer_bs: int, train_bs: int, n_inf: int, n_t
     }
 
 
+def shipped_case() -> tuple | None:
+    """A :data:`CASES` row for the net of the shipped weights (None when none ship)."""
+    from napari_densitybuild.weights_io import read_config, shipped_weights_path
+
+    path = shipped_weights_path()
+    if path is None:
+        return None
+    config = read_config(path)
+    net, size = config["net"], config["box"]["size"]
+    label = f"the shipped net: {net['name']} blocks {net.get('blocks')}, {size}^3"
+    return label, net, size, 64, 32, 6, 6
+
+
 def shipped_rates(n: int = 512) -> dict:
     """Residues/s of the shipped weights through ``Classifier.predict`` (normalisation and
     batching included), classification alone and with the pose head."""
@@ -145,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     mm = matmul_gflops()
     rows = []
-    for label, config, size, ibs, tbs, ni, nt in CASES:
+    cases = [CASES[0], *filter(None, [shipped_case()]), *CASES[1:]]
+    for label, config, size, ibs, tbs, ni, nt in cases:
         if args.quick and config == {"name": "resnet11"}:
             continue
         r = bench(config, size, ibs, tbs, ni, nt)
