@@ -135,3 +135,51 @@ def test_summary_line():
     line = BuildResult.summary(SimpleNamespace(report=rep))
     assert line == ("190 residues in 4 fragments, 180 in NCS copies, 3 rotamers refitted, "
                     "2 amides/rings turned (12.3 s)")  # fmt: skip
+
+
+def test_scaffold_types_refines_unsure_residues_as_alanine():
+    from napari_densitybuild.build import scaffold_types
+    from napari_densitybuild.residues import AMINO_ACIDS
+
+    ala, gly, leu, ile = (AMINO_ACIDS.index(n) for n in ("ALA", "GLY", "LEU", "ILE"))
+    probs = np.full((5, 20), 0.01)
+    probs[0, leu], probs[1, leu], probs[2, gly], probs[3, ile], probs[4, leu] = (
+        0.9, 0.4, 0.3, 0.45, 0.2)  # fmt: skip
+    types = np.array([leu, leu, gly, ile, leu])
+    fixed = np.array([False, False, False, False, True])  # the last one: from a sequence
+    got = scaffold_types(probs, types, fixed, 0.5)
+    assert got.tolist() == [leu, ala, gly, ala, leu]
+    assert scaffold_types(probs, types, fixed, 0.0).tolist() == types.tolist()
+
+
+def test_only_the_last_pass_refines_unsure_side_chains(monkeypatch):
+    """The passes before the last refine unsure residues as alanine; the model written is the
+    last pass's, every residue with the side chain of its type."""
+    import napari_densitybuild.build as build_module
+    from napari_densitybuild.classify import Classifier
+    from napari_densitybuild.maps import read_map
+    from napari_densitybuild.place import Placer
+    from napari_densitybuild.residues import AMINO_ACIDS, HEAVY_ATOMS
+
+    dmap = read_map(MAP)
+    placer, clf = Placer.from_path(None, device="cpu"), Classifier.from_path(None, "cpu", tta=0)
+    seen, real_refine = [], build_module.refine
+
+    def spy(model, *args, **kwargs):
+        seen.append(model.resname.copy())
+        return real_refine(model, *args, rounds=1, iterations=5, **{
+            k: v for k, v in kwargs.items() if k not in ("rounds", "iterations")})  # fmt: skip
+
+    monkeypatch.setattr(build_module, "refine", spy)
+    # every residue unsure: the first two refinements see only alanine and glycine
+    result = build_module.build(dmap, placer, clf, passes=3, scaffold_below=1.01)
+    assert len(seen) == 3
+    for names in seen[:2]:
+        assert set(names) <= {"ALA", "GLY"}
+    assert seen[2].tolist() == [AMINO_ACIDS[t] for t in result.types]
+    assert len(set(seen[2])) > 5  # the sample has many types
+    counts = np.bincount(result.model.residue)
+    assert counts.tolist() == [len(HEAVY_ATOMS[AMINO_ACIDS[t]]) for t in result.types]
+    seen.clear()
+    build_module.build(dmap, placer, clf, passes=2, scaffold_below=0.0)
+    assert len(set(seen[0])) > 5  # switched off: every pass refines with the types

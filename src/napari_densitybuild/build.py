@@ -29,7 +29,7 @@ from .pose import frame_to_world
 from .refine import AtomModel, DensityField, refine
 from .residues import AMINO_ACIDS, HEAVY_ATOMS, THREE_LETTER
 from .sequence import assign_fragment
-from .settings import DEFAULT_NCS, DEFAULT_PASSES
+from .settings import DEFAULT_NCS, DEFAULT_PASSES, DEFAULT_SCAFFOLD_BELOW
 from .trace import Trace
 
 #: ``progress(stage, done, total)``; it may raise to cancel.
@@ -164,6 +164,39 @@ def backbone_of(model: AtomModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return model.xyz[first], model.xyz[first + 1], model.xyz[first + 2]
 
 
+def scaffold_types(
+    probs: np.ndarray, types: np.ndarray, fixed: np.ndarray, below: float = DEFAULT_SCAFFOLD_BELOW
+) -> np.ndarray:
+    """The types to refine with in a pass that is not the last: unsure residues as alanine.
+
+    A residue typed wrongly and refined with that type's side chain drags its backbone towards
+    where that side chain fits (a leucine built into isoleucine density tilts CA-CB), so the
+    next pass cuts its box in a frame turned towards the wrong answer and confirms it. Refined
+    as alanine (N, CA, C, O, CB), its backbone follows the backbone density alone. Over the
+    16 real maps (no sequence) this raised the correctly typed residues from 4,854 to 4,870 of
+    about 5,175 matched and left fewer correctly typed side chains over 1 A off (242 -> 223).
+
+    Parameters
+    ----------
+    probs
+        (N, 20) class probabilities.
+    types
+        (N,) the types chosen.
+    fixed
+        (N,) True where the type is not the classifier's guess (aligned to a sequence).
+    below
+        Probability of the chosen type under which a residue is unsure (0: none).
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) types, ALA in place of unsure ones (glycine stays glycine: it has no CB).
+    """
+    p = probs[np.arange(len(types)), types]
+    unsure = (p < below) & ~fixed & (types != AMINO_ACIDS.index("GLY"))
+    return np.where(unsure, AMINO_ACIDS.index("ALA"), types)
+
+
 def _sequence_types(probs: np.ndarray, placed: Trace, sequences: list[str] | None):
     """Types (the classifier's, or the aligned sequence's), per-fragment positions, count."""
     types = probs.argmax(1)
@@ -194,6 +227,7 @@ def build(
     progress: StageProgress | None = None,
     passes: int = DEFAULT_PASSES,
     ncs: bool = DEFAULT_NCS,
+    scaffold_below: float = DEFAULT_SCAFFOLD_BELOW,
 ) -> BuildResult:
     """Build a model into ``dmap``.
 
@@ -219,6 +253,9 @@ def build(
     ncs
         Average the probabilities of residues that are copies of each other in the asymmetric
         unit (non-crystallographic symmetry, :mod:`.ncs`) before types are chosen.
+    scaffold_below
+        In the passes before the last, residues whose type has a probability under this are
+        refined as alanine (:func:`scaffold_types`); 0 refines every residue with its type.
 
     Raises
     ------
@@ -266,7 +303,16 @@ def build(
         t = tick(stage, t)
         types, positions, aligned = _sequence_types(probs, placed, sequences)
         t = tick("sequence", t)
-        model = atoms_for_types(poses, types, placed)
+        last = k == passes - 1
+        if last or scaffold_below <= 0:
+            model = atoms_for_types(poses, types, placed)
+        else:  # this refinement only frames the next pass's boxes
+            fixed = np.zeros(len(types), dtype=bool)
+            for f, pos in enumerate(positions):
+                if pos is not None:
+                    fixed[np.flatnonzero(placed.fragment == f)[pos >= 0]] = True
+            model = atoms_for_types(poses, scaffold_types(probs, types, fixed, scaffold_below),
+                                    placed)  # fmt: skip
         if do_refine:
             info: dict = {}
             # the map is resampled once, around the first pass's atoms (later passes move

@@ -12,3 +12,8 @@ DEFAULT_NCS = True
 #: Rounds of classify + pose + refine in a build (see ``build.build``); a third pass over two
 #: gave real validation map gamma +2 points of sequence recovery and left 3sb3 as it was.
 DEFAULT_PASSES = 3
+#: In every pass of a build but the last, residues whose type the classifier gives less than
+#: this probability (and that no sequence fixes) are refined as alanine, so that a side chain
+#: of the wrong type cannot pull the backbone, and with it the next pass's box, towards itself
+#: (see ``build.scaffold_types``; 0 turns it off).
+DEFAULT_SCAFFOLD_BELOW = 0.5
