@@ -130,11 +130,11 @@ def test_summary_line():
     from napari_densitybuild.build import BuildResult
 
     rep = {"residues": 190, "fragments": 4, "aligned_to_sequence": 0, "ncs_residues": 180,
-           "rotamer_changes": 3, "peptide_flips": 0, "side_chain_flips": 2,
+           "rotamer_changes": 3, "peptide_flips": 0, "side_chain_flips": 2, "start_turns": 1,
            "seconds": {"total": 12.34}}  # fmt: skip
     line = BuildResult.summary(SimpleNamespace(report=rep))
     assert line == ("190 residues in 4 fragments, 180 in NCS copies, 3 rotamers refitted, "
-                    "2 amides/rings turned (12.3 s)")  # fmt: skip
+                    "2 amides/rings turned, 1 fragment starts turned (12.3 s)")  # fmt: skip
 
 
 def test_scaffold_types_refines_unsure_residues_as_alanine():

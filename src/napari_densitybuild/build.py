@@ -88,7 +88,7 @@ class BuildResult:
             parts.append(f"{r['ncs_residues']} in NCS copies")
         changes = [f"{r[k]} {what}" for k, what in (("rotamer_changes", "rotamers refitted"),
                    ("peptide_flips", "peptides flipped"), ("side_chain_flips", "amides/rings "
-                   "turned")) if r.get(k)]  # fmt: skip
+                   "turned"), ("start_turns", "fragment starts turned")) if r.get(k)]  # fmt: skip
         parts += changes
         seconds = r.get("seconds", {}).get("total")
         return ", ".join(parts) + (f" ({seconds:.1f} s)" if seconds is not None else "")
@@ -282,7 +282,8 @@ def build(
                                 "sigma units, at 3.5 A or better?)")  # fmt: skip
     t = tick("place", t)
     centres, rotations = placed.frames()
-    refined: dict = {"peptide_flips": 0, "rotamer_changes": 0, "side_chain_flips": 0}
+    refined: dict = {"peptide_flips": 0, "rotamer_changes": 0, "side_chain_flips": 0,
+                     "start_turns": 0}  # fmt: skip
     ncs_residues = 0
     passes = passes if do_refine else 1
     model: AtomModel | None = None

@@ -12,8 +12,9 @@ onto a Cartesian grid around the atoms (0.4 A) and read with ``grid_sample``, so
 term is differentiable. Cis peptides (C-alphas closer than 3.3 A) keep only their bonds.
 Between rounds, peptides whose carbonyl O fits the map better turned over are flipped
 (:mod:`.pepflip`), side chains that fit the map clearly better in another rotamer are
-replaced (:mod:`.rotamers`), and ASN, GLN and HIS side chains are turned round where their
-H-bonds say so (:mod:`.sideflip`).
+replaced (:mod:`.rotamers`), ASN, GLN and HIS side chains are turned round where their
+H-bonds say so (:mod:`.sideflip`), and the first residue of each fragment has its N and side
+chain turned about CA-C where the map puts them (:mod:`.termini`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .pepflip import flip_peptides, peptide_units
 from .rotamers import fit_rotamers
 from .sideflip import flip_side_chains
 from .symmetry import Symmetry
+from .termini import turn_fragment_starts
 
 #: Atomic numbers of the elements in proteins (weights of the density term, / 6).
 Z = {"C": 6.0, "N": 7.0, "O": 8.0, "S": 16.0, "SE": 34.0}
@@ -178,6 +180,7 @@ def refine(
     peptide_flips: bool = True,
     side_chain_flips: bool = True,
     rotamer_fit: bool = True,
+    start_turns: bool = True,
     info: dict | None = None,
 ) -> np.ndarray:
     """Refined coordinates (N, 3) of ``model`` against ``dmap`` (geometry only if None).
@@ -203,10 +206,15 @@ def refine(
     rotamer_fit
         After each round but the last, give side chains the library rotamer that fits the map
         clearly better (:func:`~.rotamers.fit_rotamers`; needs a map).
+    start_turns
+        After each round but the last, turn the N and side chain of each fragment's first
+        residue about its CA-C axis where the map is clearly higher (:mod:`.termini`; needs a
+        map).
     info
-        If given, ``info["peptide_flips"]``, ``info["rotamer_changes"]`` and
-        ``info["side_chain_flips"]`` are set to the numbers of peptides turned over, side
-        chains given a new rotamer and side chains turned round.
+        If given, ``info["peptide_flips"]``, ``info["rotamer_changes"]``,
+        ``info["side_chain_flips"]`` and ``info["start_turns"]`` are set to the numbers of
+        peptides turned over, side chains given a new rotamer, side chains turned round and
+        fragment starts turned.
     """
     if len(model) == 0:
         return model.xyz.copy()
@@ -219,13 +227,17 @@ def refine(
     units = peptide_units(model) if peptide_flips and field is not None else None
     sym = Symmetry.of_map(dmap) if dmap is not None else None
     rotamer_fit = rotamer_fit and field is not None
-    n_flips = n_side = n_rot = 0
+    start_turns = start_turns and field is not None
+    n_flips = n_side = n_rot = n_starts = 0
     for k in range(rounds):
-        if k > 0 and (units is not None or side_chain_flips or rotamer_fit):
+        if k > 0 and (units is not None or side_chain_flips or rotamer_fit or start_turns):
             xyz = x.detach().numpy().copy()
             if units is not None:
                 xyz, flipped = flip_peptides(xyz, units, field)
                 n_flips += int(flipped.sum())
+            if start_turns:
+                xyz, starts = turn_fragment_starts(xyz, model, field)
+                n_starts += len(starts)
             if rotamer_fit:
                 xyz, changed = fit_rotamers(xyz, model, field, sym)
                 n_rot += len(changed)
@@ -250,6 +262,7 @@ def refine(
         info["peptide_flips"] = n_flips
         info["side_chain_flips"] = n_side
         info["rotamer_changes"] = n_rot
+        info["start_turns"] = n_starts
     return x.detach().numpy().copy()
 
 
