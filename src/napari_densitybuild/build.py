@@ -198,10 +198,11 @@ def scaffold_types(
 
 
 def _sequence_types(probs: np.ndarray, placed: Trace, sequences: list[str] | None):
-    """Types (the classifier's, or the aligned sequence's), per-fragment positions, count."""
+    """Types (the classifier's, or the aligned sequence's), per-fragment positions, and the
+    (N,) mask of residues aligned to a sequence."""
     types = probs.argmax(1)
     positions: list[np.ndarray | None] = [None] * placed.fragment_count
-    aligned = 0
+    aligned = np.zeros(len(types), dtype=bool)
     for f in range(placed.fragment_count if sequences else 0):
         idx = np.flatnonzero(placed.fragment == f)
         a = assign_fragment(probs[idx], sequences)
@@ -214,7 +215,7 @@ def _sequence_types(probs: np.ndarray, placed: Trace, sequences: list[str] | Non
             three = THREE_LETTER.get(seq[p])  # X: keep the classifier's type
             if three is not None:
                 types[i] = AMINO_ACIDS.index(three)
-        aligned += int(ok.sum())
+        aligned[idx[ok]] = True
     return types, positions, aligned
 
 
@@ -304,15 +305,10 @@ def build(
         t = tick(stage, t)
         types, positions, aligned = _sequence_types(probs, placed, sequences)
         t = tick("sequence", t)
-        last = k == passes - 1
-        if last or scaffold_below <= 0:
+        if k == passes - 1 or scaffold_below <= 0:
             model = atoms_for_types(poses, types, placed)
         else:  # this refinement only frames the next pass's boxes
-            fixed = np.zeros(len(types), dtype=bool)
-            for f, pos in enumerate(positions):
-                if pos is not None:
-                    fixed[np.flatnonzero(placed.fragment == f)[pos >= 0]] = True
-            model = atoms_for_types(poses, scaffold_types(probs, types, fixed, scaffold_below),
+            model = atoms_for_types(poses, scaffold_types(probs, types, aligned, scaffold_below),
                                     placed)  # fmt: skip
         if do_refine:
             info: dict = {}
@@ -327,7 +323,7 @@ def build(
     confidence = np.round(100.0 * placed.score * probs[np.arange(len(types)), types], 2)
     report = {"residues": len(types), "fragments": placed.fragment_count,
               "mean_fragment_length": float(placed.fragment_lengths().mean()),
-              "aligned_to_sequence": aligned, "atoms": len(model),
+              "aligned_to_sequence": int(aligned.sum()), "atoms": len(model),
               **refined, "ncs_residues": ncs_residues, "passes": passes,
               "seconds": times}  # fmt: skip
     result = BuildResult(placed, probs, poses, types, chain, seqid, icode, model, confidence,
