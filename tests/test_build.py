@@ -183,3 +183,27 @@ def test_only_the_last_pass_refines_unsure_side_chains(monkeypatch):
     seen.clear()
     build_module.build(dmap, placer, clf, passes=2, scaffold_below=0.0)
     assert len(set(seen[0])) > 5  # switched off: every pass refines with the types
+
+
+def test_ncs_side_chains_is_an_option_of_build(monkeypatch):
+    """With ``ncs_side_chains`` refinement gets the NCS group of every residue; by default none."""
+    import napari_densitybuild.build as build_module
+    from napari_densitybuild.classify import Classifier
+    from napari_densitybuild.maps import read_map
+    from napari_densitybuild.place import Placer
+
+    dmap = read_map(MAP)
+    placer, clf = Placer.from_path(None, device="cpu"), Classifier.from_path(None, "cpu", tta=0)
+    seen, real_refine = [], build_module.refine
+
+    def spy(model, *args, **kwargs):
+        seen.append(kwargs.get("ncs_groups"))
+        return real_refine(model, *args, rounds=2, iterations=3, **{
+            k: v for k, v in kwargs.items() if k not in ("rounds", "iterations")})  # fmt: skip
+
+    monkeypatch.setattr(build_module, "refine", spy)
+    on = build_module.build(dmap, placer, clf, passes=1, ncs_side_chains=True)
+    assert seen[0] is not None and len(seen[0]) == len(on.types)
+    assert on.report["ncs_side_chains"] == 0  # one chain in the sample: no copies to share
+    build_module.build(dmap, placer, clf, passes=1)
+    assert seen[1] is None

@@ -96,6 +96,7 @@ def build_one(map_path: str, out_dir: str, options: dict | None = None) -> dict:
             do_refine=not options.get("no_refine"),
             passes=options.get("passes", DEFAULT_PASSES),
             ncs=options.get("ncs", DEFAULT_NCS),
+            ncs_side_chains=options.get("ncs_side_chains", False),
         )
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         write_structure(result.structure(), model_path)
@@ -135,6 +136,7 @@ def run_batch(
         this process, torch on every core (what the cluster is measured against).
     options
         ``build_one`` options: device, weights, detector, sequence, columns, no_refine, passes, ncs,
+        ncs_side_chains,
         threads (default 1 per worker, or every core when serial).
     """
     from tqdm import tqdm

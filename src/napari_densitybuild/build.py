@@ -88,7 +88,8 @@ class BuildResult:
             parts.append(f"{r['ncs_residues']} in NCS copies")
         changes = [f"{r[k]} {what}" for k, what in (("rotamer_changes", "rotamers refitted"),
                    ("peptide_flips", "peptides flipped"), ("side_chain_flips", "amides/rings "
-                   "turned"), ("start_turns", "fragment starts turned")) if r.get(k)]  # fmt: skip
+                   "turned"), ("start_turns", "fragment starts turned"), ("ncs_side_chains",
+                   "side chains from NCS copies")) if r.get(k)]  # fmt: skip
         parts += changes
         seconds = r.get("seconds", {}).get("total")
         return ", ".join(parts) + (f" ({seconds:.1f} s)" if seconds is not None else "")
@@ -228,6 +229,7 @@ def build(
     progress: StageProgress | None = None,
     passes: int = DEFAULT_PASSES,
     ncs: bool = DEFAULT_NCS,
+    ncs_side_chains: bool = False,
     scaffold_below: float = DEFAULT_SCAFFOLD_BELOW,
 ) -> BuildResult:
     """Build a model into ``dmap``.
@@ -254,6 +256,10 @@ def build(
     ncs
         Average the probabilities of residues that are copies of each other in the asymmetric
         unit (non-crystallographic symmetry, :mod:`.ncs`) before types are chosen.
+    ncs_side_chains
+        With ``ncs``, give copies the side-chain conformation that fits their summed density
+        best (:mod:`.ncs_side_chains`; off by default: on the real maps measured it fixed some
+        side chains and broke others, docs/build.md).
     scaffold_below
         In the passes before the last, residues whose type has a probability under this are
         refined as alanine (:func:`scaffold_types`); 0 refines every residue with its type.
@@ -284,8 +290,9 @@ def build(
     t = tick("place", t)
     centres, rotations = placed.frames()
     refined: dict = {"peptide_flips": 0, "rotamer_changes": 0, "side_chain_flips": 0,
-                     "start_turns": 0}  # fmt: skip
+                     "start_turns": 0, "ncs_side_chains": 0}  # fmt: skip
     ncs_residues = 0
+    groups = None
     passes = passes if do_refine else 1
     model: AtomModel | None = None
     field: DensityField | None = None
@@ -315,7 +322,8 @@ def build(
             # the map is resampled once, around the first pass's atoms (later passes move
             # atoms by well under the field's 4 A margin)
             field = field if field is not None else DensityField(dmap, model.xyz)
-            model.xyz = refine(model, dmap, field=field, info=info)
+            model.xyz = refine(model, dmap, field=field, info=info,
+                               ncs_groups=groups if ncs_side_chains else None)  # fmt: skip
             for key in refined:
                 refined[key] += info.get(key, 0)
         t = tick("refine" if k == 0 else "refine_again", t)

@@ -27,6 +27,7 @@ from torch.nn import functional as F
 
 from .geometry import chiral_centres, peptide_pairs, rigid_pairs
 from .maps import DensityMap
+from .ncs_side_chains import fit_ncs_side_chains
 from .pepflip import flip_peptides, peptide_units
 from .rotamers import fit_rotamers
 from .sideflip import flip_side_chains
@@ -181,6 +182,7 @@ def refine(
     side_chain_flips: bool = True,
     rotamer_fit: bool = True,
     start_turns: bool = True,
+    ncs_groups: np.ndarray | None = None,
     info: dict | None = None,
 ) -> np.ndarray:
     """Refined coordinates (N, 3) of ``model`` against ``dmap`` (geometry only if None).
@@ -210,11 +212,15 @@ def refine(
         After each round but the last, turn the N and side chain of each fragment's first
         residue about its CA-C axis where the map is clearly higher (:mod:`.termini`; needs a
         map).
+    ncs_groups
+        (R,) NCS group of every residue (:func:`~.ncs.ncs_groups`), or None: with
+        ``rotamer_fit``, copies then take the side chain that fits their summed density best
+        (:mod:`.ncs_side_chains`).
     info
         If given, ``info["peptide_flips"]``, ``info["rotamer_changes"]``,
-        ``info["side_chain_flips"]`` and ``info["start_turns"]`` are set to the numbers of
-        peptides turned over, side chains given a new rotamer, side chains turned round and
-        fragment starts turned.
+        ``info["side_chain_flips"]``, ``info["start_turns"]`` and ``info["ncs_side_chains"]``
+        are set to the numbers of peptides turned over, side chains given a new rotamer, side
+        chains turned round, fragment starts turned and side chains taken from NCS copies.
     """
     if len(model) == 0:
         return model.xyz.copy()
@@ -228,7 +234,7 @@ def refine(
     sym = Symmetry.of_map(dmap) if dmap is not None else None
     rotamer_fit = rotamer_fit and field is not None
     start_turns = start_turns and field is not None
-    n_flips = n_side = n_rot = n_starts = 0
+    n_flips = n_side = n_rot = n_starts = n_ncs = 0
     for k in range(rounds):
         if k > 0 and (units is not None or side_chain_flips or rotamer_fit or start_turns):
             xyz = x.detach().numpy().copy()
@@ -241,6 +247,9 @@ def refine(
             if rotamer_fit:
                 xyz, changed = fit_rotamers(xyz, model, field, sym)
                 n_rot += len(changed)
+                if ncs_groups is not None:
+                    xyz, changed = fit_ncs_side_chains(xyz, model, ncs_groups, field, sym)
+                    n_ncs += len(changed)
             if side_chain_flips:
                 xyz, turned = flip_side_chains(xyz, model, sym)
                 n_side += int(turned.sum())
@@ -263,6 +272,7 @@ def refine(
         info["side_chain_flips"] = n_side
         info["rotamer_changes"] = n_rot
         info["start_turns"] = n_starts
+        info["ncs_side_chains"] = n_ncs
     return x.detach().numpy().copy()
 
 

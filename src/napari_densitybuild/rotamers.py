@@ -110,6 +110,70 @@ def candidates(name: str, n: np.ndarray, ca: np.ndarray, c: np.ndarray) -> np.nd
     return frame_to_world(lib["xyz"], np.repeat(centre, k, 0), np.repeat(rot, k, 0))
 
 
+class ClashIndex:
+    """Atoms of a model and of its crystal neighbours, to find clashes of candidate side chains.
+
+    Parameters
+    ----------
+    xyz
+        (N, 3) atom positions of ``model``.
+    model
+        The :class:`~.refine.AtomModel` (its ``residue`` says which atoms are whose).
+    sym
+        The crystal's :class:`~.symmetry.Symmetry`, or None (no crystal neighbours).
+    """
+
+    def __init__(self, xyz: np.ndarray, model, sym=None) -> None:
+        from scipy.spatial import cKDTree
+
+        mates, _ = symmetry_mates(xyz, sym, cutoff=CLASH_DISTANCE + 8.0)
+        self.owner = np.concatenate([model.residue, np.full(len(mates), -1)])
+        self.tree = cKDTree(np.concatenate([xyz, mates]))
+
+    def overlap(self, pts: np.ndarray, r: int) -> np.ndarray:
+        """(M,) overlap (A) of each point with the nearest atom not of residue ``r``."""
+        d, idx = self.tree.query(pts, k=CLASH_NEIGHBOURS, distance_upper_bound=CLASH_DISTANCE)
+        other = np.isfinite(d) & (self.owner[np.minimum(idx, len(self.owner) - 1)] != r)
+        nearest = np.where(other, d, np.inf).min(1)
+        return np.where(np.isfinite(nearest), CLASH_DISTANCE - nearest, 0.0)
+
+
+def side_chain_scores(
+    confs: np.ndarray, side: np.ndarray, r: int, model, density, neighbours: ClashIndex
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores of side-chain conformations of residue ``r`` (the module's score, no prior).
+
+    Parameters
+    ----------
+    confs
+        (K, m, 3) world positions of the side chain's atoms, CB onwards.
+    side
+        (m,) the model's atom indices of those atoms (for their elements).
+    r
+        The residue (its own atoms do not clash).
+    model, density
+        The :class:`~.refine.AtomModel` and the map callable (as :func:`fit_rotamers`).
+    neighbours
+        Atoms that candidates may clash with.
+
+    Returns
+    -------
+    score, rho
+        (K,) density score minus clash cost, and (K, m - 1) map values (sigma) at the atoms
+        beyond CB.
+    """
+    weights = np.array([_Z.get(str(model.element[i]).upper()[:1], 6.0) / 6.0 for i in side])
+    pts = confs[:, 1:].reshape(-1, 3)
+    with torch.no_grad():
+        raw = density(torch.as_tensor(pts, dtype=torch.float64)).numpy()
+    raw = raw.reshape(len(confs), -1)
+    rho = np.minimum(raw, RHO_CAP)
+    rho = np.where(rho < 0, NEGATIVE_WEIGHT * rho, rho)
+    score = (rho * weights[1:]).sum(1)
+    score -= CLASH_WEIGHT * neighbours.overlap(pts, r).reshape(len(confs), -1).sum(1)
+    return score, raw
+
+
 def fit_rotamers(xyz: np.ndarray, model, density, sym=None, margin: float = FIT_MARGIN):
     """Replace side chains by library rotamers that fit the map clearly better.
 
@@ -131,8 +195,6 @@ def fit_rotamers(xyz: np.ndarray, model, density, sym=None, margin: float = FIT_
     xyz, changed
         New positions and the indices of the residues given a new rotamer.
     """
-    from scipy.spatial import cKDTree
-
     out = np.array(xyz, dtype=float, copy=True)
     lib = rotamer_library()
     todo = []  # (residue, its atoms by name, side-chain atom indices CB onwards)
@@ -155,9 +217,7 @@ def fit_rotamers(xyz: np.ndarray, model, density, sym=None, margin: float = FIT_
     ends = np.cumsum([len(side) - 1 for _, _, side in todo])
     lowest = [part.min(initial=np.inf) for part in np.split(rho_now, ends[:-1])]
     # clashes are judged against the model (and its crystal neighbours) as it was at the start
-    mates, _ = symmetry_mates(out, sym, cutoff=CLASH_DISTANCE + 8.0)
-    owner = np.concatenate([model.residue, np.full(len(mates), -1)])
-    tree = cKDTree(np.concatenate([out, mates]))
+    neighbours = ClashIndex(out, model, sym)
     changed = []
     for (r, atoms, side), low in zip(todo, lowest):
         if low >= OUT_OF_DENSITY:
@@ -165,19 +225,7 @@ def fit_rotamers(xyz: np.ndarray, model, density, sym=None, margin: float = FIT_
         name = str(model.resname[r])
         cand = candidates(name, *(out[atoms[a]][None] for a in ("N", "CA", "C")))
         both = np.concatenate([out[side][None], cand])  # present side chain first
-        weights = np.array([_Z.get(str(model.element[i]).upper()[:1], 6.0) / 6.0 for i in side])
-        pts = both[:, 1:].reshape(-1, 3)
-        with torch.no_grad():
-            raw = density(torch.as_tensor(pts, dtype=torch.float64)).numpy()
-        raw = raw.reshape(len(both), -1)
-        rho = np.minimum(raw, RHO_CAP)
-        rho = np.where(rho < 0, NEGATIVE_WEIGHT * rho, rho)
-        score = (rho * weights[1:]).sum(1)
-        d, idx = tree.query(pts, k=CLASH_NEIGHBOURS, distance_upper_bound=CLASH_DISTANCE)
-        other = np.isfinite(d) & (owner[np.minimum(idx, len(owner) - 1)] != r)
-        nearest = np.where(other, d, np.inf).min(1)
-        overlap = np.where(np.isfinite(nearest), CLASH_DISTANCE - nearest, 0.0)
-        score -= CLASH_WEIGHT * overlap.reshape(len(both), -1).sum(1)
+        score, raw = side_chain_scores(both, side, r, model, density, neighbours)
         logp = lib[name]["logp"]
         score[1:] += PRIOR_WEIGHT * (logp - logp.max())
         score[1:][raw[1:].min(1) < OUT_OF_DENSITY] = -np.inf  # candidates wholly in density

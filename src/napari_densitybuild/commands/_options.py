@@ -48,12 +48,19 @@ def add_environment(p: argparse.ArgumentParser) -> None:
 
 
 def add_ncs(p: argparse.ArgumentParser) -> None:
-    """``--no-ncs``: do not average residue types over copies in the asymmetric unit."""
+    """``--no-ncs``: do not average residue types over copies in the asymmetric unit;
+    ``--ncs-side-chains``: fit the side chains of copies to their summed density."""
     _add_off_switch(
         p,
         "ncs",
         DEFAULT_NCS,
         "do not average the types of residues that are NCS copies of each other",
+    )
+    p.add_argument(
+        "--ncs-side-chains",
+        action="store_true",
+        help="give NCS copies the side-chain conformation that fits their summed density "
+        "best (off by default: mixed on the real maps measured, docs/build.md)",
     )
 
 

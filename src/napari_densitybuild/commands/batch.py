@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
         "environment",
         "passes",
         "ncs",
+        "ncs_side_chains",
     )
     options = {k: getattr(args, k) for k in keys}
     rows = run_batch(args.maps, args.out, args.scheduler, args.workers, options)

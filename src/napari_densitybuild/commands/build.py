@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         do_refine=not args.no_refine,
         passes=args.passes,
         ncs=args.ncs,
+        ncs_side_chains=args.ncs_side_chains,
     )
     write_structure(result.structure(), args.out)
     total = time.perf_counter() - t0

@@ -205,4 +205,5 @@ def _build(dmap, args: argparse.Namespace):
     return build(dmap, Placer.from_path(args.detector, device=args.device),
                  Classifier.from_path(weights, device=args.device, tta=args.tta,
                                       environment=args.environment),
-                 sequences, passes=args.passes, ncs=args.ncs)  # fmt: skip
+                 sequences, passes=args.passes, ncs=args.ncs,
+                 ncs_side_chains=args.ncs_side_chains)  # fmt: skip
