@@ -34,22 +34,24 @@ from .rotamers import (
 SAME_CONFORMATION = 0.5
 
 
-def _members(model, groups: np.ndarray) -> list[tuple[str, list[int], list[np.ndarray]]]:
-    """(type, residues, side-chain atom indices) of each group of two or more NCS copies of one
-    type with a rotamer library and every backbone and side-chain atom present."""
+def _members(model, groups: np.ndarray) -> list[tuple[str, list[int], np.ndarray, list]]:
+    """(type, residues, (3, M) N/CA/C atom indices, side-chain atom indices) of each group of
+    two or more NCS copies of one type with a rotamer library and every heavy atom present."""
     lib = rotamer_library()
+    labels, counts = np.unique(groups, return_counts=True)
     out = []
-    for g in np.unique(groups):
-        residues, sides = [], []
+    for g in labels[counts > 1]:
+        residues, backbone, sides = [], [], []
         for r in np.flatnonzero(groups == g):
             atoms = model.residue_atoms(int(r))
             names = HEAVY_ATOMS.get(str(model.resname[r]), ())
             if all(a in atoms for a in names) and str(model.resname[r]) in lib:
                 residues.append(int(r))
+                backbone.append([atoms[a] for a in ("N", "CA", "C")])
                 sides.append(np.array([atoms[a] for a in names[4:]]))
         types = {str(model.resname[r]) for r in residues}
         if len(residues) >= 2 and len(types) == 1:
-            out.append((types.pop(), residues, sides))
+            out.append((types.pop(), residues, np.array(backbone).T, sides))
     return out
 
 
@@ -89,13 +91,14 @@ def fit_ncs_side_chains(
     groups = np.asarray(groups)
     if len(groups) != len(model.resname):
         raise ValueError(f"{len(groups)} NCS labels for {len(model.resname)} residues")
+    members = _members(model, groups)
+    if not members:
+        return out, np.zeros(0, dtype=np.int64)
     lib = rotamer_library()
     neighbours = ClashIndex(out, model, sym)
     changed = []
-    for name, residues, sides in _members(model, groups):
-        atoms = [model.residue_atoms(r) for r in residues]
-        bb = [np.stack([out[at[a]] for at in atoms]) for a in ("N", "CA", "C")]
-        centres, rots = backbone_frames(*bb)
+    for name, residues, backbone, sides in members:
+        centres, rots = backbone_frames(*(out[idx] for idx in backbone))
         own = world_to_frame(np.stack([out[s] for s in sides]), centres, rots)
         local = np.concatenate([own, lib[name]["xyz"]])  # copies' own first, then the library
         k = len(local)

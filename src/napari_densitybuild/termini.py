@@ -18,12 +18,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .rotamers import RHO_CAP
+
 #: Angles tried about the CA-C axis (degrees apart).
 STEP_DEGREES = 15.0
 #: Minimum gain in summed density (sigma) at N and CB for a turn.
 TURN_MARGIN = 0.5
-#: Map values above this (sigma) score no more.
-RHO_CAP = 3.0
 
 
 def fragment_starts(model) -> list[tuple[int, int, int, int, np.ndarray]]:
