@@ -33,6 +33,7 @@ from .crystal import (
     random_rotation,
     water_chain,
 )
+from .reciprocal import half_weights, miller_s2, shell_rms
 
 Range = tuple[float, float]
 
@@ -297,38 +298,6 @@ def simulate_file(
     return sim
 
 
-def _miller_s2(shape: tuple[int, int, int], cell: gemmi.UnitCell) -> np.ndarray:
-    """|s|^2 (1/A^2) for every coefficient of an ``rfftn`` of a grid of ``shape`` on ``cell``."""
-    h = [np.fft.fftfreq(shape[0], 1 / shape[0]), np.fft.fftfreq(shape[1], 1 / shape[1]),
-         np.arange(shape[2] // 2 + 1, dtype=float)]  # fmt: skip
-    g = np.array(cell.frac.mat.tolist())
-    g = g @ g.T  # reciprocal metric tensor
-    axes = [v.reshape([-1 if i == j else 1 for j in range(3)]) for i, v in enumerate(h)]
-    s2 = np.zeros((shape[0], shape[1], shape[2] // 2 + 1), dtype=np.float32)
-    for i in range(3):
-        for j in range(i, 3):
-            s2 += ((1.0 if i == j else 2.0) * g[i, j]) * axes[i] * axes[j]
-    return s2
-
-
-def _half_weights(shape: tuple[int, int, int]) -> np.ndarray:
-    """Multiplicity of each rfft plane in the full spectrum (1 for l = 0 and Nyquist, else 2)."""
-    w = np.full(shape[2] // 2 + 1, 2.0, dtype=np.float32)
-    w[0] = 1.0
-    if shape[2] % 2 == 0:
-        w[-1] = 1.0
-    return w
-
-
-def _shell_rms(amp2: np.ndarray, s: np.ndarray, inside: np.ndarray, bins: int = 20) -> np.ndarray:
-    """rms |F| of the resolution shell of each coefficient (shells equal in reciprocal volume)."""
-    s_max = float(s[inside].max())
-    shell = np.minimum((bins * (s / s_max) ** 3).astype(np.int32), bins - 1)
-    sums = np.bincount(shell[inside], weights=amp2[inside], minlength=bins)
-    counts = np.maximum(np.bincount(shell[inside], minlength=bins), 1)
-    return np.sqrt(sums / counts)[shell].astype(np.float32)
-
-
 def crystal_map(
     st: gemmi.Structure,
     d_min: float,
@@ -359,7 +328,7 @@ def crystal_map(
     grid = dc.grid
     rho = np.array(grid, copy=False)
     shape = rho.shape
-    s2 = _miller_s2(shape, grid.unit_cell)
+    s2 = miller_s2(shape, grid.unit_cell)
     inside = s2 <= 1.0 / d_min**2
     inside[0, 0, 0] = False  # no F000: mean 0, like a map from map coefficients
     coef = scipy.fft.rfftn(rho) * np.exp(np.float32(dc.blur / 4) * s2)
@@ -380,7 +349,7 @@ def crystal_map(
     clean = scipy.fft.irfftn(coef, s=shape)
     protein = solvent < 0.5
     var_p = float(clean[protein].var()) if protein.any() else float(clean.var())
-    weights = _half_weights(shape)
+    weights = half_weights(shape)
     amp2 = (coef.real**2 + coef.imag**2) * weights
     noisy = coef
     r_phase = 1.0
@@ -392,7 +361,7 @@ def crystal_map(
         noisy = coef * np.exp(1j * dphi).astype(np.complex64)
     if s.noise:
         target = _draw(rng, s.correlation)
-        shell = _shell_rms(amp2 / weights, np.sqrt(s2), inside)
+        shell = shell_rms(amp2 / weights, np.sqrt(s2), inside)
         unit = (
             rng.standard_normal(coef.shape, dtype=np.float32)
             + 1j * rng.standard_normal(coef.shape, dtype=np.float32)
