@@ -38,6 +38,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
         default=0,
         help="also build K jittered copies (real_<name>_j1..K) of each real training map",
     )
+    p.add_argument(
+        "--real-degraded",
+        type=int,
+        default=0,
+        help="also build K degraded copies (real_<name>_d1..K: the map at lower resolution, "
+        "blurred, with phase errors and noise; frames jittered) of each real training map",
+    )
     p.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     p.add_argument("--scheduler", help="simulate on a Dask cluster (scheduler address)")
     p.add_argument("--limit", type=int, help="only the first N structures of each split")
@@ -88,6 +95,9 @@ def run(args: argparse.Namespace) -> int:
             for k in range(1, args.real_jitter + 1):
                 info = build_real_cache(name, args.out, box, jitter=True, seed=k)
                 print(f"{info['name']}: {info['boxes']} jittered boxes", flush=True)
+            for k in range(1, args.real_degraded + 1):
+                info = build_real_cache(name, args.out, box, seed=k, degrade=True)
+                print(f"{info['name']}: {info['boxes']} boxes of a degraded map", flush=True)
     if not caches and not reals:
         print("nothing to build (--splits none and --real none)", file=sys.stderr)
     return 0

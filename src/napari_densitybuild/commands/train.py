@@ -129,13 +129,15 @@ def config_from_args(args: argparse.Namespace):
         if args.real_splits == "auto":
             from ..training.realdata import REAL_TRAIN
 
-            # each real training map, and its jittered copies (prepare --real-jitter)
+            # each real training map, its jittered copies (prepare --real-jitter) and the boxes
+            # of its degraded copies (prepare --real-degraded)
             real_mix = sorted(
                 p.parent.name
                 for n in REAL_TRAIN
                 for p in [
                     *Path(args.cache).glob(f"real_{n}/boxes.npy"),
                     *Path(args.cache).glob(f"real_{n}_j*/boxes.npy"),
+                    *Path(args.cache).glob(f"real_{n}_d*/boxes.npy"),
                 ]
             )
         else:

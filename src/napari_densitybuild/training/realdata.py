@@ -21,6 +21,7 @@ from ..maps import read_map
 from ..models import is_model_path, read_structure
 from . import real_dir
 from .cache import CacheWriter, atoms_in_frames, frames_for, labelled_residues
+from .degrade import degrade_map
 
 #: Real maps kept out of all training (no overlap with the training structures).
 REAL_HOLDOUT = ("1cbs", "cdk2", "rnasa")
@@ -76,6 +77,7 @@ def real_boxes(
     jitter: bool = False,
     seed: int = 0,
     folder: str | Path | None = None,
+    degrade: bool = False,
 ) -> RealBoxes:
     """Cut one box per deposited amino-acid residue (with N, CA, C) of a real map.
 
@@ -91,6 +93,9 @@ def real_boxes(
         Seed of the jitter.
     folder
         The ``real/`` folder (default: the data folder's).
+    degrade
+        Cut the boxes from a degraded copy of the map (:func:`.degrade.degrade_map`, drawn
+        with ``seed``; frames jittered too): the box's resolution is the copy's.
 
     Returns
     -------
@@ -99,9 +104,11 @@ def real_boxes(
     box = box or BoxSpec()
     root = Path(folder) if folder else real_dir()
     dmap = read_map(root / name / "map.mtz")
+    rng = np.random.default_rng([seed, 3] if degrade else seed) if (jitter or degrade) else None
+    if degrade:
+        dmap, _ = degrade_map(dmap, np.random.default_rng([seed, 7]))
     path = model_path(name, root)
     bb, labels = labelled_residues(read_structure(path))
-    rng = np.random.default_rng(seed) if jitter else None
     centres, rotations = frames_for(bb, box, rng)
     boxes = cut_boxes(dmap, centres, rotations, box)
     atoms = atoms_in_frames(bb.atoms, centres, rotations)
@@ -118,20 +125,24 @@ def build_real_cache(
     jitter: bool = False,
     seed: int = 0,
     folder: str | Path | None = None,
+    degrade: bool = False,
 ) -> dict:
     """Write the cache ``root/real_<name>`` (same files as the simulated caches).
 
     Jittered copies (frames perturbed as a detector would place them, for training) go to
-    ``root/real_<name>_j<seed>``.
+    ``root/real_<name>_j<seed>``, boxes of degraded copies of the map (jittered too) to
+    ``root/real_<name>_d<seed>``.
     """
     t0 = time.perf_counter()
     box = box or BoxSpec()
-    rb = real_boxes(name, box, jitter, seed, folder)
-    folder_name = f"real_{name}_j{seed}" if jitter else f"real_{name}"
+    rb = real_boxes(name, box, jitter, seed, folder, degrade)
+    folder_name = (f"real_{name}_d{seed}" if degrade else f"real_{name}_j{seed}" if jitter
+                   else f"real_{name}")  # fmt: skip
     writer = CacheWriter(Path(root) / folder_name, len(rb.boxes), box)
     writer.add(rb.boxes.astype(np.float16), rb.labels, rb.rows, rb.atoms.astype(np.float16))
     info = {
-        "name": folder_name, "split": "real", "map": name, "jitter": jitter, "seed": seed,
+        "name": folder_name, "split": "real", "map": name, "jitter": jitter or degrade,
+        "degraded": degrade, "seed": seed,
         "box": asdict(box), "resolution": rb.resolution, "holdout": name in REAL_HOLDOUT,
         "real_val": name in REAL_VAL,
         "seconds": round(time.perf_counter() - t0, 1),
