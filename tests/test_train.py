@@ -169,10 +169,14 @@ def test_train_command(cache, tmp_path, capsys):
     rc = main(["train", "--cache", str(cache), "--out", str(out), "--steps", "4", "--base", "4",
                "--blocks", "1,1", "--batch-size", "8", "--threads", "1", "--eval-every", "4",
                "--eval-max", "50", "--warmup", "2", "--aug-noise", "0.2", "--crop", "7",
-               "--rotate90", "--frame", "axis"])  # fmt: skip
+               "--rotate90", "--frame", "axis", "--real-mix", "0.25", "--real-balance",
+               "map"])  # fmt: skip
     assert rc == 0
     args = json.loads((out / "args.json").read_text())
     assert args["config"]["steps"] == 4 and args["config"]["augment"]["noise"] == 0.2
+    # auto: the real training maps in the cache (not the held-out or validation ones)
+    assert args["config"]["real_mix"] == ["real_1dmm"]
+    assert args["config"]["real_balance"] == "map"
     assert '"steps": 4' in capsys.readouterr().out
     # a cropping net is exported for full boxes plus its input size; Classifier crops the same way
     from napari_densitybuild.classify import Classifier

@@ -39,6 +39,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
         default="auto",
         help="comma-separated real_<name> splits to mix in; auto: the REAL_TRAIN ones",
     )
+    p.add_argument(
+        "--real-balance",
+        choices=("box", "map", "sqrt"),
+        default="box",
+        help="real boxes drawn uniformly (box), each map an equal share (map), or shares as "
+        "the square root of each map's box count (sqrt)",
+    )
     p.add_argument("--net", choices=("compact", "resnet11"), default="compact")
     p.add_argument("--base", type=int, default=16, help="compact: base channels")
     p.add_argument(
@@ -174,6 +181,7 @@ def config_from_args(args: argparse.Namespace):
         val_split=args.val_split or None,
         real_mix=real_mix,
         real_fraction=args.real_mix,
+        real_balance=args.real_balance,
         net=net,
         box={"frame": args.frame} if args.frame else None,
         batch_size=args.batch_size,

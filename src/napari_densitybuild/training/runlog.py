@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -35,20 +36,33 @@ class Pool:
 
     Each part is a tuple of arrays with the same first dimension; :meth:`sample` returns one
     array per position, drawn with the same random indices, without concatenating the parts.
+    Rows are drawn uniformly over all rows, or, with ``weights``, each part with probability
+    proportional to its weight and uniformly within it.
     """
 
-    def __init__(self, parts: list[tuple[np.ndarray, ...]]):
+    def __init__(self, parts: list[tuple[np.ndarray, ...]], weights: list[float] | None = None):
         self.parts = parts
         self.ends = np.cumsum([len(p[1]) for p in parts])
+        self.p = None
+        if weights is not None:
+            w = np.asarray(weights, dtype=float)
+            if w.shape != (len(parts),) or (w < 0).any() or not w.sum() > 0:
+                raise ValueError(f"need one non-negative weight per part, got {weights}")
+            self.p = w / w.sum()
 
     def __len__(self) -> int:
         return int(self.ends[-1]) if len(self.ends) else 0
 
     def sample(self, count: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         """``count`` random rows of every array (boxes stay float16)."""
-        idx = np.sort(rng.integers(0, len(self), size=count))
-        part = np.searchsorted(self.ends, idx, side="right")
         starts = np.concatenate([[0], self.ends[:-1]])
+        if self.p is None:
+            idx = np.sort(rng.integers(0, len(self), size=count))
+        else:
+            chosen = rng.choice(len(self.parts), size=count, p=self.p)
+            sizes = (self.ends - starts)[chosen]
+            idx = np.sort(starts[chosen] + (rng.random(count) * sizes).astype(np.int64))
+        part = np.searchsorted(self.ends, idx, side="right")
         width = min(len(p) for p in self.parts)
         cols: list[list[np.ndarray]] = [[] for _ in range(width)]
         for p in np.unique(part):
@@ -56,6 +70,22 @@ class Pool:
             for k in range(width):
                 cols[k].append(self.parts[p][k][local])
         return tuple(np.concatenate(c) for c in cols)
+
+
+def group_weights(names: list[str], sizes: list[int], mode: str) -> list[float] | None:
+    """Sampling weights for real splits grouped by map (``real_<map>`` and its ``_jK``/``_dK``
+    copies): "box" None (uniform over boxes), "map" every map an equal share, "sqrt" shares
+    proportional to the square root of the map's box count; within a map, by box count."""
+    if mode == "box":
+        return None
+    if mode not in ("map", "sqrt"):
+        raise ValueError(f"unknown balance {mode!r} (use box, map or sqrt)")
+    groups = [re.sub(r"_[jd]\d+$", "", n) for n in names]
+    totals: dict[str, int] = {}
+    for g, n in zip(groups, sizes):
+        totals[g] = totals.get(g, 0) + n
+    share = {g: (1.0 if mode == "map" else float(np.sqrt(t))) for g, t in totals.items()}
+    return [share[g] * n / totals[g] for g, n in zip(groups, sizes)]
 
 
 def plot_curves(rows: list[dict], path: Path) -> None:

@@ -36,7 +36,7 @@ from .evaluate import (
     to_input,
 )
 from .pose_loss import evaluate_poses, mean_poses, pose_loss
-from .runlog import Pool, RunLog, plot_curves
+from .runlog import Pool, RunLog, group_weights, plot_curves
 
 
 @dataclass
@@ -49,6 +49,7 @@ class TrainConfig:
     val_split: str | None = "val"
     real_mix: list[str] = field(default_factory=list)  # real_<name> splits mixed into batches
     real_fraction: float = 0.0  # fraction of each batch drawn from ``real_mix``
+    real_balance: str = "box"  # real boxes: uniform ("box"), per map ("map") or sqrt of size
     heldout: list[str] = field(
         default_factory=lambda: [f"real_{n}" for n in (*REAL_HOLDOUT, *REAL_VAL)]
     )
@@ -156,7 +157,11 @@ def train(cfg: TrainConfig) -> dict:
         return (*parts, load_atoms(cfg.cache, split, len(parts[1]))) if use_pose else parts
 
     train_pool = Pool([load(s) for s in cfg.train_splits])
-    real_pool = Pool([load(s) for s in cfg.real_mix]) if cfg.real_mix else None
+    real_pool = None
+    if cfg.real_mix:
+        parts = [load(s) for s in cfg.real_mix]
+        sizes = [len(p[1]) for p in parts]
+        real_pool = Pool(parts, group_weights(cfg.real_mix, sizes, cfg.real_balance))
     n_real = round(cfg.batch_size * cfg.real_fraction) if real_pool else 0
     box = _box_from_cache(cfg, train_pool.parts[0][0])
     crop = cfg.augment.crop if cfg.augment.crop and cfg.augment.crop < box["size"] else None
