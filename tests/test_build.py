@@ -207,3 +207,40 @@ def test_ncs_side_chains_is_an_option_of_build(monkeypatch):
     assert on.report["ncs_side_chains"] == 0  # one chain in the sample: no copies to share
     build_module.build(dmap, placer, clf, passes=1)
     assert seen[1] is None
+
+
+def test_weak_fragments_left_out_whole_and_renamed():
+    from napari_densitybuild.build import BuildResult, atoms_for_types, without_weak_fragments
+    from napari_densitybuild.residues import HEAVY_ATOMS
+    from napari_densitybuild.trace import Trace
+
+    frag = np.array([0, 0, 0, 0, 0, 1, 1, 1, 2, 2])  # lengths 5, 3, 2
+    n = len(frag)
+    rng = np.random.default_rng(0)
+    score = np.array([0.9] * 5 + [0.3] * 3 + [0.9] * 2)
+    probs = np.full((n, 20), 0.01)
+    probs[np.arange(n), np.arange(n) % 20] = 0.81
+    types = probs.argmax(1)
+    trace = Trace(rng.normal(size=(n, 3)), np.ones((n, 3)), np.ones((n, 3)), score, frag)
+    model = atoms_for_types(rng.normal(size=(n, 20, 14, 3)), types, trace)
+    chain = np.array(["A"] * 5 + ["B"] * 3 + ["C"] * 2, dtype=object)
+    seqid = np.array([1, 2, 3, 4, 5, 7, 8, 9, 20, 21])
+    report = {"residues": n, "fragments": 3}
+    result = BuildResult(trace, probs, np.zeros((n, 20, 14, 3)), types, chain, seqid,
+                         np.array([""] * n, dtype=object), model, 100 * score * 0.81, None,
+                         report)  # fmt: skip
+    out = without_weak_fragments(result, np.zeros(n, bool), max_length=3, min_confidence=50)
+    assert len(out) == 7 and out.report["weak_residues_left_out"] == 3
+    assert out.report["weak_fragments_left_out"] == 1 and out.report["residues"] == 7
+    assert out.chain.tolist() == ["A"] * 5 + ["B"] * 2 and out.seqid[-2:].tolist() == [20, 21]
+    assert out.types.tolist() == [0, 1, 2, 3, 4, 8, 9] and out.trace.fragment_count == 2
+    assert out.model.residue.max() == 6 and out.model.linked.tolist() == [False, *[True] * 4,
+                                                                          False, True]  # fmt: skip
+    st = out.structure()
+    assert [(ch.name, len(ch)) for ch in st[0]] == [("A", 5), ("B", 2)]
+    assert [len(r) for r in st[0]["B"]] == [len(HEAVY_ATOMS[r.name]) for r in st[0]["B"]]
+    assert out.report["atoms"] == len(out.model) == sum(len(r) for ch in st[0] for r in ch)
+    # never everything, and nothing when no fragment is weak
+    assert len(without_weak_fragments(result, np.zeros(n, bool), 10, 100)) == n
+    assert len(without_weak_fragments(result, np.zeros(n, bool), 1, 50)) == n
+    assert result.report["weak_residues_left_out"] == 0

@@ -106,3 +106,19 @@ def test_short_fragments_dropped():
     kept = t.without_short(3)
     assert len(kept) == 7 and kept.fragment.tolist() == [0, 0, 0, 0, 1, 1, 1]
     assert len(t.without_short(1)) == 9 and len(t.without_short(5)) == 0
+
+
+def test_weak_fragments_and_subset():
+    from napari_densitybuild.trace import Trace
+
+    frag = np.array([0, 0, 0, 0, 1, 1, 1, 2, 2])
+    t = Trace(np.arange(27.0).reshape(9, 3), np.ones((9, 3)), np.ones((9, 3)), np.ones(9), frag)
+    confidence = np.array([10, 10, 10, 10, 60, 20, 10, 90, 80.0])
+    weak = t.weak_fragments(confidence, max_length=3, min_confidence=50)
+    assert weak.tolist() == [False] * 4 + [True] * 3 + [False] * 2  # fragment 1: mean 30
+    assert not t.weak_fragments(confidence, max_length=2, min_confidence=50).any()
+    assert t.weak_fragments(confidence, max_length=4, min_confidence=50)[:4].all()
+    kept = t.subset(~weak)
+    assert kept.fragment.tolist() == [0, 0, 0, 0, 1, 1] and kept.ca[-1].tolist() == [24, 25, 26]
+    assert len(Trace(*(np.zeros((0, 3)),) * 3, np.zeros(0), np.zeros(0, int)).weak_fragments(
+        np.zeros(0), 3, 50)) == 0  # fmt: skip

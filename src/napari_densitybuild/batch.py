@@ -23,7 +23,13 @@ import sys
 import time
 from pathlib import Path
 
-from .settings import DEFAULT_ENVIRONMENT, DEFAULT_NCS, DEFAULT_PASSES, DEFAULT_TTA
+from .settings import (
+    DEFAULT_ENVIRONMENT,
+    DEFAULT_NCS,
+    DEFAULT_PASSES,
+    DEFAULT_TTA,
+    DEFAULT_WEAK_FRAGMENTS,
+)
 
 #: Per-process cache of loaded networks (device, weights) -> (placer, classifier).
 _MODELS: dict = {}
@@ -97,6 +103,7 @@ def build_one(map_path: str, out_dir: str, options: dict | None = None) -> dict:
             passes=options.get("passes", DEFAULT_PASSES),
             ncs=options.get("ncs", DEFAULT_NCS),
             ncs_side_chains=options.get("ncs_side_chains", False),
+            weak_fragments=None if options.get("keep_weak_fragments") else DEFAULT_WEAK_FRAGMENTS,
         )
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         write_structure(result.structure(), model_path)

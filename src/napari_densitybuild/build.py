@@ -29,7 +29,12 @@ from .pose import frame_to_world
 from .refine import AtomModel, DensityField, refine
 from .residues import AMINO_ACIDS, HEAVY_ATOMS, THREE_LETTER
 from .sequence import assign_fragment
-from .settings import DEFAULT_NCS, DEFAULT_PASSES, DEFAULT_SCAFFOLD_BELOW
+from .settings import (
+    DEFAULT_NCS,
+    DEFAULT_PASSES,
+    DEFAULT_SCAFFOLD_BELOW,
+    DEFAULT_WEAK_FRAGMENTS,
+)
 from .trace import Trace
 
 #: ``progress(stage, done, total)``; it may raise to cancel.
@@ -93,6 +98,22 @@ class BuildResult:
         parts += changes
         seconds = r.get("seconds", {}).get("total")
         return ", ".join(parts) + (f" ({seconds:.1f} s)" if seconds is not None else "")
+
+    def subset(self, keep: np.ndarray) -> BuildResult:
+        """The residues where ``keep`` is True, whole fragments at a time: fragments renumbered,
+        chains renamed in their order, the sequence numbering kept (the report is shared)."""
+        keep = np.asarray(keep, dtype=bool)
+        trace = self.trace.subset(keep)
+        chain = np.array([chain_name(int(f)) for f in trace.fragment], dtype=object)
+        m = self.model
+        atoms = keep[m.residue]
+        new_index = np.cumsum(keep) - 1
+        linked = m.linked[keep] & (trace.fragment == np.roll(trace.fragment, 1))
+        model = AtomModel(m.xyz[atoms], m.atom[atoms], m.element[atoms],
+                          new_index[m.residue[atoms]], m.resname[keep], linked)  # fmt: skip
+        return BuildResult(trace, self.probs[keep], self.poses[keep], self.types[keep], chain,
+                           self.seqid[keep], self.icode[keep], model, self.confidence[keep],
+                           self.dmap, self.report)  # fmt: skip
 
     def structure(self) -> gemmi.Structure:
         """The model as a gemmi Structure (B-factor column: confidence)."""
@@ -220,6 +241,27 @@ def _sequence_types(probs: np.ndarray, placed: Trace, sequences: list[str] | Non
     return types, positions, aligned
 
 
+def without_weak_fragments(
+    result: BuildResult, aligned: np.ndarray, max_length: int, min_confidence: float
+) -> BuildResult:
+    """``result`` without its short, weak fragments (:meth:`.Trace.weak_fragments` of the
+    detector score x top class probability), unless that would leave nothing; the report
+    counts what was left out."""
+    tr = result.trace
+    weak = tr.weak_fragments(100.0 * tr.score * result.probs.max(1), max_length, min_confidence)
+    rep = result.report
+    if not weak.any() or weak.all():
+        rep.update(weak_fragments_left_out=0, weak_residues_left_out=0)
+        return result
+    rep.update(weak_fragments_left_out=len(np.unique(tr.fragment[weak])),
+               weak_residues_left_out=int(weak.sum()))  # fmt: skip
+    out = result.subset(~weak)
+    rep.update(residues=len(out), fragments=out.trace.fragment_count, atoms=len(out.model),
+               mean_fragment_length=float(out.trace.fragment_lengths().mean()),
+               aligned_to_sequence=int(np.asarray(aligned)[~weak].sum()))  # fmt: skip
+    return out
+
+
 def build(
     dmap: DensityMap,
     placer: Placer,
@@ -231,6 +273,7 @@ def build(
     ncs: bool = DEFAULT_NCS,
     ncs_side_chains: bool = False,
     scaffold_below: float = DEFAULT_SCAFFOLD_BELOW,
+    weak_fragments: tuple[int, float] | None = DEFAULT_WEAK_FRAGMENTS,
 ) -> BuildResult:
     """Build a model into ``dmap``.
 
@@ -263,6 +306,10 @@ def build(
     scaffold_below
         In the passes before the last, residues whose type has a probability under this are
         refined as alanine (:func:`scaffold_types`); 0 refines every residue with its type.
+    weak_fragments
+        (length, confidence): leave out fragments of at most ``length`` residues whose mean
+        detector score x top class probability (0-100) is under ``confidence``
+        (:meth:`.Trace.weak_fragments`); None keeps every fragment. Never leaves nothing.
 
     Raises
     ------
@@ -336,6 +383,8 @@ def build(
               "seconds": times}  # fmt: skip
     result = BuildResult(placed, probs, poses, types, chain, seqid, icode, model, confidence,
                          dmap, report)  # fmt: skip
+    if weak_fragments is not None:
+        result = without_weak_fragments(result, aligned, *weak_fragments)
     tick("assemble", t)
     result.report["seconds"]["total"] = round(sum(times.values()), 3)
     return result

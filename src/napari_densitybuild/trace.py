@@ -68,10 +68,30 @@ class Trace:
         """The fragments of at least ``min_length`` residues, renumbered longest first."""
         lengths = self.fragment_lengths()
         keep = lengths[self.fragment] >= min_length if len(self) else np.zeros(0, dtype=bool)
+        return self.subset(keep)
+
+    def subset(self, keep: np.ndarray) -> Trace:
+        """The residues where ``keep`` is True; fragments left empty are dropped and the others
+        renumbered in their order (so longest first stays longest first)."""
+        keep = np.asarray(keep, dtype=bool)
         old = np.unique(self.fragment[keep])
-        new = {int(f): k for k, f in enumerate(old)}  # fragments are already longest first
+        new = np.searchsorted(old, self.fragment[keep])
         return Trace(self.ca[keep], self.to_n[keep], self.to_c[keep], self.score[keep],
-                     np.array([new[int(f)] for f in self.fragment[keep]], dtype=int))  # fmt: skip
+                     new.astype(int))  # fmt: skip
+
+    def weak_fragments(
+        self, confidence: np.ndarray, max_length: int, min_confidence: float
+    ) -> np.ndarray:
+        """Per residue, True where its fragment has at most ``max_length`` residues and their
+        mean ``confidence`` is under ``min_confidence`` (short, weak fragments: on real maps
+        mostly built into ligands, glycans or side chains rather than protein backbone)."""
+        if not len(self):
+            return np.zeros(0, dtype=bool)
+        lengths = self.fragment_lengths()
+        mean = np.bincount(self.fragment, weights=confidence, minlength=len(lengths))
+        mean = mean / np.maximum(lengths, 1)
+        weak = (lengths <= max_length) & (mean < min_confidence)
+        return weak[self.fragment]
 
     def backbone(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pseudo N, CA, C positions.

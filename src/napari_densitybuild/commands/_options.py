@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 
 from ..device import DEVICE_CHOICES
-from ..settings import DEFAULT_ENVIRONMENT, DEFAULT_NCS, DEFAULT_PASSES, DEFAULT_TTA
+from ..settings import (
+    DEFAULT_ENVIRONMENT,
+    DEFAULT_NCS,
+    DEFAULT_PASSES,
+    DEFAULT_TTA,
+    DEFAULT_WEAK_FRAGMENTS,
+)
 
 
 def add_device(p: argparse.ArgumentParser) -> None:
@@ -64,6 +70,17 @@ def add_ncs(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_weak_fragments(p: argparse.ArgumentParser) -> None:
+    """``--keep-weak-fragments``: keep short fragments of low confidence in a build."""
+    length, confidence = DEFAULT_WEAK_FRAGMENTS or (0, 0.0)
+    p.add_argument(
+        "--keep-weak-fragments",
+        action="store_true",
+        help=f"keep fragments of up to {length} residues whose mean confidence is under "
+        f"{confidence:g} (left out by default: mostly ligand or glycan density)",
+    )
+
+
 def _at_least_one(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -91,7 +108,8 @@ def add_weights(p: argparse.ArgumentParser, detector: bool = True) -> None:
 
 def add_build_options(p: argparse.ArgumentParser, sequence_help: str) -> None:
     """What a build is made with (``build`` and ``batch``): map columns, sequence, device,
-    refinement, test-time augmentation, H-bond evidence, passes, NCS and weights."""
+    refinement, test-time augmentation, H-bond evidence, passes, NCS, weak fragments and
+    weights."""
     add_columns(p)
     p.add_argument("--sequence", metavar="FASTA", help=sequence_help)
     add_device(p)
@@ -100,4 +118,10 @@ def add_build_options(p: argparse.ArgumentParser, sequence_help: str) -> None:
     add_environment(p)
     add_passes(p)
     add_ncs(p)
+    add_weak_fragments(p)
     add_weights(p)
+
+
+def weak_fragments_option(keep: bool) -> tuple[int, float] | None:
+    """``build``'s ``weak_fragments`` argument for ``--keep-weak-fragments``."""
+    return None if keep else DEFAULT_WEAK_FRAGMENTS

@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         "passes",
         "ncs",
         "ncs_side_chains",
+        "keep_weak_fragments",
     )
     options = {k: getattr(args, k) for k in keys}
     rows = run_batch(args.maps, args.out, args.scheduler, args.workers, options)

@@ -13,7 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from ._options import add_build_options
+from ._options import add_build_options, weak_fragments_option
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         passes=args.passes,
         ncs=args.ncs,
         ncs_side_chains=args.ncs_side_chains,
+        weak_fragments=weak_fragments_option(args.keep_weak_fragments),
     )
     write_structure(result.structure(), args.out)
     total = time.perf_counter() - t0

@@ -17,7 +17,14 @@ from pathlib import Path
 
 from ..errors import DensityBuildError
 from ..settings import DEFAULT_TTA
-from ._options import add_device, add_environment, add_ncs, add_passes
+from ._options import (
+    add_device,
+    add_environment,
+    add_ncs,
+    add_passes,
+    add_weak_fragments,
+    weak_fragments_option,
+)
 
 TASKS = ("classify", "place", "build")
 
@@ -65,6 +72,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     add_environment(p)
     add_passes(p)
     add_ncs(p)
+    add_weak_fragments(p)
     return p
 
 
@@ -206,4 +214,5 @@ def _build(dmap, args: argparse.Namespace):
                  Classifier.from_path(weights, device=args.device, tta=args.tta,
                                       environment=args.environment),
                  sequences, passes=args.passes, ncs=args.ncs,
-                 ncs_side_chains=args.ncs_side_chains)  # fmt: skip
+                 ncs_side_chains=args.ncs_side_chains,
+                 weak_fragments=weak_fragments_option(args.keep_weak_fragments))  # fmt: skip
