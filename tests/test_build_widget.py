@@ -185,3 +185,31 @@ def test_job_error_becomes_a_notification(make_napari_viewer, qtbot, sample_map,
     qtbot.waitUntil(lambda: not widget.runner.busy, timeout=JOB_TIMEOUT)
     assert outcomes == ["failed"] and "no residues were found" in shown[0]
     assert widget.session is None and button(widget, "Auto-build").isEnabled()
+
+
+def test_auto_build_leaves_out_weak_fragments_unless_asked(
+    make_napari_viewer, qtbot, sample_map, monkeypatch
+):
+    """The widget's Auto-build passes the default weak-fragment rule, or None when the box is
+    ticked (the build itself is replaced: it fails at once, which the widget reports)."""
+    from napari_densitybuild import build as build_module
+    from napari_densitybuild._napari import _tasks
+    from napari_densitybuild.errors import DensityBuildError
+    from napari_densitybuild.settings import DEFAULT_WEAK_FRAGMENTS
+
+    seen = []
+
+    def fake_build(*args, weak_fragments="missing", **kwargs):
+        seen.append(weak_fragments)
+        raise DensityBuildError("stopped by the test")
+
+    monkeypatch.setattr(build_module, "build", fake_build)
+    monkeypatch.setattr(_tasks, "_notify", lambda err: None)
+    viewer = make_napari_viewer()
+    widget = open_widget(viewer, qtbot, sample_map)
+    assert not widget.keep_weak.isChecked()
+    for keep in (False, True):
+        widget.keep_weak.setChecked(keep)
+        widget.auto_build()
+        qtbot.waitUntil(lambda: not widget.runner.busy, timeout=JOB_TIMEOUT)
+    assert seen == [DEFAULT_WEAK_FRAGMENTS, None]

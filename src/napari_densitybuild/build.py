@@ -96,6 +96,9 @@ class BuildResult:
                    "turned"), ("start_turns", "fragment starts turned"), ("ncs_side_chains",
                    "side chains from NCS copies")) if r.get(k)]  # fmt: skip
         parts += changes
+        if r.get("weak_fragments_left_out"):
+            parts.append(f"{r['weak_fragments_left_out']} short weak fragments "
+                         f"({r['weak_residues_left_out']} residues) left out")  # fmt: skip
         seconds = r.get("seconds", {}).get("total")
         return ", ".join(parts) + (f" ({seconds:.1f} s)" if seconds is not None else "")
 

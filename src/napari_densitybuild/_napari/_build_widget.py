@@ -66,6 +66,10 @@ class BuildWidget(QWidget):
         self.refine_box = QCheckBox("refine atoms against the map")
         self.refine_box.setChecked(True)
         self.selected_only = QCheckBox("selected boxes only")
+        self.keep_weak = QCheckBox("Auto-build: keep short fragments of low confidence")
+        self.keep_weak.setToolTip("By default fragments of up to 10 residues with mean "
+                                  "confidence under 50 are left out (mostly ligand or glycan "
+                                  "density)")  # fmt: skip
         self.sequence_button = QPushButton("Sequence...")
         self.sequence_path: str | None = None
         self.progress = ProgressPanel(self.runner)
@@ -82,6 +86,7 @@ class BuildWidget(QWidget):
         layout.addLayout(grid)
         layout.addWidget(self.refine_box)
         layout.addWidget(self.selected_only)
+        layout.addWidget(self.keep_weak)
         layout.addWidget(self.progress)
         layout.addWidget(self.review)
         layout.addWidget(self.status)
@@ -240,6 +245,7 @@ class BuildWidget(QWidget):
         """The whole pipeline (place, classify, poses, sequence, refine) in one job."""
         from ..build import build
         from ..sequence import read_fasta
+        from ..settings import DEFAULT_WEAK_FRAGMENTS
 
         placer, _ = self._load("placer")
         clf, _ = self._load("classifier")
@@ -249,9 +255,11 @@ class BuildWidget(QWidget):
             notify_error(str(e))
             return None
         refine_atoms = self.refine_box.isChecked()
+        weak = None if self.keep_weak.isChecked() else DEFAULT_WEAK_FRAGMENTS
 
         def job(progress, dmap):
-            return build(dmap, placer, clf, seqs, do_refine=refine_atoms, progress=progress)
+            return build(dmap, placer, clf, seqs, do_refine=refine_atoms, progress=progress,
+                         weak_fragments=weak)  # fmt: skip
 
         def done(result):
             self.set_session(Session.from_build(result, self.map_path()))
