@@ -28,7 +28,7 @@ from .settings import (
     DEFAULT_NCS,
     DEFAULT_PASSES,
     DEFAULT_TTA,
-    DEFAULT_WEAK_FRAGMENTS,
+    weak_fragments_rule,
 )
 
 #: Per-process cache of loaded networks (device, weights) -> (placer, classifier).
@@ -103,7 +103,7 @@ def build_one(map_path: str, out_dir: str, options: dict | None = None) -> dict:
             passes=options.get("passes", DEFAULT_PASSES),
             ncs=options.get("ncs", DEFAULT_NCS),
             ncs_side_chains=options.get("ncs_side_chains", False),
-            weak_fragments=None if options.get("keep_weak_fragments") else DEFAULT_WEAK_FRAGMENTS,
+            weak_fragments=weak_fragments_rule(bool(options.get("keep_weak_fragments"))),
         )
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         write_structure(result.structure(), model_path)

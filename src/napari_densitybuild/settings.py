@@ -22,3 +22,9 @@ DEFAULT_SCAFFOLD_BELOW = 0.5
 #: fragments held 99 residues with no deposited C-alpha within 1 A (65 of 4iid's 76 in its
 #: glycans) and 3 that matched one (docs/build.md). None keeps every fragment.
 DEFAULT_WEAK_FRAGMENTS: tuple[int, float] | None = (10, 50.0)
+
+
+def weak_fragments_rule(keep: bool) -> tuple[int, float] | None:
+    """``build``'s ``weak_fragments`` argument: None when weak fragments are to be kept
+    (``--keep-weak-fragments``, the widget's checkbox), else the default rule."""
+    return None if keep else DEFAULT_WEAK_FRAGMENTS

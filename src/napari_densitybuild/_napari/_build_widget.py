@@ -245,7 +245,7 @@ class BuildWidget(QWidget):
         """The whole pipeline (place, classify, poses, sequence, refine) in one job."""
         from ..build import build
         from ..sequence import read_fasta
-        from ..settings import DEFAULT_WEAK_FRAGMENTS
+        from ..settings import weak_fragments_rule
 
         placer, _ = self._load("placer")
         clf, _ = self._load("classifier")
@@ -255,7 +255,7 @@ class BuildWidget(QWidget):
             notify_error(str(e))
             return None
         refine_atoms = self.refine_box.isChecked()
-        weak = None if self.keep_weak.isChecked() else DEFAULT_WEAK_FRAGMENTS
+        weak = weak_fragments_rule(self.keep_weak.isChecked())
 
         def job(progress, dmap):
             return build(dmap, placer, clf, seqs, do_refine=refine_atoms, progress=progress,

@@ -120,8 +120,3 @@ def add_build_options(p: argparse.ArgumentParser, sequence_help: str) -> None:
     add_ncs(p)
     add_weak_fragments(p)
     add_weights(p)
-
-
-def weak_fragments_option(keep: bool) -> tuple[int, float] | None:
-    """``build``'s ``weak_fragments`` argument for ``--keep-weak-fragments``."""
-    return None if keep else DEFAULT_WEAK_FRAGMENTS

@@ -13,7 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from ._options import add_build_options, weak_fragments_option
+from ._options import add_build_options
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from ..maps import read_map
     from ..place import Placer
     from ..sequence import read_fasta
+    from ..settings import weak_fragments_rule
 
     threads = configure_cpu_threads(args.threads)
     t0 = time.perf_counter()
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         passes=args.passes,
         ncs=args.ncs,
         ncs_side_chains=args.ncs_side_chains,
-        weak_fragments=weak_fragments_option(args.keep_weak_fragments),
+        weak_fragments=weak_fragments_rule(args.keep_weak_fragments),
     )
     write_structure(result.structure(), args.out)
     total = time.perf_counter() - t0

@@ -16,14 +16,13 @@ import argparse
 from pathlib import Path
 
 from ..errors import DensityBuildError
-from ..settings import DEFAULT_TTA
+from ..settings import DEFAULT_TTA, weak_fragments_rule
 from ._options import (
     add_device,
     add_environment,
     add_ncs,
     add_passes,
     add_weak_fragments,
-    weak_fragments_option,
 )
 
 TASKS = ("classify", "place", "build")
@@ -215,4 +214,4 @@ def _build(dmap, args: argparse.Namespace):
                                       environment=args.environment),
                  sequences, passes=args.passes, ncs=args.ncs,
                  ncs_side_chains=args.ncs_side_chains,
-                 weak_fragments=weak_fragments_option(args.keep_weak_fragments))  # fmt: skip
+                 weak_fragments=weak_fragments_rule(args.keep_weak_fragments))  # fmt: skip

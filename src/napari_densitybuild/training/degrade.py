@@ -21,9 +21,7 @@ import numpy as np
 import scipy.fft
 
 from ..maps import DensityMap, sigma_scale
-from .reciprocal import miller_s2, shell_rms
-
-Range = tuple[float, float]
+from .reciprocal import Range, draw, miller_s2, phase_shifts, shell_rms
 
 
 @dataclass(frozen=True)
@@ -46,10 +44,6 @@ class Degradation:
     blur_b: Range = (0.0, 15.0)
     phase_error_deg: Range = (0.0, 40.0)
     noise: Range = (0.0, 0.5)
-
-
-def _draw(rng: np.random.Generator, r: Range) -> float:
-    return float(rng.uniform(r[0], r[1])) if r[1] > r[0] else float(r[0])
 
 
 def degrade_map(
@@ -78,19 +72,18 @@ def degrade_map(
         raise ValueError(f"{dmap.source}: the map does not cover its unit cell")
     rho = np.array(dmap.grid, copy=False).astype(np.float32)
     shape = rho.shape
-    d_min = float(dmap.resolution) + _draw(rng, how.extra_d_min)
+    d_min = float(dmap.resolution) + draw(rng, how.extra_d_min)
     params = {
         "d_min": round(d_min, 3),
-        "blur_b": _draw(rng, how.blur_b),
-        "phase_error_deg": _draw(rng, how.phase_error_deg),
-        "noise": _draw(rng, how.noise),
+        "blur_b": draw(rng, how.blur_b),
+        "phase_error_deg": draw(rng, how.phase_error_deg),
+        "noise": draw(rng, how.noise),
     }
     s2 = miller_s2(shape, dmap.grid.unit_cell)
     inside = s2 <= 1.0 / d_min**2
     coef = scipy.fft.rfftn(rho)
     coef *= np.exp(np.float32(-params["blur_b"] / 4) * s2)
     coef[~inside] = 0
-    s_rel = np.sqrt(s2) * np.float32(d_min)
     if params["noise"] > 0:
         amp2 = coef.real**2 + coef.imag**2
         shell = shell_rms(amp2, np.sqrt(s2), inside)
@@ -99,8 +92,7 @@ def degrade_map(
         )
         coef = coef + unit * (shell * inside * np.float32(params["noise"] / np.sqrt(2.0)))
     if params["phase_error_deg"] > 0:
-        dphi = rng.standard_normal(coef.shape, dtype=np.float32)
-        dphi *= np.deg2rad(params["phase_error_deg"]) * s_rel
+        dphi = phase_shifts(rng, s2, d_min, params["phase_error_deg"])
         coef = coef * np.exp(1j * dphi).astype(np.complex64)
     coef[0, 0, 0] = 0  # mean 0, as maps from coefficients without F000
     values = scipy.fft.irfftn(coef, s=shape)

@@ -1,10 +1,18 @@
-"""Reciprocal-space helpers for simulated maps: |s|^2 per coefficient, rfft multiplicities and
-resolution-shell amplitudes of a grid's ``scipy.fft.rfftn``."""
+"""Reciprocal-space helpers for simulated and degraded maps: |s|^2 per coefficient, rfft
+multiplicities, resolution-shell amplitudes and phase errors of a grid's ``scipy.fft.rfftn``,
+and the uniform draws of their parameters."""
 
 from __future__ import annotations
 
 import gemmi
 import numpy as np
+
+Range = tuple[float, float]
+
+
+def draw(rng: np.random.Generator, r: Range) -> float:
+    """A value drawn uniformly from ``r`` (its low end when the range is empty)."""
+    return float(rng.uniform(r[0], r[1])) if r[1] > r[0] else float(r[0])
 
 
 def miller_s2(shape: tuple[int, int, int], cell: gemmi.UnitCell) -> np.ndarray:
@@ -37,3 +45,12 @@ def shell_rms(amp2: np.ndarray, s: np.ndarray, inside: np.ndarray, bins: int = 2
     sums = np.bincount(shell[inside], weights=amp2[inside], minlength=bins)
     counts = np.maximum(np.bincount(shell[inside], minlength=bins), 1)
     return np.sqrt(sums / counts)[shell].astype(np.float32)
+
+
+def phase_shifts(
+    rng: np.random.Generator, s2: np.ndarray, d_min: float, error_deg: float
+) -> np.ndarray:
+    """Random phase errors (radians) per coefficient: normal, sd ``error_deg`` at ``d_min`` and
+    proportional to |s| below it."""
+    s_rel = np.sqrt(s2) * np.float32(d_min)
+    return rng.standard_normal(s2.shape, dtype=np.float32) * (np.deg2rad(error_deg) * s_rel)

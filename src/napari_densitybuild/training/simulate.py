@@ -33,9 +33,7 @@ from .crystal import (
     random_rotation,
     water_chain,
 )
-from .reciprocal import half_weights, miller_s2, shell_rms
-
-Range = tuple[float, float]
+from .reciprocal import Range, draw, half_weights, miller_s2, phase_shifts, shell_rms
 
 #: Per-box signal variance (11 A boxes at residues, box mean removed) over the clean map's
 #: variance in the protein mask: measured 0.69-0.73 on 15 structures; used to scale the noise so
@@ -190,10 +188,6 @@ class Simulation:
     clean: DensityMap | None = None
 
 
-def _draw(rng: np.random.Generator, r: Range) -> float:
-    return float(rng.uniform(r[0], r[1])) if r[1] > r[0] else float(r[0])
-
-
 def prepare_structure(st: gemmi.Structure) -> gemmi.Structure:
     """A copy of the first model without hydrogens, waters, alternative conformations or ANISOU."""
     st = st.clone()
@@ -245,7 +239,7 @@ def simulate(
         raise ValueError("the model has no heavy atoms")
     xyz = np.array([a.pos.tolist() for a in atoms])
     rot = random_rotation(rng) if s.rotate else np.eye(3)
-    basis = pack(xyz @ rot.T, rng, s.packing, _draw(rng, s.contact), s.margin)
+    basis = pack(xyz @ rot.T, rng, s.packing, draw(rng, s.contact), s.margin)
     cell, to_cell = cell_from_basis(basis)
     rot = to_cell @ rot
     xyz = xyz @ rot.T
@@ -254,7 +248,7 @@ def simulate(
     xyz += shift
     b = fill_flat_b(xyz, np.array([a.b_iso for a in atoms]))
     if s.b_jitter:
-        b = np.maximum(b * _draw(rng, s.b_scale) + _draw(rng, s.b_offset), 2.0)
+        b = np.maximum(b * draw(rng, s.b_scale) + draw(rng, s.b_offset), 2.0)
     for a, p, bi in zip(atoms, xyz, b):
         a.pos = gemmi.Position(*p)
         a.b_iso = float(bi)
@@ -265,12 +259,12 @@ def simulate(
     waters = np.zeros((0, 3))
     if s.waters:
         polar = np.array([a.element.name in ("N", "O") for a in atoms])
-        count = round(_draw(rng, s.waters_per_residue) * n_res)
+        count = round(draw(rng, s.waters_per_residue) * n_res)
         waters = place_waters(xyz, polar, cell, count, rng)
     full = st.clone()
     if len(waters):
         full[0].add_chain(water_chain(waters, rng.uniform(*s.water_b, size=len(waters))))
-    d_min = _draw(rng, s.d_min)
+    d_min = draw(rng, s.d_min)
     dmap, clean, params = crystal_map(full, d_min, s, rng, keep_clean)
     params.update(
         d_min=d_min,
@@ -339,11 +333,11 @@ def crystal_map(
     solvent = np.array(mask, copy=False)  # 1 in the solvent, 0 in the protein
     params["protein_fraction"] = float(1.0 - solvent.mean())
     if s.solvent:
-        k_sol, b_sol = _draw(rng, s.k_sol), _draw(rng, s.b_sol)
+        k_sol, b_sol = draw(rng, s.k_sol), draw(rng, s.b_sol)
         coef += scipy.fft.rfftn(solvent) * (np.float32(k_sol) * np.exp(np.float32(-b_sol / 4) * s2))
         params.update(k_sol=k_sol, b_sol=b_sol)
     if s.blur:
-        params["blur_b"] = b_blur = _draw(rng, s.blur_b)
+        params["blur_b"] = b_blur = draw(rng, s.blur_b)
         coef *= np.exp(np.float32(-b_blur / 4) * s2)
     coef[~inside] = 0
     clean = scipy.fft.irfftn(coef, s=shape)
@@ -354,13 +348,12 @@ def crystal_map(
     noisy = coef
     r_phase = 1.0
     if s.phase_error:
-        params["phase_error_deg"] = err = _draw(rng, s.phase_error_deg)
-        s_rel = np.sqrt(s2) * np.float32(d_min)
-        dphi = rng.standard_normal(coef.shape, dtype=np.float32) * (np.deg2rad(err) * s_rel)
+        params["phase_error_deg"] = err = draw(rng, s.phase_error_deg)
+        dphi = phase_shifts(rng, s2, d_min, err)
         r_phase = float((amp2 * np.cos(dphi)).sum() / max(amp2.sum(), 1e-30))
         noisy = coef * np.exp(1j * dphi).astype(np.complex64)
     if s.noise:
-        target = _draw(rng, s.correlation)
+        target = draw(rng, s.correlation)
         shell = shell_rms(amp2 / weights, np.sqrt(s2), inside)
         unit = (
             rng.standard_normal(coef.shape, dtype=np.float32)
@@ -376,7 +369,7 @@ def crystal_map(
     values = scipy.fft.irfftn(noisy, s=shape) if noisy is not coef else clean
     values, _, _ = sigma_scale(values, "simulated map")
     if s.random_scale:
-        params["scale"] = scale = _draw(rng, s.scale)
+        params["scale"] = scale = draw(rng, s.scale)
         values *= np.float32(scale)
     out = _as_map(values, grid, d_min)
     clean_map = _as_map(sigma_scale(clean, "clean map")[0], grid, d_min) if keep_clean else None
