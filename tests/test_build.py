@@ -213,6 +213,37 @@ def test_ncs_side_chains_is_an_option_of_build(monkeypatch):
     assert seen[1] is None
 
 
+def test_ncs_copies_at_the_edge_of_an_em_box_do_not_count(tmp_path, monkeypatch):
+    """In a cryo-EM box, residues within ``EDGE_DEPTH`` of its faces are left out of the NCS
+    averages (their boxes are cut off); in a crystal map every residue counts."""
+    import napari_densitybuild.build as build_module
+    from napari_densitybuild.classify import Classifier
+    from napari_densitybuild.mapfiles import write_em_box
+    from napari_densitybuild.maps import read_map
+    from napari_densitybuild.ncs import EDGE_DEPTH
+    from napari_densitybuild.place import Placer
+
+    crystal = read_map(MAP)
+    xyz = np.array([a.pos.tolist() for r in read_structure(MODEL)[0][0] for a in r])
+    write_em_box(tmp_path / "box.mrc", crystal, xyz.min(0) - 3.0, xyz.max(0) + 3.0, 0.8)
+    box = read_map(tmp_path / "box.mrc")
+    assert box.kind == "em" and not box.periodic
+    placer, clf = Placer.from_path(None, device="cpu"), Classifier.from_path(None, "cpu", tta=0)
+    seen, real_average = [], build_module.average_copies
+
+    def spy(probs, groups, trusted=None):
+        seen.append(trusted)
+        return real_average(probs, groups, trusted)
+
+    monkeypatch.setattr(build_module, "average_copies", spy)
+    result = build_module.build(box, placer, clf, passes=1, do_refine=False, weak_fragments=None)
+    depth = box.depth_inside(result.trace.ca)
+    np.testing.assert_array_equal(seen[0], depth >= EDGE_DEPTH)
+    assert 0 < seen[0].sum() < len(seen[0])  # a 3 A margin: some residues near the faces
+    build_module.build(crystal, placer, clf, passes=1, do_refine=False)
+    assert seen[1].all()
+
+
 def test_weak_fragments_left_out_whole_and_renamed():
     from napari_densitybuild.build import BuildResult, atoms_for_types, without_weak_fragments
     from napari_densitybuild.residues import HEAVY_ATOMS

@@ -14,6 +14,7 @@ import pytest
 from conftest import assert_atoms_in_density, density_at_atoms, model_density, random_structure
 
 from napari_densitybuild._napari._reader import get_reader
+from napari_densitybuild.maps import read_map
 
 BOX = (40.0, 44.0, 48.0, 90.0, 90.0, 90.0)  # cryo-EM style: P 1, cell = box
 BIG = (64.0, 60.0, 56.0, 90.0, 90.0, 90.0)  # a cell of which the file holds only a part
@@ -92,6 +93,22 @@ def test_em_origin(tmp_path):
     origin = np.array([151.5, -33.25, 80.0])
     path = write_mrc(tmp_path / "origin.mrc", arr, cell, origin=origin)
     assert_atoms_in_density(read_layer(path), xyz + origin)
+
+
+def test_em_box_ends_at_its_faces(tmp_path):
+    """A cryo-EM box is not periodic: depth_inside measures from its faces, at its ORIGIN; a
+    crystal map over its whole cell has no faces."""
+    _, arr, cell = structure_and_grid(BOX)
+    origin = np.array([10.0, -20.0, 5.0])
+    dmap = read_map(write_mrc(tmp_path / "origin.mrc", arr, cell, origin=origin))
+    assert not dmap.periodic
+    step = np.array([cell.a, cell.b, cell.c]) / np.array(arr.shape)
+    far = origin + (np.array(arr.shape) - 1) * step  # the last voxel's centre
+    points = origin + np.array([[3.0, 7.0, 9.0], far - origin - [2.0, 30.0, 30.0], [-1.0, 5, 5]])
+    np.testing.assert_allclose(dmap.depth_inside(points), [3.0, 2.0, -1.0], atol=1e-6)
+    crystal = read_map(write_mrc(tmp_path / "crystal.ccp4", arr, cell))
+    crystal.kind = "xray"  # the same file as a P 1 crystal map over its whole cell
+    assert crystal.periodic and np.all(np.isinf(crystal.depth_inside(points)))
 
 
 @pytest.mark.parametrize(

@@ -90,3 +90,15 @@ def test_one_chain_has_no_copies_and_averaging_keeps_singletons(two_copies):
     want = np.sqrt(p[0] * p[1])
     np.testing.assert_allclose(out[0], want / want.sum(), rtol=1e-6)
     np.testing.assert_allclose(out[1], out[0])
+
+
+def test_copies_at_a_map_edge_take_the_average_but_do_not_count_in_it():
+    """A copy whose box is cut off by a map's edge (untrusted) gets the trusted copies' mean;
+    a group with no trusted member averages all of its members."""
+    p = np.array([[0.7, 0.2, 0.1], [0.5, 0.3, 0.2], [0.05, 0.05, 0.9]])
+    out = average_copies(p, np.array([0, 0, 0]), np.array([True, True, False]))
+    want = np.sqrt(p[0] * p[1])
+    np.testing.assert_allclose(out, np.tile(want / want.sum(), (3, 1)), rtol=1e-6)
+    assert out[2].argmax() == 0  # the edge copy's own vote (type 2) is overruled
+    alone = average_copies(p[1:], np.array([0, 0]), np.array([False, False]))
+    np.testing.assert_allclose(alone, average_copies(p[1:], np.array([0, 0])), rtol=1e-6)

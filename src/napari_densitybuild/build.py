@@ -23,7 +23,7 @@ from .assemble import chain_name, new_structure
 from .classify import Classifier
 from .errors import DensityBuildError
 from .maps import DensityMap
-from .ncs import average_copies, ncs_groups
+from .ncs import EDGE_DEPTH, average_copies, ncs_groups
 from .place import Placer
 from .pose import frame_to_world
 from .refine import AtomModel, DensityField, refine
@@ -357,7 +357,7 @@ def build(
         if ncs:
             ca = placed.ca if model is None else backbone_of(model)[1]
             groups = ncs_groups(ca, placed.fragment, probs)
-            probs = average_copies(probs, groups)
+            probs = average_copies(probs, groups, dmap.depth_inside(ca) >= EDGE_DEPTH)
             ncs_residues = int(np.count_nonzero(np.bincount(groups)[groups] > 1))
         t = tick(stage, t)
         types, positions, aligned = _sequence_types(probs, placed, sequences)

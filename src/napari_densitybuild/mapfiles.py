@@ -248,6 +248,29 @@ def write_mrc(path: str | Path, dmap, data_zyx: np.ndarray | None = None) -> Non
         mrc.update_header_stats()
 
 
+def write_em_box(
+    path: str | Path, dmap, lo: np.ndarray, hi: np.ndarray, spacing: float
+) -> tuple[tuple[int, int, int], float]:
+    """Write the world box [lo, hi] of a map as a cryo-EM map is written: P 1, an orthogonal
+    grid of ``spacing`` A (larger if the box is huge), the box's corner in the ORIGIN field.
+
+    Returns
+    -------
+    shape, spacing
+        Voxels along x, y, z, and the spacing used.
+    """
+    import mrcfile
+
+    data, origin, spacing = dmap.resample_cartesian(lo, hi, spacing)  # data (z, y, x)
+    with mrcfile.new(str(path), overwrite=True) as mrc:
+        mrc.set_data(np.ascontiguousarray(data, dtype=np.float32))
+        mrc.voxel_size = spacing
+        mrc.header.origin = tuple(float(v) for v in origin)
+        mrc.header.ispg = 1
+        mrc.update_header_stats()
+    return data.shape[::-1], spacing
+
+
 def fill_by_symmetry(
     values: np.ndarray, covered: np.ndarray, cell: gemmi.UnitCell, spacegroup: gemmi.SpaceGroup
 ) -> np.ndarray | None:

@@ -105,6 +105,20 @@ class DensityMap:
             f"{self.grid.nu}x{self.grid.nv}x{self.grid.nw}, {res}{extra}"
         )
 
+    @property
+    def periodic(self) -> bool:
+        """True for a crystal map over its whole cell (values repeat across the cell's faces);
+        a cryo-EM box, or a file of part of a cell, ends at the faces of its data."""
+        return self.kind == "xray" and self.covers_cell
+
+    def depth_inside(self, xyz: np.ndarray) -> np.ndarray:
+        """(N,) distance (A) of world points ``xyz`` (N, 3) from the nearest face of the region
+        the file covered: negative outside it, infinite everywhere in a periodic map."""
+        xyz = np.asarray(xyz, dtype=float).reshape(-1, 3)
+        if self.periodic:
+            return np.full(len(xyz), np.inf)
+        return np.minimum(xyz - self.data_min, self.data_max - xyz).min(axis=1)
+
     # -- sampling ------------------------------------------------------------------------------
     def sample_transform(
         self, matrix: np.ndarray, origin: np.ndarray, shape: tuple[int, int, int], order: int = 1

@@ -33,6 +33,10 @@ MIN_AGREEMENT = 0.5
 MIN_Z = 4.0
 #: Most window pairs tried per fragment pair.
 MAX_TRIALS = 300
+#: Residues whose C-alpha is nearer than this (A) to the edge of a map that ends there (a
+#: cryo-EM box) have part of their box cut off: they take their copies' average, and do not
+#: count in it.
+EDGE_DEPTH = 8.0
 
 
 def kabsch(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -149,15 +153,30 @@ def ncs_groups(ca: np.ndarray, fragment: np.ndarray, probs: np.ndarray) -> np.nd
     return np.array([root(i) for i in range(n)])
 
 
-def average_copies(probs: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Probabilities with each NCS group's members replaced by their normalised geometric mean."""
+def average_copies(
+    probs: np.ndarray, groups: np.ndarray, trusted: np.ndarray | None = None
+) -> np.ndarray:
+    """Probabilities with each NCS group's members replaced by their normalised geometric mean.
+
+    Parameters
+    ----------
+    probs
+        (N, 20) probabilities.
+    groups
+        (N,) group labels from :func:`ncs_groups`.
+    trusted
+        (N,) False for residues whose own density is incomplete (at a map's edge): they get the
+        mean of their group's trusted members, and only a group without one averages them.
+    """
     probs = np.asarray(probs, dtype=np.float64)
     out = probs.copy()
     logp = np.log(np.clip(probs, 1e-9, 1.0))
+    trusted = np.ones(len(probs), bool) if trusted is None else np.asarray(trusted, bool)
     for g in np.unique(groups):
         members = np.flatnonzero(groups == g)
         if len(members) < 2:
             continue
-        mean = np.exp(logp[members].mean(0))
+        voters = members[trusted[members]] if trusted[members].any() else members
+        mean = np.exp(logp[voters].mean(0))
         out[members] = mean / mean.sum()
     return out.astype(np.float32)
