@@ -79,7 +79,8 @@ CACHES: dict[str, CacheSpec] = {
     "val": CacheSpec("val", "val", SimulationSettings(), False, 2),
     "test_1.5": CacheSpec("test_1.5", "test", SimulationSettings().with_d_min(1.5), False, 3),
     "test_2.5": CacheSpec("test_2.5", "test", SimulationSettings().with_d_min(2.5), False, 4),
-    # The ablation's plain simulation: the molecule alone in a box, 1.4-1.6 A, nothing else.
+    # The ablation's plain simulation: the molecule alone in a box, nothing else (training
+    # maps at 1.4-1.6 A, test maps at 1.5 A).
     "train_plain": CacheSpec("train_plain", "train", SimulationSettings.plain(), True, 6),
     "test_plain": CacheSpec("test_plain", "test", SimulationSettings.plain(1.5), False, 3),
     # Same maps as "val" (same seed), boxes placed with detector-like errors.
