@@ -205,7 +205,8 @@ def test_bad_residues_are_counted(weights, real):
 
 @needs_real
 def test_partial_and_disjoint_maps(weights, real):
-    """A map that does not cover its cell: boxes outside its data are skipped, or it's an error."""
+    """A map that does not cover its cell, or a cryo-EM box: boxes outside its data are skipped,
+    or it's an error."""
     dmap, st = real
     res, _ = backbone_residues(st)
     centres, _ = backbone_frames(res.n, res.ca, res.c)
@@ -221,6 +222,12 @@ def test_partial_and_disjoint_maps(weights, real):
                      covers_cell=False, kind="em")  # fmt: skip
     with pytest.raises(DensityBuildError, match="does not overlap the map"):
         clf.classify_model(far, st)
+    # a cryo-EM box covers its whole (P 1) cell but is not periodic: a model beside it is outside
+    box = DensityMap(grid=dmap.grid, data_min=np.full(3, 500.0), data_max=np.full(3, 600.0),
+                     kind="em")  # fmt: skip
+    assert box.covers_cell
+    with pytest.raises(DensityBuildError, match="does not overlap the map"):
+        clf.classify_model(box, st)
 
 
 def test_model_without_backbone(weights):

@@ -394,8 +394,6 @@ class Classifier:
         return rescore(probs, poses, Symmetry.of_map(dmap))
 
     def inside_map(self, dmap: DensityMap, centres: np.ndarray) -> np.ndarray:
-        """True for box centres where the map has data (always, for a map of a whole cell)."""
-        centres = np.asarray(centres, dtype=float).reshape(-1, 3)
-        if dmap.covers_cell:
-            return np.ones(len(centres), dtype=bool)
-        return np.all((centres >= dmap.data_min) & (centres <= dmap.data_max), axis=1)
+        """True for box centres where the map has data (always, for a crystal map of a whole
+        cell; inside the box, for a cryo-EM map)."""
+        return dmap.depth_inside(centres) >= 0
