@@ -29,3 +29,14 @@ row 2_poster_augment    .cache/boxes_axis --train-splits train_plain --wd 0 --ro
 row 3_poster_aug_wd     .cache/boxes_axis --train-splits train_plain --wd 0.05 --rotate90 --crop 20
 row 4_backbone_frame    .cache/boxes      --train-splits train_plain --wd 0.05
 row 5_realistic_sim     .cache/boxes      --train-splits train --wd 0.05
+
+# Row 8 (LONG=1; about 2 hours on 2 threads): the poster's task at length, row 4 with the
+# shipped net's topology for 12,000 steps on 2 threads.
+if [ "${LONG:-0}" = 1 ]; then
+  $DB train --cache .cache/boxes --out "$OUT/8_plain_long" --train-splits train_plain \
+      --val-split val --net compact --base 16 --blocks 3,3,3 --steps 12000 --batch-size 64 \
+      --lr 2e-3 --wd 0.05 --warmup 300 --min-lr 0.02 --eval-every 3000 --eval-max 2000 \
+      --best-metric val_map --threads 2 --seed 5 --ablation-row 8 > "$OUT/8_plain_long.log" 2>&1
+  $DB evaluate --weights "$OUT/8_plain_long/final.safetensors" --cache .cache/boxes \
+      --splits "test_plain,test_1.5,$HELD" --out "$OUT/8_plain_long/eval" > "$OUT/8_plain_long/eval.md"
+fi
