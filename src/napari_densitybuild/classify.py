@@ -344,7 +344,7 @@ class Classifier:
                 f"the model has no amino-acid residue with N, CA and C atoms (skipped: {skipped})"
             )
         centres, rotations = self.frames(res.n, res.ca, res.c)
-        inside = self.inside_map(dmap, centres)
+        inside = dmap.depth_inside(centres) >= 0  # always, in a crystal map of a whole cell
         skipped["outside map"] = int(np.count_nonzero(~inside))
         if not inside.any():
             lo, hi = np.round(dmap.data_min, 1), np.round(dmap.data_max, 1)
@@ -392,8 +392,3 @@ class Classifier:
         from .symmetry import Symmetry
 
         return rescore(probs, poses, Symmetry.of_map(dmap))
-
-    def inside_map(self, dmap: DensityMap, centres: np.ndarray) -> np.ndarray:
-        """True for box centres where the map has data (always, for a crystal map of a whole
-        cell; inside the box, for a cryo-EM map)."""
-        return dmap.depth_inside(centres) >= 0

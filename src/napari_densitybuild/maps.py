@@ -165,7 +165,7 @@ class DensityMap:
         if around is not None and len(around):
             pts = np.asarray(around, dtype=float).reshape(-1, 3)
             return pts.min(0) - margin, pts.max(0) + margin
-        if self.covers_cell and self.kind == "xray":
+        if self.periodic:
             lo, hi = cell_bounding_box(self.cell)
             return lo + self.offset - margin, hi + self.offset + margin
         return self.data_min.copy(), self.data_max.copy()

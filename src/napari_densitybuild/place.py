@@ -81,7 +81,7 @@ def map_stats(dmap: DensityMap) -> tuple[float, float]:
 
 def search_region(dmap: DensityMap) -> tuple[np.ndarray, np.ndarray]:
     """World box (x, y, z min, max) searched: the cell's bounding box, or the data's."""
-    if dmap.kind == "xray" and dmap.covers_cell:
+    if dmap.periodic:
         return dmap.display_region(margin=0.0)
     return dmap.data_min.copy(), dmap.data_max.copy()
 

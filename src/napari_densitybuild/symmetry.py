@@ -45,7 +45,7 @@ class Symmetry:
     @classmethod
     def of_map(cls, dmap) -> Symmetry:
         """The symmetry of a :class:`~napari_densitybuild.maps.DensityMap` (none for EM boxes)."""
-        if dmap.kind == "xray" and dmap.covers_cell:
+        if dmap.periodic:
             return cls.from_cell(dmap.cell, dmap.spacegroup)
         return cls.none()
 
