@@ -148,3 +148,22 @@ def test_cache_frames_follow_the_cache_jitter():
     assert shift_wide.mean() > 1.3 * shift_narrow.mean()
     axis, _ = spread("train_wide", frame="axis")
     assert axis.max() < 1e-6
+
+
+def test_plain_caches_are_the_poster_maps_of_their_split():
+    """The plain caches simulate the molecule alone (no solvent, waters, noise, phase error) at
+    1.4-1.6 A (1.5 A for the test maps), each from its own split, so plain validation figures
+    never touch training structures."""
+    from napari_densitybuild.training.cache import CACHES
+
+    for name, split, d_min in [
+        ("train_plain", "train", (1.4, 1.6)),
+        ("val_plain", "val", (1.4, 1.6)),
+        ("test_plain", "test", (1.5, 1.5)),
+    ]:
+        spec = CACHES[name]
+        s = spec.settings
+        assert spec.split == split and s.d_min == d_min
+        assert s.packing == "box"
+        assert not (s.waters or s.solvent or s.noise or s.phase_error or s.blur or s.b_jitter)
+    assert CACHES["val_plain"].seed == CACHES["val"].seed  # same structures, same draws

@@ -83,6 +83,8 @@ CACHES: dict[str, CacheSpec] = {
     # maps at 1.4-1.6 A, test maps at 1.5 A).
     "train_plain": CacheSpec("train_plain", "train", SimulationSettings.plain(), True, 6),
     "test_plain": CacheSpec("test_plain", "test", SimulationSettings.plain(1.5), False, 3),
+    # The validation structures simulated plainly (1.4-1.6 A), for choices about plain maps.
+    "val_plain": CacheSpec("val_plain", "val", SimulationSettings.plain(), False, 2),
     # Same maps as "val" (same seed), boxes placed with detector-like errors.
     "val_jittered": CacheSpec("val_jittered", "val", SimulationSettings(), True, 2),
     # Frames as a built backbone gives them at its worst (loops, fragment ends: 10-25 degrees
