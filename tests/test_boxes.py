@@ -166,4 +166,4 @@ def test_plain_caches_are_the_poster_maps_of_their_split():
         assert spec.split == split and s.d_min == d_min
         assert s.packing == "box"
         assert not (s.waters or s.solvent or s.noise or s.phase_error or s.blur or s.b_jitter)
-    assert CACHES["val_plain"].seed == CACHES["val"].seed  # same structures, same draws
+    assert CACHES["val_plain"].seed == CACHES["val"].seed
