@@ -33,6 +33,7 @@ from .crystal import (
     random_rotation,
     water_chain,
 )
+from .disorder import add_disorder
 from .reciprocal import Range, draw, half_weights, miller_s2, phase_shifts, shell_rms
 
 #: Per-box signal variance (11 A boxes at residues, box mean removed) over the clean map's
@@ -81,6 +82,12 @@ class SimulationSettings:
         ~0.1 sigma lower than real (protein heavy atoms average about 0.42 e/A^3 in the mask).
     b_sol : (40.0, 70.0)
         Bulk-solvent smoothing B (A^2).
+    b_median : None
+        When set, every B-factor is first scaled so that their median is drawn from this range
+        (A^2), keeping each atom's B relative to the others. The training structures, solved at
+        up to 3.5 A, have C-alpha B medians of 28 A^2 (a quarter above 42), far above those of
+        1.2-2.3 A maps (7-51, median 19 over eleven of the real maps), so their side chains come
+        out weaker than a real map at the same d_min shows them.
     b_jitter : True
         Atomic B-factors become ``B * b_scale + b_offset`` (at least 2 A^2). Models without
         B-factors (flat or zero) first get burial-based B-factors of 12-50 A^2.
@@ -106,6 +113,12 @@ class SimulationSettings:
         Target per-box correlation with the clean map. Measured on the 16 real maps (boxes at
         the deposited residues against the model's map in the real crystal): per-map means
         0.87-0.97, 10th percentiles 0.80-0.94 (2mFo-DFc maps carry model bias).
+    disorder : False
+        Side-chain disorder (:mod:`.disorder`): a share of the side chains, the mobile ones more
+        often, get one or two library rotamers beside the deposited one at partial occupancy,
+        so their density is weak and smeared as in real maps.
+    disorder_fraction : (0.1, 0.3)
+        Range of that share.
     random_scale : True
         Multiply the sigma-scaled map by ``scale`` (then its sd over the cell is ``scale``, not
         1); switch off for maps in exact sigma units.
@@ -125,6 +138,7 @@ class SimulationSettings:
     solvent: bool = True
     k_sol: Range = (0.35, 0.45)
     b_sol: Range = (40.0, 70.0)
+    b_median: Range | None = None
     b_jitter: bool = True
     b_scale: Range = (0.8, 1.3)
     b_offset: Range = (-5.0, 10.0)
@@ -134,6 +148,8 @@ class SimulationSettings:
     phase_error_deg: Range = (10.0, 40.0)
     noise: bool = True
     correlation: Range = (0.8, 0.97)
+    disorder: bool = False
+    disorder_fraction: Range = (0.1, 0.3)
     random_scale: bool = True
     scale: Range = (0.9, 1.1)
 
@@ -247,6 +263,8 @@ def simulate(
     shift = centre - (xyz.min(0) + xyz.max(0)) / 2  # molecule centred in the cell
     xyz += shift
     b = fill_flat_b(xyz, np.array([a.b_iso for a in atoms]))
+    if s.b_median is not None:
+        b = b * (draw(rng, s.b_median) / max(float(np.median(b)), 1.0))
     if s.b_jitter:
         b = np.maximum(b * draw(rng, s.b_scale) + draw(rng, s.b_offset), 2.0)
     for a, p, bi in zip(atoms, xyz, b):
@@ -262,6 +280,7 @@ def simulate(
         count = round(draw(rng, s.waters_per_residue) * n_res)
         waters = place_waters(xyz, polar, cell, count, rng)
     full = st.clone()
+    disordered = add_disorder(full, rng, draw(rng, s.disorder_fraction)) if s.disorder else 0
     if len(waters):
         full[0].add_chain(water_chain(waters, rng.uniform(*s.water_b, size=len(waters))))
     d_min = draw(rng, s.d_min)
@@ -274,6 +293,7 @@ def simulate(
         residues=n_res,
         waters=len(waters),
         mean_b=float(b.mean()),
+        disordered=disordered,
         seconds=time.perf_counter() - t0,
     )
     dmap.info.update(simulation=params)
