@@ -1,19 +1,22 @@
 """How strong side chains are in real maps and in simulated ones: the calibration of CALIBRATED.
 
     .venv/bin/python scripts/side_chain_strength.py --real 1dmm,1g8a,1t48,2apb,3k0n,4iid,4ms6,\\
-        5gge,5orl,gere,psp
+        5gge,5orl,gere,psp [--by-type]
     .venv/bin/python scripts/side_chain_strength.py --simulate 24 --d-min 1.7,1.9 \\
-        [--b-median 8,28] [--disorder 0.1]
+        [--b-median 8,28] [--disorder 0.08] [--by-type]
 
 For every residue: the mean map value (sigma) at its side-chain heavy atoms beyond CB. Prints
-the share of residues under 0.5 and 1 sigma, between 1 and 1.5, and the median, for each real
-map and pooled, or pooled over simulations of every 40th training structure (the first N).
+the share of residues under 0.5 and 1 sigma, between 1 and 1.5, and the median, pooled over
+the real maps (and per map), or over simulations of every 40th training structure (the first
+N, seeded by their index). ``--by-type`` adds, for ten types, the median map value at the
+side-chain tips (:data:`TIPS`) and its median ratio to the value at the residue's C-alpha.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,33 +24,53 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "scripts"))
 
-from errors_by_density import BACKBONE, side_chain_density  # noqa: E402
-
+from napari_densitybuild.maps import read_map  # noqa: E402
 from napari_densitybuild.models import read_structure  # noqa: E402
-from napari_densitybuild.training.realdata import real_dir  # noqa: E402
+from napari_densitybuild.training.realdata import model_path, real_dir  # noqa: E402
 from napari_densitybuild.training.simulate import SimulationSettings, simulate  # noqa: E402
 from napari_densitybuild.training.split import split_files  # noqa: E402
 
+BACKBONE = {"N", "CA", "C", "O", "CB", "OXT"}
+#: The atoms at the end of each side chain.
+TIPS = {"ARG": ("NH1", "NH2"), "ASN": ("OD1", "ND2"), "ASP": ("OD1", "OD2"), "GLN": ("OE1", "NE2"),
+        "GLU": ("OE1", "OE2"), "LEU": ("CD1", "CD2"), "LYS": ("NZ",), "PHE": ("CZ",),
+        "SER": ("OG",), "THR": ("OG1",)}  # fmt: skip
 
-def summary(values: list[float]) -> str:
-    """Shares under 0.5 and 1 sigma, between 1 and 1.5, and the median."""
-    v = np.asarray(values)
-    return (f"n={len(v)}  <0.5: {(v < 0.5).mean():.3f}  <1: {(v < 1).mean():.3f}  "
-            f"1-1.5: {((v >= 1) & (v < 1.5)).mean():.3f}  median {np.median(v):.2f}")  # fmt: skip
 
+class Tally:
+    """Side-chain strength per residue, and tip strength per type."""
 
-def simulated(count: int, settings: SimulationSettings) -> list[float]:
-    """Side-chain strength over simulations of every 40th training structure (seed = index)."""
-    out = []
-    for i, path in enumerate(split_files("train")[::40][:count]):
-        sim = simulate(read_structure(path), settings, seed=i)
-        for res in (r for ch in sim.structure[0] for r in ch):
-            xyz = [a.pos.tolist() for a in res if a.name not in BACKBONE]
-            if xyz:
-                out.append(float(sim.dmap.sample_points(np.array(xyz)).mean()))
-    return out
+    def __init__(self) -> None:
+        self.side: list[float] = []
+        self.tips: dict[str, list[tuple[float, float]]] = defaultdict(list)
+
+    def add(self, dmap, st) -> None:
+        """Every residue of ``st`` in ``dmap``."""
+        for res in (r for chain in st[0] for r in chain):
+            atoms = {a.name: a.pos.tolist() for a in res if a.element.name != "H"}
+            side = [xyz for name, xyz in atoms.items() if name not in BACKBONE]
+            if side:
+                self.side.append(float(dmap.sample_points(np.array(side)).mean()))
+            tips = TIPS.get(res.name, ())
+            if tips and all(t in atoms for t in tips) and "CA" in atoms:
+                tip = float(dmap.sample_points(np.array([atoms[t] for t in tips])).mean())
+                ca = float(dmap.sample_points(np.array([atoms["CA"]]))[0])
+                self.tips[res.name].append((tip, ca))
+
+    def summary(self) -> str:
+        """Shares under 0.5 and 1 sigma, between 1 and 1.5, and the median."""
+        v = np.asarray(self.side)
+        mid = ((v >= 1) & (v < 1.5)).mean()
+        return (f"n={len(v)}  <0.5: {(v < 0.5).mean():.3f}  <1: {(v < 1).mean():.3f}  "
+                f"1-1.5: {mid:.3f}  median {np.median(v):.2f}")  # fmt: skip
+
+    def by_type(self) -> str:
+        """Per type: median tip value (sigma) / median tip-to-C-alpha ratio."""
+        return "  ".join(
+            f"{k} {np.median([t for t, _ in v]):.2f}/{np.median([t / c for t, c in v]):.2f}"
+            for k, v in sorted(self.tips.items())
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,22 +79,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--simulate", type=int, default=0, help="simulate N training structures")
     p.add_argument("--d-min", default="1.7,1.9", help="resolution range of the simulations")
     p.add_argument("--b-median", help="SimulationSettings.b_median, e.g. 8,28")
-    p.add_argument("--disorder", type=float, default=0.0, help="share of disordered side chains")
+    p.add_argument("--disorder", type=float, default=0.0, help="disorder base probability")
+    p.add_argument("--by-type", action="store_true", help="also tip strength per type")
     args = p.parse_args(argv)
     if args.real:
-        pooled: list[float] = []
+        pooled = Tally()
         for name in args.real.split(","):
-            values = list(side_chain_density(real_dir() / name).values())
-            pooled += values
-            print(f"{name:6s} {summary(values)}", flush=True)
-        print(f"{'pooled':6s} {summary(pooled)}")
+            one = Tally()
+            one.add(read_map(real_dir() / name / "map.mtz"), read_structure(model_path(name)))
+            pooled.side += one.side
+            for k, v in one.tips.items():
+                pooled.tips[k] += v
+            print(f"{name:6s} {one.summary()}", flush=True)
+        print(f"real   {pooled.summary()}")
+        if args.by_type:
+            print(f"real   {pooled.by_type()}")
     if args.simulate:
         s = SimulationSettings().with_d_min(tuple(float(x) for x in args.d_min.split(",")))
         if args.b_median:
             s = replace(s, b_median=tuple(float(x) for x in args.b_median.split(",")))
         if args.disorder:
             s = replace(s, disorder=True, disorder_fraction=(args.disorder, args.disorder))
-        print(f"simulated {summary(simulated(args.simulate, s))}")
+        sims = Tally()
+        for i, path in enumerate(split_files("train")[::40][: args.simulate]):
+            sim = simulate(read_structure(path), s, seed=i)
+            sims.add(sim.dmap, sim.structure)
+        print(f"simulated {sims.summary()}")
+        if args.by_type:
+            print(f"simulated {sims.by_type()}")
     return 0
 
 

@@ -23,6 +23,11 @@ from scipy.spatial import cKDTree
 from ..residues import HEAVY_ATOMS
 from ..rotamers import candidates, rotamer_library
 
+#: How much more often a side chain of each type is disordered than a serine's, at equal B:
+#: long, charged surface side chains most (calibrated so that the density at the side-chain
+#: tips, relative to C-alpha, matches the eleven real training maps: ``scripts/
+#: side_chain_strength.py --by-type``).
+TYPE_WEIGHT = {"LYS": 6.0, "GLU": 5.0, "GLN": 3.0, "ARG": 2.5, "MET": 2.0, "ASP": 2.0, "ASN": 2.0}
 #: Alternative conformers must differ from the deposited one by this much (RMSD beyond CB, A).
 MIN_SHIFT = 1.0
 #: And keep this far (A) from every atom of other residues.
@@ -61,8 +66,9 @@ def add_disorder(
     rng
         Random generator.
     fraction
-        Share of the eligible residues (library types with complete side chains) to disorder,
-        drawn with weights growing with the rank of their side chains' mean B.
+        Base probability that a side chain (of a library type, complete) is disordered; each
+        one's probability is this times its type's :data:`TYPE_WEIGHT` (1 if not listed) times
+        twice its rank by mean side-chain B over the number of side chains (mean 1), at most 1.
     occupancy
         Range of the deposited conformer's occupancy (it stays the major one).
     max_alternatives
@@ -77,17 +83,18 @@ def add_disorder(
     """
     library = rotamer_library()
     eligible = _eligible(st, library)
-    count = round(fraction * len(eligible))
-    if count == 0:
+    if not eligible:
         return 0
     ranks = np.argsort(np.argsort([b for _, b, _ in eligible])) + 1.0
-    chosen = rng.choice(len(eligible), size=count, replace=False, p=ranks / ranks.sum())
+    weight = np.array([TYPE_WEIGHT.get(res.name, 1.0) for res, _, _ in eligible])
+    p = np.minimum(fraction * weight * 2.0 * ranks / (len(eligible) + 1), 1.0)
+    chosen = np.flatnonzero(rng.random(len(eligible)) < p)
     residues = [r for chain in st[0] for r in chain]
     xyz = np.array([a.pos.tolist() for r in residues for a in r])
     owner = np.repeat(np.arange(len(residues)), [len(r) for r in residues])
     tree = cKDTree(xyz)
     done = 0
-    for i in sorted(chosen):
+    for i in chosen:
         res, _, index = eligible[i]
         done += _disorder_residue(res, index, rng, library, tree, owner, occupancy,
                                   max_alternatives, b_extra)  # fmt: skip
