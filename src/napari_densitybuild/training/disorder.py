@@ -4,14 +4,14 @@ In a real 2mFo-DFc map a mobile surface side chain is not a sharp tube: it is sp
 few rotamers, so the density beyond CB is weak and smeared, and a deposited model still names
 the residue (and usually models its major conformer). A simulation from the deposited atoms
 alone draws every side chain at full occupancy, so the classifier never learns what a lysine
-or a glutamate looks like when it is half there. This module gives a fraction of the side
-chains (the more mobile ones, by B-factor, more often) one or two alternative conformers from
+or a glutamate looks like when it is half there. This module gives some of the side chains
+(long charged ones and those of high B most often) one or two alternative conformers from
 the rotamer library (:mod:`napari_densitybuild.rotamers`) at partial occupancy, before the
 density is computed. Only the map changes: labels and pose targets stay the deposited ones.
 
 Examples
 --------
->>> n = add_disorder(structure, np.random.default_rng(0), fraction=0.2)  # doctest: +SKIP
+>>> n = add_disorder(structure, np.random.default_rng(0), fraction=0.08)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -50,12 +50,12 @@ def _eligible(st: gemmi.Structure, library: dict) -> list[tuple[gemmi.Residue, f
 def add_disorder(
     st: gemmi.Structure,
     rng: np.random.Generator,
-    fraction: float = 0.2,
+    fraction: float = 0.08,
     occupancy: tuple[float, float] = (0.5, 0.8),
     max_alternatives: int = 2,
     b_extra: tuple[float, float] = (0.0, 15.0),
 ) -> int:
-    """Give about ``fraction`` of the side chains alternative conformers, in place.
+    """Give side chains alternative conformers, the mobile ones more often, in place.
 
     Parameters
     ----------
