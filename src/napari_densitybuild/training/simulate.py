@@ -83,11 +83,9 @@ class SimulationSettings:
     b_sol : (40.0, 70.0)
         Bulk-solvent smoothing B (A^2).
     b_median : None
-        When set, every B-factor is first scaled so that their median is drawn from this range
-        (A^2), keeping each atom's B relative to the others. The training structures, solved at
-        up to 3.5 A, have C-alpha B medians of 28 A^2 (a quarter above 42), far above those of
-        1.2-2.3 A maps (7-51, median 19 over eleven of the real maps), so their side chains come
-        out weaker than a real map at the same d_min shows them.
+        When set, all B-factors are first scaled by one factor so that their median is drawn
+        from this range (A^2): the training structures' B-factors are those of up to 3.5 A data
+        (see the model card, "Side chains as strong as in real maps").
     b_jitter : True
         Atomic B-factors become ``B * b_scale + b_offset`` (at least 2 A^2). Models without
         B-factors (flat or zero) first get burial-based B-factors of 12-50 A^2.
