@@ -10,6 +10,8 @@ the share of residues under 0.5 and 1 sigma, between 1 and 1.5, and the median, 
 the real maps (and per map), or over simulations of every 40th training structure (the first
 N, seeded by their index). ``--by-type`` adds, for ten types, the median map value at the
 side-chain tips (:data:`TIPS`) and its median ratio to the value at the residue's C-alpha.
+``--amides`` adds, for the real maps, how often the deposited amide O of ASN and GLN sits in
+higher density than the N (the density term of ``sideflip``).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Tally:
     def __init__(self) -> None:
         self.side: list[float] = []
         self.tips: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        self.amides: list[float] = []  # map at the amide O minus map at the N
 
     def add(self, dmap, st) -> None:
         """Every residue of ``st`` in ``dmap``."""
@@ -52,6 +55,12 @@ class Tally:
             side = [xyz for name, xyz in atoms.items() if name not in BACKBONE]
             if side:
                 self.side.append(float(dmap.sample_points(np.array(side)).mean()))
+            if res.name in ("ASN", "GLN"):
+                o, n = TIPS[res.name]
+                occ = {a.name: a.occ for a in res}
+                if o in atoms and n in atoms and occ[o] == occ[n] == 1.0:
+                    rho = dmap.sample_points(np.array([atoms[o], atoms[n]]))
+                    self.amides.append(float(rho[0] - rho[1]))
             tips = TIPS.get(res.name, ())
             if tips and all(t in atoms for t in tips) and "CA" in atoms:
                 tip = float(dmap.sample_points(np.array([atoms[t] for t in tips])).mean())
@@ -64,6 +73,13 @@ class Tally:
         mid = ((v >= 1) & (v < 1.5)).mean()
         return (f"n={len(v)}  <0.5: {(v < 0.5).mean():.3f}  <1: {(v < 1).mean():.3f}  "
                 f"1-1.5: {mid:.3f}  median {np.median(v):.2f}")  # fmt: skip
+
+    def amide_summary(self) -> str:
+        """How often the amide O is in higher density than the N (all; where they differ)."""
+        d = np.asarray(self.amides)
+        clear = np.abs(d) > 0.5
+        return (f"amides n={len(d)}  O higher: {(d > 0).mean():.3f}  where they differ by over "
+                f"0.5 sigma: {(d[clear] > 0).mean():.3f} (n={clear.sum()})")  # fmt: skip
 
     def by_type(self) -> str:
         """Per type: median tip value (sigma) / median tip-to-C-alpha ratio."""
@@ -81,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--b-median", help="SimulationSettings.b_median, e.g. 8,28")
     p.add_argument("--disorder", type=float, default=0.0, help="disorder base probability")
     p.add_argument("--by-type", action="store_true", help="also tip strength per type")
+    p.add_argument("--amides", action="store_true", help="also amide O against N (real maps)")
     args = p.parse_args(argv)
     if args.real:
         pooled = Tally()
@@ -88,12 +105,17 @@ def main(argv: list[str] | None = None) -> int:
             one = Tally()
             one.add(read_map(real_dir() / name / "map.mtz"), read_structure(model_path(name)))
             pooled.side += one.side
+            pooled.amides += one.amides
             for k, v in one.tips.items():
                 pooled.tips[k] += v
             print(f"{name:6s} {one.summary()}", flush=True)
+            if args.amides:
+                print(f"{name:6s} {one.amide_summary()}", flush=True)
         print(f"real   {pooled.summary()}")
         if args.by_type:
             print(f"real   {pooled.by_type()}")
+        if args.amides:
+            print(f"real   {pooled.amide_summary()}")
     if args.simulate:
         s = SimulationSettings().with_d_min(tuple(float(x) for x in args.d_min.split(",")))
         if args.b_median:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from napari_densitybuild.hbonds import ACCEPTOR, BOTH, DONOR, atom_role, model_roles, pair_score
 from napari_densitybuild.maps import read_map
@@ -71,6 +72,58 @@ def test_no_partners_no_flip():
     alone.xyz[m.residue > 0] += 50.0  # the glycines far away: nothing to decide by
     _, flipped = flip_side_chains(alone.xyz, alone)
     assert not flipped.any()
+
+
+def _peak_at(point: np.ndarray, height: float = 2.0):
+    """A density callable: ``height`` sigma within 0.5 A of ``point``, 1 sigma elsewhere."""
+
+    def density(xyz: torch.Tensor) -> torch.Tensor:
+        near = torch.linalg.norm(xyz - torch.as_tensor(point), dim=1) < 0.5
+        return torch.where(near, torch.tensor(height, dtype=xyz.dtype), torch.ones_like(xyz[:, 0]))
+
+    return density
+
+
+def test_density_term_puts_the_amide_o_in_the_higher_density():
+    m = _amide_between("N", "O")
+    alone = dataclasses.replace(m, xyz=m.xyz.copy())
+    alone.xyz[m.residue > 0] += 50.0  # no H-bond partners: only the map can decide
+    nd2 = alone.residue_atoms(0)["ND2"]
+    density = _peak_at(alone.xyz[nd2], height=2.2)  # the N position is 1.2 sigma higher
+    _, flipped = flip_side_chains(alone.xyz, alone, density=density, density_weight=0.5)
+    assert not flipped.any()  # 0.6 H-bonds' worth: under the margin of one
+    out, flipped = flip_side_chains(alone.xyz, alone, density=density, density_weight=1.0)
+    assert flipped.tolist() == [True]
+    assert np.array_equal(out[alone.residue_atoms(0)["OD1"]], alone.xyz[nd2])
+    _, flipped = flip_side_chains(alone.xyz, alone, density=density)  # default weight: 0
+    assert not flipped.any()
+
+
+def test_density_term_weighs_against_h_bonds():
+    right = _amide_between("N", "O")  # two H-bonds made as it is: +2 against -2 turned
+    nd2 = right.residue_atoms(0)["ND2"]
+    weak = _peak_at(right.xyz[nd2], height=2.0)  # 1 sigma: 1 H-bond's worth, not 4 + 1
+    _, flipped = flip_side_chains(right.xyz, right, density=weak, density_weight=1.0)
+    assert not flipped.any()
+    # capped at 5 sigma: (5 - 1) x 1.25 = 5 H-bonds' worth, against 4 lost and the margin
+    strong = _peak_at(right.xyz[nd2], height=6.0)
+    _, flipped = flip_side_chains(right.xyz, right, density=strong, density_weight=1.25)
+    assert flipped.tolist() == [True]
+
+
+def test_his_ring_n_goes_to_the_higher_density(sample_model):
+    m = sample_model
+    groups = flip_groups(m)
+    r = next(res for res, _, _ in groups if str(m.resname[res]) == "HIS")
+    atoms = m.residue_atoms(r)
+    settled, _ = flip_side_chains(m.xyz, m)
+    # density up at CD2's position: the ring turned puts ND1 (an N) there
+    density = _peak_at(settled[atoms["CD2"]], height=5.0)
+    _, base_flips = flip_side_chains(settled, m)
+    out, flipped = flip_side_chains(settled, m, density=density, density_weight=10.0)
+    g = next(k for k, grp in enumerate(groups) if grp[0] == r)
+    assert flipped[g] and not base_flips[g]
+    assert np.array_equal(out[atoms["ND1"]], settled[atoms["CD2"]])
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,7 @@ from .maps import DensityMap
 from .ncs_side_chains import fit_ncs_side_chains
 from .pepflip import flip_peptides, peptide_units
 from .rotamers import fit_rotamers
+from .sideflip import DENSITY_WEIGHT as FLIP_DENSITY_WEIGHT
 from .sideflip import flip_side_chains
 from .symmetry import Symmetry
 from .termini import turn_fragment_starts
@@ -182,6 +183,7 @@ def refine(
     side_chain_flips: bool = True,
     rotamer_fit: bool = True,
     start_turns: bool = True,
+    flip_density_weight: float = FLIP_DENSITY_WEIGHT,
     ncs_groups: np.ndarray | None = None,
     info: dict | None = None,
 ) -> np.ndarray:
@@ -251,7 +253,8 @@ def refine(
                     xyz, changed = fit_ncs_side_chains(xyz, model, ncs_groups, field, sym)
                     n_ncs += len(changed)
             if side_chain_flips:
-                xyz, turned = flip_side_chains(xyz, model, sym)
+                xyz, turned = flip_side_chains(xyz, model, sym, density=field,
+                                               density_weight=flip_density_weight)  # fmt: skip
                 n_side += int(turned.sum())
             with torch.no_grad():
                 x.copy_(torch.from_numpy(xyz))

@@ -1,13 +1,17 @@
 """ASN, GLN and HIS flips: which end of an amide, which face of a ring, from H-bonds.
 
 The density of an ASN or GLN amide (O and N differ by one electron) and of a HIS ring (N and C
-differ by one) looks the same either way round at these resolutions, so the pose head's choice
-is a coin toss the map cannot settle. Crystallographers settle it from the surroundings, as
-Reduce does: the amide O should accept H-bonds and its N donate them, and a ring N, not a C,
-should point at polar neighbours. Each residue is scored both ways with
+differ by one) looks nearly the same either way round at these resolutions, so the pose head's
+choice is close to a coin toss. Crystallographers settle it from the surroundings, as Reduce
+does: the amide O should accept H-bonds and its N donate them, and a ring N, not a C, should
+point at polar neighbours. Each residue is scored both ways with
 :func:`~.hbonds.pair_score` over the polar atoms of other residues within
 :data:`~.hbonds.HBOND_MAX`, and turned over where that gains at least ``margin``; neighbours that
-flip change each other's scores, so the residues are swept until nothing changes.
+flip change each other's scores, so the residues are swept until nothing changes. Given a map,
+the one electron can add its weight: at the deposited ASN and GLN of 13 real 1.2-2.3 A maps the
+amide O sits in higher density than the N for 74 % (87 % where they differ by over 0.5 sigma;
+72 % on the composite omit map 4ms6, which carries the least model bias), so a flip that moves
+the heavier atoms into higher density gains ``density_weight`` H-bonds per sigma.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ FLIP_PAIRS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 #: Required gain in H-bond score (H-bonds made minus clashes) for a flip.
 FLIP_MARGIN = 1.0
+#: With a map, each sigma by which the heavier atoms (amide O, ring N) gain density in the flip
+#: counts as this many H-bonds.
+DENSITY_WEIGHT = 0.0
+_Z = {"C": 6, "N": 7, "O": 8}
 
 
 def flip_groups(model) -> list[tuple[int, np.ndarray, np.ndarray]]:
@@ -42,7 +50,13 @@ def flip_groups(model) -> list[tuple[int, np.ndarray, np.ndarray]]:
 
 
 def flip_side_chains(
-    xyz: np.ndarray, model, sym=None, margin: float = FLIP_MARGIN, sweeps: int = 3
+    xyz: np.ndarray,
+    model,
+    sym=None,
+    margin: float = FLIP_MARGIN,
+    sweeps: int = 3,
+    density=None,
+    density_weight: float = DENSITY_WEIGHT,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Turn over the ASN, GLN and HIS side chains whose surroundings fit better the other way.
 
@@ -58,6 +72,12 @@ def flip_side_chains(
         Required gain in H-bond score.
     sweeps
         Passes over the residues (a flip changes its neighbours' scores).
+    density
+        Optional map (callable: (M, 3) float64 tensor -> (M,) sigma, a
+        :class:`~.refine.DensityField`): the heavier atom of each swapped pair (amide O, ring
+        N) should sit in the higher density, by ``density_weight`` H-bonds per sigma.
+    density_weight
+        Weight of that density term (0: H-bonds alone).
 
     Returns
     -------
@@ -86,12 +106,24 @@ def flip_side_chains(
             for hits in tree.query_ball_point(out[sites], HBOND_MAX)
         ]
 
-    def score(g: int, site_roles: np.ndarray) -> float:
-        return sum(
+    # density gain of each flip: a pair (x, y) swapped gains (Z_x - Z_y)(rho_y - rho_x)
+    gain = np.zeros(len(groups))
+    if density is not None and density_weight:
+        import torch
+
+        with torch.no_grad():
+            rho = np.minimum(density(torch.as_tensor(out, dtype=torch.float64)).numpy(), 5.0)
+        z = np.array([_Z.get(str(e).upper(), 6) for e in model.element], dtype=float)
+        for g, (_, a, b) in enumerate(groups):
+            gain[g] = density_weight * float(((z[a] - z[b]) * (rho[b] - rho[a])).sum())
+
+    def score(g: int, site_roles: np.ndarray, turned: bool = False) -> float:
+        hb = sum(
             pair_score(int(role), int(roles_at[j]))
             for role, hits in zip(site_roles, near[g])
             for j in hits
         )
+        return hb + (gain[g] if turned != flipped[g] else 0.0)
 
     for _ in range(sweeps):
         changed = False
@@ -99,7 +131,7 @@ def flip_side_chains(
             sites = np.concatenate([a_idx, b_idx])
             now = roles_at[sites]
             turned = np.concatenate([roles_at[b_idx], roles_at[a_idx]])
-            if score(g, turned) >= score(g, now) + margin:
+            if score(g, turned, True) >= score(g, now) + margin:
                 roles_at[a_idx], roles_at[b_idx] = turned[: len(a_idx)], turned[len(a_idx) :]
                 flipped[g] = ~flipped[g]
                 changed = True
