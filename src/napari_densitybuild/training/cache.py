@@ -103,8 +103,8 @@ CACHES: dict[str, CacheSpec] = {
     ),
     "val_wide": CacheSpec("val_wide", "val", SimulationSettings(), True, 2, 25.0, 0.5),
     # B-factors brought to those of 1.2-2.3 A crystals and side-chain disorder added, so that
-    # side chains are as strong as in the real maps (median 2.5 sigma at 1.7-1.9 A, 6 % under
-    # 1 sigma; real 2.65 and 5 %, raw training B-factors 1.9 and 19 %).
+    # side chains are as strong as in the real maps (median 2.5 sigma at 1.7-1.9 A, 8 % under
+    # 1 sigma; real 2.65 and 5 %, raw training B-factors 1.9 and 19 %: MODEL_CARD.md).
     "train_calib": CacheSpec("train_calib", "train", CALIBRATED.with_d_min((1.3, 2.5)), True, 9),
     "val_calib": CacheSpec("val_calib", "val", CALIBRATED, False, 2),
 }
