@@ -30,18 +30,13 @@ from .refine import AtomModel, DensityField, refine
 from .residues import AMINO_ACIDS, HEAVY_ATOMS, THREE_LETTER
 from .sequence import assign_fragment
 from .settings import (
+    AMIDE_DENSITY_WEIGHT,
     DEFAULT_NCS,
     DEFAULT_PASSES,
     DEFAULT_SCAFFOLD_BELOW,
     DEFAULT_WEAK_FRAGMENTS,
 )
 from .trace import Trace
-
-#: In the last pass, each sigma by which the heavier atoms of an ASN or GLN amide (O) or HIS
-#: ring (N) gain density when turned round counts as this many H-bonds (``sideflip``): over
-#: builds of 13 real maps it left 9 fewer residues more than 1 A off (docs/build.md). Earlier
-#: passes only frame the next pass's boxes, so they decide by H-bonds alone.
-FINAL_FLIP_DENSITY_WEIGHT = 1.0
 
 #: ``progress(stage, done, total)``; it may raise to cancel.
 StageProgress = Callable[[str, int, int], None]
@@ -378,7 +373,7 @@ def build(
             # the map is resampled once, around the first pass's atoms (later passes move
             # atoms by well under the field's 4 A margin)
             field = field if field is not None else DensityField(dmap, model.xyz)
-            flip_weight = FINAL_FLIP_DENSITY_WEIGHT if k == passes - 1 else 0.0
+            flip_weight = AMIDE_DENSITY_WEIGHT if k == passes - 1 else 0.0  # others only frame
             model.xyz = refine(model, dmap, field=field, info=info,
                                ncs_groups=groups if ncs_side_chains else None,
                                flip_density_weight=flip_weight)  # fmt: skip

@@ -21,6 +21,7 @@ from .pose import frame_to_world
 from .refine import AtomModel, refine
 from .residues import AMINO_ACIDS, HEAVY_ATOMS
 from .session import UNKNOWN, ResidueState, Session
+from .settings import AMIDE_DENSITY_WEIGHT
 from .symmetry import Symmetry
 from .trace import Trace
 
@@ -106,7 +107,7 @@ def pose_for_type(
     model = AtomModel(xyz, names, np.array([n[0] for n in names], dtype=object),
                       np.zeros(len(xyz), dtype=np.int64), np.array([AMINO_ACIDS[new_type]]),
                       np.zeros(1, dtype=bool))  # fmt: skip
-    out = refine(model, dmap, rounds=2, iterations=40)
+    out = refine(model, dmap, rounds=2, iterations=40, flip_density_weight=AMIDE_DENSITY_WEIGHT)
     return tuple((str(n), *map(float, p)) for n, p in zip(names, out))
 
 

@@ -370,12 +370,13 @@ def _refined(session: Session, updates: dict, dmap, progress) -> dict:
     from dataclasses import replace
 
     from ..refine import refine
+    from ..settings import AMIDE_DENSITY_WEIGHT
 
     rows = [updates.get(i, r) for i, r in enumerate(session.residues)]
     tmp = Session(rows, autosave=False)
     model, _ = tmp.atom_model()
     progress("refine", 0, 1)
-    xyz = refine(model, dmap)
+    xyz = refine(model, dmap, flip_density_weight=AMIDE_DENSITY_WEIGHT)
     progress("refine", 1, 1)
     out = {}
     for i in updates:
