@@ -213,6 +213,28 @@ def test_ncs_side_chains_is_an_option_of_build(monkeypatch):
     assert seen[1] is None
 
 
+def test_only_the_last_pass_names_amides_by_the_map(monkeypatch):
+    """The density term of the amide/ring flips is on in the last pass only."""
+    import napari_densitybuild.build as build_module
+    from napari_densitybuild.classify import Classifier
+    from napari_densitybuild.maps import read_map
+    from napari_densitybuild.place import Placer
+    from napari_densitybuild.settings import AMIDE_DENSITY_WEIGHT
+
+    dmap = read_map(MAP)
+    placer, clf = Placer.from_path(None, device="cpu"), Classifier.from_path(None, "cpu", tta=0)
+    seen, real_refine = [], build_module.refine
+
+    def spy(model, *args, **kwargs):
+        seen.append(kwargs["flip_density_weight"])
+        return real_refine(model, *args, rounds=2, iterations=3, **{
+            k: v for k, v in kwargs.items() if k not in ("rounds", "iterations")})  # fmt: skip
+
+    monkeypatch.setattr(build_module, "refine", spy)
+    build_module.build(dmap, placer, clf, passes=3)
+    assert AMIDE_DENSITY_WEIGHT > 0 and seen == [0.0, 0.0, AMIDE_DENSITY_WEIGHT]
+
+
 def test_ncs_copies_at_the_edge_of_an_em_box_do_not_count(tmp_path, monkeypatch):
     """In a cryo-EM box, residues within ``EDGE_DEPTH`` of its faces are left out of the NCS
     averages (their boxes are cut off); in a crystal map every residue counts."""
