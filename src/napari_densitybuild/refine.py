@@ -30,7 +30,6 @@ from .maps import DensityMap
 from .ncs_side_chains import fit_ncs_side_chains
 from .pepflip import flip_peptides, peptide_units
 from .rotamers import fit_rotamers
-from .sideflip import DENSITY_WEIGHT as FLIP_DENSITY_WEIGHT
 from .sideflip import flip_side_chains
 from .symmetry import Symmetry
 from .termini import turn_fragment_starts
@@ -183,7 +182,7 @@ def refine(
     side_chain_flips: bool = True,
     rotamer_fit: bool = True,
     start_turns: bool = True,
-    flip_density_weight: float = FLIP_DENSITY_WEIGHT,
+    flip_density_weight: float = 0.0,
     ncs_groups: np.ndarray | None = None,
     info: dict | None = None,
 ) -> np.ndarray:

@@ -17,6 +17,7 @@ the heavier atoms into higher density gains ``density_weight`` H-bonds per sigma
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from .hbonds import HBOND_MAX, model_roles, pair_score, symmetry_mates
 
@@ -28,9 +29,7 @@ FLIP_PAIRS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 #: Required gain in H-bond score (H-bonds made minus clashes) for a flip.
 FLIP_MARGIN = 1.0
-#: With a map, each sigma by which the heavier atoms (amide O, ring N) gain density in the flip
-#: counts as this many H-bonds.
-DENSITY_WEIGHT = 0.0
+#: Atomic numbers of the atoms that swap (the density term weighs the heavier one).
 _Z = {"C": 6, "N": 7, "O": 8}
 
 
@@ -56,7 +55,7 @@ def flip_side_chains(
     margin: float = FLIP_MARGIN,
     sweeps: int = 3,
     density=None,
-    density_weight: float = DENSITY_WEIGHT,
+    density_weight: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Turn over the ASN, GLN and HIS side chains whose surroundings fit better the other way.
 
@@ -109,8 +108,6 @@ def flip_side_chains(
     # density gain of each flip: a pair (x, y) swapped gains (Z_x - Z_y)(rho_y - rho_x)
     gain = np.zeros(len(groups))
     if density is not None and density_weight:
-        import torch
-
         with torch.no_grad():
             rho = np.minimum(density(torch.as_tensor(out, dtype=torch.float64)).numpy(), 5.0)
         z = np.array([_Z.get(str(e).upper(), 6) for e in model.element], dtype=float)

@@ -70,7 +70,7 @@ class CacheSpec:
 
 
 #: Simulation with B-factors and side-chain disorder calibrated on the real training maps.
-CALIBRATED = SimulationSettings(b_median=(8.0, 28.0), disorder=True, disorder_fraction=(0.05, 0.11))
+CALIBRATED = SimulationSettings(b_median=(8.0, 28.0), disorder=True)
 
 #: The caches ``densitybuild prepare`` knows; the first four are built by default.
 CACHES: dict[str, CacheSpec] = {

@@ -107,9 +107,7 @@ def _disorder_residue(res, index, rng, library, tree, owner, occupancy, max_alt,
     atoms = {a.name: a for a in res}
     pos = {n: np.array(atoms[n].pos.tolist()) for n in names}
     cand = candidates(res.name, pos["N"][None], pos["CA"][None], pos["C"][None])[:, 1:]
-    side = np.array([pos[n] for n in names[5:]])  # beyond CB
-    if len(side) == 0:
-        return False
+    side = np.array([pos[n] for n in names[5:]])  # beyond CB (every library type has some)
     shift = np.sqrt(((cand - side) ** 2).sum(-1).mean(-1))
     ok = shift > MIN_SHIFT
     for k in np.flatnonzero(ok):

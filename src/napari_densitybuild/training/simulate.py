@@ -112,11 +112,12 @@ class SimulationSettings:
         the deposited residues against the model's map in the real crystal): per-map means
         0.87-0.97, 10th percentiles 0.80-0.94 (2mFo-DFc maps carry model bias).
     disorder : False
-        Side-chain disorder (:mod:`.disorder`): a share of the side chains, the mobile ones more
-        often, get one or two library rotamers beside the deposited one at partial occupancy,
-        so their density is weak and smeared as in real maps.
-    disorder_fraction : (0.1, 0.3)
-        Range of that share.
+        Side-chain disorder (:mod:`.disorder`): some side chains, the mobile ones more often,
+        get one or two library rotamers beside the deposited one at partial occupancy, so their
+        density is weak and smeared as in real maps.
+    disorder_fraction : (0.05, 0.11)
+        Range of the base probability of disorder (``add_disorder``'s ``fraction``; this range
+        matches the real maps' side-chain tips, with ``b_median`` (8, 28)).
     random_scale : True
         Multiply the sigma-scaled map by ``scale`` (then its sd over the cell is ``scale``, not
         1); switch off for maps in exact sigma units.
@@ -147,7 +148,7 @@ class SimulationSettings:
     noise: bool = True
     correlation: Range = (0.8, 0.97)
     disorder: bool = False
-    disorder_fraction: Range = (0.1, 0.3)
+    disorder_fraction: Range = (0.05, 0.11)
     random_scale: bool = True
     scale: Range = (0.9, 1.1)
 
