@@ -27,6 +27,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--cache", default=".cache/boxes", help="box-cache folder")
     p.add_argument("--out", required=True, help="run folder (logs, last.pt, *.safetensors)")
     p.add_argument("--train-splits", default="train", help="comma-separated training splits")
+    p.add_argument(
+        "--stream-splits",
+        default="",
+        help="caches still being built (e.g. by a parallel prepare) that join the training pool "
+        "once complete, checked at each evaluation",
+    )
     p.add_argument("--val-split", default="val", help="validation split ('' for none)")
     p.add_argument(
         "--real-mix",
@@ -65,6 +71,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="box frame (default: the cache's); axis allows --rotate90",
     )
     p.add_argument("--steps", type=int, default=10000)
+    p.add_argument(
+        "--minutes",
+        type=float,
+        default=None,
+        help="train this long, the cosine schedule spread over the time (--steps is then a cap)",
+    )
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--optimizer", choices=("adamw", "sgd"), default="adamw")
     p.add_argument("--lr", type=float, default=2e-3)
@@ -105,6 +117,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu, cuda, auto")
+    p.add_argument(
+        "--device-data",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="keep the box pools and augmentation on the device (auto: on CUDA)",
+    )
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.add_argument(
         "--init-from", default=None, help="start from weights: 'shipped' or a .safetensors path"
@@ -178,6 +196,7 @@ def config_from_args(args: argparse.Namespace):
         cache=args.cache,
         out=args.out,
         train_splits=[s for s in args.train_splits.split(",") if s],
+        stream_splits=[s for s in args.stream_splits.split(",") if s],
         val_split=args.val_split or None,
         real_mix=real_mix,
         real_fraction=args.real_mix,
@@ -186,6 +205,7 @@ def config_from_args(args: argparse.Namespace):
         box={"frame": args.frame} if args.frame else None,
         batch_size=args.batch_size,
         steps=args.steps,
+        minutes=args.minutes,
         optimizer=args.optimizer,
         lr=args.lr,
         momentum=args.momentum,
@@ -205,6 +225,7 @@ def config_from_args(args: argparse.Namespace):
         threads=args.threads,
         seed=args.seed,
         device=device,
+        device_data={"auto": None, "yes": True, "no": False}[args.device_data],
         resume=args.resume,
         init_from=init,
         init_member=args.init_member,

@@ -79,6 +79,13 @@ CACHES: dict[str, CacheSpec] = {
     "train2": CacheSpec("train2", "train", SimulationSettings().with_d_min((1.3, 2.5)), True, 5),
     # A third simulation, for continuing the shipped weights on maps they have not seen.
     "train3": CacheSpec("train3", "train", SimulationSettings().with_d_min((1.3, 2.5)), True, 7),
+    # More simulations of the training structures, for long runs on a GPU (seeds 104-109).
+    **{
+        f"train{k}": CacheSpec(
+            f"train{k}", "train", SimulationSettings().with_d_min((1.3, 2.5)), True, 100 + k
+        )
+        for k in range(4, 10)
+    },
     "val": CacheSpec("val", "val", SimulationSettings(), False, 2),
     "test_1.5": CacheSpec("test_1.5", "test", SimulationSettings().with_d_min(1.5), False, 3),
     "test_2.5": CacheSpec("test_2.5", "test", SimulationSettings().with_d_min(2.5), False, 4),

@@ -53,6 +53,13 @@ class Pool:
     def __len__(self) -> int:
         return int(self.ends[-1]) if len(self.ends) else 0
 
+    def add(self, part: tuple[np.ndarray, ...]) -> None:
+        """Add a split (only to an unweighted pool: rows stay uniformly likely)."""
+        if self.p is not None:
+            raise ValueError("cannot add a part to a weighted pool")
+        self.parts.append(part)
+        self.ends = np.cumsum([len(p[1]) for p in self.parts])
+
     def sample(self, count: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         """``count`` random rows of every array (boxes stay float16)."""
         starts = np.concatenate([[0], self.ends[:-1]])

@@ -1,9 +1,11 @@
 """Train the residue-type classifier from in-memory box caches.
 
-Batches are sampled with one numpy ``Generator`` from float16 caches held in RAM (optionally a
-fixed fraction of each batch from real-map splits), augmented (:mod:`.augment`), normalised with
-:func:`~napari_densitybuild.boxes.normalise_boxes` (the input rule shared with prediction) and fed
-as channels_last_3d fp32 on CPU (bf16 autocast on CUDA). The run folder holds ``config.json``,
+Batches come from float16 caches (optionally a fixed fraction of each batch from real-map
+splits), augmented and normalised with the input rule shared with prediction (:mod:`.batches`:
+in RAM with numpy on the CPU, as tensors on the GPU), and fed as channels_last_3d (fp32 on CPU,
+bf16 autocast on CUDA). Caches still being simulated can join the pool when they are complete
+(``stream_splits``), and a run can be given minutes instead of steps (the cosine schedule then
+spans the time). The run folder holds ``config.json``,
 ``log.jsonl`` + ``log.csv``, ``curves.png``, ``last.pt`` (resumable checkpoint: model, optimiser,
 rng, counters; git-ignored, never shipped) and ``best.safetensors`` / ``final.safetensors``
 (written through :mod:`napari_densitybuild.weights_io` with a model card).
@@ -21,11 +23,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..boxes import normalise_boxes
 from ..errors import DensityBuildError
 from ..residues import AMINO_ACIDS
 from . import distributed
-from .augment import AugmentConfig, augment_batch
+from .augment import AugmentConfig
+from .batches import BatchMaker
 from .evaluate import (
     POOLED,
     REAL_HOLDOUT,
@@ -33,10 +35,10 @@ from .evaluate import (
     evaluate_arrays,
     load_atoms,
     load_split,
-    to_input,
 )
 from .pose_loss import evaluate_poses, mean_poses, pose_loss
-from .runlog import Pool, RunLog, group_weights, plot_curves
+from .runlog import RunLog, group_weights, plot_curves
+from .trainkit import cache_complete, lr_at, param_groups, summary
 
 
 @dataclass
@@ -46,6 +48,7 @@ class TrainConfig:
     cache: str
     out: str
     train_splits: list[str] = field(default_factory=lambda: ["train"])
+    stream_splits: list[str] = field(default_factory=list)  # join when complete (at evaluations)
     val_split: str | None = "val"
     real_mix: list[str] = field(default_factory=list)  # real_<name> splits mixed into batches
     real_fraction: float = 0.0  # fraction of each batch drawn from ``real_mix``
@@ -57,6 +60,7 @@ class TrainConfig:
     box: dict | None = None  # {"size", "spacing", "frame"}; None: from the cache's info.json
     batch_size: int = 64
     steps: int = 1000
+    minutes: float | None = None  # train this long (schedule over time); ``steps`` is a cap
     optimizer: str = "adamw"  # or "sgd" (momentum, coupled L2 weight decay)
     lr: float = 2e-3
     momentum: float = 0.9
@@ -78,6 +82,7 @@ class TrainConfig:
     threads: int = 2
     seed: int = 0
     device: str = "cpu"
+    device_data: bool | None = None  # pools and augmentation on the device (None: on CUDA)
     resume: bool = False
     init_from: str | None = None  # safetensors file (e.g. the shipped weights)
     init_member: int = 0  # which member, when init_from is an ensemble
@@ -90,14 +95,6 @@ class TrainConfig:
         aug = d.get("augment") or {}
         d["augment"] = AugmentConfig(**{**aug, "scale": tuple(aug.get("scale", (1.0, 1.0)))})
         return cls(**d)
-
-
-def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Linear warm-up to ``lr`` over ``warmup`` steps, then cosine decay to ``min_lr * lr``."""
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    t = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
-    return cfg.lr * (cfg.min_lr + (1 - cfg.min_lr) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
 
 
 def _box_from_cache(cfg: TrainConfig, boxes: np.ndarray) -> dict:
@@ -113,17 +110,6 @@ def _box_from_cache(cfg: TrainConfig, boxes: np.ndarray) -> dict:
     if box["size"] != boxes.shape[-1]:
         raise DensityBuildError(f"box size {box['size']} but cached boxes are {boxes.shape[-1]}^3")
     return box
-
-
-def _param_groups(net: torch.nn.Module, wd: float) -> list[dict]:
-    decay = [p for p in net.parameters() if p.requires_grad and p.ndim > 1]
-    other = [p for p in net.parameters() if p.requires_grad and p.ndim <= 1]
-    return [{"params": decay, "weight_decay": wd}, {"params": other, "weight_decay": 0.0}]
-
-
-def _summary(results: dict[str, dict]) -> dict:
-    keys = ("n", "top1", "top3", "map", "pose_rmsd")
-    return {k: {m: v[m] for m in keys if m in v} for k, v in results.items()}
 
 
 def train(cfg: TrainConfig) -> dict:
@@ -143,6 +129,8 @@ def train(cfg: TrainConfig) -> dict:
     torch.manual_seed(cfg.seed + world.rank)
     rng = np.random.default_rng(cfg.seed + world.rank)  # every process its own batches
     device = distributed.setup(world, torch.device(cfg.device))
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input sizes: pick the fastest kernels
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     if world.main:
@@ -156,14 +144,11 @@ def train(cfg: TrainConfig) -> dict:
         parts = load_split(cfg.cache, split)
         return (*parts, load_atoms(cfg.cache, split, len(parts[1]))) if use_pose else parts
 
-    train_pool = Pool([load(s) for s in cfg.train_splits])
-    real_pool = None
-    if cfg.real_mix:
-        parts = [load(s) for s in cfg.real_mix]
-        sizes = [len(p[1]) for p in parts]
-        real_pool = Pool(parts, group_weights(cfg.real_mix, sizes, cfg.real_balance))
-    n_real = round(cfg.batch_size * cfg.real_fraction) if real_pool else 0
-    box = _box_from_cache(cfg, train_pool.parts[0][0])
+    train_parts = [load(s) for s in cfg.train_splits]
+    real_parts = [load(s) for s in cfg.real_mix]
+    real_weights = group_weights(cfg.real_mix, [len(p[1]) for p in real_parts], cfg.real_balance)
+    n_real = round(cfg.batch_size * cfg.real_fraction) if real_parts else 0
+    box = _box_from_cache(cfg, train_parts[0][0])
     crop = cfg.augment.crop if cfg.augment.crop and cfg.augment.crop < box["size"] else None
     net_cfg = {**cfg.net, "input_size": crop or box["size"]}  # the net sees the (centre) crop
     evals: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -187,7 +172,7 @@ def train(cfg: TrainConfig) -> dict:
     net = build_net(net_cfg)
     grown: list[str] = []
     if use_pose and not cfg.init_from:
-        net.pose_head.set_mean_pose(torch.from_numpy(mean_poses(*train_pool.parts[0][1:3][::-1])))
+        net.pose_head.set_mean_pose(torch.from_numpy(mean_poses(*train_parts[0][1:3][::-1])))
     if cfg.init_from:
         loaded, init_config = member_of(cfg.init_from, cfg.init_member)
         grown = load_grown(net, loaded)  # the same net, or one with extra identity blocks
@@ -197,19 +182,27 @@ def train(cfg: TrainConfig) -> dict:
         for k in carried:
             carried[k] = type(carried[k])(card.get(k, 0) or 0)
     net = net.to(device, memory_format=torch.channels_last_3d)
-    groups = _param_groups(net, cfg.weight_decay)
+    groups = param_groups(net, cfg.weight_decay)
     if cfg.optimizer == "sgd":
         opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
-    elif cfg.optimizer == "adamw":
-        opt = torch.optim.AdamW(groups, lr=cfg.lr)
+    elif cfg.optimizer == "adamw":  # one fused kernel per step on CUDA
+        opt = torch.optim.AdamW(groups, lr=cfg.lr, fused=device.type == "cuda" or None)
     else:
         raise DensityBuildError(f"unknown optimizer {cfg.optimizer!r} (adamw or sgd)")
 
+    on_device = cfg.device_data if cfg.device_data is not None else device.type == "cuda"
+    geometric = AugmentConfig(rotate90=cfg.augment.rotate90, crop=cfg.augment.crop)
+    batches = BatchMaker(train_parts, real_parts, real_weights, cfg.batch_size, n_real,
+                         cfg.augment, cfg.augment if cfg.augment_real else geometric,
+                         box["frame"], device, on_device, rng, cfg.seed + world.rank)  # fmt: skip
+    del train_parts, real_parts  # the pools hold them (on the device: host copies freed)
+    streaming = list(cfg.stream_splits)
     state = {
         "step": 0,
         "samples": 0,
         "cpu_s": 0.0,
         "wall_s": 0.0,
+        "run_s": 0.0,
         "best": -math.inf,
         "best_step": -1,
         "last_eval": {},
@@ -224,10 +217,10 @@ def train(cfg: TrainConfig) -> dict:
         state = json.loads(ck["state"])
         resumed_from = state["step"]
         if world.main:
-            rng.bit_generator.state = json.loads(ck["numpy_rng"])
+            batches.load_state(ck)
             torch.set_rng_state(ck["torch_rng"])
         else:  # other ranks: a fresh stream of their own for the rest of the run
-            rng = np.random.default_rng([cfg.seed, world.rank, resumed_from])
+            batches.rng = np.random.default_rng([cfg.seed, world.rank, resumed_from])
     model = distributed.wrap(net, world, device)
     log = RunLog(out, resumed_from) if world.main else None
     config = {"net": net_cfg, "box": box, "classes": list(AMINO_ACIDS)}
@@ -238,7 +231,7 @@ def train(cfg: TrainConfig) -> dict:
         ck = {
             "model": net.state_dict(),
             "optimizer": opt.state_dict(),
-            "numpy_rng": json.dumps(rng.bit_generator.state),
+            **batches.state(),
             "torch_rng": torch.get_rng_state(),
             "state": json.dumps(state),
         }
@@ -287,10 +280,19 @@ def train(cfg: TrainConfig) -> dict:
             value = results.get(split, {}).get(metric)
         if value is not None and value > state["best"]:
             state["best"], state["best_step"] = float(value), state["step"]
-            save_model(out / "best.safetensors", net, config, card(_summary(results)))
+            save_model(out / "best.safetensors", net, config, card(summary(results)))
         return results
 
-    geometric = AugmentConfig(rotate90=cfg.augment.rotate90, crop=cfg.augment.crop)
+    def join_streamed() -> None:  # caches that are complete now join the simulated pool
+        for split in streaming:
+            if split not in state["streamed"] and cache_complete(cfg.cache, split):
+                batches.add_train(load(split))
+                state["streamed"].append(split)
+                print(f"step {state['step']}: {split} joined the pool", flush=True)
+
+    state.setdefault("streamed", [])
+    for split in list(state["streamed"]):  # resumed: the splits that had joined, again
+        batches.add_train(load(split))
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     net.train()
     last_ckpt = time.monotonic()
@@ -303,21 +305,11 @@ def train(cfg: TrainConfig) -> dict:
         if distributed.agree(late, world, device):
             break
         t0, c0, w0 = time.perf_counter(), time.process_time(), time.monotonic()
-        lr = lr_at(state["step"], cfg)
+        progress = state.get("run_s", 0.0) / (60 * cfg.minutes) if cfg.minutes else None
+        lr = lr_at(state["step"], cfg, progress)
         for g in opt.param_groups:
             g["lr"] = lr
-        raw, y, *atoms = train_pool.sample(cfg.batch_size - n_real, rng)
-        xb = augment_batch(raw, cfg.augment, rng, box["frame"])
-        if n_real:
-            rb, ry, *ratoms = real_pool.sample(n_real, rng)
-            xr = augment_batch(
-                rb, cfg.augment if cfg.augment_real else geometric, rng, box["frame"]
-            )
-            xb, y = np.concatenate([xb, xr]), np.concatenate([y, ry])
-            atoms = [np.concatenate([atoms[0], ratoms[0]])] if use_pose else []
-        xb = normalise_boxes(xb)
-        x = to_input(xb, device)
-        yt = torch.from_numpy(y).to(device)
+        x, yt, target = batches()
         window["prep"] += time.perf_counter() - t0
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
             if use_pose:
@@ -326,29 +318,30 @@ def train(cfg: TrainConfig) -> dict:
                 logits = model(x)
         loss = loss_fn(logits.float(), yt)
         if use_pose:
-            target = torch.from_numpy(atoms[0].astype(np.float32)).to(device)
             p_loss = pose_loss(coords.float(), yt, target)
             loss = loss + cfg.pose_weight * p_loss
-            window["pose"] = window.get("pose", 0.0) + float(p_loss.detach())
+            window["pose"] = window.get("pose", 0.0) + p_loss.detach()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         state["step"] += 1
-        state["samples"] += len(y)
+        state["samples"] += len(yt)
         state["cpu_s"] += time.process_time() - c0
         state["wall_s"] += time.monotonic() - w0
-        window["n"] += len(y)
-        window["loss"] += float(loss.detach())
+        window["n"] += len(yt)
+        window["loss"] += loss.detach()  # a tensor: no device sync per step
         window["k"] += 1
         step = state["step"]
-        if not world.main:
-            continue
-        if step % cfg.log_every == 0 or step == cfg.steps:
+        done = step >= cfg.steps
+        if cfg.minutes:
+            out_of_time = state.get("run_s", 0.0) + time.monotonic() - w0 >= 60 * cfg.minutes
+            done = done or distributed.agree(out_of_time, world, device)
+        if world.main and (step % cfg.log_every == 0 or done):
             dt = time.perf_counter() - window["t"]
             row = {
                 "step": step,
                 "samples": state["samples"],
-                "loss": window["loss"] / window["k"],
+                "loss": float(window["loss"]) / window["k"],
                 "lr": lr,
                 "cpu_s": round(state["cpu_s"], 2),
                 "wall_s": round(state["wall_s"], 2),
@@ -356,22 +349,28 @@ def train(cfg: TrainConfig) -> dict:
                 "prep_ms": round(1000 * window["prep"] / window["k"], 2),
             }
             if "pose" in window:
-                row["pose_loss"] = round(window["pose"] / window["k"], 4)
+                row["pose_loss"] = round(float(window["pose"]) / window["k"], 4)
             log.add(row)
             window = {"t": time.perf_counter(), "n": 0, "prep": 0.0, "loss": 0.0, "k": 0}
-        at_eval = bool(evals) and (step % cfg.eval_every == 0 or step == cfg.steps)
-        if at_eval:
-            state["last_eval"] = _summary(evaluate_now())
+        at_eval = step % cfg.eval_every == 0 or done
+        if at_eval and streaming:
+            join_streamed()
+        if world.main and at_eval and evals:
+            state["last_eval"] = summary(evaluate_now())
             log.add({"step": step, "samples": state["samples"], "eval": state["last_eval"]})
             plot_curves(log.rows, out / "curves.png")
-        if at_eval or time.monotonic() - last_ckpt > 60 * cfg.checkpoint_minutes:
+        state["run_s"] = state.get("run_s", 0.0) + time.monotonic() - w0
+        state["finished"] = done
+        if world.main and (at_eval or time.monotonic() - last_ckpt > 60 * cfg.checkpoint_minutes):
             checkpoint()
             last_ckpt = time.monotonic()
+        if done:
+            break
     distributed.barrier(world)
     if not world.main:
         distributed.cleanup(world)
         return {"steps": state["step"], "rank": world.rank, "out": str(out)}
-    if state["step"] >= cfg.steps:
+    if state["step"] >= cfg.steps or state.get("finished"):
         if not evals:
             save_model(out / "best.safetensors", net, config, card({}))
         save_model(out / "final.safetensors", net, config, card(state["last_eval"]))

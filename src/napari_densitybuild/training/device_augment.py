@@ -1,0 +1,96 @@
+"""The augmentations of :mod:`.augment` and the input rule, as torch operations on any device.
+
+On a GPU the numpy path (:func:`.augment.augment_batch`, one CPU thread) cannot feed the net:
+a 512-box batch takes tens of milliseconds to augment there, the net's step a few. These
+functions do the same operations, with the same distributions, on the tensors where they live;
+randomness comes from one ``torch.Generator`` on that device (so a run's draws differ from the
+numpy path's, but are repeatable from a checkpoint of the generator).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .augment import ROTATIONS, AugmentConfig
+
+
+def _uniform(n: int, lo: float, hi: float, gen: torch.Generator, device) -> torch.Tensor:
+    return lo + (hi - lo) * torch.rand(n, generator=gen, device=device)
+
+
+def gaussian_matrices_t(sd: torch.Tensor, n: int) -> torch.Tensor:
+    """(B, n, n) row-normalised Gaussian filter matrices (as :func:`.augment.gaussian_matrices`)."""
+    sd = sd.clamp_min(1e-3).to(torch.float32)[:, None, None]
+    ar = torch.arange(n, device=sd.device, dtype=torch.float32)
+    d = ar[:, None] - ar[None, :]
+    k = torch.exp(-0.5 * (d[None] / sd) ** 2)
+    full = torch.arange(-n + 1, n, device=sd.device, dtype=torch.float32)
+    norm = torch.exp(-0.5 * (full[None, :] / sd[:, 0]) ** 2).sum(1)
+    return k / norm[:, None, None]
+
+
+def gaussian_filter_t(x: torch.Tensor, sd: torch.Tensor) -> torch.Tensor:
+    """Separable zero-padded Gaussian filter of each (n, n, n) box with its own sd (voxels)."""
+    b, n = x.shape[0], x.shape[-1]
+    k = gaussian_matrices_t(sd, n)
+    for _ in range(3):
+        x = torch.bmm(k, x.reshape(b, n, n * n)).reshape(b, n, n, n).permute(0, 2, 3, 1)
+    return x.contiguous()
+
+
+def rotate90_t(x: torch.Tensor, which: torch.Tensor) -> torch.Tensor:
+    """Rotate box ``b`` by cube rotation ``ROTATIONS[which[b]]`` (:func:`.augment.rotate90`)."""
+    out = torch.empty_like(x)
+    for r in torch.unique(which).tolist():
+        sel = (which == r).nonzero().squeeze(1)
+        perm, flips = ROTATIONS[int(r)]
+        v = x[sel].permute(0, *(p + 1 for p in perm))
+        out[sel] = v.flip([f + 1 for f in flips]) if flips else v
+    return out
+
+
+def crop_t(x: torch.Tensor, size: int, starts: torch.Tensor) -> torch.Tensor:
+    """Crop each box to edge ``size`` at its own (z, y, x) start (``starts``: (B, 3) integers)."""
+    ar = torch.arange(size, device=x.device)
+    i, j, k = (starts[:, a, None] + ar for a in range(3))
+    b = torch.arange(len(x), device=x.device)
+    return x[b[:, None, None, None], i[:, :, None, None], j[:, None, :, None], k[:, None, None, :]]
+
+
+def augment_batch_t(
+    boxes: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator, frame: str = "backbone"
+) -> torch.Tensor:
+    """Augment raw boxes (B, n, n, n) on their device; float32 out, not yet normalised.
+
+    The same steps and distributions as :func:`.augment.augment_batch`: cube rotations (axis
+    frame only), random crops, signal scale, extra blur, smooth noise and offset.
+    """
+    x = boxes.to(torch.float32)
+    bsz, n, dev = len(x), x.shape[-1], x.device
+    if cfg.rotate90 and frame == "axis":
+        x = rotate90_t(x, torch.randint(0, len(ROTATIONS), (bsz,), generator=gen, device=dev))
+    if cfg.crop and cfg.crop < n:
+        starts = torch.randint(0, n - cfg.crop + 1, (bsz, 3), generator=gen, device=dev)
+        x = crop_t(x, cfg.crop, starts)
+    if cfg.scale != (1.0, 1.0):
+        x = x * _uniform(bsz, *cfg.scale, gen, dev)[:, None, None, None]
+    if cfg.blur > 0:
+        x = gaussian_filter_t(x, _uniform(bsz, 0.0, cfg.blur, gen, dev))
+    if cfg.noise > 0:
+        m = x.shape[-1]
+        white = torch.randn((bsz, m, m, m), generator=gen, device=dev)
+        smooth = gaussian_filter_t(white, torch.full((bsz,), cfg.noise_smooth, device=dev))
+        sd = smooth.reshape(bsz, -1).std(dim=1, unbiased=False).clamp_min(1e-6)
+        amp = _uniform(bsz, 0.0, cfg.noise, gen, dev) / sd
+        x = x + amp[:, None, None, None] * smooth
+    if cfg.offset:
+        x = x + cfg.offset * torch.randn(bsz, generator=gen, device=dev)[:, None, None, None]
+    return x
+
+
+def normalise_boxes_t(x: torch.Tensor, eps: float = 0.1) -> torch.Tensor:
+    """Per-box standardisation, the rule of :func:`napari_densitybuild.boxes.normalise_boxes`."""
+    dims = tuple(range(1, x.ndim))
+    mean = x.mean(dim=dims, keepdim=True)
+    sd = x.std(dim=dims, keepdim=True, unbiased=False)
+    return (x - mean) / sd.clamp_min(eps)
