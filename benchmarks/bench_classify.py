@@ -37,6 +37,11 @@ CASES = [
 ]  # fmt: skip
 
 
+def gpu_name() -> str:
+    """The CUDA device's name."""
+    return torch.cuda.get_device_name(DEVICE)
+
+
 def cpu_model() -> str:
     """CPU model name from /proc/cpuinfo (or platform)."""
     try:
@@ -49,13 +54,29 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
-    """Achieved GFLOP/s of an fp32 n x n matrix multiply."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+DEVICE = torch.device("cpu")  # set by --device
+
+
+def _sync() -> None:
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _autocast():
+    """bf16 autocast on CUDA (as training and ``Classifier`` run there); nothing on the CPU."""
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=DEVICE.type == "cuda")
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 10, dtype: torch.dtype = torch.float32) -> float:
+    """Achieved GFLOP/s of an n x n matrix multiply on ``DEVICE``."""
+    a = torch.randn(n, n, device=DEVICE, dtype=dtype)
+    b = torch.randn(n, n, device=DEVICE, dtype=dtype)
     torch.mm(a, b)
+    _sync()
     t = time.perf_counter()
     for _ in range(repeats):
         torch.mm(a, b)
+    _sync()
     return 2 * n**3 * repeats / (time.perf_counter() - t) / 1e9
 
 
@@ -65,10 +86,12 @@ def _timed(fn, batches: int) -> float:
     The best (not the mean) is reported because other workers share the cores.
     """
     fn()  # warm-up (and oneDNN primitive creation)
+    _sync()
     best = float("inf")
     for _ in range(batches):
         t = time.perf_counter()
         fn()
+        _sync()
         best = min(best, time.perf_counter() - t)
     return best
 
@@ -78,26 +101,29 @@ def bench(config: dict, size: int, infer_bs: int, train_bs: int, n_inf: int, n_t
     torch.manual_seed(0)
     net = build_net(config)
     flops = count_flops(net, size)
-    x = torch.randn(infer_bs, 1, size, size, size)
+    net = net.to(DEVICE)
+    x = torch.randn(infer_bs, 1, size, size, size, device=DEVICE)
     net.eval()
-    with torch.inference_mode():
+    with torch.inference_mode(), _autocast():
         t_plain = _timed(lambda: net(x), n_inf)
     cl = torch.channels_last_3d
     net = net.to(memory_format=cl)
     x = x.contiguous(memory_format=cl)
-    with torch.inference_mode():
+    with torch.inference_mode(), _autocast():
         t_inf = _timed(lambda: net(x), n_inf)
     folded = fold_batchnorm(net)  # what Classifier runs
-    with torch.inference_mode():
+    with torch.inference_mode(), _autocast():
         t_fold = _timed(lambda: folded(x), n_inf)
     net.train()
     opt = torch.optim.SGD(net.parameters(), lr=1e-3, momentum=0.9)
-    xt = torch.randn(train_bs, 1, size, size, size).contiguous(memory_format=cl)
-    y = torch.randint(0, 20, (train_bs,))
+    xt = torch.randn(train_bs, 1, size, size, size, device=DEVICE).contiguous(memory_format=cl)
+    y = torch.randint(0, 20, (train_bs,), device=DEVICE)
 
     def step() -> None:
         opt.zero_grad(set_to_none=True)
-        nn.functional.cross_entropy(net(xt), y).backward()
+        with _autocast():
+            loss = nn.functional.cross_entropy(net(xt).float(), y)
+        loss.backward()
         opt.step()
 
     t_tr = _timed(step, n_tr)
@@ -127,7 +153,7 @@ def shipped_case() -> tuple | None:
     config = read_config(path)
     net, size = config["net"], config["box"]["size"]
     label = f"the shipped net: {net['name']} blocks {net.get('blocks')}, {size}^3"
-    return label, net, size, 64, 32, 6, 6
+    return label, net, size, *CASES[0][3:]
 
 
 def shipped_rates(n: int = 512) -> dict:
@@ -135,7 +161,7 @@ def shipped_rates(n: int = 512) -> dict:
     batching included), classification alone and with the pose head."""
     from napari_densitybuild.classify import Classifier
 
-    clf = Classifier.from_path(device="cpu")
+    clf = Classifier.from_path(device=str(DEVICE))
     size = clf.spec.size
     boxes = np.random.default_rng(0).normal(size=(n, size, size, size)).astype(np.float32)
     out = {"batch": clf.batch_size, "config": clf.config["net"]}
@@ -149,36 +175,58 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--quick", action="store_true", help="skip the full-width poster net")
-    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "classify.md"))
+    p.add_argument("--device", default="cpu", help="cpu or cuda (bf16 autocast on CUDA)")
+    p.add_argument("--scale", type=int, default=1, help="batch sizes x this (GPUs want more)")
+    p.add_argument("--out", default=None, help="default results/classify.md (_cuda.md on CUDA)")
     args = p.parse_args(argv)
+    global DEVICE
+    DEVICE = torch.device(args.device)
+    name = "classify.md" if DEVICE.type == "cpu" else f"classify_{DEVICE.type}.md"
+    args.out = args.out or str(Path(__file__).parent / "results" / name)
     torch.set_num_threads(args.threads)
+    if DEVICE.type == "cuda":
+        torch.backends.cudnn.benchmark = True
     load_before = os.getloadavg()
     t0 = time.perf_counter()
-    mm = matmul_gflops()
+    mm = matmul_gflops() if DEVICE.type == "cpu" else matmul_gflops(8192, 20)
+    mm_bf16 = matmul_gflops(8192, 20, torch.bfloat16) if DEVICE.type == "cuda" else None
     rows = []
     cases = [CASES[0], *filter(None, [shipped_case()]), *CASES[1:]]
     for label, config, size, ibs, tbs, ni, nt in cases:
         if args.quick and config == {"name": "resnet11"}:
             continue
-        r = bench(config, size, ibs, tbs, ni, nt)
+        r = bench(config, size, ibs * args.scale, tbs * args.scale, ni, nt)
         rows.append((label, r))
         print(f"{label}: {r['infer']:.1f} res/s, {r['train']:.2f} train/s", flush=True)
-    shipped = shipped_rates()
+    shipped = shipped_rates(512 * args.scale)
     print(f"shipped weights: {shipped['classify']:.1f} res/s, {shipped['pose']:.1f} with poses")
-    mm_after = matmul_gflops()
+    mm_after = matmul_gflops() if DEVICE.type == "cpu" else matmul_gflops(8192, 20)
     load_after = os.getloadavg()
     lines = [
-        "# Residue classifier speed on CPU",
+        f"# Residue classifier speed on {'CPU' if DEVICE.type == 'cpu' else gpu_name()}",
         "",
         f"Command: `python benchmarks/bench_classify.py --threads {args.threads}`"
-        f"{' --quick' if args.quick else ''}  ",
+        f"{' --quick' if args.quick else ''}"
+        f"{f' --device {args.device} --scale {args.scale}' if DEVICE.type != 'cpu' else ''}  ",
         f"Machine: {cpu_model()}, {os.cpu_count()} logical CPUs, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads, Python {platform.python_version()}  ",
+        f"{torch.get_num_threads()} threads, Python {platform.python_version()}"
+        f"{f', {gpu_name()}' if DEVICE.type == 'cuda' else ''}  ",
         f"Date: {time.strftime('%Y-%m-%d %H:%M')}; load average (1, 5, 15 min) before "
         f"{', '.join(f'{v:.2f}' for v in load_before)}, after "
         f"{', '.join(f'{v:.2f}' for v in load_after)} (other workers share the cores)  ",
-        f"Plain fp32 matmul (torch.mm 2048^2): {mm:.0f} GFLOP/s at start, {mm_after:.0f} at end",
+        f"Plain fp32 matmul (torch.mm {2048 if DEVICE.type == 'cpu' else 8192}^2): {mm:.0f} "
+        f"GFLOP/s at start, {mm_after:.0f} at end"
+        + (f"; bf16: {mm_bf16:.0f} GFLOP/s" if mm_bf16 else ""),
         "",
+        *(
+            [
+                "On CUDA every net runs under bf16 autocast (as training and `Classifier` do), so",
+                "its GFLOP/s compare with the bf16 matmul.",
+                "",
+            ]
+            if DEVICE.type == "cuda"
+            else []
+        ),
         "FLOPs = 2 x multiply-adds of conv and linear layers (count_flops); training GFLOP/s",
         "assumes backward = 2 x forward. fp32, channels_last_3d (one inference column in the",
         "default contiguous layout, one with batch norm folded into the convolutions as",
@@ -199,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     lines += [
         "",
         f"Shipped weights (`{json.dumps(shipped['config'])}`) through `Classifier.predict` "
-        f"(512 boxes, batch {shipped['batch']}, per-box normalisation included): "
+        f"({512 * args.scale} boxes, batch {shipped['batch']}, per-box normalisation included): "
         f"**{shipped['classify']:.1f} residues/s** classification only, "
         f"{shipped['pose']:.1f} residues/s with the pose head. `build` and `classify` score "
         "each residue's box and 4 jittered copies (default test-time augmentation), so a "

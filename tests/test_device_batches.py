@@ -17,38 +17,44 @@ from napari_densitybuild.training import device_augment as D
 from napari_densitybuild.training.batches import DevicePool
 from napari_densitybuild.training.train import train
 
+#: Where the device path is tested: the CPU always, a GPU where there is one.
+DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
+
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
     return make_cache(tmp_path_factory.mktemp("cache_dev"))
 
 
-def test_torch_augmentations_match_numpy():
+@pytest.mark.parametrize("device", DEVICES)
+def test_torch_augmentations_match_numpy(device):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(24, 9, 9, 9)).astype(np.float32)
-    t = torch.from_numpy(x)
+    t = torch.from_numpy(x).to(device)
     sd = rng.uniform(0, 1.5, size=24)
+    sdt = torch.from_numpy(sd).to(device)
     np.testing.assert_allclose(
-        D.gaussian_matrices_t(torch.from_numpy(sd), 9).numpy(),
+        D.gaussian_matrices_t(sdt, 9).cpu().numpy(),
         A.gaussian_matrices(sd, 9),
         atol=1e-6,
     )
     np.testing.assert_allclose(
-        D.gaussian_filter_t(t, torch.from_numpy(sd)).numpy(),
+        D.gaussian_filter_t(t, sdt).cpu().numpy(),
         A.gaussian_filter_batch(x, sd),
         atol=1e-5,
     )
     which = np.arange(24)
     np.testing.assert_array_equal(
-        D.rotate90_t(t, torch.from_numpy(which)).numpy(), A.rotate90(x, which)
+        D.rotate90_t(t, torch.from_numpy(which).to(device)).cpu().numpy(), A.rotate90(x, which)
     )
     starts = rng.integers(0, 3, size=(24, 3))
     np.testing.assert_array_equal(
-        D.crop_t(t, 7, torch.from_numpy(starts)).numpy(), A.crop_boxes(x, 7, starts)
+        D.crop_t(t, 7, torch.from_numpy(starts).to(device)).cpu().numpy(),
+        A.crop_boxes(x, 7, starts),
     )
-    np.testing.assert_allclose(D.normalise_boxes_t(t).numpy(), normalise_boxes(x), atol=1e-5)
-    flat = np.zeros((3, 9, 9, 9), np.float32)  # the eps floor: empty boxes stay empty
-    assert not D.normalise_boxes_t(torch.from_numpy(flat)).any()
+    np.testing.assert_allclose(D.normalise_boxes_t(t).cpu().numpy(), normalise_boxes(x), atol=1e-5)
+    flat = torch.zeros((3, 9, 9, 9), device=device)  # the eps floor: empty boxes stay empty
+    assert not D.normalise_boxes_t(flat).any()
 
 
 def test_torch_augment_draws_like_numpy():
@@ -75,13 +81,14 @@ def test_torch_augment_draws_like_numpy():
     assert D.augment_batch_t(torch.ones(4, 8, 8, 8), axis, gen, "axis").shape == (4, 6, 6, 6)
 
 
-def test_device_pool_samples_uniformly_or_by_weight():
+@pytest.mark.parametrize("device", DEVICES)
+def test_device_pool_samples_uniformly_or_by_weight(device):
     parts = [
         (np.full((n, 2, 2, 2), i, np.float16), np.full(n, i, np.int64))
         for i, n in enumerate((100, 300))
     ]
-    gen = torch.Generator().manual_seed(0)
-    pool = DevicePool(parts)
+    gen = torch.Generator(device=device).manual_seed(0)
+    pool = DevicePool(parts, device=device)
     boxes, labels = pool.sample(8000, gen)
     assert boxes.dtype == torch.float16 and (boxes[:, 0, 0, 0] == labels).all()
     assert abs(float((labels == 1).float().mean()) - 0.75) < 0.02  # uniform over rows
@@ -89,14 +96,14 @@ def test_device_pool_samples_uniformly_or_by_weight():
     assert len(pool) == 800
     _, labels = pool.sample(8000, gen)
     assert abs(float((labels == 2).float().mean()) - 0.5) < 0.02
-    weighted = DevicePool(parts, [1.0, 1.0])
+    weighted = DevicePool(parts, [1.0, 1.0], device)
     _, labels = weighted.sample(8000, gen)
     assert abs(float((labels == 0).float().mean()) - 0.5) < 0.02  # each part half
     assert len(torch.unique(weighted.sample(4000, gen)[0].reshape(4000, -1)[:, 0])) == 2
     with pytest.raises(ValueError):
         weighted.add(parts[0])
     with pytest.raises(ValueError):
-        DevicePool(parts, [1.0])
+        DevicePool(parts, [1.0], device)
 
 
 def test_training_with_data_on_device_learns_and_resumes(cache, tmp_path):
