@@ -151,29 +151,25 @@ class BatchMaker:
         self.train.add(part)
 
     def __call__(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        n_sim = self.batch_size - self.n_real
-        if self.on_device:
-            raw, y, *atoms = self.train.sample(n_sim, self.gen)
-            x = augment_batch_t(raw, self.augment, self.gen, self.frame)
-            if self.n_real:
-                rb, ry, *ratoms = self.real.sample(self.n_real, self.gen)
-                xr = augment_batch_t(rb, self.augment_real, self.gen, self.frame)
-                x, y = torch.cat([x, xr]), torch.cat([y, ry])
-                atoms = [torch.cat([atoms[0], ratoms[0]])] if atoms else []
-            x = normalise_boxes_t(x).unsqueeze(1)
-            x = x.contiguous(memory_format=torch.channels_last_3d)
-            return x, y.long(), (atoms[0].float() if atoms else None)
-        raw, y, *atoms = self.train.sample(n_sim, self.rng)
-        xb = augment_batch(raw, self.augment, self.rng, self.frame)
+        dev = self.on_device
+        rand = self.gen if dev else self.rng  # one source of randomness per path
+        aug = augment_batch_t if dev else augment_batch
+        cat = torch.cat if dev else np.concatenate
+        raw, y, *atoms = self.train.sample(self.batch_size - self.n_real, rand)
+        x = aug(raw, self.augment, rand, self.frame)
         if self.n_real:
-            rb, ry, *ratoms = self.real.sample(self.n_real, self.rng)
-            xr = augment_batch(rb, self.augment_real, self.rng, self.frame)
-            xb, y = np.concatenate([xb, xr]), np.concatenate([y, ry])
-            atoms = [np.concatenate([atoms[0], ratoms[0]])] if atoms else []
-        x = to_input(normalise_boxes(xb), self.device)
-        yt = torch.from_numpy(y).to(self.device)
+            rb, ry, *ratoms = self.real.sample(self.n_real, rand)
+            x, y = cat([x, aug(rb, self.augment_real, rand, self.frame)]), cat([y, ry])
+            atoms = [cat([atoms[0], ratoms[0]])] if atoms else []
+        if dev:
+            x = normalise_boxes_t(x).unsqueeze(1).contiguous(memory_format=torch.channels_last_3d)
+            return x, y.long(), (atoms[0].float() if atoms else None)
         target = torch.from_numpy(atoms[0].astype(np.float32)).to(self.device) if atoms else None
-        return x, yt, target
+        return (
+            to_input(normalise_boxes(x), self.device),
+            torch.from_numpy(y).to(self.device),
+            target,
+        )
 
     def state(self) -> dict:
         """Random state to checkpoint (numpy generator as JSON; the device generator's bytes)."""
