@@ -142,3 +142,31 @@ def test_streamed_cache_joins_and_minutes_end_the_schedule(tmp_path, capsys):
     rows = [json.loads(s) for s in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     lrs = [r["lr"] for r in rows if "lr" in r]
     assert lrs[-1] == pytest.approx(0.1 * cfg.lr, rel=0.05)  # the cosine ran its course
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_pose_loss_is_naming_blind_and_needs_no_target(device):
+    from napari_densitybuild.residues import AMINO_ACIDS, SWAPS
+    from napari_densitybuild.training.pose_loss import SWAP_PERMUTATIONS, pose_loss
+
+    gen = torch.Generator().manual_seed(0)
+    phe = AMINO_ACIDS.index("PHE")
+    assert "PHE" in SWAPS
+    target = torch.randn(3, 14, 3, generator=gen)
+    target[:, 11:] = float("nan")  # PHE has 11 heavy atoms
+    labels = torch.full((3,), phe)
+    coords = torch.zeros(3, 20, 14, 3)
+    coords[:, phe] = torch.nan_to_num(target)
+    coords[:, phe, 11:] = 5.0  # predictions for absent atoms do not count
+    flipped = coords.clone()
+    flipped[:, phe] = coords[:, phe, torch.from_numpy(SWAP_PERMUTATIONS[phe])]
+    for c in (coords, flipped):  # the exact pose and its ring flip: no loss either way
+        loss = pose_loss(c.to(device), labels.to(device), target.to(device))
+        assert float(loss) < 0.01
+    shifted = coords.clone().requires_grad_(True)
+    loss = pose_loss(shifted.to(device) + 1.0, labels.to(device), target.to(device))
+    assert float(loss) == pytest.approx(3**0.5, rel=1e-3)  # every atom 1 A off along x, y, z
+    empty = torch.full((3, 14, 3), float("nan"))
+    loss = pose_loss(shifted.to(device), labels.to(device), empty.to(device))
+    loss.backward()  # no residue with a target: 0, and still a graph to step through
+    assert float(loss) == 0.0 and shifted.grad is not None

@@ -27,6 +27,11 @@ from .runlog import Pool
 class DevicePool:
     """:class:`.runlog.Pool` with its arrays as tensors on a device (boxes stay float16).
 
+    The parts given at construction are joined into one chunk; each part added later (a cache
+    streamed in) is a chunk of its own, so no big copy is made during training. Sampling
+    never waits on the device (no ``nonzero``, ``unique`` or ``.item()``): each chunk is
+    gathered at clamped indices and kept where the rows belong to it.
+
     Parameters
     ----------
     parts
@@ -44,30 +49,33 @@ class DevicePool:
         device: torch.device | str = "cpu",
     ) -> None:
         self.device = torch.device(device)
-        self.parts: list[tuple[torch.Tensor, ...]] = []
         self.p = None
         if weights is not None:
             w = torch.as_tensor(weights, dtype=torch.float64)
             if w.shape != (len(parts),) or (w < 0).any() or not w.sum() > 0:
                 raise ValueError(f"need one non-negative weight per part, got {weights}")
             self.p = (w / w.sum()).to(torch.float32).to(self.device)
-        for part in parts:
-            self._append(part)
+        width = min(len(p) for p in parts)
+        joined = tuple(np.concatenate([np.asarray(p[k]) for p in parts]) for k in range(width))
+        self.chunks: list[tuple[torch.Tensor, ...]] = []
+        self.chunk_ends: list[int] = []
+        self._add_chunk(joined)
+        sizes = torch.tensor([len(p[1]) for p in parts], device=self.device)
+        self.part_ends = torch.cumsum(sizes, 0)  # parts: for weighted sampling
+        self.part_starts = self.part_ends - sizes
 
-    def _append(self, part: tuple[np.ndarray, ...]) -> None:
-        self.parts.append(tuple(torch.from_numpy(np.asarray(a)).to(self.device) for a in part))
-        sizes = torch.tensor([len(p[1]) for p in self.parts], device=self.device)
-        self.ends = torch.cumsum(sizes, 0)
-        self.starts = self.ends - sizes
+    def _add_chunk(self, part: tuple[np.ndarray, ...]) -> None:
+        self.chunks.append(tuple(torch.from_numpy(np.asarray(a)).to(self.device) for a in part))
+        self.chunk_ends.append(len(self) + len(part[1]))
 
     def add(self, part: tuple[np.ndarray, ...]) -> None:
         """Add a split (only to an unweighted pool: rows stay uniformly likely)."""
         if self.p is not None:
             raise ValueError("cannot add a part to a weighted pool")
-        self._append(part)
+        self._add_chunk(part)
 
     def __len__(self) -> int:
-        return int(self.ends[-1]) if len(self.parts) else 0
+        return self.chunk_ends[-1] if self.chunk_ends else 0
 
     def sample(self, count: int, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
         """``count`` random rows of every array, drawn with ``gen`` (on the pool's device)."""
@@ -76,19 +84,23 @@ class DevicePool:
             idx = torch.randint(0, len(self), (count,), generator=gen, device=dev)
         else:
             chosen = torch.multinomial(self.p, count, replacement=True, generator=gen)
-            size = (self.ends - self.starts)[chosen]
+            size = (self.part_ends - self.part_starts)[chosen]
             u = torch.rand(count, generator=gen, device=dev)
-            idx = self.starts[chosen] + (u * size).long().clamp_max(size - 1)
-        part = torch.searchsorted(self.ends, idx, right=True)
-        width = min(len(p) for p in self.parts)
-        first = self.parts[0]
-        out = [torch.empty((count, *first[k].shape[1:]), dtype=first[k].dtype, device=dev)
-               for k in range(width)]  # fmt: skip
-        for p in torch.unique(part).tolist():
-            sel = (part == p).nonzero().squeeze(1)
-            local = idx[sel] - self.starts[p]
-            for k in range(width):
-                out[k][sel] = self.parts[p][k][local]
+            idx = self.part_starts[chosen] + torch.minimum((u * size).long(), size - 1)
+        if len(self.chunks) == 1:
+            return tuple(a[idx] for a in self.chunks[0])
+        out = None
+        start = 0
+        for chunk, end in zip(self.chunks, self.chunk_ends):
+            inside = (idx >= start) & (idx < end)
+            local = (idx - start).clamp(0, end - start - 1)
+            rows = [a[local] for a in chunk]
+            if out is None:
+                out = rows
+            else:
+                out = [torch.where(inside.view(-1, *[1] * (r.ndim - 1)), r, o)
+                       for r, o in zip(rows, out)]  # fmt: skip
+            start = end
         return tuple(out)
 
 

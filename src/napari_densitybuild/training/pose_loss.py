@@ -43,6 +43,16 @@ def mean_poses(atoms: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return out
 
 
+_PERMS: dict[torch.device, torch.Tensor] = {}
+
+
+def _swap_permutations(device: torch.device) -> torch.Tensor:
+    """:data:`SWAP_PERMUTATIONS` as a tensor on ``device`` (copied there once)."""
+    if device not in _PERMS:
+        _PERMS[device] = torch.as_tensor(SWAP_PERMUTATIONS, device=device)
+    return _PERMS[device]
+
+
 def _pick(coords: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return coords[torch.arange(len(labels), device=coords.device), labels]
 
@@ -62,7 +72,7 @@ def pose_loss(coords: torch.Tensor, labels: torch.Tensor, target: torch.Tensor) 
     pred = _pick(coords, labels).float()
     mask = torch.isfinite(target).all(-1)
     tgt = torch.nan_to_num(target.float())
-    perm = torch.as_tensor(SWAP_PERMUTATIONS, device=coords.device)[labels]
+    perm = _swap_permutations(coords.device)[labels]
     swapped = torch.gather(tgt, 1, perm[..., None].expand(-1, -1, 3))
     swapped_mask = torch.gather(mask, 1, perm)
     n = mask.sum(1).clamp(min=1)
@@ -72,8 +82,8 @@ def pose_loss(coords: torch.Tensor, labels: torch.Tensor, target: torch.Tensor) 
         return (d * m).sum(1) / n
 
     loss = torch.minimum(per_residue(tgt, mask), per_residue(swapped, swapped_mask))
-    has = mask.any(1)
-    return loss[has].mean() if bool(has.any()) else coords.sum() * 0.0
+    has = mask.any(1).to(loss.dtype)  # residues with a target (0 if none: still a graph)
+    return (loss * has).sum() / has.sum().clamp(min=1)
 
 
 def pose_rmsd(
