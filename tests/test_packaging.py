@@ -46,6 +46,16 @@ def test_editable_install_is_discovered():
     run([sys.executable, "-m", "npe2", "validate", "napari-densitybuild", "--imports"])
 
 
+def test_module_runs_the_command_line():
+    """``python -m napari_densitybuild`` is the ``densitybuild`` command (used where no console
+    script is installed, e.g. with the package on PYTHONPATH)."""
+    out = run([sys.executable, "-m", "napari_densitybuild", "train", "--help"])
+    assert "--stream-splits" in out.stdout and "--minutes" in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "napari_densitybuild", "no-such-command"],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert bad.returncode == 2
+
+
 CHECK_INSTALLED = r"""
 import json, sys
 from importlib import metadata
