@@ -1,7 +1,8 @@
 """The augmentations of :mod:`.augment` and the input rule, as torch operations on any device.
 
 On a GPU the numpy path (:func:`.augment.augment_batch`, one CPU thread) cannot feed the net:
-a 512-box batch takes tens of milliseconds to augment there, the net's step a few. These
+sampling and augmenting 64 boxes takes about 17 ms on this project's CPUs, so a 512-box batch
+over 100 ms, where the shipped net's training step on an H200 takes 13 ms. These
 functions do the same operations, with the same distributions, on the tensors where they live;
 randomness comes from one ``torch.Generator`` on that device (so a run's draws differ from the
 numpy path's, but are repeatable from a checkpoint of the generator).
