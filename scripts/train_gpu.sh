@@ -3,6 +3,7 @@
 #
 #   scripts/train_gpu.sh OUT [MINUTES]
 #
+# 0. On CUDA, the device-batch tests (SELF_TEST=0 skips them).
 # 1. Real-map caches (one process per map; training maps with 4 jittered copies) and the first
 #    simulation of the training structures (`train`) plus `val`, side by side on all cores.
 # 2. Two runs share the GPU for MINUTES each (the cosine schedule spans the time): A continues
@@ -35,6 +36,11 @@ limit=${LIMIT:+--limit $LIMIT}
 mkdir -p "$OUT" "$CACHE"
 t0=$(date +%s)
 stamp() { echo "[$(($(date +%s) - t0)) s] $*"; }
+
+if [[ "$DEVICE" == cuda && "${SELF_TEST:-1}" == 1 ]]; then  # ~20 s: stop before spending more
+  stamp "step 0: the device-batch tests on $DEVICE"
+  python3 -m pytest -q -x -p no:cacheprovider tests/test_device_batches.py
+fi
 
 stamp "step 1: real caches and train,val on $NPROC cores"
 pids=()
