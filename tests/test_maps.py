@@ -189,3 +189,30 @@ def test_box_of_a_real_crystal_map_builds_one_copy(real_dir, tmp_path):
     assert dmap.covers_cell and dmap.info.get("filled_by_symmetry")
     placed = Placer.from_path(None, device="cpu").place(dmap)
     assert 130 <= len(placed) <= 145  # 137 deposited residues
+
+
+def test_resampling_near_points_keeps_the_whole_box_values(tmp_path):
+    """Sampling only the blocks near some points (a model spread over a large cell) gives the
+    whole box's values wherever a point is within reach, and 0 only in blocks left out."""
+    from pathlib import Path
+
+    from napari_densitybuild.maps import BLOCK, blocks_near, read_map
+
+    dmap = read_map(Path(__file__).parents[1] / "sample_data" / "sample_map.mtz")
+    points = np.array([[2.0, 3.0, 4.0], [21.0, 19.0, 25.0]])  # two ends of a 25 A box
+    lo, hi, spacing, reach = points.min(0) - 4.0, points.max(0) + 4.0, 0.4, 3.0
+    whole, origin, step = dmap.resample_cartesian(lo, hi, spacing, order=3)
+    near, origin2, step2 = dmap.resample_cartesian(lo, hi, spacing, order=3, near=points,
+                                                   reach=reach)  # fmt: skip
+    assert near.shape == whole.shape and step2 == step and np.array_equal(origin2, origin)
+    k, j, i = np.indices(whole.shape)
+    xyz = origin + step * np.stack([i, j, k], -1)
+    close = np.min(np.linalg.norm(xyz[..., None, :] - points, axis=-1), -1) <= reach
+    assert close.sum() > 1000 and np.array_equal(near[close], whole[close])
+    sampled = np.zeros(whole.shape, dtype=bool)
+    starts = blocks_near(lo, step, whole.shape, points, reach)
+    for s in starts:
+        sampled[s[0] : s[0] + BLOCK, s[1] : s[1] + BLOCK, s[2] : s[2] + BLOCK] = True
+    assert np.array_equal(near[sampled], whole[sampled])
+    assert not near[~sampled].any() and 0.05 < sampled.mean() < 0.5  # the middle is skipped
+    assert len(blocks_near(lo, step, whole.shape, np.zeros((0, 3)), reach)) == 0

@@ -24,6 +24,8 @@ from .mapfiles import fill_by_symmetry, read_mrc_array, read_mtz_grid
 MAX_VOXELS = 512**3
 #: Largest Cartesian volume (voxels) resampled for display before the spacing is coarsened.
 MAX_DISPLAY_VOXELS = 2**25
+#: Edge (voxels) of the blocks that :meth:`DensityMap.resample_cartesian` samples near points.
+BLOCK = 16
 
 MAP_SUFFIXES = (".mtz", ".ccp4", ".map", ".mrc", ".ccp4.gz", ".map.gz", ".mrc.gz")
 
@@ -177,10 +179,15 @@ class DensityMap:
         spacing: float = 0.5,
         order: int = 1,
         max_voxels: int = MAX_DISPLAY_VOXELS,
+        near: np.ndarray | None = None,
+        reach: float = 0.0,
     ) -> tuple[np.ndarray, np.ndarray, float]:
         """Resample the box [lo, hi] (world x, y, z) onto an orthogonal (z, y, x) grid.
 
-        The spacing grows if the box would exceed ``max_voxels``.
+        The spacing grows if the box would exceed ``max_voxels``. With ``near`` (N x 3 world
+        points), only the blocks of :data:`BLOCK` ^3 voxels within ``reach`` A of a point are
+        sampled (:func:`blocks_near`; the same lattice and values) and the rest is left 0: a
+        model spread over a large cell then costs its own volume, not its bounding box's.
 
         Returns
         -------
@@ -197,8 +204,39 @@ class DensityMap:
         # array index (k, j, i) -> world (x, y, z) = lo + spacing * (i, j, k)
         matrix = np.zeros((3, 3))
         matrix[2, 0] = matrix[1, 1] = matrix[0, 2] = spacing
-        data = self.sample_transform(matrix, lo, (int(n[2]), int(n[1]), int(n[0])), order)
+        shape = (int(n[2]), int(n[1]), int(n[0]))
+        if near is None:
+            return self.sample_transform(matrix, lo, shape, order), lo, float(spacing)
+        data = np.zeros(shape, dtype=np.float32)
+        for start in blocks_near(lo, spacing, shape, near, reach):
+            stop = np.minimum(start + BLOCK, shape)
+            origin = lo + spacing * start[::-1]  # block (k, j, i) start -> world (x, y, z)
+            size = tuple(int(v) for v in stop - start)
+            data[tuple(slice(a, b) for a, b in zip(start, stop))] = self.sample_transform(
+                matrix, origin, size, order
+            )
         return data, lo, float(spacing)
+
+
+def blocks_near(
+    lo: np.ndarray, spacing: float, shape: tuple[int, int, int], points: np.ndarray, reach: float
+) -> np.ndarray:
+    """(M, 3) (k, j, i) start indices of the :data:`BLOCK` ^3 blocks of a (z, y, x) lattice at
+    ``lo + spacing * (i, j, k)`` that may hold a voxel within ``reach`` A of one of ``points``
+    (every block that does, and those whose bounding sphere comes that close)."""
+    from scipy.spatial import cKDTree
+
+    points = np.asarray(points, dtype=float).reshape(-1, 3)
+    counts = [int(np.ceil(s / BLOCK)) for s in shape]
+    starts = np.stack(np.meshgrid(*[np.arange(c) * BLOCK for c in counts], indexing="ij"), -1)
+    starts = starts.reshape(-1, 3)
+    if not len(points):
+        return starts[:0]
+    ends = np.minimum(starts + BLOCK, shape) - 1
+    centre = lo + spacing * ((starts + ends) / 2)[:, ::-1]  # world x, y, z
+    half = spacing * np.linalg.norm((ends - starts) / 2, axis=1)  # centre to a corner
+    dist, _ = cKDTree(points).query(centre, distance_upper_bound=reach + half.max() + 1e-6)
+    return starts[dist <= reach + half]
 
 
 def cell_bounding_box(cell: gemmi.UnitCell) -> tuple[np.ndarray, np.ndarray]:

@@ -121,12 +121,24 @@ def build_restraints(model: AtomModel) -> Restraints:
                       as_int(chi, (-1, 4)), as_float(v0), as_float(vsd))  # fmt: skip
 
 
+#: Farthest (A) an atom of any residue type lies from the atoms of the model a
+#: :class:`DensityField` is made for (an arginine's NH from its C-alpha: 7.3 A), so later
+#: passes that give residues other side chains still find the map around them.
+SIDE_CHAIN_REACH = 8.0
+
+
 class DensityField:
-    """The map resampled onto a Cartesian grid around some atoms, sampled differentiably."""
+    """The map resampled onto a Cartesian grid around some atoms, sampled differentiably.
+
+    The grid spans the atoms' bounding box plus ``margin``; only the blocks within ``margin`` +
+    :data:`SIDE_CHAIN_REACH` of an atom are sampled (the rest of the box, empty between the
+    pieces of a model spread over a large cell, reads 0).
+    """
 
     def __init__(self, dmap: DensityMap, xyz: np.ndarray, margin: float = 4.0, spacing=0.4):
         lo, hi = np.min(xyz, 0) - margin, np.max(xyz, 0) + margin
-        data, origin, step = dmap.resample_cartesian(lo, hi, spacing, order=3)
+        data, origin, step = dmap.resample_cartesian(lo, hi, spacing, order=3, near=xyz,
+                                                     reach=margin + SIDE_CHAIN_REACH)  # fmt: skip
         self.grid = torch.from_numpy(np.ascontiguousarray(data))[None, None]
         self._as: dict[torch.dtype, torch.Tensor] = {self.grid.dtype: self.grid}
         self.origin = torch.tensor(origin, dtype=torch.float64)
