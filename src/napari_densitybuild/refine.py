@@ -1,6 +1,6 @@
 """Real-space refinement: fit atoms to the density while keeping ideal geometry.
 
-The target, minimised over all coordinates with L-BFGS in torch::
+The target, minimised over all coordinates with L-BFGS (:mod:`.lbfgs`, torch autograd)::
 
     sum over rigid pairs ((d - d0) / sd)^2          bonds, angles, rings, planar groups, peptides
   + sum over chiral centres ((v - v0) / sd)^2       CA, THR CB, ILE CB
@@ -26,6 +26,7 @@ import torch
 from torch.nn import functional as F
 
 from .geometry import chiral_centres, peptide_pairs, rigid_pairs
+from .lbfgs import minimize, value_and_grad
 from .maps import DensityMap
 from .ncs_side_chains import fit_ncs_side_chains
 from .pepflip import flip_peptides, peptide_units
@@ -238,7 +239,7 @@ def refine(
     if len(model) == 0:
         return model.xyz.copy()
     rs = build_restraints(model)
-    x = torch.tensor(model.xyz, dtype=torch.float64, requires_grad=True)
+    x = torch.tensor(model.xyz, dtype=torch.float64)
     w = torch.tensor([Z.get(str(e).upper(), 6.0) / 6.0 for e in model.element],
                      dtype=torch.float64)  # fmt: skip
     if dmap is not None and field is None:
@@ -270,17 +271,16 @@ def refine(
             with torch.no_grad():
                 x.copy_(torch.from_numpy(xyz))
         nb = _nonbonded_pairs(x.detach().numpy(), model.residue, model.linked)
-        opt = torch.optim.LBFGS([x], lr=1.0, max_iter=iterations, line_search_fn="strong_wolfe")
 
-        def closure(opt=opt, nb=nb) -> torch.Tensor:
-            opt.zero_grad()
-            e = geometry_energy(x, rs, nb)
+        def energy(y: torch.Tensor, nb=nb) -> torch.Tensor:
+            e = geometry_energy(y, rs, nb)
             if field is not None:
-                e = e - map_weight * (w * torch.clamp(field(x), max=5.0)).sum()
-            e.backward()
+                e = e - map_weight * (w * torch.clamp(field(y), max=5.0)).sum()
             return e
 
-        opt.step(closure)
+        best, _ = minimize(value_and_grad(energy, x.shape), x.detach().reshape(-1), iterations)
+        with torch.no_grad():
+            x.copy_(best.view(x.shape))
     if info is not None:
         info["peptide_flips"] = n_flips
         info["side_chain_flips"] = n_side
