@@ -251,7 +251,7 @@ def refine(
     n_flips = n_side = n_rot = n_starts = n_ncs = 0
     for k in range(rounds):
         if k > 0 and (units is not None or side_chain_flips or rotamer_fit or start_turns):
-            xyz = x.detach().numpy().copy()
+            xyz = x.numpy().copy()
             if units is not None:
                 xyz, flipped = flip_peptides(xyz, units, field)
                 n_flips += int(flipped.sum())
@@ -268,9 +268,8 @@ def refine(
                 xyz, turned = flip_side_chains(xyz, model, sym, density=field,
                                                density_weight=flip_density_weight)  # fmt: skip
                 n_side += int(turned.sum())
-            with torch.no_grad():
-                x.copy_(torch.from_numpy(xyz))
-        nb = _nonbonded_pairs(x.detach().numpy(), model.residue, model.linked)
+            x.copy_(torch.from_numpy(xyz))
+        nb = _nonbonded_pairs(x.numpy(), model.residue, model.linked)
 
         def energy(y: torch.Tensor, nb=nb) -> torch.Tensor:
             e = geometry_energy(y, rs, nb)
@@ -278,16 +277,15 @@ def refine(
                 e = e - map_weight * (w * torch.clamp(field(y), max=5.0)).sum()
             return e
 
-        best, _ = minimize(value_and_grad(energy, x.shape), x.detach().reshape(-1), iterations)
-        with torch.no_grad():
-            x.copy_(best.view(x.shape))
+        best, _ = minimize(value_and_grad(energy, x.shape), x.reshape(-1), iterations)
+        x.copy_(best.view(x.shape))
     if info is not None:
         info["peptide_flips"] = n_flips
         info["side_chain_flips"] = n_side
         info["rotamer_changes"] = n_rot
         info["start_turns"] = n_starts
         info["ncs_side_chains"] = n_ncs
-    return x.detach().numpy().copy()
+    return x.numpy().copy()
 
 
 def atom_model(st, residues_only: bool = True) -> AtomModel:
