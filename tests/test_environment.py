@@ -116,3 +116,24 @@ def test_rescore_counts_context_atoms():
     assert AMINO_ACIDS[alone[0].argmax()] == "ASN"
     with_lys = rescore(probs, poses[:1], context=lys)
     assert AMINO_ACIDS[with_lys[0].argmax()] == "ASP"
+
+
+@pytest.mark.parametrize(
+    ("cell", "group"),
+    [
+        ((58.0, 58.0, 150.0, 90, 90, 120), "P 61 2 2"),
+        ((40.0, 52.0, 61.0, 90, 104.5, 90), "C 1 2 1"),
+    ],
+)
+def test_images_in_a_box_are_the_full_images_inside_it(cell, group):
+    """Screening images in fractional coordinates first (hexagonal and monoclinic cells) keeps
+    exactly the images inside the box, in the same order as filtering all of them."""
+    sym = Symmetry.from_cell(gemmi.UnitCell(*cell), group)
+    xyz = np.random.default_rng(0).uniform(-10.0, 60.0, size=(300, 3))
+    lo, hi = xyz.min(0) - 4.0, xyz[:40].max(0) + 4.0  # a box over part of the points
+    full = sym.images(xyz, reach=1)
+    keep = np.all((full["xyz"] >= lo) & (full["xyz"] <= hi), axis=1)
+    boxed = sym.images(xyz, reach=1, box=(lo, hi))
+    assert 0 < keep.sum() < 0.5 * len(keep)
+    for key in ("xyz", "src", "op", "shift"):
+        np.testing.assert_allclose(boxed[key], full[key][keep], atol=1e-9)

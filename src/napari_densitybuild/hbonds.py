@@ -103,13 +103,10 @@ def symmetry_mates(xyz: np.ndarray, sym, cutoff: float = 5.0) -> tuple[np.ndarra
     xyz = np.asarray(xyz, dtype=float).reshape(-1, 3)
     if sym is None or not getattr(sym, "periodic", False) or not len(xyz):
         return np.zeros((0, 3)), np.zeros(0, dtype=np.int64)
-    images = sym.images(xyz, reach=1)
+    images = sym.images(xyz, reach=1, box=(xyz.min(0) - cutoff, xyz.max(0) + cutoff))
     pos, src = images["xyz"], images["src"]
     moved = np.linalg.norm(pos - xyz[src], axis=1) > 1e-3  # not the atom itself
     pos, src = pos[moved], src[moved]
-    lo, hi = xyz.min(0) - cutoff, xyz.max(0) + cutoff
-    box = np.all((pos >= lo) & (pos <= hi), axis=1)
-    pos, src = pos[box], src[box]
     if not len(pos):
         return pos, src.astype(np.int64)
     dist, _ = cKDTree(xyz).query(pos, distance_upper_bound=cutoff)

@@ -61,8 +61,14 @@ class Symmetry:
         """Cartesian coordinates of fractional points (N, 3)."""
         return np.asarray(f, dtype=float).reshape(-1, 3) @ self.orth.T
 
-    def images(self, xyz: np.ndarray, reach: int = 1) -> dict[str, np.ndarray]:
+    def images(
+        self, xyz: np.ndarray, reach: int = 1, box: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> dict[str, np.ndarray]:
         """Every image of every point inside the cell and ``reach`` cells around it.
+
+        With ``box`` (Cartesian x, y, z min and max), only the images inside it, in the same
+        order (candidates are first screened in fractional coordinates, so only those near the
+        box are made Cartesian).
 
         Returns
         -------
@@ -85,12 +91,24 @@ class Symmetry:
         shift = base[None] + lat[:, None, None]  # (L, K, N, 3)
         frac = g[None] + shift
         size = len(lat) * k * n
-        return {
-            "xyz": self.to_cart(frac.reshape(size, 3)),
+        out = {
+            "xyz": frac.reshape(size, 3),
             "src": np.broadcast_to(np.arange(n), (len(lat), k, n)).reshape(size),
             "op": np.broadcast_to(np.arange(k)[:, None], (len(lat), k, n)).reshape(size),
             "shift": shift.reshape(size, 3),
         }
+        if box is not None:
+            lo, hi = (np.asarray(b, dtype=float) for b in box)
+            corners = self.to_frac(np.array(np.meshgrid(*zip(lo, hi))).reshape(3, -1).T)
+            pad = 1e-6  # the fractional box of the corners holds the Cartesian box
+            near = np.all((out["xyz"] >= corners.min(0) - pad)
+                          & (out["xyz"] <= corners.max(0) + pad), axis=1)  # fmt: skip
+            out = {key: v[near] for key, v in out.items()}
+        out["xyz"] = self.to_cart(out["xyz"])
+        if box is not None:
+            inside = np.all((out["xyz"] >= lo) & (out["xyz"] <= hi), axis=1)
+            out = {key: v[inside] for key, v in out.items()}
+        return out
 
     def apply(self, xyz: np.ndarray, op: int, shift: np.ndarray) -> np.ndarray:
         """Apply operation ``op`` then lattice ``shift`` (fractional) to Cartesian points."""
