@@ -221,17 +221,20 @@ class Placer:
         # strongest first; ties broken by position, so the result does not depend on tiling
         order = np.lexsort((votes[:, 2], votes[:, 1], votes[:, 0], -p))
         tree = cKDTree(votes)
+        # every vote's merge neighbours at once, in the order a single query gives them
+        merge = tree.query_ball_point(votes, self.merge_radius, return_sorted=False)
+        unit_n, unit_c = _unit(to_n), _unit(to_c)
         used = np.zeros(len(p), dtype=bool)
         rows = []
         for i in order:
             if used[i]:
                 continue
-            near = np.asarray(tree.query_ball_point(votes[i], self.merge_radius), dtype=int)
+            near = np.asarray(merge[i], dtype=int)
             near = near[~used[near]]
             w = p[near][:, None]
             centre = (votes[near] * w).sum(0) / w.sum()
-            dn = (_unit(to_n[near]) * w).sum(0)
-            dc = (_unit(to_c[near]) * w).sum(0)
+            dn = (unit_n[near] * w).sum(0)
+            dc = (unit_c[near] * w).sum(0)
             used[np.asarray(tree.query_ball_point(centre, self.nms_radius), dtype=int)] = True
             used[near] = True
             if len(near) >= self.min_votes and p[i] >= self.min_score:
