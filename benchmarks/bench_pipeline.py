@@ -41,19 +41,24 @@ def supercell(dmap, n: int = 2):
     return DensityMap(grid=grid, resolution=dmap.resolution, source=f"{dmap.source} x{n}^3")
 
 
+def map_path(case: str):
+    """The map file of a case (the supercell's source map for "cdk2 x8")."""
+    from napari_densitybuild._resources import sample_file, shared_data_dir
+
+    name = case.split()[0]
+    return sample_file("sample_map.mtz") if name == "sample" else (
+        shared_data_dir() / "real" / name / "map.mtz")  # fmt: skip
+
+
 def command_seconds(case: str, device: str, threads: int) -> float | None:
     """Wall seconds of ``densitybuild build MAP`` as a user runs it: a fresh process, imports,
     reading and writing included (None for the supercell, which exists only in memory)."""
     import subprocess
     import tempfile
 
-    from napari_densitybuild._resources import sample_file, shared_data_dir
-
     if case.endswith("x8"):
         return None
-    name = case.split()[0]
-    path = sample_file("sample_map.mtz") if name == "sample" else (
-        shared_data_dir() / "real" / name / "map.mtz")  # fmt: skip
+    path = map_path(case)
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "napari_densitybuild", "build", str(path), "--out",
                f"{tmp}/model.cif", "--threads", str(threads), "--device", device]  # fmt: skip
@@ -67,8 +72,6 @@ def measure(case: str, device: str, threads: int) -> dict:
     import numpy as np
     import torch
 
-    from napari_densitybuild._napari._sample_data import sample_paths
-    from napari_densitybuild._resources import shared_data_dir
     from napari_densitybuild.boxes import cut_boxes
     from napari_densitybuild.build import atoms_for_types, build
     from napari_densitybuild.classify import Classifier
@@ -81,9 +84,7 @@ def measure(case: str, device: str, threads: int) -> dict:
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t = {}
     t0 = time.perf_counter()
-    name = case.split()[0]
-    path = sample_paths()[0] if name == "sample" else shared_data_dir() / "real" / name / "map.mtz"
-    dmap = read_map(path)
+    dmap = read_map(map_path(case))
     if case.endswith("x8"):
         dmap = supercell(dmap)
     t["read"] = time.perf_counter() - t0

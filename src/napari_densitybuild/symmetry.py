@@ -89,26 +89,23 @@ class Symmetry:
         r = np.arange(-reach, reach + 1)
         lat = np.stack(np.meshgrid(r, r, r, indexing="ij"), -1).reshape(-1, 3)
         shift = base[None] + lat[:, None, None]  # (L, K, N, 3)
-        frac = g[None] + shift
         size = len(lat) * k * n
-        out = {
-            "xyz": frac.reshape(size, 3),
+        frac = (g[None] + shift).reshape(size, 3)
+        rest = {
             "src": np.broadcast_to(np.arange(n), (len(lat), k, n)).reshape(size),
             "op": np.broadcast_to(np.arange(k)[:, None], (len(lat), k, n)).reshape(size),
             "shift": shift.reshape(size, 3),
         }
-        if box is not None:
-            lo, hi = (np.asarray(b, dtype=float) for b in box)
-            corners = self.to_frac(np.array(np.meshgrid(*zip(lo, hi))).reshape(3, -1).T)
-            pad = 1e-6  # the fractional box of the corners holds the Cartesian box
-            near = np.all((out["xyz"] >= corners.min(0) - pad)
-                          & (out["xyz"] <= corners.max(0) + pad), axis=1)  # fmt: skip
-            out = {key: v[near] for key, v in out.items()}
-        out["xyz"] = self.to_cart(out["xyz"])
-        if box is not None:
-            inside = np.all((out["xyz"] >= lo) & (out["xyz"] <= hi), axis=1)
-            out = {key: v[inside] for key, v in out.items()}
-        return out
+        if box is None:
+            return {"xyz": self.to_cart(frac), **rest}
+        lo, hi = (np.asarray(b, dtype=float) for b in box)
+        # the fractional bounding box of the Cartesian box's corners holds the whole box
+        corners = self.to_frac(np.array(np.meshgrid(*zip(lo, hi))).reshape(3, -1).T)
+        near = np.flatnonzero(np.all((frac >= corners.min(0) - 1e-6)
+                                     & (frac <= corners.max(0) + 1e-6), axis=1))  # fmt: skip
+        cart = self.to_cart(frac[near])
+        inside = np.all((cart >= lo) & (cart <= hi), axis=1)
+        return {"xyz": cart[inside], **{key: v[near[inside]] for key, v in rest.items()}}
 
     def apply(self, xyz: np.ndarray, op: int, shift: np.ndarray) -> np.ndarray:
         """Apply operation ``op`` then lattice ``shift`` (fractional) to Cartesian points."""
