@@ -56,6 +56,23 @@ def test_module_runs_the_command_line():
     assert bad.returncode == 2
 
 
+def test_command_line_parser_is_light():
+    """Building the parser (``--help``, and the start of every command) imports neither torch nor
+    the simulation's scipy: each costs a fresh process a second or more before any work."""
+    code = (
+        "import sys\n"
+        "from napari_densitybuild.cli import build_parser\n"
+        "build_parser()\n"
+        "heavy = sorted(m for m in ('torch', 'scipy', 'gemmi') if m in sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    run([sys.executable, "-c", code])
+    from napari_densitybuild.training import DEFAULT_CACHES
+    from napari_densitybuild.training.cache import CACHES
+
+    assert set(DEFAULT_CACHES) <= set(CACHES)
+
+
 CHECK_INSTALLED = r"""
 import json, sys
 from importlib import metadata

@@ -7,8 +7,7 @@ import os
 import torch
 
 from .errors import DensityBuildError
-
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+from .settings import DEVICE_CHOICES
 
 
 def _mps_available() -> bool:

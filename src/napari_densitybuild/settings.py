@@ -1,5 +1,8 @@
 """Defaults shared by the command line, the napari widget and the library (no heavy imports)."""
 
+#: What ``--device`` and the widgets accept (``cuda:N`` too; see ``device.pick_device``).
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
 #: Test-time augmentation copies per box when classifying (see ``Classifier``; 0: off).
 DEFAULT_TTA = 4
 #: Frame jitter (A, degrees) of those copies.

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from ..device import DEVICE_CHOICES
 from ..settings import (
     DEFAULT_ENVIRONMENT,
     DEFAULT_NCS,
     DEFAULT_PASSES,
     DEFAULT_TTA,
     DEFAULT_WEAK_FRAGMENTS,
+    DEVICE_CHOICES,
 )
 
 

@@ -20,13 +20,16 @@ import sys
 
 def add_parser(sub) -> argparse.ArgumentParser:
     """Register the sub-command."""
-    from ..training.cache import CACHES, DEFAULT_CACHES
+    from ..training import DEFAULT_CACHES  # the cache table itself imports the simulation
 
     p = sub.add_parser("prepare", help="simulate maps and cut training boxes (box caches)")
     p.add_argument("--out", default=".cache/boxes", help="cache folder (default .cache/boxes)")
-    p.add_argument("--splits", default=",".join(DEFAULT_CACHES),
-                   help=f"caches to build, comma-separated, or 'none' (known: {', '.join(CACHES)};"
-                        f" default {','.join(DEFAULT_CACHES)})")  # fmt: skip
+    p.add_argument(
+        "--splits",
+        default=",".join(DEFAULT_CACHES),
+        help=f"caches to build, comma-separated, 'all' or 'none' (default "
+        f"{','.join(DEFAULT_CACHES)}; an unknown name lists the known ones)",
+    )
     p.add_argument(
         "--real",
         default="none",

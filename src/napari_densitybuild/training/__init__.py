@@ -11,6 +11,8 @@ from pathlib import Path
 
 #: Environment variable that points at the data folder.
 DATA_ENV = "DENSITYBUILD_DATA"
+#: The caches that ``densitybuild prepare`` builds by default (all of them: ``cache.CACHES``).
+DEFAULT_CACHES = ("train", "val", "test_1.5", "test_2.5")
 
 
 def data_dir() -> Path:

@@ -33,6 +33,7 @@ import numpy as np
 from ..boxes import BoxSpec, backbone_frames, cut_boxes, jitter_frames, poster_frames
 from ..models import backbone_residues, read_structure
 from ..residues import AMINO_ACIDS, MAX_ATOMS, class_index
+from . import DEFAULT_CACHES  # noqa: F401 (re-exported)
 from .simulate import SimulationSettings, prepare_structure, simulate
 from .split import load_split, split_files
 
@@ -115,7 +116,6 @@ CACHES: dict[str, CacheSpec] = {
     "train_calib": CacheSpec("train_calib", "train", CALIBRATED.with_d_min((1.3, 2.5)), True, 9),
     "val_calib": CacheSpec("val_calib", "val", CALIBRATED, False, 2),
 }
-DEFAULT_CACHES = ("train", "val", "test_1.5", "test_2.5")
 
 
 def structure_seed(seed: int, name: str) -> np.random.SeedSequence:
