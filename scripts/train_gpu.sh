@@ -7,7 +7,8 @@
 # 1. Real-map caches (one process per map; training maps with 4 jittered copies) and the first
 #    simulation of the training structures (`train`) plus `val`, side by side on all cores.
 # 2. Two runs share the GPU for MINUTES each (the cosine schedule spans the time): A continues
-#    the shipped net; B grows it to blocks 3,4,6 (new blocks start as identities) and continues.
+#    the shipped net; B grows it to blocks 3,4,6 (new blocks start as identities) and continues
+#    (BLOCKS_B=3,3,3 REAL_MIX_B=0.4: the shipped net again, with more real boxes per batch).
 #    Meanwhile `prepare` simulates train2..train9 on the spare cores, and each run adds every
 #    cache that is complete to its pool at its evaluations (--stream-splits).
 # 3. The pipeline benchmark on the GPU (benchmarks/results/pipeline_cuda.md), if BENCH=1.
@@ -27,6 +28,8 @@ LIMIT=${LIMIT:-}                     # structures per simulated split (dry runs)
 BATCH=${BATCH:-512}
 LR=${LR:-2e-3}
 REAL_MIX=${REAL_MIX:-0.25}  # the shipped recipe (the 2026-12-04 run used 0.15)
+BLOCKS_B=${BLOCKS_B:-3,4,6}         # run B: grown (new blocks start as identities)
+REAL_MIX_B=${REAL_MIX_B:-$REAL_MIX}
 EVAL_EVERY=${EVAL_EVERY:-500}
 STREAM=${STREAM:-train2,train3,train4,train5,train6,train7,train8,train9}
 NPROC=$(nproc)
@@ -61,14 +64,14 @@ nice -n 10 python3 -m napari_densitybuild prepare --out "$CACHE" --splits "$STRE
   >"$OUT/prepare_stream.log" 2>&1 &
 sim=$!
 common=(--cache "$CACHE" --train-splits train --stream-splits "$STREAM" --val-split val
-  --real-mix "$REAL_MIX" --real-splits auto --net compact --base 16 --pose --pose-weight 0.3
+  --real-splits auto --net compact --base 16 --pose --pose-weight 0.3
   --minutes "$MINUTES" --steps 1000000 --batch-size "$BATCH" --lr "$LR" --wd 0.05 --warmup 200
   --min-lr 0.02 --aug-scale 0.9,1.1 --aug-noise 0.2 --aug-blur 0.4 --eval-every "$EVAL_EVERY"
   --eval-max 4000 --best-metric realval_top1 --threads 1 --device "$DEVICE" --init-from shipped
   --log-every 100 --checkpoint-minutes 100)
-db train --out "$OUT/A" --blocks 3,3,3 --seed 41 "${common[@]}" >"$OUT/A.log" 2>&1 &
+db train --out "$OUT/A" --blocks 3,3,3 --real-mix "$REAL_MIX" --seed 41 "${common[@]}" >"$OUT/A.log" 2>&1 &
 a=$!
-db train --out "$OUT/B" --blocks 3,4,6 --seed 42 "${common[@]}" >"$OUT/B.log" 2>&1 &
+db train --out "$OUT/B" --blocks "$BLOCKS_B" --real-mix "$REAL_MIX_B" --seed 42 "${common[@]}" >"$OUT/B.log" 2>&1 &
 b=$!
 status=0
 wait "$a" || status=$?
