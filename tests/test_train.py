@@ -186,6 +186,25 @@ def test_train_command(cache, tmp_path, capsys):
     assert clf.predict(np.zeros((3, 8, 8, 8), np.float16)).shape == (3, 20)
 
 
+@pytest.mark.parametrize(
+    "splits, metric, message",
+    [
+        ("real_1dmm,real_cdk2_j2", "val_map", "held-out map(s) cdk2"),
+        ("real_3sb3", "auto", "validation map(s) 3sb3"),
+        ("real_gamma_d1", "realval_top1", "validation map(s) gamma"),
+    ],
+)
+def test_train_refuses_held_out_real_maps(cache, tmp_path, capsys, splits, metric, message):
+    """The held-out maps are never trained on; validation maps only with another checkpoint
+    rule (cross-validation trains on them)."""
+    from napari_densitybuild.cli import main
+
+    rc = main(["train", "--cache", str(cache), "--out", str(tmp_path / "x"), "--steps", "1",
+               "--real-mix", "0.25", "--real-splits", splits, "--best-metric", metric])  # fmt: skip
+    assert rc == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
 def test_augment_rotations_are_proper_and_filter_is_gaussian():
     from napari_densitybuild.training.augment import (
         ROTATIONS,

@@ -137,6 +137,26 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
+def _check_real_splits(real_mix: list[str], best_metric: str) -> None:
+    """Refuse to train on the held-out real maps, or to choose checkpoints by validation maps
+    that are trained on (``real_<name>``, ``real_<name>_j<k>``, ``real_<name>_d<k>``)."""
+    from ..training.realdata import REAL_HOLDOUT, REAL_VAL
+
+    maps = {s.removeprefix("real_").split("_")[0] for s in real_mix}
+    held = sorted(maps & set(REAL_HOLDOUT))
+    if held:
+        raise DensityBuildError(
+            f"--real-splits includes the held-out map(s) {', '.join(held)}: they give the "
+            "reported real-map accuracy and are never trained on"
+        )
+    val = sorted(maps & set(REAL_VAL))
+    if val and best_metric in ("auto", "realval_top1", "realval_map"):
+        raise DensityBuildError(
+            f"--real-splits includes the validation map(s) {', '.join(val)}, which choose "
+            f"checkpoints under --best-metric {best_metric}; pass --best-metric val_map"
+        )
+
+
 def config_from_args(args: argparse.Namespace):
     """The :class:`~napari_densitybuild.training.train.TrainConfig` that ``args`` ask for."""
     from ..training.augment import AugmentConfig
@@ -170,6 +190,7 @@ def config_from_args(args: argparse.Namespace):
         if not real_mix:
             msg = f"--real-mix {args.real_mix} but no real splits in {args.cache}"
             raise DensityBuildError(msg)
+        _check_real_splits(real_mix, args.best_metric)
     init = args.init_from
     if init == "shipped":
         from ..weights_io import shipped_weights_path
