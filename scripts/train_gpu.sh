@@ -21,7 +21,7 @@
 # MINUTES=0.3 BATCH=32 EVAL_EVERY=20.
 set -euo pipefail
 OUT=${1:?usage: scripts/train_gpu.sh OUT [MINUTES]}
-MINUTES=${2:-6}
+MINUTES=${2:-${MINUTES:-6}}
 DEVICE=${DEVICE:-cuda}
 CACHE=${CACHE:-.cache/boxes}
 LIMIT=${LIMIT:-}                     # structures per simulated split (dry runs)
