@@ -22,6 +22,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .settings import (
     DEFAULT_ENVIRONMENT,
@@ -30,6 +31,9 @@ from .settings import (
     DEFAULT_TTA,
     weak_fragments_rule,
 )
+
+if TYPE_CHECKING:
+    from distributed import LocalCluster
 
 #: Per-process cache of loaded networks (device, weights) -> (placer, classifier).
 _MODELS: dict = {}
@@ -183,7 +187,7 @@ def run_batch(
     return out
 
 
-def local_cluster(workers: int):
+def local_cluster(workers: int) -> LocalCluster:
     """A LocalCluster of ``workers`` single-threaded processes, without Dask's malloc trimming.
 
     Dask starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also pins glibc's mmap

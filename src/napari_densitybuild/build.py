@@ -139,7 +139,9 @@ def atoms_for_types(poses: np.ndarray, types: np.ndarray, trace: Trace) -> AtomM
                      np.array([AMINO_ACIDS[t] for t in types], dtype=object), linked)  # fmt: skip
 
 
-def number_residues(trace: Trace, positions: list[np.ndarray | None]):
+def number_residues(
+    trace: Trace, positions: list[np.ndarray | None]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Chain names, residue numbers and insertion codes from per-fragment sequence positions."""
     chain, seqid, icode = [], [], []
     for f in range(trace.fragment_count):

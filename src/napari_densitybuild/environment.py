@@ -20,11 +20,15 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .hbonds import HBOND_MAX, model_roles, symmetry_mates
 from .residues import AMINO_ACIDS, HEAVY_ATOMS, INDEX
+
+if TYPE_CHECKING:
+    from .refine import AtomModel
 
 #: (first, second) of each pair: the model gives the log-odds of the second.
 PAIRS: tuple[tuple[str, str], ...] = (("ASP", "ASN"), ("GLU", "GLN"), ("VAL", "THR"))
@@ -136,7 +140,7 @@ def log_likelihood_ratio(pair: tuple[str, str], features: np.ndarray) -> float:
     return logit - float(m["prior_log_odds"])
 
 
-def model_from_poses(poses: np.ndarray, types: np.ndarray):
+def model_from_poses(poses: np.ndarray, types: np.ndarray) -> AtomModel:
     """An unlinked :class:`~.refine.AtomModel` of each residue's atoms for its type.
 
     ``poses`` are (N, 20, 14, 3) world coordinates of every type (the pose head's).
@@ -157,7 +161,7 @@ def model_from_poses(poses: np.ndarray, types: np.ndarray):
                      np.zeros(len(types), dtype=bool))  # fmt: skip
 
 
-def join_models(a, b):
+def join_models(a: AtomModel, b: AtomModel) -> AtomModel:
     """One :class:`~.refine.AtomModel` of the residues of ``a`` followed by those of ``b``."""
     from .refine import AtomModel
 

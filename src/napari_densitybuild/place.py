@@ -216,7 +216,9 @@ class Placer:
         world, p, tn, tc = (np.concatenate(a) for a in zip(*parts))
         return self.suppress(world, p, tn, tc)
 
-    def suppress(self, votes: np.ndarray, p: np.ndarray, to_n: np.ndarray, to_c: np.ndarray):
+    def suppress(
+        self, votes: np.ndarray, p: np.ndarray, to_n: np.ndarray, to_c: np.ndarray
+    ) -> Detections:
         """Non-maximum suppression of voxel votes into detections (see class parameters)."""
         # strongest first; ties broken by position, so the result does not depend on tiling
         order = np.lexsort((votes[:, 2], votes[:, 1], votes[:, 0], -p))

@@ -168,7 +168,7 @@ def _nonbonded_pairs(xyz: np.ndarray, residue: np.ndarray, linked: np.ndarray) -
     return pairs[(ri != rj) & ~neighbours].astype(np.int64)
 
 
-def geometry_energy(x: torch.Tensor, rs: Restraints, nb: np.ndarray | None = None):
+def geometry_energy(x: torch.Tensor, rs: Restraints, nb: np.ndarray | None = None) -> torch.Tensor:
     """The restraint part of the target (sum of squared Z-scores) for coordinates ``x``."""
     d = torch.linalg.norm(x[rs.pair_i] - x[rs.pair_j], dim=1)
     e = (((d - torch.as_tensor(rs.d0, dtype=x.dtype)) / torch.as_tensor(rs.sd, dtype=x.dtype))

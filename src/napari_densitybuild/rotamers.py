@@ -174,7 +174,9 @@ def side_chain_scores(
     return score, raw
 
 
-def fit_rotamers(xyz: np.ndarray, model, density, sym=None, margin: float = FIT_MARGIN):
+def fit_rotamers(
+    xyz: np.ndarray, model, density, sym=None, margin: float = FIT_MARGIN
+) -> tuple[np.ndarray, np.ndarray]:
     """Replace side chains by library rotamers that fit the map clearly better.
 
     Parameters

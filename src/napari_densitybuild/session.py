@@ -14,6 +14,7 @@ import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from .build import BuildResult, model_structure
 from .errors import DensityBuildError
 from .refine import AtomModel
 from .residues import AMINO_ACIDS, HEAVY_ATOMS, INDEX, ONE_LETTER, THREE_LETTER
+
+if TYPE_CHECKING:
+    import gemmi
 
 FORMAT = "densitybuild-session/1"
 #: Type of a placed residue not classified yet.
@@ -218,10 +222,12 @@ class Session:
 
     @property
     def can_undo(self) -> bool:
+        """Whether there is a change to undo."""
         return bool(self._undo)
 
     @property
     def can_redo(self) -> bool:
+        """Whether there is an undone change to redo."""
         return bool(self._redo)
 
     def _get(self, index: int) -> ResidueState:
@@ -263,7 +269,7 @@ class Session:
         cols.append(np.round([r.confidence for r in self.residues], 2))
         return model, cols
 
-    def structure(self, dmap=None):
+    def structure(self, dmap=None) -> gemmi.Structure:
         """The corrected model as a gemmi Structure (B-factor column: confidence)."""
         if not self.residues:
             raise DensityBuildError("the session has no residues: nothing to export")

@@ -8,8 +8,12 @@ import shlex
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import DensityBuildError
+
+if TYPE_CHECKING:
+    from ..training.train import TrainConfig
 
 
 def _floats(text: str) -> tuple[float, float]:
@@ -157,7 +161,7 @@ def _check_real_splits(real_mix: list[str], best_metric: str) -> None:
         )
 
 
-def config_from_args(args: argparse.Namespace):
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The :class:`~napari_densitybuild.training.train.TrainConfig` that ``args`` ask for."""
     from ..training.augment import AugmentConfig
     from ..training.train import TrainConfig

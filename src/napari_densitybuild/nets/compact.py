@@ -94,7 +94,9 @@ class CompactNet(nn.Module):
             out.append(x)
         return out
 
-    def forward(self, x: torch.Tensor, pose: bool = False):
+    def forward(
+        self, x: torch.Tensor, pose: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Logits (B, n_classes) for boxes (B, 1, n, n, n); with ``pose`` also the pose head's
         coordinates (see :meth:`forward_pose`). One entry point, so DistributedDataParallel
         sees every training forward pass."""

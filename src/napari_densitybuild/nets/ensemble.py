@@ -50,7 +50,9 @@ class Ensemble(nn.Module):
         """The first member's pose head (a marker that the ensemble predicts atoms)."""
         return getattr(self.members[0], "pose_head", None)
 
-    def forward(self, x: torch.Tensor, pose: bool = False):
+    def forward(
+        self, x: torch.Tensor, pose: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Mean log-probabilities (B, n_classes); with ``pose`` also mean coordinates."""
         if not pose:
             return torch.stack([F.log_softmax(m(x), dim=1) for m in self.members]).mean(0)

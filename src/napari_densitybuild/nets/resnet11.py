@@ -56,6 +56,7 @@ class Bottleneck(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The block's output: ReLU of the input plus the bottleneck's."""
         return self.relu(x + self.bn(self.conv(self.reduce(x))))
 
 

@@ -163,6 +163,7 @@ class BatchMaker:
         self.train.add(part)
 
     def __call__(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The next batch: normalised boxes (B, 1, n, n, n), labels, pose targets or None."""
         dev = self.on_device
         rand = self.gen if dev else self.rng  # one source of randomness per path
         aug = augment_batch_t if dev else augment_batch

@@ -31,7 +31,7 @@ import gemmi
 import numpy as np
 
 from ..boxes import BoxSpec, backbone_frames, cut_boxes, jitter_frames, poster_frames
-from ..models import backbone_residues, read_structure
+from ..models import BackboneResidues, backbone_residues, read_structure
 from ..residues import AMINO_ACIDS, MAX_ATOMS, class_index
 from . import DEFAULT_CACHES  # noqa: F401 (re-exported)
 from .simulate import SimulationSettings, prepare_structure, simulate
@@ -123,7 +123,9 @@ def structure_seed(seed: int, name: str) -> np.random.SeedSequence:
     return np.random.SeedSequence([seed, zlib.crc32(Path(name).name.encode())])
 
 
-def labelled_residues(st: gemmi.Structure, with_atoms: bool = True):
+def labelled_residues(
+    st: gemmi.Structure, with_atoms: bool = True
+) -> tuple[BackboneResidues, np.ndarray]:
     """Residues with N, CA, C that are one of the 20 amino acids (MSE as MET), and their labels.
 
     With ``with_atoms`` the residues carry their heavy atoms (``atoms``, world coordinates).
@@ -146,7 +148,7 @@ def frames_for(
     rng: np.random.Generator | None = None,
     angle: float = 10.0,
     shift: float = 0.3,
-):
+) -> tuple[np.ndarray, np.ndarray]:
     """Box frames (centres, rotations) for residues, in ``box.frame``; jittered if ``rng``
     (rotations up to ``angle`` degrees, centres moved by ``shift`` A sd)."""
     if box.frame == "axis":

@@ -136,7 +136,9 @@ def find_map_and_model(folder: str | Path) -> tuple[Path, Path]:
     return maps[0], models[0]
 
 
-def classify_pair(clf, map_path: str | Path, model_path: str | Path):
+def classify_pair(
+    clf, map_path: str | Path, model_path: str | Path
+) -> tuple[np.ndarray, np.ndarray]:
     """(probs, labels) at a model's standard residues, through :meth:`Classifier.classify_model`."""
     from ..maps import read_map
 

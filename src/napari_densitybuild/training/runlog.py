@@ -96,6 +96,7 @@ def group_weights(names: list[str], sizes: list[int], mode: str) -> list[float] 
 
 
 def plot_curves(rows: list[dict], path: Path) -> None:
+    """Loss and validation curves of a run's log rows as a PNG at ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -159,6 +160,7 @@ class RunLog:
         return [flat.get(c, "") for c in CSV_COLUMNS]
 
     def add(self, row: dict) -> None:
+        """Keep a row and append it to the JSONL and CSV logs."""
         self.rows.append(row)
         with open(self.jsonl, "a") as f:
             f.write(json.dumps(row) + "\n")

@@ -101,7 +101,9 @@ def identity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
     return _align(a, b).match_count / min(len(a), len(b))
 
 
-def similarity(a: tuple[str, ...], b: tuple[str, ...], threshold: float = THRESHOLD):
+def similarity(
+    a: tuple[str, ...], b: tuple[str, ...], threshold: float = THRESHOLD
+) -> tuple[float, float]:
     """Identity of two chains and, when it is above ``threshold``, the z-score of the alignment.
 
     The z-score compares the alignment score with those of the shorter chain shuffled

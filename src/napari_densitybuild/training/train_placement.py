@@ -90,6 +90,7 @@ class TileBuffer:
                      "to_c": np.zeros((capacity, 3, *shp[1:]), np.float16)}  # fmt: skip
 
     def add(self, tiles: dict[str, np.ndarray]) -> None:
+        """Store tiles, overwriting the oldest once full."""
         for t in range(len(tiles["map"])):
             for k, arr in self.data.items():
                 arr[self.pos] = tiles[k][t]
@@ -97,6 +98,7 @@ class TileBuffer:
             self.n = min(self.n + 1, self.cap)
 
     def sample(self, count: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """``count`` stored tiles drawn at random (with replacement)."""
         idx = rng.integers(0, self.n, size=count)
         return {k: v[idx] for k, v in self.data.items()}
 
