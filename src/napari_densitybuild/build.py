@@ -161,7 +161,14 @@ def number_residues(
     return np.array(chain, dtype=object), np.array(seqid, dtype=int), np.array(icode, dtype=object)
 
 
-def model_structure(model, chain, seqid, icode, confidence, dmap=None) -> gemmi.Structure:
+def model_structure(
+    model: AtomModel,
+    chain: np.ndarray,
+    seqid: np.ndarray,
+    icode: np.ndarray,
+    confidence: np.ndarray,
+    dmap: DensityMap | None = None,
+) -> gemmi.Structure:
     """A gemmi Structure of an :class:`AtomModel` with the given numbering and B = confidence."""
     if len(model.resname) == 0:
         raise DensityBuildError("the model has no residues: nothing to write")

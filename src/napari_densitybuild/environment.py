@@ -29,6 +29,7 @@ from .residues import AMINO_ACIDS, HEAVY_ATOMS, INDEX
 
 if TYPE_CHECKING:
     from .refine import AtomModel
+    from .symmetry import Symmetry
 
 #: (first, second) of each pair: the model gives the log-odds of the second.
 PAIRS: tuple[tuple[str, str], ...] = (("ASP", "ASN"), ("GLU", "GLN"), ("VAL", "THR"))
@@ -56,7 +57,9 @@ def kind_of(pair: tuple[str, str]) -> str:
     return "val_thr" if pair == ("VAL", "THR") else "acid_amide"
 
 
-def pair_features(model, residues: np.ndarray | None = None, sym=None) -> dict[int, np.ndarray]:
+def pair_features(
+    model: AtomModel, residues: np.ndarray | None = None, sym: Symmetry | None = None
+) -> dict[int, np.ndarray]:
     """Environment features of the residues of ``model`` that belong to a pair.
 
     Parameters
@@ -172,7 +175,12 @@ def join_models(a: AtomModel, b: AtomModel) -> AtomModel:
                      np.concatenate([a.linked, b.linked]))  # fmt: skip
 
 
-def rescore(probs: np.ndarray, poses: np.ndarray, sym=None, context=None) -> np.ndarray:
+def rescore(
+    probs: np.ndarray,
+    poses: np.ndarray,
+    sym: Symmetry | None = None,
+    context: AtomModel | None = None,
+) -> np.ndarray:
     """Classifier probabilities with the environment evidence of each pair added.
 
     Parameters

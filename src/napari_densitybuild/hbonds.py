@@ -11,7 +11,13 @@ Roles are bit flags (:data:`DONOR`, :data:`ACCEPTOR`); hydroxyls, ring nitrogens
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from .refine import AtomModel
+    from .symmetry import Symmetry
 
 DONOR = 1
 ACCEPTOR = 2
@@ -56,7 +62,7 @@ def atom_role(resname: str, atom: str) -> int:
     return SIDE_CHAIN_ROLES.get(resname, {}).get(atom, 0)
 
 
-def model_roles(model) -> np.ndarray:
+def model_roles(model: AtomModel) -> np.ndarray:
     """(N,) role of every atom of an :class:`~.refine.AtomModel`, from its residue names."""
     return np.array(
         [atom_role(str(model.resname[r]), str(a)) for r, a in zip(model.residue, model.atom)],
@@ -81,7 +87,9 @@ def pair_score(role: int, partner: int) -> float:
     return -1.0
 
 
-def symmetry_mates(xyz: np.ndarray, sym, cutoff: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
+def symmetry_mates(
+    xyz: np.ndarray, sym: Symmetry | None, cutoff: float = 5.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Crystal neighbours of a model: images of its atoms within ``cutoff`` of the model.
 
     Parameters

@@ -25,7 +25,9 @@ ValueGrad = Callable[[torch.Tensor], tuple[float, torch.Tensor]]
 C1, C2 = 1e-4, 0.9
 
 
-def value_and_grad(energy: Callable[[torch.Tensor], torch.Tensor], shape) -> ValueGrad:
+def value_and_grad(
+    energy: Callable[[torch.Tensor], torch.Tensor], shape: tuple[int, ...]
+) -> ValueGrad:
     """Wrap ``energy`` (a scalar tensor function of a tensor of ``shape``) as a
     :data:`ValueGrad` of the flat vector."""
 

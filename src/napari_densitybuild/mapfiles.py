@@ -9,11 +9,15 @@ from __future__ import annotations
 import io
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gemmi
 import numpy as np
 
 from .errors import MapReadError
+
+if TYPE_CHECKING:
+    from .maps import DensityMap
 
 #: (amplitude, phase) column pairs of 2mFo-DFc map coefficients, in order of preference.
 TWO_FOFC_COLUMNS = (
@@ -230,7 +234,7 @@ def read_mrc_array(path: Path, max_voxels: int) -> dict:
     }
 
 
-def write_mrc(path: str | Path, dmap, data_zyx: np.ndarray | None = None) -> None:
+def write_mrc(path: str | Path, dmap: DensityMap, data_zyx: np.ndarray | None = None) -> None:
     """Write a DensityMap's unit cell as a CCP4/MRC map (mode 2, axis order X, Y, Z)."""
     import mrcfile
 
@@ -249,7 +253,7 @@ def write_mrc(path: str | Path, dmap, data_zyx: np.ndarray | None = None) -> Non
 
 
 def write_em_box(
-    path: str | Path, dmap, lo: np.ndarray, hi: np.ndarray, spacing: float
+    path: str | Path, dmap: DensityMap, lo: np.ndarray, hi: np.ndarray, spacing: float
 ) -> tuple[tuple[int, int, int], float]:
     """Write the world box [lo, hi] of a map as a cryo-EM map is written: P 1, an orthogonal
     grid of ``spacing`` A (larger if the box is huge), the box's corner in the ORIGIN field.

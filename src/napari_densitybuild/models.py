@@ -7,14 +7,20 @@ per atom property.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gemmi
 import numpy as np
 
 from .errors import ModelReadError
 from .residues import ATOM_ALIASES, HEAVY_ATOMS, MAX_ATOMS, PARENT
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from numpy.typing import ArrayLike
 
 MODEL_SUFFIXES = (".pdb", ".cif", ".mmcif", ".ent", ".pdb.gz", ".cif.gz", ".mmcif.gz", ".ent.gz")
 FEATURE_COLUMNS = ("chain", "seqid", "icode", "resname", "atom", "element", "b_iso", "occupancy")
@@ -49,7 +55,12 @@ class AtomTable:
         return {name: getattr(self, name) for name in FEATURE_COLUMNS}
 
     @classmethod
-    def from_rows(cls, rows: list[tuple], cell=None, spacegroup: str | None = None) -> AtomTable:
+    def from_rows(
+        cls,
+        rows: list[tuple],
+        cell: tuple[float, ...] | None = None,
+        spacegroup: str | None = None,
+    ) -> AtomTable:
         """A table from rows (x, y, z, chain, seqid, icode, resname, atom, element, b, occ)."""
         if not rows:
             e = np.zeros(0, dtype=object)
@@ -62,7 +73,11 @@ class AtomTable:
 
     @classmethod
     def from_features(
-        cls, xyz: np.ndarray, features, cell=None, spacegroup: str | None = None
+        cls,
+        xyz: np.ndarray,
+        features: Mapping[str, ArrayLike] | pd.DataFrame,
+        cell: tuple[float, ...] | None = None,
+        spacegroup: str | None = None,
     ) -> AtomTable:
         """Build a table from positions and a mapping (or DataFrame) of feature columns."""
         n = len(xyz)

@@ -17,6 +17,9 @@ real maps with NCS copies it fixed some side chains and broke others (docs/build
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .boxes import backbone_frames
@@ -29,6 +32,12 @@ from .rotamers import (
     rotamer_library,
     side_chain_scores,
 )
+
+if TYPE_CHECKING:
+    import torch
+
+    from .refine import AtomModel
+    from .symmetry import Symmetry
 
 #: Conformations closer than this (RMSD, A, in the backbone frame) are the same one: left alone.
 SAME_CONFORMATION = 0.5
@@ -57,10 +66,10 @@ def _members(model, groups: np.ndarray) -> list[tuple[str, list[int], np.ndarray
 
 def fit_ncs_side_chains(
     xyz: np.ndarray,
-    model,
+    model: AtomModel,
     groups: np.ndarray,
-    density,
-    sym=None,
+    density: Callable[[torch.Tensor], torch.Tensor],
+    sym: Symmetry | None = None,
     margin: float = FIT_MARGIN,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Give NCS copies the side-chain conformation that fits their summed density best.

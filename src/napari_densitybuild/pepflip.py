@@ -11,14 +11,20 @@ picked 7 of the 27 peptides that disagreed with the deposited models and none of
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from .refine import AtomModel
 
 #: Minimum gain in density (sigma) at O for a flip.
 FLIP_MARGIN = 0.5
 
 
-def peptide_units(model) -> np.ndarray:
+def peptide_units(model: AtomModel) -> np.ndarray:
     """(P, 5) atom indices CA(i), C(i), O(i), N(i+1), CA(i+1) of the trans peptides of ``model``.
 
     ``model`` is a :class:`~.refine.AtomModel`; residues not linked to the previous one and cis
@@ -46,7 +52,10 @@ def flipped_positions(xyz: np.ndarray, units: np.ndarray) -> np.ndarray:
 
 
 def flip_peptides(
-    xyz: np.ndarray, units: np.ndarray, density, margin: float = FLIP_MARGIN
+    xyz: np.ndarray,
+    units: np.ndarray,
+    density: Callable[[torch.Tensor], torch.Tensor],
+    margin: float = FLIP_MARGIN,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Turn over the peptides whose O fits the map better flipped.
 

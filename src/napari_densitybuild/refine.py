@@ -20,6 +20,7 @@ chain turned about CA-C where the map puts them (:mod:`.termini`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -34,6 +35,9 @@ from .rotamers import fit_rotamers
 from .sideflip import flip_side_chains
 from .symmetry import Symmetry
 from .termini import turn_fragment_starts
+
+if TYPE_CHECKING:
+    import gemmi
 
 #: Atomic numbers of the elements in proteins (weights of the density term, / 6).
 Z = {"C": 6.0, "N": 7.0, "O": 8.0, "S": 16.0, "SE": 34.0}
@@ -288,7 +292,7 @@ def refine(
     return x.numpy().copy()
 
 
-def atom_model(st, residues_only: bool = True) -> AtomModel:
+def atom_model(st: gemmi.Structure, residues_only: bool = True) -> AtomModel:
     """The amino-acid heavy atoms of a gemmi Structure's first model as an :class:`AtomModel`.
 
     Residues are linked when the C of one lies within 2 A of the N of the next in its chain.

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .classify import Classifier
+from .classify import Classifier, Progress
 from .errors import DensityBuildError
 from .maps import DensityMap
 from .place import Placer, map_stats
@@ -56,7 +56,7 @@ def classify_residues(
     indices: list[int] | None = None,
     poses: bool = True,
     keep_edited: bool = True,
-    progress=None,
+    progress: Progress | None = None,
 ) -> dict[int, ResidueState]:
     """New states (not applied) for residues ``indices`` (default all): classifier types and
     probabilities, and with ``poses`` the pose head's atoms for that type. Residues the user

@@ -25,8 +25,10 @@ rotamer's frequency relative to the commonest.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -35,6 +37,10 @@ from .boxes import backbone_frames
 from .hbonds import symmetry_mates
 from .pose import frame_to_world
 from .residues import HEAVY_ATOMS
+
+if TYPE_CHECKING:
+    from .refine import AtomModel
+    from .symmetry import Symmetry
 
 #: The four atoms of each chi angle, per type.
 CHI_ATOMS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
@@ -139,7 +145,12 @@ class ClashIndex:
 
 
 def side_chain_scores(
-    confs: np.ndarray, side: np.ndarray, r: int, model, density, neighbours: ClashIndex
+    confs: np.ndarray,
+    side: np.ndarray,
+    r: int,
+    model: AtomModel,
+    density: Callable[[torch.Tensor], torch.Tensor],
+    neighbours: ClashIndex,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Scores of side-chain conformations of residue ``r`` (the module's score, no prior).
 
@@ -175,7 +186,11 @@ def side_chain_scores(
 
 
 def fit_rotamers(
-    xyz: np.ndarray, model, density, sym=None, margin: float = FIT_MARGIN
+    xyz: np.ndarray,
+    model: AtomModel,
+    density: Callable[[torch.Tensor], torch.Tensor],
+    sym: Symmetry | None = None,
+    margin: float = FIT_MARGIN,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Replace side chains by library rotamers that fit the map clearly better.
 

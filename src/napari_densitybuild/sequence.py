@@ -14,11 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import DensityBuildError
 from .residues import AMINO_ACIDS, ONE_LETTER, PARENT
+
+if TYPE_CHECKING:
+    import gemmi
 
 LETTERS = "".join(ONE_LETTER[a] for a in AMINO_ACIDS)
 #: Letter -> class index (X and other letters: -1, aligned at no score).
@@ -82,7 +86,7 @@ def read_fasta(path: str | Path) -> list[tuple[str, str]]:
     return out
 
 
-def model_fasta(structure, name: str) -> str:
+def model_fasta(structure: gemmi.Structure, name: str) -> str:
     """FASTA text of each chain's amino acids in a model (first model, modelled residues in
     file order; modified residues as their parents), e.g. to build with a known sequence.
 

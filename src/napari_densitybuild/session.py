@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +26,9 @@ from .residues import AMINO_ACIDS, HEAVY_ATOMS, INDEX, ONE_LETTER, THREE_LETTER
 
 if TYPE_CHECKING:
     import gemmi
+
+    from .maps import DensityMap
+    from .trace import Trace
 
 FORMAT = "densitybuild-session/1"
 #: Type of a placed residue not classified yet.
@@ -103,7 +107,9 @@ class Session:
 
     # -- construction ----------------------------------------------------------------------
     @classmethod
-    def from_trace(cls, trace, map_path: str | None = None, dmap=None) -> Session:
+    def from_trace(
+        cls, trace: Trace, map_path: str | None = None, dmap: DensityMap | None = None
+    ) -> Session:
         """A session of placed, not yet classified residues (one C-alpha atom each)."""
         centres, rotations = trace.frames()
         rows = []
@@ -151,7 +157,12 @@ class Session:
         self.residues = residues
         self.save_autosave()
 
-    def set_type(self, index: int, new_type: str | int, atoms=None) -> ResidueState:
+    def set_type(
+        self,
+        index: int,
+        new_type: str | int,
+        atoms: Iterable[tuple[str, float, float, float]] | None = None,
+    ) -> ResidueState:
         """Change a residue's type (three- or one-letter code, or class index).
 
         ``atoms`` are the new type's atoms ((name, x, y, z) tuples, e.g. from the pose head);
@@ -191,16 +202,6 @@ class Session:
         rows.insert(index, replace(residue, edited=True))
         self._commit(rows)
         return index
-
-    def move(self, index: int, centre: np.ndarray, atoms=None) -> ResidueState:
-        """Move a residue's box (and replace its atoms, if given)."""
-        old = self._get(index)
-        moved = old.atoms if atoms is None else tuple(tuple(a) for a in atoms)
-        new = replace(old, centre=tuple(map(float, centre)), edited=True, atoms=moved)
-        rows = list(self.residues)
-        rows[index] = new
-        self._commit(rows)
-        return new
 
     def undo(self) -> bool:
         """Undo the last edit; False if there is none."""
@@ -269,7 +270,7 @@ class Session:
         cols.append(np.round([r.confidence for r in self.residues], 2))
         return model, cols
 
-    def structure(self, dmap=None) -> gemmi.Structure:
+    def structure(self, dmap: DensityMap | None = None) -> gemmi.Structure:
         """The corrected model as a gemmi Structure (B-factor column: confidence)."""
         if not self.residues:
             raise DensityBuildError("the session has no residues: nothing to export")

@@ -16,10 +16,17 @@ the heavier atoms into higher density gains ``density_weight`` H-bonds per sigma
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
 from .hbonds import HBOND_MAX, model_roles, pair_score, symmetry_mates
+
+if TYPE_CHECKING:
+    from .refine import AtomModel
+    from .symmetry import Symmetry
 
 #: Atoms whose positions swap in a flip (the 180-degree turn about the last side-chain torsion).
 FLIP_PAIRS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -33,7 +40,7 @@ FLIP_MARGIN = 1.0
 _Z = {"C": 6, "N": 7, "O": 8}
 
 
-def flip_groups(model) -> list[tuple[int, np.ndarray, np.ndarray]]:
+def flip_groups(model: AtomModel) -> list[tuple[int, np.ndarray, np.ndarray]]:
     """(residue, atoms a, atoms b) of every complete ASN, GLN and HIS of an ``AtomModel``."""
     groups = []
     for r, name in enumerate(model.resname):
@@ -50,11 +57,11 @@ def flip_groups(model) -> list[tuple[int, np.ndarray, np.ndarray]]:
 
 def flip_side_chains(
     xyz: np.ndarray,
-    model,
-    sym=None,
+    model: AtomModel,
+    sym: Symmetry | None = None,
     margin: float = FLIP_MARGIN,
     sweeps: int = 3,
-    density=None,
+    density: Callable[[torch.Tensor], torch.Tensor] | None = None,
     density_weight: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Turn over the ASN, GLN and HIS side chains whose surroundings fit better the other way.

@@ -9,9 +9,13 @@ use :meth:`Symmetry.none`: the identity only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import gemmi
 import numpy as np
+
+if TYPE_CHECKING:
+    from .maps import DensityMap
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,7 @@ class Symmetry:
         return cls(np.eye(3)[None], np.zeros((1, 3)), np.eye(3), np.eye(3), periodic=False)
 
     @classmethod
-    def of_map(cls, dmap) -> Symmetry:
+    def of_map(cls, dmap: DensityMap) -> Symmetry:
         """The symmetry of a :class:`~napari_densitybuild.maps.DensityMap` (none for EM boxes)."""
         if dmap.periodic:
             return cls.from_cell(dmap.cell, dmap.spacegroup)

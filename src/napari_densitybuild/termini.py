@@ -15,10 +15,18 @@ polishes the result.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
 from .rotamers import RHO_CAP
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .refine import AtomModel
 
 #: Angles tried about the CA-C axis (degrees apart).
 STEP_DEGREES = 15.0
@@ -26,7 +34,7 @@ STEP_DEGREES = 15.0
 TURN_MARGIN = 0.5
 
 
-def fragment_starts(model) -> list[tuple[int, int, int, int, np.ndarray]]:
+def fragment_starts(model: AtomModel) -> list[tuple[int, int, int, int, np.ndarray]]:
     """(N, CA, C, CB or -1, atoms to turn) of the first residue of every fragment.
 
     ``model`` is a :class:`~.refine.AtomModel`. A fragment start is a residue not linked to
@@ -48,7 +56,9 @@ def fragment_starts(model) -> list[tuple[int, int, int, int, np.ndarray]]:
     return out
 
 
-def rotate_about(points: np.ndarray, origin: np.ndarray, axis: np.ndarray, degrees) -> np.ndarray:
+def rotate_about(
+    points: np.ndarray, origin: np.ndarray, axis: np.ndarray, degrees: ArrayLike
+) -> np.ndarray:
     """``points`` (M, 3) turned about the line through ``origin`` along ``axis``.
 
     ``degrees`` may be an array (K,): the result is then (K, M, 3).
@@ -63,7 +73,10 @@ def rotate_about(points: np.ndarray, origin: np.ndarray, axis: np.ndarray, degre
 
 
 def turn_fragment_starts(
-    xyz: np.ndarray, model, density, margin: float = TURN_MARGIN
+    xyz: np.ndarray,
+    model: AtomModel,
+    density: Callable[[torch.Tensor], torch.Tensor],
+    margin: float = TURN_MARGIN,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Turn the N and side chain of fragment starts about CA-C where the map is clearly higher.
 

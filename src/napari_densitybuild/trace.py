@@ -135,7 +135,9 @@ def ca_trace_frame(prev: np.ndarray, ca: np.ndarray, nxt: np.ndarray) -> tuple[n
     return np.stack([e1, e2, np.cross(e1, e2)], axis=1), angle
 
 
-def ca_trace_backbone(prev, ca, nxt) -> tuple[np.ndarray, np.ndarray] | None:
+def ca_trace_backbone(
+    prev: np.ndarray, ca: np.ndarray, nxt: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
     """N and C of the middle residue of three consecutive C-alphas (None off the table).
 
     The table (``geometry.json``, ``ca_frames``) holds the mean N and C positions in the

@@ -15,7 +15,7 @@ import argparse
 from ._options import add_build_options
 
 
-def add_parser(sub) -> argparse.ArgumentParser:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Register the sub-command."""
     p = sub.add_parser("batch", help="build many maps on a Dask cluster (local or remote)")
     p.add_argument("maps", nargs="+", help="map files")

@@ -16,7 +16,7 @@ from pathlib import Path
 from ._options import add_build_options
 
 
-def add_parser(sub) -> argparse.ArgumentParser:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Register the sub-command."""
     p = sub.add_parser(
         "build",

@@ -26,7 +26,7 @@ from ._options import add_columns, add_device, add_environment, add_tta, add_wei
 DECIMALS = 5
 
 
-def add_parser(sub) -> argparse.ArgumentParser:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Register the sub-command."""
     p = sub.add_parser(
         "classify",

@@ -28,7 +28,7 @@ from ._options import (
 TASKS = ("classify", "place", "build")
 
 
-def add_parser(sub) -> argparse.ArgumentParser:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Register the sub-command."""
     p = sub.add_parser(
         "evaluate",

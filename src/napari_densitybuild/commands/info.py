@@ -9,7 +9,7 @@ import numpy as np
 from ._options import add_columns
 
 
-def add_parser(sub) -> argparse.ArgumentParser:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Register the sub-command."""
     p = sub.add_parser("info", help="read a map (and optionally a model) and describe it")
     p.add_argument("map", help="map file: .mtz, .ccp4, .map, .mrc (gzipped too)")

@@ -18,7 +18,7 @@ import argparse
 import sys
 
 
-def add_parser(sub) -> argparse.ArgumentParser:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Register the sub-command."""
     from ..training import DEFAULT_CACHES  # the cache table itself imports the simulation
 

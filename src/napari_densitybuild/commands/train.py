@@ -21,7 +21,7 @@ def _floats(text: str) -> tuple[float, float]:
     return lo, hi
 
 
-def add_parser(sub) -> argparse.ArgumentParser:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Register the sub-command."""
     p = sub.add_parser(
         "train",

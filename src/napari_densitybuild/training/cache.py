@@ -143,7 +143,7 @@ def atoms_in_frames(atoms: np.ndarray, centres: np.ndarray, rotations: np.ndarra
 
 
 def frames_for(
-    bb,
+    bb: BackboneResidues,
     box: BoxSpec,
     rng: np.random.Generator | None = None,
     angle: float = 10.0,

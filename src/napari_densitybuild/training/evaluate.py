@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -21,6 +22,9 @@ from ..errors import DensityBuildError
 from ..residues import AMINO_ACIDS
 from .augment import crop_boxes
 from .metrics import classification_metrics, write_confusion
+
+if TYPE_CHECKING:
+    from ..classify import Classifier
 
 #: Real maps never trained on (mirrors ``training.realdata.REAL_HOLDOUT``).
 REAL_HOLDOUT: tuple[str, ...] = ("1cbs", "cdk2", "rnasa")
@@ -137,7 +141,7 @@ def find_map_and_model(folder: str | Path) -> tuple[Path, Path]:
 
 
 def classify_pair(
-    clf, map_path: str | Path, model_path: str | Path
+    clf: Classifier, map_path: str | Path, model_path: str | Path
 ) -> tuple[np.ndarray, np.ndarray]:
     """(probs, labels) at a model's standard residues, through :meth:`Classifier.classify_model`."""
     from ..maps import read_map

@@ -29,6 +29,8 @@ density); all but the flip-blind one need the map:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import gemmi
 import numpy as np
 
@@ -40,6 +42,9 @@ from ..symmetry import Symmetry
 from .place_metrics import match_cas
 from .pose_loss import pose_rmsd, swap_permutations
 
+if TYPE_CHECKING:
+    from ..maps import DensityMap
+
 #: Map level (sigma) at which an atom counts as in density: the usual contour of a 2mFo-DFc map.
 IN_DENSITY = 1.0
 #: (20, 14) atom permutation of an ASN/GLN amide or HIS ring flip (those of :mod:`~..sideflip`).
@@ -50,7 +55,10 @@ FLIP_PERMUTATIONS = swap_permutations({
 
 
 def compare_models(
-    built: gemmi.Structure, deposited: gemmi.Structure, sym: Symmetry, dmap=None
+    built: gemmi.Structure,
+    deposited: gemmi.Structure,
+    sym: Symmetry,
+    dmap: DensityMap | None = None,
 ) -> dict:
     """Metrics of a built model against a deposited model of the same crystal (see module).
 

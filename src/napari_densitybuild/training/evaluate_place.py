@@ -11,18 +11,24 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..maps import DensityMap, read_map
-from ..models import backbone_residues, read_structure
+from ..models import BackboneResidues, backbone_residues, read_structure
 from ..place import Placer
 from ..symmetry import Symmetry
 from .place_metrics import match_cas, placement_metrics
 from .simulate import SimulationSettings, simulate_file
 
+if TYPE_CHECKING:
+    import gemmi
 
-def link_accuracy(placed, bb, sym: Symmetry) -> float:
+    from ..trace import Trace
+
+
+def link_accuracy(placed: Trace, bb: BackboneResidues, sym: Symmetry) -> float:
     """Fraction of traced links that join deposited residues k -> k + 1 of one chain."""
     p, r, _ = match_cas(placed.ca, bb.ca, sym, 1.5)
     ref_of = dict(zip(p.tolist(), r.tolist()))
@@ -37,7 +43,7 @@ def link_accuracy(placed, bb, sym: Symmetry) -> float:
     return good / total if total else float("nan")
 
 
-def score_placement(placer: Placer, dmap: DensityMap, reference) -> dict:
+def score_placement(placer: Placer, dmap: DensityMap, reference: gemmi.Structure) -> dict:
     """Place into ``dmap`` and score against a reference structure (gemmi) in the same frame."""
     t0 = time.perf_counter()
     placed = placer.place(dmap)

@@ -8,6 +8,7 @@ and ``classes_present`` says how many classes were averaged).
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -104,7 +105,9 @@ def classification_metrics(probs: np.ndarray, labels: np.ndarray) -> dict:
     }
 
 
-def write_confusion_csv(cm: np.ndarray, path: str | Path, names=AMINO_ACIDS) -> None:
+def write_confusion_csv(
+    cm: np.ndarray, path: str | Path, names: Sequence[str] = AMINO_ACIDS
+) -> None:
     """Write the row-normalised confusion matrix (and row counts) as CSV."""
     cm = np.asarray(cm)
     norm = row_normalise(cm)
@@ -118,7 +121,7 @@ def write_confusion_csv(cm: np.ndarray, path: str | Path, names=AMINO_ACIDS) -> 
 def plot_confusion(
     cm: np.ndarray,
     path: str | Path,
-    names=AMINO_ACIDS,
+    names: Sequence[str] = AMINO_ACIDS,
     title: str = "",
     threshold: float = 0.05,
 ) -> None:

@@ -35,6 +35,7 @@ import sys
 import time
 import zlib
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import gemmi
@@ -184,7 +185,7 @@ def build_split(
     fractions: tuple[float, float] = (0.1, 0.1),
     max_group_fraction: float = 0.02,
     workers: int = 2,
-    log=None,
+    log: Callable[[str], None] | None = None,
 ) -> dict:
     """Build the split (see the module docstring); returns the JSON-ready dict.
 
@@ -297,7 +298,7 @@ def build_split(
     return out
 
 
-def real_similar(by_seq: dict, log) -> dict[str, dict[str, list[float]]]:
+def real_similar(by_seq: dict, log: Callable[[str], None]) -> dict[str, dict[str, list[float]]]:
     """Complexes with a chain similar to a chain of each real map: {map: {code: [id, z]}}."""
     from .realdata import model_path, real_names
 
@@ -321,7 +322,9 @@ def load_split(path: str | Path | None = None) -> dict:
     return json.loads(Path(path or SPLIT_PATH).read_text())
 
 
-def split_files(split: str, folder: str | Path | None = None, path=None) -> list[Path]:
+def split_files(
+    split: str, folder: str | Path | None = None, path: str | Path | None = None
+) -> list[Path]:
     """Structure files of one split ("train", "val" or "test"), sorted."""
     folder = Path(folder) if folder else structures_dir()
     codes = set(load_split(path)["splits"][split])
