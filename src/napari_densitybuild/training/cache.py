@@ -33,7 +33,6 @@ import numpy as np
 from ..boxes import BoxSpec, backbone_frames, cut_boxes, jitter_frames, poster_frames
 from ..models import BackboneResidues, backbone_residues, read_structure
 from ..residues import AMINO_ACIDS, MAX_ATOMS, class_index
-from . import DEFAULT_CACHES  # noqa: F401 (re-exported)
 from .simulate import SimulationSettings, prepare_structure, simulate
 from .split import load_split, split_files
 
