@@ -114,6 +114,16 @@ CACHES: dict[str, CacheSpec] = {
     # 1 sigma; real 2.65 and 5 %, raw training B-factors 1.9 and 19 %: MODEL_CARD.md).
     "train_calib": CacheSpec("train_calib", "train", CALIBRATED.with_d_min((1.3, 2.5)), True, 9),
     "val_calib": CacheSpec("val_calib", "val", CALIBRATED, False, 2),
+    # Amides drawn as carboxylates (ASN ND2 and GLN NE2 as O): no electron-count cue between
+    # ASN/ASP and GLN/GLU, only shape and surroundings (the model card).
+    "train_acid": CacheSpec(
+        "train_acid",
+        "train",
+        SimulationSettings(amide_as_acid=True).with_d_min((1.3, 2.5)),
+        True,
+        10,
+    ),
+    "val_acid": CacheSpec("val_acid", "val", SimulationSettings(amide_as_acid=True), False, 2),
 }
 
 

@@ -118,6 +118,11 @@ class SimulationSettings:
     disorder_fraction : (0.05, 0.11)
         Range of the base probability of disorder (``add_disorder``'s ``fraction``; this range
         matches the real maps' side-chain tips, with ``b_median`` (8, 28)).
+    amide_as_acid : False
+        Draw the amide N of ASN (ND2) and GLN (NE2) as an O, so that an amide's density is a
+        carboxylate's: the one electron between them, which real maps at these resolutions do
+        not show reliably, is then no cue, and a net must tell ASN from ASP and GLN from GLU by
+        shape and surroundings (the model card, "Amides drawn as carboxylates").
     random_scale : True
         Multiply the sigma-scaled map by ``scale`` (then its sd over the cell is ``scale``, not
         1); switch off for maps in exact sigma units.
@@ -149,6 +154,7 @@ class SimulationSettings:
     correlation: Range = (0.8, 0.97)
     disorder: bool = False
     disorder_fraction: Range = (0.05, 0.11)
+    amide_as_acid: bool = False
     random_scale: bool = True
     scale: Range = (0.9, 1.1)
 
@@ -218,6 +224,24 @@ def prepare_structure(st: gemmi.Structure) -> gemmi.Structure:
     return st
 
 
+#: The amide N of each amide side chain, drawn as an O by ``amide_as_acid``.
+AMIDE_N = {"ASN": "ND2", "GLN": "NE2"}
+
+
+def amides_as_acids(st: gemmi.Structure) -> int:
+    """Make the amide N of every ASN and GLN of ``st`` an O, in place; returns how many."""
+    n = 0
+    for res in (res for ch in st[0] for res in ch):
+        name = AMIDE_N.get(res.name)
+        if name is None:
+            continue
+        for atom in res:
+            if atom.name == name:
+                atom.element = gemmi.Element("O")
+                n += 1
+    return n
+
+
 def _atoms(st: gemmi.Structure) -> list[gemmi.Atom]:
     return [cra.atom for cra in st[0].all()]
 
@@ -280,6 +304,8 @@ def simulate(
         waters = place_waters(xyz, polar, cell, count, rng)
     full = st.clone()
     disordered = add_disorder(full, rng, draw(rng, s.disorder_fraction)) if s.disorder else 0
+    if s.amide_as_acid:
+        amides_as_acids(full)
     if len(waters):
         full[0].add_chain(water_chain(waters, rng.uniform(*s.water_b, size=len(waters))))
     d_min = draw(rng, s.d_min)
