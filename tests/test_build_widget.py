@@ -76,6 +76,12 @@ def test_build_correct_undo_export_reopen(make_napari_viewer, qtbot, sample_map,
     assert k is not None and widget.sync.selected() == [k]
     assert np.allclose(camera(viewer).center, session.residues[k].ca[::-1], atol=1e-3)
     assert len(widget.sync.outline.data) == 12  # the box outline
+    header = [widget.review.table.horizontalHeaderItem(c).text()
+              for c in range(widget.review.table.columnCount())]  # fmt: skip
+    row = next(r for r in range(len(session.residues))
+               if widget.review.table.item(r, 0).data(Qt.ItemDataRole.UserRole) == k)  # fmt: skip
+    alt, p = session.residues[k].alternative
+    assert widget.review.table.item(row, header.index("runner-up")).text() == f"{alt} {p:.2f}"
 
     # change its type by typing a one-letter code
     old = session.residues[k].name

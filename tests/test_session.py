@@ -63,6 +63,17 @@ def test_doubtful_order(session):
     assert s.residues[0].ranked_types()[0] == "LEU"
 
 
+def test_alternative_is_the_best_other_type(session):
+    r = session.residues[0]
+    probs = np.full(20, 0.01)
+    probs[parse_type("ASP")], probs[parse_type("ASN")] = 0.55, 0.36
+    r = ResidueState(**{**r.__dict__, "type": parse_type("ASP"), "probs": tuple(probs)})
+    assert r.alternative == ("ASN", pytest.approx(0.36))
+    r = ResidueState(**{**r.__dict__, "type": parse_type("ASN")})  # corrected to the runner-up
+    assert r.alternative == ("ASP", pytest.approx(0.55))
+    assert ResidueState(**{**r.__dict__, "probs": ()}).alternative is None
+
+
 def test_export_and_reload(session, tmp_path):
     from napari_densitybuild.assemble import write_structure
 

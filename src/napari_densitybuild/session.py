@@ -77,6 +77,17 @@ class ResidueState:
         rot = np.array(self.rotation).reshape(3, 3)
         return np.array(self.centre) - 2.4 * rot[:, 2]
 
+    @property
+    def alternative(self) -> tuple[str, float] | None:
+        """The most likely type other than the one in use, and its probability (None before
+        classification). ASP/ASN, GLU/GLN and VAL/THR pairs close in probability are the
+        calls the density decides least (the model card): worth a look at the H-bonds."""
+        if not self.probs:
+            return None
+        order = np.argsort(self.probs, kind="stable")[::-1]
+        best = next(int(i) for i in order if int(i) != self.type)
+        return AMINO_ACIDS[best], float(self.probs[best])
+
     def ranked_types(self) -> list[str]:
         """Types by predicted probability, most likely first (alphabetical if unclassified)."""
         if not self.probs:

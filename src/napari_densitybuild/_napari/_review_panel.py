@@ -1,11 +1,13 @@
 """Review and correction: a residue table, "Next doubtful residue", type changes, undo/redo.
 
-The table lists every residue with its confidence and density fit (mean map value at its
-atoms, sigma) and sorts by any column. "Next doubtful residue" walks the residues from the
-least confident (skipping those already corrected), moves the camera there and selects it. The
-type of the selected residue is changed from a list ordered by the classifier's probabilities
-or by typing its one-letter code; its atoms are then predicted again for the new type (pose
-head) and refined in place. Every change can be undone and redone, and is autosaved.
+The table lists every residue with its confidence, the runner-up type and its probability
+(close ASP/ASN, GLU/GLN and VAL/THR calls are the classifier's usual doubts) and its density
+fit (mean map value at its atoms, sigma), and sorts by any column. "Next doubtful residue"
+walks the residues from the least confident (skipping those already corrected), moves the
+camera there and selects it. The type of the selected residue is changed from a list ordered by
+the classifier's probabilities or by typing its one-letter code; its atoms are then predicted
+again for the new type (pose head) and refined in place. Every change can be undone and redone,
+and is autosaved.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from ..errors import DensityBuildError
 from ..session import parse_type
 from ._reader import notify_error
 
-COLUMNS = ("chain", "residue", "type", "confidence", "fit (σ)")
+COLUMNS = ("chain", "residue", "type", "confidence", "runner-up", "fit (σ)")
 
 
 class _Number(QTableWidgetItem):
@@ -110,9 +112,11 @@ class ReviewPanel(QWidget):
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(s.residues))
         for i, r in enumerate(s.residues):
+            alt = r.alternative
             cells = [QTableWidgetItem(r.chain), _Number(r.seqid, f"{r.seqid}{r.icode}"),
                      QTableWidgetItem(r.name + (" *" if r.edited else "")),
                      _Number(r.confidence, f"{r.confidence:.0f}"),
+                     _Number(alt[1], f"{alt[0]} {alt[1]:.2f}") if alt else _Number(np.nan, ""),
                      _Number(self.fit[i], f"{self.fit[i]:.2f}")]  # fmt: skip
             for c, item in enumerate(cells):
                 item.setData(Qt.ItemDataRole.UserRole, i)
