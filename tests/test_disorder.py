@@ -12,7 +12,8 @@ from napari_densitybuild.models import read_structure
 from napari_densitybuild.residues import HEAVY_ATOMS
 from napari_densitybuild.training import structures_dir
 from napari_densitybuild.training.disorder import MIN_CLEARANCE, MIN_SHIFT, add_disorder
-from napari_densitybuild.training.simulate import SimulationSettings, prepare_structure, simulate
+from napari_densitybuild.training.model_prep import prepare_structure
+from napari_densitybuild.training.simulate import SimulationSettings, simulate
 
 SMALL = structures_dir() / "2SNI_l_u.pdb.gz"  # chymotrypsin inhibitor 2, 65 residues
 pytestmark = pytest.mark.skipif(not SMALL.is_file(), reason="needs ../shared/data")

@@ -33,7 +33,8 @@ import numpy as np
 from ..boxes import BoxSpec, backbone_frames, cut_boxes, jitter_frames, poster_frames
 from ..models import BackboneResidues, backbone_residues, read_structure
 from ..residues import AMINO_ACIDS, MAX_ATOMS, class_index
-from .simulate import SimulationSettings, prepare_structure, simulate
+from .model_prep import prepare_structure
+from .simulate import SimulationSettings, simulate
 from .split import load_split, split_files
 
 CSV_COLUMNS = ("file", "chain", "seqid", "resname", "d_min")

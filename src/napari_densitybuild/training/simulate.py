@@ -34,6 +34,7 @@ from .crystal import (
     water_chain,
 )
 from .disorder import add_disorder
+from .model_prep import amides_as_acids, prepare_structure
 from .reciprocal import Range, draw, half_weights, miller_s2, phase_shifts, shell_rms
 
 #: Per-box signal variance (11 A boxes at residues, box mean removed) over the clean map's
@@ -207,39 +208,6 @@ class Simulation:
     waters: np.ndarray
     params: dict = field(default_factory=dict)
     clean: DensityMap | None = None
-
-
-def prepare_structure(st: gemmi.Structure) -> gemmi.Structure:
-    """A copy of the first model without hydrogens, waters, alternative conformations or ANISOU."""
-    st = st.clone()
-    while len(st) > 1:
-        del st[1]
-    st.remove_hydrogens()
-    st.remove_waters()
-    st.remove_alternative_conformations()
-    st.remove_empty_chains()
-    zero = gemmi.SMat33f(0, 0, 0, 0, 0, 0)
-    for cra in st[0].all():
-        cra.atom.aniso = zero
-    return st
-
-
-#: The amide N of each amide side chain, drawn as an O by ``amide_as_acid``.
-AMIDE_N = {"ASN": "ND2", "GLN": "NE2"}
-
-
-def amides_as_acids(st: gemmi.Structure) -> int:
-    """Make the amide N of every ASN and GLN of ``st`` an O, in place; returns how many."""
-    n = 0
-    for res in (res for ch in st[0] for res in ch):
-        name = AMIDE_N.get(res.name)
-        if name is None:
-            continue
-        for atom in res:
-            if atom.name == name:
-                atom.element = gemmi.Element("O")
-                n += 1
-    return n
 
 
 def _atoms(st: gemmi.Structure) -> list[gemmi.Atom]:
