@@ -82,6 +82,12 @@ def test_build_correct_undo_export_reopen(make_napari_viewer, qtbot, sample_map,
                if widget.review.table.item(r, 0).data(Qt.ItemDataRole.UserRole) == k)  # fmt: skip
     alt, p = session.residues[k].alternative
     assert widget.review.table.item(row, header.index("runner-up")).text() == f"{alt} {p:.2f}"
+    table = widget.review.table
+    table.sortItems(header.index("residue"))  # by chain, then residue number
+    keys = [session.residues[table.item(r, 0).data(Qt.ItemDataRole.UserRole)]
+            for r in range(table.rowCount())]  # fmt: skip
+    keys = [(r.chain, r.seqid) for r in keys]
+    assert keys == sorted(keys) and len({c for c, _ in keys}) >= 2
 
     # change its type by typing a one-letter code
     old = session.residues[k].name

@@ -18,6 +18,7 @@ from qtpy.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -31,18 +32,31 @@ from ..errors import DensityBuildError
 from ..session import parse_type
 from ._reader import notify_error
 
-COLUMNS = ("chain", "residue", "type", "confidence", "runner-up", "fit (σ)")
+COLUMNS = ("residue", "type", "conf.", "runner-up", "fit σ")
+#: Header tooltips: what each column holds.
+COLUMN_TIPS = (
+    "chain and residue number",
+    "residue type (* corrected by hand)",
+    "confidence, 0-100 (detector score x probability of the type)",
+    "most likely other type and its probability",
+    "density fit: mean map value at the residue's atoms (sigma)",
+)
+#: The table shows at least this many rows.
+MIN_ROWS = 5
 
 
 class _Number(QTableWidgetItem):
-    """A table cell that sorts by its number."""
+    """A table cell that sorts by its value (a number, or a tuple such as (chain, number))."""
 
-    def __init__(self, value: float, text: str):
+    def __init__(self, value: float | tuple, text: str):
         super().__init__(text)
-        self.value = float(value) if np.isfinite(value) else -1e9
+        if isinstance(value, tuple):
+            self.value = value
+        else:
+            self.value = (float(value) if np.isfinite(value) else -1e9,)
 
     def __lt__(self, other) -> bool:
-        return self.value < getattr(other, "value", 0.0)
+        return self.value < getattr(other, "value", ())
 
 
 class ReviewPanel(QWidget):
@@ -53,6 +67,14 @@ class ReviewPanel(QWidget):
         self.widget = widget
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
+        for c, tip in enumerate(COLUMN_TIPS):
+            self.table.horizontalHeaderItem(c).setToolTip(tip)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)  # row numbers mean nothing once sorted
+        rows = self.table.verticalHeader().defaultSectionSize()
+        self.table.setMinimumHeight(MIN_ROWS * rows + header.sizeHint().height())
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSortingEnabled(True)
@@ -113,7 +135,7 @@ class ReviewPanel(QWidget):
         self.table.setRowCount(len(s.residues))
         for i, r in enumerate(s.residues):
             alt = r.alternative
-            cells = [QTableWidgetItem(r.chain), _Number(r.seqid, f"{r.seqid}{r.icode}"),
+            cells = [_Number((r.chain, r.seqid, r.icode), f"{r.chain} {r.seqid}{r.icode}"),
                      QTableWidgetItem(r.name + (" *" if r.edited else "")),
                      _Number(r.confidence, f"{r.confidence:.0f}"),
                      _Number(alt[1], f"{alt[0]} {alt[1]:.2f}") if alt else _Number(np.nan, ""),
