@@ -98,6 +98,9 @@ def test_build_correct_undo_export_reopen(make_napari_viewer, qtbot, sample_map,
     names = {a[0] for a in widget.session.residues[k].atoms}
     assert ("CZ2" in names) if new == "TRP" else (names == {"N", "CA", "C", "O"})
     assert boxes.features["type"][k] == new
+    # Enter on the empty field: on to the next doubtful residue (k is corrected, so not k)
+    qtbot.keyClick(widget.review.letter, Qt.Key.Key_Return)
+    assert widget.review.current == widget.session.doubtful() != k
 
     qtbot.mouseClick(button(widget, "Undo"), Qt.MouseButton.LeftButton)
     assert widget.session.residues[k].name == old

@@ -5,9 +5,10 @@ The table lists every residue with its confidence, the runner-up type and its pr
 fit (mean map value at its atoms, sigma), and sorts by any column. "Next doubtful residue"
 walks the residues from the least confident (skipping those already corrected), moves the
 camera there and selects it. The type of the selected residue is changed from a list ordered by
-the classifier's probabilities or by typing its one-letter code; its atoms are then predicted
-again for the new type (pose head) and refined in place. Every change can be undone and redone,
-and is autosaved.
+the classifier's probabilities or by typing its one-letter code and Enter (Enter on the empty
+field goes to the next doubtful residue, so review runs from the keyboard); its atoms are then
+predicted again for the new type (pose head) and refined in place. Every change can be undone
+and redone, and is autosaved.
 """
 
 from __future__ import annotations
@@ -82,7 +83,11 @@ class ReviewPanel(QWidget):
         self.type_combo = QComboBox()
         self.letter = QLineEdit()
         self.letter.setMaxLength(3)
-        self.letter.setPlaceholderText("type: W or TRP")
+        self.letter.setPlaceholderText("type: W or TRP; Enter: next")
+        self.letter.setToolTip(
+            "Type a one-letter or three-letter code and press Enter to change the residue's "
+            "type; press Enter with the field empty to go to the next doubtful residue."
+        )
         self.delete_button = QPushButton("Delete residue")
         self.undo_button = QPushButton("Undo")
         self.redo_button = QPushButton("Redo")
@@ -187,6 +192,7 @@ class ReviewPanel(QWidget):
             notify_error("no residue left to review")
             return None
         self.show_residue(index)
+        self.letter.setFocus()  # type a code, or Enter again for the next one
         return index
 
     # -- corrections -----------------------------------------------------------------------------
@@ -210,6 +216,8 @@ class ReviewPanel(QWidget):
         self.letter.clear()
         if text:
             self.set_type(text)
+        else:
+            self.next_doubtful()
 
     def set_type(self, value: str | int, index: int | None = None) -> bool:
         """Change the current (or ``index``) residue's type and predict its atoms again."""
