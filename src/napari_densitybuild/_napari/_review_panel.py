@@ -72,7 +72,8 @@ class ReviewPanel(QWidget):
             self.table.horizontalHeaderItem(c).setToolTip(tip)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setSectionResizeMode(COLUMNS.index("runner-up"), QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(36)
         self.table.verticalHeader().setVisible(False)  # row numbers mean nothing once sorted
         rows = self.table.verticalHeader().defaultSectionSize()
         self.table.setMinimumHeight(MIN_ROWS * rows + header.sizeHint().height())
