@@ -93,6 +93,14 @@ CACHES: dict[str, CacheSpec] = {
     # The ablation's plain simulation: the molecule alone in a box, nothing else (training
     # maps at 1.4-1.6 A, test maps at 1.5 A).
     "train_plain": CacheSpec("train_plain", "train", SimulationSettings.plain(), True, 6),
+    # More plain simulations of the training structures, for long runs on the poster's task
+    # (a net memorises one simulation per structure: docs/ablation.md, row 8; seeds 202-209).
+    **{
+        f"train_plain{k}": CacheSpec(
+            f"train_plain{k}", "train", SimulationSettings.plain(), True, 200 + k
+        )
+        for k in range(2, 10)
+    },
     "test_plain": CacheSpec("test_plain", "test", SimulationSettings.plain(1.5), False, 3),
     # The validation structures simulated plainly (1.4-1.6 A), for choices about plain maps.
     "val_plain": CacheSpec("val_plain", "val", SimulationSettings.plain(), False, 2),
