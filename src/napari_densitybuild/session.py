@@ -84,9 +84,8 @@ class ResidueState:
         calls the density decides least (the model card): worth a look at the H-bonds."""
         if not self.probs:
             return None
-        order = np.argsort(self.probs, kind="stable")[::-1]
-        best = next(int(i) for i in order if int(i) != self.type)
-        return AMINO_ACIDS[best], float(self.probs[best])
+        name = next(n for n in self.ranked_types() if n != self.name)
+        return name, float(self.probs[INDEX[name]])
 
     def ranked_types(self) -> list[str]:
         """Types by predicted probability, most likely first (alphabetical if unclassified)."""

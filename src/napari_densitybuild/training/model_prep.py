@@ -29,12 +29,10 @@ AMIDE_N = {"ASN": "ND2", "GLN": "NE2"}
 def amides_as_acids(st: gemmi.Structure) -> int:
     """Make the amide N of every ASN and GLN of ``st`` an O, in place; returns how many."""
     n = 0
-    for res in (res for ch in st[0] for res in ch):
-        name = AMIDE_N.get(res.name)
-        if name is None:
-            continue
-        for atom in res:
-            if atom.name == name:
-                atom.element = gemmi.Element("O")
-                n += 1
+    for chain in st[0]:
+        for res in chain:
+            for atom in res:
+                if atom.name == AMIDE_N.get(res.name):
+                    atom.element = gemmi.Element("O")
+                    n += 1
     return n
