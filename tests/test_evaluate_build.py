@@ -66,3 +66,22 @@ def test_side_chain_out_of_density_is_far_and_lower(truth):
         assert m["all_atom_rmsd_in_density"] > 0.1
     else:
         assert m["all_atom_rmsd_in_density"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_impossible_deposited_residue_is_listed_and_left_out_of_the_clash_free_figure(truth):
+    st, dmap = truth
+    deposited = st.clone()
+    lys, other = _residue(deposited, 6), _residue(deposited, 30)
+    nz = lys.find_atom("NZ", "*")
+    ca = other.find_atom("CA", "*")
+    nz.pos = gemmi.Position(ca.pos.x + 1.0, ca.pos.y, ca.pos.z)  # 1 A from another residue's CA
+    built = st.clone()  # the true model: only the deposited LYS 6 is off, where it is impossible
+    m = compare_models(built, deposited, Symmetry.of_map(dmap))
+    # LYS 6 and residue 30, whose chain neighbours' N and C are within 2.2 A of that CA too
+    assert m["deposited_clashing"] == ["B6", "B29", "B30", "B31"]
+    assert m["all_atom_rmsd"] > 0.1
+    assert m["all_atom_rmsd_clash_free"] == pytest.approx(0.0, abs=1e-9)
+    # the unchanged model has no impossible contacts, so both figures agree
+    m = compare_models(built, st, Symmetry.of_map(dmap))
+    assert m["deposited_clashing"] == []
+    assert m["all_atom_rmsd_clash_free"] == m["all_atom_rmsd"]

@@ -25,6 +25,13 @@ density); all but the flip-blind one need the map:
   ``far_built_in_higher_density``: those of them whose built atoms sit in higher mean density
   than the deposited atoms, and ``far_list``: each of them (built and deposited chain and
   number, type, RMSD, mean map value at its built and its deposited atoms), worst first.
+
+And one about the deposited model itself (no map needed): ``deposited_clashing`` lists its
+residues with a heavy atom closer than :data:`CLASH` to a heavy atom of a residue that is not
+its chain neighbour (crystal copies included; single-conformer atoms at full occupancy;
+disulfide SG pairs and non-amino-acids left out). Such a pair cannot both be where the model
+puts them, so the distance from a built atom to them measures nothing;
+``all_atom_rmsd_clash_free`` is ``all_atom_rmsd`` without them (the headline figure keeps them).
 """
 
 from __future__ import annotations
@@ -47,6 +54,9 @@ if TYPE_CHECKING:
 
 #: Map level (sigma) at which an atom counts as in density: the usual contour of a 2mFo-DFc map.
 IN_DENSITY = 1.0
+#: Closest approach (A) of heavy atoms of two residues that are not chain neighbours: below
+#: it a deposited pair is impossible (van der Waals contacts are about 3 A; H-bonds 2.5 A).
+CLASH = 2.2
 #: (20, 14) atom permutation of an ASN/GLN amide or HIS ring flip (those of :mod:`~..sideflip`).
 FLIP_PERMUTATIONS = swap_permutations({
     name: tuple((HEAVY_ATOMS[name].index(a), HEAVY_ATOMS[name].index(b)) for a, b in pairs)
@@ -88,6 +98,11 @@ def compare_models(
             # types in SWAPS have no flip: their better naming is already in ``per``
             flip = pose_rmsd(got[same], ref_atoms[same], dt[same], FLIP_PERMUTATIONS)
             out["all_atom_rmsd_flip_blind"] = _pooled(np.fmin(per, flip)[ok], n_atoms[ok])
+            bad = deposited_clashes(deposited)
+            clean = ok & np.array([(d.chain[k], d.seqid[k], d.icode[k]) not in bad
+                                   for k in r[same]], dtype=bool)  # fmt: skip
+            out["all_atom_rmsd_clash_free"] = _pooled(per[clean], n_atoms[clean])
+            out["deposited_clashing"] = [f"{c}{n}{i}" for c, n, i in sorted(bad)]
             if dmap is not None:
                 keep = np.flatnonzero(same)[ok]
                 ids = [(f"{b.chain[p[k]]}{b.seqid[p[k]]}", f"{d.chain[r[k]]}{d.seqid[r[k]]}",
@@ -101,6 +116,34 @@ def compare_models(
     out["rama_outliers"] = rama_outlier_fraction(built)
     out["bond_rmsz"] = bond_rmsz(built)
     return out
+
+
+def deposited_clashes(st: gemmi.Structure, cutoff: float = CLASH) -> set[tuple[str, int, str]]:
+    """(chain, number, insertion code) of the amino acids of ``st`` in an impossible contact.
+
+    A heavy atom within ``cutoff`` of a heavy atom of another residue that is not its chain
+    neighbour, crystal copies included; atoms with an altloc or under full occupancy and
+    disulfide SG pairs do not count (see the module).
+    """
+    st = st.clone()
+    st.setup_entities()
+    st.remove_hydrogens()
+    ns = gemmi.NeighborSearch(st[0], st.cell, max(5.0, cutoff + 1)).populate()
+    search = gemmi.ContactSearch(cutoff)
+    search.ignore = gemmi.ContactSearch.Ignore.AdjacentResidues
+    bad: set[tuple[str, int, str]] = set()
+    for hit in search.find_contacts(ns):
+        pair = (hit.partner1, hit.partner2)
+        if any(c.atom.altloc != "\0" or c.atom.occ < 0.99 for c in pair):
+            continue
+        if all(c.atom.name == "SG" for c in pair):
+            continue
+        kinds = [gemmi.find_tabulated_residue(c.residue.name) for c in pair]
+        if not all(k is not None and k.is_amino_acid() for k in kinds):
+            continue
+        for c in pair:
+            bad.add((c.chain.name, c.residue.seqid.num, c.residue.seqid.icode.strip()))
+    return bad
 
 
 def _pooled(per: np.ndarray, n_atoms: np.ndarray) -> float:
