@@ -18,6 +18,7 @@ from qtpy.QtWidgets import QPushButton
 from napari_densitybuild._napari._build_widget import BUTTONS, BuildWidget
 from napari_densitybuild._napari._layer_sync import camera
 from napari_densitybuild._napari._sample_data import sample_paths
+from napari_densitybuild.contacts import polar_contacts
 from napari_densitybuild.models import read_structure
 from napari_densitybuild.session import autosave_path
 
@@ -76,6 +77,21 @@ def test_build_correct_undo_export_reopen(make_napari_viewer, qtbot, sample_map,
     assert k is not None and widget.sync.selected() == [k]
     assert np.allclose(camera(viewer).center, session.residues[k].ca[::-1], atol=1e-3)
     assert len(widget.sync.outline.data) == 12  # the box outline
+
+    # a residue with polar partners: its H-bonds drawn to labelled partners, the hint below
+    # the type list, and the layer the user works in stays the active one
+    i = next(i for i in range(len(session.residues)) if polar_contacts(session, i))
+    active = viewer.layers.selection.active
+    widget.review.show_residue(i)
+    contacts = polar_contacts(session, i)
+    assert len(widget.sync.hbonds.data) == len(widget.sync.partners.data) == len(contacts)
+    assert list(widget.sync.partners.features["label"]) == [
+        f"{c.partner} {c.distance:.1f}" for c in contacts]  # fmt: skip
+    assert widget.review.hint.text().startswith(
+        f"H-bonds: {contacts[0].atom}-{contacts[0].partner}"
+    )
+    assert viewer.layers.selection.active is active
+    widget.review.show_residue(k)  # back to the doubtful one
     header = [widget.review.table.horizontalHeaderItem(c).text()
               for c in range(widget.review.table.columnCount())]  # fmt: skip
     row = next(r for r in range(len(session.residues))

@@ -8,6 +8,10 @@ World coordinates are (z, y, x) Angstrom, as for every layer of this plugin.
   layer can be saved as a model (File > Save Selected Layers, or the widget's Export).
 * Bonds: a Vectors layer of the bonds (residue bonds from :mod:`~..geometry`, peptide bonds).
 * Box outline: a Vectors layer of the 12 edges of the selected residue's 11 A box.
+* H-bonds of the selected residue (:mod:`~..contacts`): a Vectors layer from its side-chain
+  N/O atoms to polar partners within 3.4 A, and a Points layer of the partners labelled with
+  atom, residue and distance; coloured by the partner's role (blue donor, red acceptor, white
+  both).
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ import colorsys
 import numpy as np
 
 from ..boxes import BOX_EDGE
+from ..contacts import Contact
 from ..geometry import bonds
+from ..hbonds import ACCEPTOR, DONOR
 from ..models import AtomTable
 from ..residues import AMINO_ACIDS
 from ..session import Session
@@ -30,6 +36,9 @@ TYPE_COLOURS = {
     for i, name in enumerate(AMINO_ACIDS)
 }
 UNKNOWN_COLOUR = (0.6, 0.6, 0.6, 1.0)
+#: H-bond partner colours by role: donors blue, acceptors red, either white.
+ROLE_COLOURS = {DONOR: (0.35, 0.55, 1.0, 1.0), ACCEPTOR: (1.0, 0.35, 0.35, 1.0)}
+EITHER_COLOUR = (0.95, 0.95, 0.95, 1.0)
 
 
 def confidence_colours(confidence: np.ndarray) -> np.ndarray:
@@ -118,3 +127,26 @@ def box_outline(centre, rotation, edge: float = BOX_EDGE) -> np.ndarray:
                 q[axis] = 1
                 edges.append((p, corners[tuple(q)] - p))
     return np.array(edges)[:, :, ::-1].copy()
+
+
+def contact_layer_data(contacts: list[Contact]) -> dict[str, np.ndarray]:
+    """Napari data of the selected residue's H-bonds (all (z, y, x)).
+
+    Returns
+    -------
+    dict
+        ``vectors`` (M, 2, 3) start and offset of each contact line, ``points`` (M, 3) the
+        partner atoms, ``colours`` (M, 4) by partner role, ``labels`` (M,) e.g.
+        ``"O LEU A50 2.8"``.
+    """
+    if not contacts:
+        return {"vectors": np.zeros((0, 2, 3)), "points": np.zeros((0, 3)),
+                "colours": np.zeros((0, 4)), "labels": np.zeros(0, dtype=object)}  # fmt: skip
+    start = np.array([c.xyz for c in contacts], dtype=float)
+    end = np.array([c.partner_xyz for c in contacts], dtype=float)
+    return {
+        "vectors": np.stack([start, end - start], axis=1)[:, :, ::-1].copy(),
+        "points": end[:, ::-1].copy(),
+        "colours": np.array([ROLE_COLOURS.get(c.role, EITHER_COLOUR) for c in contacts]),
+        "labels": np.array([f"{c.partner} {c.distance:.1f}" for c in contacts], dtype=object),
+    }

@@ -1,8 +1,9 @@
 """Keep napari layers in step with a review session, and report the user's edits of boxes.
 
-Four layers, made on first use and updated in place afterwards: ``residue boxes`` (Points,
-labelled), ``built atoms`` (Points, element colours, writer-ready features), ``bonds`` (Vectors)
-and ``selected box`` (Vectors: the 11 A outline of the selected residue's box). Point edits in
+Layers made on first use and updated in place afterwards: ``residue boxes`` (Points,
+labelled), ``built atoms`` (Points, element colours, writer-ready features), ``bonds`` (Vectors),
+``selected box`` (Vectors: the 11 A outline of the selected residue's box), and that residue's
+``H-bonds`` (Vectors) to its ``H-bond partners`` (Points, labelled). Point edits in
 the boxes layer (added, removed, moved) go to the widget's ``on_boxes_*`` handlers; edits the
 widget itself makes are not reported back.
 """
@@ -20,6 +21,7 @@ from ._build_layers import (
     bond_vectors,
     box_layer_data,
     box_outline,
+    contact_layer_data,
 )
 from ._layers import ATOM_SIZE
 
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
     import napari
 
 NAMES = {"boxes": "residue boxes", "atoms": "built atoms", "bonds": "bonds",
-         "outline": "selected box"}  # fmt: skip
+         "outline": "selected box", "hbonds": "H-bonds", "partners": "H-bond partners"}  # fmt: skip
 
 
 def camera(viewer):
@@ -43,6 +45,9 @@ class LayerSync:
         self.viewer = viewer
         self.widget = widget
         self.boxes = self.atoms = self.bonds = self.outline = None
+        self.hbonds = self.partners = None
+        #: Polar contacts of the selected residue (:func:`~..contacts.polar_contacts`).
+        self.contacts: list = []
         self._quiet = False
         self.session: Session | None = None
 
@@ -97,14 +102,43 @@ class LayerSync:
         self.bonds = self._vectors(self.bonds, vec, "bonds", 0.25, "lightgray")
 
     def update_outline(self) -> None:
-        """Draw the outline of the selected residue's box (the first selected)."""
+        """Draw the selected residue's box outline and H-bonds (the first selected)."""
+        from ..contacts import polar_contacts
+
         sel = self.selected()
         if self.session is None or not sel or sel[0] >= len(self.session.residues):
-            vec = np.zeros((0, 2, 3))
+            vec, self.contacts = np.zeros((0, 2, 3)), []
         else:
             r = self.session.residues[sel[0]]
             vec = box_outline(r.centre, r.rotation)
+            self.contacts = polar_contacts(self.session, sel[0])
         self.outline = self._vectors(self.outline, vec, "outline", 0.15, "yellow")
+        self._show_contacts()
+
+    def _show_contacts(self) -> None:
+        """The selected residue's H-bond lines and labelled partners (none: empty layers)."""
+        d = contact_layer_data(self.contacts)
+        if not self.contacts and not self._alive(self.hbonds):
+            return  # no layers until there is something to show
+        text = {"string": "{label}", "size": 8, "color": "white", "anchor": "upper_left"}
+        active = self.viewer.layers.selection.active  # adding layers must not change it
+        self.hbonds = self._vectors(self.hbonds, d["vectors"], "hbonds", 0.12, "white")
+        if len(d["colours"]):
+            self.hbonds.edge_color = d["colours"]
+        if not self._alive(self.partners):
+            self.partners = self.viewer.add_points(
+                d["points"], name=NAMES["partners"], size=0.5, face_color=d["colours"],
+                border_width=0.0, features={"label": d["labels"]}, text=text,
+            )  # fmt: skip
+        else:
+            self.partners.data = d["points"]
+            self.partners.features = {"label": d["labels"]}
+            if len(d["points"]):
+                self.partners.face_color = d["colours"]
+            self.partners.text = text
+            self.partners.refresh()
+        if active is not None and active in self.viewer.layers:
+            self.viewer.layers.selection.active = active
 
     def _vectors(self, layer, vec: np.ndarray, key: str, width: float, colour: str):
         """Update a Vectors layer of line segments, or add it if it is not in the viewer."""

@@ -7,8 +7,10 @@ walks the residues from the least confident (skipping those already corrected), 
 camera there and selects it. The type of the selected residue is changed from a list ordered by
 the classifier's probabilities or by typing its one-letter code and Enter (Enter on the empty
 field goes to the next doubtful residue, so review runs from the keyboard); its atoms are then
-predicted again for the new type (pose head) and refined in place. Every change can be undone
-and redone, and is autosaved.
+predicted again for the new type (pose head) and refined in place. Under the type list, the
+current residue's H-bond partners (:mod:`~..contacts`, also drawn as the ``H-bonds`` layers) and,
+for ASP/ASN, GLU/GLN and VAL/THR, what they suggest. Every change can be undone and redone,
+and is autosaved.
 """
 
 from __future__ import annotations
@@ -89,6 +91,14 @@ class ReviewPanel(QWidget):
             "Type a one-letter or three-letter code and press Enter to change the residue's "
             "type; press Enter with the field empty to go to the next doubtful residue."
         )
+        self.hint = QLabel("")
+        self.hint.setWordWrap(True)
+        self.hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.hint.setToolTip(
+            "Polar atoms within 3.4 A of the side chain's N and O (crystal copies included): "
+            "an acceptor-only partner (backbone O, ASP/GLU O) at an end makes it an amide N; "
+            "donor-only partners (backbone N, LYS, ARG) at both ends make an acid."
+        )
         self.delete_button = QPushButton("Delete residue")
         self.undo_button = QPushButton("Undo")
         self.redo_button = QPushButton("Redo")
@@ -109,6 +119,7 @@ class ReviewPanel(QWidget):
         layout.addWidget(self.table)
         layout.addWidget(self.next_button)
         layout.addLayout(row1)
+        layout.addWidget(self.hint)
         layout.addLayout(row2)
 
         self.table.itemSelectionChanged.connect(self._on_table_selection)
@@ -199,13 +210,24 @@ class ReviewPanel(QWidget):
     # -- corrections -----------------------------------------------------------------------------
     def _fill_types(self) -> None:
         self.type_combo.clear()
+        self.hint.setText("")
         if self.session is None or self.current is None:
             return
         r = self.session.residues[self.current]
+        self.hint.setText(self._hint(self.current))
         for name in r.ranked_types():
             p = r.probs[parse_type(name)] if r.probs else float("nan")
             self.type_combo.addItem(f"{name}  p={p:.2f}" if r.probs else name, name)
         self.type_combo.setCurrentIndex(max(self.type_combo.findData(r.name), 0))
+
+    def _hint(self, index: int) -> str:
+        """The H-bond line of residue ``index`` (the layers' contacts when it is selected)."""
+        from ..contacts import contact_hint, polar_contacts
+
+        sync = self.widget.sync
+        contacts = (sync.contacts if sync.selected()[:1] == [index]
+                    else polar_contacts(self.session, index))  # fmt: skip
+        return contact_hint(self.session.residues[index].name, contacts)
 
     def _on_combo(self, row: int) -> None:
         name = self.type_combo.itemData(row)
