@@ -122,7 +122,7 @@ def deposited_clashes(st: gemmi.Structure, cutoff: float = CLASH) -> set[tuple[s
     """(chain, number, insertion code) of the amino acids of ``st`` in an impossible contact.
 
     A heavy atom within ``cutoff`` of a heavy atom of another residue that is not its chain
-    neighbour, crystal copies included; atoms with an altloc or under full occupancy and
+    neighbour, crystal copies included; atoms with an altloc or below full occupancy and
     disulfide SG pairs do not count (see the module).
     """
     st = st.clone()
