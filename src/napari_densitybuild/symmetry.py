@@ -70,9 +70,10 @@ class Symmetry:
     ) -> dict[str, np.ndarray]:
         """Every image of every point inside the cell and ``reach`` cells around it.
 
-        With ``box`` (Cartesian x, y, z min and max), only the images inside it, in the same
-        order (candidates are first screened in fractional coordinates, so only those near the
-        box are made Cartesian).
+        With ``box`` (Cartesian x, y, z min and max), every image inside the box, however many
+        cells from the unit cell it lies (``reach`` is then not used), in the same order
+        (candidates are first screened in fractional coordinates, so only those near the box
+        are made Cartesian).
 
         Returns
         -------
@@ -89,9 +90,18 @@ class Symmetry:
         f = self.to_frac(xyz)
         k = len(self.rot)
         g = np.einsum("kab,nb->kna", self.rot, f) + self.tran[:, None]  # (K, N, 3)
-        base = -np.floor(g)
-        r = np.arange(-reach, reach + 1)
-        lat = np.stack(np.meshgrid(r, r, r, indexing="ij"), -1).reshape(-1, 3)
+        base = -np.floor(g)  # g + base lies in the unit cell, [0, 1)
+        if box is None:
+            r = np.arange(-reach, reach + 1)
+            lat = np.stack(np.meshgrid(r, r, r, indexing="ij"), -1).reshape(-1, 3)
+        else:
+            lo, hi = (np.asarray(b, dtype=float) for b in box)
+            # the fractional bounding box of the Cartesian box's corners holds the whole box,
+            # and the cells it touches are the lattice shifts that can land inside it
+            corners = self.to_frac(np.array(np.meshgrid(*zip(lo, hi))).reshape(3, -1).T)
+            fmin, fmax = corners.min(0) - 1e-6, corners.max(0) + 1e-6
+            ranges = [np.arange(np.floor(a), np.floor(b) + 1) for a, b in zip(fmin, fmax)]
+            lat = np.stack(np.meshgrid(*ranges, indexing="ij"), -1).reshape(-1, 3)
         shift = base[None] + lat[:, None, None]  # (L, K, N, 3)
         size = len(lat) * k * n
         frac = (g[None] + shift).reshape(size, 3)
@@ -102,11 +112,7 @@ class Symmetry:
         }
         if box is None:
             return {"xyz": self.to_cart(frac), **rest}
-        lo, hi = (np.asarray(b, dtype=float) for b in box)
-        # the fractional bounding box of the Cartesian box's corners holds the whole box
-        corners = self.to_frac(np.array(np.meshgrid(*zip(lo, hi))).reshape(3, -1).T)
-        near = np.flatnonzero(np.all((frac >= corners.min(0) - 1e-6)
-                                     & (frac <= corners.max(0) + 1e-6), axis=1))  # fmt: skip
+        near = np.flatnonzero(np.all((frac >= fmin) & (frac <= fmax), axis=1))
         cart = self.to_cart(frac[near])
         inside = np.all((cart >= lo) & (cart <= hi), axis=1)
         return {"xyz": cart[inside], **{key: v[near[inside]] for key, v in rest.items()}}
