@@ -39,8 +39,11 @@ def test_build_writes_model_and_report(built):
     for key in ("peptide_flips", "rotamer_changes", "side_chain_flips", "ncs_residues"):
         assert rep[key] >= 0, key
     assert rep["ncs_residues"] == 0  # one chain: no copies
-    for stage in ("read_map", "place", "classify", "sequence", "refine", "wall_total"):
+    for stage in ("read_map", "place", "classify", "sequence", "refine", "wall_total",
+                  "unmodelled_blobs"):  # fmt: skip
         assert rep["seconds"][stage] >= 0, stage
+    blobs = rep["unmodelled_blobs"]  # the sample build explains its map: few or none
+    assert blobs["count"] == len(blobs["largest"]) <= 3
 
 
 def test_evaluate_build_against_the_true_model(built, tmp_path, capsys):

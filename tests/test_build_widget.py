@@ -52,7 +52,8 @@ def open_widget(viewer, qtbot, map_path):
 def test_buttons_are_named(make_napari_viewer):
     viewer = make_napari_viewer()
     _, widget = viewer.window.add_plugin_dock_widget("napari-densitybuild", "Model building")
-    for name in (*BUTTONS, "Next doubtful residue", "Undo", "Redo", "Export model..."):
+    for name in (*BUTTONS, "Next doubtful residue", "Next unmodelled blob", "Undo", "Redo",
+                 "Export model..."):  # fmt: skip
         button(widget, name)
 
 
@@ -181,6 +182,41 @@ def test_add_and_delete_boxes_in_the_layer(make_napari_viewer, qtbot, sample_map
                     timeout=JOB_TIMEOUT)  # fmt: skip
     assert len(session.residues[-1].atoms) >= 4  # classified and posed
     assert widget.review.undo()
+
+
+def test_next_unmodelled_blob_finds_deleted_residues(make_napari_viewer, qtbot, sample_map):
+    """Residues deleted from a build leave density the model no longer explains: "Next
+    unmodelled blob" finds it off the GUI thread, shows it and moves the camera there; after
+    an edit it looks again."""
+    viewer = make_napari_viewer()
+    widget = open_widget(viewer, qtbot, sample_map)
+    qtbot.mouseClick(button(widget, "Auto-build"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: widget.session is not None and not widget.runner.busy,
+                    timeout=JOB_TIMEOUT)  # fmt: skip
+    session = widget.session
+    gone = np.array([a[1:] for r in session.residues[20:23] for a in r.atoms])
+    for _ in range(3):
+        session.delete(20)
+    widget.refresh()
+    active = viewer.layers.selection.active
+    qtbot.mouseClick(button(widget, "Next unmodelled blob"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: widget.review._blobs is not None and not widget.runner.busy,
+                    timeout=JOB_TIMEOUT)  # fmt: skip
+    blobs = widget.review._blobs
+    assert blobs and np.linalg.norm(gone - np.array(blobs[0].centre), axis=1).min() < 1.5
+    assert len(widget.sync.blobs.data) == len(blobs)
+    assert np.allclose(camera(viewer).center, blobs[0].centre[::-1], atol=1e-3)
+    assert widget.status.text().startswith(f"Blob 1 of {len(blobs)}: ")
+    assert viewer.layers.selection.active is active
+    qtbot.mouseClick(button(widget, "Next unmodelled blob"), Qt.MouseButton.LeftButton)
+    assert widget.review._blob_index == (1 if len(blobs) > 1 else 0)  # no new search
+    # undo the deletions: the next press searches the restored model again
+    for _ in range(3):
+        widget.review.undo()
+    qtbot.mouseClick(button(widget, "Next unmodelled blob"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: widget.review._blobs_of is session.residues and not widget.runner.busy,
+                    timeout=JOB_TIMEOUT)  # fmt: skip
+    assert len(widget.sync.blobs.data) < len(blobs) or not widget.review._blobs
 
 
 def test_cancel_stops_auto_build(make_napari_viewer, qtbot, sample_map):

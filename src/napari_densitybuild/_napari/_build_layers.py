@@ -12,6 +12,8 @@ World coordinates are (z, y, x) Angstrom, as for every layer of this plugin.
   N/O atoms to polar partners within 3.4 A, and a Points layer of the partners labelled with
   atom, residue and distance; coloured by the partner's role (blue donor, red acceptor, white
   both).
+* Unmodelled blobs (:mod:`~..blobs`): a Points layer at each blob's highest point, labelled with
+  its volume and peak.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import colorsys
 
 import numpy as np
 
+from ..blobs import Blob
 from ..boxes import BOX_EDGE
 from ..contacts import Contact
 from ..geometry import bonds
@@ -150,3 +153,10 @@ def contact_layer_data(contacts: list[Contact]) -> dict[str, np.ndarray]:
         "colours": np.array([ROLE_COLOURS.get(c.role, EITHER_COLOUR) for c in contacts]),
         "labels": np.array([f"{c.partner} {c.distance:.1f}" for c in contacts], dtype=object),
     }
+
+
+def blob_layer_data(blobs: list[Blob]) -> tuple[np.ndarray, dict]:
+    """(data, features) of the unmodelled-blobs layer: highest points (z, y, x) and labels."""
+    data = np.array([b.centre for b in blobs], dtype=float).reshape(-1, 3)[:, ::-1].copy()
+    labels = [f"{k + 1}: {b.volume:.0f} A3, {b.peak:.1f} s" for k, b in enumerate(blobs)]
+    return data, {"label": np.array(labels, dtype=object)}

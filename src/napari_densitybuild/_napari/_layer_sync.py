@@ -3,7 +3,8 @@
 Layers made on first use and updated in place afterwards: ``residue boxes`` (Points,
 labelled), ``built atoms`` (Points, element colours, writer-ready features), ``bonds`` (Vectors),
 ``selected box`` (Vectors: the 11 A outline of the selected residue's box), and that residue's
-``H-bonds`` (Vectors) to its ``H-bond partners`` (Points, labelled). Point edits in
+``H-bonds`` (Vectors) to its ``H-bond partners`` (Points, labelled), and ``unmodelled blobs``
+(Points, labelled) when asked for. Point edits in
 the boxes layer (added, removed, moved) go to the widget's ``on_boxes_*`` handlers; edits the
 widget itself makes are not reported back.
 """
@@ -18,6 +19,7 @@ from ..session import Session
 from ._build_layers import (
     BOXES_KIND,
     atoms_layer_data,
+    blob_layer_data,
     bond_vectors,
     box_layer_data,
     box_outline,
@@ -29,7 +31,8 @@ if TYPE_CHECKING:
     import napari
 
 NAMES = {"boxes": "residue boxes", "atoms": "built atoms", "bonds": "bonds",
-         "outline": "selected box", "hbonds": "H-bonds", "partners": "H-bond partners"}  # fmt: skip
+         "outline": "selected box", "hbonds": "H-bonds", "partners": "H-bond partners",
+         "blobs": "unmodelled blobs"}  # fmt: skip
 
 
 def camera(viewer):
@@ -45,7 +48,7 @@ class LayerSync:
         self.viewer = viewer
         self.widget = widget
         self.boxes = self.atoms = self.bonds = self.outline = None
-        self.hbonds = self.partners = None
+        self.hbonds = self.partners = self.blobs = None
         #: Polar contacts of the selected residue (:func:`~..contacts.polar_contacts`).
         self.contacts: list = []
         self._quiet = False
@@ -164,11 +167,33 @@ class LayerSync:
         """Move the camera (and the slice) to a residue and select it."""
         if self.session is None:
             return
-        ca = self.session.residues[index].ca
-        camera(self.viewer).center = tuple(ca[::-1])
-        if self.viewer.dims.ndisplay == 2:
-            self.viewer.dims.set_point(range(3), tuple(ca[::-1]))
+        self.centre_at(self.session.residues[index].ca)
         self.select([index])
+
+    def centre_at(self, xyz) -> None:
+        """Move the camera (and the slice) to a point (x, y, z)."""
+        zyx = tuple(float(v) for v in np.asarray(xyz, dtype=float)[::-1])
+        camera(self.viewer).center = zyx
+        if self.viewer.dims.ndisplay == 2:
+            self.viewer.dims.set_point(range(3), zyx)
+
+    def show_blobs(self, blobs: list) -> None:
+        """Draw unmodelled blobs (:func:`~..blobs.unmodelled_blobs`), keeping the active layer."""
+        data, features = blob_layer_data(blobs)
+        text = {"string": "{label}", "size": 9, "color": "orange", "anchor": "upper_left"}
+        if self._alive(self.blobs):
+            self.blobs.data = data
+            self.blobs.features = features
+            self.blobs.text = text
+            self.blobs.refresh()
+            return
+        active = self.viewer.layers.selection.active
+        self.blobs = self.viewer.add_points(
+            data, name=NAMES["blobs"], size=1.2, face_color="transparent", border_color="orange",
+            border_width=0.15, border_width_is_relative=True, features=features, text=text,
+        )  # fmt: skip
+        if active is not None and active in self.viewer.layers:
+            self.viewer.layers.selection.active = active
 
     def export(self, path: str) -> str:
         """Write the session's atoms with the plugin's npe2 writer (``write_atoms``)."""

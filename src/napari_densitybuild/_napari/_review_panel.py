@@ -9,8 +9,10 @@ the classifier's probabilities or by typing its one-letter code and Enter (Enter
 field goes to the next doubtful residue, so review runs from the keyboard); its atoms are then
 predicted again for the new type (pose head) and refined in place. Under the type list, the
 current residue's H-bond partners (:mod:`~..contacts`, also drawn as the ``H-bonds`` layers) and,
-for ASP/ASN, GLU/GLN and VAL/THR, what they suggest. Every change can be undone and redone,
-and is autosaved.
+for ASP/ASN, GLU/GLN and VAL/THR, what they suggest. "Next unmodelled blob" finds the density
+the model leaves unexplained (:mod:`~..blobs`, off the GUI thread, again after each edit) and
+moves the camera from blob to blob, largest first. Every change can be undone and redone, and
+is autosaved.
 """
 
 from __future__ import annotations
@@ -83,6 +85,14 @@ class ReviewPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSortingEnabled(True)
         self.next_button = QPushButton("Next doubtful residue")
+        self.blob_button = QPushButton("Next unmodelled blob")
+        self.blob_button.setToolTip(
+            "Density at or above 1.5 sigma more than 2 A from the model (crystal copies "
+            "included), largest first: chain ends, loops, ligands, glycans not built"
+        )
+        self._blobs: list | None = None
+        self._blobs_of = None  # the residue list they were found for
+        self._blob_index = -1
         self.type_combo = QComboBox()
         self.letter = QLineEdit()
         self.letter.setMaxLength(3)
@@ -117,13 +127,17 @@ class ReviewPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)
-        layout.addWidget(self.next_button)
+        row0 = QHBoxLayout()
+        row0.addWidget(self.next_button)
+        row0.addWidget(self.blob_button)
+        layout.addLayout(row0)
         layout.addLayout(row1)
         layout.addWidget(self.hint)
         layout.addLayout(row2)
 
         self.table.itemSelectionChanged.connect(self._on_table_selection)
         self.next_button.clicked.connect(self.next_doubtful)
+        self.blob_button.clicked.connect(self.next_blob)
         self.type_combo.activated.connect(self._on_combo)
         self.letter.returnPressed.connect(self._on_letter)
         self.delete_button.clicked.connect(self.delete_current)
@@ -206,6 +220,40 @@ class ReviewPanel(QWidget):
         self.show_residue(index)
         self.letter.setFocus()  # type a code, or Enter again for the next one
         return index
+
+    def next_blob(self):
+        """Go to the next unmodelled blob (found first, or again after the model changed)."""
+        s = self.session
+        if s is None or not s.residues:
+            notify_error("nothing built yet: no model to compare the map with")
+            return None
+        if self._blobs is not None and self._blobs_of is s.residues:
+            return self._go_to_blob()
+        residues = s.residues
+        xyz = np.array([a[1:] for r in residues for a in r.atoms], dtype=float).reshape(-1, 3)
+
+        def job(progress, dmap):
+            from ..blobs import unmodelled_blobs
+
+            return unmodelled_blobs(dmap, xyz)
+
+        def done(blobs):
+            self._blobs, self._blobs_of, self._blob_index = blobs, residues, -1
+            self.widget.sync.show_blobs(blobs)
+            self._go_to_blob()
+
+        return self.widget._start("Find blobs", job, done)
+
+    def _go_to_blob(self) -> int | None:
+        if not self._blobs:
+            notify_error("no unmodelled blob: the model explains the map at 1.5 sigma")
+            return None
+        self._blob_index = (self._blob_index + 1) % len(self._blobs)
+        b = self._blobs[self._blob_index]
+        self.widget.sync.centre_at(b.centre)
+        self.widget.status.setText(f"Blob {self._blob_index + 1} of {len(self._blobs)}: "
+                                   f"{b.volume:.0f} A^3, peak {b.peak:.1f} sigma")  # fmt: skip
+        return self._blob_index
 
     # -- corrections -----------------------------------------------------------------------------
     def _fill_types(self) -> None:

@@ -3,7 +3,8 @@
 Places residues (stage 1), names them and predicts their atoms (stages 2 and 3), aligns the
 fragments to ``--sequence`` when given, refines the atoms against the map with ideal geometry,
 and writes mmCIF or PDB (chains = traced fragments, B-factor column = confidence 0-100).
-``--report`` writes counts and per-stage seconds as JSON.
+``--report`` writes counts and per-stage seconds as JSON, and the largest blobs of density the
+model leaves unexplained (:mod:`~..blobs`: where to look for what the build missed).
 """
 
 from __future__ import annotations
@@ -72,5 +73,15 @@ def run(args: argparse.Namespace) -> int:
                sequence=args.sequence, resolution=dmap.resolution)  # fmt: skip
     print(f"{Path(args.map).name}: {result.summary()}, {total:.1f} s in all -> {args.out}")
     if args.report:
+        from ..blobs import unmodelled_blobs
+
+        t = time.perf_counter()
+        blobs = unmodelled_blobs(dmap, result.model.xyz) if len(result.model.xyz) else []
+        rep["seconds"]["unmodelled_blobs"] = round(time.perf_counter() - t, 3)
+        rep["unmodelled_blobs"] = {
+            "count": len(blobs),
+            "largest": [{"centre": [round(v, 2) for v in b.centre], "volume": round(b.volume, 1),
+                         "peak": round(b.peak, 2)} for b in blobs[:20]],
+        }  # fmt: skip
         Path(args.report).write_text(json.dumps(rep, indent=1) + "\n")
     return 0

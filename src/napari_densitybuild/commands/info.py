@@ -16,11 +16,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     p.add_argument("model", nargs="?", help="optional model (.pdb/.cif): report density at atoms")
     add_columns(p)
     p.add_argument("--difference", action="store_true", help="MTZ: read mFo-DFc coefficients")
+    p.add_argument("--blobs", type=int, default=10, metavar="N",
+                   help="with a model: its N largest unmodelled blobs (default 10)")  # fmt: skip
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print a one-line summary of the map, and the density at the model's atoms."""
+    """Print a one-line summary of the map; with a model, the density at its atoms and the
+    largest blobs of density it leaves unexplained (:func:`~..blobs.unmodelled_blobs`)."""
     from ..maps import read_map
     from ..models import read_model
 
@@ -33,4 +36,18 @@ def run(args: argparse.Namespace) -> int:
             f"{len(atoms)} atoms: mean density {values.mean():.2f} sigma, "
             f"{np.mean(values >= 1.0):.0%} at or above 1 sigma"
         )
+        if args.blobs > 0:
+            _print_blobs(dmap, atoms.xyz, args.blobs)
     return 0
+
+
+def _print_blobs(dmap, xyz: np.ndarray, n: int) -> None:
+    from ..blobs import CLEARANCE, LEVEL, MIN_VOLUME, unmodelled_blobs
+
+    blobs = unmodelled_blobs(dmap, xyz)
+    print(f"{len(blobs)} unmodelled blobs (at or above {LEVEL} sigma, over {CLEARANCE} A from "
+          f"the model and its crystal copies, at least {MIN_VOLUME:.0f} A^3)")  # fmt: skip
+    for k, b in enumerate(blobs[:n]):
+        x, y, z = b.centre
+        print(f"  {k + 1:2d}. {b.volume:6.0f} A^3, peak {b.peak:4.1f} sigma at "
+              f"({x:.1f}, {y:.1f}, {z:.1f})")  # fmt: skip
