@@ -210,9 +210,10 @@ def test_next_unmodelled_blob_finds_deleted_residues(make_napari_viewer, qtbot, 
     assert viewer.layers.selection.active is active
     qtbot.mouseClick(button(widget, "Next unmodelled blob"), Qt.MouseButton.LeftButton)
     assert widget.review._blob_index == (1 if len(blobs) > 1 else 0)  # no new search
-    # undo the deletions: the next press searches the restored model again
+    # undo the deletions: the stale blobs go, and the next press searches the restored model
     for _ in range(3):
         widget.review.undo()
+    assert widget.review._blobs is None and len(widget.sync.blobs.data) == 0
     qtbot.mouseClick(button(widget, "Next unmodelled blob"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: widget.review._blobs_of is session.residues and not widget.runner.busy,
                     timeout=JOB_TIMEOUT)  # fmt: skip

@@ -10,9 +10,9 @@ field goes to the next doubtful residue, so review runs from the keyboard); its 
 predicted again for the new type (pose head) and refined in place. Under the type list, the
 current residue's H-bond partners (:mod:`~..contacts`, also drawn as the ``H-bonds`` layers) and,
 for ASP/ASN, GLU/GLN and VAL/THR, what they suggest. "Next unmodelled blob" finds the density
-the model leaves unexplained (:mod:`~..blobs`, off the GUI thread, again after each edit) and
-moves the camera from blob to blob, largest first. Every change can be undone and redone, and
-is autosaved.
+the model leaves unexplained (:mod:`~..blobs`, off the GUI thread; an edit clears them, and the
+next press looks again) and moves the camera from blob to blob, largest first. Every change
+can be undone and redone, and is autosaved.
 """
 
 from __future__ import annotations
@@ -180,6 +180,9 @@ class ReviewPanel(QWidget):
         self.redo_button.setEnabled(s.can_redo)
         if self.current is not None and self.current >= len(s.residues):
             self.current = None
+        if self._blobs is not None and self._blobs_of is not s.residues:
+            self._blobs = self._blobs_of = None  # the model changed: those blobs are stale
+            self.widget.sync.show_blobs([])
         self._fill_types()
 
     def _on_table_selection(self) -> None:
