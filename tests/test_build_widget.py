@@ -57,12 +57,18 @@ def test_buttons_are_named(make_napari_viewer):
         button(widget, name)
 
 
-def test_build_correct_undo_export_reopen(make_napari_viewer, qtbot, sample_map, tmp_path):
-    viewer = make_napari_viewer()
-    widget = open_widget(viewer, qtbot, sample_map)
+def auto_built(viewer, qtbot, map_path):
+    """The widget on ``map_path`` after Auto-build has finished."""
+    widget = open_widget(viewer, qtbot, map_path)
     qtbot.mouseClick(button(widget, "Auto-build"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: widget.session is not None and not widget.runner.busy,
                     timeout=JOB_TIMEOUT)  # fmt: skip
+    return widget
+
+
+def test_build_correct_undo_export_reopen(make_napari_viewer, qtbot, sample_map, tmp_path):
+    viewer = make_napari_viewer()
+    widget = auto_built(viewer, qtbot, sample_map)
     session = widget.session
     assert len(session.residues) >= 40  # the sample has 70 residues
     assert widget.status.text().startswith(f"Built: {len(session.residues)} residues in ")
@@ -189,10 +195,7 @@ def test_next_unmodelled_blob_finds_deleted_residues(make_napari_viewer, qtbot, 
     unmodelled blob" finds it off the GUI thread, shows it and moves the camera there; after
     an edit it looks again."""
     viewer = make_napari_viewer()
-    widget = open_widget(viewer, qtbot, sample_map)
-    qtbot.mouseClick(button(widget, "Auto-build"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: widget.session is not None and not widget.runner.busy,
-                    timeout=JOB_TIMEOUT)  # fmt: skip
+    widget = auto_built(viewer, qtbot, sample_map)
     session = widget.session
     gone = np.array([a[1:] for r in session.residues[20:23] for a in r.atoms])
     for _ in range(3):
