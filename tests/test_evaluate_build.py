@@ -81,6 +81,9 @@ def test_impossible_deposited_residue_is_listed_and_left_out_of_the_clash_free_f
     assert m["deposited_clashing"] == ["B6", "B29", "B30", "B31"]
     assert m["all_atom_rmsd"] > 0.1
     assert m["all_atom_rmsd_clash_free"] == pytest.approx(0.0, abs=1e-9)
+    assert m["clashing_residues"] == 0  # the built model is the true one
+    # the same check on a built model: its own impossible contacts are counted
+    assert compare_models(deposited, st, Symmetry.of_map(dmap))["clashing_residues"] == 4
     # the unchanged model has no impossible contacts, so both figures agree
     m = compare_models(built, st, Symmetry.of_map(dmap))
     assert m["deposited_clashing"] == []

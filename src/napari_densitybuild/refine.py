@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from .crystal_clash import image_energy, image_pairs
 from .geometry import chiral_centres, peptide_pairs, rigid_pairs
 from .lbfgs import minimize, value_and_grad
 from .maps import DensityMap
@@ -201,6 +202,7 @@ def refine(
     start_turns: bool = True,
     flip_density_weight: float = 0.0,
     ncs_groups: np.ndarray | None = None,
+    crystal_contacts: bool = False,
     info: dict | None = None,
 ) -> np.ndarray:
     """Refined coordinates (N, 3) of ``model`` against ``dmap`` (geometry only if None).
@@ -234,6 +236,9 @@ def refine(
         (R,) NCS group of every residue (:func:`~.ncs.ncs_groups`), or None: with
         ``rotamer_fit``, copies then take the side chain that fits their summed density best
         (:mod:`.ncs_side_chains`).
+    crystal_contacts
+        Keep atoms :data:`NONBONDED` from the atoms of the model's crystal copies too
+        (:mod:`.crystal_clash`; needs a map with symmetry).
     info
         If given, ``info["peptide_flips"]``, ``info["rotamer_changes"]``,
         ``info["side_chain_flips"]``, ``info["start_turns"]`` and ``info["ncs_side_chains"]``
@@ -274,9 +279,10 @@ def refine(
                 n_side += int(turned.sum())
             x.copy_(torch.from_numpy(xyz))
         nb = _nonbonded_pairs(x.numpy(), model.residue, model.linked)
+        ip = image_pairs(x.numpy(), model, sym if crystal_contacts else None, NONBONDED + 1.0)
 
-        def energy(y: torch.Tensor, nb=nb) -> torch.Tensor:
-            e = geometry_energy(y, rs, nb)
+        def energy(y: torch.Tensor, nb=nb, ip=ip) -> torch.Tensor:
+            e = geometry_energy(y, rs, nb) + image_energy(y, ip, NONBONDED)
             if field is not None:
                 e = e - map_weight * (w * torch.clamp(field(y), max=5.0)).sum()
             return e

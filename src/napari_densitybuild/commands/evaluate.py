@@ -196,7 +196,8 @@ def _run_build(args: argparse.Namespace) -> int:
     keys = ["built", "deposited", "recall_1A", "precision_1A", "sequence_recovery",
             "backbone_rmsd", "all_atom_rmsd", "all_atom_rmsd_flip_blind",
             "all_atom_rmsd_in_density", "all_atom_rmsd_clash_free", "far_residues",
-            "far_built_in_higher_density", "rama_outliers", "bond_rmsz"]  # fmt: skip
+            "far_built_in_higher_density", "rama_outliers", "bond_rmsz",
+            "clashing_residues"]  # fmt: skip
     _write(rows, args.out, _table(rows, keys))
     return 0
 

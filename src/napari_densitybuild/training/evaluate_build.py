@@ -8,7 +8,9 @@ residue); for each match the deposited residue is moved onto the built one's cop
 * ``backbone_rmsd``: N, CA, C, O of matched residues;
 * ``all_atom_rmsd``: every heavy atom of matched, correctly typed residues (the better naming
   of symmetric groups, e.g. PHE ring flips; :mod:`.pose_loss`);
-* ``rama_outliers``, ``bond_rmsz``: geometry of the built model (:mod:`~..geometry`).
+* ``rama_outliers``, ``bond_rmsz``: geometry of the built model (:mod:`~..geometry`);
+  ``clashing_residues``: its residues in an impossible contact (:func:`clashing_residues`: a
+  heavy atom within :data:`CLASH` of one of another residue, crystal copies included).
 
 More figures tell building errors from disagreement where the map is silent (the RMSD of a
 surface side chain is often set by atoms that the deposited model put where there is no
@@ -98,7 +100,7 @@ def compare_models(
             # types in SWAPS have no flip: their better naming is already in ``per``
             flip = pose_rmsd(got[same], ref_atoms[same], dt[same], FLIP_PERMUTATIONS)
             out["all_atom_rmsd_flip_blind"] = _pooled(np.fmin(per, flip)[ok], n_atoms[ok])
-            bad = deposited_clashes(deposited)
+            bad = clashing_residues(deposited)
             clean = ok & np.array([(d.chain[k], d.seqid[k], d.icode[k]) not in bad
                                    for k in r[same]], dtype=bool)  # fmt: skip
             out["all_atom_rmsd_clash_free"] = _pooled(per[clean], n_atoms[clean])
@@ -113,12 +115,13 @@ def compare_models(
                 AMINO_ACIDS[t]: round(float(np.sqrt(np.nanmean(per[dt[same] == t] ** 2))), 3)
                 for t in np.unique(dt[same])
             }
+    out["clashing_residues"] = len(clashing_residues(built))
     out["rama_outliers"] = rama_outlier_fraction(built)
     out["bond_rmsz"] = bond_rmsz(built)
     return out
 
 
-def deposited_clashes(st: gemmi.Structure, cutoff: float = CLASH) -> set[tuple[str, int, str]]:
+def clashing_residues(st: gemmi.Structure, cutoff: float = CLASH) -> set[tuple[str, int, str]]:
     """(chain, number, insertion code) of the amino acids of ``st`` in an impossible contact.
 
     A heavy atom within ``cutoff`` of a heavy atom of another residue that is not its chain
