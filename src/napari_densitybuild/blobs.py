@@ -98,8 +98,8 @@ def unmodelled_blobs(
     inside = values >= level
     if not inside.any():
         return []
-    images = Symmetry.of_map(dmap).images(xyz, reach=1, box=(lo - clearance, hi + clearance))
-    atoms = np.concatenate([xyz, images["xyz"]])
+    # the model and its crystal copies (the model lies inside the box, so it is among them)
+    atoms = Symmetry.of_map(dmap).images(xyz, box=(lo - clearance, hi + clearance))["xyz"]
     candidates = np.flatnonzero(inside.ravel())
     dist, _ = cKDTree(atoms).query(grid[candidates], distance_upper_bound=clearance)
     free = np.zeros(values.size, dtype=bool)

@@ -137,10 +137,9 @@ def _with_crystal_copies(
     from .symmetry import Symmetry
 
     sym = Symmetry.from_cell(gemmi.UnitCell(*cell), sg or "P 1")
-    images = sym.images(xyz, reach=1, box=(lo, hi))
+    images = sym.images(xyz, box=(lo, hi))
     pos, src = images["xyz"], images["src"]
-    copy = np.linalg.norm(pos - xyz[src], axis=1) > 1e-3
-    return pos, src, copy
+    return pos, src, np.linalg.norm(pos - xyz[src], axis=1) > 1e-3
 
 
 def contact_hint(name: str, contacts: list[Contact]) -> str:

@@ -68,10 +68,8 @@ def image_pairs(
     xyz = np.asarray(xyz, dtype=float)
     if sym is None or not sym.periodic or not len(xyz):
         return empty
-    images = sym.images(xyz, box=(xyz.min(0) - reach, xyz.max(0) + reach))
-    pos, src = images["xyz"], images["src"]
-    moved = np.linalg.norm(pos - xyz[src], axis=1) > 1e-3  # not the model itself
-    pos, src, op, shift = pos[moved], src[moved], images["op"][moved], images["shift"][moved]
+    images = sym.images(xyz, box=(xyz.min(0) - reach, xyz.max(0) + reach), copies_only=True)
+    pos, src, op, shift = images["xyz"], images["src"], images["op"], images["shift"]
     if not len(pos):
         return empty
     hits = cKDTree(pos).query_ball_point(xyz, reach)

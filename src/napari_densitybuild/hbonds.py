@@ -111,10 +111,9 @@ def symmetry_mates(
     xyz = np.asarray(xyz, dtype=float).reshape(-1, 3)
     if sym is None or not getattr(sym, "periodic", False) or not len(xyz):
         return np.zeros((0, 3)), np.zeros(0, dtype=np.int64)
-    images = sym.images(xyz, reach=1, box=(xyz.min(0) - cutoff, xyz.max(0) + cutoff))
+    box = (xyz.min(0) - cutoff, xyz.max(0) + cutoff)
+    images = sym.images(xyz, box=box, copies_only=True)
     pos, src = images["xyz"], images["src"]
-    moved = np.linalg.norm(pos - xyz[src], axis=1) > 1e-3  # not the atom itself
-    pos, src = pos[moved], src[moved]
     if not len(pos):
         return pos, src.astype(np.int64)
     dist, _ = cKDTree(xyz).query(pos, distance_upper_bound=cutoff)

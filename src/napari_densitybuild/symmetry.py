@@ -66,14 +66,19 @@ class Symmetry:
         return np.asarray(f, dtype=float).reshape(-1, 3) @ self.orth.T
 
     def images(
-        self, xyz: np.ndarray, reach: int = 1, box: tuple[np.ndarray, np.ndarray] | None = None
+        self,
+        xyz: np.ndarray,
+        reach: int = 1,
+        box: tuple[np.ndarray, np.ndarray] | None = None,
+        copies_only: bool = False,
     ) -> dict[str, np.ndarray]:
         """Every image of every point inside the cell and ``reach`` cells around it.
 
         With ``box`` (Cartesian x, y, z min and max), every image inside the box, however many
         cells from the unit cell it lies (``reach`` is then not used), in the same order
         (candidates are first screened in fractional coordinates, so only those near the box
-        are made Cartesian).
+        are made Cartesian). With ``copies_only``, images that fall on their own point (the
+        point itself, or a point on a symmetry axis) are left out: the crystal copies only.
 
         Returns
         -------
@@ -83,6 +88,15 @@ class Symmetry:
             added after the operation: ``frac(image) = rot[op] @ frac(point) + tran[op] + shift``.
         """
         xyz = np.asarray(xyz, dtype=float).reshape(-1, 3)
+        out = self._images(xyz, reach, box)
+        if copies_only:
+            moved = np.linalg.norm(out["xyz"] - xyz[out["src"]], axis=1) > 1e-3
+            out = {key: v[moved] for key, v in out.items()}
+        return out
+
+    def _images(
+        self, xyz: np.ndarray, reach: int, box: tuple[np.ndarray, np.ndarray] | None
+    ) -> dict[str, np.ndarray]:
         n = len(xyz)
         if not self.periodic:
             return {"xyz": xyz.copy(), "src": np.arange(n), "op": np.zeros(n, int),

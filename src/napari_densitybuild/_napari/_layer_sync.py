@@ -11,6 +11,7 @@ widget itself makes are not reported back.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -123,25 +124,43 @@ class LayerSync:
         d = contact_layer_data(self.contacts)
         if not self.contacts and not self._alive(self.hbonds):
             return  # no layers until there is something to show
-        text = {"string": "{label}", "size": 8, "color": "white", "anchor": "upper_left"}
-        active = self.viewer.layers.selection.active  # adding layers must not change it
-        self.hbonds = self._vectors(self.hbonds, d["vectors"], "hbonds", 0.12, "white")
+        with self._active_kept():
+            self.hbonds = self._vectors(self.hbonds, d["vectors"], "hbonds", 0.12, "white")
         if len(d["colours"]):
             self.hbonds.edge_color = d["colours"]
-        if not self._alive(self.partners):
-            self.partners = self.viewer.add_points(
-                d["points"], name=NAMES["partners"], size=0.5, face_color=d["colours"],
-                border_width=0.0, features={"label": d["labels"]}, text=text,
-            )  # fmt: skip
-        else:
-            self.partners.data = d["points"]
-            self.partners.features = {"label": d["labels"]}
-            if len(d["points"]):
-                self.partners.face_color = d["colours"]
-            self.partners.text = text
-            self.partners.refresh()
-        if active is not None and active in self.viewer.layers:
-            self.viewer.layers.selection.active = active
+        self.partners = self._labelled_points(
+            self.partners, "partners", d["points"], {"label": d["labels"]}, "white", 8,
+            face=d["colours"], size=0.5, border_width=0.0,
+        )  # fmt: skip
+
+    @contextmanager
+    def _active_kept(self):
+        """Layers added inside this block do not become the active layer."""
+        active = self.viewer.layers.selection.active
+        try:
+            yield
+        finally:
+            if active is not None and active in self.viewer.layers:
+                self.viewer.layers.selection.active = active
+
+    def _labelled_points(self, layer, key: str, data: np.ndarray, features: dict, colour: str,
+                         text_size: int, face: np.ndarray | None = None, **style):  # fmt: skip
+        """Update a Points layer labelled by its ``label`` feature, or add it (the active
+        layer kept); ``face``: per-point face colours, ``style``: the layer's other options."""
+        text = {"string": "{label}", "size": text_size, "color": colour, "anchor": "upper_left"}
+        if self._alive(layer):
+            layer.data = data
+            layer.features = features
+            if face is not None and len(data):
+                layer.face_color = face
+            layer.text = text
+            layer.refresh()
+            return layer
+        if face is not None:
+            style["face_color"] = face
+        with self._active_kept():
+            return self.viewer.add_points(data, name=NAMES[key], features=features, text=text,
+                                          **style)  # fmt: skip
 
     def _vectors(self, layer, vec: np.ndarray, key: str, width: float, colour: str):
         """Update a Vectors layer of line segments, or add it if it is not in the viewer."""
@@ -180,20 +199,10 @@ class LayerSync:
     def show_blobs(self, blobs: list) -> None:
         """Draw unmodelled blobs (:func:`~..blobs.unmodelled_blobs`), keeping the active layer."""
         data, features = blob_layer_data(blobs)
-        text = {"string": "{label}", "size": 9, "color": "orange", "anchor": "upper_left"}
-        if self._alive(self.blobs):
-            self.blobs.data = data
-            self.blobs.features = features
-            self.blobs.text = text
-            self.blobs.refresh()
-            return
-        active = self.viewer.layers.selection.active
-        self.blobs = self.viewer.add_points(
-            data, name=NAMES["blobs"], size=1.2, face_color="transparent", border_color="orange",
-            border_width=0.15, border_width_is_relative=True, features=features, text=text,
+        self.blobs = self._labelled_points(
+            self.blobs, "blobs", data, features, "orange", 9, size=1.2, face_color="transparent",
+            border_color="orange", border_width=0.15, border_width_is_relative=True,
         )  # fmt: skip
-        if active is not None and active in self.viewer.layers:
-            self.viewer.layers.selection.active = active
 
     def export(self, path: str) -> str:
         """Write the session's atoms with the plugin's npe2 writer (``write_atoms``)."""
