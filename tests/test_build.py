@@ -138,9 +138,10 @@ def test_summary_line():
     line = BuildResult.summary(SimpleNamespace(report=rep))
     assert line == ("190 residues in 4 fragments, 180 in NCS copies, 3 rotamers refitted, "
                     "2 amides/rings turned, 1 fragment starts turned (12.3 s)")  # fmt: skip
-    rep.update(weak_fragments_left_out=2, weak_residues_left_out=7)
+    rep.update(weak_fragments_left_out=2, weak_residues_left_out=7, fragments_joined=1)
     assert BuildResult.summary(SimpleNamespace(report=rep)).endswith(
-        "1 fragment starts turned, 2 short weak fragments (7 residues) left out (12.3 s)"
+        "1 fragment starts turned, 1 fragments joined across crystal contacts, "
+        "2 short weak fragments (7 residues) left out (12.3 s)"
     )
 
 

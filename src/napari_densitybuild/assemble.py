@@ -1,7 +1,8 @@
 """Assembly: placed (and classified, posed) residues into a gemmi Structure and a model file.
 
 Chains follow the fragments of :class:`~napari_densitybuild.trace.Trace` (longest first, chain
-names A, B, ..., Z, then AA, AB, ...), residues are numbered 1, 2, ... along each fragment, and
+names A, B, ..., Z, then AA, AB, ...), residues are numbered 1, 2, ... along each fragment (or by
+sequence position where a fragment aligns to a sequence), and
 the B-factor column holds a per-residue confidence (0-100) so that viewers can colour by it.
 The map's cell and space group go into the model.
 """
@@ -9,6 +10,7 @@ The map's cell and space group go into the model.
 from __future__ import annotations
 
 import string
+from typing import TYPE_CHECKING
 
 import gemmi
 import numpy as np
@@ -18,7 +20,17 @@ from .maps import DensityMap
 from .models import write_structure
 from .trace import Trace
 
-__all__ = ["ca_structure", "chain_name", "new_structure", "write_structure"]
+if TYPE_CHECKING:
+    from .refine import AtomModel
+
+__all__ = [
+    "ca_structure",
+    "chain_name",
+    "model_structure",
+    "new_structure",
+    "number_residues",
+    "write_structure",
+]
 
 
 def chain_name(index: int) -> str:
@@ -67,5 +79,59 @@ def ca_structure(placed: Trace, dmap: DensityMap | None = None) -> gemmi.Structu
             res.add_atom(_atom("CA", "C", placed.ca[i], 100.0 * placed.score[i]))
             chain.add_residue(res)
         model.add_chain(chain)
+    st.setup_entities()
+    return st
+
+
+def number_residues(
+    trace: Trace, positions: list[np.ndarray | None]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Chain names, residue numbers and insertion codes from per-fragment sequence positions."""
+    chain, seqid, icode = [], [], []
+    for f in range(trace.fragment_count):
+        n = int(np.count_nonzero(trace.fragment == f))
+        pos = positions[f]
+        last, ins = 0, 0
+        for k in range(n):
+            chain.append(chain_name(f))
+            if pos is None:
+                seqid.append(k + 1), icode.append("")
+            elif pos[k] >= 0:
+                last, ins = int(pos[k]) + 1, 0
+                seqid.append(last), icode.append("")
+            else:  # a residue the sequence has no place for: an insertion after the last one
+                ins += 1
+                seqid.append(last), icode.append(chr(ord("A") + (ins - 1) % 26))
+    return np.array(chain, dtype=object), np.array(seqid, dtype=int), np.array(icode, dtype=object)
+
+
+def model_structure(
+    model: AtomModel,
+    chain: np.ndarray,
+    seqid: np.ndarray,
+    icode: np.ndarray,
+    confidence: np.ndarray,
+    dmap: DensityMap | None = None,
+) -> gemmi.Structure:
+    """A gemmi Structure of an :class:`AtomModel` with the given numbering and B = confidence."""
+    if len(model.resname) == 0:
+        raise DensityBuildError("the model has no residues: nothing to write")
+    st = new_structure(dmap)
+    chains: dict[str, gemmi.Chain] = {}
+    for r, name in enumerate(model.resname):
+        ch = chains.setdefault(str(chain[r]), gemmi.Chain(str(chain[r])))
+        res = gemmi.Residue()
+        res.name, res.het_flag = str(name), "A"
+        res.seqid = gemmi.SeqId(int(seqid[r]), (str(icode[r]) or " ")[0])
+        res.entity_type = gemmi.EntityType.Polymer
+        for i in np.flatnonzero(model.residue == r):
+            a = gemmi.Atom()
+            a.name, a.element = str(model.atom[i]), gemmi.Element(str(model.element[i]))
+            a.pos = gemmi.Position(*map(float, model.xyz[i]))
+            a.b_iso, a.occ = float(confidence[r]), 1.0
+            res.add_atom(a)
+        ch.add_residue(res)
+    for ch in chains.values():
+        st[0].add_chain(ch)
     st.setup_entities()
     return st

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from .settings import (
     DEFAULT_ENVIRONMENT,
+    DEFAULT_JOIN,
     DEFAULT_NCS,
     DEFAULT_PASSES,
     DEFAULT_TTA,
@@ -108,6 +109,7 @@ def build_one(map_path: str, out_dir: str, options: dict | None = None) -> dict:
             ncs=options.get("ncs", DEFAULT_NCS),
             ncs_side_chains=options.get("ncs_side_chains", False),
             weak_fragments=weak_fragments_rule(bool(options.get("keep_weak_fragments"))),
+            join=options.get("join", DEFAULT_JOIN),
         )
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         write_structure(result.structure(), model_path)

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 import gemmi
 import numpy as np
 
-from .assemble import chain_name, new_structure
+from .assemble import chain_name, model_structure, number_residues
 from .classify import Classifier
 from .errors import DensityBuildError
+from .joins import join_fragments, mend_junctions
 from .maps import DensityMap
 from .ncs import EDGE_DEPTH, average_copies, ncs_groups
 from .place import Placer
@@ -31,11 +32,13 @@ from .residues import AMINO_ACIDS, HEAVY_ATOMS, THREE_LETTER
 from .sequence import assign_fragment
 from .settings import (
     AMIDE_DENSITY_WEIGHT,
+    DEFAULT_JOIN,
     DEFAULT_NCS,
     DEFAULT_PASSES,
     DEFAULT_SCAFFOLD_BELOW,
     DEFAULT_WEAK_FRAGMENTS,
 )
+from .symmetry import Symmetry
 from .trace import Trace
 
 #: ``progress(stage, done, total)``; it may raise to cancel.
@@ -95,7 +98,8 @@ class BuildResult:
         changes = [f"{r[k]} {what}" for k, what in (("rotamer_changes", "rotamers refitted"),
                    ("peptide_flips", "peptides flipped"), ("side_chain_flips", "amides/rings "
                    "turned"), ("start_turns", "fragment starts turned"), ("ncs_side_chains",
-                   "side chains from NCS copies")) if r.get(k)]  # fmt: skip
+                   "side chains from NCS copies"), ("fragments_joined", "fragments joined "
+                   "across crystal contacts")) if r.get(k)]  # fmt: skip
         parts += changes
         if r.get("weak_fragments_left_out"):
             parts.append(f"{r['weak_fragments_left_out']} short weak fragments "
@@ -137,60 +141,6 @@ def atoms_for_types(poses: np.ndarray, types: np.ndarray, trace: Trace) -> AtomM
     return AtomModel(np.array(xyz, float).reshape(-1, 3), np.array(atom, dtype=object),
                      np.array(element, dtype=object), np.array(residue, dtype=np.int64),
                      np.array([AMINO_ACIDS[t] for t in types], dtype=object), linked)  # fmt: skip
-
-
-def number_residues(
-    trace: Trace, positions: list[np.ndarray | None]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Chain names, residue numbers and insertion codes from per-fragment sequence positions."""
-    chain, seqid, icode = [], [], []
-    for f in range(trace.fragment_count):
-        n = int(np.count_nonzero(trace.fragment == f))
-        pos = positions[f]
-        last, ins = 0, 0
-        for k in range(n):
-            chain.append(chain_name(f))
-            if pos is None:
-                seqid.append(k + 1), icode.append("")
-            elif pos[k] >= 0:
-                last, ins = int(pos[k]) + 1, 0
-                seqid.append(last), icode.append("")
-            else:  # a residue the sequence has no place for: an insertion after the last one
-                ins += 1
-                seqid.append(last), icode.append(chr(ord("A") + (ins - 1) % 26))
-    return np.array(chain, dtype=object), np.array(seqid, dtype=int), np.array(icode, dtype=object)
-
-
-def model_structure(
-    model: AtomModel,
-    chain: np.ndarray,
-    seqid: np.ndarray,
-    icode: np.ndarray,
-    confidence: np.ndarray,
-    dmap: DensityMap | None = None,
-) -> gemmi.Structure:
-    """A gemmi Structure of an :class:`AtomModel` with the given numbering and B = confidence."""
-    if len(model.resname) == 0:
-        raise DensityBuildError("the model has no residues: nothing to write")
-    st = new_structure(dmap)
-    chains: dict[str, gemmi.Chain] = {}
-    for r, name in enumerate(model.resname):
-        ch = chains.setdefault(str(chain[r]), gemmi.Chain(str(chain[r])))
-        res = gemmi.Residue()
-        res.name, res.het_flag = str(name), "A"
-        res.seqid = gemmi.SeqId(int(seqid[r]), (str(icode[r]) or " ")[0])
-        res.entity_type = gemmi.EntityType.Polymer
-        for i in np.flatnonzero(model.residue == r):
-            a = gemmi.Atom()
-            a.name, a.element = str(model.atom[i]), gemmi.Element(str(model.element[i]))
-            a.pos = gemmi.Position(*map(float, model.xyz[i]))
-            a.b_iso, a.occ = float(confidence[r]), 1.0
-            res.add_atom(a)
-        ch.add_residue(res)
-    for ch in chains.values():
-        st[0].add_chain(ch)
-    st.setup_entities()
-    return st
 
 
 def backbone_of(model: AtomModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -287,6 +237,7 @@ def build(
     ncs_side_chains: bool = False,
     scaffold_below: float = DEFAULT_SCAFFOLD_BELOW,
     weak_fragments: tuple[int, float] | None = DEFAULT_WEAK_FRAGMENTS,
+    join: bool = DEFAULT_JOIN,
 ) -> BuildResult:
     """Build a model into ``dmap``.
 
@@ -323,6 +274,9 @@ def build(
         (length, confidence): leave out fragments of at most ``length`` residues whose mean
         detector score x top class probability (0-100) is under ``confidence``
         (:meth:`.Trace.weak_fragments`); None keeps every fragment. Never leaves nothing.
+    join
+        Join fragments where one ends at peptide-bond distance from a crystal copy (or the
+        same copy) of another's start (:mod:`.joins`), then refine the new junctions.
 
     Raises
     ------
@@ -400,6 +354,10 @@ def build(
                          dmap, report)  # fmt: skip
     if weak_fragments is not None:
         result = without_weak_fragments(result, aligned, *weak_fragments)
+    if join:
+        result, junction = join_fragments(result, Symmetry.of_map(dmap), renumber=not sequences)
+        if do_refine:
+            mend_junctions(result, junction, dmap)
     tick("assemble", t)
     result.report["seconds"]["total"] = round(sum(times.values()), 3)
     return result

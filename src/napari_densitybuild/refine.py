@@ -203,6 +203,7 @@ def refine(
     flip_density_weight: float = 0.0,
     ncs_groups: np.ndarray | None = None,
     crystal_contacts: bool = False,
+    movable: np.ndarray | None = None,
     info: dict | None = None,
 ) -> np.ndarray:
     """Refined coordinates (N, 3) of ``model`` against ``dmap`` (geometry only if None).
@@ -239,6 +240,9 @@ def refine(
     crystal_contacts
         Keep atoms :data:`NONBONDED` from the atoms of the model's crystal copies too
         (:mod:`.crystal_clash`; needs a map with symmetry).
+    movable
+        (N,) True for the atoms that may move (None: all); the others hold their places and
+        only restrain the movable ones (the junctions of :mod:`.joins`).
     info
         If given, ``info["peptide_flips"]``, ``info["rotamer_changes"]``,
         ``info["side_chain_flips"]``, ``info["start_turns"]`` and ``info["ncs_side_chains"]``
@@ -258,6 +262,8 @@ def refine(
     rotamer_fit = rotamer_fit and field is not None
     start_turns = start_turns and field is not None
     n_flips = n_side = n_rot = n_starts = n_ncs = 0
+    movable = None if movable is None else np.asarray(movable, dtype=bool)
+    free = None if movable is None else torch.from_numpy(np.flatnonzero(movable))
     for k in range(rounds):
         if k > 0 and (units is not None or side_chain_flips or rotamer_fit or start_turns):
             xyz = x.numpy().copy()
@@ -277,6 +283,8 @@ def refine(
                 xyz, turned = flip_side_chains(xyz, model, sym, density=field,
                                                density_weight=flip_density_weight)  # fmt: skip
                 n_side += int(turned.sum())
+            if movable is not None:  # the held atoms hold through flips and refits too
+                xyz[~movable] = x.numpy()[~movable]
             x.copy_(torch.from_numpy(xyz))
         nb = _nonbonded_pairs(x.numpy(), model.residue, model.linked)
         ip = image_pairs(x.numpy(), model, sym if crystal_contacts else None, NONBONDED + 1.0)
@@ -287,8 +295,18 @@ def refine(
                 e = e - map_weight * (w * torch.clamp(field(y), max=5.0)).sum()
             return e
 
-        best, _ = minimize(value_and_grad(energy, x.shape), x.reshape(-1), iterations)
-        x.copy_(best.view(x.shape))
+        if free is None:
+            best, _ = minimize(value_and_grad(energy, x.shape), x.reshape(-1), iterations)
+            x.copy_(best.view(x.shape))
+        else:
+            held = x.clone()
+
+            def energy_free(y: torch.Tensor, energy=energy, held=held) -> torch.Tensor:
+                return energy(held.index_put((free,), y))
+
+            best, _ = minimize(value_and_grad(energy_free, (len(free), 3)),
+                               x[free].reshape(-1), iterations)  # fmt: skip
+            x[free] = best.view(-1, 3)
     if info is not None:
         info["peptide_flips"] = n_flips
         info["side_chain_flips"] = n_side

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .build import BuildResult, model_structure
+from .assemble import model_structure
+from .build import BuildResult
 from .errors import DensityBuildError
 from .refine import AtomModel
 from .residues import AMINO_ACIDS, HEAVY_ATOMS, INDEX, ONE_LETTER, THREE_LETTER

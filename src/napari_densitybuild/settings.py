@@ -31,6 +31,9 @@ DEFAULT_SCAFFOLD_BELOW = 0.5
 #: fragments held 99 residues with no deposited C-alpha within 1 A (65 of 4iid's 76 in its
 #: glycans) and 3 that matched one (docs/build.md). None keeps every fragment.
 DEFAULT_WEAK_FRAGMENTS: tuple[int, float] | None = (10, 50.0)
+#: Builds join fragments where one ends at peptide-bond distance from a crystal copy of another's
+#: start, moving the second onto that copy (see ``joins``).
+DEFAULT_JOIN = True
 
 
 def weak_fragments_rule(keep: bool) -> tuple[int, float] | None:

@@ -6,6 +6,7 @@ import argparse
 
 from ..settings import (
     DEFAULT_ENVIRONMENT,
+    DEFAULT_JOIN,
     DEFAULT_NCS,
     DEFAULT_PASSES,
     DEFAULT_TTA,
@@ -81,6 +82,18 @@ def add_weak_fragments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_join(p: argparse.ArgumentParser) -> None:
+    """``--no-join``: leave fragments apart where one ends at peptide distance from a crystal
+    copy of another's start."""
+    _add_off_switch(
+        p,
+        "join",
+        DEFAULT_JOIN,
+        "do not join fragments where one ends at peptide-bond distance from a crystal copy of "
+        "another's start",
+    )
+
+
 def _at_least_one(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -108,8 +121,8 @@ def add_weights(p: argparse.ArgumentParser, detector: bool = True) -> None:
 
 def add_build_options(p: argparse.ArgumentParser, sequence_help: str) -> None:
     """What a build is made with (``build`` and ``batch``): map columns, sequence, device,
-    refinement, test-time augmentation, H-bond evidence, passes, NCS, weak fragments and
-    weights."""
+    refinement, test-time augmentation, H-bond evidence, passes, NCS, weak fragments, joins
+    across crystal contacts and weights."""
     add_columns(p)
     p.add_argument("--sequence", metavar="FASTA", help=sequence_help)
     add_device(p)
@@ -119,4 +132,5 @@ def add_build_options(p: argparse.ArgumentParser, sequence_help: str) -> None:
     add_passes(p)
     add_ncs(p)
     add_weak_fragments(p)
+    add_join(p)
     add_weights(p)

@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         "ncs",
         "ncs_side_chains",
         "keep_weak_fragments",
+        "join",
     )
     options = {k: getattr(args, k) for k in keys}
     rows = run_batch(args.maps, args.out, args.scheduler, args.workers, options)

@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         ncs=args.ncs,
         ncs_side_chains=args.ncs_side_chains,
         weak_fragments=weak_fragments_rule(args.keep_weak_fragments),
+        join=args.join,
     )
     write_structure(result.structure(), args.out)
     total = time.perf_counter() - t0

@@ -20,6 +20,7 @@ from ..settings import DEFAULT_TTA, weak_fragments_rule
 from ._options import (
     add_device,
     add_environment,
+    add_join,
     add_ncs,
     add_passes,
     add_weak_fragments,
@@ -72,6 +73,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     add_passes(p)
     add_ncs(p)
     add_weak_fragments(p)
+    add_join(p)
     return p
 
 
@@ -215,4 +217,5 @@ def _build(dmap, args: argparse.Namespace):
                                       environment=args.environment),
                  sequences, passes=args.passes, ncs=args.ncs,
                  ncs_side_chains=args.ncs_side_chains,
-                 weak_fragments=weak_fragments_rule(args.keep_weak_fragments))  # fmt: skip
+                 weak_fragments=weak_fragments_rule(args.keep_weak_fragments),
+                 join=args.join)  # fmt: skip

@@ -1,0 +1,177 @@
+"""Chains that run on across a crystal contact: fragments joined where one's end meets a copy
+of another's start.
+
+A chain that leaves the asymmetric unit goes on in a crystal copy of itself. The trace lays
+each fragment out as one connected copy, but where it misses a link the build ends a fragment
+with its last C at peptide-bond distance from the N of a crystal copy (or of the same copy) of
+another fragment's first residue: two chains that a crystallographer would see as one, and a
+"clash" between them. In builds of the 16 real maps (2026-12-04), each of the six fragment ends
+with another fragment's start N (any image) under 2.5 A from its C lay on consecutive residues
+of the deposited model.
+
+:func:`join_fragments` moves the second fragment onto that copy (a symmetry-equivalent place:
+its fit to the map is unchanged) and makes the two one chain, repeatedly, nearest pair first;
+the build then refines the residues on either side of each new peptide with the rest held
+(``refine(movable=...)``).
+
+Examples
+--------
+>>> joined, junctions = join_fragments(result, Symmetry.of_map(dmap))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from .assemble import chain_name
+from .refine import AtomModel
+from .trace import Trace
+
+if TYPE_CHECKING:
+    from .build import BuildResult
+    from .symmetry import Symmetry
+
+#: Largest C-N distance (A) between a fragment's last residue and an image of another
+#: fragment's first residue that is taken for a missed peptide bond (ideal: 1.33 A).
+JOIN_MAX_CN = 2.2
+#: C-alpha distance range (A) of such a pair (trans 3.8 A, cis 2.9 A).
+JOIN_CA_RANGE = (2.6, 4.4)
+
+
+def _atom_bounds(model: AtomModel) -> tuple[np.ndarray, np.ndarray]:
+    """First and one-past-last atom index of every residue (atoms are residue by residue)."""
+    r = np.arange(len(model.resname))
+    return np.searchsorted(model.residue, r), np.searchsorted(model.residue, r, side="right")
+
+
+def _named(model: AtomModel, lo: np.ndarray, hi: np.ndarray, residues, name: str) -> np.ndarray:
+    """Atom index of ``name`` in each of ``residues``."""
+    return np.array([lo[r] + list(model.atom[lo[r] : hi[r]]).index(name) for r in residues])
+
+
+def _best_join(groups, xyz, model, lo, hi, seqid, sym, renumber, max_cn):
+    """(distance, g, h, op, shift) of the nearest end-of-g to image-of-start-of-h pair."""
+    ends = [grp[-1] for grp in groups]
+    starts = [grp[0] for grp in groups]
+    c = xyz[_named(model, lo, hi, ends, "C")]
+    ca_end = xyz[_named(model, lo, hi, ends, "CA")]
+    n = xyz[_named(model, lo, hi, starts, "N")]
+    ca_start = xyz[_named(model, lo, hi, starts, "CA")]
+    reach = max_cn + 0.5
+    imgs = sym.images(n, box=(c.min(0) - reach, c.max(0) + reach))
+    if not len(imgs["xyz"]):
+        return None
+    best = None
+    tree = cKDTree(imgs["xyz"])
+    for g, hits in enumerate(tree.query_ball_point(c, max_cn)):
+        for k in hits:
+            h, op, shift = int(imgs["src"][k]), int(imgs["op"][k]), imgs["shift"][k]
+            d = float(np.linalg.norm(imgs["xyz"][k] - c[g]))
+            if h == g or (best is not None and d >= best[0]):
+                continue
+            d_ca = np.linalg.norm(sym.apply(ca_start[h], op, shift)[0] - ca_end[g])
+            if not JOIN_CA_RANGE[0] <= d_ca <= JOIN_CA_RANGE[1]:
+                continue
+            if not renumber and seqid[starts[h]] != seqid[ends[g]] + 1:
+                continue  # numbered from a sequence: only consecutive positions join
+            best = (d, g, h, op, shift)
+    return best
+
+
+def join_fragments(
+    result: BuildResult, sym: Symmetry, renumber: bool = True, max_cn: float = JOIN_MAX_CN
+) -> tuple[BuildResult, np.ndarray]:
+    """``result`` with fragments joined where one ends at peptide distance from another's start.
+
+    Parameters
+    ----------
+    result
+        A build (its model, trace and poses are moved together; nothing is modified in place).
+    sym
+        The map's symmetry (:meth:`.Symmetry.of_map`; cryo-EM maps: the identity alone).
+    renumber
+        Number the joined chains 1, 2, ... again (a build without a sequence); False keeps the
+        sequence numbering and joins only fragments numbered consecutively across the gap.
+    max_cn
+        Largest C-N distance (A) of a join.
+
+    Returns
+    -------
+    tuple
+        The joined result (chains renamed longest first, ``report["fragments_joined"]`` set)
+        and the (R,) mask of the residues on either side of a new peptide.
+    """
+    tr, model = result.trace, result.model
+    groups = [list(np.flatnonzero(tr.fragment == f)) for f in range(tr.fragment_count)]
+    lo, hi = _atom_bounds(model)
+    xyz, ca, to_n, to_c = model.xyz.copy(), tr.ca.copy(), tr.to_n.copy(), tr.to_c.copy()
+    poses = result.poses.copy()
+    rot = sym.cart_rotations() if sym.periodic else np.eye(3)[None]
+    pairs = []
+    while len(groups) > 1:
+        found = _best_join(groups, xyz, model, lo, hi, result.seqid, sym, renumber, max_cn)
+        if found is None:
+            break
+        _, g, h, op, shift = found
+        res = np.array(groups[h])
+        atoms = np.concatenate([np.arange(lo[r], hi[r]) for r in res])
+        xyz[atoms] = sym.apply(xyz[atoms], op, shift)
+        ca[res] = sym.apply(ca[res], op, shift)
+        to_n[res], to_c[res] = to_n[res] @ rot[op].T, to_c[res] @ rot[op].T
+        poses[res] = sym.apply(poses[res].reshape(-1, 3), op, shift).reshape(poses[res].shape)
+        pairs.append((groups[g][-1], groups[h][0]))
+        groups[g] = groups[g] + groups[h]
+        del groups[h]
+    result.report["fragments_joined"] = len(pairs)
+    if not pairs:
+        return result, np.zeros(len(result), dtype=bool)
+    groups.sort(key=lambda grp: (-len(grp), grp[0]))
+    order = np.concatenate(groups)
+    fragment = np.repeat(np.arange(len(groups)), [len(grp) for grp in groups])
+    atoms = np.concatenate([np.arange(lo[r], hi[r]) for r in order])
+    linked = np.zeros(len(order), dtype=bool)
+    linked[1:] = fragment[1:] == fragment[:-1]
+    new_model = AtomModel(xyz[atoms], model.atom[atoms], model.element[atoms],
+                          np.repeat(np.arange(len(order)), hi[order] - lo[order]),
+                          model.resname[order], linked)  # fmt: skip
+    trace = Trace(ca[order], to_n[order], to_c[order], tr.score[order], fragment)
+    if renumber:
+        starts = np.searchsorted(fragment, fragment)
+        seqid = np.arange(len(order)) - starts + 1
+        icode = np.full(len(order), "", dtype=object)
+    else:
+        seqid, icode = result.seqid[order], result.icode[order]
+    chain = np.array([chain_name(int(f)) for f in fragment], dtype=object)
+    junction = np.isin(order, np.array(pairs).ravel())
+    out = type(result)(trace, result.probs[order], poses[order], result.types[order], chain,
+                       seqid, icode, new_model, result.confidence[order], result.dmap,
+                       result.report)  # fmt: skip
+    out.report.update(fragments=trace.fragment_count,
+                      mean_fragment_length=float(trace.fragment_lengths().mean()))  # fmt: skip
+    return out, junction
+
+
+def mend_junctions(result: BuildResult, junction: np.ndarray, dmap, reach: int = 1) -> None:
+    """Refine the residues within ``reach`` of each junction residue (same chain) against
+    ``dmap`` (None: geometry alone) with every other atom held, so the new peptides take ideal
+    geometry. Changes ``result.model.xyz``.
+    """
+    r = np.flatnonzero(junction)
+    if not len(r):
+        return
+    from .refine import DensityField, refine
+
+    frag = result.trace.fragment
+    near = (r[:, None] + np.arange(-reach, reach + 1)[None]).ravel()
+    src = np.repeat(r, 2 * reach + 1)
+    ok = (near >= 0) & (near < len(result))
+    near, src = near[ok], src[ok]
+    near = np.unique(near[frag[near] == frag[src]])
+    model = result.model
+    movable = np.isin(model.residue, near)
+    field = DensityField(dmap, model.xyz[movable]) if dmap is not None else None
+    model.xyz = refine(model, dmap, field=field, peptide_flips=False, side_chain_flips=False,
+                       rotamer_fit=False, start_turns=False, movable=movable)  # fmt: skip
