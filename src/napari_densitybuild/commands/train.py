@@ -66,7 +66,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     )
     p.add_argument("--width", type=float, default=1.0, help="resnet11: width multiplier")
     p.add_argument("--dropout", type=float, default=0.0, help="compact: dropout before the head")
-    p.add_argument("--pose", action="store_true", help="compact: add the pose head (stage 3)")
+    p.add_argument(
+        "--pose",
+        nargs="?",
+        const="regression",
+        choices=("regression", "integral"),
+        help="compact: add a pose head (stage 3): regression (the default when the option is "
+        "given alone) or integral (heat maps; nets/pose_integral.py)",
+    )
     p.add_argument("--pose-weight", type=float, default=0.0, help="weight of the pose loss")
     p.add_argument(
         "--frame",
@@ -170,7 +177,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         blocks = [int(b) for b in args.blocks.split(",")]
         net = {"name": "compact", "base": args.base, "blocks": blocks, "dropout": args.dropout}
         if args.pose:
-            net["pose"] = True
+            net["pose"] = True if args.pose == "regression" else args.pose
     else:
         net = {"name": "resnet11", "width": args.width}
     real_mix: list[str] = []

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from .pose_head import PoseHead
+from .pose_integral import IntegralPoseHead
 from .resnet11 import Bottleneck, conv_bn_relu
 
 
@@ -41,7 +42,9 @@ class CompactNet(nn.Module):
     n_classes
         Output classes (20 amino acids).
     pose
-        Add a :class:`~.pose_head.PoseHead` on the second stage (see :meth:`forward_pose`).
+        Add a pose head on the second stage (see :meth:`forward_pose`): True, a
+        :class:`~.pose_head.PoseHead` (coordinates regressed); ``"integral"``, an
+        :class:`~.pose_integral.IntegralPoseHead` (mean positions of per-atom heat maps).
 
     Examples
     --------
@@ -57,7 +60,7 @@ class CompactNet(nn.Module):
         dropout: float = 0.0,
         input_size: int = 22,
         n_classes: int = 20,
-        pose: bool = False,
+        pose: bool | str = False,
     ) -> None:
         super().__init__()
         if len(blocks) not in (2, 3) or min(blocks) < 0 or base < 1:
@@ -81,7 +84,10 @@ class CompactNet(nn.Module):
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.classifier = nn.Linear(8 * c, n_classes)
         spatial = (((input_size + 1) // 2) + 1) // 2  # edge after the two strided convs
-        self.pose_head = PoseHead(4 * c, spatial, 8 * c, n_classes=n_classes) if pose else None
+        if pose not in (False, True, "integral"):
+            raise ValueError(f"pose is true, false or 'integral' (got {pose!r})")
+        head = IntegralPoseHead if pose == "integral" else PoseHead
+        self.pose_head = head(4 * c, spatial, 8 * c, n_classes=n_classes) if pose else None
 
     min_input_size = 1
 

@@ -171,7 +171,7 @@ def train(cfg: TrainConfig) -> dict:
     carried = {"samples_seen": 0, "steps": 0, "cpu_seconds": 0.0, "wall_seconds": 0.0}
     net = build_net(net_cfg)
     grown: list[str] = []
-    if use_pose and not cfg.init_from:
+    if use_pose and not cfg.init_from and hasattr(net.pose_head, "set_mean_pose"):
         net.pose_head.set_mean_pose(torch.from_numpy(mean_poses(*train_parts[0][1:3][::-1])))
     if cfg.init_from:
         loaded, init_config = member_of(cfg.init_from, cfg.init_member)
