@@ -1,7 +1,7 @@
 """Build real maps with a variant of the build's refinement settings; one JSON line per map.
 
     .venv/bin/python scripts/build_sweep.py --maps 4iid,gere,1g8a,5gge,2apb,3sb3 \\
-        [--amide-weight 2] [--refine rounds=4] > variant.jsonl
+        [--amide-weight 2] [--refine rounds=4] [--weights W.safetensors] > variant.jsonl
 
 Each map of ``../shared/data/real`` is built with ``build.build`` and the defaults of
 ``densitybuild build`` (one thread), except: ``--amide-weight`` (the last pass's
@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--maps", required=True, help="real-map folders, comma-separated")
     p.add_argument("--amide-weight", type=float, help="the last pass's amide density weight")
     p.add_argument("--refine", action="append", default=[], help="KEY=VALUE for refine()")
+    p.add_argument("--weights", help="classifier .safetensors (default: the shipped weights)")
     args = p.parse_args(argv)
     configure_cpu_threads(1)
     variant = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.refine)}
@@ -50,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.amide_weight is not None:
         build_module.AMIDE_DENSITY_WEIGHT = args.amide_weight
         variant["amide_weight"] = args.amide_weight
-    placer, classifier = Placer.from_path(None), Classifier.from_path(None)
+    placer, classifier = Placer.from_path(None), Classifier.from_path(args.weights)
+    if args.weights:
+        variant["weights"] = args.weights
     for name in args.maps.split(","):
         t0 = time.perf_counter()
         dmap = read_map(real_dir() / name / "map.mtz")

@@ -29,13 +29,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from napari_densitybuild.device import configure_cpu_threads  # noqa: E402
+from napari_densitybuild.nets import build_net  # noqa: E402
 from napari_densitybuild.nets.pose_head import PoseHead  # noqa: E402
 from napari_densitybuild.nets.pose_integral import IntegralPoseHead  # noqa: E402
 from napari_densitybuild.training.cache import load_cache  # noqa: E402
 from napari_densitybuild.training.evaluate import load_atoms, prepare_batch, to_input  # noqa: E402
 from napari_densitybuild.training.pose_loss import mean_poses, pose_loss, pose_rmsd  # noqa: E402
 from napari_densitybuild.training.realdata import REAL_TRAIN  # noqa: E402
-from napari_densitybuild.weights_io import load_model, shipped_weights_path  # noqa: E402
+from napari_densitybuild.weights_io import load_model, save_model, shipped_weights_path  # noqa: E402
 
 EVAL = {"val": 4000, "real_3sb3": None, "real_gamma": None, "real_1cbs": None,
         "real_cdk2": None, "real_rnasa": None}  # fmt: skip
@@ -108,6 +109,18 @@ def rmsd(head, mids, pooled, labels, atoms, batch: int = 512) -> float:
     return float(np.nanmean(np.concatenate(out)))
 
 
+def save_with_head(net, config: dict, head, path: str, facts: dict) -> None:
+    """Write ``net`` (the shipped one) with ``head`` as its integral pose head."""
+    net_config = {**config["net"], "pose": "integral"}
+    full = build_net(net_config)
+    state = {k: v for k, v in net.state_dict().items() if not k.startswith("pose_head.")}
+    state.update({f"pose_head.{k}": v for k, v in head.state_dict().items()})
+    full.load_state_dict(state, strict=True)
+    card = {**config.get("card", {}), "pose_head": {"kind": "integral", **facts}}
+    save_model(path, full.eval(), {**config, "net": net_config}, card)
+    print(f"wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True)
@@ -119,12 +132,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--heads", default="regression,integral")
+    p.add_argument("--save-weights", help="write the shipped net with the trained integral head "
+                   "to this .safetensors (its card says how the head was trained)")  # fmt: skip
     args = p.parse_args(argv)
     configure_cpu_threads(args.threads)
     out, cache = Path(args.out), Path(args.cache)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)
-    net, _ = load_model(shipped_weights_path(), "cpu")
+    net, shipped_config = load_model(shipped_weights_path(), "cpu")
     t0 = time.perf_counter()
     n_real = args.boxes // 4
     real = [f"real_{m}{j}" for m in REAL_TRAIN for j in ("", "_j1", "_j2", "_j3", "_j4")]
@@ -163,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
         result[name] = vals
         table.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in vals.values()) + " |")
     print("\n".join(table))
+    if args.save_weights and "integral" in rows:
+        save_with_head(net, shipped_config, heads["integral head, frozen features"],
+                       args.save_weights, {**rows["integral"], "samples": args.steps * args.batch,
+                                           "command": " ".join(sys.argv)})  # fmt: skip
     (out / "result.json").write_text(
         json.dumps({"rmsd": result, "train": rows, "args": vars(args)}, indent=1, default=float)
     )
