@@ -47,9 +47,8 @@ def features(net, boxes: np.ndarray, batch: int = 256) -> tuple[torch.Tensor, to
     """Middle-stage feature maps (float16) and pooled features of the frozen net."""
     mids, pooled = [], []
     for i in range(0, len(boxes), batch):
-        x = to_input(prepare_batch(boxes[i : i + batch]))
-        mid = net.stage2(net.stage1(net.stem(x)))
-        pooled.append(torch.flatten(net.pool(net.stage4(net.stage3(mid))), 1))
+        _, _, mid, _, pool = net.features(to_input(prepare_batch(boxes[i : i + batch])))
+        pooled.append(torch.flatten(pool, 1))
         mids.append(mid.contiguous().half())
     return torch.cat(mids), torch.cat(pooled)
 
@@ -78,7 +77,7 @@ def train_head(head, mids, pooled, labels, atoms, steps, batch, lr, seed) -> lis
     torch.manual_seed(seed)
     opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=0.05)
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, lr, total_steps=steps, pct_start=max(0.05, 3 / steps)
+        opt, lr, total_steps=steps, pct_start=min(0.5, max(0.05, 3 / steps))
     )
     gen = np.random.default_rng(seed)
     head.train()

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.spatial import cKDTree
 
-from .assemble import chain_name
-from .refine import AtomModel
+from .assemble import number_residues
+from .refine import AtomModel, DensityField, refine
 from .trace import Trace
 
 if TYPE_CHECKING:
@@ -89,7 +89,8 @@ def join_fragments(
     Parameters
     ----------
     result
-        A build (its model, trace and poses are moved together; nothing is modified in place).
+        A build (its model, trace and poses are moved together, in copies; only its report,
+        shared with the result as :meth:`.BuildResult.subset` shares it, is updated).
     sym
         The map's symmetry (:meth:`.Symmetry.of_map`; cryo-EM maps: the identity alone).
     renumber
@@ -138,13 +139,9 @@ def join_fragments(
                           np.repeat(np.arange(len(order)), hi[order] - lo[order]),
                           model.resname[order], linked)  # fmt: skip
     trace = Trace(ca[order], to_n[order], to_c[order], tr.score[order], fragment)
-    if renumber:
-        starts = np.searchsorted(fragment, fragment)
-        seqid = np.arange(len(order)) - starts + 1
-        icode = np.full(len(order), "", dtype=object)
-    else:
+    chain, seqid, icode = number_residues(trace, [None] * trace.fragment_count)
+    if not renumber:
         seqid, icode = result.seqid[order], result.icode[order]
-    chain = np.array([chain_name(int(f)) for f in fragment], dtype=object)
     junction = np.isin(order, np.array(pairs).ravel())
     out = type(result)(trace, result.probs[order], poses[order], result.types[order], chain,
                        seqid, icode, new_model, result.confidence[order], result.dmap,
@@ -162,8 +159,6 @@ def mend_junctions(result: BuildResult, junction: np.ndarray, dmap, reach: int =
     r = np.flatnonzero(junction)
     if not len(r):
         return
-    from .refine import DensityField, refine
-
     frag = result.trace.fragment
     near = (r[:, None] + np.arange(-reach, reach + 1)[None]).ravel()
     src = np.repeat(r, 2 * reach + 1)
