@@ -1,7 +1,8 @@
 """Build real maps with a variant of the build's refinement settings; one JSON line per map.
 
     .venv/bin/python scripts/build_sweep.py --maps 4iid,gere,1g8a,5gge,2apb,3sb3 \\
-        [--amide-weight 2] [--refine rounds=4] [--weights W.safetensors] > variant.jsonl
+        [--amide-weight 2] [--refine rounds=4] [--weights W.safetensors] [--save DIR] \
+        > variant.jsonl
 
 Each map of ``../shared/data/real`` is built with ``build.build`` and the defaults of
 ``densitybuild build`` (one thread), except: ``--amide-weight`` (the last pass's
@@ -10,7 +11,7 @@ Each map of ``../shared/data/real`` is built with ``build.build`` and the defaul
 ``densitybuild evaluate --task build`` compares it: correctly typed residues, residues more
 than 1 A off, backbone and all-atom RMSD, residues in impossible contacts. Used for the
 tables of docs/build.md (two such runs at a time, the 13 maps outside the held-out set split
-in two lists).
+in two lists). ``--save DIR`` keeps each model as DIR/MAP.cif, for ``compare_builds.py``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from napari_densitybuild import refine as refine_module  # noqa: E402
 from napari_densitybuild.classify import Classifier  # noqa: E402
 from napari_densitybuild.device import configure_cpu_threads  # noqa: E402
 from napari_densitybuild.maps import read_map  # noqa: E402
-from napari_densitybuild.models import read_structure  # noqa: E402
+from napari_densitybuild.models import read_structure, write_structure  # noqa: E402
 from napari_densitybuild.place import Placer  # noqa: E402
 from napari_densitybuild.settings import weak_fragments_rule  # noqa: E402
 from napari_densitybuild.symmetry import Symmetry  # noqa: E402
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--amide-weight", type=float, help="the last pass's amide density weight")
     p.add_argument("--refine", action="append", default=[], help="KEY=VALUE for refine()")
     p.add_argument("--weights", help="classifier .safetensors (default: the shipped weights)")
+    p.add_argument("--save", help="folder to write each model to (MAP.cif)")
     args = p.parse_args(argv)
     configure_cpu_threads(1)
     variant = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.refine)}
@@ -59,7 +61,11 @@ def main(argv: list[str] | None = None) -> int:
         dmap = read_map(real_dir() / name / "map.mtz")
         result = build_module.build(dmap, placer, classifier,
                                     weak_fragments=weak_fragments_rule(False))  # fmt: skip
-        m = compare_models(result.structure(), read_structure(model_path(name)),
+        built = result.structure()
+        if args.save:
+            Path(args.save).mkdir(parents=True, exist_ok=True)
+            write_structure(built, Path(args.save) / f"{name}.cif")
+        m = compare_models(built, read_structure(model_path(name)),
                            Symmetry.of_map(dmap), dmap)  # fmt: skip
         row = {"map": name, "variant": variant,
                "typed": round(m["sequence_recovery"] * m["matched_1A"]),
