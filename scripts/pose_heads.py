@@ -131,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--heads", default="regression,integral")
+    p.add_argument("--init-integral", help="start the integral head from this state dict (.pt "
+                   "written by an earlier run) instead of from scratch")  # fmt: skip
     p.add_argument("--save-weights", help="write the shipped net with the trained integral head "
                    "to this .safetensors (its card says how the head was trained)")  # fmt: skip
     args = p.parse_args(argv)
@@ -162,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         head = (IntegralPoseHead if name == "integral" else PoseHead)(c, spatial, pooled.shape[1])
         if name != "integral":
             head.set_mean_pose(torch.from_numpy(mean_poses(atoms, labels)))
+        elif args.init_integral:  # a state dict of tensors only: no pickled objects
+            head.load_state_dict(torch.load(args.init_integral, weights_only=True))
         t = time.perf_counter()
         print(f"training the {name} head", flush=True)
         log = train_head(head, mids, pooled, labels, atoms, args.steps, args.batch, args.lr,
@@ -180,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.save_weights and "integral" in rows:
         save_with_head(net, shipped_config, heads["integral head, frozen features"],
                        args.save_weights, {**rows["integral"], "samples": args.steps * args.batch,
+                                           "continued_from": args.init_integral,
                                            "command": " ".join(sys.argv)})  # fmt: skip
     (out / "result.json").write_text(
         json.dumps({"rmsd": result, "train": rows, "args": vars(args)}, indent=1, default=float)
