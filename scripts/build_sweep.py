@@ -1,7 +1,7 @@
 """Build real maps with a variant of the build's refinement settings; one JSON line per map.
 
     .venv/bin/python scripts/build_sweep.py --maps 4iid,gere,1g8a,5gge,2apb,3sb3 \\
-        [--amide-weight 2] [--refine rounds=4] [--weights W.safetensors] [--save DIR] \
+        [--amide-weight 2] [--refine rounds=4] [--weights W.safetensors] [--save DIR] \\
         > variant.jsonl
 
 Each map of ``../shared/data/real`` is built with ``build.build`` and the defaults of
