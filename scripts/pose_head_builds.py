@@ -11,7 +11,9 @@ and both can run in one forward pass. Variants, against the shipped net's own bu
   everything the build does with poses;
 - ``dual``: the integral head's atoms for the model, the regression head's for the model that
   the H-bond evidence (:meth:`~napari_densitybuild.classify.Classifier.weigh_environment`)
-  looks at.
+  looks at;
+- ``last``: the regression head for everything but the atoms of the last pass, which come from
+  the integral head: the frames of every pass, so the types, are the shipped build's.
 
 The rest is ``build_sweep.py`` (same arguments, one JSON line per map). The heads are joined
 by patching the loaded classifier, so this is a measuring tool, not a way to build.
@@ -33,10 +35,11 @@ import build_sweep  # noqa: E402
 from napari_densitybuild import build as build_module  # noqa: E402
 from napari_densitybuild import classify as classify_module  # noqa: E402
 from napari_densitybuild.residues import MAX_ATOMS  # noqa: E402
+from napari_densitybuild.settings import DEFAULT_PASSES  # noqa: E402
 
 
 class TwoHeads(torch.nn.Module):
-    """Both heads' coordinates: hybrid, (B, T, 14, 3); dual, (B, T, 28, 3), regression first."""
+    """Both heads' coordinates: hybrid, (B, T, 14, 3); else (B, T, 28, 3), regression first."""
 
     def __init__(self, regression: torch.nn.Module, integral: torch.nn.Module, variant: str):
         super().__init__()
@@ -62,16 +65,21 @@ def patch(variant: str) -> None:
         return other
 
     classify_module.Classifier.from_path = classmethod(from_path)
-    if variant == "dual":  # coordinates of 28 atoms: the H-bond model gets the first 14
+    if variant in ("dual", "last"):  # coordinates of 28 atoms: the H-bond model gets the first 14
         classify_module.MAX_ATOMS = 2 * MAX_ATOMS
         weigh = classify_module.Classifier.weigh_environment
         classify_module.Classifier.weigh_environment = lambda self, dmap, probs, poses: weigh(
             self, dmap, probs, poses[:, :, :MAX_ATOMS]
         )
         atoms = build_module.atoms_for_types
-        build_module.atoms_for_types = lambda poses, types, trace: atoms(
-            poses[:, :, MAX_ATOMS:], types, trace
-        )
+        calls = [0]
+
+        def atoms_for_types(poses, types, trace):
+            calls[0] += 1
+            last = variant == "dual" or calls[0] % DEFAULT_PASSES == 0
+            return atoms(poses[:, :, MAX_ATOMS:] if last else poses[:, :, :MAX_ATOMS], types, trace)
+
+        build_module.atoms_for_types = atoms_for_types
     build_sweep.Classifier = classify_module.Classifier
 
 
@@ -82,8 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     i = argv.index("--variant")
     variant = argv[i + 1]
-    if variant not in ("hybrid", "dual"):
-        raise SystemExit(f"--variant is hybrid or dual, not {variant!r}")
+    if variant not in ("hybrid", "dual", "last"):
+        raise SystemExit(f"--variant is hybrid, dual or last, not {variant!r}")
     del argv[i : i + 2]
     patch(variant)
     return build_sweep.main(argv)
