@@ -259,7 +259,9 @@ def build(
         closer to the truth (on the real validation maps 3sb3 and gamma, a second pass lifted
         sequence recovery from 0.83-0.84 to 0.87 and cut the backbone RMSD by a quarter; a
         third lifted gamma from 0.88 to 0.90 and its backbone RMSD from 0.24 to 0.15 A).
-        Without refinement there is one pass.
+        Without refinement there is one pass. With an atom head (:attr:`.Classifier.has_atom_head`)
+        the last pass builds its atoms from that head; the pose head frames every pass's boxes
+        and feeds the H-bond evidence, so the types do not depend on the atom head.
     ncs
         Average the probabilities of residues that are copies of each other in the asymmetric
         unit (non-crystallographic symmetry, :mod:`.ncs`) before types are chosen.
@@ -323,6 +325,9 @@ def build(
             groups = ncs_groups(ca, placed.fragment, probs)
             probs = average_copies(probs, groups, dmap.depth_inside(ca) >= EDGE_DEPTH)
             ncs_residues = int(np.count_nonzero(np.bincount(groups)[groups] > 1))
+        if k == passes - 1 and classifier.has_atom_head:  # the model's atoms: the atom head's
+            poses = frame_to_world(classifier.atom_poses(dmap, centres, rotations), centres,
+                                   rotations)  # fmt: skip
         t = tick(stage, t)
         types, positions, aligned = _sequence_types(probs, placed, sequences)
         t = tick("sequence", t)

@@ -149,14 +149,21 @@ class Classifier:
         """Whether the net has a pose head (stage 3: atom coordinates for every type)."""
         return getattr(self.net, "pose_head", None) is not None
 
+    @property
+    def has_atom_head(self) -> bool:
+        """Whether the net has a second pose head for the atoms of built models
+        (:meth:`atom_poses`)."""
+        return getattr(self.net, "atom_head", None) is not None
+
     def predict(
-        self, boxes: np.ndarray, progress: Progress | None = None, poses: bool = False
+        self, boxes: np.ndarray, progress: Progress | None = None, poses: bool | str = False
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Probabilities (B, n_classes) for raw boxes (B, n, n, n) cut with :attr:`spec`.
 
         Boxes are normalised here (per-box mean 0, sd 1); don't normalise them before. With
         ``poses``, also the pose head's coordinates (B, n_classes, 14, 3) of every type's heavy
-        atoms in each box's frame (see :mod:`~napari_densitybuild.pose`).
+        atoms in each box's frame (see :mod:`~napari_densitybuild.pose`); with
+        ``poses="atoms"``, the atom head's instead (:meth:`atom_poses`).
         """
         boxes = np.asarray(boxes)
         if boxes.ndim != 4 or boxes.shape[1:] != (self.spec.size,) * 3:
@@ -185,11 +192,11 @@ class Classifier:
                     progress(start + len(batch), len(boxes))
         return (out, coords) if poses else out
 
-    def _forward(self, x: torch.Tensor, poses: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    def _forward(self, x: torch.Tensor, poses: bool | str) -> tuple[np.ndarray, np.ndarray | None]:
         """Probabilities (and pose coordinates) for a normalised (B, 1, n, n, n) batch."""
         x = x.contiguous(memory_format=torch.channels_last_3d)
         if poses:
-            logits, c = self.net.forward_pose(x)
+            logits, c = (self.net.forward_atoms if poses == "atoms" else self.net.forward_pose)(x)
             c = c.float().cpu().numpy()
         else:
             logits, c = self.net(x), None
@@ -255,13 +262,31 @@ class Classifier:
         probs = ((got[0] if poses else got) + more.reshape(copies, n, -1).sum(0)) / (copies + 1)
         return (probs, got[1]) if poses else probs
 
+    def atom_poses(
+        self,
+        dmap: DensityMap,
+        centres: np.ndarray,
+        rotations: np.ndarray,
+        on_device: bool | None = None,
+    ) -> np.ndarray | None:
+        """The atom head's frame coordinates (B, n_classes, 14, 3) for boxes cut in the given
+        frames (no test-time copies), or None when the net has no atom head.
+
+        A build takes the atoms of its model from these in its last pass; the pose head's
+        (:meth:`classify_frames` with ``poses``) keep framing the boxes and feeding the H-bond
+        evidence, so the types are those the pose head's frames give.
+        """
+        if not self.has_atom_head:
+            return None
+        return self._classify_once(dmap, centres, rotations, None, "atoms", on_device)[1]
+
     def _classify_once(
         self,
         dmap: DensityMap,
         centres: np.ndarray,
         rotations: np.ndarray,
         progress: Progress | None = None,
-        poses: bool = False,
+        poses: bool | str = False,
         on_device: bool | None = None,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Probabilities (B, n_classes) for boxes cut from ``dmap`` in the given frames.

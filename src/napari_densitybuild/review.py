@@ -59,7 +59,8 @@ def classify_residues(
     progress: Progress | None = None,
 ) -> dict[int, ResidueState]:
     """New states (not applied) for residues ``indices`` (default all): classifier types and
-    probabilities, and with ``poses`` the pose head's atoms for that type. Residues the user
+    probabilities, and with ``poses`` the atoms for that type (from the atom head where the
+    net has one, as a build's last pass takes them; else the pose head). Residues the user
     edited keep their type (``keep_edited``) but get fresh probabilities."""
     indices = list(range(len(session.residues))) if indices is None else list(indices)
     if not indices:
@@ -76,6 +77,8 @@ def classify_residues(
 
         others = _atom_model(session, exclude=set(indices))
         probs = rescore(probs, world, Symmetry.of_map(dmap), context=others)
+    if poses and classifier.has_atom_head:  # the atoms a build would refine (atom head)
+        world = frame_to_world(classifier.atom_poses(dmap, centres, rotations), centres, rotations)
     out = {}
     for k, (i, r) in enumerate(zip(indices, rows)):
         t = r.type if (keep_edited and r.edited and r.type >= 0) else int(probs[k].argmax())
@@ -92,13 +95,16 @@ def pose_for_type(
     classifier: Classifier,
     do_refine: bool = True,
 ) -> tuple[tuple[str, float, float, float], ...]:
-    """Atoms of residue ``index`` as type ``new_type``: the pose head's prediction in its box,
-    then refined against the map with its chain neighbours held in place."""
+    """Atoms of residue ``index`` as type ``new_type``: the atom head's prediction in its box
+    (the pose head's when the net has no atom head), then refined against the map with its
+    chain neighbours held in place."""
     res = session.residues[index]
     centres, rotations = _frames([res])
     if not classifier.has_poses:
         raise DensityBuildError("the classifier has no pose head: cannot predict atoms")
-    _, coords = classifier.classify_frames(dmap, centres, rotations, poses=True)
+    coords = classifier.atom_poses(dmap, centres, rotations)
+    if coords is None:
+        _, coords = classifier.classify_frames(dmap, centres, rotations, poses=True)
     atoms = _atoms(frame_to_world(coords, centres, rotations)[0, new_type], new_type)
     if not do_refine:
         return atoms

@@ -45,6 +45,10 @@ class CompactNet(nn.Module):
         Add a pose head on the second stage (see :meth:`forward_pose`): True, a
         :class:`~.pose_head.PoseHead` (coordinates regressed); ``"integral"``, an
         :class:`~.pose_integral.IntegralPoseHead` (mean positions of per-atom heat maps).
+    atom_head
+        ``"integral"``: a second head, an :class:`~.pose_integral.IntegralPoseHead`, for the
+        atoms a build refines into its model (see :meth:`forward_atoms`), the pose head keeping
+        the frames and the H-bond evidence; None for none.
 
     Examples
     --------
@@ -61,6 +65,7 @@ class CompactNet(nn.Module):
         input_size: int = 22,
         n_classes: int = 20,
         pose: bool | str = False,
+        atom_head: str | None = None,
     ) -> None:
         super().__init__()
         if len(blocks) not in (2, 3) or min(blocks) < 0 or base < 1:
@@ -88,6 +93,11 @@ class CompactNet(nn.Module):
             raise ValueError(f"pose is true, false or 'integral' (got {pose!r})")
         head = IntegralPoseHead if pose == "integral" else PoseHead
         self.pose_head = head(4 * c, spatial, 8 * c, n_classes=n_classes) if pose else None
+        if atom_head not in (None, "integral"):
+            raise ValueError(f"atom_head is None or 'integral' (got {atom_head!r})")
+        self.atom_head = (
+            IntegralPoseHead(4 * c, spatial, 8 * c, n_classes=n_classes) if atom_head else None
+        )
 
     min_input_size = 1
 
@@ -101,19 +111,21 @@ class CompactNet(nn.Module):
         return out
 
     def forward(
-        self, x: torch.Tensor, pose: bool = False
+        self, x: torch.Tensor, pose: bool | str = False
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Logits (B, n_classes) for boxes (B, 1, n, n, n); with ``pose`` also the pose head's
-        coordinates (see :meth:`forward_pose`). One entry point, so DistributedDataParallel
-        sees every training forward pass."""
+        coordinates (see :meth:`forward_pose`), with ``pose="atoms"`` the atom head's (see
+        :meth:`forward_atoms`). One entry point, so DistributedDataParallel sees every training
+        forward pass."""
         mid = self.stage2(self.stage1(self.stem(x)))
         pooled = torch.flatten(self.pool(self.stage4(self.stage3(mid))), 1)
         logits = self.classifier(self.dropout(pooled))
         if not pose:
             return logits
-        if self.pose_head is None:
-            raise RuntimeError("this net has no pose head (built with pose=False)")
-        return logits, self.pose_head(mid, pooled)
+        head = self.atom_head if pose == "atoms" else self.pose_head
+        if head is None:
+            raise RuntimeError(f"this net has no {'atom' if pose == 'atoms' else 'pose'} head")
+        return logits, head(mid, pooled)
 
     def forward_pose(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits (B, n_classes) and pose coordinates (B, n_classes, 14, 3) in the box frame.
@@ -124,3 +136,13 @@ class CompactNet(nn.Module):
             If the net was built without a pose head (``pose=False``).
         """
         return self.forward(x, pose=True)
+
+    def forward_atoms(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and the atom head's coordinates (B, n_classes, 14, 3), box frame.
+
+        Raises
+        ------
+        RuntimeError
+            If the net was built without an atom head.
+        """
+        return self.forward(x, pose="atoms")
