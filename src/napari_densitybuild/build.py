@@ -57,7 +57,8 @@ class BuildResult:
     probs
         (N, 20) classifier probabilities.
     poses
-        (N, 20, 14, 3) world coordinates of every type's atoms (before refinement).
+        (N, 20, 14, 3) world coordinates of every type's atoms in the last pass, before
+        refinement (the atom head's where the net has one).
     types
         (N,) class index used (the classifier's, or the sequence's where aligned).
     chain, seqid, icode
