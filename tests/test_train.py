@@ -137,6 +137,20 @@ def test_training_learns_and_exports(cache, tmp_path):
     assert config4["net"]["blocks"] == [1, 1, 1]
     assert config4["card"]["steps"] == 160
     assert config4["card"]["run"]["grown_blocks"] == ["stage4.0"]
+    # ... and from weights with an atom head (trained on frozen features): it is left out
+    from napari_densitybuild.nets import build_net
+    from napari_densitybuild.weights_io import save_model
+
+    with_head = build_net({**config["net"], "atom_head": "integral"}).eval()
+    with_head.load_state_dict({**with_head.state_dict(), **net.state_dict()})
+    save_model(tmp_path / "atoms.safetensors", with_head,
+               {**config, "net": {**config["net"], "atom_head": "integral"}},
+               config["card"])  # fmt: skip
+    out5 = tmp_path / "atoms"
+    train(_cfg(cache, out5, steps=10, eval_every=10, init_from=str(tmp_path / "atoms.safetensors")))
+    net5, config5 = load_model(out5 / "final.safetensors", "cpu")
+    assert net5.atom_head is None and config5["net"].get("atom_head") is None
+    assert config5["card"]["steps"] == 160
 
 
 def test_resume_matches_uninterrupted_run(cache, tmp_path):

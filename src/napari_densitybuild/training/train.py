@@ -175,6 +175,14 @@ def train(cfg: TrainConfig) -> dict:
         net.pose_head.set_mean_pose(torch.from_numpy(mean_poses(*train_parts[0][1:3][::-1])))
     if cfg.init_from:
         loaded, init_config = member_of(cfg.init_from, cfg.init_member)
+        if (
+            getattr(loaded, "atom_head", None) is not None
+            and getattr(net, "atom_head", None) is None
+        ):
+            # trained on these features frozen: it would not fit the features training changes
+            loaded.atom_head = None
+            print(f"{cfg.init_from}: its atom head is left out (retrain one on the new net's "
+                  "features: scripts/pose_heads.py, scripts/add_atom_head.py)")  # fmt: skip
         grown = load_grown(net, loaded)  # the same net, or one with extra identity blocks
         if grown:
             print(f"grown from {cfg.init_from}: new residual blocks {', '.join(grown)}")
