@@ -27,36 +27,29 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from napari_densitybuild.maps import read_map  # noqa: E402
 from napari_densitybuild.models import backbone_residues, read_structure  # noqa: E402
-from napari_densitybuild.residues import INDEX, PARENT  # noqa: E402
 from napari_densitybuild.symmetry import Symmetry  # noqa: E402
-from napari_densitybuild.training.place_metrics import match_cas  # noqa: E402
+from napari_densitybuild.training.evaluate_build import class_indices, matched_residues  # noqa: E402
 from napari_densitybuild.training.pose_loss import pose_rmsd  # noqa: E402
 from napari_densitybuild.training.realdata import model_path, real_dir  # noqa: E402
 
 
-def _types(names: np.ndarray) -> np.ndarray:
-    return np.array([INDEX.get(PARENT.get(n, n), -1) for n in names])
-
-
 def per_deposited(built_path: Path, deposited, sym: Symmetry) -> dict[int, tuple]:
-    """Deposited residue index -> (built atoms in the deposited frame's image, built type)."""
-    b, _ = backbone_residues(read_structure(built_path), with_atoms=True)
-    p, r, _, op, shift = match_cas(b.ca, deposited.ca, sym, 1.0, with_images=True)
-    out = {}
-    for k, (i, j) in enumerate(zip(p, r)):
-        ref = sym.apply(deposited.atoms[j], op[k], shift[k])
-        out[int(j)] = (b.atoms[i], ref, int(_types(b.resname[[i]])[0]))
-    return out
+    """Deposited residue index -> (built atoms, deposited atoms on the built image, built
+    class index), as ``evaluate`` matches them."""
+    b, _, p, r, got, ref = matched_residues(read_structure(built_path), deposited, sym)
+    types = class_indices(b.resname[p])
+    return {int(j): (got[k], ref[k], int(types[k])) for k, j in enumerate(r)}
 
 
 def compare_map(name: str, before: Path, after: Path) -> dict:
     """Paired figures for one map (see the module)."""
     dmap = read_map(real_dir() / name / "map.mtz")
     sym = Symmetry.of_map(dmap)
-    d, _ = backbone_residues(read_structure(model_path(name)), with_atoms=True)
-    dt = _types(d.resname)
-    a = per_deposited(before / f"{name}.cif", d, sym)
-    b = per_deposited(after / f"{name}.cif", d, sym)
+    deposited = read_structure(model_path(name))
+    d, _ = backbone_residues(deposited)
+    dt = class_indices(d.resname)
+    a = per_deposited(before / f"{name}.cif", deposited, sym)
+    b = per_deposited(after / f"{name}.cif", deposited, sym)
     common = sorted(set(a) & set(b))
     row = {"map": name, "matched_both": len(common), "matched_before_only": len(set(a) - set(b)),
            "matched_after_only": len(set(b) - set(a))}  # fmt: skip

@@ -69,15 +69,17 @@ def classify_residues(
     centres, rotations = _frames(rows)
     poses = poses and classifier.has_poses
     env = classifier.environment and classifier.has_poses  # needs every residue's atoms
-    got = classifier.classify_frames(dmap, centres, rotations, progress, poses=poses or env)
-    probs, coords = got if (poses or env) else (got, None)
-    world = frame_to_world(coords, centres, rotations) if (poses or env) else None
+    atom_head = poses and classifier.has_atom_head  # the atoms a build would refine
+    pose_head = env or (poses and not atom_head)  # the pose head's atoms are needed
+    got = classifier.classify_frames(dmap, centres, rotations, progress, poses=pose_head)
+    probs, coords = got if pose_head else (got, None)
+    world = frame_to_world(coords, centres, rotations) if pose_head else None
     if env:
         from .environment import rescore
 
         others = _atom_model(session, exclude=set(indices))
         probs = rescore(probs, world, Symmetry.of_map(dmap), context=others)
-    if poses and classifier.has_atom_head:  # the atoms a build would refine (atom head)
+    if atom_head:
         world = frame_to_world(classifier.atom_poses(dmap, centres, rotations), centres, rotations)
     out = {}
     for k, (i, r) in enumerate(zip(indices, rows)):

@@ -76,20 +76,15 @@ def compare_models(
 
     ``dmap`` (a :class:`~..maps.DensityMap`, optional) adds the density-based figures.
     """
-    b, _ = backbone_residues(built, with_atoms=True)
-    d, _ = backbone_residues(deposited, with_atoms=True)
-    p, r, _, op, shift = match_cas(b.ca, d.ca, sym, 1.0, with_images=True)
+    b, d, p, r, got, ref_atoms = matched_residues(built, deposited, sym)
     out = {"built": len(b), "deposited": len(d), "matched_1A": len(p),
            "recall_1A": len(p) / max(len(d), 1),
            "precision_1A": len(p) / max(len(b), 1)}  # fmt: skip
     if len(p):
-        ref_atoms = np.stack([sym.apply(d.atoms[k], o, s) for k, o, s in zip(r, op, shift)])
-        got = b.atoms[p]
         bb = np.isfinite(ref_atoms[:, :4]).all(-1) & np.isfinite(got[:, :4]).all(-1)
         diff = ((got[:, :4] - ref_atoms[:, :4]) ** 2).sum(-1)
         out["backbone_rmsd"] = float(np.sqrt(diff[bb].mean())) if bb.any() else float("nan")
-        bt = np.array([INDEX.get(PARENT.get(n, n), -1) for n in b.resname[p]])
-        dt = np.array([INDEX.get(PARENT.get(n, n), -1) for n in d.resname[r]])
+        bt, dt = class_indices(b.resname[p]), class_indices(d.resname[r])
         same = (bt == dt) & (dt >= 0)
         out["sequence_recovery"] = float(same.mean())
         if same.any():
@@ -119,6 +114,31 @@ def compare_models(
     out["rama_outliers"] = rama_outlier_fraction(built)
     out["bond_rmsz"] = bond_rmsz(built)
     return out
+
+
+def matched_residues(built: gemmi.Structure, deposited: gemmi.Structure, sym: Symmetry,
+                     max_distance: float = 1.0) -> tuple:  # fmt: skip
+    """Built residues matched one to one to deposited ones (C-alphas within ``max_distance``,
+    any crystal image).
+
+    Returns
+    -------
+    tuple
+        ``(b, d, p, r, got, ref)``: the two models' :class:`~..models.BackboneResidues`
+        (with atoms), matched indices into each, and the (K, 14, 3) atoms of the matched built
+        residues and of their deposited partners moved onto the matching image.
+    """
+    b, _ = backbone_residues(built, with_atoms=True)
+    d, _ = backbone_residues(deposited, with_atoms=True)
+    p, r, _, op, shift = match_cas(b.ca, d.ca, sym, max_distance, with_images=True)
+    ref = [sym.apply(d.atoms[k], o, s) for k, o, s in zip(r, op, shift)]
+    ref = np.stack(ref) if ref else np.zeros((0, *d.atoms.shape[1:]))
+    return b, d, p, r, b.atoms[p], ref
+
+
+def class_indices(names: np.ndarray) -> np.ndarray:
+    """Class index of each residue name (modified residues by their parent; -1: none)."""
+    return np.array([INDEX.get(PARENT.get(n, n), -1) for n in names], dtype=np.int64)
 
 
 def clashing_residues(st: gemmi.Structure, cutoff: float = CLASH) -> set[tuple[str, int, str]]:
