@@ -76,6 +76,22 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     )
     p.add_argument("--pose-weight", type=float, default=0.0, help="weight of the pose loss")
     p.add_argument(
+        "--atom-head",
+        choices=("integral",),
+        default=None,
+        help="compact: add an atom head (a second, integral pose head whose atoms a build "
+        "refines into its model; the shipped net has one)",
+    )
+    p.add_argument(
+        "--atom-weight", type=float, default=0.0, help="weight of the atom head's pose loss"
+    )
+    p.add_argument(
+        "--train-only",
+        default="",
+        help="train only the parameters under these comma-separated names (e.g. atom_head: "
+        "the rest of the net, batch-norm statistics included, stays as loaded)",
+    )
+    p.add_argument(
         "--frame",
         choices=("backbone", "axis"),
         default=None,
@@ -114,8 +130,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     p.add_argument(
         "--best-metric",
         default="auto",
-        help="realval_top1, realval_map, val_top1, val_map (heldout_* exist but choosing by "
-        "the held-out maps leaks the test); auto: real validation top-1 when present, else val mAP",
+        help="realval_top1, realval_map, val_top1, val_map, or an RMSD (lower is better) such "
+        "as realval_atom_rmsd, val_pose_rmsd (heldout_* exist but choosing by the held-out "
+        "maps leaks the test); auto: real validation top-1 when present, else val mAP",
     )
     p.add_argument("--log-every", type=int, default=20)
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)
@@ -178,6 +195,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         net = {"name": "compact", "base": args.base, "blocks": blocks, "dropout": args.dropout}
         if args.pose:
             net["pose"] = True if args.pose == "regression" else args.pose
+        if args.atom_head:
+            net["atom_head"] = args.atom_head
     else:
         net = {"name": "resnet11", "width": args.width}
     real_mix: list[str] = []
@@ -246,6 +265,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         min_lr=args.min_lr,
         label_smoothing=args.label_smoothing,
         pose_weight=args.pose_weight,
+        atom_weight=args.atom_weight,
+        train_only=[s for s in args.train_only.split(",") if s],
         augment=aug,
         augment_real=not args.no_augment_real,
         eval_every=args.eval_every,

@@ -112,16 +112,20 @@ class CompactNet(nn.Module):
 
     def forward(
         self, x: torch.Tensor, pose: bool | str = False
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    ) -> torch.Tensor | tuple[torch.Tensor, ...]:
         """Logits (B, n_classes) for boxes (B, 1, n, n, n); with ``pose`` also the pose head's
         coordinates (see :meth:`forward_pose`), with ``pose="atoms"`` the atom head's (see
-        :meth:`forward_atoms`). One entry point, so DistributedDataParallel sees every training
-        forward pass."""
+        :meth:`forward_atoms`), with ``pose="both"`` both (logits, pose head's, atom head's).
+        One entry point, so DistributedDataParallel sees every training forward pass."""
         mid = self.stage2(self.stage1(self.stem(x)))
         pooled = torch.flatten(self.pool(self.stage4(self.stage3(mid))), 1)
         logits = self.classifier(self.dropout(pooled))
         if not pose:
             return logits
+        if pose == "both":
+            if self.pose_head is None or self.atom_head is None:
+                raise RuntimeError("pose='both' needs a net with a pose head and an atom head")
+            return logits, self.pose_head(mid, pooled), self.atom_head(mid, pooled)
         head = self.atom_head if pose == "atoms" else self.pose_head
         if head is None:
             raise RuntimeError(f"this net has no {'atom' if pose == 'atoms' else 'pose'} head")

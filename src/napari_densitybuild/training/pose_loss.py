@@ -113,10 +113,11 @@ def pose_rmsd(
 
 @torch.inference_mode()
 def predict_poses(
-    net: torch.nn.Module, x: torch.Tensor, labels: np.ndarray | torch.Tensor
+    net: torch.nn.Module, x: torch.Tensor, labels: np.ndarray | torch.Tensor, head: str = "pose"
 ) -> np.ndarray:
-    """Predicted (B, 14, 3) frame coordinates of the given types for net input ``x``."""
-    _, coords = net.forward_pose(x)
+    """Predicted (B, 14, 3) frame coordinates of the given types for net input ``x``, from
+    the pose head or (``head="atoms"``) the atom head."""
+    _, coords = net.forward_atoms(x) if head == "atoms" else net.forward_pose(x)
     labels = torch.as_tensor(np.asarray(labels), device=coords.device)
     return _pick(coords, labels).float().cpu().numpy()
 
@@ -126,9 +127,10 @@ def evaluate_poses(
     data: dict[str, tuple[np.ndarray, ...]],
     batch_size: int = 256,
     device: torch.device | str = "cpu",
+    head: str = "pose",
 ) -> dict[str, float]:
     """Mean per-residue pose RMSD (A) of the true types per split (boxes, labels, atoms),
-    plus the pooled real sets of :data:`~.evaluate.POOLS`."""
+    plus the pooled real sets of :data:`~.evaluate.POOLS`; ``head``: "pose" or "atoms"."""
     from .evaluate import POOLS, prepare_batch, to_input
 
     if not data:
@@ -140,7 +142,7 @@ def evaluate_poses(
         errs = []
         for i in range(0, len(labels), batch_size):
             x = to_input(prepare_batch(boxes[i : i + batch_size]), device)
-            pred = predict_poses(net, x, labels[i : i + batch_size])
+            pred = predict_poses(net, x, labels[i : i + batch_size], head)
             errs.append(pose_rmsd(pred, atoms[i : i + batch_size], labels[i : i + batch_size]))
         per_split[name] = np.concatenate(errs) if errs else np.zeros(0)
     net.train(was_training)

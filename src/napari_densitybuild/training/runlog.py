@@ -26,6 +26,8 @@ CSV_COLUMNS = (
     "heldout_map",
     "val_pose_rmsd",
     "heldout_pose_rmsd",
+    "val_atom_rmsd",
+    "heldout_atom_rmsd",
     "realval_top1",
     "realval_map",
 )
@@ -154,6 +156,8 @@ class RunLog:
             "heldout_map": get(POOLED, "map"),
             "val_pose_rmsd": get("val", "pose_rmsd"),
             "heldout_pose_rmsd": get(POOLED, "pose_rmsd"),
+            "val_atom_rmsd": get("val", "atom_rmsd"),
+            "heldout_atom_rmsd": get(POOLED, "atom_rmsd"),
             "realval_top1": get("real_val", "top1"),
             "realval_map": get("real_val", "map"),
         }

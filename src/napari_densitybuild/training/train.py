@@ -29,16 +29,23 @@ from . import distributed
 from .augment import AugmentConfig
 from .batches import BatchMaker
 from .evaluate import (
-    POOLED,
     REAL_HOLDOUT,
     REAL_VAL,
     evaluate_arrays,
     load_atoms,
     load_split,
 )
+from .heads import forward_heads, freeze_except, load_without_atom_head, set_training
 from .pose_loss import evaluate_poses, mean_poses, pose_loss
 from .runlog import RunLog, group_weights, plot_curves
-from .trainkit import cache_complete, lr_at, param_groups, summary
+from .trainkit import (
+    box_from_cache,
+    cache_complete,
+    lr_at,
+    metric_value,
+    param_groups,
+    summary,
+)
 
 
 @dataclass
@@ -69,6 +76,8 @@ class TrainConfig:
     min_lr: float = 0.0  # cosine floor, as a fraction of ``lr``
     label_smoothing: float = 0.0
     pose_weight: float = 0.0  # weight of the pose loss (A) for nets with a pose head
+    atom_weight: float = 0.0  # weight of the atom head's pose loss (A) for nets with one
+    train_only: list[str] = field(default_factory=list)  # parameter prefixes (none: all)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     augment_real: bool = True  # False: real boxes get only the rotations and crops
     eval_every: int = 500
@@ -97,21 +106,6 @@ class TrainConfig:
         return cls(**d)
 
 
-def _box_from_cache(cfg: TrainConfig, boxes: np.ndarray) -> dict:
-    info_path = Path(cfg.cache) / cfg.train_splits[0] / "info.json"
-    info = json.loads(info_path.read_text()) if info_path.exists() else {}
-    box = dict(info.get("box") or info.get("spec") or {})
-    box = {
-        "size": int(box.get("size", boxes.shape[-1])),
-        "spacing": float(box.get("spacing", 0.5)),
-        "frame": str(box.get("frame", "backbone")),
-        **(cfg.box or {}),
-    }
-    if box["size"] != boxes.shape[-1]:
-        raise DensityBuildError(f"box size {box['size']} but cached boxes are {boxes.shape[-1]}^3")
-    return box
-
-
 def train(cfg: TrainConfig) -> dict:
     """Run (or resume) training; returns a summary (best metric, last eval, speeds, paths).
 
@@ -137,18 +131,22 @@ def train(cfg: TrainConfig) -> dict:
         (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
 
     use_pose = cfg.pose_weight > 0 and bool(cfg.net.get("pose"))
+    use_atoms = cfg.atom_weight > 0 and bool(cfg.net.get("atom_head"))
     if cfg.pose_weight > 0 and not use_pose:
         raise DensityBuildError("pose_weight > 0 needs a net with a pose head (net option pose)")
+    if cfg.atom_weight > 0 and not use_atoms:
+        raise DensityBuildError("atom_weight > 0 needs a net with an atom head (atom_head)")
+    need_atoms = use_pose or use_atoms
 
     def load(split: str) -> tuple[np.ndarray, ...]:
         parts = load_split(cfg.cache, split)
-        return (*parts, load_atoms(cfg.cache, split, len(parts[1]))) if use_pose else parts
+        return (*parts, load_atoms(cfg.cache, split, len(parts[1]))) if need_atoms else parts
 
     train_parts = [load(s) for s in cfg.train_splits]
     real_parts = [load(s) for s in cfg.real_mix]
     real_weights = group_weights(cfg.real_mix, [len(p[1]) for p in real_parts], cfg.real_balance)
     n_real = round(cfg.batch_size * cfg.real_fraction) if real_parts else 0
-    box = _box_from_cache(cfg, train_parts[0][0])
+    box = box_from_cache(cfg, train_parts[0][0])
     crop = cfg.augment.crop if cfg.augment.crop and cfg.augment.crop < box["size"] else None
     net_cfg = {**cfg.net, "input_size": crop or box["size"]}  # the net sees the (centre) crop
     evals: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -161,7 +159,7 @@ def train(cfg: TrainConfig) -> dict:
                 parts = tuple(p[keep] for p in parts)
             name = "val" if split == cfg.val_split else split
             evals[name] = parts[:2]
-            if use_pose:
+            if need_atoms:
                 pose_evals[name] = parts
     best_metric = cfg.best_metric
     if best_metric == "auto":  # choose by real validation maps, never by the held-out ones
@@ -175,21 +173,20 @@ def train(cfg: TrainConfig) -> dict:
         net.pose_head.set_mean_pose(torch.from_numpy(mean_poses(*train_parts[0][1:3][::-1])))
     if cfg.init_from:
         loaded, init_config = member_of(cfg.init_from, cfg.init_member)
-        if (
-            getattr(loaded, "atom_head", None) is not None
-            and getattr(net, "atom_head", None) is None
-        ):
-            # trained on these features frozen: it would not fit the features training changes
-            loaded.atom_head = None
-            print(f"{cfg.init_from}: its atom head is left out (retrain one on the new net's "
-                  "features: scripts/pose_heads.py, scripts/add_atom_head.py)")  # fmt: skip
-        grown = load_grown(net, loaded)  # the same net, or one with extra identity blocks
+        # the same net, or one with extra identity blocks; atom heads matched (see .heads)
+        grown, note = load_without_atom_head(net, loaded, load_grown)
+        if note:
+            print(f"{cfg.init_from}: {note}")
         if grown:
             print(f"grown from {cfg.init_from}: new residual blocks {', '.join(grown)}")
         card = init_config.get("card", {})
         for k in carried:
             carried[k] = type(carried[k])(card.get(k, 0) or 0)
     net = net.to(device, memory_format=torch.channels_last_3d)
+    try:
+        freeze_except(net, cfg.train_only)
+    except ValueError as exc:
+        raise DensityBuildError(f"train_only: {exc}") from None
     groups = param_groups(net, cfg.weight_decay)
     if cfg.optimizer == "sgd":
         opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
@@ -264,6 +261,9 @@ def train(cfg: TrainConfig) -> dict:
                 "init_from": cfg.init_from,
                 "init_member": cfg.init_member,
                 "grown_blocks": grown,
+                "train_only": cfg.train_only,
+                "pose_weight": cfg.pose_weight,
+                "atom_weight": cfg.atom_weight,
             },
             "metrics": summary,
             "best_metric": best_metric,
@@ -275,17 +275,11 @@ def train(cfg: TrainConfig) -> dict:
 
     def evaluate_now() -> dict:
         results = evaluate_arrays(net, evals, cfg.eval_batch, device, net_cfg["input_size"])
-        for name, rmsd in evaluate_poses(net, pose_evals, cfg.eval_batch, device).items():
-            results.setdefault(name, {})["pose_rmsd"] = rmsd
-        value = {
-            "heldout_top1": results.get(POOLED, {}).get("top1"),
-            "heldout_map": results.get(POOLED, {}).get("map"),
-            "realval_top1": results.get("real_val", {}).get("top1"),
-            "realval_map": results.get("real_val", {}).get("map"),
-        }.get(best_metric)
-        if value is None and "_" in best_metric:
-            split, metric = best_metric.rsplit("_", 1)
-            value = results.get(split, {}).get(metric)
+        heads = (("pose_rmsd", "pose", use_pose), ("atom_rmsd", "atoms", use_atoms))
+        for key, head in ((k, h) for k, h, used in heads if used):
+            for name, rmsd in evaluate_poses(net, pose_evals, cfg.eval_batch, device, head).items():
+                results.setdefault(name, {})[key] = rmsd
+        value = metric_value(results, best_metric)  # higher is better (RMSDs negated)
         if value is not None and value > state["best"]:
             state["best"], state["best_step"] = float(value), state["step"]
             save_model(out / "best.safetensors", net, config, card(summary(results)))
@@ -302,7 +296,7 @@ def train(cfg: TrainConfig) -> dict:
     for split in list(state["streamed"]):  # resumed: the splits that had joined, again
         batches.add_train(load(split))
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-    net.train()
+    set_training(net, cfg.train_only)
     last_ckpt = time.monotonic()
     window = {"t": time.perf_counter(), "n": 0, "prep": 0.0, "loss": 0.0, "k": 0}
     t_start = time.monotonic()
@@ -320,15 +314,16 @@ def train(cfg: TrainConfig) -> dict:
         x, yt, target = batches()
         window["prep"] += time.perf_counter() - t0
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-            if use_pose:
-                logits, coords = model(x, pose=True)
-            else:
-                logits = model(x)
+            logits, coords, atoms = forward_heads(model, x, use_pose, use_atoms)
         loss = loss_fn(logits.float(), yt)
-        if use_pose:
-            p_loss = pose_loss(coords.float(), yt, target)
-            loss = loss + cfg.pose_weight * p_loss
-            window["pose"] = window.get("pose", 0.0) + p_loss.detach()
+        for key, pred, weight in (("pose_loss", coords, cfg.pose_weight),
+                                 ("atom_loss", atoms, cfg.atom_weight)):  # fmt: skip
+            if pred is not None:
+                p_loss = pose_loss(pred.float(), yt, target)
+                loss = loss + weight * p_loss
+                window[key] = window.get(key, 0.0) + p_loss.detach()
+        if not loss.requires_grad:
+            raise DensityBuildError(f"train_only {cfg.train_only}: nothing trained is in the loss")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -356,8 +351,9 @@ def train(cfg: TrainConfig) -> dict:
                 "samples_per_s": round(window["n"] / dt, 2),
                 "prep_ms": round(1000 * window["prep"] / window["k"], 2),
             }
-            if "pose" in window:
-                row["pose_loss"] = round(float(window["pose"]) / window["k"], 4)
+            for key in ("pose_loss", "atom_loss"):
+                if key in window:
+                    row[key] = round(float(window[key]) / window["k"], 4)
             log.add(row)
             window = {"t": time.perf_counter(), "n": 0, "prep": 0.0, "loss": 0.0, "k": 0}
         at_eval = step % cfg.eval_every == 0 or done
@@ -367,6 +363,7 @@ def train(cfg: TrainConfig) -> dict:
             state["last_eval"] = summary(evaluate_now())
             log.add({"step": step, "samples": state["samples"], "eval": state["last_eval"]})
             plot_curves(log.rows, out / "curves.png")
+            set_training(net, cfg.train_only)  # evaluation left every layer in training mode
         state["run_s"] = state.get("run_s", 0.0) + time.monotonic() - w0
         state["finished"] = done
         if world.main and (at_eval or time.monotonic() - last_ckpt > 60 * cfg.checkpoint_minutes):
