@@ -129,3 +129,31 @@ def test_review_takes_atoms_from_the_atom_head():
     np.testing.assert_allclose([a[1:] for a in got.atoms], want[: len(got.atoms)], atol=1e-4)
     atoms = pose_for_type(session, 3, got.type, dmap, clf, do_refine=False)
     np.testing.assert_allclose([a[1:] for a in atoms], want[: len(atoms)], atol=1e-4)
+
+
+@pytest.mark.parametrize("on_device", [False, True])
+def test_both_heads_from_one_forward_pass(on_device):
+    """``poses="both"`` (a build's last pass): each head's coordinates as if asked alone, the
+    probabilities with test-time copies as without atoms; on the host or the device path."""
+    from napari_densitybuild._napari._sample_data import sample_paths
+    from napari_densitybuild.classify import Classifier
+    from napari_densitybuild.maps import read_map
+    from napari_densitybuild.models import backbone_residues, read_structure
+
+    map_path, model_path = sample_paths()
+    dmap = read_map(map_path)
+    res, _ = backbone_residues(read_structure(model_path))
+    clf = Classifier.from_path(None, "cpu", tta=2)
+    centres, rotations = clf.frames(res.n[:12], res.ca[:12], res.c[:12])
+    probs, pose, atoms = clf.classify_frames(dmap, centres, rotations, poses="both",
+                                             on_device=on_device)  # fmt: skip
+    probs1, pose1 = clf.classify_frames(dmap, centres, rotations, poses=True, on_device=on_device)
+    _, atoms1 = clf.classify_frames(dmap, centres, rotations, poses="atoms", on_device=on_device)
+    np.testing.assert_allclose(probs, probs1, atol=1e-6)
+    np.testing.assert_allclose(pose, pose1, atol=1e-5)
+    np.testing.assert_allclose(atoms, atoms1, atol=1e-5)
+    np.testing.assert_allclose(atoms, clf.atom_poses(dmap, centres, rotations), atol=1e-4)
+    assert pose.shape == atoms.shape == (12, 20, 14, 3) and np.abs(pose - atoms).max() > 0.05
+    clf.net.atom_head = None
+    with pytest.raises(DensityBuildError, match="no atom head"):
+        clf.classify_frames(dmap, centres, rotations, poses="both")

@@ -317,8 +317,11 @@ def build(
         stage = "classify" if k == 0 else "reclassify"
         if model is not None:  # frames from the refined backbone: nearer the truth than the trace's
             centres, rotations = classifier.frames(*backbone_of(model))
-        probs, coords = classifier.classify_frames(dmap, centres, rotations, stage_cb(stage),
-                                                   poses=True)  # fmt: skip
+        # the last pass's model takes its atoms from the atom head (the same forward pass)
+        atom_head = k == passes - 1 and classifier.has_atom_head
+        probs, coords, *atoms = classifier.classify_frames(
+            dmap, centres, rotations, stage_cb(stage), poses="both" if atom_head else True
+        )
         poses = frame_to_world(coords, centres, rotations)
         probs = classifier.weigh_environment(dmap, probs, poses)
         if ncs:
@@ -326,9 +329,8 @@ def build(
             groups = ncs_groups(ca, placed.fragment, probs)
             probs = average_copies(probs, groups, dmap.depth_inside(ca) >= EDGE_DEPTH)
             ncs_residues = int(np.count_nonzero(np.bincount(groups)[groups] > 1))
-        if k == passes - 1 and classifier.has_atom_head:  # the model's atoms: the atom head's
-            poses = frame_to_world(classifier.atom_poses(dmap, centres, rotations), centres,
-                                   rotations)  # fmt: skip
+        if atom_head:
+            poses = frame_to_world(atoms[0], centres, rotations)
         t = tick(stage, t)
         types, positions, aligned = _sequence_types(probs, placed, sequences)
         t = tick("sequence", t)

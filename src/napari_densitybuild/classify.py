@@ -37,10 +37,8 @@ from .boxes import (
 from .device import pick_device
 from .errors import DensityBuildError
 from .maps import DensityMap
-from .models import backbone_residues, read_structure
 from .nets.fold import fold_batchnorm
-from .pose import frame_to_world
-from .residues import MAX_ATOMS, PARENT
+from .residues import MAX_ATOMS
 from .settings import DEFAULT_ENVIRONMENT, DEFAULT_TTA, TTA_ANGLE, TTA_SHIFT
 from .weights_io import box_spec, load_model, shipped_weights_path
 
@@ -171,12 +169,9 @@ class Classifier:
                 f"expected boxes of shape (B, {self.spec.size}, {self.spec.size}, "
                 f"{self.spec.size}) for this classifier, got {boxes.shape}"
             )
-        if poses and not self.has_poses:
-            raise DensityBuildError(f"{self.path or 'this classifier'} has no pose head")
+        self._check_heads(poses)
         out = np.empty((len(boxes), len(self.classes)), dtype=np.float32)
-        coords = (
-            np.empty((len(boxes), len(self.classes), MAX_ATOMS, 3), np.float32) if poses else None
-        )
+        coords = self._coords_buffer(len(boxes), poses)
         bs = self.batch_size
         with torch.inference_mode(), self._autocast():
             for start in range(0, len(boxes), bs):
@@ -192,10 +187,27 @@ class Classifier:
                     progress(start + len(batch), len(boxes))
         return (out, coords) if poses else out
 
+    def _check_heads(self, poses: bool | str) -> None:
+        name = self.path or "this classifier"
+        if poses and not self.has_poses:
+            raise DensityBuildError(f"{name} has no pose head")
+        if poses in ("atoms", "both") and not self.has_atom_head:
+            raise DensityBuildError(f"{name} has no atom head")
+
+    def _coords_buffer(self, n: int, poses: bool | str) -> np.ndarray | None:
+        """Room for ``n`` boxes' coordinates: (n, C, 14, 3), (n, 2, C, 14, 3) for both heads."""
+        if not poses:
+            return None
+        heads = (2,) if poses == "both" else ()
+        return np.empty((n, *heads, len(self.classes), MAX_ATOMS, 3), np.float32)
+
     def _forward(self, x: torch.Tensor, poses: bool | str) -> tuple[np.ndarray, np.ndarray | None]:
         """Probabilities (and pose coordinates) for a normalised (B, 1, n, n, n) batch."""
         x = x.contiguous(memory_format=torch.channels_last_3d)
-        if poses:
+        if poses == "both":  # one pass through the trunk for both heads
+            logits, c_pose, c_atoms = self.net(x, pose="both")
+            c = torch.stack((c_pose, c_atoms), 1).float().cpu().numpy()
+        elif poses:
             logits, c = (self.net.forward_atoms if poses == "atoms" else self.net.forward_pose)(x)
             c = c.float().cpu().numpy()
         else:
@@ -209,7 +221,7 @@ class Classifier:
         dm = DeviceMap(dmap, self.device)
         total, bs = len(centres), self.batch_size
         out = np.empty((total, len(self.classes)), dtype=np.float32)
-        coords = np.empty((total, len(self.classes), MAX_ATOMS, 3), np.float32) if poses else None
+        coords = self._coords_buffer(total, poses)
         lo = (self.spec.size - self.input_size) // 2
         hi = lo + self.input_size
         with torch.inference_mode(), self._autocast():
@@ -233,20 +245,22 @@ class Classifier:
         centres: np.ndarray,
         rotations: np.ndarray,
         progress: Progress | None = None,
-        poses: bool = False,
+        poses: bool | str = False,
         on_device: bool | None = None,
-    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    ) -> np.ndarray | tuple[np.ndarray, ...]:
         """Probabilities (B, n_classes) for boxes cut from ``dmap`` in the given frames, averaged
         over :attr:`tta` jittered copies too (see :meth:`_classify_once` for the rest).
 
         ``progress`` counts every box scored, copies included, so a GUI's bar and Cancel cover
-        the whole job; poses come from the unjittered boxes only.
+        the whole job; poses come from the unjittered boxes only. With ``poses="both"``: the
+        probabilities, the pose head's and the atom head's coordinates, from one forward pass.
         """
         c = np.asarray(centres, dtype=float).reshape(-1, 3)
         r = np.asarray(rotations, dtype=float).reshape(-1, 3, 3)
         n, copies = len(c), max(self.tta, 0)
         if copies == 0 or n == 0:
-            return self._classify_once(dmap, c, r, progress, poses, on_device)
+            got = self._classify_once(dmap, c, r, progress, poses, on_device)
+            return (got[0], got[1][:, 0], got[1][:, 1]) if poses == "both" else got
         total = n * (copies + 1)
 
         def part(offset: int) -> Progress | None:
@@ -260,6 +274,8 @@ class Classifier:
                                    np.concatenate([j[1] for j in jit]), part(n), False,
                                    on_device)  # fmt: skip
         probs = ((got[0] if poses else got) + more.reshape(copies, n, -1).sum(0)) / (copies + 1)
+        if poses == "both":
+            return probs, got[1][:, 0], got[1][:, 1]
         return (probs, got[1]) if poses else probs
 
     def atom_poses(
@@ -301,14 +317,13 @@ class Classifier:
         total = len(centres)
         if len(rotations) != total:
             raise DensityBuildError(f"{total} centres but {len(rotations)} rotations")
-        if poses and not self.has_poses:
-            raise DensityBuildError(f"{self.path or 'this classifier'} has no pose head")
+        self._check_heads(poses)
         if on_device if on_device is not None else self.device.type != "cpu":
             return self._classify_on_device(dmap, centres, rotations, progress, poses)
         per_box = 4 * self.spec.size**3
         chunk = max(self.batch_size, CHUNK_BYTES // per_box // self.batch_size * self.batch_size)
         out = np.empty((total, len(self.classes)), dtype=np.float32)
-        coords = np.empty((total, len(self.classes), MAX_ATOMS, 3), np.float32) if poses else None
+        coords = self._coords_buffer(total, poses)
         for start in range(0, total, chunk):
             stop = min(start + chunk, total)
             boxes = cut_boxes(dmap, centres[start:stop], rotations[start:stop], self.spec)
@@ -361,48 +376,9 @@ class Classifier:
         DensityBuildError
             If the model has no residue with a backbone, or none lies inside the map.
         """
-        st = structure if isinstance(structure, gemmi.Structure) else read_structure(structure)
-        res, skipped = backbone_residues(st)
-        skipped = {**skipped, "outside map": 0}
-        if len(res) == 0:
-            raise DensityBuildError(
-                f"the model has no amino-acid residue with N, CA and C atoms (skipped: {skipped})"
-            )
-        centres, rotations = self.frames(res.n, res.ca, res.c)
-        inside = dmap.depth_inside(centres) >= 0  # always, in a crystal map of a whole cell
-        skipped["outside map"] = int(np.count_nonzero(~inside))
-        if not inside.any():
-            lo, hi = np.round(dmap.data_min, 1), np.round(dmap.data_max, 1)
-            raise DensityBuildError(
-                f"the model does not overlap the map: all {len(res)} residues lie outside the "
-                f"map's region (x, y, z from {lo.tolist()} to {hi.tolist()} A); is it the "
-                "model for this map, in the same frame?"
-            )
-        idx = np.flatnonzero(inside)
-        c, r = centres[idx], rotations[idx]
-        if self.environment and self.has_poses:
-            probs, coords = self.classify_frames(dmap, c, r, progress=progress, poses=True)
-            probs = self.weigh_environment(dmap, probs, frame_to_world(coords, c, r))
-        else:
-            probs = self.classify_frames(dmap, c, r, progress=progress)
-        ca_density = dmap.sample_points(res.ca[idx])
-        best = probs.argmax(1)
-        out = []
-        for row, i in enumerate(idx):
-            ref = str(res.resname[i])
-            parent = PARENT.get(ref, ref)
-            out.append({
-                "chain": str(res.chain[i]),
-                "seqid": int(res.seqid[i]),
-                "icode": str(res.icode[i]),
-                "ref": ref,
-                "ref_class": parent if parent in self.classes else None,
-                "pred": self.classes[best[row]],
-                "confidence": float(probs[row, best[row]]),
-                "ca_density": float(ca_density[row]),
-                "probs": dict(zip(self.classes, probs[row].tolist())),
-            })  # fmt: skip
-        return out, skipped
+        from .classify_model import classify_model
+
+        return classify_model(self, dmap, structure, progress)
 
     def weigh_environment(
         self, dmap: DensityMap, probs: np.ndarray, poses: np.ndarray

@@ -70,17 +70,19 @@ def classify_residues(
     poses = poses and classifier.has_poses
     env = classifier.environment and classifier.has_poses  # needs every residue's atoms
     atom_head = poses and classifier.has_atom_head  # the atoms a build would refine
-    pose_head = env or (poses and not atom_head)  # the pose head's atoms are needed
-    got = classifier.classify_frames(dmap, centres, rotations, progress, poses=pose_head)
-    probs, coords = got if pose_head else (got, None)
-    world = frame_to_world(coords, centres, rotations) if pose_head else None
+    # one forward pass for what is needed: the pose head's atoms for the H-bond evidence, the
+    # atom head's for the residues' atoms
+    heads = "both" if env and atom_head else "atoms" if atom_head else env or poses
+    got = classifier.classify_frames(dmap, centres, rotations, progress, poses=heads)
+    probs, coords, *atoms = got if heads else (got, None)
+    world = frame_to_world(coords, centres, rotations) if heads else None
     if env:
         from .environment import rescore
 
         others = _atom_model(session, exclude=set(indices))
         probs = rescore(probs, world, Symmetry.of_map(dmap), context=others)
-    if atom_head:
-        world = frame_to_world(classifier.atom_poses(dmap, centres, rotations), centres, rotations)
+    if atoms:
+        world = frame_to_world(atoms[0], centres, rotations)
     out = {}
     for k, (i, r) in enumerate(zip(indices, rows)):
         t = r.type if (keep_edited and r.edited and r.type >= 0) else int(probs[k].argmax())

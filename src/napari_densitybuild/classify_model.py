@@ -1,0 +1,96 @@
+"""Classify every residue of a model: the boxes its backbone frames, the rows ``classify``
+writes (see :meth:`~napari_densitybuild.classify.Classifier.classify_model`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import gemmi
+import numpy as np
+
+from .errors import DensityBuildError
+from .maps import DensityMap
+from .models import backbone_residues, read_structure
+from .pose import frame_to_world
+from .residues import PARENT
+
+if TYPE_CHECKING:
+    from .classify import Classifier, Progress
+
+
+def classify_model(
+    classifier: Classifier,
+    dmap: DensityMap,
+    structure: gemmi.Structure | str | Path,
+    progress: Progress | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Classify every residue of a model (its first model) in ``dmap``.
+
+    Parameters
+    ----------
+    classifier
+        The classifier.
+    dmap
+        The map.
+    structure
+        A gemmi Structure or a model file; residues need N, CA and C.
+    progress
+        Optional ``progress(done, total)`` callback.
+
+    Returns
+    -------
+    residues, skipped
+        One dict per classified residue, in model order: ``chain``, ``seqid``, ``icode``,
+        ``ref`` (the model's residue name), ``ref_class`` (its standard class, e.g. MET for
+        MSE, or None), ``pred``, ``confidence``, ``ca_density`` (map at CA, sigma) and
+        ``probs`` (every class name -> probability). ``skipped`` counts residues left out:
+        ``"missing N/CA/C"``, ``"not amino acid"``, ``"outside map"``.
+
+    Raises
+    ------
+    DensityBuildError
+        If the model has no residue with a backbone, or none lies inside the map.
+    """
+    st = structure if isinstance(structure, gemmi.Structure) else read_structure(structure)
+    res, skipped = backbone_residues(st)
+    skipped = {**skipped, "outside map": 0}
+    if len(res) == 0:
+        raise DensityBuildError(
+            f"the model has no amino-acid residue with N, CA and C atoms (skipped: {skipped})"
+        )
+    centres, rotations = classifier.frames(res.n, res.ca, res.c)
+    inside = dmap.depth_inside(centres) >= 0  # always, in a crystal map of a whole cell
+    skipped["outside map"] = int(np.count_nonzero(~inside))
+    if not inside.any():
+        lo, hi = np.round(dmap.data_min, 1), np.round(dmap.data_max, 1)
+        raise DensityBuildError(
+            f"the model does not overlap the map: all {len(res)} residues lie outside the "
+            f"map's region (x, y, z from {lo.tolist()} to {hi.tolist()} A); is it the "
+            "model for this map, in the same frame?"
+        )
+    idx = np.flatnonzero(inside)
+    c, r = centres[idx], rotations[idx]
+    if classifier.environment and classifier.has_poses:
+        probs, coords = classifier.classify_frames(dmap, c, r, progress=progress, poses=True)
+        probs = classifier.weigh_environment(dmap, probs, frame_to_world(coords, c, r))
+    else:
+        probs = classifier.classify_frames(dmap, c, r, progress=progress)
+    ca_density = dmap.sample_points(res.ca[idx])
+    best = probs.argmax(1)
+    out = []
+    for row, i in enumerate(idx):
+        ref = str(res.resname[i])
+        parent = PARENT.get(ref, ref)
+        out.append({
+            "chain": str(res.chain[i]),
+            "seqid": int(res.seqid[i]),
+            "icode": str(res.icode[i]),
+            "ref": ref,
+            "ref_class": parent if parent in classifier.classes else None,
+            "pred": classifier.classes[best[row]],
+            "confidence": float(probs[row, best[row]]),
+            "ca_density": float(ca_density[row]),
+            "probs": dict(zip(classifier.classes, probs[row].tolist())),
+        })  # fmt: skip
+    return out, skipped
