@@ -10,7 +10,9 @@
 #    the shipped net; B grows it to blocks 3,4,6 (new blocks start as identities) and continues
 #    (BLOCKS_B=3,3,3 REAL_MIX_B=0.4: the shipped net again, with more real boxes per batch).
 #    Meanwhile `prepare` simulates train2..train9 on the spare cores, and each run adds every
-#    cache that is complete to its pool at its evaluations (--stream-splits).
+#    cache that is complete to its pool at its evaluations (--stream-splits). ATOM_WEIGHT=W
+#    (e.g. 1) keeps the shipped atom head and trains it jointly with the net (without it the
+#    runs leave the head out; one can be trained later with `train --train-only atom_head`).
 # 3. The pipeline benchmark on the GPU (benchmarks/results/pipeline_cuda.md), if BENCH=1.
 #
 # Needs the data folder ($DENSITYBUILD_DATA, else ../shared/data: structures/ and real/), a
@@ -31,6 +33,7 @@ REAL_MIX=${REAL_MIX:-0.25}  # the shipped recipe (the 2026-12-04 run used 0.15)
 BLOCKS_B=${BLOCKS_B:-3,4,6}         # run B: grown (new blocks start as identities)
 REAL_MIX_B=${REAL_MIX_B:-$REAL_MIX}
 EVAL_EVERY=${EVAL_EVERY:-500}
+ATOM_WEIGHT=${ATOM_WEIGHT:-0}
 STREAM=${STREAM:-train2,train3,train4,train5,train6,train7,train8,train9}
 NPROC=$(nproc)
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" OMP_NUM_THREADS=1
@@ -69,6 +72,7 @@ common=(--cache "$CACHE" --train-splits train --stream-splits "$STREAM" --val-sp
   --min-lr 0.02 --aug-scale 0.9,1.1 --aug-noise 0.2 --aug-blur 0.4 --eval-every "$EVAL_EVERY"
   --eval-max 4000 --best-metric realval_top1 --threads 1 --device "$DEVICE" --init-from shipped
   --log-every 100 --checkpoint-minutes 100)
+if [[ "$ATOM_WEIGHT" != 0 ]]; then common+=(--atom-head integral --atom-weight "$ATOM_WEIGHT"); fi
 db train --out "$OUT/A" --blocks 3,3,3 --real-mix "$REAL_MIX" --seed 41 "${common[@]}" >"$OUT/A.log" 2>&1 &
 a=$!
 db train --out "$OUT/B" --blocks "$BLOCKS_B" --real-mix "$REAL_MIX_B" --seed 42 "${common[@]}" >"$OUT/B.log" 2>&1 &
