@@ -87,6 +87,7 @@ def test_atom_head_alone_leaves_the_rest_as_loaded(pose_cache, tmp_path, capsys)
         assert torch.equal(after[name], value), name
     assert config["card"]["run"]["train_only"] == ["atom_head"]
     assert config["card"]["steps"] == 450  # the base's 150 carried on
+    assert config["card"]["previous"]["run"]["steps"] == 150  # and what the base's run was
 
     # continued from weights with an atom head: it is loaded, not started afresh
     cfg2 = _cfg(pose_cache, tmp_path / "again", net=BOTH, atom_weight=1.0, steps=2, lr=0.0,
@@ -94,7 +95,10 @@ def test_atom_head_alone_leaves_the_rest_as_loaded(pose_cache, tmp_path, capsys)
                 init_from=str(tmp_path / "atoms" / "final.safetensors"))  # fmt: skip
     train(cfg2)
     assert "atom head" not in capsys.readouterr().out
-    again, _ = load_model(tmp_path / "again" / "final.safetensors")
+    again, config2 = load_model(tmp_path / "again" / "final.safetensors")
+    previous = config2["card"]["previous"]  # the runs before, each in its successor's card
+    assert previous["run"]["train_only"] == ["atom_head"] and previous["run"]["steps"] == 300
+    assert previous["previous"]["run"]["steps"] == 150 and "previous" not in previous["previous"]
     for name, value in net.named_parameters():  # (the head's batch-norm statistics move)
         assert torch.equal(dict(again.named_parameters())[name], value), name
 

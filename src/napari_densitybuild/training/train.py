@@ -28,24 +28,14 @@ from ..residues import AMINO_ACIDS
 from . import distributed
 from .augment import AugmentConfig
 from .batches import BatchMaker
-from .evaluate import (
-    REAL_HOLDOUT,
-    REAL_VAL,
-    evaluate_arrays,
-    load_atoms,
-    load_split,
-)
+from .evaluate import REAL_HOLDOUT, REAL_VAL, evaluate_arrays, load_atoms, load_split
 from .heads import forward_heads, freeze_except, load_without_atom_head, set_training
 from .pose_loss import evaluate_poses, mean_poses, pose_loss
 from .runlog import RunLog, group_weights, plot_curves
-from .trainkit import (
-    box_from_cache,
-    cache_complete,
-    lr_at,
-    metric_value,
-    param_groups,
-    summary,
-)
+from .trainkit import box_from_cache, cache_complete, lr_at, metric_value, param_groups, summary
+
+#: What a model card keeps of the weights a run started from, under ``previous``.
+PREVIOUS_KEYS = ("run", "metrics", "command", "machine", "atom_head", "previous")
 
 
 @dataclass
@@ -169,6 +159,7 @@ def train(cfg: TrainConfig) -> dict:
     carried = {"samples_seen": 0, "steps": 0, "cpu_seconds": 0.0, "wall_seconds": 0.0}
     net = build_net(net_cfg)
     grown: list[str] = []
+    history: dict = {}
     if use_pose and not cfg.init_from and hasattr(net.pose_head, "set_mean_pose"):
         net.pose_head.set_mean_pose(torch.from_numpy(mean_poses(*train_parts[0][1:3][::-1])))
     if cfg.init_from:
@@ -182,6 +173,8 @@ def train(cfg: TrainConfig) -> dict:
         card = init_config.get("card", {})
         for k in carried:
             carried[k] = type(carried[k])(card.get(k, 0) or 0)
+        # the runs before this one, each card holding its own predecessor's
+        history = {k: card[k] for k in PREVIOUS_KEYS if k in card}
     net = net.to(device, memory_format=torch.channels_last_3d)
     try:
         freeze_except(net, cfg.train_only)
@@ -271,6 +264,7 @@ def train(cfg: TrainConfig) -> dict:
             "machine": f"{platform.machine()} {platform.processor()} "
             f"{cfg.threads} threads, torch {torch.__version__}, {device.type}"
             + (f", {world.size} processes (DDP)" if world.enabled else ""),
+            **({"previous": history} if history else {}),
         }
 
     def evaluate_now() -> dict:
