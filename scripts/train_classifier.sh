@@ -36,3 +36,16 @@ $DB train --cache "$CACHE" --out "${OUT}_grown" --train-splits train,train2,trai
     --min-lr 0.02 --aug-scale 0.9,1.1 --aug-noise 0.2 --aug-blur 0.4 --eval-every 1000 \
     --eval-max 4000 --best-metric realval_top1 --threads 2 --seed 31 \
     --init-from "$OUT/final.safetensors"
+
+# 4. The atom head (stage 3's atoms, since 2026-12-05): first trained on the frozen features of
+#    step 3's net (`scripts/pose_heads.py --heads integral --save-weights HEAD`, twice, then
+#    `scripts/add_atom_head.py BASE HEAD --out W`; the model card), then continued with the
+#    rest of the net frozen, from the weights shipped then (step 3's net with that head);
+#    the shipped weights are runs/atomhead/best.safetensors.
+$DB prepare --out "$CACHE" --splits train,val --real all --real-jitter 4 --workers 2
+$DB train --cache "$CACHE" --out runs/atomhead --train-splits train --val-split val \
+    --real-mix 0.25 --real-splits auto --net compact --base 16 --blocks 3,3,3 --pose \
+    --atom-head integral --atom-weight 1 --train-only atom_head --steps 10000 --minutes 85 \
+    --batch-size 64 --lr 5e-4 --wd 0.05 --warmup 200 --min-lr 0.02 --aug-scale 0.9,1.1 \
+    --aug-noise 0.2 --aug-blur 0.4 --eval-every 1000 --eval-max 4000 \
+    --best-metric realval_atom_rmsd --threads 2 --seed 101 --init-from shipped
