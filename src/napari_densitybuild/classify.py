@@ -351,31 +351,9 @@ class Classifier:
         structure: gemmi.Structure | str | Path,
         progress: Progress | None = None,
     ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-        """Classify every residue of a model (its first model) in ``dmap``.
-
-        Parameters
-        ----------
-        dmap
-            The map.
-        structure
-            A gemmi Structure or a model file; residues need N, CA and C.
-        progress
-            Optional ``progress(done, total)`` callback.
-
-        Returns
-        -------
-        residues, skipped
-            One dict per classified residue, in model order: ``chain``, ``seqid``, ``icode``,
-            ``ref`` (the model's residue name), ``ref_class`` (its standard class, e.g. MET for
-            MSE, or None), ``pred``, ``confidence``, ``ca_density`` (map at CA, sigma) and
-            ``probs`` (every class name -> probability). ``skipped`` counts residues left out:
-            ``"missing N/CA/C"``, ``"not amino acid"``, ``"outside map"``.
-
-        Raises
-        ------
-        DensityBuildError
-            If the model has no residue with a backbone, or none lies inside the map.
-        """
+        """Classify every residue of a model (its first model) in ``dmap``: one dict per
+        residue (``chain``, ``seqid``, ``ref``, ``pred``, ``probs``, ...) and the counts of
+        residues left out; see :func:`~napari_densitybuild.classify_model.classify_model`."""
         from .classify_model import classify_model
 
         return classify_model(self, dmap, structure, progress)
