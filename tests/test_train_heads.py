@@ -97,8 +97,9 @@ def test_atom_head_alone_leaves_the_rest_as_loaded(pose_cache, tmp_path, capsys)
     cfg2 = _cfg(pose_cache, tmp_path / "again", net=BOTH, atom_weight=1.0, steps=2, lr=0.0,
                 heldout=[], train_only=["atom_head"],
                 init_from=str(tmp_path / "atoms" / "final.safetensors"))  # fmt: skip
-    train(cfg2)
+    summary2 = train(cfg2)
     assert "atom head" not in capsys.readouterr().out
+    assert summary2["best_metric"] == "val_atom_rmsd"  # auto: the classifier cannot change
     again, config2 = load_model(tmp_path / "again" / "final.safetensors")
     previous = config2["card"]["previous"]  # the runs before, each in its successor's card
     assert previous["run"]["train_only"] == ["atom_head"] and previous["run"]["steps"] == 200

@@ -161,7 +161,8 @@ class Classifier:
         Boxes are normalised here (per-box mean 0, sd 1); don't normalise them before. With
         ``poses``, also the pose head's coordinates (B, n_classes, 14, 3) of every type's heavy
         atoms in each box's frame (see :mod:`~napari_densitybuild.pose`); with
-        ``poses="atoms"``, the atom head's instead (:meth:`atom_poses`).
+        ``poses="atoms"``, the atom head's instead (:meth:`atom_poses`); with ``poses="both"``,
+        both heads' as one (B, 2, n_classes, 14, 3) array (pose head first).
         """
         boxes = np.asarray(boxes)
         if boxes.ndim != 4 or boxes.shape[1:] != (self.spec.size,) * 3:
@@ -257,26 +258,26 @@ class Classifier:
         """
         c = np.asarray(centres, dtype=float).reshape(-1, 3)
         r = np.asarray(rotations, dtype=float).reshape(-1, 3, 3)
-        n, copies = len(c), max(self.tta, 0)
-        if copies == 0 or n == 0:
-            got = self._classify_once(dmap, c, r, progress, poses, on_device)
-            return (got[0], got[1][:, 0], got[1][:, 1]) if poses == "both" else got
+        n = len(c)
+        copies = max(self.tta, 0) if n else 0
         total = n * (copies + 1)
 
         def part(offset: int) -> Progress | None:
             return None if progress is None else (lambda done, _n: progress(offset + done, total))
 
         got = self._classify_once(dmap, c, r, part(0), poses, on_device)
-        rng = np.random.default_rng(0)
-        jit = [jitter_frames(c, r, rng, max_angle_deg=TTA_ANGLE, shift_sd=TTA_SHIFT)
-               for _ in range(copies)]  # fmt: skip
-        more = self._classify_once(dmap, np.concatenate([j[0] for j in jit]),
-                                   np.concatenate([j[1] for j in jit]), part(n), False,
-                                   on_device)  # fmt: skip
-        probs = ((got[0] if poses else got) + more.reshape(copies, n, -1).sum(0)) / (copies + 1)
-        if poses == "both":
-            return probs, got[1][:, 0], got[1][:, 1]
-        return (probs, got[1]) if poses else probs
+        probs, coords = got if poses else (got, None)
+        if copies:
+            rng = np.random.default_rng(0)
+            jit = [jitter_frames(c, r, rng, max_angle_deg=TTA_ANGLE, shift_sd=TTA_SHIFT)
+                   for _ in range(copies)]  # fmt: skip
+            more = self._classify_once(dmap, np.concatenate([j[0] for j in jit]),
+                                       np.concatenate([j[1] for j in jit]), part(n), False,
+                                       on_device)  # fmt: skip
+            probs = (probs + more.reshape(copies, n, -1).sum(0)) / (copies + 1)
+        if not poses:
+            return probs
+        return (probs, coords[:, 0], coords[:, 1]) if poses == "both" else (probs, coords)
 
     def atom_poses(
         self,

@@ -132,7 +132,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         default="auto",
         help="realval_top1, realval_map, val_top1, val_map, or an RMSD (lower is better) such "
         "as realval_atom_rmsd, val_pose_rmsd (heldout_* exist but choosing by the held-out "
-        "maps leaks the test); auto: real validation top-1 when present, else val mAP",
+        "maps leaks the test); auto: real validation top-1 when present, else val mAP (with "
+        "--train-only atom_head: the atom RMSD of the same)",
     )
     p.add_argument("--log-every", type=int, default=20)
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)

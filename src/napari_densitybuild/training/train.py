@@ -153,8 +153,11 @@ def train(cfg: TrainConfig) -> dict:
                 pose_evals[name] = parts
     best_metric = cfg.best_metric
     if best_metric == "auto":  # choose by real validation maps, never by the held-out ones
-        held = sum(f"real_{n}" in evals for n in REAL_VAL)
-        best_metric = "realval_top1" if held > 1 else "val_map"
+        held = sum(f"real_{n}" in evals for n in REAL_VAL) > 1
+        if use_atoms and cfg.train_only == ["atom_head"]:  # the classifier cannot change
+            best_metric = "realval_atom_rmsd" if held else "val_atom_rmsd"
+        else:
+            best_metric = "realval_top1" if held else "val_map"
 
     carried = {"samples_seen": 0, "steps": 0, "cpu_seconds": 0.0, "wall_seconds": 0.0}
     net = build_net(net_cfg)
