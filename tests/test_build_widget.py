@@ -211,8 +211,18 @@ def test_next_unmodelled_blob_finds_deleted_residues(make_napari_viewer, qtbot, 
     assert np.allclose(camera(viewer).center, blobs[0].centre[::-1], atol=1e-3)
     assert widget.status.text().startswith(f"Blob 1 of {len(blobs)}: ")
     assert viewer.layers.selection.active is active
+    # with a map radius the next blob is looked at close up: density and model cut to a cube
+    assert viewer.dims.ndisplay == 3
+    widget.controls.radius.setValue(6)
+    camera(viewer).zoom = 0.5
     qtbot.mouseClick(button(widget, "Next unmodelled blob"), Qt.MouseButton.LeftButton)
     assert widget.review._blob_index == (1 if len(blobs) > 1 else 0)  # no new search
+    centre = np.array(blobs[widget.review._blob_index].centre[::-1])
+    for layer in (widget.controls.layer, widget.sync.atoms):
+        corners = np.array([p.position for p in layer.experimental_clipping_planes])
+        assert np.allclose(np.abs(corners - centre).max(1), 6.0)
+    assert camera(viewer).zoom > 0.5  # zoomed in to the cube
+    widget.controls.radius.setValue(0)
     # undo the deletions: the stale blobs go, and the next press searches the restored model
     for _ in range(3):
         widget.review.undo()

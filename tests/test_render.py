@@ -118,3 +118,32 @@ def test_build_overlay_renders(make_napari_viewer, qtbot, tmp_path):
     assert changed(full, map_only) > 0.02  # atoms, bonds and boxes on top of the map
     white = (labels_only[..., :3] > 200).all(-1) & ~(empty[..., :3] > 200).all(-1)
     assert white.sum() > 50, "no label text drawn"
+
+
+def test_map_radius_draws_only_the_density_near_the_centre(make_napari_viewer, qtbot, tmp_path):
+    """With a map radius the iso-surface is drawn in a cube around the centre of view only."""
+    from napari_densitybuild._napari._widgets import DensityControls
+
+    viewer = make_napari_viewer(show=True)
+    widget = DensityControls(viewer)
+    viewer.window.add_dock_widget(widget)
+    data, meta, _ = make_sample_data()[1]
+    density = viewer.add_image(data, **meta)
+    viewer.dims.ndisplay = 3
+    viewer.reset_view()
+    qtbot.wait(300)
+    shot = screenshots(viewer, tmp_path)
+    whole = shot("radius_whole.png")
+    widget.radius.setValue(5)
+    qtbot.wait(300)
+    near = shot("radius_5A.png")
+    density.visible = False
+    empty = shot("radius_empty.png")
+    drawn_whole, drawn_near = changed_mask(whole, empty), changed_mask(near, empty)
+    assert drawn_whole.mean() > 0.2
+    assert 0.002 < drawn_near.mean() < 0.3 * drawn_whole.mean()
+    # what is left is at the centre of the canvas: a 10 A cube at the view's zoom
+    rows, cols = np.nonzero(drawn_near)
+    h, w = drawn_near.shape
+    half = 5.0 * np.sqrt(3) * camera(viewer).zoom + 2
+    assert np.abs(rows - h / 2).max() < half and np.abs(cols - w / 2).max() < half

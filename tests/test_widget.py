@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from napari_densitybuild._napari._layers import camera
 from napari_densitybuild._napari._sample_data import make_sample_data, sample_paths
 from napari_densitybuild._napari._widgets import DensityControls
 
@@ -96,3 +98,62 @@ def test_open_bad_file_reports_error(viewer_and_widget, qtbot, tmp_path):
     qtbot.waitUntil(lambda: "not a readable MTZ file" in widget.status.text(), timeout=30000)
     qtbot.waitUntil(widget.open_button.isEnabled, timeout=5000)
     assert len(viewer.layers) == 0
+
+
+def kept_box(layer) -> tuple[np.ndarray, np.ndarray]:
+    """World (z, y, x) corners of the box a layer's six clipping planes keep."""
+    planes = layer.experimental_clipping_planes
+    assert len(planes) == 6
+    lo, hi = np.full(3, -np.inf), np.full(3, np.inf)
+    for plane in planes:
+        axis = int(np.argmax(np.abs(plane.normal)))
+        if plane.normal[axis] > 0:
+            lo[axis] = plane.position[axis]
+        else:
+            hi[axis] = plane.position[axis]
+    return lo, hi
+
+
+def test_map_radius_follows_the_centre_of_view(viewer_and_widget, qtbot):
+    viewer, widget = viewer_and_widget
+    layer = add_sample(viewer)
+    viewer.dims.ndisplay = 3
+    assert len(layer.experimental_clipping_planes) == 0  # whole map by default
+    camera(viewer).center = (20.0, 15.0, 10.0)
+    widget.radius.setValue(6)
+    lo, hi = kept_box(layer)
+    np.testing.assert_allclose(lo, (14.0, 9.0, 4.0), atol=1e-6)
+    np.testing.assert_allclose(hi, (26.0, 21.0, 16.0), atol=1e-6)
+    camera(viewer).center = (25.0, 15.0, 12.0)  # the view moves: the density follows it
+    camera(viewer).center = (25.0, 15.0, 13.0)  # once it rests
+    assert kept_box(layer)[0][0] == pytest.approx(14.0)
+    qtbot.waitUntil(lambda: kept_box(layer)[0][0] == pytest.approx(19.0), timeout=2000)
+    lo, hi = kept_box(layer)
+    np.testing.assert_allclose(lo, (19.0, 9.0, 7.0), atol=1e-6)
+    viewer.dims.ndisplay = 2  # a slice shows the whole plane
+    assert len(layer.experimental_clipping_planes) == 0
+    viewer.dims.ndisplay = 3
+    assert len(layer.experimental_clipping_planes) == 6
+    widget.radius.setValue(0)
+    assert len(layer.experimental_clipping_planes) == 0
+
+
+def test_map_radius_clips_the_chosen_map_and_the_model(viewer_and_widget):
+    viewer, widget = viewer_and_widget
+    first = add_sample(viewer)
+    data, meta, _ = make_sample_data()[1]
+    second = viewer.add_image(data, **{**meta, "name": "second map"})
+    viewer.dims.ndisplay = 3
+    widget.radius.setValue(8)
+    assert len(first.experimental_clipping_planes) == 6
+    widget.map_combo.setCurrentText("second map")
+    assert len(first.experimental_clipping_planes) == 0
+    assert len(second.experimental_clipping_planes) == 6
+    atoms = viewer.layers[0]
+    assert len(atoms.experimental_clipping_planes) == 6  # the model too, by default
+    widget.clip_model.setChecked(False)
+    assert len(atoms.experimental_clipping_planes) == 0
+    assert len(second.experimental_clipping_planes) == 6
+    widget.clip_model.setChecked(True)
+    widget.radius.setValue(0)
+    assert all(len(ly.experimental_clipping_planes) == 0 for ly in viewer.layers)

@@ -26,7 +26,7 @@ from ._build_layers import (
     box_outline,
     contact_layer_data,
 )
-from ._layers import ATOM_SIZE
+from ._layers import ATOM_SIZE, camera
 
 if TYPE_CHECKING:
     import napari
@@ -34,12 +34,6 @@ if TYPE_CHECKING:
 NAMES = {"boxes": "residue boxes", "atoms": "built atoms", "bonds": "bonds",
          "outline": "selected box", "hbonds": "H-bonds", "partners": "H-bond partners",
          "blobs": "unmodelled blobs"}  # fmt: skip
-
-
-def camera(viewer):
-    """The viewer's camera: ``viewer.scene.camera`` from napari 0.9 (``viewer.camera`` before)."""
-    scene = getattr(viewer, "scene", None)
-    return scene.camera if scene is not None else viewer.camera
 
 
 class LayerSync:

@@ -146,6 +146,61 @@ def map_layer(
     return data, meta, "image"
 
 
+def camera(viewer):
+    """The viewer's camera: ``viewer.scene.camera`` from napari 0.9 (``viewer.camera`` before)."""
+    scene = getattr(viewer, "scene", None)
+    return scene.camera if scene is not None else viewer.camera
+
+
+def view_size(viewer) -> np.ndarray:
+    """The canvas's drawing area in pixels (height, width)."""
+    canvas = getattr(viewer, "canvas", None)
+    if canvas is not None and hasattr(canvas, "viewbox_size"):
+        return np.asarray(canvas.viewbox_size(viewer.layers), dtype=float)
+    return np.asarray(getattr(viewer, "_canvas_size", (600, 600)), dtype=float)
+
+
+def box_clipping_planes(centre: np.ndarray, radius: float) -> list[dict[str, Any]]:
+    """Six clipping planes that keep a cube of half-edge ``radius`` (A) around a world point.
+
+    Coot's "map radius" for napari: set as an Image layer's ``experimental_clipping_planes``,
+    only the density within ``radius`` of ``centre`` along each axis is drawn. The planes are in
+    world coordinates: napari 0.9 hands them to vispy's volume, which applies them in its scene
+    (napari's world, x y z) although napari's documentation says data coordinates
+    (``tests/test_render.py`` checks where the kept density is drawn).
+
+    Parameters
+    ----------
+    centre
+        World point (z, y, x), Angstrom: usually the camera's centre.
+    radius
+        Half the cube's edge, Angstrom.
+
+    Returns
+    -------
+    list of dict
+        ``{"position", "normal", "enabled"}`` per plane; the normals point into the cube (a
+        plane keeps what lies on its normal's side).
+
+    Examples
+    --------
+    >>> planes = box_clipping_planes((10, 10, 10), 4.0)
+    >>> planes[0]["position"], planes[0]["normal"]
+    ((6.0, 10.0, 10.0), (1.0, 0.0, 0.0))
+    """
+    centre = np.asarray(centre, dtype=float)[-3:]
+    planes = []
+    for axis in range(3):
+        normal = np.zeros(3)
+        normal[axis] = 1.0
+        for side in (-1.0, 1.0):
+            position = centre + side * float(radius) * normal
+            inward = -side * normal + 0.0  # + 0.0: no negative zeros
+            planes.append({"position": tuple(float(v) for v in position),
+                           "normal": tuple(float(v) for v in inward), "enabled": True})  # fmt: skip
+    return planes
+
+
 def element_colours(elements: np.ndarray) -> np.ndarray:
     """RGBA colours (N, 4) for element symbols, CPK-like (C pale yellow-grey, N blue, O red...)."""
     rows = [CPK_COLOURS.get(str(e).strip().upper(), OTHER_COLOUR) for e in elements]

@@ -1,4 +1,5 @@
-"""Dock widget: open a map (optionally around a model) and set its contour level and rendering.
+"""Dock widget: open a map (optionally around a model) and set its contour level, rendering and
+radius (density drawn only near the centre of view, as in Coot).
 
 :class:`DensityControls` is small on purpose: a later workflow widget (build, classify, review)
 embeds it. It talks to napari only through the viewer and its layers, reads files off the GUI
@@ -9,7 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -22,19 +26,33 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ._layers import DEFAULT_ISO_SIGMA, MAP_KIND, RENDERINGS
+from ._layers import (
+    DEFAULT_ISO_SIGMA,
+    MAP_KIND,
+    RENDERINGS,
+    box_clipping_planes,
+    camera,
+    view_size,
+)
 from ._reader import layers_from_files, notify_error
 
 if TYPE_CHECKING:
     import napari
     from napari.layers import Image
 
+#: Milliseconds the view must rest before the map radius's cube follows it.
+FOLLOW_MS = 120
 MAP_FILTER = "Density maps (*.mtz *.ccp4 *.map *.mrc *.gz);;All files (*)"
 MODEL_FILTER = "Models (*.cif *.mmcif *.pdb *.ent *.gz);;All files (*)"
 
 
 class DensityControls(QWidget):
-    """Choose a map layer, its contour level (sigma) and rendering; open map (+ model) files.
+    """Choose a map layer, its contour level (sigma), rendering and radius; open map files.
+
+    The radius (``radius``, A; 0: the whole map) draws the density only within a cube of that
+    half-edge around the camera's centre, following it as the view moves (3-D display only),
+    and with ``clip_model`` ticked the other 3-D layers but maps too (atoms, boxes, bonds): the
+    residue under review is no longer hidden behind the rest of the map and model.
 
     Parameters
     ----------
@@ -46,6 +64,7 @@ class DensityControls(QWidget):
         super().__init__(parent)
         self.viewer = napari_viewer
         self._layer: Image | None = None
+        self._clipped: list = []  # the layers whose clipping planes are ours
         self._updating = False
         self._request = 0
         self.worker = None
@@ -59,6 +78,16 @@ class DensityControls(QWidget):
         self.contour.setValue(DEFAULT_ISO_SIGMA)
         self.rendering = QComboBox()
         self.rendering.addItems(list(RENDERINGS))
+        self.radius = QDoubleSpinBox()
+        self.radius.setRange(0.0, 200.0)
+        self.radius.setDecimals(0)
+        self.radius.setSingleStep(1.0)
+        self.radius.setSuffix(" Å")
+        self.radius.setSpecialValueText("whole map")
+        self.radius.setToolTip("draw the density only within this distance of the centre of view")
+        self.clip_model = QCheckBox("model too")
+        self.clip_model.setChecked(True)
+        self.clip_model.setToolTip("clip the atoms, boxes and bonds to the same radius")
         self.map_path = QLineEdit()
         self.map_path.setPlaceholderText("map: .mtz .ccp4 .map .mrc")
         self.model_path = QLineEdit()
@@ -71,6 +100,10 @@ class DensityControls(QWidget):
         form.addRow("Map layer", self.map_combo)
         form.addRow("Contour", self.contour)
         form.addRow("Rendering", self.rendering)
+        radius_row = QHBoxLayout()
+        radius_row.addWidget(self.radius, 1)
+        radius_row.addWidget(self.clip_model)
+        form.addRow("Map radius", radius_row)
         form.addRow("Map file", self._with_browse(self.map_path, "Open map", MAP_FILTER))
         form.addRow("Model file", self._with_browse(self.model_path, "Open model", MODEL_FILTER))
         layout = QVBoxLayout(self)
@@ -83,6 +116,16 @@ class DensityControls(QWidget):
         self.contour.valueChanged.connect(self.set_contour)
         self.rendering.currentTextChanged.connect(self.set_rendering)
         self.open_button.clicked.connect(self._on_open_clicked)
+        self.radius.valueChanged.connect(self.update_clipping)
+        self.clip_model.toggled.connect(self.update_clipping)
+        # while the view pans, the cube follows once it rests: each move of a volume's clipping
+        # planes recompiles its shader
+        self._follow = QTimer(self)
+        self._follow.setSingleShot(True)
+        self._follow.setInterval(FOLLOW_MS)
+        self._follow.timeout.connect(self.update_clipping)
+        camera(self.viewer).events.center.connect(self._on_centre)
+        self.viewer.dims.events.ndisplay.connect(self.update_clipping)
         events = self.viewer.layers.events
         for ev in (events.inserted, events.removed, events.reordered):
             ev.connect(self._refresh_layers)
@@ -129,9 +172,10 @@ class DensityControls(QWidget):
             layer.events.iso_threshold.connect(self._sync_from_layer)
             layer.events.rendering.connect(self._sync_from_layer)
         self._layer = layer
-        for w in (self.contour, self.rendering):
+        for w in (self.contour, self.rendering, self.radius, self.clip_model):
             w.setEnabled(layer is not None)
         self._sync_from_layer()
+        self.update_clipping()
 
     def _sync_from_layer(self, event=None) -> None:
         layer = self._layer
@@ -165,6 +209,54 @@ class DensityControls(QWidget):
         self._layer.rendering = RENDERINGS[label]
         if RENDERINGS[label] != "iso":
             self.set_contour(self.contour.value())
+
+    def update_clipping(self, event=None) -> None:
+        """Clip the map layer (and, if ticked, the other 3-D layers but maps: the model, boxes,
+        bonds) to the radius around the camera's centre; with no radius, show them whole."""
+        targets = self._clip_targets()
+        for layer in self._clipped:
+            if not any(layer is t for t in targets):
+                layer.experimental_clipping_planes = []  # give it back whole
+        if not targets:
+            self._clipped = []
+            return
+        planes = box_clipping_planes(camera(self.viewer).center, self.radius.value())
+        for layer in targets:
+            current = layer.experimental_clipping_planes
+            if any(layer is c for c in self._clipped) and len(current) == len(planes):
+                for plane, new in zip(current, planes, strict=True):  # moved, not made anew
+                    plane.position = new["position"]
+            else:
+                layer.experimental_clipping_planes = planes
+        self._clipped = targets
+
+    def _on_centre(self, event=None) -> None:
+        if self._clipped:
+            self._follow.start()
+
+    def _clip_targets(self) -> list:
+        from napari.layers import Image
+
+        if self._layer is None or not self._clips():
+            return []
+        if not self.clip_model.isChecked():
+            return [self._layer]
+        others = [ly for ly in self.viewer.layers
+                  if ly.ndim == 3 and not isinstance(ly, Image)]  # fmt: skip
+        return [self._layer, *others]
+
+    def zoom_to_radius(self) -> None:
+        """Zoom in (never out) until the radius's cube fills most of the view (3-D, radius set)."""
+        if not self._clips():
+            return
+        self.update_clipping()  # at once, not when the view rests
+        cam = camera(self.viewer)
+        fit = 0.9 * float(view_size(self.viewer).min()) / (2 * np.sqrt(2) * self.radius.value())
+        if cam.zoom < fit:
+            cam.zoom = fit
+
+    def _clips(self) -> bool:
+        return self.radius.value() > 0 and self.viewer.dims.ndisplay == 3
 
     def _with_browse(self, line: QLineEdit, title: str, filt: str) -> QWidget:
         box = QWidget()
