@@ -147,3 +147,34 @@ def test_map_radius_draws_only_the_density_near_the_centre(make_napari_viewer, q
     h, w = drawn_near.shape
     half = 5.0 * np.sqrt(3) * camera(viewer).zoom + 2
     assert np.abs(rows - h / 2).max() < half and np.abs(cols - w / 2).max() < half
+
+
+def test_mesh_is_drawn_as_blue_lines_near_the_centre(make_napari_viewer, qtbot, tmp_path):
+    """The mesh rendering draws the contour as lines in the radius, the map layer hidden."""
+    from napari_densitybuild._napari._widgets import MESH, DensityControls
+
+    viewer = make_napari_viewer(show=True)
+    widget = DensityControls(viewer)
+    viewer.window.add_dock_widget(widget)
+    data, meta, _ = make_sample_data()[1]
+    viewer.add_image(data, **meta)
+    viewer.dims.ndisplay = 3
+    viewer.reset_view()
+    widget.radius.setValue(6)
+    widget.rendering.setCurrentText(MESH)
+    qtbot.wait(300)
+    shot = screenshots(viewer, tmp_path)
+    mesh = shot("mesh_6A.png")
+    widget.rendering.setCurrentText("iso-surface")
+    widget.radius.setValue(0)
+    for layer in viewer.layers:
+        layer.visible = False
+    empty = shot("mesh_empty.png")
+    drawn = changed_mask(mesh, empty)
+    assert 0.01 < drawn.mean() < 0.5
+    lines = mesh[drawn][:, :3].astype(int)
+    assert np.median(lines[:, 2]) > np.median(lines[:, 0]) + 40  # blue
+    rows, cols = np.nonzero(drawn)
+    h, w = drawn.shape
+    half = 6.0 * np.sqrt(3) * camera(viewer).zoom + 2
+    assert np.abs(rows - h / 2).max() < half and np.abs(cols - w / 2).max() < half

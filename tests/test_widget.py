@@ -157,3 +157,31 @@ def test_map_radius_clips_the_chosen_map_and_the_model(viewer_and_widget):
     widget.clip_model.setChecked(True)
     widget.radius.setValue(0)
     assert all(len(ly.experimental_clipping_planes) == 0 for ly in viewer.layers)
+
+
+def mesh_layers(viewer) -> list:
+    return [ly for ly in viewer.layers if ly.metadata.get("densitybuild") == "mesh"]
+
+
+def test_mesh_rendering_draws_the_contour_as_lines_in_the_radius(viewer_and_widget):
+    from napari_densitybuild._napari._widgets import MESH
+
+    viewer, widget = viewer_and_widget
+    image = add_sample(viewer)
+    viewer.dims.ndisplay = 3
+    camera(viewer).center = (20.0, 15.0, 10.0)
+    widget.rendering.setCurrentText(MESH)
+    assert widget.radius.value() == 10  # a mesh is drawn near the centre: 10 A if no radius
+    (mesh,) = mesh_layers(viewer)
+    assert not image.visible and len(mesh.data) > 100
+    assert np.abs(mesh.data[:, 0] - (20.0, 15.0, 10.0)).max() <= 10.0 + 0.5
+    assert viewer.layers.selection.active is not mesh  # the user's layer stays active
+    n = len(mesh.data)
+    widget.contour.setValue(3.0)  # a higher level: less density, fewer lines
+    assert 0 < len(mesh.data) < n
+    viewer.dims.ndisplay = 2  # a slice shows the map itself
+    assert not mesh_layers(viewer) and image.visible
+    viewer.dims.ndisplay = 3
+    assert len(mesh_layers(viewer)) == 1 and not image.visible
+    widget.rendering.setCurrentText("iso-surface")
+    assert not mesh_layers(viewer) and image.visible and image.rendering == "iso"

@@ -202,7 +202,7 @@ class ReviewPanel(QWidget):
         """Make residue ``index`` current: camera, selection, type list."""
         self.current = index
         self.widget.sync.centre_on(index)
-        self.widget.controls.zoom_to_radius()
+        self.widget.controls.local.zoom_in()
         if select_row:
             for row in range(self.table.rowCount()):
                 item = self.table.item(row, 0)
@@ -255,7 +255,7 @@ class ReviewPanel(QWidget):
         self._blob_index = (self._blob_index + 1) % len(self._blobs)
         b = self._blobs[self._blob_index]
         self.widget.sync.centre_at(b.centre)
-        self.widget.controls.zoom_to_radius()
+        self.widget.controls.local.zoom_in()
         self.widget.status.setText(f"Blob {self._blob_index + 1} of {len(self._blobs)}: "
                                    f"{b.volume:.0f} A^3, peak {b.peak:.1f} sigma")  # fmt: skip
         return self._blob_index

@@ -1,5 +1,5 @@
-"""Dock widget: open a map (optionally around a model) and set its contour level, rendering and
-radius (density drawn only near the centre of view, as in Coot).
+"""Dock widget: open a map (optionally around a model) and set its contour level, rendering
+(iso-surface, volume or Coot's mesh) and radius (density drawn only near the centre of view).
 
 :class:`DensityControls` is small on purpose: a later workflow widget (build, classify, review)
 embeds it. It talks to napari only through the viewer and its layers, reads files off the GUI
@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,22 +24,17 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ._layers import (
-    DEFAULT_ISO_SIGMA,
-    MAP_KIND,
-    RENDERINGS,
-    box_clipping_planes,
-    camera,
-    view_size,
-)
+from ._layers import DEFAULT_ISO_SIGMA, MAP_KIND, RENDERINGS
+from ._local_view import LocalView
+from ._mesh import DEFAULT_MESH_RADIUS
 from ._reader import layers_from_files, notify_error
 
 if TYPE_CHECKING:
     import napari
     from napari.layers import Image
 
-#: Milliseconds the view must rest before the map radius's cube follows it.
-FOLLOW_MS = 120
+#: The rendering label of the chicken-wire mesh (:mod:`._local_view`).
+MESH = "mesh (as in Coot)"
 MAP_FILTER = "Density maps (*.mtz *.ccp4 *.map *.mrc *.gz);;All files (*)"
 MODEL_FILTER = "Models (*.cif *.mmcif *.pdb *.ent *.gz);;All files (*)"
 
@@ -52,7 +45,8 @@ class DensityControls(QWidget):
     The radius (``radius``, A; 0: the whole map) draws the density only within a cube of that
     half-edge around the camera's centre, following it as the view moves (3-D display only),
     and with ``clip_model`` ticked the other 3-D layers but maps too (atoms, boxes, bonds): the
-    residue under review is no longer hidden behind the rest of the map and model.
+    residue under review is no longer hidden behind the rest of the map and model. The
+    rendering :data:`MESH` draws the contour as lines in that cube (:mod:`._local_view`).
 
     Parameters
     ----------
@@ -64,7 +58,7 @@ class DensityControls(QWidget):
         super().__init__(parent)
         self.viewer = napari_viewer
         self._layer: Image | None = None
-        self._clipped: list = []  # the layers whose clipping planes are ours
+        self.local = LocalView(napari_viewer, self)  # map radius and mesh
         self._updating = False
         self._request = 0
         self.worker = None
@@ -77,7 +71,7 @@ class DensityControls(QWidget):
         self.contour.setSuffix(" σ")
         self.contour.setValue(DEFAULT_ISO_SIGMA)
         self.rendering = QComboBox()
-        self.rendering.addItems(list(RENDERINGS))
+        self.rendering.addItems([*RENDERINGS, MESH])
         self.radius = QDoubleSpinBox()
         self.radius.setRange(0.0, 200.0)
         self.radius.setDecimals(0)
@@ -116,16 +110,8 @@ class DensityControls(QWidget):
         self.contour.valueChanged.connect(self.set_contour)
         self.rendering.currentTextChanged.connect(self.set_rendering)
         self.open_button.clicked.connect(self._on_open_clicked)
-        self.radius.valueChanged.connect(self.update_clipping)
-        self.clip_model.toggled.connect(self.update_clipping)
-        # while the view pans, the cube follows once it rests: each move of a volume's clipping
-        # planes recompiles its shader
-        self._follow = QTimer(self)
-        self._follow.setSingleShot(True)
-        self._follow.setInterval(FOLLOW_MS)
-        self._follow.timeout.connect(self.update_clipping)
-        camera(self.viewer).events.center.connect(self._on_centre)
-        self.viewer.dims.events.ndisplay.connect(self.update_clipping)
+        self.radius.valueChanged.connect(lambda r: self.local.set(radius=float(r)))
+        self.clip_model.toggled.connect(lambda on: self.local.set(clip_model=bool(on)))
         events = self.viewer.layers.events
         for ev in (events.inserted, events.removed, events.reordered):
             ev.connect(self._refresh_layers)
@@ -175,7 +161,7 @@ class DensityControls(QWidget):
         for w in (self.contour, self.rendering, self.radius, self.clip_model):
             w.setEnabled(layer is not None)
         self._sync_from_layer()
-        self.update_clipping()
+        self.local.set(layer=layer)
 
     def _sync_from_layer(self, event=None) -> None:
         layer = self._layer
@@ -185,7 +171,7 @@ class DensityControls(QWidget):
         try:
             self.contour.setValue(float(layer.iso_threshold))
             labels = {v: k for k, v in RENDERINGS.items()}
-            label = labels.get(str(layer.rendering))
+            label = MESH if self.local.mesh_on else labels.get(str(layer.rendering))
             if label is not None:
                 self.rendering.setCurrentText(label)
         finally:
@@ -198,65 +184,26 @@ class DensityControls(QWidget):
         if self._updating or self._layer is None:
             return
         self._layer.iso_threshold = float(sigma)
-        if self._layer.rendering != "iso":
+        if self.local.mesh_on:
+            self.local.update()
+        elif self._layer.rendering != "iso":
             hi = max(float(self._layer.contrast_limits[1]), float(sigma) + 1.0)
             self._layer.contrast_limits = (float(sigma), hi)
 
     def set_rendering(self, label: str) -> None:
-        """Switch rendering by its label in :data:`._layers.RENDERINGS` (e.g. ``"iso-surface"``)."""
+        """Switch rendering by its label in :data:`._layers.RENDERINGS` (e.g. ``"iso-surface"``)
+        or to :data:`MESH` (lines at the contour level, in the map radius: 10 A if none)."""
         if self._updating or self._layer is None:
             return
+        if label == MESH:
+            if self.radius.value() == 0:
+                self.radius.setValue(DEFAULT_MESH_RADIUS)
+            self.local.set(mesh_on=True)
+            return
+        self.local.set(mesh_on=False)
         self._layer.rendering = RENDERINGS[label]
         if RENDERINGS[label] != "iso":
             self.set_contour(self.contour.value())
-
-    def update_clipping(self, event=None) -> None:
-        """Clip the map layer (and, if ticked, the other 3-D layers but maps: the model, boxes,
-        bonds) to the radius around the camera's centre; with no radius, show them whole."""
-        targets = self._clip_targets()
-        for layer in self._clipped:
-            if not any(layer is t for t in targets):
-                layer.experimental_clipping_planes = []  # give it back whole
-        if not targets:
-            self._clipped = []
-            return
-        planes = box_clipping_planes(camera(self.viewer).center, self.radius.value())
-        for layer in targets:
-            current = layer.experimental_clipping_planes
-            if any(layer is c for c in self._clipped) and len(current) == len(planes):
-                for plane, new in zip(current, planes, strict=True):  # moved, not made anew
-                    plane.position = new["position"]
-            else:
-                layer.experimental_clipping_planes = planes
-        self._clipped = targets
-
-    def _on_centre(self, event=None) -> None:
-        if self._clipped:
-            self._follow.start()
-
-    def _clip_targets(self) -> list:
-        from napari.layers import Image
-
-        if self._layer is None or not self._clips():
-            return []
-        if not self.clip_model.isChecked():
-            return [self._layer]
-        others = [ly for ly in self.viewer.layers
-                  if ly.ndim == 3 and not isinstance(ly, Image)]  # fmt: skip
-        return [self._layer, *others]
-
-    def zoom_to_radius(self) -> None:
-        """Zoom in (never out) until the radius's cube fills most of the view (3-D, radius set)."""
-        if not self._clips():
-            return
-        self.update_clipping()  # at once, not when the view rests
-        cam = camera(self.viewer)
-        fit = 0.9 * float(view_size(self.viewer).min()) / (2 * np.sqrt(2) * self.radius.value())
-        if cam.zoom < fit:
-            cam.zoom = fit
-
-    def _clips(self) -> bool:
-        return self.radius.value() > 0 and self.viewer.dims.ndisplay == 3
 
     def _with_browse(self, line: QLineEdit, title: str, filt: str) -> QWidget:
         box = QWidget()
