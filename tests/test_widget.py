@@ -185,3 +185,25 @@ def test_mesh_rendering_draws_the_contour_as_lines_in_the_radius(viewer_and_widg
     assert len(mesh_layers(viewer)) == 1 and not image.visible
     widget.rendering.setCurrentText("iso-surface")
     assert not mesh_layers(viewer) and image.visible and image.rendering == "iso"
+    widget.rendering.setCurrentText(MESH)
+    viewer.layers.remove(mesh_layers(viewer)[0])  # deleting the mesh layer ends mesh mode
+    assert not mesh_layers(viewer) and image.visible
+    assert widget.rendering.currentText() == "iso-surface"
+    widget.rendering.setCurrentText(MESH)  # and the viewer closes with the mesh on
+
+
+def test_mesh_of_a_large_map_is_contoured_near_the_centre_only(viewer_and_widget, monkeypatch):
+    from napari_densitybuild._napari import _local_view
+    from napari_densitybuild._napari._widgets import MESH
+
+    monkeypatch.setattr(_local_view, "MESH_WHOLE_MAX", 20**3)  # the sample map counts as large
+    viewer, widget = viewer_and_widget
+    add_sample(viewer)
+    viewer.dims.ndisplay = 3
+    camera(viewer).center = (20.0, 15.0, 10.0)
+    widget.rendering.setCurrentText(MESH)
+    widget.radius.setValue(0)  # whole map asked for: 10 A instead
+    (mesh,) = mesh_layers(viewer)
+    assert np.abs(mesh.data[:, 0] - (20.0, 15.0, 10.0)).max() <= 10.0 + 0.5
+    widget.radius.setValue(40)  # more than 20^3 voxels: capped at 10 voxels (5 A)
+    assert np.abs(mesh.data[:, 0] - (20.0, 15.0, 10.0)).max() <= 5.0 + 0.5

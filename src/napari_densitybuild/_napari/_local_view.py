@@ -19,7 +19,7 @@ from ._mesh import DEFAULT_MESH_RADIUS, MESH_KIND, MeshView
 
 #: Milliseconds the view must rest before the cube follows it.
 FOLLOW_MS = 120
-#: Largest map (voxels) contoured whole as a mesh; larger ones take DEFAULT_MESH_RADIUS.
+#: Most voxels contoured as a mesh: larger maps take DEFAULT_MESH_RADIUS, larger radii less.
 MESH_WHOLE_MAX = 4_000_000
 
 
@@ -45,6 +45,7 @@ class LocalView(QObject):
         self._clipped: list = []  # layers whose clipping planes are ours
         self._hidden = None  # the map layer hidden behind the mesh
         self._mesh_radius = 0.0  # the mesh's cube (0: the whole map)
+        self.mesh_ended = None  # called when the mesh layer is deleted (mesh mode ends)
         self._busy = False
         self._follow = QTimer(self)
         self._follow.setSingleShot(True)
@@ -118,6 +119,11 @@ class LocalView(QObject):
 
     # -- mesh ------------------------------------------------------------------------------------
     def _draw_mesh(self) -> None:
+        if self.mesh.layer is not None and self.mesh.layer not in self.viewer.layers:
+            self.mesh.layer = None  # deleted by the user, or the viewer closing: mesh off
+            self.mesh_on = False
+            if self.mesh_ended is not None:
+                self.mesh_ended()
         image = self.layer if self.mesh_on and self.viewer.dims.ndisplay == 3 else None
         if self._hidden is not None and self._hidden is not image:
             self._hidden.visible = True
@@ -128,6 +134,8 @@ class LocalView(QObject):
         radius = self.radius
         if not radius and np.prod(image.data.shape[-3:]) > MESH_WHOLE_MAX:
             radius = DEFAULT_MESH_RADIUS  # the whole map would be millions of lines
+        cap = 0.5 * float(np.abs(image.scale[-3:]).max()) * MESH_WHOLE_MAX ** (1 / 3)
+        radius = min(radius, cap) if radius else radius  # contoured on the GUI thread
         image.visible = False
         self._hidden, self._mesh_radius = image, radius
         active = self.viewer.layers.selection.active

@@ -100,7 +100,7 @@ class MeshView:
         around ``centre``; the mesh layer is made on first use and renamed with its map."""
         data = contour_segments(image.data, level, image.scale, image.translate, centre, radius)
         name = f"{image.name} mesh"
-        if self.layer is None or self.layer not in self.viewer.layers:
+        if self.layer is None:
             self.layer = self.viewer.add_vectors(data, **self._meta(name))
         else:
             self.layer.data = data

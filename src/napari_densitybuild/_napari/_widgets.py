@@ -59,6 +59,7 @@ class DensityControls(QWidget):
         self.viewer = napari_viewer
         self._layer: Image | None = None
         self.local = LocalView(napari_viewer, self)  # map radius and mesh
+        self.local.mesh_ended = self._sync_from_layer
         self._updating = False
         self._request = 0
         self.worker = None
