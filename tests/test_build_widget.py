@@ -108,6 +108,11 @@ def test_build_correct_undo_export_reopen(make_napari_viewer, qtbot, sample_map,
                if widget.review.table.item(r, 0).data(Qt.ItemDataRole.UserRole) == k)  # fmt: skip
     alt, p = session.residues[k].alternative
     assert widget.review.table.item(row, header.index("runner-up")).text() == f"{alt} {p:.2f}"
+    rama = {
+        widget.review.table.item(r, header.index("Rama")).text()
+        for r in range(len(session.residues))
+    }
+    assert rama <= {"", "outlier"} and "" in rama
     table = widget.review.table
     table.sortItems(header.index("residue"))  # by chain, then residue number
     keys = [session.residues[table.item(r, 0).data(Qt.ItemDataRole.UserRole)]

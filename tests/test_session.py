@@ -103,3 +103,42 @@ def test_bad_input():
         Session.load(f.name)
     with pytest.raises(DensityBuildError, match="no residue"):
         Session().delete(0)
+
+
+def sample_session(mirror: bool = False) -> Session:
+    """The sample's true model as a session (mirrored through x = 0 if asked)."""
+    import gemmi
+
+    from napari_densitybuild._napari._sample_data import sample_paths
+    from napari_densitybuild.residues import INDEX
+
+    st = gemmi.read_structure(sample_paths()[1])
+    rows = []
+    for ch in st[0]:
+        for res in ch:
+            if res.name not in INDEX:
+                continue
+            atoms = tuple((a.name, -a.pos.x if mirror else a.pos.x, a.pos.y, a.pos.z) for a in res)
+            ca = np.array(atoms[[a[0] for a in atoms].index("CA")][1:])
+            probs = tuple(np.eye(20)[INDEX[res.name]])
+            rows.append(ResidueState(ch.name, res.seqid.num, "", INDEX[res.name], probs,
+                                     tuple(ca), tuple(np.eye(3).ravel()), 1.0, atoms))  # fmt: skip
+    return Session(rows, None, {})
+
+
+def test_rama_outliers_flag_residues_with_forbidden_phi_psi():
+    from napari_densitybuild.geometry import ramachandran
+    from napari_densitybuild.review import rama_outliers
+
+    native = rama_outliers(sample_session())
+    assert native.sum() <= 1  # a deposited model: (almost) none
+    mirrored = sample_session(mirror=True)
+    flags = rama_outliers(mirrored)
+    angles = {(r["chain"], r["seqid"]): r for r in ramachandran(mirrored.structure())}
+    assert flags.sum() >= 10
+    for flag, res in zip(flags, mirrored.residues, strict=True):
+        row = angles.get((res.chain, res.seqid))
+        if flag:  # a mirrored beta strand (phi > 0, psi < 0) is the commonest outlier
+            assert row is not None and row["phi"] > 0 and res.name != "GLY"
+        if row is None:
+            assert not flag  # no phi/psi (chain ends): no flag

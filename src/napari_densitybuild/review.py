@@ -4,7 +4,8 @@
 * :func:`pose_for_type`: a residue's atoms for another type (a correction), refined locally;
 * :func:`residue_at`: a new residue where the user clicked, its frame taken from the nearest
   C-alpha the detector finds there;
-* :func:`density_fit`: mean map value (sigma) at each residue's atoms, for the review table.
+* :func:`density_fit`: mean map value (sigma) at each residue's atoms, for the review table;
+* :func:`rama_outliers`: which residues' phi/psi fall in the Ramachandran outlier region.
 """
 
 from __future__ import annotations
@@ -165,4 +166,20 @@ def density_fit(session: Session, dmap: DensityMap) -> np.ndarray:
     for i, r in enumerate(session.residues):
         if r.atoms:
             out[i] = float(dmap.sample_points(np.array([a[1:] for a in r.atoms])).mean())
+    return out
+
+
+def rama_outliers(session: Session) -> np.ndarray:
+    """Per residue: True where its phi/psi are a Ramachandran outlier (the table of
+    ``data/rama.npz``, as ``evaluate`` counts them), False where allowed, and False too where
+    phi or psi is undefined (chain ends, breaks, residues without atoms)."""
+    from .geometry import ramachandran
+
+    out = np.zeros(len(session.residues), dtype=bool)
+    if not any(r.atoms for r in session.residues):
+        return out
+    flagged = {(row["chain"], row["seqid"]) for row in ramachandran(session.structure())
+               if row["outlier"]}  # fmt: skip
+    for i, r in enumerate(session.residues):
+        out[i] = (r.chain, r.seqid) in flagged
     return out

@@ -37,7 +37,7 @@ from ..errors import DensityBuildError
 from ..session import parse_type
 from ._reader import notify_error
 
-COLUMNS = ("residue", "type", "conf.", "runner-up", "fit σ")
+COLUMNS = ("residue", "type", "conf.", "runner-up", "fit σ", "Rama")
 #: Header tooltips: what each column holds.
 COLUMN_TIPS = (
     "chain and residue number",
@@ -45,6 +45,7 @@ COLUMN_TIPS = (
     "confidence, 0-100 (detector score x probability of the type)",
     "most likely other type and its probability",
     "density fit: mean map value at the residue's atoms (sigma)",
+    "Ramachandran outlier: phi/psi in the outlier region (sort to bring them to the top)",
 )
 #: The table shows at least this many rows.
 MIN_ROWS = 5
@@ -155,12 +156,13 @@ class ReviewPanel(QWidget):
         s = self.session
         if s is None:
             return
-        from ..review import density_fit
+        from ..review import density_fit, rama_outliers
 
         try:
             self.fit = density_fit(s, self.widget.dmap())
         except DensityBuildError:
             self.fit = np.full(len(s.residues), np.nan)
+        rama = rama_outliers(s)
         self._filling = True
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(s.residues))
@@ -170,7 +172,8 @@ class ReviewPanel(QWidget):
                      QTableWidgetItem(r.name + (" *" if r.edited else "")),
                      _Number(r.confidence, f"{r.confidence:.0f}"),
                      _Number(alt[1], f"{alt[0]} {alt[1]:.2f}") if alt else _Number(np.nan, ""),
-                     _Number(self.fit[i], f"{self.fit[i]:.2f}")]  # fmt: skip
+                     _Number(self.fit[i], f"{self.fit[i]:.2f}"),
+                     _Number(-float(rama[i]), "outlier" if rama[i] else "")]  # fmt: skip
             for c, item in enumerate(cells):
                 item.setData(Qt.ItemDataRole.UserRole, i)
                 self.table.setItem(i, c, item)
