@@ -40,8 +40,9 @@ $DB train --cache "$CACHE" --out "${OUT}_grown" --train-splits train,train2,trai
 # 4. The atom head (stage 3's atoms, since 2026-12-05): first trained on the frozen features of
 #    step 3's net (`scripts/pose_heads.py --heads integral --save-weights HEAD`, twice, then
 #    `scripts/add_atom_head.py BASE HEAD --out W`; the model card), then continued with the
-#    rest of the net frozen, from the weights shipped then (step 3's net with that head);
-#    the shipped weights are runs/atomhead/best.safetensors.
+#    rest of the net frozen, from the weights shipped then (step 3's net with that head)
+#    (runs/atomhead/best.safetensors), and once more on two simulations, its cosine run to
+#    the end (runs/atomhead2/best.safetensors: the shipped weights).
 $DB prepare --out "$CACHE" --splits train,val --real all --real-jitter 4 --workers 2
 $DB train --cache "$CACHE" --out runs/atomhead --train-splits train --val-split val \
     --real-mix 0.25 --real-splits auto --net compact --base 16 --blocks 3,3,3 --pose \
@@ -49,3 +50,11 @@ $DB train --cache "$CACHE" --out runs/atomhead --train-splits train --val-split 
     --batch-size 64 --lr 5e-4 --wd 0.05 --warmup 200 --min-lr 0.02 --aug-scale 0.9,1.1 \
     --aug-noise 0.2 --aug-blur 0.4 --eval-every 1000 --eval-max 4000 \
     --best-metric realval_atom_rmsd --threads 2 --seed 101 --init-from shipped
+$DB prepare --out "$CACHE" --splits train2 --workers 2
+$DB train --cache "$CACHE" --out runs/atomhead2 --train-splits train,train2 --val-split val \
+    --real-mix 0.25 --real-splits auto --net compact --base 16 --blocks 3,3,3 --pose \
+    --atom-head integral --atom-weight 1 --train-only atom_head --steps 5000 --minutes 88 \
+    --batch-size 64 --lr 3e-4 --wd 0.05 --warmup 100 --min-lr 0.03 --aug-scale 0.9,1.1 \
+    --aug-noise 0.2 --aug-blur 0.4 --eval-every 1000 --eval-max 4000 \
+    --best-metric realval_atom_rmsd --threads 2 --seed 202 \
+    --init-from runs/atomhead/best.safetensors
