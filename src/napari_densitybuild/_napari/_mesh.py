@@ -76,10 +76,10 @@ def contour_segments(
     verts, faces, _, _ = marching_cubes(block, level=float(level))
     edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
     edges = np.unique(np.sort(edges, axis=1), axis=0)
-    start, end = verts[edges[:, 0]], verts[edges[:, 1]]
-    keep = np.linalg.norm(end - start, axis=1) > 1e-6  # degenerate triangles
-    start = translate + scale * (start[keep] + lo)
-    return np.stack([start, scale * (end[keep] - verts[edges[keep, 0]])], axis=1)
+    start = verts[edges[:, 0]]
+    offset = verts[edges[:, 1]] - start
+    keep = np.linalg.norm(offset, axis=1) > 1e-6  # degenerate triangles
+    return np.stack([translate + scale * (start[keep] + lo), scale * offset[keep]], axis=1)
 
 
 class MeshView:
