@@ -10,6 +10,8 @@ root::
 * rigid pairs: atom pairs within a residue (and across the peptide bond, for trans peptides)
   whose distance varies by less than 0.06 A (sd) over the data: bonds, angles (as 1-3
   distances), rings and planar groups. Median distance and sd (floored at 0.02 A).
+* the same pairs across cis peptide bonds (C-alphas closer than 3.3 A): their angles open, so
+  the C-alphas sit 2.9-3.0 A apart rather than the 2.77 A of trans angles with omega 0.
 * chiral centres: signed volume (A^3) of CA (N, C, CB), THR CB (CA, OG1, CG2) and ILE CB
   (CA, CG1, CG2): median and sd.
 * C-alpha trace -> backbone: N and C of residue i in the frame of C-alphas i-1, i, i+1
@@ -54,6 +56,7 @@ def volume(a, b, c, d):
 def main() -> int:
     intra = defaultdict(list)  # (resname, a, b) -> distances
     pep = defaultdict(list)  # (a of i, b of i+1) -> distances
+    cis = defaultdict(list)  # the same, across cis peptides
     chiral = defaultdict(list)
     rama = defaultdict(list)
     ca_frames = defaultdict(list)  # virtual-angle bin -> (N, C) in the CA-trace frame
@@ -85,12 +88,13 @@ def main() -> int:
                     nxt = residues[k + 1]
                     npos = {a.name: np.array(a.pos.tolist()) for a in nxt}
                     if "C" in pos and "N" in npos and np.linalg.norm(pos["C"] - npos["N"]) < 1.5:
-                        trans = "CA" in pos and "CA" in npos and np.linalg.norm(
-                            pos["CA"] - npos["CA"]) > 3.3  # fmt: skip
+                        both = "CA" in pos and "CA" in npos
+                        trans = both and np.linalg.norm(pos["CA"] - npos["CA"]) > 3.3
                         for a in ("N", "CA", "C", "O"):
                             for b in NEXT:
-                                if a in pos and b in npos and trans:
-                                    pep[(a, b)].append(float(np.linalg.norm(pos[a] - npos[b])))
+                                if a in pos and b in npos and both:
+                                    d = float(np.linalg.norm(pos[a] - npos[b]))
+                                    (pep if trans else cis)[(a, b)].append(d)
                 prev = residues[k - 1] if k else None
                 nxt = residues[k + 1] if k + 1 < len(residues) else None
                 if prev is not None and nxt is not None:
@@ -121,7 +125,8 @@ def main() -> int:
             print(f"{n}/{len(files)} structures", flush=True)
 
     geometry = {"source": "median over TRAIN-split structures (scripts/make_geometry.py)",
-                "rigid_sd": RIGID_SD, "residues": {}, "peptide": [], "chiral": {}}  # fmt: skip
+                "rigid_sd": RIGID_SD, "residues": {}, "peptide": [], "cis_peptide": [],
+                "chiral": {}}  # fmt: skip
     for (name, a, b), d in sorted(intra.items()):
         d = np.array(d)
         if len(d) >= 20 and d.std() < RIGID_SD:
@@ -133,6 +138,10 @@ def main() -> int:
         if d.std() < RIGID_SD:
             geometry["peptide"].append([a, b, round(float(np.median(d)), 4),
                                         round(max(float(d.std()), 0.02), 4)])  # fmt: skip
+            d = np.array(cis[(a, b)])  # the pairs rigid across trans peptides, in cis ones
+            geometry["cis_peptide"].append([a, b, round(float(np.median(d)), 4),
+                                            round(max(float(d.std()), 0.02), 4)])  # fmt: skip
+    geometry["cis_peptide_count"] = len(cis["CA", "CA"])
     for (name, key), v in sorted(chiral.items()):
         v = np.array(v)
         good = v[np.sign(v) == np.sign(np.median(v))]  # drop the few mislabelled centres

@@ -1,11 +1,12 @@
-"""Ideal geometry and its checks: restraint tables, bond-length RMSZ, Ramachandran outliers.
+"""Ideal geometry and its checks: restraint tables, bond-length RMSZ, Ramachandran outliers, cis
+and twisted peptides.
 
 The tables in ``data/`` are derived from the training structures by ``scripts/make_geometry.py``
 (medians of refined X-ray models, which are the Engh & Huber targets refinement used):
 
 * ``geometry.json``: per residue type, the rigid atom pairs (bonds, 1-3 pairs of bond angles,
-  rings, planar groups) with ideal distance and sd; the same across trans peptide bonds; and
-  the signed volumes of chiral centres (CA; CB of THR and ILE);
+  rings, planar groups) with ideal distance and sd; the same across trans peptide bonds, and
+  across cis ones; and the signed volumes of chiral centres (CA; CB of THR and ILE);
 * ``rama.npz``: phi/psi densities for general, glycine, proline and pre-proline residues and
   the contour below which a residue is an outlier (0.05 % of the data; 0.1 % for GLY and PRO).
 """
@@ -56,6 +57,15 @@ def peptide_pairs() -> list[tuple[str, str, float, float]]:
     return [tuple(r) for r in tables()["peptide"]]
 
 
+def cis_peptide_pairs() -> list[tuple[str, str, float, float]]:
+    """The pairs of :func:`peptide_pairs` across a cis peptide bond (omega near 0).
+
+    Measured on the cis peptides of the training structures: their bond angles open, so the
+    C-alphas sit about 2.9 A apart and the O 3.6 A from the next C-alpha.
+    """
+    return [tuple(r) for r in tables()["cis_peptide"]]
+
+
 def chiral_centres(resname: str) -> list[tuple[str, str, str, str, float, float]]:
     """(centre, a, b, c, signed volume, sd) of a type's chiral centres.
 
@@ -100,6 +110,38 @@ def bond_rmsz(st: gemmi.Structure) -> float:
 def _linked(a: gemmi.Residue, b: gemmi.Residue) -> bool:
     c, n = a.find_atom("C", "*"), b.find_atom("N", "*")
     return c is not None and n is not None and c.pos.dist(n.pos) < 2.0
+
+
+#: Peptides with omega within this (degrees) of 0 are cis; those between it and 180 minus it,
+#: twisted (MolProbity's 30 degrees).
+OMEGA_CIS = 30.0
+
+
+def peptide_omegas(st: gemmi.Structure) -> list[tuple[float, str]]:
+    """Omega (CA-C-N-CA, degrees) of every peptide bond of the first model, with the name of
+    the residue after it."""
+    out = []
+    for ch in st[0]:
+        for prev, res in zip(ch, list(ch)[1:]):
+            atoms = [prev.find_atom("CA", "*"), prev.find_atom("C", "*"),
+                     res.find_atom("N", "*"), res.find_atom("CA", "*")]  # fmt: skip
+            if all(a is not None for a in atoms) and _linked(prev, res):
+                omega = gemmi.calculate_dihedral(*(a.pos for a in atoms))
+                out.append((float(np.degrees(omega)), PARENT.get(res.name, res.name)))
+    return out
+
+
+def peptide_counts(st: gemmi.Structure) -> dict[str, int]:
+    """Cis peptides before a proline and before other residues (rare in proteins: a few per
+    thousand peptides, nearly all before a proline), and twisted ones (never right), as
+    MolProbity counts them (:data:`OMEGA_CIS`)."""
+    counts = {"cis_proline": 0, "cis_nonproline": 0, "twisted_peptides": 0}
+    for omega, name in peptide_omegas(st):
+        if abs(omega) < OMEGA_CIS:
+            counts["cis_proline" if name == "PRO" else "cis_nonproline"] += 1
+        elif abs(omega) < 180.0 - OMEGA_CIS:
+            counts["twisted_peptides"] += 1
+    return counts
 
 
 def rama_class(resname: str, next_resname: str | None) -> str:

@@ -3,13 +3,15 @@
 The target, minimised over all coordinates with L-BFGS (:mod:`.lbfgs`, torch autograd)::
 
     sum over rigid pairs ((d - d0) / sd)^2          bonds, angles, rings, planar groups, peptides
-  + sum over chiral centres ((v - v0) / sd)^2       CA, THR CB, ILE CB
+  + sum over chiral centres ((v - v0) / sd)^2       CA, THR CB, ILE CB; peptide planarity
   + sum over close non-bonded pairs ((2.9 - d) / 0.2)^2   atoms of residues not linked
   - map_weight * sum over atoms (Z / 6) * min(rho(x), 5)   map in sigma units, trilinear
 
 The restraint values come from :mod:`napari_densitybuild.geometry`. The map is resampled once
 onto a Cartesian grid around the atoms (0.4 A) and read with ``grid_sample``, so the density
-term is differentiable. Cis peptides (C-alphas closer than 3.3 A) keep only their bonds.
+term is differentiable. Linked C-alphas closer than 3.3 A before a proline make a cis peptide,
+restrained as one; before other residues such a link (on real maps nearly always a wrong trace
+step, not one of the rare cis peptides that precede no proline) keeps only its C-N bond.
 Between rounds, peptides whose carbonyl O fits the map better turned over are flipped
 (:mod:`.pepflip`), side chains that fit the map clearly better in another rotamer are
 replaced (:mod:`.rotamers`), ASN, GLN and HIS side chains are turned round where their
@@ -27,7 +29,7 @@ import torch
 from torch.nn import functional as F
 
 from .crystal_clash import image_energy, image_pairs
-from .geometry import chiral_centres, peptide_pairs, rigid_pairs
+from .geometry import chiral_centres, cis_peptide_pairs, peptide_pairs, rigid_pairs
 from .lbfgs import minimize, value_and_grad
 from .maps import DensityMap
 from .ncs_side_chains import fit_ncs_side_chains
@@ -46,6 +48,13 @@ Z = {"C": 6.0, "N": 7.0, "O": 8.0, "S": 16.0, "SE": 34.0}
 NONBONDED = 2.9
 #: C-alphas of linked residues closer than this (A) make a cis peptide.
 CIS_CA = 3.3
+#: Residues after which a cis link gets the geometry of a cis peptide (``cis_peptide_pairs``);
+#: after others it keeps only its C-N bond.
+CIS_BEFORE = ("PRO",)
+#: sd (A^3) of the volume of CA, C, N, CA of each peptide, restrained to 0 (flat: omega 0 or
+#: 180 degrees): 0.24 A^3 is 6 degrees of omega, the spread of refined models. Distances alone
+#: left peptides twisted by up to 50 degrees where the map is weak.
+OMEGA_VSD = 0.24
 
 
 @dataclass(eq=False)
@@ -103,9 +112,10 @@ class Restraints:
 
 
 def build_restraints(model: AtomModel) -> Restraints:
-    """Rigid pairs, peptide pairs (trans links) and chiral volumes for every residue."""
+    """Rigid pairs, peptide pairs (trans links; cis links before a proline, see the module),
+    chiral volumes for every residue and a flat volume for every peptide."""
     pi, pj, d0, sd, chi, v0, vsd = [], [], [], [], [], [], []
-    pep = peptide_pairs()
+    trans_pairs, cis_pairs = peptide_pairs(), cis_peptide_pairs()
     prev: dict[str, int] | None = None
     for r, name in enumerate(model.resname):
         atoms = model.residue_atoms(r)
@@ -116,10 +126,16 @@ def build_restraints(model: AtomModel) -> Restraints:
             if all(x in atoms for x in (c, a, b, e)):
                 chi.append([atoms[c], atoms[a], atoms[b], atoms[e]]), v0.append(v), vsd.append(s)
         if prev is not None and model.linked[r]:
-            trans = model.is_trans(prev, atoms)
+            if model.is_trans(prev, atoms):
+                pep = trans_pairs
+            else:
+                pep = cis_pairs if name in CIS_BEFORE else [p for p in cis_pairs if p[2] < 2.0]
             for a, b, d, s in pep:
-                if a in prev and b in atoms and (trans or d < 2.0):
+                if a in prev and b in atoms:
                     pi.append(prev[a]), pj.append(atoms[b]), d0.append(d), sd.append(s)
+            if "C" in prev and "CA" in prev and "N" in atoms and "CA" in atoms:
+                chi.append([prev["C"], prev["CA"], atoms["N"], atoms["CA"]])
+                v0.append(0.0), vsd.append(OMEGA_VSD)
         prev = atoms
     as_int = lambda v, shape: np.asarray(v, dtype=np.int64).reshape(shape)  # noqa: E731
     as_float = lambda v: np.asarray(v, dtype=float)  # noqa: E731

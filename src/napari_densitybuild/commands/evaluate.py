@@ -199,7 +199,7 @@ def _run_build(args: argparse.Namespace) -> int:
             "backbone_rmsd", "all_atom_rmsd", "all_atom_rmsd_flip_blind",
             "all_atom_rmsd_in_density", "all_atom_rmsd_clash_free", "far_residues",
             "far_built_in_higher_density", "rama_outliers", "bond_rmsz",
-            "clashing_residues"]  # fmt: skip
+            "clashing_residues", "cis_proline", "cis_nonproline", "twisted_peptides"]  # fmt: skip
     _write(rows, args.out, _table(rows, keys))
     return 0
 

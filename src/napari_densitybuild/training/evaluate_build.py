@@ -8,7 +8,8 @@ residue); for each match the deposited residue is moved onto the built one's cop
 * ``backbone_rmsd``: N, CA, C, O of matched residues;
 * ``all_atom_rmsd``: every heavy atom of matched, correctly typed residues (the better naming
   of symmetric groups, e.g. PHE ring flips; :mod:`.pose_loss`);
-* ``rama_outliers``, ``bond_rmsz``: geometry of the built model (:mod:`~..geometry`);
+* ``rama_outliers``, ``bond_rmsz``, ``cis_proline``, ``cis_nonproline``,
+  ``twisted_peptides``: geometry of the built model (:mod:`~..geometry`);
   ``clashing_residues``: its residues in an impossible contact (:func:`clashing_residues`: a
   heavy atom within :data:`CLASH` of one of another residue, crystal copies included).
 
@@ -43,7 +44,7 @@ from typing import TYPE_CHECKING
 import gemmi
 import numpy as np
 
-from ..geometry import bond_rmsz, rama_outlier_fraction
+from ..geometry import bond_rmsz, peptide_counts, rama_outlier_fraction
 from ..models import backbone_residues
 from ..residues import AMINO_ACIDS, HEAVY_ATOMS, INDEX, PARENT
 from ..sideflip import FLIP_PAIRS
@@ -113,6 +114,7 @@ def compare_models(
     out["clashing_residues"] = len(clashing_residues(built))
     out["rama_outliers"] = rama_outlier_fraction(built)
     out["bond_rmsz"] = bond_rmsz(built)
+    out.update(peptide_counts(built))
     return out
 
 
