@@ -1,23 +1,27 @@
 """Build real maps with a variant of the build's refinement settings; one JSON line per map.
 
     .venv/bin/python scripts/build_sweep.py --maps 4iid,gere,1g8a,5gge,2apb,3sb3 \\
-        [--amide-weight 2] [--refine rounds=4] [--weights W.safetensors] [--save DIR] \\
-        > variant.jsonl
+        [--amide-weight 2] [--refine rounds=4] [--build join=false] \\
+        [--set classify.TTA_SEED=1] [--weights W.safetensors] [--save DIR] > variant.jsonl
 
 Each map of ``../shared/data/real`` is built with ``build.build`` and the defaults of
 ``densitybuild build`` (one thread), except: ``--amide-weight`` (the last pass's
-``settings.AMIDE_DENSITY_WEIGHT``) and ``--refine KEY=VALUE`` (keyword arguments of
-``refine.refine`` in every pass). Then it is compared with the deposited model as
-``densitybuild evaluate --task build`` compares it: correctly typed residues, residues more
-than 1 A off, backbone and all-atom RMSD, residues in impossible contacts. Used for the
-tables of docs/build.md (two such runs at a time, the 13 maps outside the held-out set split
-in two lists). ``--save DIR`` keeps each model as DIR/MAP.cif, for ``compare_builds.py``.
+``settings.AMIDE_DENSITY_WEIGHT``), ``--refine KEY=VALUE`` (keyword arguments of
+``refine.refine`` in every pass), ``--build KEY=VALUE`` (of ``build.build``) and ``--set
+MODULE.NAME=VALUE`` (a module constant, VALUE in JSON; ``classify.TTA_SEED=1`` draws other
+test-time copies, which shows how far builds move by chance). Then it is compared with the
+deposited model as ``densitybuild evaluate --task build`` compares it: correctly typed
+residues, residues more than 1 A off, backbone and all-atom RMSD, residues in impossible
+contacts. Used for the tables of docs/build.md (two such runs at a time, the 13 maps outside
+the held-out set split in two lists). ``--save DIR`` keeps each model as DIR/MAP.cif, for
+``compare_builds.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import importlib
 import json
 import sys
 import time
@@ -44,12 +48,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--maps", required=True, help="real-map folders, comma-separated")
     p.add_argument("--amide-weight", type=float, help="the last pass's amide density weight")
     p.add_argument("--refine", action="append", default=[], help="KEY=VALUE for refine()")
+    p.add_argument("--build", action="append", default=[], help="KEY=VALUE for build()")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        help="MODULE.NAME=VALUE: a constant of napari_densitybuild.MODULE",
+    )
     p.add_argument("--weights", help="classifier .safetensors (default: the shipped weights)")
     p.add_argument("--save", help="folder to write each model to (MAP.cif)")
     args = p.parse_args(argv)
     configure_cpu_threads(1)
     variant = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.refine)}
     build_module.refine = functools.partial(refine_module.refine, **variant)
+    options = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.build)}
+    variant.update(options)
+    for item in args.set:
+        key, value = item.split("=", 1)
+        module, name = key.rsplit(".", 1)
+        setattr(importlib.import_module(f"napari_densitybuild.{module}"), name, json.loads(value))
+        variant[key] = json.loads(value)
     if args.amide_weight is not None:
         build_module.AMIDE_DENSITY_WEIGHT = args.amide_weight
         variant["amide_weight"] = args.amide_weight
@@ -60,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         dmap = read_map(real_dir() / name / "map.mtz")
         result = build_module.build(dmap, placer, classifier,
-                                    weak_fragments=weak_fragments_rule(False))  # fmt: skip
+                                    weak_fragments=weak_fragments_rule(False),
+                                    **options)  # fmt: skip
         built = result.structure()
         if args.save:
             Path(args.save).mkdir(parents=True, exist_ok=True)

@@ -39,7 +39,7 @@ from .errors import DensityBuildError
 from .maps import DensityMap
 from .nets.fold import fold_batchnorm
 from .residues import MAX_ATOMS
-from .settings import DEFAULT_ENVIRONMENT, DEFAULT_TTA, TTA_ANGLE, TTA_SHIFT
+from .settings import DEFAULT_ENVIRONMENT, DEFAULT_TTA, TTA_ANGLE, TTA_SEED, TTA_SHIFT
 from .weights_io import box_spec, load_model, shipped_weights_path
 
 #: ``progress(done, total)``; it may raise (e.g. to cancel from a GUI).
@@ -268,7 +268,7 @@ class Classifier:
         got = self._classify_once(dmap, c, r, part(0), poses, on_device)
         probs, coords = got if poses else (got, None)
         if copies:
-            rng = np.random.default_rng(0)
+            rng = np.random.default_rng(TTA_SEED)
             jit = [jitter_frames(c, r, rng, max_angle_deg=TTA_ANGLE, shift_sd=TTA_SHIFT)
                    for _ in range(copies)]  # fmt: skip
             more = self._classify_once(dmap, np.concatenate([j[0] for j in jit]),

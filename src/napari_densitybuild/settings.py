@@ -5,8 +5,8 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 #: Test-time augmentation copies per box when classifying (see ``Classifier``; 0: off).
 DEFAULT_TTA = 4
-#: Frame jitter (A, degrees) of those copies.
-TTA_SHIFT, TTA_ANGLE = 0.3, 8.0
+#: Frame jitter (A, degrees) of those copies, and the seed of their draw.
+TTA_SHIFT, TTA_ANGLE, TTA_SEED = 0.3, 8.0, 0
 #: Add the H-bond evidence of the surroundings to the classifier's ASP/ASN, GLU/GLN and VAL/THR
 #: odds where atoms are predicted (see ``environment``).
 DEFAULT_ENVIRONMENT = True
