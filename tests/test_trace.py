@@ -16,7 +16,7 @@ from napari_densitybuild.maps import read_map
 from napari_densitybuild.models import backbone_residues, read_structure
 from napari_densitybuild.place import Detections, search_region, unique_under_symmetry
 from napari_densitybuild.symmetry import Symmetry
-from napari_densitybuild.trace import trace
+from napari_densitybuild.trace import Trace, trace
 from napari_densitybuild.training.place_metrics import placement_metrics
 
 # orthorhombic, monoclinic and hexagonal cells
@@ -122,3 +122,32 @@ def test_weak_fragments_and_subset():
     assert kept.fragment.tolist() == [0, 0, 0, 0, 1, 1] and kept.ca[-1].tolist() == [24, 25, 26]
     assert len(Trace(*(np.zeros((0, 3)),) * 3, np.zeros(0), np.zeros(0, int)).weak_fragments(
         np.zeros(0), 3, 50)) == 0  # fmt: skip
+
+
+def _line_trace(steps: list[list[float]], fragment: list[int]) -> Trace:
+    """C-alphas along x, each fragment starting 20 A after the last, spaced by ``steps``."""
+    ca = []
+    for k, gaps in enumerate(steps):
+        x = 20.0 * k + np.concatenate([[0.0], np.cumsum(gaps)])
+        ca.extend([[v, 0.0, 0.0] for v in x])
+    n = len(ca)
+    return Trace(np.array(ca), np.ones((n, 3)), np.ones((n, 3)), np.ones(n), np.array(fragment))
+
+
+def test_cis_ends_of_fragments():
+    # fragment 0: cis first link; 1: cis last link; 2: cis link inside; 3: two cis links at
+    # its start (the second found once the first residue is gone)
+    t = _line_trace([[2.8, 3.8, 3.8], [3.8, 3.8, 2.6], [3.8, 2.9, 3.8], [2.9, 2.9, 3.8, 3.8]],
+                    [0] * 4 + [1] * 4 + [2] * 4 + [3] * 5)  # fmt: skip
+    ends = t.cis_ends()
+    assert np.flatnonzero(ends).tolist() == [0, 7, 12]
+    kept, dropped = t.without_cis_ends()
+    assert dropped == 4 and len(kept) == len(t) - 4
+    assert kept.fragment_lengths().tolist() == [3, 3, 4, 3]
+    assert not kept.cis_ends().any()
+    once, dropped = t.without_cis_ends(rounds=1)
+    assert dropped == 3 and once.cis_ends().sum() == 1
+    # never empties a trace, and a single residue has no link
+    pair = _line_trace([[2.8]], [0, 0])
+    assert pair.cis_ends().all() and len(pair.without_cis_ends()[0]) == 2
+    assert not _line_trace([[]], [0]).cis_ends().any()

@@ -32,6 +32,7 @@ from .residues import AMINO_ACIDS, HEAVY_ATOMS, THREE_LETTER
 from .sequence import assign_fragment
 from .settings import (
     AMIDE_DENSITY_WEIGHT,
+    DEFAULT_CIS_ENDS,
     DEFAULT_JOIN,
     DEFAULT_NCS,
     DEFAULT_PASSES,
@@ -239,6 +240,7 @@ def build(
     scaffold_below: float = DEFAULT_SCAFFOLD_BELOW,
     weak_fragments: tuple[int, float] | None = DEFAULT_WEAK_FRAGMENTS,
     join: bool = DEFAULT_JOIN,
+    cis_ends: bool = DEFAULT_CIS_ENDS,
 ) -> BuildResult:
     """Build a model into ``dmap``.
 
@@ -280,6 +282,9 @@ def build(
     join
         Join fragments where one ends at peptide-bond distance from a crystal copy (or the
         same copy) of another's start (:mod:`.joins`), then refine the new junctions.
+    cis_ends
+        Leave out the end residues of fragments whose link to the rest is cis
+        (:meth:`.Trace.without_cis_ends`) before anything is classified.
 
     Raises
     ------
@@ -304,6 +309,9 @@ def build(
     if len(placed) == 0:
         raise DensityBuildError("no residues were found in the map (is it a protein map in "
                                 "sigma units, at 3.5 A or better?)")  # fmt: skip
+    cis_left_out = 0
+    if cis_ends:
+        placed, cis_left_out = placed.without_cis_ends()
     t = tick("place", t)
     centres, rotations = placed.frames()
     refined: dict = {"peptide_flips": 0, "rotamer_changes": 0, "side_chain_flips": 0,
@@ -357,6 +365,7 @@ def build(
               "mean_fragment_length": float(placed.fragment_lengths().mean()),
               "aligned_to_sequence": int(aligned.sum()), "atoms": len(model),
               **refined, "ncs_residues": ncs_residues, "passes": passes,
+              "cis_ends_left_out": cis_left_out,
               "seconds": times}  # fmt: skip
     result = BuildResult(placed, probs, poses, types, chain, seqid, icode, model, confidence,
                          dmap, report)  # fmt: skip

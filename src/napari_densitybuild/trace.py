@@ -30,6 +30,8 @@ N_CA, CA_C = 1.458, 1.525
 #: Distance range (A) of consecutive C-alphas considered for links (trans peptides: 3.8 A,
 #: cis peptides, mostly before a proline: 2.9 A).
 LINK_RANGE = (2.6, 4.6)
+#: Linked C-alphas closer than this (A) make a cis link (as ``refine.CIS_CA``).
+CIS_LINK = 3.3
 
 
 @dataclass(eq=False)
@@ -92,6 +94,35 @@ class Trace:
         mean = mean / np.maximum(lengths, 1)
         weak = (lengths <= max_length) & (mean < min_confidence)
         return weak[self.fragment]
+
+    def cis_ends(self) -> np.ndarray:
+        """Per residue, True for the first or last residue of a fragment whose link to the rest
+        of it is cis (C-alphas under :data:`CIS_LINK` apart).
+
+        Cis peptides are rare (a few per thousand, mostly before a proline), and at the ends of
+        fragments on real maps such links were almost always a wrong step: a second detection
+        on the same residue, or one on the carbonyl of the residue before, which drags the
+        next residue's N out of its density (docs/build.md).
+        """
+        out = np.zeros(len(self), dtype=bool)
+        if len(self) < 2:
+            return out
+        same = self.fragment[1:] == self.fragment[:-1]
+        short = same & (np.linalg.norm(self.ca[1:] - self.ca[:-1], axis=1) < CIS_LINK)
+        out[:-1] |= np.r_[True, ~same[:-1]] & short  # a first residue, cis to the second
+        out[1:] |= np.r_[~same[1:], True] & short  # a last residue, cis to the one before
+        return out
+
+    def without_cis_ends(self, rounds: int = 3) -> tuple[Trace, int]:
+        """This trace without its :meth:`cis_ends`, again while new ends are cis (at most
+        ``rounds`` times), and the number of residues left out."""
+        out, dropped = self, 0
+        for _ in range(rounds):
+            ends = out.cis_ends()
+            if not ends.any() or ends.all():
+                break
+            out, dropped = out.subset(~ends), dropped + int(ends.sum())
+        return out, dropped
 
     def backbone(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pseudo N, CA, C positions.
