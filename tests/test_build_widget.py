@@ -113,6 +113,11 @@ def test_build_correct_undo_export_reopen(make_napari_viewer, qtbot, sample_map,
         for r in range(len(session.residues))
     }
     assert rama <= {"", "outlier"} and "" in rama
+    peptides = {
+        widget.review.table.item(r, header.index("peptide")).text()
+        for r in range(len(session.residues))
+    }
+    assert peptides <= {"", "cis", "cis-Pro", "twisted"} and "" in peptides
     table = widget.review.table
     table.sortItems(header.index("residue"))  # by chain, then residue number
     keys = [session.residues[table.item(r, 0).data(Qt.ItemDataRole.UserRole)]

@@ -105,14 +105,14 @@ def test_bad_input():
         Session().delete(0)
 
 
-def sample_session(mirror: bool = False) -> Session:
-    """The sample's true model as a session (mirrored through x = 0 if asked)."""
+def sample_session(mirror: bool = False, st=None) -> Session:
+    """The sample's true model (or ``st``) as a session (mirrored through x = 0 if asked)."""
     import gemmi
 
     from napari_densitybuild._napari._sample_data import sample_paths
     from napari_densitybuild.residues import INDEX
 
-    st = gemmi.read_structure(sample_paths()[1])
+    st = st if st is not None else gemmi.read_structure(sample_paths()[1])
     rows = []
     for ch in st[0]:
         for res in ch:
@@ -124,6 +124,31 @@ def sample_session(mirror: bool = False) -> Session:
             rows.append(ResidueState(ch.name, res.seqid.num, "", INDEX[res.name], probs,
                                      tuple(ca), tuple(np.eye(3).ravel()), 1.0, atoms))  # fmt: skip
     return Session(rows, None, {})
+
+
+def test_peptide_flags_name_cis_and_twisted_peptides():
+    import gemmi
+
+    from napari_densitybuild._napari._sample_data import sample_paths
+    from napari_densitybuild.review import peptide_flags
+
+    assert set(peptide_flags(sample_session())) == {""}  # all trans in the sample
+    st = gemmi.read_structure(sample_paths()[1])
+    chain = st[0][0]
+    for k, degrees in ((18, 180.0), (30, 180.0), (50, 90.0)):
+        # turn residue k and the rest of the chain about the peptide bond before k
+        c = np.array(chain[k - 1]["C"][0].pos.tolist())
+        n = np.array(chain[k]["N"][0].pos.tolist())
+        u = (n - c) / np.linalg.norm(n - c)
+        a = np.radians(degrees)
+        cross = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
+        turn = np.eye(3) + np.sin(a) * cross + (1 - np.cos(a)) * cross @ cross
+        for res in list(chain)[k:]:
+            for atom in res:
+                atom.pos = gemmi.Position(*((np.array(atom.pos.tolist()) - n) @ turn.T + n))
+    assert chain[18].name == "PRO" and chain[30].name != "PRO"
+    flags = peptide_flags(sample_session(st=st))
+    assert {i: f for i, f in enumerate(flags) if f} == {18: "cis-Pro", 30: "cis", 50: "twisted"}
 
 
 def test_rama_outliers_flag_residues_with_forbidden_phi_psi():

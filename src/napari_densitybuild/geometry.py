@@ -117,18 +117,27 @@ def _linked(a: gemmi.Residue, b: gemmi.Residue) -> bool:
 OMEGA_CIS = 30.0
 
 
-def peptide_omegas(st: gemmi.Structure) -> list[tuple[float, str]]:
-    """Omega (CA-C-N-CA, degrees) of every peptide bond of the first model, with the name of
-    the residue after it."""
+def peptide_omegas(st: gemmi.Structure) -> list[dict]:
+    """Omega (CA-C-N-CA, degrees) of every peptide bond of the first model: ``chain``,
+    ``seqid`` and ``resname`` (parent type) of the residue after the bond, and ``omega``."""
     out = []
     for ch in st[0]:
         for prev, res in zip(ch, list(ch)[1:]):
             atoms = [prev.find_atom("CA", "*"), prev.find_atom("C", "*"),
                      res.find_atom("N", "*"), res.find_atom("CA", "*")]  # fmt: skip
             if all(a is not None for a in atoms) and _linked(prev, res):
-                omega = gemmi.calculate_dihedral(*(a.pos for a in atoms))
-                out.append((float(np.degrees(omega)), PARENT.get(res.name, res.name)))
+                omega = float(np.degrees(gemmi.calculate_dihedral(*(a.pos for a in atoms))))
+                out.append({"chain": ch.name, "seqid": res.seqid.num, "omega": omega,
+                            "resname": PARENT.get(res.name, res.name)})  # fmt: skip
     return out
+
+
+def peptide_kind(omega: float, resname: str) -> str:
+    """The kind of a peptide bond with this omega before a residue of this type:
+    ``cis_proline``, ``cis_nonproline``, ``twisted_peptides`` or ``trans`` (:data:`OMEGA_CIS`)."""
+    if abs(omega) < OMEGA_CIS:
+        return "cis_proline" if resname == "PRO" else "cis_nonproline"
+    return "twisted_peptides" if abs(omega) < 180.0 - OMEGA_CIS else "trans"
 
 
 def peptide_counts(st: gemmi.Structure) -> dict[str, int]:
@@ -136,11 +145,10 @@ def peptide_counts(st: gemmi.Structure) -> dict[str, int]:
     thousand peptides, nearly all before a proline), and twisted ones (never right), as
     MolProbity counts them (:data:`OMEGA_CIS`)."""
     counts = {"cis_proline": 0, "cis_nonproline": 0, "twisted_peptides": 0}
-    for omega, name in peptide_omegas(st):
-        if abs(omega) < OMEGA_CIS:
-            counts["cis_proline" if name == "PRO" else "cis_nonproline"] += 1
-        elif abs(omega) < 180.0 - OMEGA_CIS:
-            counts["twisted_peptides"] += 1
+    for row in peptide_omegas(st):
+        kind = peptide_kind(row["omega"], row["resname"])
+        if kind in counts:
+            counts[kind] += 1
     return counts
 
 

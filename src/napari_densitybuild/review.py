@@ -6,6 +6,7 @@
   C-alpha the detector finds there;
 * :func:`density_fit`: mean map value (sigma) at each residue's atoms, for the review table;
 * :func:`rama_outliers`: which residues' phi/psi fall in the Ramachandran outlier region.
+* :func:`peptide_flags`: cis and twisted peptide bonds.
 """
 
 from __future__ import annotations
@@ -182,4 +183,25 @@ def rama_outliers(session: Session) -> np.ndarray:
                if row["outlier"]}  # fmt: skip
     for i, r in enumerate(session.residues):
         out[i] = (r.chain, r.seqid) in flagged
+    return out
+
+
+#: What :func:`peptide_flags` writes for each kind of peptide (trans: nothing).
+PEPTIDE_FLAGS = {"cis_nonproline": "cis", "twisted_peptides": "twisted", "cis_proline": "cis-Pro"}
+
+
+def peptide_flags(session: Session) -> list[str]:
+    """Per residue, the peptide bond before it: "twisted" (omega 30-150 degrees from flat: never
+    right), "cis" (before a residue other than proline: rare in proteins, so look at it),
+    "cis-Pro" (before a proline: uncommon but real), or "" (trans, or no linked residue
+    before it)."""
+    from .geometry import peptide_kind, peptide_omegas
+
+    out = [""] * len(session.residues)
+    if not any(r.atoms for r in session.residues):
+        return out
+    kinds = {(row["chain"], row["seqid"]): peptide_kind(row["omega"], row["resname"])
+             for row in peptide_omegas(session.structure())}  # fmt: skip
+    for i, r in enumerate(session.residues):
+        out[i] = PEPTIDE_FLAGS.get(kinds.get((r.chain, r.seqid), "trans"), "")
     return out

@@ -37,7 +37,7 @@ from ..errors import DensityBuildError
 from ..session import parse_type
 from ._reader import notify_error
 
-COLUMNS = ("residue", "type", "conf.", "runner-up", "fit σ", "Rama")
+COLUMNS = ("residue", "type", "conf.", "runner-up", "fit σ", "Rama", "peptide")
 #: Header tooltips: what each column holds.
 COLUMN_TIPS = (
     "chain and residue number",
@@ -46,7 +46,11 @@ COLUMN_TIPS = (
     "most likely other type and its probability",
     "density fit: mean map value at the residue's atoms (sigma)",
     "Ramachandran outlier: phi/psi in the outlier region (sort to bring them to the top)",
+    "the peptide bond before the residue: twisted (never right), cis (before a residue other "
+    "than proline: rare in proteins, so look at it) or cis-Pro; sort to bring them to the top",
 )
+#: Sort order of the peptide column: the worst first.
+PEPTIDE_ORDER = {"twisted": -3.0, "cis": -2.0, "cis-Pro": -1.0, "": 0.0}
 #: The table shows at least this many rows.
 MIN_ROWS = 5
 
@@ -156,13 +160,14 @@ class ReviewPanel(QWidget):
         s = self.session
         if s is None:
             return
-        from ..review import density_fit, rama_outliers
+        from ..review import density_fit, peptide_flags, rama_outliers
 
         try:
             self.fit = density_fit(s, self.widget.dmap())
         except DensityBuildError:
             self.fit = np.full(len(s.residues), np.nan)
         rama = rama_outliers(s)
+        peptides = peptide_flags(s)
         self._filling = True
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(s.residues))
@@ -173,7 +178,8 @@ class ReviewPanel(QWidget):
                      _Number(r.confidence, f"{r.confidence:.0f}"),
                      _Number(alt[1], f"{alt[0]} {alt[1]:.2f}") if alt else _Number(np.nan, ""),
                      _Number(self.fit[i], f"{self.fit[i]:.2f}"),
-                     _Number(-float(rama[i]), "outlier" if rama[i] else "")]  # fmt: skip
+                     _Number(-float(rama[i]), "outlier" if rama[i] else ""),
+                     _Number(PEPTIDE_ORDER[peptides[i]], peptides[i])]  # fmt: skip
             for c, item in enumerate(cells):
                 item.setData(Qt.ItemDataRole.UserRole, i)
                 self.table.setItem(i, c, item)
