@@ -180,3 +180,31 @@ def test_build_joins_after_the_last_pass_renumbering_only_without_a_sequence(mon
     assert calls == [True, False]
     off = build_module.build(dmap, placer, clf, passes=1, join=False)
     assert calls == [True, False] and "fragments_joined" not in off.report
+
+
+def test_fragment_ends_across_a_cis_link_are_trimmed_and_the_new_ends_refined():
+    from napari_densitybuild.joins import trim_cis_ends
+    from napari_densitybuild.maps import read_map
+
+    result = _result(_chain(12), np.zeros(12, int), np.arange(1, 13))
+    m = result.model
+
+    def ca(r: int) -> np.ndarray:
+        return m.xyz[(m.residue == r) & (m.atom == "CA")][0]
+
+    # wrong first and last steps: each end residue moved to 2.6 A from its neighbour's C-alpha
+    for r, towards in ((0, 1), (11, 10)):
+        v = ca(towards) - ca(r)
+        m.xyz[m.residue == r] += (np.linalg.norm(v) - 2.6) * v / np.linalg.norm(v)
+    inner = np.isin(m.residue, range(1, 11))
+    out, kept = trim_cis_ends(result, None)
+    assert kept.tolist() == [False] + [True] * 10 + [False]
+    assert len(out) == 10 and out.types.tolist() == result.types[1:-1].tolist()
+    assert out.seqid.tolist() == list(range(2, 12)) and not out.model.linked[0]
+    np.testing.assert_array_equal(out.model.xyz, m.xyz[inner])  # no map: nothing moves
+    out, _ = trim_cis_ends(result, read_map(sample_paths()[0]))
+    moved = np.abs(out.model.xyz - m.xyz[inner]).max(axis=1) > 0
+    assert moved.any() and set(out.model.residue[moved].tolist()) <= {0, 9}  # the new ends
+    clean = _result(_chain(12), np.zeros(12, int), np.arange(1, 13))
+    same, kept = trim_cis_ends(clean, None)
+    assert same is clean and kept.all()

@@ -141,13 +141,8 @@ def test_cis_ends_of_fragments():
                     [0] * 4 + [1] * 4 + [2] * 4 + [3] * 5)  # fmt: skip
     ends = t.cis_ends()
     assert np.flatnonzero(ends).tolist() == [0, 7, 12]
-    kept, dropped = t.without_cis_ends()
-    assert dropped == 4 and len(kept) == len(t) - 4
-    assert kept.fragment_lengths().tolist() == [3, 3, 4, 3]
-    assert not kept.cis_ends().any()
-    once, dropped = t.without_cis_ends(rounds=1)
-    assert dropped == 3 and once.cis_ends().sum() == 1
-    # never empties a trace, and a single residue has no link
-    pair = _line_trace([[2.8]], [0, 0])
-    assert pair.cis_ends().all() and len(pair.without_cis_ends()[0]) == 2
-    assert not _line_trace([[]], [0]).cis_ends().any()
+    kept = t.subset(~ends)
+    assert kept.fragment_lengths().tolist() == [3, 3, 4, 4]
+    assert kept.cis_ends().sum() == 1  # fragment 3's next step
+    assert _line_trace([[2.8]], [0, 0]).cis_ends().all()  # both ends of a pair
+    assert not _line_trace([[]], [0]).cis_ends().any()  # a single residue has no link

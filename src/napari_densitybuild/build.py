@@ -22,7 +22,7 @@ import numpy as np
 from .assemble import chain_name, model_structure, number_residues
 from .classify import Classifier
 from .errors import DensityBuildError
-from .joins import join_fragments, mend_junctions
+from .joins import join_fragments, mend_junctions, trim_cis_ends
 from .maps import DensityMap
 from .ncs import EDGE_DEPTH, average_copies, ncs_groups
 from .place import Placer
@@ -103,6 +103,8 @@ class BuildResult:
                    "side chains from NCS copies"), ("fragments_joined", "fragments joined "
                    "across crystal contacts")) if r.get(k)]  # fmt: skip
         parts += changes
+        if r.get("cis_ends_left_out"):
+            parts.append(f"{r['cis_ends_left_out']} fragment ends across a cis step left out")
         if r.get("weak_fragments_left_out"):
             parts.append(f"{r['weak_fragments_left_out']} short weak fragments "
                          f"({r['weak_residues_left_out']} residues) left out")  # fmt: skip
@@ -118,7 +120,7 @@ class BuildResult:
         m = self.model
         atoms = keep[m.residue]
         new_index = np.cumsum(keep) - 1
-        linked = m.linked[keep] & (trace.fragment == np.roll(trace.fragment, 1))
+        linked = m.linked[keep] & np.r_[False, trace.fragment[1:] == trace.fragment[:-1]]
         model = AtomModel(m.xyz[atoms], m.atom[atoms], m.element[atoms],
                           new_index[m.residue[atoms]], m.resname[keep], linked)  # fmt: skip
         return BuildResult(trace, self.probs[keep], self.poses[keep], self.types[keep], chain,
@@ -221,10 +223,17 @@ def without_weak_fragments(
     rep.update(weak_fragments_left_out=len(np.unique(tr.fragment[weak])),
                weak_residues_left_out=int(weak.sum()))  # fmt: skip
     out = result.subset(~weak)
-    rep.update(residues=len(out), fragments=out.trace.fragment_count, atoms=len(out.model),
-               mean_fragment_length=float(out.trace.fragment_lengths().mean()),
-               aligned_to_sequence=int(np.asarray(aligned)[~weak].sum()))  # fmt: skip
+    recount(out, np.asarray(aligned)[~weak])
     return out
+
+
+def recount(result: BuildResult, aligned: np.ndarray) -> None:
+    """Set the report's counts (residues, fragments, atoms, mean fragment length, residues
+    aligned to the sequence) to what ``result`` holds after residues were left out."""
+    result.report.update(residues=len(result), fragments=result.trace.fragment_count,
+                         atoms=len(result.model),
+                         mean_fragment_length=float(result.trace.fragment_lengths().mean()),
+                         aligned_to_sequence=int(aligned.sum()))  # fmt: skip
 
 
 def build(
@@ -283,8 +292,8 @@ def build(
         Join fragments where one ends at peptide-bond distance from a crystal copy (or the
         same copy) of another's start (:mod:`.joins`), then refine the new junctions.
     cis_ends
-        Leave out the end residues of fragments whose link to the rest is cis
-        (:meth:`.Trace.without_cis_ends`) before anything is classified.
+        Leave out the end residues of fragments whose refined link to the rest is cis, and
+        refine the new ends again (:func:`.joins.trim_cis_ends`).
 
     Raises
     ------
@@ -309,9 +318,6 @@ def build(
     if len(placed) == 0:
         raise DensityBuildError("no residues were found in the map (is it a protein map in "
                                 "sigma units, at 3.5 A or better?)")  # fmt: skip
-    cis_left_out = 0
-    if cis_ends:
-        placed, cis_left_out = placed.without_cis_ends()
     t = tick("place", t)
     centres, rotations = placed.frames()
     refined: dict = {"peptide_flips": 0, "rotamer_changes": 0, "side_chain_flips": 0,
@@ -365,10 +371,13 @@ def build(
               "mean_fragment_length": float(placed.fragment_lengths().mean()),
               "aligned_to_sequence": int(aligned.sum()), "atoms": len(model),
               **refined, "ncs_residues": ncs_residues, "passes": passes,
-              "cis_ends_left_out": cis_left_out,
               "seconds": times}  # fmt: skip
     result = BuildResult(placed, probs, poses, types, chain, seqid, icode, model, confidence,
                          dmap, report)  # fmt: skip
+    if cis_ends:
+        result, kept = trim_cis_ends(result, dmap if do_refine else None)
+        aligned, result.report["cis_ends_left_out"] = aligned[kept], int((~kept).sum())
+        recount(result, aligned)
     if weak_fragments is not None:
         result = without_weak_fragments(result, aligned, *weak_fragments)
     if join:

@@ -21,6 +21,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -170,3 +171,43 @@ def mend_junctions(result: BuildResult, junction: np.ndarray, dmap, reach: int =
     field = DensityField(dmap, model.xyz[movable]) if dmap is not None else None
     model.xyz = refine(model, dmap, field=field, peptide_flips=False, side_chain_flips=False,
                        rotamer_fit=False, start_turns=False, movable=movable)  # fmt: skip
+
+
+def trim_cis_ends(result: BuildResult, dmap, rounds: int = 3) -> tuple[BuildResult, np.ndarray]:
+    """``result`` without the fragment ends whose refined C-alpha lies under
+    :data:`~.trace.CIS_LINK` from the next one in (:meth:`.Trace.cis_ends`, again while a new
+    end is so linked, at most ``rounds`` times), and the (N,) mask of the residues kept.
+
+    The residues that become ends are refined again, with rotamer fit and start turns and every
+    other atom held, so that a start whose N the removed residue had pulled out of density can
+    go back into it. Nothing else changes: no box is cut again, no type changes.
+    """
+    m = result.model
+    ca = np.full((len(result), 3), np.nan)
+    is_ca = m.atom == "CA"
+    ca[m.residue[is_ca]] = m.xyz[is_ca]
+    trace = dataclasses.replace(result.trace, ca=np.where(np.isnan(ca), result.trace.ca, ca))
+    keep = np.ones(len(result), dtype=bool)
+    for _ in range(rounds):
+        ends = trace.subset(keep).cis_ends()
+        if not ends.any() or ends.all():
+            break
+        keep[np.flatnonzero(keep)[ends]] = False
+    if keep.all():
+        return result, keep
+    frag = result.trace.fragment
+    dropped = ~keep
+    touched = np.zeros(len(result), dtype=bool)  # kept residues next to a dropped one
+    touched[1:] |= dropped[:-1] & (frag[1:] == frag[:-1])
+    touched[:-1] |= dropped[1:] & (frag[:-1] == frag[1:])
+    touched &= keep
+    out = result.subset(keep)
+    if dmap is not None:
+        new_index = np.cumsum(keep) - 1
+        model = out.model
+        movable = np.isin(model.residue, new_index[touched])
+        if movable.any():
+            field = DensityField(dmap, model.xyz[movable])
+            model.xyz = refine(model, dmap, field=field, peptide_flips=False,
+                               side_chain_flips=False, movable=movable)  # fmt: skip
+    return out, keep

@@ -34,11 +34,10 @@ DEFAULT_WEAK_FRAGMENTS: tuple[int, float] | None = (10, 50.0)
 #: Builds join fragments where one ends at peptide-bond distance from a crystal copy of another's
 #: start, moving the second onto that copy (see ``joins``).
 DEFAULT_JOIN = True
-#: Builds leave out a fragment's end residue where its link to the rest is cis (C-alphas under
-#: 3.3 A apart; see ``Trace.without_cis_ends``). Off: on 13 real maps it moved types and RMSDs
-#: no more than another draw of the test-time copies does, and cost held-out types
-#: (docs/build.md).
-DEFAULT_CIS_ENDS = False
+#: After the last pass, builds leave out a fragment's end residue where its refined link to the
+#: rest is cis (C-alphas under 3.3 A apart; nearly always a wrong trace step that pulls its
+#: neighbour out of density) and refine the new end again (``joins.trim_cis_ends``).
+DEFAULT_CIS_ENDS = True
 
 
 def weak_fragments_rule(keep: bool) -> tuple[int, float] | None:

@@ -113,17 +113,6 @@ class Trace:
         out[1:] |= np.r_[~same[1:], True] & short  # a last residue, cis to the one before
         return out
 
-    def without_cis_ends(self, rounds: int = 3) -> tuple[Trace, int]:
-        """This trace without its :meth:`cis_ends`, again while new ends are cis (at most
-        ``rounds`` times), and the number of residues left out."""
-        out, dropped = self, 0
-        for _ in range(rounds):
-            ends = out.cis_ends()
-            if not ends.any() or ends.all():
-                break
-            out, dropped = out.subset(~ends), dropped + int(ends.sum())
-        return out, dropped
-
     def backbone(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pseudo N, CA, C positions.
 

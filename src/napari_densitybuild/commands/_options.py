@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..settings import (
+    DEFAULT_CIS_ENDS,
     DEFAULT_ENVIRONMENT,
     DEFAULT_JOIN,
     DEFAULT_NCS,
@@ -94,6 +95,18 @@ def add_join(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_cis_ends(p: argparse.ArgumentParser) -> None:
+    """``--no-cis-ends``: keep fragment ends linked to the rest by a cis step (C-alphas under
+    3.3 A apart), which builds leave out by default."""
+    _add_off_switch(
+        p,
+        "cis_ends",
+        DEFAULT_CIS_ENDS,
+        "keep fragment ends linked to the rest by a step under 3.3 A (left out by default: "
+        "nearly always a wrong trace step)",
+    )
+
+
 def _at_least_one(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -122,7 +135,7 @@ def add_weights(p: argparse.ArgumentParser, detector: bool = True) -> None:
 def add_build_options(p: argparse.ArgumentParser, sequence_help: str) -> None:
     """What a build is made with (``build`` and ``batch``): map columns, sequence, device,
     refinement, test-time augmentation, H-bond evidence, passes, NCS, weak fragments, joins
-    across crystal contacts and weights."""
+    across crystal contacts, cis-linked fragment ends and weights."""
     add_columns(p)
     p.add_argument("--sequence", metavar="FASTA", help=sequence_help)
     add_device(p)
@@ -133,4 +146,5 @@ def add_build_options(p: argparse.ArgumentParser, sequence_help: str) -> None:
     add_ncs(p)
     add_weak_fragments(p)
     add_join(p)
+    add_cis_ends(p)
     add_weights(p)

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..errors import DensityBuildError
 from ..settings import DEFAULT_TTA, weak_fragments_rule
 from ._options import (
+    add_cis_ends,
     add_device,
     add_environment,
     add_join,
@@ -74,6 +75,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     add_ncs(p)
     add_weak_fragments(p)
     add_join(p)
+    add_cis_ends(p)
     return p
 
 
@@ -218,4 +220,4 @@ def _build(dmap, args: argparse.Namespace):
                  sequences, passes=args.passes, ncs=args.ncs,
                  ncs_side_chains=args.ncs_side_chains,
                  weak_fragments=weak_fragments_rule(args.keep_weak_fragments),
-                 join=args.join)  # fmt: skip
+                 join=args.join, cis_ends=args.cis_ends)  # fmt: skip
