@@ -210,3 +210,23 @@ def write_ccp4(grid: gemmi.FloatGrid, path: Path) -> Path:
 def world_xyz(st: gemmi.Structure) -> np.ndarray:
     """Atom positions (N, 3; x, y, z) of the first model."""
     return np.array([a.pos.tolist() for r in st[0][0] for a in r])
+
+
+def turn_about(points: np.ndarray, start: np.ndarray, end: np.ndarray, degrees: float):
+    """``points`` (N, 3) turned by ``degrees`` about the axis from ``start`` through ``end``."""
+    u = (end - start) / np.linalg.norm(end - start)
+    a = np.radians(degrees)
+    cross = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
+    turn = np.eye(3) + np.sin(a) * cross + (1 - np.cos(a)) * cross @ cross
+    return (points - end) @ turn.T + end
+
+
+def turn_peptide(st: gemmi.Structure, k: int, degrees: float) -> None:
+    """Turn residue ``k`` of the first chain, and the rest of the chain after it, about the
+    peptide bond before it (omega changes by ``degrees``), in place."""
+    chain = st[0][0]
+    c = np.array(chain[k - 1]["C"][0].pos.tolist())
+    n = np.array(chain[k]["N"][0].pos.tolist())
+    for res in list(chain)[k:]:
+        for atom in res:
+            atom.pos = gemmi.Position(*turn_about(np.array(atom.pos.tolist()), c, n, degrees))

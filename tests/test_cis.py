@@ -10,7 +10,7 @@ from pathlib import Path
 import gemmi
 import numpy as np
 import pytest
-from conftest import REAL_DIR, real_model_path
+from conftest import REAL_DIR, real_model_path, turn_about, turn_peptide
 
 from napari_densitybuild.geometry import cis_peptide_pairs, peptide_pairs
 from napari_densitybuild.models import read_structure
@@ -35,13 +35,9 @@ def test_cis_table_is_measured_and_differs_from_trans_where_omega_matters():
 def _turned(model, first, second, degrees: float):
     """``model`` with the second residue turned about the C-N bond."""
     c, n = model.xyz[first["C"]], model.xyz[second["N"]]
-    k = (n - c) / np.linalg.norm(n - c)
-    a = np.radians(degrees)
-    cross = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    turn = np.eye(3) + np.sin(a) * cross + (1 - np.cos(a)) * cross @ cross
     idx = list(second.values())
     xyz = model.xyz.copy()
-    xyz[idx] = (xyz[idx] - n) @ turn.T + n
+    xyz[idx] = turn_about(xyz[idx], c, n, degrees)
     return dataclasses.replace(model, xyz=xyz)
 
 
@@ -133,30 +129,14 @@ def test_deposited_cis_peptides_fit_the_cis_table():
     assert seen >= 10  # 4iid has 16, rnasa 3, 4ms6 2
 
 
-def _turn_residue(st, k: int, degrees: float) -> None:
-    """Turn residue ``k`` of the first chain (and all after it) about its N-C bond to the one
-    before, in place."""
-    chain = st[0][0]
-    c = np.array(chain[k - 1]["C"][0].pos.tolist())
-    n = np.array(chain[k]["N"][0].pos.tolist())
-    u = (n - c) / np.linalg.norm(n - c)
-    a = np.radians(degrees)
-    cross = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
-    turn = np.eye(3) + np.sin(a) * cross + (1 - np.cos(a)) * cross @ cross
-    for res in list(chain)[k:]:
-        for atom in res:
-            p = (np.array(atom.pos.tolist()) - n) @ turn.T + n
-            atom.pos = gemmi.Position(*p)
-
-
 def test_peptide_counts():
     from napari_densitybuild.geometry import peptide_counts
 
     st = read_structure(SAMPLE / "sample_model.cif")
     assert peptide_counts(st) == {"cis_proline": 0, "cis_nonproline": 0, "twisted_peptides": 0}
-    _turn_residue(st, 18, 180.0)  # GLU 18 - PRO 19 made cis
-    _turn_residue(st, 30, 180.0)
-    _turn_residue(st, 50, 90.0)
+    turn_peptide(st, 18, 180.0)  # GLU 18 - PRO 19 made cis
+    turn_peptide(st, 30, 180.0)
+    turn_peptide(st, 50, 90.0)
     names = [r.name for r in st[0][0]]
     assert names[18] == "PRO" and names[30] != "PRO"
     assert peptide_counts(st) == {"cis_proline": 1, "cis_nonproline": 1, "twisted_peptides": 1}

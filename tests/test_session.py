@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import turn_peptide
 
 from napari_densitybuild.errors import DensityBuildError
 from napari_densitybuild.models import read_structure
@@ -136,16 +137,7 @@ def test_peptide_flags_name_cis_and_twisted_peptides():
     st = gemmi.read_structure(sample_paths()[1])
     chain = st[0][0]
     for k, degrees in ((18, 180.0), (30, 180.0), (50, 90.0)):
-        # turn residue k and the rest of the chain about the peptide bond before k
-        c = np.array(chain[k - 1]["C"][0].pos.tolist())
-        n = np.array(chain[k]["N"][0].pos.tolist())
-        u = (n - c) / np.linalg.norm(n - c)
-        a = np.radians(degrees)
-        cross = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
-        turn = np.eye(3) + np.sin(a) * cross + (1 - np.cos(a)) * cross @ cross
-        for res in list(chain)[k:]:
-            for atom in res:
-                atom.pos = gemmi.Position(*((np.array(atom.pos.tolist()) - n) @ turn.T + n))
+        turn_peptide(st, k, degrees)
     assert chain[18].name == "PRO" and chain[30].name != "PRO"
     flags = peptide_flags(sample_session(st=st))
     assert {i: f for i, f in enumerate(flags) if f} == {18: "cis-Pro", 30: "cis", 50: "twisted"}
