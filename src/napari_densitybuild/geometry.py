@@ -61,7 +61,7 @@ def cis_peptide_pairs() -> list[tuple[str, str, float, float]]:
     """The pairs of :func:`peptide_pairs` across a cis peptide bond (omega near 0).
 
     Measured on the cis peptides of the training structures: their bond angles open, so the
-    C-alphas sit about 2.9 A apart and the O 3.6 A from the next C-alpha.
+    C-alphas sit 2.97 A apart (2.77 A with trans angles) and the O 3.63 A from the next C-alpha.
     """
     return [tuple(r) for r in tables()["cis_peptide"]]
 
