@@ -36,6 +36,7 @@ from scipy.ndimage import gaussian_filter
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from napari_densitybuild.geometry import CIS_CA  # noqa: E402
 from napari_densitybuild.models import backbone_residues  # noqa: E402
 from napari_densitybuild.residues import HEAVY_ATOMS, PARENT  # noqa: E402
 from napari_densitybuild.trace import ca_trace_frame  # noqa: E402
@@ -89,7 +90,7 @@ def main() -> int:
                     npos = {a.name: np.array(a.pos.tolist()) for a in nxt}
                     if "C" in pos and "N" in npos and np.linalg.norm(pos["C"] - npos["N"]) < 1.5:
                         both = "CA" in pos and "CA" in npos
-                        trans = both and np.linalg.norm(pos["CA"] - npos["CA"]) > 3.3
+                        trans = both and np.linalg.norm(pos["CA"] - npos["CA"]) > CIS_CA
                         for a in ("N", "CA", "C", "O"):
                             for b in NEXT:
                                 if a in pos and b in npos and both:

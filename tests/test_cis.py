@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 from conftest import REAL_DIR, real_model_path, turn_about, turn_peptide
 
-from napari_densitybuild.geometry import cis_peptide_pairs, peptide_pairs
+from napari_densitybuild.geometry import CIS_CA, cis_peptide_pairs, peptide_pairs
 from napari_densitybuild.models import read_structure
 from napari_densitybuild.refine import atom_model, build_restraints, refine
 from napari_densitybuild.rotamers import dihedral
-from napari_densitybuild.trace import CIS_LINK
 
 SAMPLE = Path(__file__).parents[1] / "sample_data"
 SQUEEZE = 0.6  # A: a proline pushed towards the residue before, as a collapsed link
@@ -29,7 +28,7 @@ def test_cis_table_is_measured_and_differs_from_trans_where_omega_matters():
     assert 2.85 < cis["CA", "CA"][0] < 3.05 and 3.75 < trans["CA", "CA"][0] < 3.85
     assert 3.5 < cis["O", "CA"][0] < 3.75 and 2.7 < trans["O", "CA"][0] < 2.85
     assert abs(cis["C", "N"][0] - trans["C", "N"][0]) < 0.03  # the bond itself
-    assert CIS_LINK > cis["CA", "CA"][0] + 3 * cis["CA", "CA"][1]
+    assert CIS_CA > cis["CA", "CA"][0] + 3 * cis["CA", "CA"][1]
 
 
 def _turned(model, first, second, degrees: float):
@@ -66,7 +65,7 @@ def test_refinement_keeps_a_cis_proline_cis(monkeypatch):
     model, first, second = _dipeptide(17)  # ... GLU 18 - PRO 19 ...
     assert model.resname.tolist()[1] == "PRO"
     omega, ca = _omega_and_ca(model.xyz, first, second)
-    assert abs(omega) < 10 and ca < CIS_LINK  # trans angles at omega 0: 2.75 A
+    assert abs(omega) < 10 and ca < CIS_CA  # trans angles at omega 0: 2.75 A
     cis_ca = dict(((a, b), d) for a, b, d, _ in cis_peptide_pairs())["CA", "CA"]
     pull = model.xyz[first["CA"]] - model.xyz[second["CA"]]
     squeezed = model.xyz.copy()

@@ -122,7 +122,8 @@ def sample_session(mirror: bool = False, st=None) -> Session:
             atoms = tuple((a.name, -a.pos.x if mirror else a.pos.x, a.pos.y, a.pos.z) for a in res)
             ca = np.array(atoms[[a[0] for a in atoms].index("CA")][1:])
             probs = tuple(np.eye(20)[INDEX[res.name]])
-            rows.append(ResidueState(ch.name, res.seqid.num, "", INDEX[res.name], probs,
+            rows.append(ResidueState(ch.name, res.seqid.num, res.seqid.icode.strip(),
+                                     INDEX[res.name], probs,
                                      tuple(ca), tuple(np.eye(3).ravel()), 1.0, atoms))  # fmt: skip
     return Session(rows, None, {})
 
@@ -139,6 +140,8 @@ def test_peptide_flags_name_cis_and_twisted_peptides():
     for k, degrees in ((18, 180.0), (30, 180.0), (50, 90.0)):
         turn_peptide(st, k, degrees)
     assert chain[18].name == "PRO" and chain[30].name != "PRO"
+    # an insertion code: the residue after 30 numbered 30A is told apart from 30
+    chain[31].seqid = gemmi.SeqId(chain[30].seqid.num, "A")
     flags = peptide_flags(sample_session(st=st))
     assert {i: f for i, f in enumerate(flags) if f} == {18: "cis-Pro", 30: "cis", 50: "twisted"}
 

@@ -24,6 +24,9 @@ from .residues import PARENT
 
 #: Atoms bonded within a residue: rigid pairs shorter than this (A) are bonds.
 BOND_MAX = 2.0
+#: C-alphas of linked residues closer than this (A) make a cis peptide (trans: 3.8 A apart,
+#: cis: 3.0 A): the tables, refinement and the trimming of fragment ends all go by it.
+CIS_CA = 3.3
 
 
 @lru_cache(maxsize=1)
@@ -119,7 +122,8 @@ OMEGA_CIS = 30.0
 
 def peptide_omegas(st: gemmi.Structure) -> list[dict]:
     """Omega (CA-C-N-CA, degrees) of every peptide bond of the first model: ``chain``,
-    ``seqid`` and ``resname`` (parent type) of the residue after the bond, and ``omega``."""
+    ``seqid``, ``icode`` and ``resname`` (parent type) of the residue after the bond, and
+    ``omega``."""
     out = []
     for ch in st[0]:
         for prev, res in zip(ch, list(ch)[1:]):
@@ -127,7 +131,8 @@ def peptide_omegas(st: gemmi.Structure) -> list[dict]:
                      res.find_atom("N", "*"), res.find_atom("CA", "*")]  # fmt: skip
             if all(a is not None for a in atoms) and _linked(prev, res):
                 omega = float(np.degrees(gemmi.calculate_dihedral(*(a.pos for a in atoms))))
-                out.append({"chain": ch.name, "seqid": res.seqid.num, "omega": omega,
+                out.append({"chain": ch.name, "seqid": res.seqid.num,
+                            "icode": res.seqid.icode.strip(), "omega": omega,
                             "resname": PARENT.get(res.name, res.name)})  # fmt: skip
     return out
 
@@ -181,8 +186,9 @@ def ramachandran(st: gemmi.Structure) -> list[dict]:
             i, j = (np.clip(((np.array([phi, psi]) + 180) / (360 / bins)).astype(int), 0,
                             bins - 1))  # fmt: skip
             outlier = bool(t[kind][i, j] < t[f"{kind}_threshold"])
-            out.append({"chain": ch.name, "seqid": res.seqid.num, "phi": float(phi),
-                        "psi": float(psi), "class": kind, "outlier": outlier})  # fmt: skip
+            out.append({"chain": ch.name, "seqid": res.seqid.num,
+                        "icode": res.seqid.icode.strip(), "phi": float(phi), "psi": float(psi),
+                        "class": kind, "outlier": outlier})  # fmt: skip
     return out
 
 

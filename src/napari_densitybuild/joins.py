@@ -175,7 +175,7 @@ def mend_junctions(result: BuildResult, junction: np.ndarray, dmap, reach: int =
 
 def trim_cis_ends(result: BuildResult, dmap, rounds: int = 3) -> tuple[BuildResult, np.ndarray]:
     """``result`` without the fragment ends whose refined C-alpha lies under
-    :data:`~.trace.CIS_LINK` from the next one in (:meth:`.Trace.cis_ends`, again while a new
+    :data:`~.geometry.CIS_CA` from the next one in (:meth:`.Trace.cis_ends`, again while a new
     end is so linked, at most ``rounds`` times), and the (N,) mask of the residues kept.
 
     The residues that become ends are refined again, with rotamer fit and start turns and every

@@ -29,7 +29,7 @@ import torch
 from torch.nn import functional as F
 
 from .crystal_clash import image_energy, image_pairs
-from .geometry import chiral_centres, cis_peptide_pairs, peptide_pairs, rigid_pairs
+from .geometry import CIS_CA, chiral_centres, cis_peptide_pairs, peptide_pairs, rigid_pairs
 from .lbfgs import minimize, value_and_grad
 from .maps import DensityMap
 from .ncs_side_chains import fit_ncs_side_chains
@@ -46,8 +46,6 @@ if TYPE_CHECKING:
 Z = {"C": 6.0, "N": 7.0, "O": 8.0, "S": 16.0, "SE": 34.0}
 #: Closest allowed distance (A) between atoms of residues that are not linked.
 NONBONDED = 2.9
-#: C-alphas of linked residues closer than this (A) make a cis peptide.
-CIS_CA = 3.3
 #: Residues after which a cis link gets the geometry of a cis peptide (``cis_peptide_pairs``);
 #: after others it keeps only its C-N bond.
 CIS_BEFORE = ("PRO",)
@@ -116,6 +114,7 @@ def build_restraints(model: AtomModel) -> Restraints:
     chiral volumes for every residue and a flat volume for every peptide."""
     pi, pj, d0, sd, chi, v0, vsd = [], [], [], [], [], [], []
     trans_pairs, cis_pairs = peptide_pairs(), cis_peptide_pairs()
+    bond_only = [p for p in cis_pairs if p[2] < 2.0]  # a short link before other residues
     prev: dict[str, int] | None = None
     for r, name in enumerate(model.resname):
         atoms = model.residue_atoms(r)
@@ -129,7 +128,7 @@ def build_restraints(model: AtomModel) -> Restraints:
             if model.is_trans(prev, atoms):
                 pep = trans_pairs
             else:
-                pep = cis_pairs if name in CIS_BEFORE else [p for p in cis_pairs if p[2] < 2.0]
+                pep = cis_pairs if name in CIS_BEFORE else bond_only
             for a, b, d, s in pep:
                 if a in prev and b in atoms:
                     pi.append(prev[a]), pj.append(atoms[b]), d0.append(d), sd.append(s)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,6 +27,9 @@ from .session import UNKNOWN, ResidueState, Session
 from .settings import AMIDE_DENSITY_WEIGHT
 from .symmetry import Symmetry
 from .trace import Trace
+
+if TYPE_CHECKING:
+    import gemmi
 
 
 def _frames(rows: list[ResidueState]) -> tuple[np.ndarray, np.ndarray]:
@@ -170,38 +174,43 @@ def density_fit(session: Session, dmap: DensityMap) -> np.ndarray:
     return out
 
 
-def rama_outliers(session: Session) -> np.ndarray:
+def _by_residue(session: Session, rows: list[dict], value, default) -> list:
+    """``value(row)`` for each residue of ``session`` that a row of ``rows`` names (chain,
+    number and insertion code), ``default`` for the others."""
+    got = {(row["chain"], row["seqid"], row["icode"]): value(row) for row in rows}
+    return [got.get((r.chain, r.seqid, r.icode), default) for r in session.residues]
+
+
+def rama_outliers(session: Session, st: gemmi.Structure | None = None) -> np.ndarray:
     """Per residue: True where its phi/psi are a Ramachandran outlier (the table of
     ``data/rama.npz``, as ``evaluate`` counts them), False where allowed, and False too where
-    phi or psi is undefined (chain ends, breaks, residues without atoms)."""
+    phi or psi is undefined (chain ends, breaks, residues without atoms). ``st``: the session's
+    :meth:`~.Session.structure`, if already made."""
     from .geometry import ramachandran
 
-    out = np.zeros(len(session.residues), dtype=bool)
     if not any(r.atoms for r in session.residues):
-        return out
-    flagged = {(row["chain"], row["seqid"]) for row in ramachandran(session.structure())
-               if row["outlier"]}  # fmt: skip
-    for i, r in enumerate(session.residues):
-        out[i] = (r.chain, r.seqid) in flagged
-    return out
+        return np.zeros(len(session.residues), dtype=bool)
+    rows = ramachandran(st if st is not None else session.structure())
+    return np.array(_by_residue(session, rows, lambda row: row["outlier"], False), dtype=bool)
 
 
 #: What :func:`peptide_flags` writes for each kind of peptide (trans: nothing).
 PEPTIDE_FLAGS = {"cis_nonproline": "cis", "twisted_peptides": "twisted", "cis_proline": "cis-Pro"}
 
 
-def peptide_flags(session: Session) -> list[str]:
+def peptide_flags(session: Session, st: gemmi.Structure | None = None) -> list[str]:
     """Per residue, the peptide bond before it: "twisted" (omega 30-150 degrees from flat: never
     right), "cis" (before a residue other than proline: rare in proteins, so look at it),
     "cis-Pro" (before a proline: uncommon but real), or "" (trans, or no linked residue
-    before it)."""
+    before it). ``st``: the session's :meth:`~.Session.structure`, if already made."""
     from .geometry import peptide_kind, peptide_omegas
 
-    out = [""] * len(session.residues)
     if not any(r.atoms for r in session.residues):
-        return out
-    kinds = {(row["chain"], row["seqid"]): peptide_kind(row["omega"], row["resname"])
-             for row in peptide_omegas(session.structure())}  # fmt: skip
-    for i, r in enumerate(session.residues):
-        out[i] = PEPTIDE_FLAGS.get(kinds.get((r.chain, r.seqid), "trans"), "")
-    return out
+        return [""] * len(session.residues)
+    rows = peptide_omegas(st if st is not None else session.structure())
+    return _by_residue(
+        session,
+        rows,
+        lambda row: PEPTIDE_FLAGS.get(peptide_kind(row["omega"], row["resname"]), ""),
+        "",
+    )

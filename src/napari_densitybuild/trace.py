@@ -19,6 +19,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .boxes import backbone_frames
+from .geometry import CIS_CA
 from .maps import DensityMap
 from .symmetry import Symmetry
 
@@ -30,8 +31,6 @@ N_CA, CA_C = 1.458, 1.525
 #: Distance range (A) of consecutive C-alphas considered for links (trans peptides: 3.8 A,
 #: cis peptides, mostly before a proline: 2.9 A).
 LINK_RANGE = (2.6, 4.6)
-#: Linked C-alphas closer than this (A) make a cis link (as ``refine.CIS_CA``).
-CIS_LINK = 3.3
 
 
 @dataclass(eq=False)
@@ -97,7 +96,7 @@ class Trace:
 
     def cis_ends(self) -> np.ndarray:
         """Per residue, True for the first or last residue of a fragment whose link to the rest
-        of it is cis (C-alphas under :data:`CIS_LINK` apart).
+        of it is cis (C-alphas under :data:`~.geometry.CIS_CA` apart).
 
         Cis peptides are rare (a few per thousand, mostly before a proline), and at the ends of
         fragments on real maps such links were almost always a wrong step: a second detection
@@ -108,7 +107,7 @@ class Trace:
         if len(self) < 2:
             return out
         same = self.fragment[1:] == self.fragment[:-1]
-        short = same & (np.linalg.norm(self.ca[1:] - self.ca[:-1], axis=1) < CIS_LINK)
+        short = same & (np.linalg.norm(self.ca[1:] - self.ca[:-1], axis=1) < CIS_CA)
         out[:-1] |= np.r_[True, ~same[:-1]] & short  # a first residue, cis to the second
         out[1:] |= np.r_[~same[1:], True] & short  # a last residue, cis to the one before
         return out

@@ -166,8 +166,8 @@ class ReviewPanel(QWidget):
             self.fit = density_fit(s, self.widget.dmap())
         except DensityBuildError:
             self.fit = np.full(len(s.residues), np.nan)
-        rama = rama_outliers(s)
-        peptides = peptide_flags(s)
+        st = s.structure() if any(r.atoms for r in s.residues) else None  # made once
+        rama, peptides = rama_outliers(s, st), peptide_flags(s, st)
         self._filling = True
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(s.residues))
