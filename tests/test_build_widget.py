@@ -307,3 +307,34 @@ def test_auto_build_leaves_out_weak_fragments_unless_asked(
         widget.auto_build()
         qtbot.waitUntil(lambda: not widget.runner.busy, timeout=JOB_TIMEOUT)
     assert seen == [DEFAULT_WEAK_FRAGMENTS, None]
+
+
+def test_closing_the_dock_stops_the_job_and_unties_the_layers(
+    make_napari_viewer, qtbot, sample_map
+):
+    """Closing the Model building dock cancels its job, gives the map back whole, and leaves
+    the boxes layer as it is: edits to it no longer reach the closed panel's session."""
+    viewer = make_napari_viewer()
+    widget = open_widget(viewer, qtbot, sample_map)
+    widget.auto_place()
+    qtbot.waitUntil(lambda: widget.session is not None and not widget.runner.busy,
+                    timeout=JOB_TIMEOUT)  # fmt: skip
+    session, boxes = widget.session, widget.sync.boxes
+    n = len(session.residues)
+    viewer.dims.ndisplay = 3
+    widget.controls.radius.setValue(6)
+    assert len(widget.controls.layer.experimental_clipping_planes) == 6
+    assert len(boxes.experimental_clipping_planes) == 6
+    outcomes = []
+    widget.runner.stopped.connect(lambda name, outcome: outcomes.append(outcome))
+    widget.classify()
+    assert widget.runner.busy
+    viewer.window.remove_dock_widget(widget)  # the dock's close button
+    qtbot.waitUntil(lambda: not widget.runner.busy, timeout=JOB_TIMEOUT)
+    assert outcomes == ["cancelled"]
+    assert all(len(ly.experimental_clipping_planes) == 0 for ly in viewer.layers)
+    assert all(r.name == "UNK" for r in session.residues)  # nothing half-classified shown
+    boxes.selected_data = {3}
+    boxes.remove_selected()  # the layer is the user's now
+    qtbot.wait(100)
+    assert len(boxes.data) == n - 1 and len(session.residues) == n and not widget.runner.busy

@@ -207,3 +207,35 @@ def test_mesh_of_a_large_map_is_contoured_near_the_centre_only(viewer_and_widget
     assert np.abs(mesh.data[:, 0] - (20.0, 15.0, 10.0)).max() <= 10.0 + 0.5
     widget.radius.setValue(40)  # more than 20^3 voxels: capped at 10 voxels (5 A)
     assert np.abs(mesh.data[:, 0] - (20.0, 15.0, 10.0)).max() <= 5.0 + 0.5
+
+
+def test_closing_the_dock_gives_the_map_back_whole(viewer_and_widget, qtbot):
+    """Closing the dock (napari takes the widget out of it) leaves no clipping, no mesh and a
+    shown map, and the controls no longer follow the view; docking them again restores them."""
+    from napari_densitybuild._napari._widgets import MESH
+
+    viewer, widget = viewer_and_widget
+    image = add_sample(viewer)
+    atoms = viewer.layers[0]
+    viewer.dims.ndisplay = 3
+    widget.radius.setValue(6)
+    widget.rendering.setCurrentText(MESH)
+    assert not image.visible and mesh_layers(viewer)
+    assert len(atoms.experimental_clipping_planes) == 6
+    viewer.window.remove_dock_widget(widget)  # what the dock's close button does
+    assert widget.parent() is None
+    assert image.visible and not mesh_layers(viewer)
+    assert all(len(ly.experimental_clipping_planes) == 0 for ly in viewer.layers)
+    camera(viewer).center = (25.0, 15.0, 12.0)  # the view moves: nothing is clipped again
+    viewer.dims.ndisplay = 2
+    viewer.dims.ndisplay = 3
+    qtbot.wait(300)
+    assert all(len(ly.experimental_clipping_planes) == 0 for ly in viewer.layers)
+    assert not mesh_layers(viewer)
+    data, meta, _ = make_sample_data()[1]
+    viewer.add_image(data, **{**meta, "name": "opened later"})  # not picked up by closed controls
+    assert widget.layer is None and widget.map_combo.count() == 1  # the list as it was
+    viewer.window.add_dock_widget(widget)  # docked again: the radius applies once more
+    assert widget.layer is image and widget.map_combo.count() == 2
+    assert len(image.experimental_clipping_planes) == 6
+    assert widget.rendering.currentText() == "iso-surface"

@@ -29,6 +29,7 @@ from qtpy.QtWidgets import (
 
 from ..errors import DensityBuildError
 from ..session import Session, autosave_path
+from ._docking import ReleasedWithDock
 from ._layer_sync import LayerSync
 from ._reader import notify_error
 from ._review_panel import ReviewPanel
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 BUTTONS = ("Auto-place", "Classify", "Predict poses", "Auto-build")
 
 
-class BuildWidget(QWidget):
+class BuildWidget(ReleasedWithDock, QWidget):
     """Open a map, build a model into it, review and correct it, export it.
 
     Parameters
@@ -104,6 +105,22 @@ class BuildWidget(QWidget):
         self._move_timer.timeout.connect(self._commit_moves)
         self._moved: set[int] = set()
         self._enable(True)
+
+    # -- the dock closing and opening ------------------------------------------------------------
+    def release(self) -> None:
+        """The dock closed: stop the running job (at its next progress report), give the map
+        back whole and shown, and leave the model's layers as they are, no longer tied to the
+        widget (edits made to them afterwards start no job; the session is in its autosave)."""
+        self.runner.cancel()
+        self._move_timer.stop()
+        self._moved.clear()
+        self.controls.release()
+        self.sync.release()
+
+    def attach(self) -> None:
+        """Docked again: control the map and follow the boxes layer again."""
+        self.controls.attach()
+        self.sync.attach()
 
     # -- weights and map -------------------------------------------------------------------------
     def _load(self, what: str):

@@ -71,8 +71,7 @@ class LayerSync:
                 border_width_is_relative=True, out_of_slice_display=True,
                 metadata={"densitybuild": BOXES_KIND}, **attrs,
             )  # fmt: skip
-            self.boxes.events.data.connect(self._on_data)
-            self.boxes.selected_data.events.items_changed.connect(self._on_selection)
+            self._follow_boxes(True)
             return
         layer = self.boxes
         layer.data = data
@@ -82,6 +81,23 @@ class LayerSync:
             layer.border_color = attrs["border_color"]
         layer.text = attrs["text"]
         layer.refresh()
+
+    def _follow_boxes(self, on: bool) -> None:
+        """Report (or stop reporting) the user's edits and selection in the boxes layer."""
+        if self.boxes is None:
+            return
+        data, selection = self.boxes.events.data, self.boxes.selected_data.events.items_changed
+        for event, handler in ((data, self._on_data), (selection, self._on_selection)):
+            (event.connect if on else event.disconnect)(handler)
+
+    def release(self) -> None:
+        """Leave the layers as they are, no longer tied to the widget (its dock closed)."""
+        self._follow_boxes(False)
+
+    def attach(self) -> None:
+        """Tie the boxes layer to the widget again."""
+        if self._alive(self.boxes):
+            self._follow_boxes(True)
 
     def _show_atoms(self, session: Session) -> None:
         data, attrs = atoms_layer_data(session)

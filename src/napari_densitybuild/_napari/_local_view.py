@@ -53,8 +53,30 @@ class LocalView(QObject):
         self._follow.setSingleShot(True)
         self._follow.setInterval(FOLLOW_MS)
         self._follow.timeout.connect(self.update)
-        camera(viewer).events.center.connect(self._on_centre)
-        viewer.dims.events.ndisplay.connect(self.update)
+        self._follow_view(True)
+
+    def _follow_view(self, on: bool) -> None:
+        centre, ndisplay = camera(self.viewer).events.center, self.viewer.dims.events.ndisplay
+        if on:
+            centre.connect(self._on_centre)
+            ndisplay.connect(self.update)
+        else:
+            centre.disconnect(self._on_centre)
+            ndisplay.disconnect(self.update)
+
+    def release(self) -> None:
+        """Every layer whole and the map shown (no radius, no mesh); stop following the view.
+
+        For the controls' dock closing: the map is left as the user would find it without them.
+        """
+        self._follow.stop()
+        self._follow_view(False)
+        self.mesh_on = False
+        self.set(layer=None)
+
+    def attach(self) -> None:
+        """Follow the view again after :meth:`release` (the owner sets the layer)."""
+        self._follow_view(True)
 
     def set(self, **changes) -> None:
         """Change ``layer``, ``radius``, ``clip_model`` or ``mesh_on``, then redraw."""

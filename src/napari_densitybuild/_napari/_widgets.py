@@ -24,6 +24,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ._docking import ReleasedWithDock
 from ._layers import DEFAULT_ISO_SIGMA, MAP_KIND, RENDERINGS
 from ._local_view import LocalView
 from ._mesh import DEFAULT_MESH_RADIUS
@@ -39,7 +40,7 @@ MAP_FILTER = "Density maps (*.mtz *.ccp4 *.map *.mrc *.gz);;All files (*)"
 MODEL_FILTER = "Models (*.cif *.mmcif *.pdb *.ent *.gz);;All files (*)"
 
 
-class DensityControls(QWidget):
+class DensityControls(ReleasedWithDock, QWidget):
     """Choose a map layer, its contour level (sigma), rendering and radius; open map files.
 
     The radius (``radius``, A; 0: the whole map) draws the density only within a cube of that
@@ -47,6 +48,7 @@ class DensityControls(QWidget):
     and with ``clip_model`` ticked the other 3-D layers but maps too (atoms, boxes, bonds): the
     residue under review is no longer hidden behind the rest of the map and model. The
     rendering :data:`MESH` draws the contour as lines in that cube (:mod:`._local_view`).
+    Closing the dock gives the maps back whole and shown (:meth:`release`).
 
     Parameters
     ----------
@@ -113,9 +115,27 @@ class DensityControls(QWidget):
         self.open_button.clicked.connect(self._on_open_clicked)
         self.radius.valueChanged.connect(lambda r: self.local.set(radius=float(r)))
         self.clip_model.toggled.connect(lambda on: self.local.set(clip_model=bool(on)))
+        self._follow_layers(True)
+        self._refresh_layers()
+
+    def _follow_layers(self, on: bool) -> None:
         events = self.viewer.layers.events
         for ev in (events.inserted, events.removed, events.reordered):
-            ev.connect(self._refresh_layers)
+            (ev.connect if on else ev.disconnect)(self._refresh_layers)
+
+    # -- the dock closing and opening ------------------------------------------------------------
+    def release(self) -> None:
+        """Leave the maps whole and shown, as without these controls, and stop following the
+        viewer's layers (called when the dock closes; the contour level and rendering stay)."""
+        self._follow_layers(False)
+        self.local.release()
+        self._bind(None)
+
+    def attach(self) -> None:
+        """Control the viewer's maps again (docked once more), with the radius shown."""
+        self.local.attach()
+        self._follow_layers(True)
+        self.local.set(radius=float(self.radius.value()), clip_model=self.clip_model.isChecked())
         self._refresh_layers()
 
     # -- layer choice ----------------------------------------------------------------------------
