@@ -39,7 +39,7 @@ def test_build_writes_model_and_report(built):
     for key in ("peptide_flips", "rotamer_changes", "side_chain_flips", "ncs_residues"):
         assert rep[key] >= 0, key
     assert rep["ncs_residues"] == 0  # one chain: no copies
-    assert rep["cis_ends_left_out"] == 0  # all the sample's peptides are trans
+    assert rep["cis_ends_left_out"] == rep["duplicates_left_out"] == 0  # sample: all trans
     for stage in ("read_map", "place", "classify", "sequence", "refine", "wall_total",
                   "unmodelled_blobs"):  # fmt: skip
         assert rep["seconds"][stage] >= 0, stage
@@ -268,7 +268,7 @@ def test_ncs_copies_at_the_edge_of_an_em_box_do_not_count(tmp_path, monkeypatch)
 
     monkeypatch.setattr(build_module, "average_copies", spy)
     result = build_module.build(box, placer, clf, passes=1, do_refine=False, weak_fragments=None,
-                                cis_ends=False)  # fmt: skip
+                                trim_links=False)  # fmt: skip
     depth = box.depth_inside(result.trace.ca)
     np.testing.assert_array_equal(seen[0], depth >= EDGE_DEPTH)
     assert 0 < seen[0].sum() < len(seen[0])  # a 3 A margin: some residues near the faces

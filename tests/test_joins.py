@@ -151,6 +151,16 @@ def test_join_is_on_by_default_and_can_be_turned_off_everywhere():
     assert p.parse_args(["evaluate", "--task", "build", "--no-join"]).join is False
 
 
+def test_trimming_short_links_can_be_turned_off_on_the_command_line():
+    from napari_densitybuild.cli import build_parser
+
+    p = build_parser()
+    assert p.parse_args(["build", "m.mtz", "--out", "o.cif"]).trim_links is True
+    assert p.parse_args(["build", "m.mtz", "--out", "o.cif", "--no-trim-links"]).trim_links is False
+    assert p.parse_args(["batch", "m.mtz", "--out", "d", "--no-trim-links"]).trim_links is False
+    assert p.parse_args(["evaluate", "--task", "build", "--no-trim-links"]).trim_links is False
+
+
 def test_build_joins_after_the_last_pass_renumbering_only_without_a_sequence(monkeypatch):
     """``build`` hands its result to :func:`join_fragments` (renumber: no sequence given) and
     the junctions to :func:`mend_junctions`; ``join=False`` skips both."""
@@ -183,7 +193,7 @@ def test_build_joins_after_the_last_pass_renumbering_only_without_a_sequence(mon
 
 
 def test_fragment_ends_across_a_cis_link_are_trimmed_and_the_new_ends_refined():
-    from napari_densitybuild.joins import trim_cis_ends
+    from napari_densitybuild.joins import trim_short_links
     from napari_densitybuild.maps import read_map
 
     result = _result(_chain(12), np.zeros(12, int), np.arange(1, 13))
@@ -197,14 +207,41 @@ def test_fragment_ends_across_a_cis_link_are_trimmed_and_the_new_ends_refined():
         v = ca(towards) - ca(r)
         m.xyz[m.residue == r] += (np.linalg.norm(v) - 2.6) * v / np.linalg.norm(v)
     inner = np.isin(m.residue, range(1, 11))
-    out, kept = trim_cis_ends(result, None)
-    assert kept.tolist() == [False] + [True] * 10 + [False]
+    out, kept, twice = trim_short_links(result, None, renumber=False)
+    assert kept.tolist() == [False] + [True] * 10 + [False] and twice == 0
     assert len(out) == 10 and out.types.tolist() == result.types[1:-1].tolist()
     assert out.seqid.tolist() == list(range(2, 12)) and not out.model.linked[0]
     np.testing.assert_array_equal(out.model.xyz, m.xyz[inner])  # no map: nothing moves
-    out, _ = trim_cis_ends(result, read_map(sample_paths()[0]))
+    out, _, _ = trim_short_links(result, read_map(sample_paths()[0]))
+    assert out.seqid.tolist() == list(range(1, 11))  # no sequence: numbered again
     moved = np.abs(out.model.xyz - m.xyz[inner]).max(axis=1) > 0
     assert moved.any() and set(out.model.residue[moved].tolist()) <= {0, 9}  # the new ends
     clean = _result(_chain(12), np.zeros(12, int), np.arange(1, 13))
-    same, kept = trim_cis_ends(clean, None)
+    same, kept, _ = trim_short_links(clean, None)
     assert same is clean and kept.all()
+
+
+def test_a_residue_detected_twice_is_left_out_and_its_neighbours_linked():
+    """A second detection of a residue inside a chain (its copy 1.9 A away, linked in after it)
+    goes; the chain stays one, numbered on without a gap, and the peptide across the gap is
+    refined to bond length."""
+    from napari_densitybuild.joins import trim_short_links
+    from napari_densitybuild.maps import read_map
+
+    st = read_structure(sample_paths()[1])
+    ch = st[0][0]
+    del ch[12:]
+    while len(st[0]) > 1:
+        del st[0][1]
+    copy = ch[5].clone()
+    for atom in copy:  # 1.9 A off, across the chain
+        atom.pos = atom.pos + gemmi.Position(0.0, 1.9, 0.0)
+    ch.add_residue(copy, 6)
+    result = _result(atom_model(st), np.zeros(13, int), np.arange(1, 14))
+    out, kept, twice = trim_short_links(result, read_map(sample_paths()[0]))
+    assert twice == 1 and np.flatnonzero(~kept).tolist() == [6]
+    assert len(out) == 12 and out.trace.fragment_count == 1
+    assert out.seqid.tolist() == list(range(1, 13)) and out.model.linked[1:].all()
+    m = out.model
+    c5, n6 = (m.xyz[(m.residue == r) & (m.atom == a)][0] for r, a in ((5, "C"), (6, "N")))
+    assert abs(np.linalg.norm(c5 - n6) - 1.33) < 0.1

@@ -146,3 +146,30 @@ def test_cis_ends_of_fragments():
     assert kept.cis_ends().sum() == 1  # fragment 3's next step
     assert _line_trace([[2.8]], [0, 0]).cis_ends().all()  # both ends of a pair
     assert not _line_trace([[]], [0]).cis_ends().any()  # a single residue has no link
+
+
+def test_residues_detected_twice():
+    """Of two linked C-alphas under 2.5 A apart inside a fragment, the less confident one goes;
+    cis steps and pairs at fragment ends are not this rule's."""
+    ca = np.array([
+        [0, 0, 0], [3.8, 0, 0], [5.7, 0, 0], [7.6, 0, 0], [11.4, 0, 0],  # 1.9 A: 1-2, 2-3
+        [40, 0, 0], [43.0, 2.3, 0], [43.8, 0.5, 0], [47.6, 0, 0],  # 6 a stray before 7
+        [80, 0, 0], [83.8, 0, 0], [86.7, 0, 0], [90.5, 0, 0],  # a cis step (2.9 A)
+        [120, 0, 0], [121.9, 0, 0], [125.7, 0, 0],  # a pair at the start: cis_ends'
+    ], dtype=float)  # fmt: skip
+    fragment = np.repeat([0, 1, 2, 3], [5, 4, 4, 3])
+    n = len(ca)
+    t = Trace(ca, np.ones((n, 3)), np.ones((n, 3)), np.ones(n), fragment)
+    confidence = np.full(n, 90.0)
+    confidence[[2, 6, 14]] = 40.0
+    dup = t.duplicates(confidence)
+    assert np.flatnonzero(dup).tolist() == [2, 6]  # 2-3 not looked at once 2 is gone
+    kept = t.subset(~dup)
+    same = kept.fragment[1:] == kept.fragment[:-1]
+    steps = np.linalg.norm(np.diff(kept.ca, axis=0), axis=1)[same]
+    assert np.abs(steps[:5] - 3.8).max() < 0.1  # the neighbours lie a trans step apart
+    assert not kept.duplicates(confidence[~dup]).any()
+    confidence[[1, 2, 6, 7]] = (40.0, 90.0, 90.0, 40.0)
+    assert np.flatnonzero(t.duplicates(confidence)).tolist() == [1, 7]
+    assert not Trace(ca[:3], np.ones((3, 3)), np.ones((3, 3)), np.ones(3),
+                     np.zeros(3, int)).duplicates(confidence[:3]).any()  # fmt: skip

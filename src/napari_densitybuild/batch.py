@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .settings import (
-    DEFAULT_CIS_ENDS,
     DEFAULT_ENVIRONMENT,
     DEFAULT_JOIN,
     DEFAULT_NCS,
     DEFAULT_PASSES,
+    DEFAULT_TRIM_LINKS,
     DEFAULT_TTA,
     weak_fragments_rule,
 )
@@ -111,7 +111,7 @@ def build_one(map_path: str, out_dir: str, options: dict | None = None) -> dict:
             ncs_side_chains=options.get("ncs_side_chains", False),
             weak_fragments=weak_fragments_rule(bool(options.get("keep_weak_fragments"))),
             join=options.get("join", DEFAULT_JOIN),
-            cis_ends=options.get("cis_ends", DEFAULT_CIS_ENDS),
+            trim_links=options.get("trim_links", DEFAULT_TRIM_LINKS),
         )
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         write_structure(result.structure(), model_path)

@@ -22,7 +22,7 @@ import numpy as np
 from .assemble import chain_name, model_structure, number_residues
 from .classify import Classifier
 from .errors import DensityBuildError
-from .joins import join_fragments, mend_junctions, trim_cis_ends
+from .joins import join_fragments, mend_junctions, trim_short_links
 from .maps import DensityMap
 from .ncs import EDGE_DEPTH, average_copies, ncs_groups
 from .place import Placer
@@ -32,11 +32,11 @@ from .residues import AMINO_ACIDS, HEAVY_ATOMS, THREE_LETTER
 from .sequence import assign_fragment
 from .settings import (
     AMIDE_DENSITY_WEIGHT,
-    DEFAULT_CIS_ENDS,
     DEFAULT_JOIN,
     DEFAULT_NCS,
     DEFAULT_PASSES,
     DEFAULT_SCAFFOLD_BELOW,
+    DEFAULT_TRIM_LINKS,
     DEFAULT_WEAK_FRAGMENTS,
 )
 from .symmetry import Symmetry
@@ -103,6 +103,8 @@ class BuildResult:
                    "side chains from NCS copies"), ("fragments_joined", "fragments joined "
                    "across crystal contacts")) if r.get(k)]  # fmt: skip
         parts += changes
+        if r.get("duplicates_left_out"):
+            parts.append(f"{r['duplicates_left_out']} residues detected twice left out")
         if r.get("cis_ends_left_out"):
             parts.append(f"{r['cis_ends_left_out']} fragment ends across a cis step left out")
         if r.get("weak_fragments_left_out"):
@@ -249,7 +251,7 @@ def build(
     scaffold_below: float = DEFAULT_SCAFFOLD_BELOW,
     weak_fragments: tuple[int, float] | None = DEFAULT_WEAK_FRAGMENTS,
     join: bool = DEFAULT_JOIN,
-    cis_ends: bool = DEFAULT_CIS_ENDS,
+    trim_links: bool = DEFAULT_TRIM_LINKS,
 ) -> BuildResult:
     """Build a model into ``dmap``.
 
@@ -291,9 +293,11 @@ def build(
     join
         Join fragments where one ends at peptide-bond distance from a crystal copy (or the
         same copy) of another's start (:mod:`.joins`), then refine the new junctions.
-    cis_ends
-        Leave out the end residues of fragments whose refined link to the rest is cis, and
-        refine the new ends again (:func:`.joins.trim_cis_ends`).
+    trim_links
+        Leave out one of each pair of linked residues whose refined C-alphas are under 2.5 A
+        apart (one residue detected twice) and the end residues of fragments whose refined
+        link to the rest is cis, and refine the residues next to them again
+        (:func:`.joins.trim_short_links`).
 
     Raises
     ------
@@ -374,9 +378,13 @@ def build(
               "seconds": times}  # fmt: skip
     result = BuildResult(placed, probs, poses, types, chain, seqid, icode, model, confidence,
                          dmap, report)  # fmt: skip
-    if cis_ends:
-        result, kept = trim_cis_ends(result, dmap if do_refine else None)
-        aligned, result.report["cis_ends_left_out"] = aligned[kept], int((~kept).sum())
+    if trim_links:
+        result, kept, twice = trim_short_links(result, dmap if do_refine else None,
+                                               renumber=not sequences)  # fmt: skip
+        aligned = aligned[kept]
+        result.report.update(
+            duplicates_left_out=twice, cis_ends_left_out=int((~kept).sum()) - twice
+        )
         recount(result, aligned)
     if weak_fragments is not None:
         result = without_weak_fragments(result, aligned, *weak_fragments)

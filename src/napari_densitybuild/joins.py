@@ -173,28 +173,43 @@ def mend_junctions(result: BuildResult, junction: np.ndarray, dmap, reach: int =
                        rotamer_fit=False, start_turns=False, movable=movable)  # fmt: skip
 
 
-def trim_cis_ends(result: BuildResult, dmap, rounds: int = 3) -> tuple[BuildResult, np.ndarray]:
-    """``result`` without the fragment ends whose refined C-alpha lies under
-    :data:`~.geometry.CIS_CA` from the next one in (:meth:`.Trace.cis_ends`, again while a new
-    end is so linked, at most ``rounds`` times), and the (N,) mask of the residues kept.
+def trim_short_links(
+    result: BuildResult, dmap, renumber: bool = True, rounds: int = 3
+) -> tuple[BuildResult, np.ndarray, int]:
+    """``result`` without the residues on C-alpha links too short for their place.
 
-    The residues that become ends are refined again, with rotamer fit and start turns and every
-    other atom held, so that a start whose N the removed residue had pulled out of density can
-    go back into it. Nothing else changes: no box is cut again, no type changes.
+    Those are one residue of each link inside a fragment under
+    :data:`~.geometry.DUPLICATE_CA` (one residue detected twice, :meth:`.Trace.duplicates`:
+    the one of lower confidence goes, and its neighbours are linked across the gap), and the
+    fragment ends whose refined C-alpha lies under :data:`~.geometry.CIS_CA` from the next one
+    in (:meth:`.Trace.cis_ends`, again while a new end is so linked, at most ``rounds`` times).
+
+    The residues next to those left out are refined again, with rotamer fit and start turns and
+    every other atom held, so that a start whose N the removed residue had pulled out of density
+    can go back into it, and a new link takes peptide geometry. Nothing else changes: no box is
+    cut again, no type changes. ``dmap`` None: nothing is refined.
+
+    Returns
+    -------
+    tuple
+        The trimmed result (numbered 1, 2, ... again with ``renumber``, else the sequence
+        numbering kept), the (N,) mask of the residues kept, and how many of the residues
+        left out were duplicates.
     """
     m = result.model
     ca = np.full((len(result), 3), np.nan)
     is_ca = m.atom == "CA"
     ca[m.residue[is_ca]] = m.xyz[is_ca]
     trace = dataclasses.replace(result.trace, ca=np.where(np.isnan(ca), result.trace.ca, ca))
-    keep = np.ones(len(result), dtype=bool)
+    keep = ~trace.duplicates(result.confidence)
+    duplicates = int((~keep).sum())
     for _ in range(rounds):
         ends = trace.subset(keep).cis_ends()
         if not ends.any() or ends.all():
             break
         keep[np.flatnonzero(keep)[ends]] = False
     if keep.all():
-        return result, keep
+        return result, keep, 0
     frag = result.trace.fragment
     dropped = ~keep
     touched = np.zeros(len(result), dtype=bool)  # kept residues next to a dropped one
@@ -202,6 +217,8 @@ def trim_cis_ends(result: BuildResult, dmap, rounds: int = 3) -> tuple[BuildResu
     touched[:-1] |= dropped[1:] & (frag[:-1] == frag[1:])
     touched &= keep
     out = result.subset(keep)
+    if renumber:
+        out.seqid, out.icode = number_residues(out.trace, [None] * out.trace.fragment_count)[1:]
     if dmap is not None:
         new_index = np.cumsum(keep) - 1
         model = out.model
@@ -210,4 +227,4 @@ def trim_cis_ends(result: BuildResult, dmap, rounds: int = 3) -> tuple[BuildResu
             field = DensityField(dmap, model.xyz[movable])
             model.xyz = refine(model, dmap, field=field, peptide_flips=False,
                                side_chain_flips=False, movable=movable)  # fmt: skip
-    return out, keep
+    return out, keep, duplicates

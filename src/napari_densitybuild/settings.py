@@ -34,10 +34,12 @@ DEFAULT_WEAK_FRAGMENTS: tuple[int, float] | None = (10, 50.0)
 #: Builds join fragments where one ends at peptide-bond distance from a crystal copy of another's
 #: start, moving the second onto that copy (see ``joins``).
 DEFAULT_JOIN = True
-#: After the last pass, builds leave out a fragment's end residue where its refined link to the
-#: rest is cis (C-alphas under 3.3 A apart; nearly always a wrong trace step that pulls its
-#: neighbour out of density) and refine the new end again (``joins.trim_cis_ends``).
-DEFAULT_CIS_ENDS = True
+#: After the last pass, builds leave out one residue of each linked pair whose refined C-alphas
+#: are under 2.5 A apart (one residue detected twice), and a fragment's end residue where its
+#: refined link to the rest is cis (C-alphas under 3.3 A apart; nearly always a wrong trace step
+#: that pulls its neighbour out of density), and refine their neighbours again
+#: (``joins.trim_short_links``).
+DEFAULT_TRIM_LINKS = True
 
 
 def weak_fragments_rule(keep: bool) -> tuple[int, float] | None:

@@ -19,7 +19,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .boxes import backbone_frames
-from .geometry import CIS_CA
+from .geometry import CIS_CA, DUPLICATE_CA
 from .maps import DensityMap
 from .symmetry import Symmetry
 
@@ -110,6 +110,29 @@ class Trace:
         short = same & (np.linalg.norm(self.ca[1:] - self.ca[:-1], axis=1) < CIS_CA)
         out[:-1] |= np.r_[True, ~same[:-1]] & short  # a first residue, cis to the second
         out[1:] |= np.r_[~same[1:], True] & short  # a last residue, cis to the one before
+        return out
+
+    def duplicates(self, confidence: np.ndarray) -> np.ndarray:
+        """Per residue, True for one of the two residues of each link inside a fragment whose
+        C-alphas lie under :data:`~.geometry.DUPLICATE_CA` apart: one residue detected twice.
+
+        Of the two, the one of lower ``confidence`` (N,) goes (on real maps the stray one was
+        the weaker detection or the less certain type; choosing by which neighbours then lie
+        nearer a trans step chose wrong where the pair sat next to another stray residue,
+        docs/build.md). Links at fragment ends are :meth:`cis_ends`'s.
+        """
+        out = np.zeros(len(self), dtype=bool)
+        if len(self) < 4:
+            return out
+        frag = self.fragment
+        same = frag[1:] == frag[:-1]
+        short = same & (np.linalg.norm(self.ca[1:] - self.ca[:-1], axis=1) < DUPLICATE_CA)
+        for i in np.flatnonzero(short):
+            j = i + 1
+            inside = i > 0 and same[i - 1] and j < len(self) - 1 and same[j]
+            if not inside or out[i - 1 : j].any():
+                continue  # an end, or a residue already left out in the pair or before it
+            out[i if confidence[i] < confidence[j] else j] = True
         return out
 
     def backbone(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

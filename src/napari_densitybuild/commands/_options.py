@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 
 from ..settings import (
-    DEFAULT_CIS_ENDS,
     DEFAULT_ENVIRONMENT,
     DEFAULT_JOIN,
     DEFAULT_NCS,
     DEFAULT_PASSES,
+    DEFAULT_TRIM_LINKS,
     DEFAULT_TTA,
     DEFAULT_WEAK_FRAGMENTS,
     DEVICE_CHOICES,
@@ -42,7 +42,8 @@ def add_tta(p: argparse.ArgumentParser) -> None:
 
 def _add_off_switch(p: argparse.ArgumentParser, dest: str, default: bool, help: str) -> None:
     """``--no-<dest>``: turn off a step that is on by default (``args.<dest>`` False)."""
-    p.add_argument(f"--no-{dest}", dest=dest, action="store_false", default=default, help=help)
+    flag = "--no-" + dest.replace("_", "-")
+    p.add_argument(flag, dest=dest, action="store_false", default=default, help=help)
 
 
 def add_environment(p: argparse.ArgumentParser) -> None:
@@ -95,15 +96,16 @@ def add_join(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_cis_ends(p: argparse.ArgumentParser) -> None:
-    """``--no-cis-ends``: keep fragment ends linked to the rest by a cis step (C-alphas under
-    3.3 A apart), which builds leave out by default."""
+def add_trim_links(p: argparse.ArgumentParser) -> None:
+    """``--no-trim-links``: keep residues on C-alpha links too short for their place, which
+    builds leave out by default (:func:`~napari_densitybuild.joins.trim_short_links`)."""
     _add_off_switch(
         p,
-        "cis_ends",
-        DEFAULT_CIS_ENDS,
-        "keep fragment ends linked to the rest by a step under 3.3 A (left out by default: "
-        "nearly always a wrong trace step)",
+        "trim_links",
+        DEFAULT_TRIM_LINKS,
+        "keep residues detected twice (linked C-alphas under 2.5 A apart) and fragment ends "
+        "linked to the rest by a step under 3.3 A (left out by default: nearly always wrong "
+        "trace steps)",
     )
 
 
@@ -146,5 +148,5 @@ def add_build_options(p: argparse.ArgumentParser, sequence_help: str) -> None:
     add_ncs(p)
     add_weak_fragments(p)
     add_join(p)
-    add_cis_ends(p)
+    add_trim_links(p)
     add_weights(p)

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         "ncs_side_chains",
         "keep_weak_fragments",
         "join",
-        "cis_ends",
+        "trim_links",
     )
     options = {k: getattr(args, k) for k in keys}
     rows = run_batch(args.maps, args.out, args.scheduler, args.workers, options)

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         ncs_side_chains=args.ncs_side_chains,
         weak_fragments=weak_fragments_rule(args.keep_weak_fragments),
         join=args.join,
-        cis_ends=args.cis_ends,
+        trim_links=args.trim_links,
     )
     write_structure(result.structure(), args.out)
     total = time.perf_counter() - t0

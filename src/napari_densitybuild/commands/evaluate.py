@@ -18,12 +18,12 @@ from pathlib import Path
 from ..errors import DensityBuildError
 from ..settings import DEFAULT_TTA, weak_fragments_rule
 from ._options import (
-    add_cis_ends,
     add_device,
     add_environment,
     add_join,
     add_ncs,
     add_passes,
+    add_trim_links,
     add_weak_fragments,
 )
 
@@ -75,7 +75,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     add_ncs(p)
     add_weak_fragments(p)
     add_join(p)
-    add_cis_ends(p)
+    add_trim_links(p)
     return p
 
 
@@ -220,4 +220,4 @@ def _build(dmap, args: argparse.Namespace):
                  sequences, passes=args.passes, ncs=args.ncs,
                  ncs_side_chains=args.ncs_side_chains,
                  weak_fragments=weak_fragments_rule(args.keep_weak_fragments),
-                 join=args.join, cis_ends=args.cis_ends)  # fmt: skip
+                 join=args.join, trim_links=args.trim_links)  # fmt: skip
