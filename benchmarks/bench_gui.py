@@ -2,7 +2,10 @@
 
 Opens the sample in a shown napari viewer with the Model building widget, presses
 "Auto-build", and while the job runs a 10 ms Qt timer records how late each tick is handled
-(the event loop's latency: what a user feels when rotating the view). Needs an X server:
+(the event loop's latency: what a user feels when rotating the view). Then it times what one
+edit of a large model costs on the GUI thread (the widget redraws its layers and refills the
+review table): the built sample copied side by side to about ``--large`` residues. Needs an X
+server:
 
     xvfb-run -a -s "-screen 0 1280x1024x24" python benchmarks/bench_gui.py
 
@@ -28,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(RESULTS / "gui.md"), help="'-': print only")
     parser.add_argument("--runs", type=int, default=2, help="auto-builds to measure")
+    parser.add_argument("--large", type=int, default=1750, help="residues of the large model")
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
     import napari
@@ -70,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.001)
         timer.stop()
         seconds.append(time.perf_counter() - t0)
+    edit_rows = _large_model_edits(widget, app, args.large)
     viewer.close()
     shutil.rmtree(tmp, ignore_errors=True)
     lag = np.maximum(np.array(lags), 0.0)
@@ -81,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{np.percentile(lag, 50):.1f} | {np.percentile(lag, 95):.1f} | "
         f"{np.percentile(lag, 99):.1f} | {lag.max():.1f} |",
     ]
+    rows += ["", *edit_rows]
     intro = [
         "`xvfb-run -a python benchmarks/bench_gui.py`: a 10 ms Qt timer runs while the "
         "widget's Auto-build job (place, classify + pose, refine) runs in its worker thread "
@@ -93,10 +99,47 @@ def main(argv: list[str] | None = None) -> int:
         "main-thread work when the results arrive: creating the atoms, bonds and boxes layers "
         "(about 0.8 s in `LayerSync.show`: Points and Vectors layers with text) and the first "
         "draws with their new shaders (`glLinkProgram`, `glDrawElements`: software OpenGL "
-        "under Xvfb here, faster on a real GPU). Layers must be made on the main thread."
+        "under Xvfb here, faster on a real GPU). Layers must be made on the main thread. "
+        "The second table: one edit of a large model (the built sample copied side by side, "
+        "each copy 60 A from the last, as new chains) redraws the layers (`LayerSync.show`) "
+        "and refills the review table on the GUI thread; the first refresh shows the model."
     )
     report("napari event-loop latency during Auto-build", intro, rows, args.out, tail)
     return 0
+
+
+def _large_model_edits(widget, app, residues: int) -> list[str]:
+    """Seconds of GUI-thread work per refresh of a model of about ``residues`` residues."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from napari_densitybuild.session import Session
+
+    base = widget.session.residues
+    copies = max(1, round(residues / len(base)))
+    rows = []
+    for k in range(copies):
+        shift = np.array([60.0 * k, 0.0, 0.0])
+        for r in base:
+            atoms = tuple((a[0], *map(float, np.array(a[1:]) + shift)) for a in r.atoms)
+            rows.append(replace(r, chain=f"{r.chain}{k}", atoms=atoms,
+                                centre=tuple(map(float, np.array(r.centre) + shift))))  # fmt: skip
+    widget.set_session(Session(rows, widget.session.map_path, autosave=False))
+    app.processEvents()
+    times = {"layers (LayerSync.show)": [], "review table": [], "whole refresh": []}
+    for _ in range(2):
+        for name, fn in (("layers (LayerSync.show)", lambda: widget.sync.show(widget.session)),
+                         ("review table", widget.review.refresh), ("whole refresh",
+                         widget.refresh)):  # fmt: skip
+            t0 = time.perf_counter()
+            fn()
+            app.processEvents()
+            times[name].append(time.perf_counter() - t0)
+    out = ["| large model: residues | step | seconds (two refreshes) |", "|---:|---|---|"]
+    out += [f"| {len(rows)} | {name} | {', '.join(f'{t:.2f}' for t in ts)} |"
+            for name, ts in times.items()]  # fmt: skip
+    return out
 
 
 if __name__ == "__main__":

@@ -80,8 +80,7 @@ class ReviewPanel(QWidget):
         for c, tip in enumerate(COLUMN_TIPS):
             self.table.horizontalHeaderItem(c).setToolTip(tip)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COLUMNS.index("runner-up"), QHeaderView.ResizeMode.Stretch)
+        self._fit_columns(True)
         header.setMinimumSectionSize(36)
         self.table.verticalHeader().setVisible(False)  # row numbers mean nothing once sorted
         rows = self.table.verticalHeader().defaultSectionSize()
@@ -155,6 +154,17 @@ class ReviewPanel(QWidget):
         return self.widget.session
 
     # -- table -----------------------------------------------------------------------------------
+    def _fit_columns(self, on: bool) -> None:
+        """Columns sized to their contents (the runner-up column takes the rest), or fixed while
+        the table is filled: sized per cell set, refilling a table of N rows takes N^2 steps
+        (196 s for a 1,764-residue model, 0.2 s fixed; benchmarks/bench_gui.py)."""
+        header = self.table.horizontalHeader()
+        if not on:
+            header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+            return
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COLUMNS.index("runner-up"), QHeaderView.ResizeMode.Stretch)
+
     def refresh(self) -> None:
         """Refill the table (and the type list) from the session."""
         s = self.session
@@ -170,6 +180,7 @@ class ReviewPanel(QWidget):
         rama, peptides = rama_outliers(s, st), peptide_flags(s, st)
         self._filling = True
         self.table.setSortingEnabled(False)
+        self._fit_columns(False)
         self.table.setRowCount(len(s.residues))
         for i, r in enumerate(s.residues):
             alt = r.alternative
@@ -183,6 +194,7 @@ class ReviewPanel(QWidget):
             for c, item in enumerate(cells):
                 item.setData(Qt.ItemDataRole.UserRole, i)
                 self.table.setItem(i, c, item)
+        self._fit_columns(True)
         self.table.setSortingEnabled(True)
         self._filling = False
         self.undo_button.setEnabled(s.can_undo)
