@@ -162,3 +162,27 @@ def test_rama_outliers_flag_residues_with_forbidden_phi_psi():
             assert row is not None and row["phi"] > 0 and res.name != "GLY"
         if row is None:
             assert not flag  # no phi/psi (chain ends): no flag
+
+
+def test_refine_updates_moves_the_updated_residue_back_into_density_alone():
+    """Atoms of one updated residue, 0.6 A off, are refined back towards the true ones in the
+    model; the residues not updated are held (neither returned nor moved)."""
+    from dataclasses import replace
+
+    from napari_densitybuild._napari._sample_data import sample_paths
+    from napari_densitybuild.maps import read_map
+    from napari_densitybuild.review import refine_updates
+
+    session = sample_session()
+    dmap = read_map(sample_paths()[0])
+    true = session.residues[10]
+    off = np.array([0.35, -0.35, 0.35])
+    moved = replace(true, atoms=tuple((a[0], *(np.array(a[1:]) + off)) for a in true.atoms))
+    before = [r.atoms for r in session.residues]
+    out = refine_updates(session, {10: moved}, dmap)
+    assert list(out) == [10] and [a[0] for a in out[10].atoms] == [a[0] for a in true.atoms]
+    xyz = lambda r: np.array([a[1:] for a in r.atoms])  # noqa: E731
+    err_in = np.linalg.norm(xyz(moved) - xyz(true), axis=1).mean()
+    err_out = np.linalg.norm(xyz(out[10]) - xyz(true), axis=1).mean()
+    assert err_out < 0.5 * err_in
+    assert [r.atoms for r in session.residues] == before

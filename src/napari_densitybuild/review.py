@@ -1,6 +1,8 @@
 """The steps behind the review widget's buttons, on a :class:`~.session.Session`; no Qt.
 
 * :func:`classify_residues`: types, probabilities and atoms (pose head) for chosen boxes;
+* :func:`refine_updates`: new states' atoms refined against the map in the model, the other
+  residues held;
 * :func:`pose_for_type`: a residue's atoms for another type (a correction), refined locally;
 * :func:`residue_at`: a new residue where the user clicked, its frame taken from the nearest
   C-alpha the detector finds there;
@@ -21,7 +23,7 @@ from .errors import DensityBuildError
 from .maps import DensityMap
 from .place import Placer, map_stats
 from .pose import frame_to_world
-from .refine import AtomModel, refine
+from .refine import AtomModel, DensityField, refine
 from .residues import AMINO_ACIDS, HEAVY_ATOMS
 from .session import UNKNOWN, ResidueState, Session
 from .settings import AMIDE_DENSITY_WEIGHT
@@ -94,6 +96,33 @@ def classify_residues(
         t = r.type if (keep_edited and r.edited and r.type >= 0) else int(probs[k].argmax())
         atoms = _atoms(world[k, t], t) if poses else r.atoms
         out[i] = replace(r, type=t, probs=tuple(np.round(probs[k], 5).tolist()), atoms=atoms)
+    return out
+
+
+def refine_updates(
+    session: Session,
+    updates: dict[int, ResidueState],
+    dmap: DensityMap,
+    progress: Progress | None = None,
+) -> dict[int, ResidueState]:
+    """``updates`` with their atoms refined against ``dmap`` in the whole model (peptides to
+    their chain neighbours, contacts with every residue), the residues not updated held where
+    they are; updating every residue refines them all together."""
+    rows = [updates.get(i, r) for i, r in enumerate(session.residues)]
+    model, _ = Session(rows, autosave=False).atom_model()
+    movable = np.isin(model.residue, list(updates))
+    if progress is not None:
+        progress("refine", 0, 1)
+    field = DensityField(dmap, model.xyz[movable]) if movable.any() else None
+    xyz = refine(model, dmap, field=field, flip_density_weight=AMIDE_DENSITY_WEIGHT,
+                 movable=None if movable.all() else movable)  # fmt: skip
+    if progress is not None:
+        progress("refine", 1, 1)
+    out = {}
+    for i in updates:
+        idx = np.flatnonzero(model.residue == i)
+        atoms = tuple((str(model.atom[k]), *map(float, xyz[k])) for k in idx)
+        out[i] = replace(updates[i], atoms=atoms)
     return out
 
 

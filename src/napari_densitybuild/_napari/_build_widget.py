@@ -232,7 +232,7 @@ class BuildWidget(ReleasedWithDock, QWidget):
 
     def classify(self, poses: bool = False):
         """Classify all (or the selected) boxes; with ``poses`` also predict their atoms."""
-        from ..review import classify_residues
+        from ..review import classify_residues, refine_updates
 
         if self.session is None or not self.session.residues:
             notify_error("no boxes: run Auto-place or add boxes first")
@@ -245,7 +245,7 @@ class BuildWidget(ReleasedWithDock, QWidget):
             report = lambda d, n: progress("classify", d, n)  # noqa: E731
             updates = classify_residues(session, dmap, clf, indices, poses=poses, progress=report)
             if refine_atoms:
-                updates = _refined(session, updates, dmap, progress)
+                updates = refine_updates(session, updates, dmap, progress)
             return updates
 
         def done(updates):
@@ -380,24 +380,3 @@ class BuildWidget(ReleasedWithDock, QWidget):
         except DensityBuildError as e:
             notify_error(str(e))
             return None
-
-
-def _refined(session: Session, updates: dict, dmap, progress) -> dict:
-    """Refine the atoms of updated residues together (one model) against the map."""
-    from dataclasses import replace
-
-    from ..refine import refine
-    from ..settings import AMIDE_DENSITY_WEIGHT
-
-    rows = [updates.get(i, r) for i, r in enumerate(session.residues)]
-    tmp = Session(rows, autosave=False)
-    model, _ = tmp.atom_model()
-    progress("refine", 0, 1)
-    xyz = refine(model, dmap, flip_density_weight=AMIDE_DENSITY_WEIGHT)
-    progress("refine", 1, 1)
-    out = {}
-    for i in updates:
-        idx = np.flatnonzero(model.residue == i)
-        atoms = tuple((str(model.atom[k]), *map(float, xyz[k])) for k in idx)
-        out[i] = replace(updates[i], atoms=atoms)
-    return out
