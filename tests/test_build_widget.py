@@ -366,3 +366,31 @@ def test_review_table_is_refilled_with_columns_fixed(make_napari_viewer):
     runner_up = [table.horizontalHeaderItem(c).text() for c in range(len(fit))].index("runner-up")
     assert fit.pop(runner_up) == QHeaderView.ResizeMode.Stretch
     assert set(fit) == {QHeaderView.ResizeMode.ResizeToContents}
+
+
+def test_a_job_cancelled_after_its_last_progress_report_is_dropped(qtbot):
+    """Cancel pressed while a job runs past its last progress report: it finishes, but its
+    result is not applied and it ends as cancelled (a closed panel shows nothing late)."""
+    import threading
+
+    from napari_densitybuild._napari._tasks import TaskRunner
+
+    runner = TaskRunner()
+    reported, go, applied, outcomes = threading.Event(), threading.Event(), [], []
+    runner.stopped.connect(lambda name, outcome: outcomes.append(outcome))
+
+    def job(progress):
+        progress("work", 1, 1)  # the last report
+        reported.set()
+        go.wait(10)
+        return "result"
+
+    runner.start("Job", job, on_done=applied.append)
+    assert reported.wait(10)
+    runner.cancel()
+    go.set()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=10_000)
+    assert outcomes == ["cancelled"] and applied == []
+    runner.start("Job", lambda progress: "again", on_done=applied.append)
+    qtbot.waitUntil(lambda: not runner.busy, timeout=10_000)
+    assert applied == ["again"] and outcomes[-1] == "done"

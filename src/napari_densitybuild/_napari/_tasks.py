@@ -3,8 +3,9 @@
 :class:`TaskRunner` starts a function in napari's worker thread pool. The function gets a
 ``progress(stage, done, total)`` callback as its first argument; the callback forwards to the
 GUI through a queued Qt signal and raises :class:`Cancelled` once the user pressed Cancel, so
-the job stops at its next progress report. Results of a job that a newer job superseded are
-dropped. Errors become napari notifications with the exception's message.
+the job stops at its next progress report; a job cancelled after its last report finishes, but
+its result is dropped. Results of a job that a newer job superseded are dropped too. Errors
+become napari notifications with the exception's message.
 """
 
 from __future__ import annotations
@@ -68,11 +69,16 @@ class TaskRunner(QObject):
                 raise Cancelled(name)
             self.progress.emit(stage, int(done), int(total))
 
-        def returned(result: Any) -> None:
-            if request == self._request and on_done is not None:
-                on_done(result)
-
         failed = []
+
+        def returned(result: Any) -> None:
+            if request != self._request:
+                return
+            if cancel.is_set():  # cancelled after its last progress report: result dropped
+                failed.append(Cancelled(name))
+                self.stopped.emit(name, "cancelled")
+            elif on_done is not None:
+                on_done(result)
 
         def errored(err: Exception) -> None:
             failed.append(err)
