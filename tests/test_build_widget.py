@@ -394,3 +394,22 @@ def test_a_job_cancelled_after_its_last_progress_report_is_dropped(qtbot):
     runner.start("Job", lambda progress: "again", on_done=applied.append)
     qtbot.waitUntil(lambda: not runner.busy, timeout=10_000)
     assert applied == ["again"] and outcomes[-1] == "done"
+
+
+def test_buttons_before_a_map_or_build_say_what_is_missing(make_napari_viewer, monkeypatch):
+    """Every button pressed on a fresh panel (no map, nothing built) gives a message, no error."""
+    from napari_densitybuild._napari import _build_widget, _review_panel
+
+    said = []
+    for module in (_build_widget, _review_panel):
+        monkeypatch.setattr(module, "notify_error", said.append)
+    viewer = make_napari_viewer()
+    widget = BuildWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    names = (*BUTTONS, "Next doubtful residue", "Next unmodelled blob", "Delete residue",
+             "Export model...")  # fmt: skip
+    monkeypatch.setattr(_build_widget.QFileDialog, "getSaveFileName", lambda *a: ("", ""))
+    for name in names:
+        button(widget, name).click()
+    assert len(said) == len(names) and all(isinstance(m, str) and m for m in said)
+    assert widget.session is None and not widget.runner.busy

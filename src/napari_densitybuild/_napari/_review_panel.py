@@ -237,6 +237,7 @@ class ReviewPanel(QWidget):
     def next_doubtful(self) -> int | None:
         """Go to the next least confident residue not yet corrected."""
         if self.session is None:
+            notify_error("nothing to review yet: run Auto-build or Auto-place first")
             return None
         index = self.session.doubtful(after=self.current)
         if index is None:
