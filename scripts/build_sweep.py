@@ -2,14 +2,16 @@
 
     .venv/bin/python scripts/build_sweep.py --maps 4iid,gere,1g8a,5gge,2apb,3sb3 \\
         [--amide-weight 2] [--refine rounds=4] [--build join=false] \\
-        [--set classify.TTA_SEED=1] [--weights W.safetensors] [--save DIR] > variant.jsonl
+        [--set classify.TTA_SEED=1] [--weights W.safetensors] [--save DIR] [--sequence] \
+        > variant.jsonl
 
 Each map of ``../shared/data/real`` is built with ``build.build`` and the defaults of
 ``densitybuild build`` (one thread), except: ``--amide-weight`` (the last pass's
 ``settings.AMIDE_DENSITY_WEIGHT``), ``--refine KEY=VALUE`` (keyword arguments of
 ``refine.refine`` in every pass), ``--build KEY=VALUE`` (of ``build.build``) and ``--set
 MODULE.NAME=VALUE`` (a module constant, VALUE in JSON; ``classify.TTA_SEED=1`` draws other
-test-time copies, which shows how far builds move by chance). Then it is compared with the
+test-time copies, which shows how far builds move by chance); ``--sequence`` builds with the
+deposited model's sequence (``sequence.model_fasta``). Then it is compared with the
 deposited model as ``densitybuild evaluate --task build`` compares it: correctly typed
 residues, residues more than 1 A off, backbone and all-atom RMSD, residues in impossible
 contacts. Used for the tables of docs/build.md (two such runs at a time, the 13 maps outside
@@ -37,6 +39,7 @@ from napari_densitybuild.device import configure_cpu_threads  # noqa: E402
 from napari_densitybuild.maps import read_map  # noqa: E402
 from napari_densitybuild.models import read_structure, write_structure  # noqa: E402
 from napari_densitybuild.place import Placer  # noqa: E402
+from napari_densitybuild.sequence import model_fasta  # noqa: E402
 from napari_densitybuild.settings import weak_fragments_rule  # noqa: E402
 from napari_densitybuild.symmetry import Symmetry  # noqa: E402
 from napari_densitybuild.training.evaluate_build import compare_models  # noqa: E402
@@ -57,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--weights", help="classifier .safetensors (default: the shipped weights)")
     p.add_argument("--save", help="folder to write each model to (MAP.cif)")
+    p.add_argument(
+        "--sequence",
+        action="store_true",
+        help="build with the deposited model's sequence (sequence.model_fasta)",
+    )
     args = p.parse_args(argv)
     configure_cpu_threads(1)
     variant = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.refine)}
@@ -77,16 +85,20 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.maps.split(","):
         t0 = time.perf_counter()
         dmap = read_map(real_dir() / name / "map.mtz")
-        result = build_module.build(dmap, placer, classifier,
+        deposited = read_structure(model_path(name))
+        seqs = None
+        if args.sequence:
+            text = model_fasta(deposited, name)
+            seqs = [line for line in text.splitlines() if not line.startswith(">")]
+        result = build_module.build(dmap, placer, classifier, seqs,
                                     weak_fragments=weak_fragments_rule(False),
                                     **options)  # fmt: skip
         built = result.structure()
         if args.save:
             Path(args.save).mkdir(parents=True, exist_ok=True)
             write_structure(built, Path(args.save) / f"{name}.cif")
-        m = compare_models(built, read_structure(model_path(name)),
-                           Symmetry.of_map(dmap), dmap)  # fmt: skip
-        row = {"map": name, "variant": variant,
+        m = compare_models(built, deposited, Symmetry.of_map(dmap), dmap)
+        row = {"map": name, "variant": {**variant, "sequence": args.sequence},
                "typed": round(m["sequence_recovery"] * m["matched_1A"]),
                "matched": m["matched_1A"], "far": m["far_residues"],
                "backbone_rmsd": round(m["backbone_rmsd"], 3),

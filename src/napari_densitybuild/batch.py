@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from .settings import (
     DEFAULT_ENVIRONMENT,
+    DEFAULT_FRAME_SEARCH,
     DEFAULT_JOIN,
     DEFAULT_NCS,
     DEFAULT_PASSES,
@@ -112,6 +113,7 @@ def build_one(map_path: str, out_dir: str, options: dict | None = None) -> dict:
             weak_fragments=weak_fragments_rule(bool(options.get("keep_weak_fragments"))),
             join=options.get("join", DEFAULT_JOIN),
             trim_links=options.get("trim_links", DEFAULT_TRIM_LINKS),
+            frame_search=options.get("frame_search", DEFAULT_FRAME_SEARCH),
         )
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         write_structure(result.structure(), model_path)

@@ -22,6 +22,7 @@ import numpy as np
 from .assemble import chain_name, model_structure, number_residues
 from .classify import Classifier
 from .errors import DensityBuildError
+from .frame_search import refit_doubted
 from .joins import join_fragments, mend_junctions, trim_short_links
 from .maps import DensityMap
 from .ncs import EDGE_DEPTH, average_copies, ncs_groups
@@ -32,6 +33,7 @@ from .residues import AMINO_ACIDS, HEAVY_ATOMS, THREE_LETTER
 from .sequence import assign_fragment
 from .settings import (
     AMIDE_DENSITY_WEIGHT,
+    DEFAULT_FRAME_SEARCH,
     DEFAULT_JOIN,
     DEFAULT_NCS,
     DEFAULT_PASSES,
@@ -103,6 +105,8 @@ class BuildResult:
                    "side chains from NCS copies"), ("fragments_joined", "fragments joined "
                    "across crystal contacts")) if r.get(k)]  # fmt: skip
         parts += changes
+        if r.get("frames_searched_again"):
+            parts.append(f"{r['frames_searched_again']} residues posed in frames searched again")
         if r.get("duplicates_left_out"):
             parts.append(f"{r['duplicates_left_out']} residues detected twice left out")
         if r.get("cis_ends_left_out"):
@@ -252,6 +256,7 @@ def build(
     weak_fragments: tuple[int, float] | None = DEFAULT_WEAK_FRAGMENTS,
     join: bool = DEFAULT_JOIN,
     trim_links: bool = DEFAULT_TRIM_LINKS,
+    frame_search: bool = DEFAULT_FRAME_SEARCH,
 ) -> BuildResult:
     """Build a model into ``dmap``.
 
@@ -298,6 +303,10 @@ def build(
         apart (one residue detected twice) and the end residues of fragments whose refined
         link to the rest is cis, and refine the residues next to them again
         (:func:`.joins.trim_short_links`).
+    frame_search
+        With a sequence, cut the boxes of residues whose sequence type the classifier doubts
+        again in turned frames, and where one makes that type clearly more probable, pose and
+        refine the residue in it (:mod:`.frame_search`).
 
     Raises
     ------
@@ -369,12 +378,17 @@ def build(
             for key in refined:
                 refined[key] += info.get(key, 0)
         t = tick("refine" if k == 0 else "refine_again", t)
+    refits = 0
+    if frame_search and do_refine and aligned.any():
+        refits = refit_doubted(model, dmap, classifier, types, probs, aligned, placed.fragment)
+        t = tick("frame_search", t)
     chain, seqid, icode = number_residues(placed, positions)
     confidence = np.round(100.0 * placed.score * probs[np.arange(len(types)), types], 2)
     report = {"residues": len(types), "fragments": placed.fragment_count,
               "mean_fragment_length": float(placed.fragment_lengths().mean()),
               "aligned_to_sequence": int(aligned.sum()), "atoms": len(model),
-              **refined, "ncs_residues": ncs_residues, "passes": passes,
+              **refined, "ncs_residues": ncs_residues, "frames_searched_again": refits,
+              "passes": passes,
               "seconds": times}  # fmt: skip
     result = BuildResult(placed, probs, poses, types, chain, seqid, icode, model, confidence,
                          dmap, report)  # fmt: skip

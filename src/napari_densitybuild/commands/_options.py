@@ -6,6 +6,7 @@ import argparse
 
 from ..settings import (
     DEFAULT_ENVIRONMENT,
+    DEFAULT_FRAME_SEARCH,
     DEFAULT_JOIN,
     DEFAULT_NCS,
     DEFAULT_PASSES,
@@ -109,6 +110,21 @@ def add_trim_links(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_frame_search(p: argparse.ArgumentParser) -> None:
+    """``--frame-search``: with a sequence, cut the boxes of residues whose sequence type the
+    classifier doubts again in turned frames (:mod:`~napari_densitybuild.frame_search`; off by
+    default)."""
+    p.add_argument(
+        "--frame-search",
+        dest="frame_search",
+        action="store_true",
+        default=DEFAULT_FRAME_SEARCH,
+        help="with --sequence, cut the boxes of residues whose sequence type the "
+        "classifier doubts again in turned frames and pose them in the frame "
+        "that makes that type most probable (experimental: docs/build.md)",
+    )
+
+
 def _at_least_one(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -149,4 +165,5 @@ def add_build_options(p: argparse.ArgumentParser, sequence_help: str) -> None:
     add_weak_fragments(p)
     add_join(p)
     add_trim_links(p)
+    add_frame_search(p)
     add_weights(p)

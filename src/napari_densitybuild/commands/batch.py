@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         "keep_weak_fragments",
         "join",
         "trim_links",
+        "frame_search",
     )
     options = {k: getattr(args, k) for k in keys}
     rows = run_batch(args.maps, args.out, args.scheduler, args.workers, options)

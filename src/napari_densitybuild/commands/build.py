@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         weak_fragments=weak_fragments_rule(args.keep_weak_fragments),
         join=args.join,
         trim_links=args.trim_links,
+        frame_search=args.frame_search,
     )
     write_structure(result.structure(), args.out)
     total = time.perf_counter() - t0

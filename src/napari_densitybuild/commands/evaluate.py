@@ -20,6 +20,7 @@ from ..settings import DEFAULT_TTA, weak_fragments_rule
 from ._options import (
     add_device,
     add_environment,
+    add_frame_search,
     add_join,
     add_ncs,
     add_passes,
@@ -76,6 +77,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     add_weak_fragments(p)
     add_join(p)
     add_trim_links(p)
+    add_frame_search(p)
     return p
 
 
@@ -220,4 +222,5 @@ def _build(dmap, args: argparse.Namespace):
                  sequences, passes=args.passes, ncs=args.ncs,
                  ncs_side_chains=args.ncs_side_chains,
                  weak_fragments=weak_fragments_rule(args.keep_weak_fragments),
-                 join=args.join, trim_links=args.trim_links)  # fmt: skip
+                 join=args.join, trim_links=args.trim_links,
+                 frame_search=args.frame_search)  # fmt: skip

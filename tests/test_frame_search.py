@@ -1,0 +1,123 @@
+"""Frames searched again for residues whose sequence type the classifier doubts."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from napari_densitybuild._napari._sample_data import sample_paths
+from napari_densitybuild.classify import Classifier
+from napari_densitybuild.frame_search import candidate_rotations, refit_doubted, search_frames
+from napari_densitybuild.maps import read_map
+from napari_densitybuild.models import read_structure
+from napari_densitybuild.refine import atom_model
+from napari_densitybuild.residues import AMINO_ACIDS
+
+
+def _sample():
+    st = read_structure(sample_paths()[1])
+    model = atom_model(st)
+    return read_map(sample_paths()[0]), model
+
+
+def _backbone(model):
+    first = np.searchsorted(model.residue, np.arange(len(model.resname)))
+    return model.xyz[first], model.xyz[first + 1], model.xyz[first + 2]
+
+
+def test_candidates_start_with_the_frame_as_given():
+    rots = candidate_rotations()
+    assert np.allclose(rots[0], np.eye(3)) and len(rots) == 1 + 13 * 7
+    assert np.allclose(np.einsum("kij,kil->kjl", rots, rots), np.eye(3), atol=1e-9)
+
+
+def test_a_turned_frame_is_found_again():
+    """N and C turned 60 degrees about the C-alpha: the search finds a frame near the true one
+    in which the residue's type is much more probable than in the turned one."""
+    dmap, model = _sample()
+    clf = Classifier.from_path(None, "cpu", tta=0)
+    n, ca, c = _backbone(model)
+    types = np.array([AMINO_ACIDS.index(str(r)) for r in model.resname])
+    idx = np.array([i for i in range(5, len(types) - 5) if AMINO_ACIDS[types[i]] in
+                    ("TRP", "PHE", "TYR", "LEU", "ARG", "LYS", "ILE", "MET")][:4])  # fmt: skip
+    turn = Rotation.from_rotvec(np.radians(60) * np.array([1.0, 1.0, 0.0]) / np.sqrt(2))
+    tn = ca[idx] + turn.apply(n[idx] - ca[idx])
+    tc = ca[idx] + turn.apply(c[idx] - ca[idx])
+    _, rot_best, p_best, p_turned = search_frames(dmap, clf, tn, ca[idx], tc, types[idx])
+    cen_true, rot_true = clf.frames(n[idx], ca[idx], c[idx])
+    p_true = clf.classify_frames(dmap, cen_true, rot_true)[np.arange(len(idx)), types[idx]]
+    assert (p_best > p_turned + 0.3).all() and (p_best >= p_true - 1e-6).all()
+    off = Rotation.from_matrix(np.einsum("rji,rjk->rik", rot_true, rot_best)).magnitude()
+    assert (np.degrees(off) < 35).sum() >= 3  # one may find another frame just as convincing
+
+
+def test_refit_moves_a_doubted_residue_back_and_leaves_the_rest():
+    """A residue built in a turned frame (as a wrong trace step leaves it) and typed by the
+    sequence against the classifier's doubt is posed in the frame found again: its atoms come
+    back near the true ones; residues not doubted or not next to it do not move."""
+    dmap, model = _sample()
+    clf = Classifier.from_path(None, "cpu", tta=0)
+    types = np.array([AMINO_ACIDS.index(str(r)) for r in model.resname])
+    true = model.xyz.copy()
+    i = next(k for k in range(10, len(types)) if AMINO_ACIDS[types[k]] in ("PHE", "TYR", "LEU"))
+    atoms = model.residue == i
+    ca = model.xyz[atoms & (model.atom == "CA")][0]
+    turn = Rotation.from_rotvec(np.radians(90) * np.array([0.0, 0.0, 1.0]))
+    model.xyz[atoms] = ca + turn.apply(model.xyz[atoms] - ca)
+    probs = np.eye(20)[types] * 0.9 + 0.005
+    probs[i] = 0.05  # the classifier doubts the sequence's type here
+    from_sequence = np.ones(len(types), dtype=bool)
+    fragment = np.zeros(len(types), dtype=int)
+    before = np.sqrt(((model.xyz[atoms] - true[atoms]) ** 2).sum(1).mean())
+    held = ~np.isin(model.residue, [i - 1, i, i + 1])
+    kept = model.xyz[held].copy()
+    assert refit_doubted(model, dmap, clf, types, probs, from_sequence, fragment) == 1
+    after = np.sqrt(((model.xyz[atoms] - true[atoms]) ** 2).sum(1).mean())
+    assert before > 1.5 and after < 0.6
+    np.testing.assert_array_equal(model.xyz[held], kept)
+    probs[i] = np.eye(20)[types[i]] * 0.9 + 0.005  # not doubted: nothing searched
+    assert refit_doubted(model, dmap, clf, types, probs, from_sequence, fragment) == 0
+
+
+def test_frame_search_is_off_by_default_and_can_be_turned_on_everywhere():
+    import inspect
+
+    from napari_densitybuild import build as build_module
+    from napari_densitybuild.cli import build_parser
+    from napari_densitybuild.settings import DEFAULT_FRAME_SEARCH
+
+    assert not DEFAULT_FRAME_SEARCH
+    assert not inspect.signature(build_module.build).parameters["frame_search"].default
+    p = build_parser()
+    assert p.parse_args(["build", "m.mtz", "--out", "o.cif"]).frame_search is False
+    for argv in (["build", "m.mtz", "--out", "o.cif"], ["batch", "m.mtz", "--out", "d"],
+                 ["evaluate", "--task", "build"]):  # fmt: skip
+        assert p.parse_args([*argv, "--frame-search"]).frame_search is True
+
+
+def test_build_searches_frames_only_with_a_sequence_when_asked(monkeypatch):
+    import napari_densitybuild.build as build_module
+    from napari_densitybuild.place import Placer
+    from napari_densitybuild.sequence import read_fasta
+
+    dmap = read_map(sample_paths()[0])
+    placer, clf = Placer.from_path(None, device="cpu"), Classifier.from_path(None, "cpu", tta=0)
+    calls, real_refine = [], build_module.refine
+
+    def spy(model, dmap, classifier, types, probs, from_sequence, fragment):
+        calls.append(int(from_sequence.sum()))
+        return 0
+
+    def quick(model, *args, **kwargs):
+        return real_refine(model, *args, **{**kwargs, "rounds": 1, "iterations": 2})
+
+    monkeypatch.setattr(build_module, "refit_doubted", spy)
+    monkeypatch.setattr(build_module, "refine", quick)
+    fasta = sample_paths()[0].replace("sample_map.mtz", "sample_sequence.fasta")
+    seqs = [s for _, s in read_fasta(fasta)]
+    out = build_module.build(dmap, placer, clf, seqs, passes=1, frame_search=True)
+    assert len(calls) == 1 and calls[0] == out.report["aligned_to_sequence"] > 0
+    assert out.report["frames_searched_again"] == 0
+    build_module.build(dmap, placer, clf, seqs, passes=1)  # off by default
+    build_module.build(dmap, placer, clf, passes=1, frame_search=True)  # no sequence
+    assert len(calls) == 1
