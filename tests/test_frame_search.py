@@ -6,6 +6,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from napari_densitybuild._napari._sample_data import sample_paths
+from napari_densitybuild.build import backbone_of
 from napari_densitybuild.classify import Classifier
 from napari_densitybuild.frame_search import candidate_rotations, refit_doubted, search_frames
 from napari_densitybuild.maps import read_map
@@ -20,11 +21,6 @@ def _sample():
     return read_map(sample_paths()[0]), model
 
 
-def _backbone(model):
-    first = np.searchsorted(model.residue, np.arange(len(model.resname)))
-    return model.xyz[first], model.xyz[first + 1], model.xyz[first + 2]
-
-
 def test_candidates_start_with_the_frame_as_given():
     rots = candidate_rotations()
     assert np.allclose(rots[0], np.eye(3)) and len(rots) == 1 + 13 * 7
@@ -36,7 +32,7 @@ def test_a_turned_frame_is_found_again():
     in which the residue's type is much more probable than in the turned one."""
     dmap, model = _sample()
     clf = Classifier.from_path(None, "cpu", tta=0)
-    n, ca, c = _backbone(model)
+    n, ca, c = backbone_of(model)
     types = np.array([AMINO_ACIDS.index(str(r)) for r in model.resname])
     idx = np.array([i for i in range(5, len(types) - 5) if AMINO_ACIDS[types[i]] in
                     ("TRP", "PHE", "TYR", "LEU", "ARG", "LYS", "ILE", "MET")][:4])  # fmt: skip

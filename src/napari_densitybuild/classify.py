@@ -297,6 +297,16 @@ class Classifier:
             return None
         return self._classify_once(dmap, centres, rotations, None, "atoms", on_device)[1]
 
+    def model_atoms(
+        self, dmap: DensityMap, centres: np.ndarray, rotations: np.ndarray
+    ) -> np.ndarray:
+        """Frame coordinates (B, n_classes, 14, 3) to build a model's atoms from: the atom
+        head's (:meth:`atom_poses`) where the net has one, else the pose head's."""
+        coords = self.atom_poses(dmap, centres, rotations)
+        if coords is None:
+            _, coords = self.classify_frames(dmap, centres, rotations, poses=True)
+        return coords
+
     def _classify_once(
         self,
         dmap: DensityMap,

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from .joins import chain_neighbours
 from .pose import frame_to_world
-from .refine import DensityField, refine
+from .refine import refine_residues
 from .residues import AMINO_ACIDS, HEAVY_ATOMS
 
 if TYPE_CHECKING:
@@ -107,18 +108,11 @@ def refit_doubted(
     if not take.any():
         return 0
     idx, centres, rotations = idx[take], centres[take], rotations[take]
-    coords = classifier.atom_poses(dmap, centres, rotations)
-    if coords is None:
-        _, coords = classifier.classify_frames(dmap, centres, rotations, poses=True)
-    world = frame_to_world(coords, centres, rotations)
+    world = frame_to_world(classifier.model_atoms(dmap, centres, rotations), centres, rotations)
     for j, i in enumerate(idx):
         atoms = np.flatnonzero(model.residue == i)
         names = HEAVY_ATOMS[AMINO_ACIDS[types[i]]]
         model.xyz[atoms] = world[j, types[i], [names.index(a) for a in model.atom[atoms]]]
-    near, src = (idx[:, None] + np.arange(-1, 2)[None]).ravel(), np.repeat(idx, 3)
-    ok = (near >= 0) & (near < len(types))
-    near, src = near[ok], src[ok]
-    movable = np.isin(model.residue, np.unique(near[fragment[near] == fragment[src]]))
-    model.xyz = refine(model, dmap, field=DensityField(dmap, model.xyz[movable]),
-                       peptide_flips=False, side_chain_flips=False, movable=movable)  # fmt: skip
+    model.xyz = refine_residues(model, dmap, chain_neighbours(idx, fragment),
+                                peptide_flips=False, side_chain_flips=False)  # fmt: skip
     return len(idx)

@@ -28,7 +28,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .assemble import number_residues
-from .refine import AtomModel, DensityField, refine
+from .refine import AtomModel, refine_residues
 from .trace import Trace
 
 if TYPE_CHECKING:
@@ -152,6 +152,17 @@ def join_fragments(
     return out, junction
 
 
+def chain_neighbours(residues: np.ndarray, fragment: np.ndarray, reach: int = 1) -> np.ndarray:
+    """Sorted indices of the residues within ``reach`` of ``residues`` in the same fragment
+    (``residues`` included)."""
+    r = np.asarray(residues, dtype=np.int64)
+    near = (r[:, None] + np.arange(-reach, reach + 1)[None]).ravel()
+    src = np.repeat(r, 2 * reach + 1)
+    ok = (near >= 0) & (near < len(fragment))
+    near, src = near[ok], src[ok]
+    return np.unique(near[fragment[near] == fragment[src]])
+
+
 def mend_junctions(result: BuildResult, junction: np.ndarray, dmap, reach: int = 1) -> None:
     """Refine the residues within ``reach`` of each junction residue (same chain) against
     ``dmap`` (None: geometry alone) with every other atom held, so the new peptides take ideal
@@ -160,17 +171,10 @@ def mend_junctions(result: BuildResult, junction: np.ndarray, dmap, reach: int =
     r = np.flatnonzero(junction)
     if not len(r):
         return
-    frag = result.trace.fragment
-    near = (r[:, None] + np.arange(-reach, reach + 1)[None]).ravel()
-    src = np.repeat(r, 2 * reach + 1)
-    ok = (near >= 0) & (near < len(result))
-    near, src = near[ok], src[ok]
-    near = np.unique(near[frag[near] == frag[src]])
     model = result.model
-    movable = np.isin(model.residue, near)
-    field = DensityField(dmap, model.xyz[movable]) if dmap is not None else None
-    model.xyz = refine(model, dmap, field=field, peptide_flips=False, side_chain_flips=False,
-                       rotamer_fit=False, start_turns=False, movable=movable)  # fmt: skip
+    model.xyz = refine_residues(model, dmap, chain_neighbours(r, result.trace.fragment, reach),
+                                peptide_flips=False, side_chain_flips=False, rotamer_fit=False,
+                                start_turns=False)  # fmt: skip
 
 
 def trim_short_links(
@@ -210,21 +214,13 @@ def trim_short_links(
         keep[np.flatnonzero(keep)[ends]] = False
     if keep.all():
         return result, keep, 0
-    frag = result.trace.fragment
-    dropped = ~keep
-    touched = np.zeros(len(result), dtype=bool)  # kept residues next to a dropped one
-    touched[1:] |= dropped[:-1] & (frag[1:] == frag[:-1])
-    touched[:-1] |= dropped[1:] & (frag[:-1] == frag[1:])
-    touched &= keep
+    touched = chain_neighbours(np.flatnonzero(~keep), result.trace.fragment)
+    touched = touched[keep[touched]]  # kept residues next to a dropped one
     out = result.subset(keep)
     if renumber:
         out.seqid, out.icode = number_residues(out.trace, [None] * out.trace.fragment_count)[1:]
     if dmap is not None:
         new_index = np.cumsum(keep) - 1
-        model = out.model
-        movable = np.isin(model.residue, new_index[touched])
-        if movable.any():
-            field = DensityField(dmap, model.xyz[movable])
-            model.xyz = refine(model, dmap, field=field, peptide_flips=False,
-                               side_chain_flips=False, movable=movable)  # fmt: skip
+        out.model.xyz = refine_residues(out.model, dmap, new_index[touched], peptide_flips=False,
+                                        side_chain_flips=False)  # fmt: skip
     return out, keep, duplicates

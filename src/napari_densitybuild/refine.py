@@ -41,6 +41,7 @@ from .termini import turn_fragment_starts
 
 if TYPE_CHECKING:
     import gemmi
+    from numpy.typing import ArrayLike
 
 #: Atomic numbers of the elements in proteins (weights of the density term, / 6).
 Z = {"C": 6.0, "N": 7.0, "O": 8.0, "S": 16.0, "SE": 34.0}
@@ -329,6 +330,19 @@ def refine(
         info["start_turns"] = n_starts
         info["ncs_side_chains"] = n_ncs
     return x.numpy().copy()
+
+
+def refine_residues(
+    model: AtomModel, dmap: DensityMap | None, residues: ArrayLike, **kwargs
+) -> np.ndarray:
+    """Refined coordinates of ``model`` with the atoms of ``residues`` (indices) free and every
+    other atom held, against ``dmap`` resampled around the free atoms (None: geometry alone);
+    ``kwargs`` go to :func:`refine`. Nothing free: the coordinates as they are."""
+    movable = np.isin(model.residue, np.asarray(residues, dtype=np.int64))
+    if not movable.any():
+        return model.xyz.copy()
+    field = DensityField(dmap, model.xyz[movable]) if dmap is not None else None
+    return refine(model, dmap, field=field, movable=None if movable.all() else movable, **kwargs)
 
 
 def atom_model(st: gemmi.Structure, residues_only: bool = True) -> AtomModel:

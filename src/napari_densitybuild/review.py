@@ -23,7 +23,7 @@ from .errors import DensityBuildError
 from .maps import DensityMap
 from .place import Placer, map_stats
 from .pose import frame_to_world
-from .refine import AtomModel, DensityField, refine
+from .refine import AtomModel, refine, refine_residues
 from .residues import AMINO_ACIDS, HEAVY_ATOMS
 from .session import UNKNOWN, ResidueState, Session
 from .settings import AMIDE_DENSITY_WEIGHT
@@ -110,12 +110,9 @@ def refine_updates(
     they are; updating every residue refines them all together."""
     rows = [updates.get(i, r) for i, r in enumerate(session.residues)]
     model, _ = Session(rows, autosave=False).atom_model()
-    movable = np.isin(model.residue, list(updates))
     if progress is not None:
         progress("refine", 0, 1)
-    field = DensityField(dmap, model.xyz[movable]) if movable.any() else None
-    xyz = refine(model, dmap, field=field, flip_density_weight=AMIDE_DENSITY_WEIGHT,
-                 movable=None if movable.all() else movable)  # fmt: skip
+    xyz = refine_residues(model, dmap, list(updates), flip_density_weight=AMIDE_DENSITY_WEIGHT)
     if progress is not None:
         progress("refine", 1, 1)
     out = {}
@@ -141,9 +138,7 @@ def pose_for_type(
     centres, rotations = _frames([res])
     if not classifier.has_poses:
         raise DensityBuildError("the classifier has no pose head: cannot predict atoms")
-    coords = classifier.atom_poses(dmap, centres, rotations)
-    if coords is None:
-        _, coords = classifier.classify_frames(dmap, centres, rotations, poses=True)
+    coords = classifier.model_atoms(dmap, centres, rotations)
     atoms = _atoms(frame_to_world(coords, centres, rotations)[0, new_type], new_type)
     if not do_refine:
         return atoms

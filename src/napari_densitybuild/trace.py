@@ -122,8 +122,6 @@ class Trace:
         docs/build.md). Links at fragment ends are :meth:`cis_ends`'s.
         """
         out = np.zeros(len(self), dtype=bool)
-        if len(self) < 4:
-            return out
         frag = self.fragment
         same = frag[1:] == frag[:-1]
         short = same & (np.linalg.norm(self.ca[1:] - self.ca[:-1], axis=1) < DUPLICATE_CA)
