@@ -117,3 +117,52 @@ def test_build_searches_frames_only_with_a_sequence_when_asked(monkeypatch):
     build_module.build(dmap, placer, clf, seqs, passes=1)  # off by default
     build_module.build(dmap, placer, clf, passes=1, frame_search=True)  # no sequence
     assert len(calls) == 1
+
+
+def test_only_frames_that_can_make_peptides_are_candidates():
+    """A frame is a candidate only where its N lies about 2.43 A from the previous C-alpha and
+    its C as far from the next one; without a neighbour, anything goes."""
+    from napari_densitybuild.frame_search import PEPTIDE_REACH, peptide_feasible
+
+    near = np.array([[0.0, 0.0, 0.0], [np.nan] * 3])
+    ends = np.zeros((2, 3, 3))
+    ends[:, :, 0] = [PEPTIDE_REACH, PEPTIDE_REACH + 0.4, PEPTIDE_REACH - 0.7]
+    np.testing.assert_array_equal(peptide_feasible(ends, near), [[1, 1, 0], [1, 1, 1]])
+
+    dmap, model = _sample()
+    clf = Classifier.from_path(None, "cpu", tta=0)
+    n, ca, c = backbone_of(model)
+    types = np.array([AMINO_ACIDS.index(str(r)) for r in model.resname])
+    idx = np.arange(5, 9)
+    args = (dmap, clf, n[idx], ca[idx], c[idx], types[idx])
+    free = search_frames(*args)
+    # neighbours placed where no turned N or C can reach them: only the frame as given is left
+    far = ca[idx] + 20.0
+    held = search_frames(*args, far, far)
+    np.testing.assert_allclose(held[1], clf.frames(n[idx], ca[idx], c[idx])[1], atol=1e-6)
+    np.testing.assert_allclose(held[2], held[3])
+    np.testing.assert_allclose(free[3], held[3], atol=1e-6)
+    # the true neighbours leave the true frame (and the best among those near it) in play
+    real = search_frames(*args, ca[idx - 1], ca[idx + 1])
+    assert (real[2] >= real[3] - 1e-6).all() and (real[2] <= free[2] + 1e-6).all()
+
+
+def test_short_side_chains_are_not_searched():
+    """A doubted VAL is left in its frame (too little side chain to judge frames by)."""
+    from napari_densitybuild.frame_search import NOT_SEARCHED
+
+    dmap, model = _sample()
+    clf = Classifier.from_path(None, "cpu", tta=0)
+    types = np.array([AMINO_ACIDS.index(str(r)) for r in model.resname])
+    short = np.isin(types, [AMINO_ACIDS.index(t) for t in NOT_SEARCHED])
+    i = int(np.flatnonzero(short)[3])
+    atoms = model.residue == i
+    ca = model.xyz[atoms & (model.atom == "CA")][0]
+    turn = Rotation.from_rotvec(np.radians(90) * np.array([0.0, 0.0, 1.0]))
+    model.xyz[atoms] = ca + turn.apply(model.xyz[atoms] - ca)
+    before = model.xyz.copy()
+    probs = np.eye(20)[types] * 0.9 + 0.005
+    probs[i] = 0.05
+    ones = np.ones(len(types), dtype=bool)
+    assert refit_doubted(model, dmap, clf, types, probs, ones, np.zeros(len(types), int)) == 0
+    np.testing.assert_array_equal(model.xyz, before)

@@ -38,6 +38,14 @@ AXES = ((1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (1, -1, 0), (1, 0, 1), (1, 0
 DOUBT = 0.1
 #: A searched frame is taken when it raises that probability by more than this.
 GAIN = 0.3
+#: C-alpha to the next residue's N, and C to the next C-alpha, across a peptide (A; cis or
+#: trans alike: CA-C-N 116 degrees, C-N-CA 122 degrees).
+PEPTIDE_REACH = 2.43
+#: How far a candidate frame's N or C may lie from that reach of the neighbours' C-alphas.
+REACH_TOLERANCE = 0.5
+#: Types not searched: too few side-chain atoms beyond the C-beta for the classifier's
+#: probability to tell frames apart, and little all-atom error to mend.
+NOT_SEARCHED = ("GLY", "ALA", "SER", "CYS", "THR", "VAL", "PRO")
 
 
 def candidate_rotations() -> np.ndarray:
@@ -57,9 +65,15 @@ def search_frames(
     ca: np.ndarray,
     c: np.ndarray,
     types: np.ndarray,
+    prev_ca: np.ndarray | None = None,
+    next_ca: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """For each residue (rows of ``n``, ``ca``, ``c``), the candidate frame in which
     ``classifier`` finds ``types`` most probable.
+
+    ``prev_ca`` and ``next_ca`` (R, 3; NaN rows where a residue has no such neighbour) are the
+    C-alphas of the residues before and after in the chain: only frames whose N and C can make
+    peptides with them (:func:`peptide_feasible`) are candidates, besides the frame as given.
 
     Returns
     -------
@@ -72,13 +86,27 @@ def search_frames(
     r = len(ca)
     turned_n = ca[:, None] + np.einsum("kij,rj->rki", rots, n - ca)
     turned_c = ca[:, None] + np.einsum("kij,rj->rki", rots, c - ca)
-    centres, rotations = classifier.frames(turned_n.reshape(-1, 3), np.repeat(ca, k, axis=0),
-                                           turned_c.reshape(-1, 3))  # fmt: skip
-    probs = classifier.classify_frames(dmap, centres, rotations).reshape(r, k, -1)
-    p = probs[np.arange(r), :, types]  # (R, K)
+    ok = np.ones((r, k), dtype=bool)
+    for near, ends in ((prev_ca, turned_n), (next_ca, turned_c)):
+        if near is not None:
+            ok &= peptide_feasible(ends, near)
+    ok[:, 0] = True
+    centres, rotations = classifier.frames(turned_n[ok], np.repeat(ca, ok.sum(1), axis=0),
+                                           turned_c[ok])  # fmt: skip
+    probs = classifier.classify_frames(dmap, centres, rotations)
+    p = np.full((r, k), -np.inf)
+    p[ok] = probs[np.arange(len(probs)), np.repeat(types, ok.sum(1))]
     best = p.argmax(1)
-    pick = np.arange(r) * k + best
+    pick = np.cumsum(ok, axis=None).reshape(r, k)[np.arange(r), best] - 1
     return centres[pick], rotations[pick], p[np.arange(r), best], p[:, 0]
+
+
+def peptide_feasible(ends: np.ndarray, near_ca: np.ndarray) -> np.ndarray:
+    """(R, K) True where candidate N (or C) atoms ``ends`` (R, K, 3) lie within
+    :data:`REACH_TOLERANCE` of :data:`PEPTIDE_REACH` from the neighbour's C-alpha ``near_ca``
+    (R, 3), or where there is no neighbour (a NaN row)."""
+    d = np.linalg.norm(ends - near_ca[:, None], axis=-1)
+    return ~np.isfinite(d) | (np.abs(d - PEPTIDE_REACH) <= REACH_TOLERANCE)
 
 
 def refit_doubted(
@@ -91,19 +119,23 @@ def refit_doubted(
     fragment: np.ndarray,
 ) -> int:
     """Search frames for residues typed by a sequence whose type the classifier doubts
-    (probability under :data:`DOUBT`), pose the atoms of those where a frame raises it by more
-    than :data:`GAIN` in that frame (atom head, else pose head), and refine them and their chain
-    neighbours against ``dmap`` with the rest of the model held. Changes ``model.xyz``; returns
-    how many residues took a new frame.
+    (probability under :data:`DOUBT`; types in :data:`NOT_SEARCHED` left as they are), among
+    frames whose N and C can make peptides with the chain neighbours' C-alphas; pose the atoms
+    of those where a frame raises that probability by more than :data:`GAIN` in that frame
+    (atom head, else pose head), and refine them and their chain neighbours against ``dmap``
+    with the rest of the model held. Changes ``model.xyz``; returns how many residues took a
+    new frame.
     """
     from .build import backbone_of
 
-    idx = np.flatnonzero(from_sequence & (probs[np.arange(len(types)), types] < DOUBT))
+    searched = ~np.isin(types, [AMINO_ACIDS.index(t) for t in NOT_SEARCHED])
+    idx = np.flatnonzero(from_sequence & searched & (probs[np.arange(len(types)), types] < DOUBT))
     if not len(idx):
         return 0
     n, ca, c = backbone_of(model)
-    centres, rotations, p_best, p_given = search_frames(dmap, classifier, n[idx], ca[idx],
-                                                        c[idx], types[idx])  # fmt: skip
+    prev_ca, next_ca = (_neighbour_ca(ca, fragment, idx, step) for step in (-1, 1))
+    centres, rotations, p_best, p_given = search_frames(dmap, classifier, n[idx], ca[idx], c[idx],
+                                                        types[idx], prev_ca, next_ca)  # fmt: skip
     take = p_best - p_given > GAIN
     if not take.any():
         return 0
@@ -116,3 +148,13 @@ def refit_doubted(
     model.xyz = refine_residues(model, dmap, chain_neighbours(idx, fragment),
                                 peptide_flips=False, side_chain_flips=False)  # fmt: skip
     return len(idx)
+
+
+def _neighbour_ca(ca: np.ndarray, fragment: np.ndarray, idx: np.ndarray, step: int) -> np.ndarray:
+    """C-alphas of the residues ``step`` along the chain from ``idx`` (NaN where none)."""
+    j = idx + step
+    has = (j >= 0) & (j < len(ca))
+    has[has] &= fragment[j[has]] == fragment[idx[has]]
+    out = np.full((len(idx), 3), np.nan)
+    out[has] = ca[j[has]]
+    return out
