@@ -130,6 +130,8 @@ def test_build_correct_undo_export_reopen(make_napari_viewer, qtbot, sample_map,
     new = "TRP" if old != "TRP" else "GLY"
     widget.review.letter.setText("W" if new == "TRP" else "G")
     qtbot.keyClick(widget.review.letter, Qt.Key.Key_Return)
+    # its atoms are predicted off the GUI thread; the change lands with them
+    qtbot.waitUntil(lambda: widget.review.corrections.pending == 0, timeout=JOB_TIMEOUT)
     assert widget.session.residues[k].name == new
     names = {a[0] for a in widget.session.residues[k].atoms}
     assert ("CZ2" in names) if new == "TRP" else (names == {"N", "CA", "C", "O"})

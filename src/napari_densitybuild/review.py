@@ -124,17 +124,15 @@ def refine_updates(
 
 
 def pose_for_type(
-    session: Session,
-    index: int,
+    res: ResidueState,
     new_type: int,
     dmap: DensityMap,
     classifier: Classifier,
     do_refine: bool = True,
 ) -> tuple[tuple[str, float, float, float], ...]:
-    """Atoms of residue ``index`` as type ``new_type``: the atom head's prediction in its box
-    (the pose head's when the net has no atom head), then refined against the map with its
-    chain neighbours held in place."""
-    res = session.residues[index]
+    """Atoms of residue ``res`` as type ``new_type``: the atom head's prediction in its box
+    (the pose head's when the net has no atom head), then refined against the map.
+    Reads nothing else of the session, so it can run in a worker thread."""
     centres, rotations = _frames([res])
     if not classifier.has_poses:
         raise DensityBuildError("the classifier has no pose head: cannot predict atoms")

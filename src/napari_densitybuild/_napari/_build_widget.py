@@ -112,6 +112,7 @@ class BuildWidget(ReleasedWithDock, QWidget):
         back whole and shown, and leave the model's layers as they are, no longer tied to the
         widget (edits made to them afterwards start no job; the session is in its autosave)."""
         self.runner.cancel()
+        self.review.corrections.cancel()
         self._move_timer.stop()
         self._moved.clear()
         self.controls.release()

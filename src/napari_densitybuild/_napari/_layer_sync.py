@@ -103,6 +103,8 @@ class LayerSync:
         data, attrs = atoms_layer_data(session)
         vec = bond_vectors(session)
         if not self._alive(self.atoms):
+            if not len(data):  # napari cannot take an empty colour array for an empty layer
+                attrs.pop("face_color")
             self.atoms = self.viewer.add_points(
                 data, name=NAMES["atoms"], size=ATOM_SIZE, border_width=0.0,
                 shading="spherical", **attrs,

@@ -7,7 +7,8 @@ walks the residues from the least confident (skipping those already corrected), 
 camera there and selects it. The type of the selected residue is changed from a list ordered by
 the classifier's probabilities or by typing its one-letter code and Enter (Enter on the empty
 field goes to the next doubtful residue, so review runs from the keyboard); its atoms are then
-predicted again for the new type (pose head) and refined in place. Under the type list, the
+predicted again for the new type (pose head) and refined in place, off the GUI thread, and the
+change lands with them (:mod:`._corrections`). Under the type list, the
 current residue's H-bond partners (:mod:`~..contacts`, also drawn as the ``H-bonds`` layers) and,
 for ASP/ASN, GLU/GLN and VAL/THR, what they suggest. "Next unmodelled blob" finds the density
 the model leaves unexplained (:mod:`~..blobs`, off the GUI thread; an edit clears them, and the
@@ -35,6 +36,7 @@ from qtpy.QtWidgets import (
 
 from ..errors import DensityBuildError
 from ..session import parse_type
+from ._corrections import TypeCorrections
 from ._reader import notify_error
 
 COLUMNS = ("residue", "type", "conf.", "runner-up", "fit σ", "Rama", "peptide")
@@ -118,6 +120,7 @@ class ReviewPanel(QWidget):
         self.redo_button = QPushButton("Redo")
         self.export_button = QPushButton("Export model...")
         self.current: int | None = None
+        self.corrections = TypeCorrections(widget, self._type_applied)
         self.fit = np.zeros(0)
         self._filling = False
 
@@ -318,9 +321,9 @@ class ReviewPanel(QWidget):
             self.next_doubtful()
 
     def set_type(self, value: str | int, index: int | None = None) -> bool:
-        """Change the current (or ``index``) residue's type and predict its atoms again."""
-        from ..review import pose_for_type
-
+        """Change the current (or ``index``) residue's type; with a pose head its atoms are
+        predicted again off the GUI thread and the change lands with them
+        (:mod:`._corrections`). False where nothing was changed or queued."""
         index = self.current if index is None else index
         if self.session is None or index is None:
             notify_error("select a residue first (click a box or a table row)")
@@ -328,18 +331,23 @@ class ReviewPanel(QWidget):
         try:
             t = parse_type(value)
             clf, _ = self.widget._load("classifier")
-            atoms = None
-            if clf is not None and clf.has_poses:
-                atoms = pose_for_type(self.session, index, t, self.widget.dmap(), clf,
-                                      do_refine=self.widget.refine_box.isChecked())  # fmt: skip
-            self.session.set_type(index, t, atoms)
         except DensityBuildError as e:
             notify_error(str(e))
             return False
+        if clf is not None and clf.has_poses:
+            self.corrections.request(index, t, refine=self.widget.refine_box.isChecked())
+            return True
+        self.session.set_type(index, t)
         self.current = index
-        self.widget.refresh()
-        self.widget.sync.select([index])
+        self._type_applied(index)
         return True
+
+    def _type_applied(self, index: int) -> None:
+        """A type change landed: redraw, keeping the residue the user is on selected."""
+        if self.current is None:
+            self.current = index
+        self.widget.refresh()
+        self.widget.sync.select([self.current])
 
     def delete_current(self) -> None:
         """Delete the current residue."""

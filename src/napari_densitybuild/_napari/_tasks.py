@@ -5,7 +5,8 @@
 GUI through a queued Qt signal and raises :class:`Cancelled` once the user pressed Cancel, so
 the job stops at its next progress report; a job cancelled after its last report finishes, but
 its result is dropped. Results of a job that a newer job superseded are dropped too. Errors
-become napari notifications with the exception's message.
+become napari notifications with the exception's message. ``stopped`` comes once the worker is
+done, so the runner is no longer ``busy`` when it does.
 """
 
 from __future__ import annotations
@@ -69,34 +70,31 @@ class TaskRunner(QObject):
                 raise Cancelled(name)
             self.progress.emit(stage, int(done), int(total))
 
-        failed = []
+        outcome = []  # "cancelled" or "failed"; stopped is emitted once the worker is done
 
         def returned(result: Any) -> None:
             if request != self._request:
                 return
             if cancel.is_set():  # cancelled after its last progress report: result dropped
-                failed.append(Cancelled(name))
-                self.stopped.emit(name, "cancelled")
+                outcome.append("cancelled")
             elif on_done is not None:
                 on_done(result)
 
         def errored(err: Exception) -> None:
-            failed.append(err)
             if request != self._request:
                 return
             if isinstance(err, Cancelled):
-                self.stopped.emit(name, "cancelled")
+                outcome.append("cancelled")
                 return
+            outcome.append("failed")
             _notify(err)
             if on_error is not None:
                 on_error(err)
-            self.stopped.emit(name, "failed")
 
         def finished() -> None:
             if request == self._request:
                 self.worker = None
-                if not failed:
-                    self.stopped.emit(name, "done")
+                self.stopped.emit(name, outcome[0] if outcome else "done")
 
         # errors are ours to report (_notify); napari would re-raise them in the event loop
         worker = create_worker(fn, report, *args, _start_thread=False, _ignore_errors=True)
