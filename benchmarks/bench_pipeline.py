@@ -73,7 +73,8 @@ def measure(case: str, device: str, threads: int) -> dict:
     import torch
 
     from napari_densitybuild.boxes import cut_boxes
-    from napari_densitybuild.build import atoms_for_types, build
+    from napari_densitybuild.build import build
+    from napari_densitybuild.build_result import atoms_for_types
     from napari_densitybuild.classify import Classifier
     from napari_densitybuild.maps import read_map
     from napari_densitybuild.place import Placer

@@ -96,7 +96,8 @@ def _backbone_deviation(built, truth, sym) -> np.ndarray:
 
 
 def test_second_pass_reframes_boxes_on_the_refined_backbone():
-    from napari_densitybuild.build import backbone_of, build
+    from napari_densitybuild.build import build
+    from napari_densitybuild.build_result import backbone_of
     from napari_densitybuild.classify import Classifier
     from napari_densitybuild.errors import DensityBuildError
     from napari_densitybuild.maps import read_map
@@ -135,7 +136,7 @@ def test_second_pass_reframes_boxes_on_the_refined_backbone():
 def test_summary_line():
     from types import SimpleNamespace
 
-    from napari_densitybuild.build import BuildResult
+    from napari_densitybuild.build_result import BuildResult
 
     rep = {"residues": 190, "fragments": 4, "aligned_to_sequence": 0, "ncs_residues": 180,
            "rotamer_changes": 3, "peptide_flips": 0, "side_chain_flips": 2, "start_turns": 1,
@@ -277,7 +278,11 @@ def test_ncs_copies_at_the_edge_of_an_em_box_do_not_count(tmp_path, monkeypatch)
 
 
 def test_weak_fragments_left_out_whole_and_renamed():
-    from napari_densitybuild.build import BuildResult, atoms_for_types, without_weak_fragments
+    from napari_densitybuild.build_result import (
+        BuildResult,
+        atoms_for_types,
+        without_weak_fragments,
+    )
     from napari_densitybuild.residues import HEAVY_ATOMS
     from napari_densitybuild.trace import Trace
 

@@ -6,7 +6,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from napari_densitybuild._napari._sample_data import sample_paths
-from napari_densitybuild.build import backbone_of
+from napari_densitybuild.build_result import backbone_of
 from napari_densitybuild.classify import Classifier
 from napari_densitybuild.frame_search import candidate_rotations, refit_doubted, search_frames
 from napari_densitybuild.maps import read_map

@@ -7,7 +7,7 @@ import gemmi
 import numpy as np
 
 from napari_densitybuild._napari._sample_data import sample_paths
-from napari_densitybuild.build import BuildResult
+from napari_densitybuild.build_result import BuildResult
 from napari_densitybuild.joins import join_fragments, mend_junctions
 from napari_densitybuild.models import read_structure
 from napari_densitybuild.refine import AtomModel, atom_model

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from .build_result import backbone_of
 from .joins import chain_neighbours
 from .pose import frame_to_world
 from .refine import refine_residues
@@ -126,8 +127,6 @@ def refit_doubted(
     with the rest of the model held. Changes ``model.xyz``; returns how many residues took a
     new frame.
     """
-    from .build import backbone_of
-
     searched = ~np.isin(types, [AMINO_ACIDS.index(t) for t in NOT_SEARCHED])
     idx = np.flatnonzero(from_sequence & searched & (probs[np.arange(len(types)), types] < DOUBT))
     if not len(idx):

@@ -32,7 +32,7 @@ from .refine import AtomModel, refine_residues
 from .trace import Trace
 
 if TYPE_CHECKING:
-    from .build import BuildResult
+    from .build_result import BuildResult
     from .symmetry import Symmetry
 
 #: Largest C-N distance (A) between a fragment's last residue and an image of another

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .assemble import model_structure
-from .build import BuildResult
+from .build_result import BuildResult
 from .errors import DensityBuildError
 from .refine import AtomModel
 from .residues import AMINO_ACIDS, HEAVY_ATOMS, INDEX, ONE_LETTER, THREE_LETTER

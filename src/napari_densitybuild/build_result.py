@@ -1,0 +1,157 @@
+"""What a build holds, residue by residue, and the steps that cut it down or count it.
+
+:class:`BuildResult` is what :func:`.build.build` returns and what a review session is made
+from; :func:`atoms_for_types` and :func:`backbone_of` go between per-residue poses and an
+:class:`~.refine.AtomModel`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import gemmi
+import numpy as np
+
+from .assemble import chain_name, model_structure
+from .maps import DensityMap
+from .refine import AtomModel
+from .residues import AMINO_ACIDS, HEAVY_ATOMS
+from .trace import Trace
+
+
+@dataclass(eq=False)
+class BuildResult:
+    """Everything the pipeline found, residue by residue (fragment order, N to C).
+
+    Attributes
+    ----------
+    trace
+        Placement (C-alphas, fragments, frames).
+    probs
+        (N, 20) classifier probabilities.
+    poses
+        (N, 20, 14, 3) world coordinates of every type's atoms in the last pass, before
+        refinement (the atom head's where the net has one).
+    types
+        (N,) class index used (the classifier's, or the sequence's where aligned).
+    chain, seqid, icode
+        (N,) chain names and residue numbers (sequence positions where aligned).
+    model
+        The refined atoms.
+    confidence
+        (N,) 0-100: detector score x probability of the type used.
+    dmap
+        The map it was built into (for the cell and space group).
+    report
+        Counts and per-stage seconds.
+    """
+
+    trace: Trace
+    probs: np.ndarray
+    poses: np.ndarray
+    types: np.ndarray
+    chain: np.ndarray
+    seqid: np.ndarray
+    icode: np.ndarray
+    model: AtomModel
+    confidence: np.ndarray
+    dmap: DensityMap | None = None
+    report: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.types)
+
+    def summary(self) -> str:
+        """One line for people: residues, fragments, what the build changed, seconds."""
+        r = self.report
+        parts = [f"{r['residues']} residues in {r['fragments']} fragments"]
+        if r.get("aligned_to_sequence"):
+            parts.append(f"{r['aligned_to_sequence']} aligned to the sequence")
+        if r.get("ncs_residues"):
+            parts.append(f"{r['ncs_residues']} in NCS copies")
+        changes = [f"{r[k]} {what}" for k, what in (("rotamer_changes", "rotamers refitted"),
+                   ("peptide_flips", "peptides flipped"), ("side_chain_flips", "amides/rings "
+                   "turned"), ("start_turns", "fragment starts turned"), ("ncs_side_chains",
+                   "side chains from NCS copies"), ("fragments_joined", "fragments joined "
+                   "across crystal contacts")) if r.get(k)]  # fmt: skip
+        parts += changes
+        if r.get("frames_searched_again"):
+            parts.append(f"{r['frames_searched_again']} residues posed in frames searched again")
+        if r.get("duplicates_left_out"):
+            parts.append(f"{r['duplicates_left_out']} residues detected twice left out")
+        if r.get("cis_ends_left_out"):
+            parts.append(f"{r['cis_ends_left_out']} fragment ends across a cis step left out")
+        if r.get("weak_fragments_left_out"):
+            parts.append(f"{r['weak_fragments_left_out']} short weak fragments "
+                         f"({r['weak_residues_left_out']} residues) left out")  # fmt: skip
+        seconds = r.get("seconds", {}).get("total")
+        return ", ".join(parts) + (f" ({seconds:.1f} s)" if seconds is not None else "")
+
+    def subset(self, keep: np.ndarray) -> BuildResult:
+        """The residues where ``keep`` is True, whole fragments at a time: fragments renumbered,
+        chains renamed in their order, the sequence numbering kept (the report is shared)."""
+        keep = np.asarray(keep, dtype=bool)
+        trace = self.trace.subset(keep)
+        chain = np.array([chain_name(int(f)) for f in trace.fragment], dtype=object)
+        m = self.model
+        atoms = keep[m.residue]
+        new_index = np.cumsum(keep) - 1
+        linked = m.linked[keep] & np.r_[False, trace.fragment[1:] == trace.fragment[:-1]]
+        model = AtomModel(m.xyz[atoms], m.atom[atoms], m.element[atoms],
+                          new_index[m.residue[atoms]], m.resname[keep], linked)  # fmt: skip
+        return BuildResult(trace, self.probs[keep], self.poses[keep], self.types[keep], chain,
+                           self.seqid[keep], self.icode[keep], model, self.confidence[keep],
+                           self.dmap, self.report)  # fmt: skip
+
+    def structure(self) -> gemmi.Structure:
+        """The model as a gemmi Structure (B-factor column: confidence)."""
+        return model_structure(self.model, self.chain, self.seqid, self.icode, self.confidence,
+                               self.dmap)  # fmt: skip
+
+
+def atoms_for_types(poses: np.ndarray, types: np.ndarray, trace: Trace) -> AtomModel:
+    """An :class:`AtomModel` of each residue's atoms for its type (residues linked in fragments)."""
+    xyz, atom, element, residue = [], [], [], []
+    for r, t in enumerate(types):
+        for k, name in enumerate(HEAVY_ATOMS[AMINO_ACIDS[t]]):
+            xyz.append(poses[r, t, k]), atom.append(name), element.append(name[0])
+            residue.append(r)
+    linked = np.zeros(len(types), dtype=bool)
+    linked[1:] = trace.fragment[1:] == trace.fragment[:-1]
+    return AtomModel(np.array(xyz, float).reshape(-1, 3), np.array(atom, dtype=object),
+                     np.array(element, dtype=object), np.array(residue, dtype=np.int64),
+                     np.array([AMINO_ACIDS[t] for t in types], dtype=object), linked)  # fmt: skip
+
+
+def backbone_of(model: AtomModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(R, 3) N, CA and C of every residue of ``model`` (each residue's first three atoms)."""
+    first = np.searchsorted(model.residue, np.arange(len(model.resname)))
+    return model.xyz[first], model.xyz[first + 1], model.xyz[first + 2]
+
+
+def without_weak_fragments(
+    result: BuildResult, aligned: np.ndarray, max_length: int, min_confidence: float
+) -> BuildResult:
+    """``result`` without its short, weak fragments (:meth:`.Trace.weak_fragments` of the
+    detector score x top class probability), unless that would leave nothing; the report
+    counts what was left out."""
+    tr = result.trace
+    weak = tr.weak_fragments(100.0 * tr.score * result.probs.max(1), max_length, min_confidence)
+    rep = result.report
+    if not weak.any() or weak.all():
+        rep.update(weak_fragments_left_out=0, weak_residues_left_out=0)
+        return result
+    rep.update(weak_fragments_left_out=len(np.unique(tr.fragment[weak])),
+               weak_residues_left_out=int(weak.sum()))  # fmt: skip
+    out = result.subset(~weak)
+    recount(out, np.asarray(aligned)[~weak])
+    return out
+
+
+def recount(result: BuildResult, aligned: np.ndarray) -> None:
+    """Set the report's counts (residues, fragments, atoms, mean fragment length, residues
+    aligned to the sequence) to what ``result`` holds after residues were left out."""
+    result.report.update(residues=len(result), fragments=result.trace.fragment_count,
+                         atoms=len(result.model),
+                         mean_fragment_length=float(result.trace.fragment_lengths().mean()),
+                         aligned_to_sequence=int(aligned.sum()))  # fmt: skip
