@@ -100,9 +100,11 @@ def main(argv: list[str] | None = None) -> int:
         "(about 0.8 s in `LayerSync.show`: Points and Vectors layers with text) and the first "
         "draws with their new shaders (`glLinkProgram`, `glDrawElements`: software OpenGL "
         "under Xvfb here, faster on a real GPU). Layers must be made on the main thread. "
-        "The second table: one edit of a large model (the built sample copied side by side, "
-        "each copy 60 A from the last, as new chains) redraws the layers (`LayerSync.show`) "
-        "and refills the review table on the GUI thread; the first refresh shows the model."
+        "The second table: a large model (the built sample copied side by side, each copy "
+        "60 A from the last, as new chains): its layers redrawn (`LayerSync.show`), its "
+        "review table filled whole (a new model) and brought up to date after one residue's "
+        "type changed (that row and its neighbours' only), and the whole refresh after one "
+        "correction (layers and table), each with the drawing that follows; two edits."
     )
     report("napari event-loop latency during Auto-build", intro, rows, args.out, tail)
     return 0
@@ -127,16 +129,30 @@ def _large_model_edits(widget, app, residues: int) -> list[str]:
                                 centre=tuple(map(float, np.array(r.centre) + shift))))  # fmt: skip
     widget.set_session(Session(rows, widget.session.map_path, autosave=False))
     app.processEvents()
-    times = {"layers (LayerSync.show)": [], "review table": [], "whole refresh": []}
-    for _ in range(2):
-        for name, fn in (("layers (LayerSync.show)", lambda: widget.sync.show(widget.session)),
-                         ("review table", widget.review.refresh), ("whole refresh",
-                         widget.refresh)):  # fmt: skip
+    names = ("layers (LayerSync.show)", "review table, every row",
+             "review table, one residue changed", "whole refresh after one correction")  # fmt: skip
+    times = {name: [] for name in names}
+    table = widget.review.table
+
+    def fill_all() -> None:
+        table._shown_session = None  # as for a new model
+        widget.review.refresh()
+
+    def correct(k: int, then) -> None:
+        s = widget.session
+        s.set_type(k, "TRP" if s.residues[k].name != "TRP" else "GLY")
+        then()
+
+    for k in (5, 900):
+        steps = (lambda: widget.sync.show(widget.session), fill_all,
+                 lambda k=k: correct(k, widget.review.refresh),
+                 lambda k=k: correct(k + 1, widget.refresh))  # fmt: skip
+        for name, fn in zip(names, steps):
             t0 = time.perf_counter()
             fn()
             app.processEvents()
             times[name].append(time.perf_counter() - t0)
-    out = ["| large model: residues | step | seconds (two refreshes) |", "|---:|---|---|"]
+    out = ["| large model: residues | step | seconds (two edits) |", "|---:|---|---|"]
     out += [f"| {len(rows)} | {name} | {', '.join(f'{t:.2f}' for t in ts)} |"
             for name, ts in times.items()]  # fmt: skip
     return out

@@ -21,15 +21,11 @@ from __future__ import annotations
 import numpy as np
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -38,37 +34,7 @@ from ..errors import DensityBuildError
 from ..session import parse_type
 from ._corrections import TypeCorrections
 from ._reader import notify_error
-
-COLUMNS = ("residue", "type", "conf.", "runner-up", "fit σ", "Rama", "peptide")
-#: Header tooltips: what each column holds.
-COLUMN_TIPS = (
-    "chain and residue number",
-    "residue type (* corrected by hand)",
-    "confidence, 0-100 (detector score x probability of the type)",
-    "most likely other type and its probability",
-    "density fit: mean map value at the residue's atoms (sigma)",
-    "Ramachandran outlier: phi/psi in the outlier region (sort to bring them to the top)",
-    "the peptide bond before the residue: twisted (never right), cis (before a residue other "
-    "than proline: rare in proteins, so look at it) or cis-Pro; sort to bring them to the top",
-)
-#: Sort order of the peptide column: the worst first.
-PEPTIDE_ORDER = {"twisted": -3.0, "cis": -2.0, "cis-Pro": -1.0, "": 0.0}
-#: The table shows at least this many rows.
-MIN_ROWS = 5
-
-
-class _Number(QTableWidgetItem):
-    """A table cell that sorts by its value (a number, or a tuple such as (chain, number))."""
-
-    def __init__(self, value: float | tuple, text: str):
-        super().__init__(text)
-        if isinstance(value, tuple):
-            self.value = value
-        else:
-            self.value = (float(value) if np.isfinite(value) else -1e9,)
-
-    def __lt__(self, other) -> bool:
-        return self.value < getattr(other, "value", ())
+from ._residue_table import ResidueTable
 
 
 class ReviewPanel(QWidget):
@@ -77,19 +43,7 @@ class ReviewPanel(QWidget):
     def __init__(self, widget) -> None:
         super().__init__()
         self.widget = widget
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        for c, tip in enumerate(COLUMN_TIPS):
-            self.table.horizontalHeaderItem(c).setToolTip(tip)
-        header = self.table.horizontalHeader()
-        self._fit_columns(True)
-        header.setMinimumSectionSize(36)
-        self.table.verticalHeader().setVisible(False)  # row numbers mean nothing once sorted
-        rows = self.table.verticalHeader().defaultSectionSize()
-        self.table.setMinimumHeight(MIN_ROWS * rows + header.sizeHint().height())
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSortingEnabled(True)
+        self.table = ResidueTable()
         self.next_button = QPushButton("Next doubtful residue")
         self.blob_button = QPushButton("Next unmodelled blob")
         self.blob_button.setToolTip(
@@ -121,8 +75,6 @@ class ReviewPanel(QWidget):
         self.export_button = QPushButton("Export model...")
         self.current: int | None = None
         self.corrections = TypeCorrections(widget, self._type_applied)
-        self.fit = np.zeros(0)
-        self._filling = False
 
         row1 = QHBoxLayout()
         row1.addWidget(QLabel("Type"))
@@ -157,49 +109,18 @@ class ReviewPanel(QWidget):
         return self.widget.session
 
     # -- table -----------------------------------------------------------------------------------
-    def _fit_columns(self, on: bool) -> None:
-        """Columns sized to their contents (the runner-up column takes the rest), or fixed while
-        the table is filled: sized per cell set, refilling a table of N rows takes N^2 steps
-        (196 s for a 1,764-residue model, 0.2 s fixed; benchmarks/bench_gui.py)."""
-        header = self.table.horizontalHeader()
-        if not on:
-            header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-            return
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COLUMNS.index("runner-up"), QHeaderView.ResizeMode.Stretch)
-
     def refresh(self) -> None:
-        """Refill the table (and the type list) from the session."""
+        """Bring the table (and the type list) up to date with the session: the rows of the
+        residues an edit changed (and their chain neighbours, whose Ramachandran and peptide
+        columns depend on them), or every row after larger changes."""
         s = self.session
         if s is None:
             return
-        from ..review import density_fit, peptide_flags, rama_outliers
-
         try:
-            self.fit = density_fit(s, self.widget.dmap())
+            dmap = self.widget.dmap()
         except DensityBuildError:
-            self.fit = np.full(len(s.residues), np.nan)
-        st = s.structure() if any(r.atoms for r in s.residues) else None  # made once
-        rama, peptides = rama_outliers(s, st), peptide_flags(s, st)
-        self._filling = True
-        self.table.setSortingEnabled(False)
-        self._fit_columns(False)
-        self.table.setRowCount(len(s.residues))
-        for i, r in enumerate(s.residues):
-            alt = r.alternative
-            cells = [_Number((r.chain, r.seqid, r.icode), f"{r.chain} {r.seqid}{r.icode}"),
-                     QTableWidgetItem(r.name + (" *" if r.edited else "")),
-                     _Number(r.confidence, f"{r.confidence:.0f}"),
-                     _Number(alt[1], f"{alt[0]} {alt[1]:.2f}") if alt else _Number(np.nan, ""),
-                     _Number(self.fit[i], f"{self.fit[i]:.2f}"),
-                     _Number(-float(rama[i]), "outlier" if rama[i] else ""),
-                     _Number(PEPTIDE_ORDER[peptides[i]], peptides[i])]  # fmt: skip
-            for c, item in enumerate(cells):
-                item.setData(Qt.ItemDataRole.UserRole, i)
-                self.table.setItem(i, c, item)
-        self._fit_columns(True)
-        self.table.setSortingEnabled(True)
-        self._filling = False
+            dmap = None
+        self.table.show_session(s, dmap)
         self.undo_button.setEnabled(s.can_undo)
         self.redo_button.setEnabled(s.can_redo)
         if self.current is not None and self.current >= len(s.residues):
@@ -210,7 +131,7 @@ class ReviewPanel(QWidget):
         self._fill_types()
 
     def _on_table_selection(self) -> None:
-        if self._filling:
+        if self.table.filling:
             return
         items = self.table.selectedItems()
         if items:
@@ -228,13 +149,7 @@ class ReviewPanel(QWidget):
         self.widget.sync.centre_on(index)
         self.widget.controls.local.zoom_in()
         if select_row:
-            for row in range(self.table.rowCount()):
-                item = self.table.item(row, 0)
-                if item is not None and item.data(Qt.ItemDataRole.UserRole) == index:
-                    self._filling = True
-                    self.table.selectRow(row)
-                    self._filling = False
-                    break
+            self.table.select_residue(index)
         self._fill_types()
 
     def next_doubtful(self) -> int | None:

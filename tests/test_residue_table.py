@@ -1,0 +1,63 @@
+"""The review table brought up to date row by row after an edit matches a table filled from
+scratch (napari, pytest-qt)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from test_build_widget import JOB_TIMEOUT, open_widget, sample_map  # noqa: F401
+
+from napari_densitybuild._napari._residue_table import ResidueTable
+from napari_densitybuild.build import build
+from napari_densitybuild.classify import Classifier
+from napari_densitybuild.maps import read_map
+from napari_densitybuild.place import Placer
+from napari_densitybuild.session import Session
+
+pytestmark = pytest.mark.gui
+
+
+def _cells(table: ResidueTable) -> dict[int, tuple[str, ...]]:
+    return {table.residue_of(r): tuple(table.item(r, c).text() for c in range(table.columnCount()))
+            for r in range(table.rowCount())}  # fmt: skip
+
+
+def test_rows_patched_after_an_edit_match_a_full_fill(make_napari_viewer, qtbot, sample_map):  # noqa: F811
+    viewer = make_napari_viewer()
+    w = open_widget(viewer, qtbot, sample_map)
+    dmap = read_map(str(sample_map))
+    placer, clf = Placer.from_path(None, device="cpu"), Classifier.from_path(None, "cpu", tta=0)
+    session = Session.from_build(build(dmap, placer, clf, passes=1, do_refine=False))
+    session.autosave = False
+    w.set_session(session)
+    table = w.review.table
+    fills = []
+    full = table._fill
+    table._fill = lambda *a: (fills.append(1), full(*a))[1]
+    table.sortItems(4)  # sorted by fit: rows are not in residue order
+    # an edit that moves a residue's atoms: its fit, and its and its neighbours' phi/psi change
+    k = 12
+    r = session.residues[k]
+    moved = tuple((a[0], a[1] + 0.8, a[2] - 0.5, a[3]) for a in r.atoms)
+    session.apply({k: replace(r, atoms=moved, edited=True)})
+    session.set_type(30, "W")
+    before = _cells(table)
+    w.refresh()
+    assert fills == []  # patched, not refilled
+    after = _cells(table)
+    assert {i for i in after if after[i] != before[i]} <= {11, 12, 13, 29, 30, 31}
+    assert after[12][0] == before[12][0] and after[12][4] != before[12][4]  # fit moved
+    assert after[30][1] == "TRP *"
+    fresh = ResidueTable()
+    fresh.show_session(session, w.dmap())
+    assert after == _cells(fresh)
+    np.testing.assert_allclose(table.fit, fresh.fit)
+    # residues removed: the whole table again
+    session.delete(3)
+    w.refresh()
+    assert fills == [1] and table.rowCount() == len(session.residues)
+    fresh = ResidueTable()
+    fresh.show_session(session, w.dmap())
+    assert _cells(table) == _cells(fresh)
