@@ -58,6 +58,7 @@ def test_a_correction_lands_with_its_atoms_and_the_panel_stays_usable(qtbot, wid
     assert panel.set_type("W")
     # queued, not done on the GUI thread: the residue is as it was and the panel works on
     assert w.session.residues[2] is before and panel.corrections.pending == 1
+    assert w.status.text() == "A 3 as TRP: predicting atoms"
     assert panel.isEnabled() and all(b.isEnabled() for b in w.buttons.values())
     assert panel.next_doubtful() is not None
     held["go"].set()

@@ -91,8 +91,11 @@ class TypeCorrections(QObject):
         def job(progress, dmap):
             return pose_for_type(req.state, req.new_type, dmap, clf, do_refine=req.refine)
 
-        self.runner.start(f"{AMINO_ACIDS[req.new_type]} atoms", job, dmap,
-                          on_done=lambda atoms: self._done(req, atoms))  # fmt: skip
+        r = req.state
+        name = f"{r.chain} {r.seqid}{r.icode} as {AMINO_ACIDS[req.new_type]}: predicting atoms"
+        more = f" ({len(self._queue)} more queued)" if self._queue else ""
+        self.widget.status.setText(name + more)
+        self.runner.start(name, job, dmap, on_done=lambda atoms: self._done(req, atoms))
 
     def _done(self, req: _Request, atoms) -> None:
         if self._running is not req:  # replaced by a newer correction of the residue
