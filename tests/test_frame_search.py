@@ -75,23 +75,23 @@ def test_refit_moves_a_doubted_residue_back_and_leaves_the_rest():
     assert refit_doubted(model, dmap, clf, types, probs, from_sequence, fragment) == 0
 
 
-def test_frame_search_is_off_by_default_and_can_be_turned_on_everywhere():
+def test_frame_search_is_on_by_default_and_can_be_turned_off_everywhere():
     import inspect
 
     from napari_densitybuild import build as build_module
     from napari_densitybuild.cli import build_parser
     from napari_densitybuild.settings import DEFAULT_FRAME_SEARCH
 
-    assert not DEFAULT_FRAME_SEARCH
-    assert not inspect.signature(build_module.build).parameters["frame_search"].default
+    assert DEFAULT_FRAME_SEARCH
+    assert inspect.signature(build_module.build).parameters["frame_search"].default
     p = build_parser()
-    assert p.parse_args(["build", "m.mtz", "--out", "o.cif"]).frame_search is False
     for argv in (["build", "m.mtz", "--out", "o.cif"], ["batch", "m.mtz", "--out", "d"],
                  ["evaluate", "--task", "build"]):  # fmt: skip
-        assert p.parse_args([*argv, "--frame-search"]).frame_search is True
+        assert p.parse_args(argv).frame_search is True
+        assert p.parse_args([*argv, "--no-frame-search"]).frame_search is False
 
 
-def test_build_searches_frames_only_with_a_sequence_when_asked(monkeypatch):
+def test_build_searches_frames_only_with_a_sequence_unless_told_not_to(monkeypatch):
     import napari_densitybuild.build as build_module
     from napari_densitybuild.place import Placer
     from napari_densitybuild.sequence import read_fasta
@@ -111,11 +111,11 @@ def test_build_searches_frames_only_with_a_sequence_when_asked(monkeypatch):
     monkeypatch.setattr(build_module, "refine", quick)
     fasta = sample_paths()[0].replace("sample_map.mtz", "sample_sequence.fasta")
     seqs = [s for _, s in read_fasta(fasta)]
-    out = build_module.build(dmap, placer, clf, seqs, passes=1, frame_search=True)
+    out = build_module.build(dmap, placer, clf, seqs, passes=1)  # on by default
     assert len(calls) == 1 and calls[0] == out.report["aligned_to_sequence"] > 0
     assert out.report["frames_searched_again"] == 0
-    build_module.build(dmap, placer, clf, seqs, passes=1)  # off by default
-    build_module.build(dmap, placer, clf, passes=1, frame_search=True)  # no sequence
+    build_module.build(dmap, placer, clf, seqs, passes=1, frame_search=False)
+    build_module.build(dmap, placer, clf, passes=1)  # no sequence
     assert len(calls) == 1
 
 

@@ -44,6 +44,9 @@ GAIN = 0.3
 PEPTIDE_REACH = 2.43
 #: How far a candidate frame's N or C may lie from that reach of the neighbours' C-alphas.
 REACH_TOLERANCE = 0.5
+#: A neighbour constrains the frames only where the classifier gives its type at least this
+#: probability (a doubted neighbour may itself be misplaced; it is refined along).
+TRUSTED = 0.5
 #: Types not searched: too few side-chain atoms beyond the C-beta for the classifier's
 #: probability to tell frames apart, and little all-atom error to mend.
 NOT_SEARCHED = ("GLY", "ALA", "SER", "CYS", "THR", "VAL", "PRO")
@@ -132,7 +135,8 @@ def refit_doubted(
     if not len(idx):
         return 0
     n, ca, c = backbone_of(model)
-    prev_ca, next_ca = (_neighbour_ca(ca, fragment, idx, step) for step in (-1, 1))
+    trusted = probs[np.arange(len(types)), types] >= TRUSTED
+    prev_ca, next_ca = (_neighbour_ca(ca, fragment, idx, step, trusted) for step in (-1, 1))
     centres, rotations, p_best, p_given = search_frames(dmap, classifier, n[idx], ca[idx], c[idx],
                                                         types[idx], prev_ca, next_ca)  # fmt: skip
     take = p_best - p_given > GAIN
@@ -149,11 +153,14 @@ def refit_doubted(
     return len(idx)
 
 
-def _neighbour_ca(ca: np.ndarray, fragment: np.ndarray, idx: np.ndarray, step: int) -> np.ndarray:
-    """C-alphas of the residues ``step`` along the chain from ``idx`` (NaN where none)."""
+def _neighbour_ca(
+    ca: np.ndarray, fragment: np.ndarray, idx: np.ndarray, step: int, trusted: np.ndarray
+) -> np.ndarray:
+    """C-alphas of the residues ``step`` along the chain from ``idx`` (NaN where there is none
+    or it is not ``trusted``)."""
     j = idx + step
     has = (j >= 0) & (j < len(ca))
-    has[has] &= fragment[j[has]] == fragment[idx[has]]
+    has[has] &= (fragment[j[has]] == fragment[idx[has]]) & trusted[j[has]]
     out = np.full((len(idx), 3), np.nan)
     out[has] = ca[j[has]]
     return out

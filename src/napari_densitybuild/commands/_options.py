@@ -111,17 +111,15 @@ def add_trim_links(p: argparse.ArgumentParser) -> None:
 
 
 def add_frame_search(p: argparse.ArgumentParser) -> None:
-    """``--frame-search``: with a sequence, cut the boxes of residues whose sequence type the
-    classifier doubts again in turned frames (:mod:`~napari_densitybuild.frame_search`; off by
-    default)."""
-    p.add_argument(
-        "--frame-search",
-        dest="frame_search",
-        action="store_true",
-        default=DEFAULT_FRAME_SEARCH,
-        help="with --sequence, cut the boxes of residues whose sequence type the "
-        "classifier doubts again in turned frames and pose them in the frame "
-        "that makes that type most probable (experimental: docs/build.md)",
+    """``--no-frame-search``: with a sequence, leave residues whose sequence type the classifier
+    doubts in the frames they were built in (:mod:`~napari_densitybuild.frame_search`)."""
+    _add_off_switch(
+        p,
+        "frame_search",
+        DEFAULT_FRAME_SEARCH,
+        "with --sequence, do not cut the boxes of residues whose sequence type the classifier "
+        "doubts again in turned frames (by default they are posed in the frame that makes "
+        "that type most probable: docs/build.md)",
     )
 
 
