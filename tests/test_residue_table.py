@@ -1,5 +1,5 @@
-"""The review table brought up to date row by row after an edit matches a table filled from
-scratch (napari, pytest-qt)."""
+"""The review table: filled with its columns held fixed, and brought up to date row by row
+after an edit to match a table filled from scratch (napari, pytest-qt)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from test_build_widget import JOB_TIMEOUT, open_widget, sample_map  # noqa: F401
 
+from napari_densitybuild._napari._build_widget import BuildWidget
 from napari_densitybuild._napari._residue_table import ResidueTable
 from napari_densitybuild.build import build
 from napari_densitybuild.classify import Classifier
@@ -61,3 +62,35 @@ def test_rows_patched_after_an_edit_match_a_full_fill(make_napari_viewer, qtbot,
     fresh = ResidueTable()
     fresh.show_session(session, w.dmap())
     assert _cells(table) == _cells(fresh)
+
+
+def test_review_table_is_refilled_with_columns_fixed(make_napari_viewer):
+    """Refilling the table with columns sized to their contents took N^2 steps (196 s for a
+    1,764-residue model): the columns stay fixed while cells are set, then fit again."""
+    from qtpy.QtWidgets import QHeaderView
+
+    from napari_densitybuild.session import ResidueState, Session
+
+    viewer = make_napari_viewer()
+    widget = BuildWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    rows = [ResidueState("A", k + 1, "", k % 20, tuple(np.eye(20)[k % 20]), (3.8 * k, 0.0, 0.0),
+                         tuple(np.eye(3).ravel()), 0.9, (("CA", 3.8 * k, 0.0, 0.0),))
+            for k in range(60)]  # fmt: skip
+    table = widget.review.table
+    header = table.horizontalHeader()
+    modes = []
+    set_item = table.setItem
+    table.setItem = lambda *a: (modes.append(header.sectionResizeMode(0)), set_item(*a))[1]
+    widget.set_session(Session(rows, None, {}, autosave=False))  # a new model: every row
+    assert len(modes) == 60 * table.columnCount() and table.rowCount() == 60
+    assert set(modes) == {QHeaderView.ResizeMode.Interactive}
+    fit = [header.sectionResizeMode(c) for c in range(table.columnCount())]
+    runner_up = [table.horizontalHeaderItem(c).text() for c in range(len(fit))].index("runner-up")
+    assert fit.pop(runner_up) == QHeaderView.ResizeMode.Stretch
+    assert set(fit) == {QHeaderView.ResizeMode.ResizeToContents}
+    modes.clear()
+    widget.session.set_type(7, "W")
+    widget.refresh()  # one residue changed: its row and its neighbours', columns fixed too
+    assert len(modes) == 3 * table.columnCount()
+    assert set(modes) == {QHeaderView.ResizeMode.Interactive}
