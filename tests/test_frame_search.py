@@ -166,3 +166,20 @@ def test_short_side_chains_are_not_searched():
     ones = np.ones(len(types), dtype=bool)
     assert refit_doubted(model, dmap, clf, types, probs, ones, np.zeros(len(types), int)) == 0
     np.testing.assert_array_equal(model.xyz, before)
+
+
+def test_only_trusted_neighbours_constrain_the_frames():
+    """A neighbour whose own type the classifier doubts may be misplaced: its C-alpha does not
+    rule frames out; a fragment's ends have no neighbour there either."""
+    from napari_densitybuild.frame_search import _neighbour_ca
+
+    ca = np.arange(15.0).reshape(5, 3)
+    fragment = np.array([0, 0, 0, 1, 1])
+    trusted = np.array([True, False, True, True, True])
+    idx = np.array([0, 2, 3])
+    prev = _neighbour_ca(ca, fragment, idx, -1, trusted)
+    nxt = _neighbour_ca(ca, fragment, idx, 1, trusted)
+    assert np.isnan(prev[0]).all() and np.isnan(prev[1]).all() and np.isnan(prev[2]).all()
+    assert np.isnan(nxt[0]).all()  # residue 1 is not trusted
+    assert np.isnan(nxt[1]).all()  # residue 2 ends its fragment
+    np.testing.assert_array_equal(nxt[2], ca[4])

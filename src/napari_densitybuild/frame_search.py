@@ -9,7 +9,9 @@ the squared all-atom error (docs/build.md). The net was trained on right frames,
 probability of the true type is a test of a frame: :func:`search_frames` turns the residue's N
 and C about its C-alpha through a fixed set of rotations and keeps the frame in which the
 sequence's type is most probable; :func:`refit_doubted` poses the atoms in that frame where it
-is clearly better and refines them into the model.
+is clearly better and refines them into the model. Only frames whose N and C can make peptides
+with the neighbours' C-alphas are tried (where the classifier trusts the neighbour's own type:
+a doubted neighbour may be misplaced itself), and short side chains are not searched.
 """
 
 from __future__ import annotations
@@ -130,13 +132,14 @@ def refit_doubted(
     with the rest of the model held. Changes ``model.xyz``; returns how many residues took a
     new frame.
     """
+    p_type = probs[np.arange(len(types)), types]
     searched = ~np.isin(types, [AMINO_ACIDS.index(t) for t in NOT_SEARCHED])
-    idx = np.flatnonzero(from_sequence & searched & (probs[np.arange(len(types)), types] < DOUBT))
+    idx = np.flatnonzero(from_sequence & searched & (p_type < DOUBT))
     if not len(idx):
         return 0
     n, ca, c = backbone_of(model)
-    trusted = probs[np.arange(len(types)), types] >= TRUSTED
-    prev_ca, next_ca = (_neighbour_ca(ca, fragment, idx, step, trusted) for step in (-1, 1))
+    prev_ca, next_ca = (_neighbour_ca(ca, fragment, idx, step, p_type >= TRUSTED)
+                        for step in (-1, 1))  # fmt: skip
     centres, rotations, p_best, p_given = search_frames(dmap, classifier, n[idx], ca[idx], c[idx],
                                                         types[idx], prev_ca, next_ca)  # fmt: skip
     take = p_best - p_given > GAIN
