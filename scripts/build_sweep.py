@@ -14,8 +14,9 @@ test-time copies, which shows how far builds move by chance); ``--sequence`` bui
 deposited model's sequence (``sequence.model_fasta``). Then it is compared with the
 deposited model as ``densitybuild evaluate --task build`` compares it: correctly typed
 residues, residues more than 1 A off, backbone and all-atom RMSD, residues in impossible
-contacts. Used for the tables of docs/build.md (two such runs at a time, the 13 maps outside
-the held-out set split in two lists). ``--save DIR`` keeps each model as DIR/MAP.cif, for
+contacts, Ramachandran outliers and bond-length RMSZ of the build. Used for the tables of
+docs/build.md (two such runs at a time, the 13 maps outside the held-out set split in two
+lists). ``--save DIR`` keeps each model as DIR/MAP.cif, for
 ``compare_builds.py``.
 """
 
@@ -104,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                "backbone_rmsd": round(m["backbone_rmsd"], 3),
                "all_atom_rmsd": round(m["all_atom_rmsd"], 3),
                "clashing": m["clashing_residues"],
+               "rama_outliers": round(m["rama_outliers"], 4), "bond_rmsz": round(m["bond_rmsz"], 3),
                "seconds": round(time.perf_counter() - t0, 1)}  # fmt: skip
         print(json.dumps(row), flush=True)
     return 0

@@ -105,3 +105,40 @@ def test_model_fasta_reads_back(tmp_path):
     assert read_fasta(path) == [("x chain A", "MMG"), ("x chain C", "W")]
     with pytest.raises(DensityBuildError, match="no amino-acid chain"):
         model_fasta(_structure({"W": ["HOH"]}), "w")
+
+
+def test_sequence_gaps_mark_residues_the_trace_missed():
+    from types import SimpleNamespace
+
+    from napari_densitybuild.assemble import sequence_gaps
+
+    trace = SimpleNamespace(fragment=np.array([0, 0, 0, 0, 1, 1, 1, 2, 2]))
+    positions = [np.array([0, 1, 3, 4]), np.array([-1, 5, 7]), None]
+    np.testing.assert_array_equal(sequence_gaps(trace, positions),
+                                  [0, 0, 1, 0, 0, 0, 1, 0, 0])  # fmt: skip
+
+
+def test_build_numbers_around_a_skipped_position_and_counts_it(monkeypatch):
+    """A sequence with a residue the map does not have (inserted into the sample's): the
+    alignment skips it, the two residues either side are numbered around it, and the report
+    counts it."""
+    import napari_densitybuild.build as build_module
+    from napari_densitybuild._napari._sample_data import sample_paths
+    from napari_densitybuild.classify import Classifier
+    from napari_densitybuild.maps import read_map
+    from napari_densitybuild.place import Placer
+
+    real_refine = build_module.refine
+    monkeypatch.setattr(build_module, "refine", lambda m, *a, **k: real_refine(
+        m, *a, **{**k, "rounds": 1, "iterations": 2}))  # fmt: skip
+    dmap = read_map(sample_paths()[0])
+    fasta = sample_paths()[0].replace("sample_map.mtz", "sample_sequence.fasta")
+    seq = read_fasta(fasta)[0][1]
+    longer = seq[:40] + "W" + seq[40:]
+    placer, clf = Placer.from_path(None, device="cpu"), Classifier.from_path(None, "cpu", tta=0)
+    out = build_module.build(dmap, placer, clf, [longer], passes=1, frame_search=False)
+    assert out.report["sequence_gaps"] == 1
+    i = int(np.flatnonzero(np.diff(out.seqid) == 2)[0]) + 1
+    assert out.chain[i] == out.chain[i - 1] and out.model.linked[i]
+    assert out.seqid[i - 1] == 40 and out.seqid[i] == 42  # position 41 (1-based) is the W
+    assert "1 sequence position skipped inside fragments" in out.summary()

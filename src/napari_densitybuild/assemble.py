@@ -105,6 +105,21 @@ def number_residues(
     return np.array(chain, dtype=object), np.array(seqid, dtype=int), np.array(icode, dtype=object)
 
 
+def sequence_gaps(trace: Trace, positions: list[np.ndarray | None]) -> np.ndarray:
+    """(N,) True where the sequence alignment skipped positions between a residue and the one
+    before it in its fragment: the trace stepped over a residue it missed (in a helix a C-alpha
+    three along lies about 5 A away). The build counts them (report ``sequence_gaps``); the
+    numbering shows them, and the peptide between the two is kept (docs/build.md)."""
+    gap = np.zeros(len(trace.fragment), dtype=bool)
+    for f, pos in enumerate(positions):
+        if pos is None:
+            continue
+        idx = np.flatnonzero(trace.fragment == f)
+        both = (pos[1:] >= 0) & (pos[:-1] >= 0)
+        gap[idx[1:]] = both & (pos[1:] - pos[:-1] > 1)
+    return gap
+
+
 def model_structure(
     model: AtomModel,
     chain: np.ndarray,

@@ -67,6 +67,9 @@ class BuildResult:
         parts = [f"{r['residues']} residues in {r['fragments']} fragments"]
         if r.get("aligned_to_sequence"):
             parts.append(f"{r['aligned_to_sequence']} aligned to the sequence")
+        if r.get("sequence_gaps"):
+            n = r["sequence_gaps"]
+            parts.append(f"{n} sequence position{'s' * (n != 1)} skipped inside fragments")
         if r.get("ncs_residues"):
             parts.append(f"{r['ncs_residues']} in NCS copies")
         changes = [f"{r[k]} {what}" for k, what in (("rotamer_changes", "rotamers refitted"),
