@@ -99,7 +99,7 @@ def test_a_correction_of_a_residue_changed_meanwhile_is_dropped(qtbot, widget, h
     _wait(qtbot, w)
     assert len(w.session.residues) == 5 and w.session.residues[2] is after
     assert "TRP" not in [r.name for r in w.session.residues]
-    assert len(said) == 1 and "changed" in said[0]
+    assert len(said) == 1 and "changed" in said[0] and w.status.text() == said[0]
 
 
 def test_closing_the_dock_drops_the_queued_corrections(qtbot, widget, held):
@@ -112,3 +112,25 @@ def test_closing_the_dock_drops_the_queued_corrections(qtbot, widget, held):
     held["go"].set()
     qtbot.waitUntil(lambda: not panel.corrections.runner.busy, timeout=JOB_TIMEOUT)
     assert [r.name for r in w.session.residues] == names and held["calls"] == ["TRP"]
+
+
+def test_a_failed_correction_is_reported_and_the_queue_goes_on(qtbot, widget, monkeypatch):
+    from napari_densitybuild import review
+    from napari_densitybuild._napari import _tasks
+    from napari_densitybuild.errors import DensityBuildError
+
+    errors = []
+    monkeypatch.setattr(_tasks, "_notify", errors.append)
+
+    def pose(res, new_type, dmap, clf, do_refine=True):
+        if AMINO_ACIDS[new_type] == "TRP":
+            raise DensityBuildError("no atoms for this one")
+        return (("N", *res.centre), ("CA", *res.centre), ("C", *res.centre), ("O", *res.centre))
+
+    monkeypatch.setattr(review, "pose_for_type", pose)
+    w, panel = widget, widget.review
+    panel.set_type("W", index=1)
+    panel.set_type("A", index=4)
+    _wait(qtbot, w)
+    assert len(errors) == 1 and "no atoms" in str(errors[0])
+    assert w.session.residues[1].name == "GLY" and w.session.residues[4].name == "ALA"

@@ -103,14 +103,18 @@ class TypeCorrections(QObject):
         session = req.session
         if (session is not self.widget.session or req.index >= len(session.residues)
                 or session.residues[req.index] is not req.state):  # fmt: skip
-            notify_error(f"{AMINO_ACIDS[req.new_type]} not applied: the residue changed while "
-                         "its atoms were predicted")  # fmt: skip
+            said = (f"{AMINO_ACIDS[req.new_type]} not applied: the residue changed while its "
+                    "atoms were predicted")  # fmt: skip
+            self.widget.status.setText(said)
+            notify_error(said)
             return
         session.set_type(req.index, req.new_type, atoms)
         self.applied(req.index)
 
     def _on_stopped(self, name: str, outcome: str) -> None:
         self._running = None
+        if outcome != "done":  # the error itself is a notification already
+            self.widget.status.setText(f"{name}: {outcome}")
         self._next()
 
 
