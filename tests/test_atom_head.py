@@ -127,7 +127,7 @@ def test_review_takes_atoms_from_the_atom_head():
     centre = np.asarray(res.centre, dtype=float)[None]
     want = frame_to_world(clf.atom_poses(dmap, centre, rot), centre, rot)[0, got.type]
     np.testing.assert_allclose([a[1:] for a in got.atoms], want[: len(got.atoms)], atol=1e-4)
-    atoms = pose_for_type(session.residues[3], got.type, dmap, clf, do_refine=False)
+    atoms = pose_for_type(session.residues[3], got.type, dmap, clf)
     np.testing.assert_allclose([a[1:] for a in atoms], want[: len(atoms)], atol=1e-4)
 
 

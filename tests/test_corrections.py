@@ -19,19 +19,20 @@ pytestmark = pytest.mark.gui
 
 @pytest.fixture
 def held(monkeypatch):
-    """pose_for_type replaced by one that waits for ``go`` and records its thread."""
+    """atoms_for_type replaced by one that waits for ``go`` and records its thread."""
     from napari_densitybuild import review
 
     state = {"go": threading.Event(), "threads": [], "calls": []}
 
-    def pose(res, new_type, dmap, clf, do_refine=True):
+    def pose(rows, index, new_type, dmap, clf, do_refine=True):
+        res = rows[index]
         state["threads"].append(threading.get_ident())
         state["calls"].append(AMINO_ACIDS[new_type])
         assert state["go"].wait(30)
         return (("N", *res.centre), ("CA", *res.centre), ("C", *res.centre), ("O", *res.centre),
                 ("CB", res.centre[0] + 1.5, res.centre[1], res.centre[2]))  # fmt: skip
 
-    monkeypatch.setattr(review, "pose_for_type", pose)
+    monkeypatch.setattr(review, "atoms_for_type", pose)
     return state
 
 
@@ -122,12 +123,13 @@ def test_a_failed_correction_is_reported_and_the_queue_goes_on(qtbot, widget, mo
     errors = []
     monkeypatch.setattr(_tasks, "_notify", errors.append)
 
-    def pose(res, new_type, dmap, clf, do_refine=True):
+    def pose(rows, index, new_type, dmap, clf, do_refine=True):
+        res = rows[index]
         if AMINO_ACIDS[new_type] == "TRP":
             raise DensityBuildError("no atoms for this one")
         return (("N", *res.centre), ("CA", *res.centre), ("C", *res.centre), ("O", *res.centre))
 
-    monkeypatch.setattr(review, "pose_for_type", pose)
+    monkeypatch.setattr(review, "atoms_for_type", pose)
     w, panel = widget, widget.review
     panel.set_type("W", index=1)
     panel.set_type("A", index=4)

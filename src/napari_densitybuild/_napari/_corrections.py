@@ -1,8 +1,9 @@
 """Type corrections whose atoms are predicted off the GUI thread, one after another.
 
 A correction poses the residue's atoms for the new type (atom or pose head) and refines them
-against the map: about 0.75 s on a 1,764-residue build, which on the GUI thread froze napari
-at every corrected residue. Here each correction is queued and run in a worker of its own
+against the map with the rest of the model held (:func:`~..review.atoms_for_type`): on the GUI
+thread this froze napari at every corrected residue (0.75 s refined alone on a 1,764-residue
+build, more in the whole model). Here each correction is queued and run in a worker of its own
 :class:`~._tasks.TaskRunner`, so the review panel stays usable (type a code, Enter, the next
 doubtful residue, the next code) and the type changes, atoms and all, in one undoable step
 when its atoms are ready. A newer correction of the same residue replaces a queued or running
@@ -28,6 +29,7 @@ class _Request:
     index: int
     new_type: int
     state: object  # the ResidueState when the correction was asked for
+    rows: list  # the session's residues then (the model its atoms are refined in)
     refine: bool
 
 
@@ -60,7 +62,8 @@ class TypeCorrections(QObject):
         """Queue residue ``index`` of the current session to become ``new_type`` (class index)
         with atoms predicted for it; replaces a queued or running correction of that residue."""
         session = self.widget.session
-        req = _Request(session, index, new_type, session.residues[index], refine)
+        req = _Request(session, index, new_type, session.residues[index], session.residues,
+                       refine)  # fmt: skip
         self._queue = [r for r in self._queue if not _same_residue(r, req)]
         if self._running is not None and _same_residue(self._running, req):
             self._running = None  # its result is dropped when it comes (see _done)
@@ -76,8 +79,8 @@ class TypeCorrections(QObject):
     def _next(self) -> None:
         if self.runner.busy or not self._queue:
             return
+        from .. import review
         from ..errors import DensityBuildError
-        from ..review import pose_for_type
 
         req = self._queue.pop(0)
         try:
@@ -89,7 +92,8 @@ class TypeCorrections(QObject):
         self._running = req
 
         def job(progress, dmap):
-            return pose_for_type(req.state, req.new_type, dmap, clf, do_refine=req.refine)
+            return review.atoms_for_type(req.rows, req.index, req.new_type, dmap, clf,
+                                         do_refine=req.refine)  # fmt: skip
 
         r = req.state
         name = f"{r.chain} {r.seqid}{r.icode} as {AMINO_ACIDS[req.new_type]}: predicting atoms"
