@@ -101,6 +101,13 @@ def test_misplaced_side_chains_are_refitted(sample):
     # the deposited side chains themselves are left as they are (nearly all are in density)
     _, changed_true = fit_rotamers(model.xyz, model, field)
     assert len(changed_true) <= 0.03 * len(_side_chains(model))
+    # only the residues asked for may change (refining a few residues with the rest held)
+    only = np.zeros(len(model.resname), dtype=bool)
+    only[picked[0][0]] = True
+    out, changed = fit_rotamers(wrong, model, field, only=only)
+    assert set(changed.tolist()) <= {picked[0][0]}
+    moved = np.flatnonzero(np.abs(out - wrong).max(1) > 0)
+    assert set(model.residue[moved].tolist()) <= {picked[0][0]}
 
 
 def test_refine_counts_rotamer_changes(sample):

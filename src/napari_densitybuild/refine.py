@@ -280,6 +280,12 @@ def refine(
     n_flips = n_side = n_rot = n_starts = n_ncs = 0
     movable = None if movable is None else np.asarray(movable, dtype=bool)
     free = None if movable is None else torch.from_numpy(np.flatnonzero(movable))
+    only = None  # with atoms held, flips and refits look at the free residues alone
+    if movable is not None:
+        only = np.zeros(len(model.resname), dtype=bool)
+        only[model.residue[movable]] = True
+        if units is not None:  # a peptide turns over whole or not at all
+            units = units[movable[units].all(1)]
     for k in range(rounds):
         if k > 0 and (units is not None or side_chain_flips or rotamer_fit or start_turns):
             xyz = x.numpy().copy()
@@ -287,17 +293,18 @@ def refine(
                 xyz, flipped = flip_peptides(xyz, units, field)
                 n_flips += int(flipped.sum())
             if start_turns:
-                xyz, starts = turn_fragment_starts(xyz, model, field)
+                xyz, starts = turn_fragment_starts(xyz, model, field, only=only)
                 n_starts += len(starts)
             if rotamer_fit:
-                xyz, changed = fit_rotamers(xyz, model, field, sym)
+                xyz, changed = fit_rotamers(xyz, model, field, sym, only=only)
                 n_rot += len(changed)
                 if ncs_groups is not None:
                     xyz, changed = fit_ncs_side_chains(xyz, model, ncs_groups, field, sym)
                     n_ncs += len(changed)
             if side_chain_flips:
                 xyz, turned = flip_side_chains(xyz, model, sym, density=field,
-                                               density_weight=flip_density_weight)  # fmt: skip
+                                               density_weight=flip_density_weight,
+                                               only=only)  # fmt: skip
                 n_side += int(turned.sum())
             if movable is not None:  # the held atoms hold through flips and refits too
                 xyz[~movable] = x.numpy()[~movable]

@@ -191,6 +191,7 @@ def fit_rotamers(
     density: Callable[[torch.Tensor], torch.Tensor],
     sym: Symmetry | None = None,
     margin: float = FIT_MARGIN,
+    only: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Replace side chains by library rotamers that fit the map clearly better.
 
@@ -206,6 +207,8 @@ def fit_rotamers(
         The crystal's :class:`~.symmetry.Symmetry` (clashes with crystal neighbours count).
     margin
         Required gain in score.
+    only
+        (R,) True for the residues that may change (default: all); the others are context.
 
     Returns
     -------
@@ -216,6 +219,8 @@ def fit_rotamers(
     lib = rotamer_library()
     todo = []  # (residue, its atoms by name, side-chain atom indices CB onwards)
     for r, name in enumerate(model.resname):
+        if only is not None and not only[r]:
+            continue
         atoms = model.residue_atoms(r)
         side = [atoms.get(a) for a in HEAVY_ATOMS.get(str(name), ())[4:]]
         if (

@@ -63,6 +63,7 @@ def flip_side_chains(
     sweeps: int = 3,
     density: Callable[[torch.Tensor], torch.Tensor] | None = None,
     density_weight: float = 0.0,
+    only: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Turn over the ASN, GLN and HIS side chains whose surroundings fit better the other way.
 
@@ -84,15 +85,18 @@ def flip_side_chains(
         N) should sit in the higher density, by ``density_weight`` H-bonds per sigma.
     density_weight
         Weight of that density term (0: H-bonds alone).
+    only
+        (R,) True for the residues that may turn (default: all); the others are context.
 
     Returns
     -------
     xyz, flipped
-        New positions and a boolean mask over :func:`flip_groups` of the residues turned over.
+        New positions and a boolean mask over the :func:`flip_groups` considered (those of
+        ``only``) of the residues turned over.
     """
     from scipy.spatial import cKDTree
 
-    groups = flip_groups(model)
+    groups = [g for g in flip_groups(model) if only is None or only[g[0]]]
     flipped = np.zeros(len(groups), dtype=bool)
     out = np.array(xyz, dtype=float, copy=True)
     if not groups:

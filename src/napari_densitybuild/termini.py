@@ -77,6 +77,7 @@ def turn_fragment_starts(
     model: AtomModel,
     density: Callable[[torch.Tensor], torch.Tensor],
     margin: float = TURN_MARGIN,
+    only: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Turn the N and side chain of fragment starts about CA-C where the map is clearly higher.
 
@@ -90,6 +91,8 @@ def turn_fragment_starts(
         Callable: (M, 3) float64 tensor -> (M,) map values in sigma (a ``DensityField``).
     margin
         Required gain (sigma) in the summed, capped map values at N and CB.
+    only
+        (R,) True for the residues that may turn (default: all).
 
     Returns
     -------
@@ -100,6 +103,8 @@ def turn_fragment_starts(
     angles = np.arange(0.0, 360.0, STEP_DEGREES)
     turned = []
     for n, ca, c, cb, moving in fragment_starts(model):
+        if only is not None and not only[model.residue[n]]:
+            continue
         probe = [n] if cb < 0 else [n, cb]
         cand = rotate_about(out[probe], out[ca], out[c] - out[ca], angles)  # (K, 1-2, 3)
         with torch.no_grad():
