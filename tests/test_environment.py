@@ -97,6 +97,11 @@ def test_symmetry_mates_find_neighbours_across_the_cell_edge():
     assert len(pos) == 2 and sorted(src.tolist()) == [0, 1]
     np.testing.assert_allclose(pos[src == 1][0], [-2.0, 5.0, 5.0])
     assert len(symmetry_mates(xyz, Symmetry.none(), cutoff=3.0)[0]) == 0
+    # around chosen points only: the image of atom 1 next to atom 0, not that of 0 next to 1
+    pos0, src0 = symmetry_mates(xyz, sym, cutoff=3.0, near=xyz[:1])
+    assert src0.tolist() == [1]
+    np.testing.assert_allclose(pos0[0], [-2.0, 5.0, 5.0])
+    assert len(symmetry_mates(xyz, sym, cutoff=3.0, near=np.zeros((0, 3)))[0]) == 0
     # the LYS of the test above, seen only as a symmetry mate, still counts
     poses, types = _poses("LYS")
     sym = Symmetry.from_cell(gemmi.UnitCell(25, 30, 30, 90, 90, 90), "P 1")

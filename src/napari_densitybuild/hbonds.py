@@ -88,7 +88,7 @@ def pair_score(role: int, partner: int) -> float:
 
 
 def symmetry_mates(
-    xyz: np.ndarray, sym: Symmetry | None, cutoff: float = 5.0
+    xyz: np.ndarray, sym: Symmetry | None, cutoff: float = 5.0, near: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Crystal neighbours of a model: images of its atoms within ``cutoff`` of the model.
 
@@ -100,6 +100,8 @@ def symmetry_mates(
         A :class:`~.symmetry.Symmetry` (None or a map without symmetry: no mates).
     cutoff
         Keep images within this distance (A) of any atom of the model.
+    near
+        (K, 3) points: keep only images within ``cutoff`` of these (default: the model's atoms).
 
     Returns
     -------
@@ -111,11 +113,14 @@ def symmetry_mates(
     xyz = np.asarray(xyz, dtype=float).reshape(-1, 3)
     if sym is None or not getattr(sym, "periodic", False) or not len(xyz):
         return np.zeros((0, 3)), np.zeros(0, dtype=np.int64)
-    box = (xyz.min(0) - cutoff, xyz.max(0) + cutoff)
+    near = xyz if near is None else np.asarray(near, dtype=float).reshape(-1, 3)
+    if not len(near):
+        return np.zeros((0, 3)), np.zeros(0, dtype=np.int64)
+    box = (near.min(0) - cutoff, near.max(0) + cutoff)
     images = sym.images(xyz, box=box, copies_only=True)
     pos, src = images["xyz"], images["src"]
     if not len(pos):
         return pos, src.astype(np.int64)
-    dist, _ = cKDTree(xyz).query(pos, distance_upper_bound=cutoff)
+    dist, _ = cKDTree(near).query(pos, distance_upper_bound=cutoff)
     keep = np.isfinite(dist)
     return pos[keep], src[keep].astype(np.int64)

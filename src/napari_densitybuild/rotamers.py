@@ -127,12 +127,16 @@ class ClashIndex:
         The :class:`~.refine.AtomModel` (its ``residue`` says which atoms are whose).
     sym
         The crystal's :class:`~.symmetry.Symmetry`, or None (no crystal neighbours).
+    only
+        (R,) True for the residues whose side chains will be tried (default: all): crystal
+        neighbours are looked for around those alone.
     """
 
-    def __init__(self, xyz: np.ndarray, model, sym=None) -> None:
+    def __init__(self, xyz: np.ndarray, model, sym=None, only: np.ndarray | None = None) -> None:
         from scipy.spatial import cKDTree
 
-        mates, _ = symmetry_mates(xyz, sym, cutoff=CLASH_DISTANCE + 8.0)
+        near = None if only is None else xyz[np.asarray(only, dtype=bool)[model.residue]]
+        mates, _ = symmetry_mates(xyz, sym, cutoff=CLASH_DISTANCE + 8.0, near=near)
         self.owner = np.concatenate([model.residue, np.full(len(mates), -1)])
         self.tree = cKDTree(np.concatenate([xyz, mates]))
 
@@ -238,8 +242,10 @@ def fit_rotamers(
         rho_now = density(torch.as_tensor(flat, dtype=torch.float64)).numpy()
     ends = np.cumsum([len(side) - 1 for _, _, side in todo])
     lowest = [part.min(initial=np.inf) for part in np.split(rho_now, ends[:-1])]
+    if min(lowest) >= OUT_OF_DENSITY:
+        return out, np.zeros(0, dtype=np.int64)  # every side chain in density: nothing to try
     # clashes are judged against the model (and its crystal neighbours) as it was at the start
-    neighbours = ClashIndex(out, model, sym)
+    neighbours = ClashIndex(out, model, sym, only)
     changed = []
     for (r, atoms, side), low in zip(todo, lowest):
         if low >= OUT_OF_DENSITY:
