@@ -170,3 +170,34 @@ def test_refine_counts_side_chain_flips(sample_model):
     assert info["side_chain_flips"] >= 3
     refine(model, dmap, field=field, side_chain_flips=False, info=info)
     assert info["side_chain_flips"] == 0
+
+
+def test_only_the_residues_asked_for_turn_and_mates_are_found_around_them(
+    sample_model, monkeypatch
+):
+    """With ``only``, other residues stay as they are, and looking for crystal neighbours
+    around the chosen residues alone changes nothing for them."""
+    from napari_densitybuild import hbonds, sideflip
+    from napari_densitybuild.maps import read_map
+    from napari_densitybuild.symmetry import Symmetry
+
+    m = sample_model
+    sym = Symmetry.of_map(read_map(str(SAMPLE / "sample_map.mtz")))
+    groups = flip_groups(m)
+    settled, _ = flip_side_chains(m.xyz, m, sym)
+    swapped = settled.copy()
+    for _, a, b in groups:
+        swapped[a], swapped[b] = settled[b], settled[a]
+    _, every = flip_side_chains(swapped, m, sym)
+    g = int(np.flatnonzero(every)[0])  # a group that turns back on its own
+    only = np.zeros(len(m.resname), dtype=bool)
+    only[groups[g][0]] = True
+    out, flipped = flip_side_chains(swapped, m, sym, only=only)
+    assert flipped.tolist() == [True]
+    moved = np.flatnonzero(np.abs(out - swapped).max(1) > 0)
+    assert set(m.residue[moved].tolist()) == {groups[g][0]}
+    everywhere = hbonds.symmetry_mates  # the same with crystal neighbours of the whole model
+    monkeypatch.setattr(sideflip, "symmetry_mates",
+                        lambda xyz, s, cutoff, near=None: everywhere(xyz, s, cutoff))  # fmt: skip
+    full, _ = flip_side_chains(swapped, m, sym, only=only)
+    np.testing.assert_array_equal(out, full)

@@ -104,7 +104,8 @@ def flip_side_chains(
     # A flip swaps positions between atoms, so the set of positions never changes: keep the
     # positions fixed and move the roles (what sits where) instead.
     roles_at = model_roles(model).astype(np.int64)
-    mates, source = symmetry_mates(out, sym, cutoff=HBOND_MAX + 0.1)
+    near = None if only is None else out[np.concatenate([np.r_[a, b] for _, a, b in groups])]
+    mates, source = symmetry_mates(out, sym, cutoff=HBOND_MAX + 0.1, near=near)
     source = np.concatenate([np.arange(len(out)), source])  # the atom each position shows
     owner = np.concatenate([model.residue, np.full(len(mates), -1)])  # mates: nobody's own
     tree = cKDTree(np.concatenate([out, mates]))
