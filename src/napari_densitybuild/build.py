@@ -227,7 +227,6 @@ def build(
             poses = frame_to_world(atoms[0], centres, rotations)
         t = tick(stage, t)
         types, positions, aligned = _sequence_types(probs, placed, sequences)
-        gaps = sequence_gaps(placed, positions)
         t = tick("sequence", t)
         if k == passes - 1 or scaffold_below <= 0:
             model = atoms_for_types(poses, types, placed)
@@ -254,8 +253,8 @@ def build(
     confidence = np.round(100.0 * placed.score * probs[np.arange(len(types)), types], 2)
     report = {"residues": len(types), "fragments": placed.fragment_count,
               "mean_fragment_length": float(placed.fragment_lengths().mean()),
-              "aligned_to_sequence": int(aligned.sum()), "sequence_gaps": int(gaps.sum()),
-              "atoms": len(model),
+              "aligned_to_sequence": int(aligned.sum()),
+              "sequence_gaps": int(sequence_gaps(placed, positions).sum()), "atoms": len(model),
               **refined, "ncs_residues": ncs_residues, "frames_searched_again": refits,
               "passes": passes,
               "seconds": times}  # fmt: skip

@@ -28,9 +28,13 @@ class _Request:
     session: object
     index: int
     new_type: int
-    state: object  # the ResidueState when the correction was asked for
     rows: list  # the session's residues then (the model its atoms are refined in)
     refine: bool
+
+    @property
+    def state(self):
+        """The residue's state when the correction was asked for."""
+        return self.rows[self.index]
 
 
 class TypeCorrections(QObject):
@@ -62,8 +66,7 @@ class TypeCorrections(QObject):
         """Queue residue ``index`` of the current session to become ``new_type`` (class index)
         with atoms predicted for it; replaces a queued or running correction of that residue."""
         session = self.widget.session
-        req = _Request(session, index, new_type, session.residues[index], session.residues,
-                       refine)  # fmt: skip
+        req = _Request(session, index, new_type, session.residues, refine)
         self._queue = [r for r in self._queue if not _same_residue(r, req)]
         if self._running is not None and _same_residue(self._running, req):
             self._running = None  # its result is dropped when it comes (see _done)
