@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         m = compare_models(built, deposited, Symmetry.of_map(dmap), dmap)
         row = {"map": name, "variant": {**variant, "sequence": args.sequence},
                "typed": round(m["sequence_recovery"] * m["matched_1A"]),
-               "matched": m["matched_1A"], "far": m["far_residues"],
+               "built": m["built"], "matched": m["matched_1A"], "far": m["far_residues"],
                "backbone_rmsd": round(m["backbone_rmsd"], 3),
                "all_atom_rmsd": round(m["all_atom_rmsd"], 3),
                "clashing": m["clashing_residues"],
