@@ -40,6 +40,7 @@ def test_build_writes_model_and_report(built):
         assert rep[key] >= 0, key
     assert rep["ncs_residues"] == 0  # one chain: no copies
     assert rep["cis_ends_left_out"] == rep["duplicates_left_out"] == 0  # sample: all trans
+    assert rep["stray_ends_left_out"] == 0  # one unbroken chain
     for stage in ("read_map", "place", "classify", "sequence", "refine", "wall_total",
                   "unmodelled_blobs"):  # fmt: skip
         assert rep["seconds"][stage] >= 0, stage
@@ -144,9 +145,11 @@ def test_summary_line():
     line = BuildResult.summary(SimpleNamespace(report=rep))
     assert line == ("190 residues in 4 fragments, 180 in NCS copies, 3 rotamers refitted, "
                     "2 amides/rings turned, 1 fragment starts turned (12.3 s)")  # fmt: skip
-    rep.update(weak_fragments_left_out=2, weak_residues_left_out=7, fragments_joined=1)
+    rep.update(weak_fragments_left_out=2, weak_residues_left_out=7, fragments_joined=1,
+               stray_ends_left_out=3)  # fmt: skip
     assert BuildResult.summary(SimpleNamespace(report=rep)).endswith(
         "1 fragment starts turned, 1 fragments joined across crystal contacts, "
+        "3 fragment ends past a chain break left out, "
         "2 short weak fragments (7 residues) left out (12.3 s)"
     )
 
@@ -301,8 +304,9 @@ def test_weak_fragments_left_out_whole_and_renamed():
     result = BuildResult(trace, probs, np.zeros((n, 20, 14, 3)), types, chain, seqid,
                          np.array([""] * n, dtype=object), model, 100 * score * 0.81, None,
                          report)  # fmt: skip
-    out = without_weak_fragments(result, np.zeros(n, bool), max_length=3, min_confidence=50)
+    out, kept = without_weak_fragments(result, np.zeros(n, bool), 3, min_confidence=50)
     assert len(out) == 7 and out.report["weak_residues_left_out"] == 3
+    assert kept.tolist() == [True] * 5 + [False] * 3 + [True] * 2
     assert out.report["weak_fragments_left_out"] == 1 and out.report["residues"] == 7
     assert out.chain.tolist() == ["A"] * 5 + ["B"] * 2 and out.seqid[-2:].tolist() == [20, 21]
     assert out.types.tolist() == [0, 1, 2, 3, 4, 8, 9] and out.trace.fragment_count == 2
@@ -313,6 +317,6 @@ def test_weak_fragments_left_out_whole_and_renamed():
     assert [len(r) for r in st[0]["B"]] == [len(HEAVY_ATOMS[r.name]) for r in st[0]["B"]]
     assert out.report["atoms"] == len(out.model) == sum(len(r) for ch in st[0] for r in ch)
     # never everything, and nothing when no fragment is weak
-    assert len(without_weak_fragments(result, np.zeros(n, bool), 10, 100)) == n
-    assert len(without_weak_fragments(result, np.zeros(n, bool), 1, 50)) == n
+    assert len(without_weak_fragments(result, np.zeros(n, bool), 10, 100)[0]) == n
+    assert len(without_weak_fragments(result, np.zeros(n, bool), 1, 50)[0]) == n
     assert result.report["weak_residues_left_out"] == 0

@@ -43,9 +43,11 @@ from .settings import (
     DEFAULT_NCS,
     DEFAULT_PASSES,
     DEFAULT_SCAFFOLD_BELOW,
+    DEFAULT_STRAY_ENDS,
     DEFAULT_TRIM_LINKS,
     DEFAULT_WEAK_FRAGMENTS,
 )
+from .stray_ends import without_stray_ends
 from .symmetry import Symmetry
 from .trace import Trace
 
@@ -124,6 +126,7 @@ def build(
     join: bool = DEFAULT_JOIN,
     trim_links: bool = DEFAULT_TRIM_LINKS,
     frame_search: bool = DEFAULT_FRAME_SEARCH,
+    stray_ends: bool = DEFAULT_STRAY_ENDS,
 ) -> BuildResult:
     """Build a model into ``dmap``.
 
@@ -170,6 +173,10 @@ def build(
         apart (one residue detected twice) and the end residues of fragments whose refined
         link to the rest is cis, and refine the residues next to them again
         (:func:`.joins.trim_short_links`).
+    stray_ends
+        With a sequence and ``trim_links``, leave out fragment ends that strayed past a chain
+        break: the less confident of a fragment end and another's start on one sequence
+        position (:mod:`.stray_ends`).
     frame_search
         With a sequence, cut the boxes of residues whose sequence type the classifier doubts
         again in turned frames, and where one makes that type clearly more probable, pose and
@@ -269,7 +276,10 @@ def build(
         )
         recount(result, aligned)
     if weak_fragments is not None:
-        result = without_weak_fragments(result, aligned, *weak_fragments)
+        result, kept = without_weak_fragments(result, aligned, *weak_fragments)
+        aligned = aligned[kept]
+    if sequences and trim_links and stray_ends:
+        result, _ = without_stray_ends(result, aligned, Symmetry.of_map(dmap))
     if join:
         result, junction = join_fragments(result, Symmetry.of_map(dmap), renumber=not sequences)
         if do_refine:

@@ -84,6 +84,9 @@ class BuildResult:
             parts.append(f"{r['duplicates_left_out']} residues detected twice left out")
         if r.get("cis_ends_left_out"):
             parts.append(f"{r['cis_ends_left_out']} fragment ends across a cis step left out")
+        if r.get("stray_ends_left_out"):
+            n = r["stray_ends_left_out"]
+            parts.append(f"{n} fragment end{'s' * (n != 1)} past a chain break left out")
         if r.get("weak_fragments_left_out"):
             parts.append(f"{r['weak_fragments_left_out']} short weak fragments "
                          f"({r['weak_residues_left_out']} residues) left out")  # fmt: skip
@@ -134,21 +137,21 @@ def backbone_of(model: AtomModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def without_weak_fragments(
     result: BuildResult, aligned: np.ndarray, max_length: int, min_confidence: float
-) -> BuildResult:
+) -> tuple[BuildResult, np.ndarray]:
     """``result`` without its short, weak fragments (:meth:`.Trace.weak_fragments` of the
-    detector score x top class probability), unless that would leave nothing; the report
-    counts what was left out."""
+    detector score x top class probability), unless that would leave nothing, and the (N,)
+    mask of the residues kept; the report counts what was left out."""
     tr = result.trace
     weak = tr.weak_fragments(100.0 * tr.score * result.probs.max(1), max_length, min_confidence)
     rep = result.report
     if not weak.any() or weak.all():
         rep.update(weak_fragments_left_out=0, weak_residues_left_out=0)
-        return result
+        return result, np.ones(len(result), dtype=bool)
     rep.update(weak_fragments_left_out=len(np.unique(tr.fragment[weak])),
                weak_residues_left_out=int(weak.sum()))  # fmt: skip
     out = result.subset(~weak)
     recount(out, np.asarray(aligned)[~weak])
-    return out
+    return out, ~weak
 
 
 def recount(result: BuildResult, aligned: np.ndarray) -> None:
