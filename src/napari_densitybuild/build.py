@@ -278,10 +278,11 @@ def build(
     if weak_fragments is not None:
         result, kept = without_weak_fragments(result, aligned, *weak_fragments)
         aligned = aligned[kept]
+    sym = Symmetry.of_map(dmap)
     if sequences and trim_links and stray_ends:
-        result, _ = without_stray_ends(result, aligned, Symmetry.of_map(dmap))
+        result, _ = without_stray_ends(result, aligned, sym)
     if join:
-        result, junction = join_fragments(result, Symmetry.of_map(dmap), renumber=not sequences)
+        result, junction = join_fragments(result, sym, renumber=not sequences)
         if do_refine:
             mend_junctions(result, junction, dmap)
     tick("assemble", t)

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .build_result import recount
+
 if TYPE_CHECKING:
     from .build_result import BuildResult
     from .symmetry import Symmetry
@@ -109,8 +111,5 @@ def without_stray_ends(
     if not drop.any():
         return result, ~drop
     out = result.subset(~drop)
-    rep.update(residues=len(out), atoms=len(out.model),
-               aligned_to_sequence=int(np.count_nonzero(aligned[~drop])),
-               fragments=out.trace.fragment_count,
-               mean_fragment_length=float(out.trace.fragment_lengths().mean()))  # fmt: skip
+    recount(out, aligned[~drop])
     return out, ~drop
