@@ -311,6 +311,38 @@ def test_auto_build_leaves_out_weak_fragments_unless_asked(
     assert seen == [DEFAULT_WEAK_FRAGMENTS, None]
 
 
+def test_auto_build_aligns_to_the_protein_records_of_a_complex_fasta(
+    make_napari_viewer, qtbot, sample_map, monkeypatch, tmp_path
+):
+    """A FASTA file with DNA strands besides the protein: Auto-build gets the protein alone,
+    and a warning names what was left out."""
+    from napari.utils.notifications import notification_manager
+
+    from napari_densitybuild import build as build_module
+    from napari_densitybuild._napari import _tasks
+    from napari_densitybuild.errors import DensityBuildError
+
+    seen = []
+
+    def fake_build(dmap, placer, clf, seqs=None, **kwargs):
+        seen.append(seqs)
+        raise DensityBuildError("stopped by the test")
+
+    monkeypatch.setattr(build_module, "build", fake_build)
+    monkeypatch.setattr(_tasks, "_notify", lambda err: None)
+    fasta = tmp_path / "complex.fasta"
+    fasta.write_text(">A protein\nMKTAYIAKQRQ\n>B dna\nATGCGTACGT\n")
+    viewer = make_napari_viewer()
+    widget = open_widget(viewer, qtbot, sample_map)
+    widget.sequence_path = str(fasta)
+    before = len(notification_manager.records)
+    widget.auto_build()
+    qtbot.waitUntil(lambda: not widget.runner.busy, timeout=JOB_TIMEOUT)
+    assert seen == [["MKTAYIAKQRQ"]]
+    messages = [str(n.message) for n in notification_manager.records[before:]]
+    assert any("'B dna'" in m and "DNA or RNA" in m for m in messages), messages
+
+
 def test_closing_the_dock_stops_the_job_and_unties_the_layers(
     make_napari_viewer, qtbot, sample_map
 ):

@@ -11,8 +11,10 @@ from napari_densitybuild.sequence import (
     align,
     assign_fragment,
     encode,
+    is_nucleic,
     model_fasta,
     profile_log_odds,
+    protein_sequences,
     read_fasta,
 )
 
@@ -142,3 +144,39 @@ def test_build_numbers_around_a_skipped_position_and_counts_it(monkeypatch):
     assert out.chain[i] == out.chain[i - 1] and out.model.linked[i]
     assert out.seqid[i - 1] == 40 and out.seqid[i] == 42  # position 41 (1-based) is the W
     assert "1 sequence position skipped inside fragments" in out.summary()
+
+
+def test_dna_and_rna_records_are_told_from_protein_ones():
+    assert is_nucleic("ATGCGTACGTTAGC") and is_nucleic("ACGUACGUNN")
+    assert is_nucleic("MKTAYIAK", "1ABC_2 mol:na length:8  DNA")
+    assert not is_nucleic("ACG")  # too short to tell
+    assert not is_nucleic("GGGGGGGG") and not is_nucleic("GAGAGAGA")  # glycine-rich peptides
+    assert not is_nucleic(SEQ) and not is_nucleic("MKTAYIAKQ", "1ABC_1 mol:protein")
+
+
+def test_protein_sequences_leave_nucleic_acid_records_out_with_a_note(tmp_path):
+    """A PDB FASTA file of a protein-DNA complex: the DNA strands are not aligned to."""
+    path = tmp_path / "complex.fasta"
+    path.write_text(">1ABC_1|Chain A|REPRESSOR\nMKTAYIAKQRQ\n>1ABC_2|Chain B|DNA\nATGCGTACGT\n"
+                    ">1ABC_3|Chain C|DNA\nACGTACGCAT\n")  # fmt: skip
+    notes: list[str] = []
+    assert protein_sequences(path, notes.append) == ["MKTAYIAKQRQ"]
+    assert len(notes) == 2 and "'1ABC_2|Chain B|DNA'" in notes[0] and "DNA or RNA" in notes[0]
+    assert protein_sequences(path) == ["MKTAYIAKQRQ"]  # no note callback: silent
+    dna = tmp_path / "dna.fasta"
+    dna.write_text(">B\nATGCGTACGT\n")
+    with pytest.raises(DensityBuildError, match="every sequence is DNA or RNA"):
+        protein_sequences(dna)
+
+
+def test_build_command_refuses_a_sequence_file_of_dna_alone(tmp_path, capsys):
+    from napari_densitybuild import cli
+    from napari_densitybuild._napari._sample_data import sample_paths
+
+    dna = tmp_path / "dna.fasta"
+    dna.write_text(">B\nATGCGTACGT\n")
+    args = ["build", sample_paths()[0], "--sequence", str(dna), "--out", str(tmp_path / "m.cif")]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "every sequence is DNA or RNA" in err[0]
+    assert not (tmp_path / "m.cif").exists()

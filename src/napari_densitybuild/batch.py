@@ -79,7 +79,7 @@ def build_one(map_path: str, out_dir: str, options: dict | None = None) -> dict:
     from .errors import DensityBuildError
     from .maps import read_map
     from .place import Placer
-    from .sequence import read_fasta
+    from .sequence import protein_sequences
 
     options = dict(options or {})
     t0 = time.perf_counter()
@@ -99,7 +99,8 @@ def build_one(map_path: str, out_dir: str, options: dict | None = None) -> dict:
             _MODELS[key] = (placer, clf)
         placer, clf = _MODELS[key]
         fasta = options.get("sequence")
-        seqs = [s for _, s in read_fasta(fasta)] if fasta else None
+        notes: list[str] = []
+        seqs = protein_sequences(fasta, notes.append) if fasta else None
         dmap = read_map(map_path, columns=options.get("columns"))
         result = build(
             dmap,
@@ -118,6 +119,8 @@ def build_one(map_path: str, out_dir: str, options: dict | None = None) -> dict:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         write_structure(result.structure(), model_path)
         report = {**result.report, "map": str(map_path), "device": str(clf.device)}
+        if notes:
+            report["notes"] = notes
         report_path.write_text(json.dumps(report, indent=1) + "\n")
         row.update(status="done", residues=result.report["residues"],
                    fragments=result.report["fragments"], device=str(clf.device))  # fmt: skip

@@ -12,6 +12,7 @@ standard deviations; otherwise the fragment keeps the classifier's types.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 LETTERS = "".join(ONE_LETTER[a] for a in AMINO_ACIDS)
 #: Letter -> class index (X and other letters: -1, aligned at no score).
 CODE = {c: i for i, c in enumerate(LETTERS)}
+#: Letters of nucleic-acid sequences (N: any base).
+NUCLEIC = set("ACGTUN")
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,35 @@ def read_fasta(path: str | Path) -> list[tuple[str, str]]:
             raise DensityBuildError(f"{path}: sequence {name!r} has letters {shown!r} that "
                                     "are not amino acids")  # fmt: skip
     return out
+
+
+def is_nucleic(seq: str, name: str = "") -> bool:
+    """True for a DNA or RNA record: a header that says ``mol:na``, or at least 6 letters, all
+    of A, C, G, T, U and N, three or more of A, C, G, T/U among them (as no protein chain is).
+    A FASTA file of a protein-nucleic acid complex, as the PDB gives it, holds both kinds."""
+    if "mol:na" in name.lower():
+        return True
+    return len(seq) >= 6 and set(seq) <= NUCLEIC and len(set(seq) & set("ACGTU")) >= 3
+
+
+def protein_sequences(path: str | Path, note: Callable[[str], None] | None = None) -> list[str]:
+    """The protein sequences of a FASTA file (:func:`read_fasta`): DNA and RNA records
+    (:func:`is_nucleic`) are left out, each with a ``note``.
+
+    Raises
+    ------
+    DensityBuildError
+        As :func:`read_fasta` does, and where no record is a protein.
+    """
+    records = read_fasta(path)
+    kept = [seq for name, seq in records if not is_nucleic(seq, name)]
+    if not kept:
+        raise DensityBuildError(f"{path}: every sequence is DNA or RNA; a protein sequence is "
+                                "needed (or build without one)")  # fmt: skip
+    for name, seq in records:
+        if note is not None and is_nucleic(seq, name):
+            note(f"sequence {name!r} of {path} is DNA or RNA: left out of the alignment")
+    return kept
 
 
 def model_fasta(structure: gemmi.Structure, name: str) -> str:

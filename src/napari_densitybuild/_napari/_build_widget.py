@@ -31,7 +31,7 @@ from ..errors import DensityBuildError
 from ..session import Session, autosave_path
 from ._docking import ReleasedWithDock
 from ._layer_sync import LayerSync
-from ._reader import notify_error
+from ._reader import notify_error, notify_warning
 from ._review_panel import ReviewPanel
 from ._tasks import ProgressPanel, TaskRunner
 from ._widgets import DensityControls
@@ -262,13 +262,14 @@ class BuildWidget(ReleasedWithDock, QWidget):
     def auto_build(self):
         """The whole pipeline (place, classify, poses, sequence, refine) in one job."""
         from ..build import build
-        from ..sequence import read_fasta
+        from ..sequence import protein_sequences
         from ..settings import weak_fragments_rule
 
         placer, _ = self._load("placer")
         clf, _ = self._load("classifier")
         try:
-            seqs = [s for _, s in read_fasta(self.sequence_path)] if self.sequence_path else None
+            path = self.sequence_path
+            seqs = protein_sequences(path, notify_warning) if path else None
         except DensityBuildError as e:
             notify_error(str(e))
             return None

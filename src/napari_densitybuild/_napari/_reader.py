@@ -92,6 +92,14 @@ def notify_error(message: str) -> None:
     show_error(message)
 
 
+def notify_warning(message: str) -> None:
+    """Show ``message`` as a napari warning notification (and log it)."""
+    logger.debug(message)
+    from napari.utils.notifications import show_warning
+
+    show_warning(message)
+
+
 def read_files(path: PathOrPaths, **_: object) -> list:
     """npe2 reader function: layer-data tuples, or ``[(None,)]`` after notifying an error."""
     paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..settings import (
     DEFAULT_ENVIRONMENT,
@@ -15,6 +16,11 @@ from ..settings import (
     DEFAULT_WEAK_FRAGMENTS,
     DEVICE_CHOICES,
 )
+
+
+def print_note(message: str) -> None:
+    """Print a note about the input (not an error: the command goes on) to stderr."""
+    print(f"note: {message}", file=sys.stderr)
 
 
 def add_device(p: argparse.ArgumentParser) -> None:

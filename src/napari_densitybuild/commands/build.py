@@ -14,7 +14,7 @@ import json
 import time
 from pathlib import Path
 
-from ._options import add_build_options
+from ._options import add_build_options, print_note
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -40,12 +40,12 @@ def run(args: argparse.Namespace) -> int:
     from ..device import configure_cpu_threads
     from ..maps import read_map
     from ..place import Placer
-    from ..sequence import read_fasta
+    from ..sequence import protein_sequences
     from ..settings import weak_fragments_rule
 
     threads = configure_cpu_threads(args.threads)
     t0 = time.perf_counter()
-    sequences = [s for _, s in read_fasta(args.sequence)] if args.sequence else None
+    sequences = protein_sequences(args.sequence, print_note) if args.sequence else None
     dmap = read_map(args.map, columns=args.columns)
     t_read = time.perf_counter() - t0
     placer = Placer.from_path(args.detector, device=args.device)

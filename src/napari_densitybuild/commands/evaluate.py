@@ -26,6 +26,7 @@ from ._options import (
     add_passes,
     add_trim_links,
     add_weak_fragments,
+    print_note,
 )
 
 TASKS = ("classify", "place", "build")
@@ -212,10 +213,10 @@ def _build(dmap, args: argparse.Namespace):
     from ..build import build
     from ..classify import Classifier
     from ..place import Placer
-    from ..sequence import read_fasta
+    from ..sequence import protein_sequences
 
     weights = None if args.weights == "shipped" else args.weights
-    sequences = [s for _, s in read_fasta(args.sequence)] if args.sequence else None
+    sequences = protein_sequences(args.sequence, print_note) if args.sequence else None
     return build(dmap, Placer.from_path(args.detector, device=args.device),
                  Classifier.from_path(weights, device=args.device, tta=args.tta,
                                       environment=args.environment),
