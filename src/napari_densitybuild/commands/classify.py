@@ -15,12 +15,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from ._options import add_columns, add_device, add_environment, add_tta, add_weights
+from ._options import (
+    add_columns,
+    add_device,
+    add_environment,
+    add_tta,
+    add_weights,
+    print_note,
+)
 
 #: Decimals kept for probabilities in the JSON file.
 DECIMALS = 5
@@ -118,5 +124,5 @@ def run(args: argparse.Namespace) -> int:
         f"on {clf.device} -> {out}"
     )
     for note in notes:
-        print(f"note: {note}", file=sys.stderr)
+        print_note(note)
     return 0
