@@ -52,8 +52,8 @@ def open_widget(viewer, qtbot, map_path):
 def test_buttons_are_named(make_napari_viewer):
     viewer = make_napari_viewer()
     _, widget = viewer.window.add_plugin_dock_widget("napari-densitybuild", "Model building")
-    for name in (*BUTTONS, "Next doubtful residue", "Next unmodelled blob", "Undo", "Redo",
-                 "Export model..."):  # fmt: skip
+    for name in (*BUTTONS, "Next doubtful residue", "Next unmodelled blob", "Next chain break",
+                 "Undo", "Redo", "Export model..."):  # fmt: skip
         button(widget, name)
 
 
@@ -235,6 +235,13 @@ def test_next_unmodelled_blob_finds_deleted_residues(make_napari_viewer, qtbot, 
         assert np.allclose(np.abs(corners - centre).max(1), 6.0)
     assert camera(viewer).zoom > 0.5  # zoomed in to the cube
     widget.controls.radius.setValue(0)
+    # the deletions opened a gap in the first chain: the first chain break is before it
+    widget.review.current = None
+    qtbot.mouseClick(button(widget, "Next chain break"), Qt.MouseButton.LeftButton)
+    assert widget.review.current == 19 and widget.status.text().startswith("Break 1 of ")
+    assert f"stops at {session.residues[19].label}" in widget.status.text()
+    qtbot.mouseClick(button(widget, "Next chain break"), Qt.MouseButton.LeftButton)
+    assert widget.review.current > 19
     # undo the deletions: the stale blobs go, and the next press searches the restored model
     for _ in range(3):
         widget.review.undo()
@@ -412,8 +419,8 @@ def test_buttons_before_a_map_or_build_say_what_is_missing(make_napari_viewer, m
     viewer = make_napari_viewer()
     widget = BuildWidget(viewer)
     viewer.window.add_dock_widget(widget)
-    names = (*BUTTONS, "Next doubtful residue", "Next unmodelled blob", "Delete residue",
-             "Export model...")  # fmt: skip
+    names = (*BUTTONS, "Next doubtful residue", "Next unmodelled blob", "Next chain break",
+             "Delete residue", "Export model...")  # fmt: skip
     monkeypatch.setattr(_build_widget.QFileDialog, "getSaveFileName", lambda *a: ("", ""))
     for name in names:
         button(widget, name).click()

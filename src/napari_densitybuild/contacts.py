@@ -107,7 +107,7 @@ def polar_contacts(session: Session, index: int, cutoff: float = HBOND_MAX) -> l
     if not xyz:
         return []
     centre = np.array([p for _, p in probes])
-    pos, src, copy = _with_crystal_copies(session, np.asarray(xyz, dtype=float), centre, cutoff)
+    pos, src, copy = with_crystal_copies(session, np.asarray(xyz, dtype=float), centre, cutoff)
     keep = copy | (src < own_start)  # the residue itself only as a crystal copy
     pos, src, copy = pos[keep], src[keep], copy[keep]
     if not len(pos):
@@ -123,10 +123,12 @@ def polar_contacts(session: Session, index: int, cutoff: float = HBOND_MAX) -> l
     return sorted(found, key=lambda c: c.distance)
 
 
-def _with_crystal_copies(
+def with_crystal_copies(
     session: Session, xyz: np.ndarray, centre: np.ndarray, cutoff: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Positions near ``centre`` (the atoms and their crystal images), source index, is-copy."""
+    """Positions near ``centre`` ((3,) or (M, 3)) within ``cutoff``: the points ``xyz`` and their
+    crystal images (from the session's cell and space group, if it has them), the source index
+    of each and whether it is a copy."""
     lo, hi = centre.min(0) - cutoff - 0.5, centre.max(0) + cutoff + 0.5
     cell, sg = session.meta.get("cell"), session.meta.get("spacegroup")
     if not cell:

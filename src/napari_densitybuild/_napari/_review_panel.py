@@ -50,6 +50,12 @@ class ReviewPanel(QWidget):
             "Density at or above 1.5 sigma more than 2 A from the model (crystal copies "
             "included), largest first: chain ends, loops, ligands, glycans not built"
         )
+        self.break_button = QPushButton("Next chain break")
+        self.break_button.setToolTip(
+            "The next place a chain stops, in model order, with the nearest start of another "
+            "chain (crystal copies included) within 10 A: a gap to close, or a stray end to "
+            "delete"
+        )
         self._blobs: list | None = None
         self._blobs_of = None  # the residue list they were found for
         self._blob_index = -1
@@ -89,6 +95,7 @@ class ReviewPanel(QWidget):
         row0 = QHBoxLayout()
         row0.addWidget(self.next_button)
         row0.addWidget(self.blob_button)
+        row0.addWidget(self.break_button)
         layout.addLayout(row0)
         layout.addLayout(row1)
         layout.addWidget(self.hint)
@@ -97,6 +104,7 @@ class ReviewPanel(QWidget):
         self.table.itemSelectionChanged.connect(self._on_table_selection)
         self.next_button.clicked.connect(self.next_doubtful)
         self.blob_button.clicked.connect(self.next_blob)
+        self.break_button.clicked.connect(self.next_break)
         self.type_combo.activated.connect(self._on_combo)
         self.letter.returnPressed.connect(self._on_letter)
         self.delete_button.clicked.connect(self.delete_current)
@@ -164,6 +172,23 @@ class ReviewPanel(QWidget):
         self.show_residue(index)
         self.letter.setFocus()  # type a code, or Enter again for the next one
         return index
+
+    def next_break(self) -> int | None:
+        """Go to the end of the next chain after the current residue (model order, wrapping)
+        and say in the status line how far the nearest other chain starts."""
+        from ..breaks import chain_breaks
+
+        s = self.session
+        if s is None or not s.residues:
+            notify_error("nothing built yet: no chains to look at")
+            return None
+        breaks = chain_breaks(s)
+        after = -1 if self.current is None else self.current
+        b = next((b for b in breaks if b.end > after), breaks[0])
+        self.show_residue(b.end)
+        self.widget.status.setText(f"Break {breaks.index(b) + 1} of {len(breaks)}: "
+                                   f"{b.describe(s.residues)}")  # fmt: skip
+        return b.end
 
     def next_blob(self):
         """Go to the next unmodelled blob (found first, or again after the model changed)."""

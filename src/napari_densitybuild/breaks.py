@@ -1,0 +1,78 @@
+"""Chain breaks of a session under review: where each chain stops or a gap opens in it, and the
+nearest start of another piece of chain across the gap (crystal copies included).
+
+A crystallographer goes through the breaks of a model as through its doubtful residues: a
+start a peptide's length away (3-4 A) is a gap to close, one 5-10 A away may be a residue built
+on both sides or a stray end (docs/build.md, "Stray fragment ends"), none near is a true
+terminus or a loop the map does not show.
+
+Examples
+--------
+>>> for b in chain_breaks(session):  # doctest: +SKIP
+...     print(b.describe(session.residues))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .contacts import with_crystal_copies
+
+if TYPE_CHECKING:
+    from .session import ResidueState, Session
+
+#: Other pieces' starts further than this (A, C-alpha to C-alpha) are not named.
+REACH = 10.0
+#: Consecutive residues of a chain whose C-alphas lie further apart than this (A) are not
+#: linked (a peptide holds them 3.8 A apart, a cis one 2.9 A): a gap, e.g. after deletions.
+LINK_MAX = 4.5
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The last residue of a chain or of a piece of one before a gap (``end``), and the first
+    residue of the nearest other piece (``start``, None if none within :data:`REACH`) with the
+    C-alpha ``distance``."""
+
+    end: int
+    start: int | None = None
+    distance: float | None = None
+
+    def describe(self, residues: list[ResidueState]) -> str:
+        """One line for the status bar, e.g. ``"chain A stops at THR 168; chain B goes on
+        6.4 A away from THR 168"``."""
+        e = residues[self.end]
+        text = f"chain {e.chain} stops at {e.label}"
+        if self.start is None:
+            return text + f"; nothing goes on within {REACH:.0f} A"
+        s = residues[self.start]
+        return text + f"; chain {s.chain} goes on {self.distance:.1f} A away from {s.label}"
+
+
+def chain_breaks(session: Session) -> list[ChainBreak]:
+    """Every chain end and gap of ``session`` in model order, with the nearest start of
+    another piece of chain."""
+    residues = session.residues
+    if not residues:
+        return []
+    ca = np.array([r.ca for r in residues], dtype=float)
+    chain = np.array([r.chain for r in residues], dtype=object)
+    same_chain = chain[1:] == chain[:-1]
+    linked = same_chain & (np.linalg.norm(ca[1:] - ca[:-1], axis=1) <= LINK_MAX)
+    piece = np.r_[0, np.cumsum(~linked)]
+    ends = np.flatnonzero(np.r_[~linked, True])
+    starts = np.flatnonzero(np.r_[True, ~linked])
+    out = []
+    for e in ends:
+        pos, src, _ = with_crystal_copies(session, ca[starts], ca[e][None], REACH)
+        d = np.linalg.norm(pos - ca[e], axis=1)
+        ok = (piece[starts[src]] != piece[e]) & (d <= REACH)
+        if not ok.any():
+            out.append(ChainBreak(int(e)))
+            continue
+        k = int(np.flatnonzero(ok)[np.argmin(d[ok])])
+        out.append(ChainBreak(int(e), int(starts[src[k]]), round(float(d[k]), 2)))
+    return out
