@@ -52,9 +52,9 @@ class ReviewPanel(QWidget):
         )
         self.break_button = QPushButton("Next chain break")
         self.break_button.setToolTip(
-            "The next place a chain stops, in model order, with the nearest start of another "
-            "chain (crystal copies included) within 10 A: a gap to close, or a stray end to "
-            "delete"
+            "The next place a chain stops or has a gap, in model order, with the nearest start "
+            "of another piece of chain (crystal copies included) within 10 A: a gap to close, "
+            "or a stray end to delete"
         )
         self._blobs: list | None = None
         self._blobs_of = None  # the residue list they were found for
@@ -174,8 +174,8 @@ class ReviewPanel(QWidget):
         return index
 
     def next_break(self) -> int | None:
-        """Go to the end of the next chain after the current residue (model order, wrapping)
-        and say in the status line how far the nearest other chain starts."""
+        """Go to the next chain end or gap after the current residue (model order, wrapping)
+        and say in the status line where the nearest other piece of chain goes on."""
         from ..breaks import chain_breaks
 
         s = self.session
