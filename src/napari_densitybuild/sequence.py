@@ -108,14 +108,14 @@ def protein_sequences(path: str | Path, note: Callable[[str], None] | None = Non
         As :func:`read_fasta` does, and where no record is a protein.
     """
     records = read_fasta(path)
-    kept = [seq for name, seq in records if not is_nucleic(seq, name)]
-    if not kept:
+    nucleic = [is_nucleic(seq, name) for name, seq in records]
+    if all(nucleic):
         raise DensityBuildError(f"{path}: every sequence is DNA or RNA; a protein sequence is "
                                 "needed (or build without one)")  # fmt: skip
-    for name, seq in records:
-        if note is not None and is_nucleic(seq, name):
+    for (name, _), na in zip(records, nucleic):
+        if na and note is not None:
             note(f"sequence {name!r} of {path} is DNA or RNA: left out of the alignment")
-    return kept
+    return [seq for (_, seq), na in zip(records, nucleic) if not na]
 
 
 def model_fasta(structure: gemmi.Structure, name: str) -> str:

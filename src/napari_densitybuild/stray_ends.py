@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .build_result import recount
+from .build_result import backbone_of, recount
 
 if TYPE_CHECKING:
     from .build_result import BuildResult
@@ -34,15 +34,6 @@ if TYPE_CHECKING:
 #: Largest C-alpha distance (A) between the residues on either side of the stray one once it
 #: is gone (any crystal image; the pairs measured: 3.4-5.1 A, a peptide 3.8 A).
 GAP_MAX = 5.5
-
-
-def _ca(result: BuildResult) -> np.ndarray:
-    """(N, 3) refined C-alpha of every residue."""
-    m = result.model
-    is_ca = m.atom == "CA"
-    ca = np.zeros((len(result), 3))
-    ca[m.residue[is_ca]] = m.xyz[is_ca]
-    return ca
 
 
 def _nearest_image(a: np.ndarray, b: np.ndarray, sym: Symmetry, reach: float) -> float:
@@ -75,7 +66,7 @@ def stray_ends(
     frag, conf = result.trace.fragment, result.confidence
     first = np.flatnonzero(np.r_[True, frag[1:] != frag[:-1]])
     last = np.r_[first[1:] - 1, len(frag) - 1]
-    ca = _ca(result)
+    ca = backbone_of(result.model)[1]
     drop = np.zeros(len(frag), dtype=bool)
     for e in last:
         for s in first:
