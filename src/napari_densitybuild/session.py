@@ -23,7 +23,7 @@ from .assemble import model_structure
 from .build_result import BuildResult
 from .errors import DensityBuildError
 from .refine import AtomModel
-from .residues import AMINO_ACIDS, HEAVY_ATOMS, INDEX, ONE_LETTER, THREE_LETTER
+from .residues import AMINO_ACIDS, HEAVY_ATOMS, INDEX, ONE_LETTER, THREE_LETTER, class_index
 
 if TYPE_CHECKING:
     import gemmi
@@ -160,6 +160,36 @@ class Session:
         s.save_autosave()
         return s
 
+    @classmethod
+    def from_structure(
+        cls, st: gemmi.Structure, map_path: str | None = None, dmap: DensityMap | None = None
+    ) -> Session:
+        """A session of a model's amino-acid residues (those with N, CA and C) to review: types
+        as modelled (MSE and the like as their parent), frames from N, CA, C, no classifier
+        probabilities, detector score 1."""
+        from .boxes import backbone_frames
+        from .models import backbone_residues
+
+        bb, _ = backbone_residues(st, with_atoms=True)
+        centres, rotations = backbone_frames(bb.n, bb.ca, bb.c)
+        rows = []
+        for r in range(len(bb.ca)):
+            t = class_index(bb.resname[r])
+            if t is None:  # an amino acid outside the 20: its backbone only
+                t, named = UNKNOWN, zip(("N", "CA", "C"), (bb.n[r], bb.ca[r], bb.c[r]))
+            else:
+                named = ((n, bb.atoms[r, k]) for k, n in enumerate(HEAVY_ATOMS[AMINO_ACIDS[t]]))
+            atoms = tuple((n, *map(float, p)) for n, p in named if np.isfinite(p).all())
+            frame = tuple(map(float, centres[r])), tuple(map(float, rotations[r].ravel()))
+            rows.append(ResidueState(str(bb.chain[r]), int(bb.seqid[r]), str(bb.icode[r]), t, (),
+                                     *frame, 1.0, atoms))  # fmt: skip
+        meta = _meta(dmap) if dmap is not None else (
+            {"cell": list(st.cell.parameters), "spacegroup": st.spacegroup_hm}
+            if st.cell.is_crystal() else {})  # fmt: skip
+        s = cls(rows, map_path, meta)
+        s.save_autosave()
+        return s
+
     # -- edits (each one undoable) -------------------------------------------------------------
     def _commit(self, residues: list[ResidueState]) -> None:
         self._undo.append(self.residues)
@@ -199,6 +229,11 @@ class Session:
             self._get(i)
             rows[i] = new
         self._commit(rows)
+
+    def replace(self, residues: list[ResidueState]) -> None:
+        """Replace every residue in one undoable step (a chain joined, residues built into a
+        gap: rows move and are renumbered)."""
+        self._commit(list(residues))
 
     def delete(self, index: int) -> ResidueState:
         """Remove a residue."""
