@@ -34,11 +34,11 @@ def test_every_chain_end_is_a_break_with_the_nearest_other_start():
     breaks = chain_breaks(s)
     assert [b.end for b in breaks] == [4, 8, 11]
     assert breaks[0].start == 5 and np.isclose(breaks[0].distance, 6.4)
-    assert breaks[1] == ChainBreak(8) and breaks[2] == ChainBreak(11)  # nothing within 10 A
+    assert breaks[1] == ChainBreak(8) and breaks[2] == ChainBreak(11)  # nothing within 11 A
     assert breaks[0].describe(s.residues) == (
         "chain A stops at LEU 5; chain B goes on 6.4 A away from LEU 7"
     )
-    assert breaks[2].describe(s.residues) == "chain C stops at LEU 3; nothing goes on within 10 A"
+    assert breaks[2].describe(s.residues) == "chain C stops at LEU 3; nothing goes on within 11 A"
     assert chain_breaks(Session([], None, {})) == []
 
 

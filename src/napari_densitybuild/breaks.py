@@ -24,8 +24,9 @@ from .contacts import with_crystal_copies
 if TYPE_CHECKING:
     from .session import ResidueState, Session
 
-#: Other pieces' starts further than this (A, C-alpha to C-alpha) are not named.
-REACH = 10.0
+#: Other pieces' starts further than this (A, C-alpha to C-alpha) are not named: two residues
+#: missing from a strand leave their neighbours' C-alphas up to about 10.5 A apart.
+REACH = 11.0
 #: Consecutive residues of a chain whose C-alphas lie further apart than this (A) are not
 #: linked (a peptide holds them 3.8 A apart, a cis one 2.9 A): a gap, e.g. after deletions.
 LINK_MAX = 4.5
@@ -54,7 +55,8 @@ class ChainBreak:
 
 def chain_breaks(session: Session) -> list[ChainBreak]:
     """Every chain end and gap of ``session`` in model order, with the nearest start of
-    another piece of chain."""
+    another piece of chain; at a gap inside a chain (numbered on after it), the chain's own next
+    piece where it is within :data:`REACH`, nearest or not."""
     residues = session.residues
     if not residues:
         return []
@@ -67,6 +69,11 @@ def chain_breaks(session: Session) -> list[ChainBreak]:
     starts = np.flatnonzero(np.r_[True, ~linked])
     out = []
     for e in ends:
+        d_next = float(np.linalg.norm(ca[e + 1] - ca[e])) if e + 1 < len(ca) else np.inf
+        if (e + 1 < len(ca) and same_chain[e] and residues[e + 1].seqid > residues[e].seqid
+                and d_next <= REACH):  # fmt: skip
+            out.append(ChainBreak(int(e), int(e + 1), round(d_next, 2)))  # its own chain goes on
+            continue
         pos, src, _ = with_crystal_copies(session, ca[starts], ca[e][None], REACH)
         d = np.linalg.norm(pos - ca[e], axis=1)
         ok = (piece[starts[src]] != piece[e]) & (d <= REACH)
