@@ -1,0 +1,375 @@
+"""Closing a chain break under review: two pieces of chain joined by a peptide, or the one or two
+residues missing between them built into the density.
+
+A chain break (:mod:`.breaks`) names where a chain stops and the nearest start of another
+piece of chain. :func:`plan_gap` decides how to close it: a start a peptide's length away
+(C-alphas at most :data:`JOIN_MAX` apart) is joined as it is; a start further off is reached
+through one or two new C-alphas, 3.8 A apart along the chain, chosen where the map is highest
+along the path among every placement that keeps the chain's virtual angles in
+[:data:`ANGLE_MIN`, :data:`ANGLE_MAX`] degrees and keeps clear of the other residues' atoms
+(crystal copies included). A piece that starts on a crystal copy is moved onto that copy first,
+a symmetry-equivalent place. :func:`close_gap` then makes the new residues (frames from the
+C-alpha trace, types and atoms from the classifier), renumbers the joined piece to follow on,
+and refines the residues around the new peptides with the rest of the model held. Nothing is
+changed in the session: the caller applies the rows in one undoable step.
+
+Examples
+--------
+>>> brk = chain_breaks(session)[0]  # doctest: +SKIP
+>>> closed = close_gap(session, brk, dmap, classifier)  # doctest: +SKIP
+>>> session.replace(closed.rows)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .boxes import backbone_frames
+from .breaks import LINK_MAX, ChainBreak
+from .errors import DensityBuildError
+from .session import UNKNOWN, ResidueState
+from .symmetry import Symmetry
+from .trace import ca_trace_backbone
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .classify import Classifier
+    from .maps import DensityMap
+    from .session import Session
+
+#: C-alphas at most this far apart (A) are joined by a peptide as they are (trans 3.8, cis 2.9;
+#: the session links residues of a chain this close by peptides in refinement and output).
+JOIN_MAX = 4.3
+#: C-alpha to C-alpha along a chain (A).
+STEP = 3.8
+#: Most residues built into one gap.
+MAX_NEW = 2
+#: Virtual C-alpha angles allowed at and beside the new residues (degrees).
+ANGLE_MIN, ANGLE_MAX = 80.0, 150.0
+#: A new C-alpha closer than this (A) to another residue's atom is a clash.
+CLASH = 2.6
+#: Least mean map value (sigma) along a new path: below it the map does not show the chain.
+MIN_DENSITY = 0.5
+#: Sphere directions tried for the first of two new C-alphas, and angles around each circle.
+SPHERE_POINTS, CIRCLE_POINTS = 600, 72
+
+
+@dataclass(frozen=True)
+class GapPlan:
+    """How a break is closed: ``ca`` (k, 3) the new C-alphas (none for a join), in chain order
+    from ``end`` to ``start``; ``op``, ``shift`` the symmetry operation that brings ``start``'s
+    piece next to ``end`` (0 and zeros: where it is); ``density`` the mean map value along the
+    new path (sigma; nan for a join)."""
+
+    end: int
+    start: int
+    ca: np.ndarray
+    op: int = 0
+    shift: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    density: float = float("nan")
+
+    @property
+    def moved(self) -> bool:
+        """Whether the start's piece moves onto a crystal copy."""
+        return self.op != 0 or any(self.shift)
+
+
+@dataclass(frozen=True)
+class GapClosure:
+    """The session's residues after closing a gap (``rows``, not applied), the indices in
+    ``rows`` of the new residues (``built``; for a join, the two either side of the new
+    peptide) and of every residue built or refined (``changed``), and a line for the status
+    bar."""
+
+    rows: list[ResidueState]
+    built: list[int]
+    changed: list[int]
+    text: str
+
+
+def _symmetry(session: Session) -> Symmetry:
+    cell, sg = session.meta.get("cell"), session.meta.get("spacegroup")
+    if not cell:
+        return Symmetry.none()
+    import gemmi
+
+    return Symmetry.from_cell(gemmi.UnitCell(*cell), sg or "P 1")
+
+
+def pieces(session: Session) -> np.ndarray:
+    """Piece index of every residue: runs of one chain whose C-alphas are at most
+    :data:`~.breaks.LINK_MAX` apart, numbered in model order."""
+    res = session.residues
+    if not res:
+        return np.zeros(0, dtype=int)
+    ca = np.array([r.ca for r in res], dtype=float)
+    chain = np.array([r.chain for r in res], dtype=object)
+    same = chain[1:] == chain[:-1]
+    linked = same & (np.linalg.norm(ca[1:] - ca[:-1], axis=1) <= LINK_MAX)
+    return np.r_[0, np.cumsum(~linked)].astype(int)
+
+
+def _circle(a: np.ndarray, b: np.ndarray, r: float, n: int) -> np.ndarray:
+    """Points (..., n, 3) at distance ``r`` from both ``a`` and ``b`` (..., 3); nan where the
+    spheres do not meet."""
+    axis = b - a
+    d = np.linalg.norm(axis, axis=-1, keepdims=True)
+    u = axis / np.maximum(d, 1e-9)
+    rad = np.sqrt(np.clip(r * r - (d / 2) ** 2, 0, None))
+    rad = np.where(d <= 2 * r, rad, np.nan)
+    helper = np.where(np.abs(u[..., :1]) < 0.9, [1.0, 0.0, 0.0], [0.0, 1.0, 0.0])
+    v = np.cross(u, helper)
+    v /= np.linalg.norm(v, axis=-1, keepdims=True)
+    w = np.cross(u, v)
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    ring = np.cos(t)[:, None] * v[..., None, :] + np.sin(t)[:, None] * w[..., None, :]
+    return ((a + b) / 2)[..., None, :] + rad[..., None, :] * ring
+
+
+def _sphere(n: int) -> np.ndarray:
+    """``n`` nearly even unit vectors (Fibonacci sphere)."""
+    k = np.arange(n) + 0.5
+    z = 1 - 2 * k / n
+    phi = np.pi * (1 + 5**0.5) * k
+    s = np.sqrt(1 - z * z)
+    return np.stack([s * np.cos(phi), s * np.sin(phi), z], axis=1)
+
+
+def _angles(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    u, v = a - b, c - b
+    cos = (u * v).sum(-1) / np.maximum(np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1),
+                                       1e-9)  # fmt: skip
+    return np.degrees(np.arccos(np.clip(cos, -1, 1)))
+
+
+def _paths(e: np.ndarray, s: np.ndarray, k: int) -> np.ndarray:
+    """Candidate new C-alphas (P, k, 3) between ``e`` and ``s``, steps of :data:`STEP`."""
+    if k == 1:
+        return _circle(e, s, STEP, CIRCLE_POINTS).reshape(-1, 1, 3)
+    first = e + STEP * _sphere(SPHERE_POINTS)
+    first = first[np.linalg.norm(first - s, axis=1) <= 2 * STEP]
+    second = _circle(first, np.broadcast_to(s, first.shape), STEP, CIRCLE_POINTS // 2)
+    return np.stack([np.repeat(first[:, None], second.shape[1], 1), second], 2).reshape(-1, 2, 3)
+
+
+def _score(paths, e, s, before, after, dmap, others) -> np.ndarray:
+    """Mean map value along each path from ``e`` to ``s`` (nan where it breaks a rule)."""
+    chain = np.concatenate([np.broadcast_to(e, (len(paths), 1, 3)), paths,
+                            np.broadcast_to(s, (len(paths), 1, 3))], axis=1)  # fmt: skip
+    ok = np.isfinite(chain).all((1, 2))
+    full = chain
+    if before is not None:
+        full = np.concatenate([np.broadcast_to(before, (len(paths), 1, 3)), full], axis=1)
+    if after is not None:
+        full = np.concatenate([full, np.broadcast_to(after, (len(paths), 1, 3))], axis=1)
+    ang = _angles(full[:, :-2], full[:, 1:-1], full[:, 2:])
+    ok &= ((ang >= ANGLE_MIN) & (ang <= ANGLE_MAX)).all(1)
+    if len(others):
+        from scipy.spatial import cKDTree
+
+        d, _ = cKDTree(others).query(np.nan_to_num(paths.reshape(-1, 3), nan=1e6))
+        ok &= (d.reshape(len(paths), -1) >= CLASH).all(1)
+    t = np.linspace(0, 1, 4, endpoint=False)
+    pts = chain[:, :-1, None] + t[:, None] * (chain[:, 1:, None] - chain[:, :-1, None])
+    pts = np.concatenate([pts.reshape(len(paths), -1, 3), chain[:, -1:]], axis=1)
+    rho = dmap.sample_points(np.nan_to_num(pts.reshape(-1, 3))).reshape(len(paths), -1)
+    return np.where(ok, rho.mean(1), np.nan)
+
+
+def plan_gap(session: Session, brk: ChainBreak, dmap: DensityMap) -> GapPlan:
+    """How to close ``brk``: join, or one or two new C-alphas through the density.
+
+    Where the two pieces are consecutive pieces of one chain whose numbers leave room for
+    residues (residues deleted, or a sequence position the trace stepped over), that many are
+    built; otherwise one or two, whichever path has the higher mean density.
+
+    Raises
+    ------
+    DensityBuildError
+        Nothing goes on within reach, the numbering leaves room for more than :data:`MAX_NEW`
+        residues, or no path keeps to the rules in density of at least :data:`MIN_DENSITY`
+        sigma: the gap is left for building by hand.
+    """
+    res = session.residues
+    if brk.start is None:
+        raise DensityBuildError(f"{res[brk.end].label} of chain {res[brk.end].chain}: no other "
+                                "piece of chain starts near it, nothing to join")  # fmt: skip
+    piece = pieces(session)
+    end, start = brk.end, brk.start
+    if piece[end] == piece[start] or (end + 1 < len(res) and piece[end + 1] == piece[end]) or (
+            start > 0 and piece[start - 1] == piece[start]):  # fmt: skip
+        raise DensityBuildError(f"{res[end].label} and {res[start].label}: not the end of one "
+                                "piece of chain and the start of another")  # fmt: skip
+    sym = _symmetry(session)
+    e = res[end].ca
+    images = sym.images(res[start].ca[None], box=(e - 15.0, e + 15.0))
+    if not len(images["xyz"]):
+        raise DensityBuildError("the start of the other piece is not within reach of this end")
+    j = int(np.argmin(np.linalg.norm(images["xyz"] - e, axis=1)))
+    op, shift = int(images["op"][j]), tuple(float(v) for v in images["shift"][j])
+    s = images["xyz"][j]
+    if np.linalg.norm(s - res[start].ca) < 1e-3:  # the piece itself, wherever its cell
+        op, shift = 0, (0.0, 0.0, 0.0)
+    d = float(np.linalg.norm(s - e))
+    plan = GapPlan(end, start, np.zeros((0, 3)), op, shift)
+    if d <= JOIN_MAX:
+        return plan
+    move = (lambda x: sym.apply(x, op, shift)) if plan.moved else (lambda x: x)
+    before = res[end - 1].ca if end > 0 and piece[end - 1] == piece[end] else None
+    after = (move(res[start + 1].ca[None])[0] if start + 1 < len(res)
+             and piece[start + 1] == piece[start] else None)  # fmt: skip
+    # other residues' atoms (the two ends' side chains too) that new C-alphas must keep clear of
+    ends = {end, start}
+    xyz = [a[1:] for i, r in enumerate(res) for a in r.atoms
+           if i not in ends or a[0] not in ("N", "CA", "C", "O")]  # fmt: skip
+    xyz = np.array(xyz, dtype=float).reshape(-1, 3)
+    if session.meta.get("cell"):
+        xyz = sym.images(xyz, box=(np.minimum(e, s) - 6, np.maximum(e, s) + 6))["xyz"]
+    counts = range(1, MAX_NEW + 1)
+    gap = res[start].seqid - res[end].seqid - 1
+    if res[start].chain == res[end].chain and piece[start] == piece[end] + 1 and gap >= 1:
+        # one chain, numbered across the gap (a sequence's numbers, or residues deleted):
+        # the numbers say how many residues are missing
+        if gap > MAX_NEW:
+            raise DensityBuildError(f"the numbering leaves room for {gap} residues between "
+                                    f"{res[end].label} and {res[start].label} of chain "
+                                    f"{res[end].chain}: more than {MAX_NEW}, add them by "
+                                    "hand")  # fmt: skip
+        counts = [gap]
+    best = None
+    for k in counts:
+        if d > (k + 1) * STEP:
+            continue
+        paths = _paths(e, s, k)
+        score = _score(paths, e, s, before, after, dmap, xyz)
+        if np.isfinite(score).any():
+            i = int(np.nanargmax(score))
+            if best is None or score[i] > best.density:
+                best = GapPlan(end, start, paths[i], op, shift, float(score[i]))
+    if best is None or best.density < MIN_DENSITY:
+        what = ("no placement of one or two residues keeps the chain's geometry" if best is None
+                else f"the best path runs through {best.density:.1f} sigma")  # fmt: skip
+        raise DensityBuildError(f"cannot close the {d:.1f} A gap after {res[end].label}: {what}; "
+                                "add residues by hand")  # fmt: skip
+    return best
+
+
+def _moved(r: ResidueState, sym: Symmetry, op: int, shift) -> ResidueState:
+    """``r`` on the crystal copy given by ``op`` and ``shift``."""
+    xyz = sym.apply(np.array([a[1:] for a in r.atoms], dtype=float), op, shift)
+    centre = sym.apply(np.array([r.centre], dtype=float), op, shift)[0]
+    rot = sym.cart_rotations()[op] @ np.array(r.rotation).reshape(3, 3)
+    atoms = tuple((a[0], *map(float, p)) for a, p in zip(r.atoms, xyz))
+    return replace(r, atoms=atoms, centre=tuple(map(float, centre)),
+                   rotation=tuple(map(float, rot.ravel())))  # fmt: skip
+
+
+def _new_residues(plan: GapPlan, e: ResidueState, s_ca: np.ndarray) -> list[ResidueState]:
+    """Unclassified residues at the plan's C-alphas: N and C from the C-alpha trace, numbered
+    on from ``e``."""
+    cas = [e.ca, *plan.ca, s_ca]
+    out = []
+    for i, ca in enumerate(plan.ca):
+        n, c = ca_trace_backbone(cas[i], ca, cas[i + 2])  # angles within the table: checked
+        centre, rot = backbone_frames(n, ca, c)
+        atoms = tuple((name, *map(float, p)) for name, p in (("N", n), ("CA", ca), ("C", c)))
+        out.append(ResidueState(e.chain, e.seqid + 1 + i, "", UNKNOWN, (),
+                                tuple(map(float, centre[0])), tuple(map(float, rot[0].ravel())),
+                                1.0, atoms, edited=True))  # fmt: skip
+    return out
+
+
+def joined_rows(session: Session, plan: GapPlan) -> tuple[list[ResidueState], slice]:
+    """The session's residues with ``plan`` carried out (new residues unclassified) and the
+    slice of the joined stretch (the end's piece, the new residues, the start's piece).
+
+    The start's piece moves (onto its crystal copy where the plan says so) to follow the new
+    residues in the end's chain, numbered on from the end; residues of the end's chain after
+    the joined stretch are numbered on after it where their numbers would clash."""
+    res, piece = session.residues, pieces(session)
+    e = res[plan.end]
+    s_rows = [res[i] for i in np.flatnonzero(piece == piece[plan.start])]
+    if plan.moved:
+        sym = _symmetry(session)
+        s_rows = [_moved(r, sym, plan.op, plan.shift) for r in s_rows]
+    new = _new_residues(plan, e, s_rows[0].ca)
+    offset = e.seqid + len(new) + 1 - s_rows[0].seqid
+    s_rows = [replace(r, chain=e.chain, seqid=r.seqid + offset) for r in s_rows]
+    rows: list[ResidueState] = []
+    lo = hi = 0
+    for p in np.unique(piece):
+        if p == piece[plan.start]:
+            continue
+        if p == piece[plan.end]:
+            lo = len(rows)
+        rows.extend(res[i] for i in np.flatnonzero(piece == p))
+        if p == piece[plan.end]:
+            rows.extend(new + s_rows)
+            hi = len(rows)
+    last = rows[hi - 1].seqid
+    tail = [i for i in range(hi, len(rows)) if rows[i].chain == e.chain]
+    if tail and min(rows[i].seqid for i in tail) <= last:
+        bump = last + 1 - min(rows[i].seqid for i in tail)
+        for i in tail:
+            rows[i] = replace(rows[i], seqid=rows[i].seqid + bump)
+    return rows, slice(lo, hi)
+
+
+def close_gap(
+    session: Session,
+    brk: ChainBreak,
+    dmap: DensityMap,
+    classifier: Classifier | None = None,
+    refine: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> GapClosure:
+    """Close ``brk`` (:func:`plan_gap`): the new residues classified and posed by
+    ``classifier`` (left unclassified without one), and, with ``refine``, the residues from
+    two before the first new peptide to two after the last refined against the map with the
+    rest of the model held. The session itself is not changed. ``progress(stage, done,
+    total)`` is told of the classification and the refinement.
+
+    Raises
+    ------
+    DensityBuildError
+        As :func:`plan_gap`.
+    """
+    from .review import classify_residues, refine_updates
+    from .session import Session
+
+    plan = plan_gap(session, brk, dmap)
+    e0, s0 = session.residues[plan.end], session.residues[plan.start]
+    rows, span = joined_rows(session, plan)
+    piece = pieces(session)
+    first_new = span.start + int(np.sum(piece == piece[plan.end]))
+    new = list(range(first_new, first_new + len(plan.ca)))
+    if new and classifier is not None:
+        report = None if progress is None else (lambda d, n: progress("classify", d, n))
+        got = classify_residues(Session(rows, None, session.meta, autosave=False), dmap,
+                                classifier, new, poses=True, keep_edited=False,
+                                progress=report)  # fmt: skip
+        for i, r in got.items():
+            rows[i] = replace(r, edited=True)
+    near = range(max(first_new - 2, span.start), min(first_new + len(new) + 2, span.stop))
+    zone = [i for i in near if rows[i].type >= 0 and len(rows[i].atoms) >= 4]
+    if refine and zone:
+        got = refine_updates(Session(rows, None, session.meta, autosave=False),
+                             {i: rows[i] for i in zone}, dmap, progress)  # fmt: skip
+        for i, r in got.items():
+            rows[i] = r
+    s = rows[first_new + len(new)]
+    where = " (moved onto its crystal copy)" if plan.moved else ""
+    if new:
+        names = ", ".join(rows[i].label for i in new)
+        text = (f"Built {len(new)} residue{'s' * (len(new) > 1)} ({names}) between {e0.label} "
+                f"and {s.label} of chain {s.chain}{where}, {plan.density:.1f} sigma along the "
+                "path")  # fmt: skip
+    else:
+        text = (f"Joined {e0.label} of chain {e0.chain} to {s0.label} of chain {s0.chain}"
+                f"{where}, now {s.label} of chain {s.chain}")  # fmt: skip
+    built = new or [first_new - 1, first_new]
+    return GapClosure(rows, built, sorted(set(built) | set(zone)), text)

@@ -1,0 +1,145 @@
+"""Closing chain breaks: pieces joined, residues deleted from the sample model built again."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import gemmi
+import numpy as np
+import pytest
+
+from napari_densitybuild._napari._sample_data import sample_paths
+from napari_densitybuild.breaks import chain_breaks
+from napari_densitybuild.classify import Classifier
+from napari_densitybuild.errors import DensityBuildError
+from napari_densitybuild.gaps import close_gap, joined_rows, plan_gap
+from napari_densitybuild.maps import read_map
+from napari_densitybuild.models import read_structure
+from napari_densitybuild.session import ResidueState, Session
+from napari_densitybuild.symmetry import Symmetry
+
+CELL, SG = [60.0, 50.0, 70.0, 90.0, 100.0, 90.0], "P 1 21 1"
+
+
+def _residue(chain: str, seqid: int, ca) -> ResidueState:
+    ca, v = np.asarray(ca, dtype=float), np.array
+    atoms = (("N", *(ca - v([1.0, 1.0, 0.0]))), ("CA", *ca), ("C", *(ca + v([1.5, 0.0, 0.0]))))
+    return ResidueState(chain, seqid, "", 10, (), tuple(ca + v([0, 0, 2.4])),
+                        tuple(np.eye(3).ravel()), 0.9, atoms)  # fmt: skip
+
+
+def _line(chain: str, first: int, n: int, x0: float, y: float = 20.0) -> list[ResidueState]:
+    return [_residue(chain, first + k, [x0 + 3.8 * k, y, 20.0]) for k in range(n)]
+
+
+@pytest.fixture(scope="module")
+def sample():
+    """The sample map, its model as a session, and the shipped classifier."""
+    map_path, model_path = sample_paths()[:2]
+    dmap = read_map(map_path)
+    st = read_structure(model_path)
+    return dmap, Session.from_structure(st, None, dmap), Classifier.from_path()
+
+
+def test_a_start_a_peptide_away_is_joined_and_numbered_on():
+    """Chain B starts 3.8 A after chain A ends: it becomes A 6-9; a later piece of chain A whose
+    numbers it would take is numbered on after it."""
+    a = _line("A", 1, 5, 10.0)
+    later = _line("A", 6, 3, 10.0, y=40.0)  # a second piece of chain A, far away
+    b = _line("B", 1, 4, 10.0 + 3.8 * 5)
+    s = Session(a + later + b, None, {}, autosave=False)
+    brk = chain_breaks(s)[0]
+    assert (brk.end, brk.start) == (4, 8)
+    plan = plan_gap(s, brk, dmap=None)  # a join needs no map
+    assert len(plan.ca) == 0 and not plan.moved
+    closed = close_gap(s, brk, dmap=None, refine=False)
+    labels = [(r.chain, r.seqid) for r in closed.rows]
+    assert labels == [("A", k) for k in range(1, 13)]
+    assert [r.ca[1] for r in closed.rows[5:9]] == [20.0] * 4  # B's residues, in order
+    assert closed.text == "Joined LEU 5 of chain A to LEU 1 of chain B, now LEU 6 of chain A"
+    assert closed.built == [4, 5]
+    assert chain_breaks(Session(closed.rows, None, {}, autosave=False))[0].end == 8
+    assert len(s.residues) == 12 and s.residues[5].chain == "A"  # the session is unchanged
+    s.replace(closed.rows)
+    assert s.residues[5].chain == "A" and s.residues[8].chain == "A" and s.can_undo
+    assert s.undo() and s.residues[8].chain == "B"
+
+
+def test_a_piece_on_a_crystal_copy_is_moved_next_to_the_end():
+    s = Session(_line("A", 1, 5, 10.0) + _line("B", 1, 4, 10.0 + 3.8 * 5), None,
+                {"cell": CELL, "spacegroup": SG}, autosave=False)  # fmt: skip
+    where = [r.ca for r in s.residues]
+    sym = Symmetry.from_cell(gemmi.UnitCell(*CELL), SG)
+    moved = []
+    for r in s.residues:  # chain B onto a crystal copy: operation 1, one cell along b
+        if r.chain == "B":
+            atoms = tuple((a[0], *sym.apply(np.array([a[1:]]), 1, (0, 1, 0))[0]) for a in r.atoms)
+            centre = tuple(sym.apply(np.array([r.centre]), 1, (0, 1, 0))[0])
+            rot = sym.cart_rotations()[1] @ np.array(r.rotation).reshape(3, 3)
+            r = replace(r, atoms=atoms, centre=centre, rotation=tuple(rot.ravel()))
+        moved.append(r)
+    s.residues = moved
+    brk = chain_breaks(s)[0]
+    plan = plan_gap(s, brk, None)
+    assert plan.moved
+    rows, span = joined_rows(s, plan)
+    assert span == slice(0, 9)
+    assert np.allclose([r.ca for r in rows], where, atol=1e-6)  # back where it was built
+    assert np.allclose([r.rotation for r in rows[5:]], np.eye(3).ravel(), atol=1e-9)
+    assert np.allclose([r.centre for r in rows[5:]], [r.ca + np.array([0, 0, 2.4])
+                                                      for r in rows[5:]])  # fmt: skip
+
+
+@pytest.mark.parametrize("missing", [1, 2])
+def test_deleted_residues_are_built_again_where_they_were(sample, missing):
+    """Residues deleted from the sample model (a simulated 1.5 A map): the gap is closed with
+    as many residues as the numbering leaves room for, in their place, joined by peptides."""
+    dmap, full, clf = sample
+    for i in (20, 41):
+        gone = full.residues[i : i + missing]
+        s = Session(full.residues[:i] + full.residues[i + missing :], None, full.meta,
+                    autosave=False)  # fmt: skip
+        brk = next(b for b in chain_breaks(s) if b.end == i - 1)
+        closed = close_gap(s, brk, dmap, clf)
+        new = closed.rows[i : i + missing]
+        assert len(closed.rows) == len(full.residues)
+        assert [(r.chain, r.seqid) for r in closed.rows] == [(r.chain, r.seqid)
+                                                             for r in full.residues]  # fmt: skip
+        d = np.linalg.norm([a.ca - b.ca for a, b in zip(new, gone)], axis=1)
+        assert d.max() < 0.6, d
+        assert all(r.edited and r.type >= 0 and len(r.atoms) >= 5 for r in new)
+        for a, b in zip(closed.rows[i - 1 : i + missing], closed.rows[i : i + missing + 1]):
+            c = dict((x[0], np.array(x[1:])) for x in a.atoms)["C"]
+            n = dict((x[0], np.array(x[1:])) for x in b.atoms)["N"]
+            assert 1.2 < np.linalg.norm(c - n) < 1.45  # a peptide bond
+        assert closed.built == list(range(i, i + missing))
+        assert set(closed.built) < set(closed.changed)
+        assert closed.text.startswith(f"Built {missing} residue")
+        assert s.residues[i] is full.residues[i + missing]  # the session is not changed
+
+
+def test_a_gap_over_solvent_is_refused_with_a_reason(sample):
+    dmap, full, _ = sample
+    a = _line("A", 1, 5, 0.0)
+    b = _line("B", 1, 3, 3.8 * 4 + 6.5)
+    s = Session(a + b, None, full.meta, autosave=False)
+    grid = dmap.grid.clone()
+    grid.fill(0.0)
+    flat = replace(dmap, grid=grid)
+    with pytest.raises(DensityBuildError, match=r"cannot close the 6\.5 A gap after LEU 5: the "
+                       r"best path runs through 0\.0 sigma; add residues by hand"):  # fmt: skip
+        plan_gap(s, chain_breaks(s)[0], flat)
+    alone = Session(_line("A", 1, 5, 0.0), None, {}, autosave=False)
+    with pytest.raises(DensityBuildError, match="no other piece of chain starts near it"):
+        plan_gap(alone, chain_breaks(alone)[0], flat)
+
+
+def test_a_model_becomes_a_session_to_review():
+    st = read_structure(sample_paths()[1])
+    s = Session.from_structure(st)
+    assert len(s.residues) == 70 and not s.map_path
+    r = s.residues[0]
+    assert (r.chain, r.seqid, r.name, r.probs, r.score) == ("B", 1, "LEU", (), 1.0)
+    assert [a[0] for a in r.atoms] == ["N", "CA", "C", "O", "CB", "CG", "CD1", "CD2"]
+    assert s.meta["cell"] == pytest.approx(list(st.cell.parameters))
+    assert s.structure()[0].count_atom_sites() == st[0].count_atom_sites()
