@@ -53,7 +53,7 @@ def test_buttons_are_named(make_napari_viewer):
     viewer = make_napari_viewer()
     _, widget = viewer.window.add_plugin_dock_widget("napari-densitybuild", "Model building")
     for name in (*BUTTONS, "Next doubtful residue", "Next unmodelled blob", "Next chain break",
-                 "Undo", "Redo", "Export model..."):  # fmt: skip
+                 "Close gap", "Undo", "Redo", "Export model..."):  # fmt: skip
         button(widget, name)
 
 
@@ -250,6 +250,29 @@ def test_next_unmodelled_blob_finds_deleted_residues(make_napari_viewer, qtbot, 
     qtbot.waitUntil(lambda: widget.review._blobs_of is session.residues and not widget.runner.busy,
                     timeout=JOB_TIMEOUT)  # fmt: skip
     assert len(widget.sync.blobs.data) < len(blobs) or not widget.review._blobs
+    # two residues deleted: Close gap at that break builds two again, numbered as before
+    before = [(r.chain, r.seqid) for r in session.residues]
+    gone = [r.ca for r in session.residues[20:22]]
+    session.delete(20), session.delete(20)
+    widget.refresh()
+    widget.review.current = 18
+    qtbot.mouseClick(button(widget, "Next chain break"), Qt.MouseButton.LeftButton)
+    assert widget.review.current == 19
+    qtbot.mouseClick(button(widget, "Close gap"), Qt.MouseButton.LeftButton)
+    assert widget.runner.busy
+    qtbot.waitUntil(lambda: not widget.runner.busy, timeout=JOB_TIMEOUT)
+    assert [(r.chain, r.seqid) for r in session.residues] == before
+    new = session.residues[20:22]
+    assert all(r.edited and len(r.atoms) >= 5 for r in new)
+    assert np.linalg.norm(np.array([r.ca for r in new]) - gone, axis=1).max() < 1.0
+    assert widget.status.text().startswith("Built 2 residues (")
+    assert widget.sync.selected()[:2] == [20, 21]
+    widget.review.undo()
+    assert len(session.residues) == len(before) - 2
+    # not at a break: nothing happens
+    widget.review.current = 5
+    qtbot.mouseClick(button(widget, "Close gap"), Qt.MouseButton.LeftButton)
+    assert not widget.runner.busy and len(session.residues) == len(before) - 2
 
 
 def test_cancel_stops_auto_build(make_napari_viewer, qtbot, sample_map):
@@ -420,7 +443,7 @@ def test_buttons_before_a_map_or_build_say_what_is_missing(make_napari_viewer, m
     widget = BuildWidget(viewer)
     viewer.window.add_dock_widget(widget)
     names = (*BUTTONS, "Next doubtful residue", "Next unmodelled blob", "Next chain break",
-             "Delete residue", "Export model...")  # fmt: skip
+             "Close gap", "Delete residue", "Export model...")  # fmt: skip
     monkeypatch.setattr(_build_widget.QFileDialog, "getSaveFileName", lambda *a: ("", ""))
     for name in names:
         button(widget, name).click()

@@ -12,8 +12,10 @@ change lands with them (:mod:`._corrections`). Under the type list, the
 current residue's H-bond partners (:mod:`~..contacts`, also drawn as the ``H-bonds`` layers) and,
 for ASP/ASN, GLU/GLN and VAL/THR, what they suggest. "Next unmodelled blob" finds the density
 the model leaves unexplained (:mod:`~..blobs`, off the GUI thread; an edit clears them, and the
-next press looks again) and moves the camera from blob to blob, largest first. Every change
-can be undone and redone, and is autosaved.
+next press looks again) and moves the camera from blob to blob, largest first. "Next chain
+break" goes from one chain end or gap to the next; "Close gap" joins the piece of chain that goes
+on there or builds the residues missing between (:mod:`~..gaps`, off the GUI thread). Every
+change can be undone and redone, and is autosaved.
 """
 
 from __future__ import annotations
@@ -53,8 +55,14 @@ class ReviewPanel(QWidget):
         self.break_button = QPushButton("Next chain break")
         self.break_button.setToolTip(
             "The next place a chain stops or has a gap, in model order, with the nearest start "
-            "of another piece of chain (crystal copies included) within 10 A: a gap to close, "
+            "of another piece of chain (crystal copies included) within 11 A: a gap to close, "
             "or a stray end to delete"
+        )
+        self.close_gap_button = QPushButton("Close gap")
+        self.close_gap_button.setToolTip(
+            "At a chain break (the current residue ends or starts a piece of chain): join the "
+            "nearest other piece by a peptide, or build the one or two residues missing "
+            "between them into the density, classify them and refine the stretch"
         )
         self._blobs: list | None = None
         self._blobs_of = None  # the residue list they were found for
@@ -96,6 +104,7 @@ class ReviewPanel(QWidget):
         row0.addWidget(self.next_button)
         row0.addWidget(self.blob_button)
         row0.addWidget(self.break_button)
+        row0.addWidget(self.close_gap_button)
         layout.addLayout(row0)
         layout.addLayout(row1)
         layout.addWidget(self.hint)
@@ -105,6 +114,7 @@ class ReviewPanel(QWidget):
         self.next_button.clicked.connect(self.next_doubtful)
         self.blob_button.clicked.connect(self.next_blob)
         self.break_button.clicked.connect(self.next_break)
+        self.close_gap_button.clicked.connect(self.close_gap)
         self.type_combo.activated.connect(self._on_combo)
         self.letter.returnPressed.connect(self._on_letter)
         self.delete_button.clicked.connect(self.delete_current)
@@ -189,6 +199,43 @@ class ReviewPanel(QWidget):
         self.widget.status.setText(f"Break {breaks.index(b) + 1} of {len(breaks)}: "
                                    f"{b.describe(s.residues)}")  # fmt: skip
         return b.end
+
+    def close_gap(self):
+        """Close the chain break at the current residue (:func:`~..gaps.close_gap`) off the GUI
+        thread; the change lands in one undoable step unless the model changed meanwhile."""
+        from ..breaks import chain_breaks
+        from ..gaps import close_gap
+        from ..session import Session
+
+        s = self.session
+        if s is None or self.current is None:
+            notify_error("go to a chain break first (Next chain break)")
+            return None
+        brk = next((b for b in chain_breaks(s) if self.current in (b.end, b.start)), None)
+        if brk is None:
+            notify_error(f"{s.residues[self.current].label} is not at a chain break: "
+                         "Next chain break finds them")  # fmt: skip
+            return None
+        clf, _ = self.widget._load("classifier")
+        rows, refine = s.residues, self.widget.refine_box.isChecked()
+
+        def job(progress, dmap):
+            snapshot = Session(rows, None, s.meta, autosave=False)
+            return close_gap(snapshot, brk, dmap, clf, refine=refine, progress=progress)
+
+        def done(closed):
+            if self.session is not s or s.residues is not rows:
+                said = "gap not closed: the model changed while it was built"
+                self.widget.status.setText(said)
+                notify_error(said)
+                return
+            s.replace(closed.rows)
+            self.current = closed.built[0]
+            self.widget.refresh()
+            self.widget.sync.select(closed.built)
+            self.widget.status.setText(closed.text)
+
+        return self.widget._start("Close gap", job, done)
 
     def next_blob(self):
         """Go to the next unmodelled blob (found first, or again after the model changed)."""
