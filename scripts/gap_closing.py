@@ -1,0 +1,134 @@
+"""Measure "Close gap" on real maps: residues deleted from the deposited model, built again.
+
+    .venv/bin/python scripts/gap_closing.py --maps 3sb3,gamma,1g8a --every 9 [--missing 1,2] \\
+        [--threads 1] > gaps.jsonl
+
+For each map of ``../shared/data/real`` the deposited model becomes a review session
+(``Session.from_structure``); at every ``--every``-th position of each chain where the model
+runs on unbroken for two residues either side, 1 (or 2, ...) residues are deleted and the break
+so made is closed with ``gaps.close_gap`` (shipped classifier, refinement on). With ``--free``
+the rest of the chain is made a chain of its own first, so that the density alone decides how
+many residues to build. One JSON line per site: whether the break named the right piece
+(``target``), how many residues were built, C-alpha and backbone (N, CA, C, O) RMSD of the new
+residues from the deleted ones (where as many were built), whether the classifier typed them
+right and the seconds taken; a summary table per map and missing count goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from napari_densitybuild.breaks import chain_breaks  # noqa: E402
+from napari_densitybuild.classify import Classifier  # noqa: E402
+from napari_densitybuild.device import configure_cpu_threads  # noqa: E402
+from napari_densitybuild.errors import DensityBuildError  # noqa: E402
+from napari_densitybuild.gaps import close_gap, pieces  # noqa: E402
+from napari_densitybuild.maps import read_map  # noqa: E402
+from napari_densitybuild.models import read_structure  # noqa: E402
+from napari_densitybuild.session import Session  # noqa: E402
+from napari_densitybuild.training.realdata import model_path, real_dir  # noqa: E402
+
+BACKBONE = ("N", "CA", "C", "O")
+
+
+def _xyz(residue, names=BACKBONE) -> np.ndarray:
+    got = {a[0]: a[1:] for a in residue.atoms}
+    return np.array([got.get(n, (np.nan,) * 3) for n in names], dtype=float)
+
+
+def sites(session: Session, every: int, missing: int) -> list[int]:
+    """First deleted index of each site: the chain runs on unbroken from two before to two
+    after the deleted residues."""
+    piece = pieces(session)
+    out = []
+    for i in range(2, len(session.residues) - missing - 2, every):
+        if len(set(piece[i - 2 : i + missing + 2])) == 1:
+            out.append(i)
+    return out
+
+
+def measure(name: str, clf: Classifier, every: int, missing: int, free: bool) -> list[dict]:
+    folder = real_dir() / name
+    dmap = read_map(folder / "map.mtz")
+    full = Session.from_structure(read_structure(model_path(name)), None, dmap)
+    rows = []
+    for i in sites(full, every, missing):
+        gone = full.residues[i : i + missing]
+        after = full.residues[i + missing :]
+        if free:  # the rest of the chain as a chain of its own, numbered from 1
+            n = next((k for k, r in enumerate(after) if r.chain != gone[0].chain), len(after))
+            after = [replace(r, chain="X" + r.chain, seqid=k + 1)
+                     for k, r in enumerate(after[:n])] + after[n:]  # fmt: skip
+        s = Session(full.residues[:i] + after, None, full.meta, autosave=False)
+        brk = next(b for b in chain_breaks(s) if b.end == i - 1)
+        row = {"map": name, "site": f"{gone[0].chain}{gone[0].seqid}", "missing": missing,
+               "gap": brk.distance, "target": brk.start == i}  # fmt: skip
+        t0 = time.perf_counter()
+        try:
+            closed = close_gap(s, brk, dmap, clf)
+        except DensityBuildError as e:
+            rows.append({**row, "built": 0, "error": str(e)})
+            continue
+        new = closed.rows[i : i + len(closed.rows) - len(s.residues)]
+        row.update(built=len(new), seconds=round(time.perf_counter() - t0, 2))
+        if len(new) == missing:
+            ca = np.array([r.ca for r in new]) - np.array([r.ca for r in gone])
+            bb = np.concatenate([_xyz(a) - _xyz(b) for a, b in zip(new, gone)])
+            row.update(ca_rmsd=round(float(np.sqrt((ca**2).sum(1).mean())), 3),
+                       backbone_rmsd=round(float(np.sqrt(np.nanmean((bb**2).sum(1)))), 3),
+                       typed=sum(a.type == b.type for a, b in zip(new, gone)))  # fmt: skip
+        rows.append(row)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--maps", required=True, help="real-map folders, comma-separated")
+    p.add_argument("--every", type=int, default=9, help="a site every N residues")
+    p.add_argument("--missing", default="1,2", help="residues deleted per site, comma-separated")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--free", action="store_true",
+                   help="the rest of the chain becomes a chain of its own, numbered from 1, so "
+                   "the numbers do not say how many residues are missing")  # fmt: skip
+    args = p.parse_args(argv)
+    configure_cpu_threads(args.threads)
+    clf = Classifier.from_path()
+    table = []
+    for name in args.maps.split(","):
+        for k in (int(v) for v in args.missing.split(",")):
+            rows = measure(name, clf, args.every, k, args.free)
+            for r in rows:
+                print(json.dumps(r), flush=True)
+            right = [r for r in rows if r["built"] == k]
+            ca = [r["ca_rmsd"] for r in right]
+            table.append((name, k, len(rows), len(right), sum(r["built"] == 0 for r in rows),
+                          np.median(ca) if ca else np.nan,
+                          np.mean([c < 1.0 for c in ca]) if ca else np.nan,
+                          sum(r.get("typed", 0) for r in right)))  # fmt: skip
+    print(
+        "| map | missing | sites | built as many | refused | median CA RMSD (A) | "
+        "CA RMSD < 1 A | typed right |",
+        file=sys.stderr,
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|", file=sys.stderr)
+    for name, k, n, right, refused, med, share, typed in table:
+        print(
+            f"| {name} | {k} | {n} | {right} | {refused} | {med:.2f} | {share:.2f} | "
+            f"{typed} of {right * k} |",
+            file=sys.stderr,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
