@@ -143,3 +143,19 @@ def test_a_model_becomes_a_session_to_review():
     assert [a[0] for a in r.atoms] == ["N", "CA", "C", "O", "CB", "CG", "CD1", "CD2"]
     assert s.meta["cell"] == pytest.approx(list(st.cell.parameters))
     assert s.structure()[0].count_atom_sites() == st[0].count_atom_sites()
+
+
+@pytest.mark.parametrize(
+    ("first", "x0", "said"),
+    [
+        (6, 10.0 + 3.8 * 4 + 7.0, "are numbered as neighbours but their C-alphas lie 7.0 A apart"),
+        (7, 10.0 + 3.8 * 5, "leave room for 1 residue by their numbers but their C-alphas"),
+        (10, 10.0 + 3.8 * 4 + 9.0, "the numbering leaves room for 4 residues"),
+    ],
+)
+def test_numbers_that_contradict_the_gap_are_reported(first, x0, said):
+    """Pieces of one sequence built as chains of their own (B numbered on from A): where the
+    numbers and the distance disagree, an end is misplaced, and nothing is built."""
+    s = Session(_line("A", 1, 5, 10.0) + _line("B", first, 4, x0), None, {}, autosave=False)
+    with pytest.raises(DensityBuildError, match=said):
+        plan_gap(s, chain_breaks(s)[0], None)

@@ -82,13 +82,14 @@ class GapPlan:
 class GapClosure:
     """The session's residues after closing a gap (``rows``, not applied), the indices in
     ``rows`` of the new residues (``built``; for a join, the two either side of the new
-    peptide) and of every residue built or refined (``changed``), and a line for the status
-    bar."""
+    peptide) and of every residue built or refined (``changed``), a line for the status bar,
+    and the plan carried out."""
 
     rows: list[ResidueState]
     built: list[int]
     changed: list[int]
     text: str
+    plan: GapPlan
 
 
 def _symmetry(session: Session) -> Symmetry:
@@ -183,16 +184,17 @@ def _score(paths, e, s, before, after, dmap, others) -> np.ndarray:
 def plan_gap(session: Session, brk: ChainBreak, dmap: DensityMap) -> GapPlan:
     """How to close ``brk``: join, or one or two new C-alphas through the density.
 
-    Where the two pieces are consecutive pieces of one chain whose numbers leave room for
-    residues (residues deleted, or a sequence position the trace stepped over), that many are
-    built; otherwise one or two, whichever path has the higher mean density.
+    Where the start is numbered after the end (residues deleted, a sequence position the trace
+    stepped over, or pieces of one sequence built as chains of their own), the numbers say how
+    many residues to build; otherwise one or two, whichever path has the higher mean density.
 
     Raises
     ------
     DensityBuildError
-        Nothing goes on within reach, the numbering leaves room for more than :data:`MAX_NEW`
-        residues, or no path keeps to the rules in density of at least :data:`MIN_DENSITY`
-        sigma: the gap is left for building by hand.
+        Nothing goes on within reach; the numbering leaves room for more than :data:`MAX_NEW`
+        residues, or for none where the C-alphas are too far apart for a peptide (or for some
+        where they are close enough: one end is misplaced); or no path keeps to the rules in
+        density of at least :data:`MIN_DENSITY` sigma: the gap is left for building by hand.
     """
     res = session.residues
     if brk.start is None:
@@ -216,6 +218,22 @@ def plan_gap(session: Session, brk: ChainBreak, dmap: DensityMap) -> GapPlan:
         op, shift = 0, (0.0, 0.0, 0.0)
     d = float(np.linalg.norm(s - e))
     plan = GapPlan(end, start, np.zeros((0, 3)), op, shift)
+    # numbers that go on across the gap (a sequence's, or residues deleted) say how many
+    # residues are missing; a build without a sequence numbers each chain from 1
+    gap = res[start].seqid - res[end].seqid - 1
+    if gap >= 0 and (gap == 0) != (d <= JOIN_MAX):
+        said = ("are numbered as neighbours but their C-alphas lie" if gap == 0 else
+                f"leave room for {gap} residue{'s' * (gap > 1)} by their numbers but their "
+                "C-alphas lie only")  # fmt: skip
+        raise DensityBuildError(f"{res[end].label} of chain {res[end].chain} and "
+                                f"{res[start].label} of chain {res[start].chain} {said} {d:.1f} "
+                                "A apart: one of them is misplaced or misnumbered (delete a "
+                                "misplaced end, then close the gap)")  # fmt: skip
+    if gap > MAX_NEW:
+        raise DensityBuildError(f"the numbering leaves room for {gap} residues between "
+                                f"{res[end].label} of chain {res[end].chain} and "
+                                f"{res[start].label} of chain {res[start].chain}: more than "
+                                f"{MAX_NEW}, add them by hand")  # fmt: skip
     if d <= JOIN_MAX:
         return plan
     move = (lambda x: sym.apply(x, op, shift)) if plan.moved else (lambda x: x)
@@ -229,17 +247,7 @@ def plan_gap(session: Session, brk: ChainBreak, dmap: DensityMap) -> GapPlan:
     xyz = np.array(xyz, dtype=float).reshape(-1, 3)
     if session.meta.get("cell"):
         xyz = sym.images(xyz, box=(np.minimum(e, s) - 6, np.maximum(e, s) + 6))["xyz"]
-    counts = range(1, MAX_NEW + 1)
-    gap = res[start].seqid - res[end].seqid - 1
-    if res[start].chain == res[end].chain and piece[start] == piece[end] + 1 and gap >= 1:
-        # one chain, numbered across the gap (a sequence's numbers, or residues deleted):
-        # the numbers say how many residues are missing
-        if gap > MAX_NEW:
-            raise DensityBuildError(f"the numbering leaves room for {gap} residues between "
-                                    f"{res[end].label} and {res[start].label} of chain "
-                                    f"{res[end].chain}: more than {MAX_NEW}, add them by "
-                                    "hand")  # fmt: skip
-        counts = [gap]
+    counts = [gap] if gap >= 1 else range(1, MAX_NEW + 1)
     best = None
     for k in counts:
         if d > (k + 1) * STEP:
@@ -372,4 +380,4 @@ def close_gap(
         text = (f"Joined {e0.label} of chain {e0.chain} to {s0.label} of chain {s0.chain}"
                 f"{where}, now {s.label} of chain {s.chain}")  # fmt: skip
     built = new or [first_new - 1, first_new]
-    return GapClosure(rows, built, sorted(set(built) | set(zone)), text)
+    return GapClosure(rows, built, sorted(set(built) | set(zone)), text, plan)
