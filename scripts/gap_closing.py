@@ -36,6 +36,7 @@ from napari_densitybuild.gaps import close_gap, pieces  # noqa: E402
 from napari_densitybuild.maps import read_map  # noqa: E402
 from napari_densitybuild.models import read_structure  # noqa: E402
 from napari_densitybuild.session import Session  # noqa: E402
+from napari_densitybuild.symmetry import Symmetry  # noqa: E402
 from napari_densitybuild.training.realdata import model_path, real_dir  # noqa: E402
 
 BACKBONE = ("N", "CA", "C", "O")
@@ -80,13 +81,72 @@ def measure(name: str, clf: Classifier, every: int, missing: int, free: bool) ->
             rows.append({**row, "built": 0, "error": str(e)})
             continue
         new = closed.rows[i : i + len(closed.rows) - len(s.residues)]
-        row.update(built=len(new), seconds=round(time.perf_counter() - t0, 2))
+        row.update(built=len(new), seconds=round(time.perf_counter() - t0, 2),
+                   density=round(closed.plan.density, 2))  # fmt: skip
         if len(new) == missing:
             ca = np.array([r.ca for r in new]) - np.array([r.ca for r in gone])
             bb = np.concatenate([_xyz(a) - _xyz(b) for a, b in zip(new, gone)])
             row.update(ca_rmsd=round(float(np.sqrt((ca**2).sum(1).mean())), 3),
                        backbone_rmsd=round(float(np.sqrt(np.nanmean((bb**2).sum(1)))), 3),
                        typed=sum(a.type == b.type for a, b in zip(new, gone)))  # fmt: skip
+        rows.append(row)
+    return rows
+
+
+def _missing(e_ca, s_ca, dep: Session, dep_ca: np.ndarray, sym: Symmetry) -> int | None:
+    """How many deposited residues lie between the ones matching ``e_ca`` and ``s_ca`` (C-alpha
+    within 1 A, any crystal image) along one unbroken deposited chain; None if they do not
+    both match, or not in that order on one chain."""
+    got = []
+    for ca in (e_ca, s_ca):
+        img = sym.images(dep_ca, box=(ca - 1.5, ca + 1.5))
+        d = np.linalg.norm(img["xyz"] - ca, axis=1) if len(img["xyz"]) else np.zeros(0)
+        if not len(d) or d.min() > 1.0:
+            return None
+        got.append(int(img["src"][d.argmin()]))
+    i, j = got
+    piece = pieces(dep)
+    return j - i - 1 if j > i and piece[i] == piece[j] else None
+
+
+def measure_build(name: str, clf: Classifier, model: Path) -> list[dict]:
+    """Every chain break of a saved build that names a piece going on, closed; the new
+    residues compared with the deposited model (C-alpha within 1 A, any crystal image)."""
+    folder = real_dir() / name
+    dmap = read_map(folder / "map.mtz")
+    dep = Session.from_structure(read_structure(model_path(name)), None, dmap)
+    s = Session.from_structure(read_structure(model), None, dmap)
+    s.autosave = False
+    dep_ca = np.array([r.ca for r in dep.residues])
+    sym = Symmetry.of_map(dmap)
+    rows = []
+    for brk in chain_breaks(s):
+        if brk.start is None:
+            continue
+        e, st = s.residues[brk.end], s.residues[brk.start]
+        row = {"map": name, "end": f"{e.chain}{e.seqid}", "start": f"{st.chain}{st.seqid}",
+               "gap": brk.distance, "missing": _missing(e.ca, st.ca, dep, dep_ca, sym)}  # fmt: skip
+        try:
+            closed = close_gap(s, brk, dmap, clf)
+        except DensityBuildError as err:
+            rows.append({**row, "built": 0, "error": str(err)})
+            continue
+        new = [closed.rows[i] for i in closed.built] if len(closed.rows) > len(s.residues) else []
+        row.update(built=len(new), density=round(closed.plan.density, 2))
+        if new:
+            ca = np.array([r.ca for r in new])
+            img = sym.images(dep_ca, box=(ca.min(0) - 2, ca.max(0) + 2))
+            if len(img["xyz"]):
+                d = np.linalg.norm(ca[:, None] - img["xyz"][None], axis=2)
+                k = d.argmin(1)
+                near = d[np.arange(len(new)), k]
+                src = img["src"][k]
+            else:
+                near, src = np.full(len(new), np.inf), np.zeros(len(new), int)
+            row.update(matched=int((near < 1.0).sum()),
+                       typed=int(sum(n < 1.0 and r.type == dep.residues[j].type
+                                     for n, r, j in zip(near, new, src))),
+                       nearest=[round(float(v), 2) for v in near])  # fmt: skip
         rows.append(row)
     return rows
 
@@ -100,9 +160,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--free", action="store_true",
                    help="the rest of the chain becomes a chain of its own, numbered from 1, so "
                    "the numbers do not say how many residues are missing")  # fmt: skip
+    p.add_argument("--builds", type=Path,
+                   help="a folder of builds (MAP.cif, as build_sweep.py --save keeps them): "
+                   "close every chain break of each instead of deleting residues")  # fmt: skip
     args = p.parse_args(argv)
     configure_cpu_threads(args.threads)
     clf = Classifier.from_path()
+    if args.builds:
+        for name in args.maps.split(","):
+            for r in measure_build(name, clf, args.builds / f"{name}.cif"):
+                print(json.dumps(r), flush=True)
+        return 0
     table = []
     for name in args.maps.split(","):
         for k in (int(v) for v in args.missing.split(",")):
