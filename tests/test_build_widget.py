@@ -275,6 +275,27 @@ def test_next_unmodelled_blob_finds_deleted_residues(make_napari_viewer, qtbot, 
     assert not widget.runner.busy and len(session.residues) == len(before) - 2
 
 
+def test_review_a_model_from_a_file(make_napari_viewer, qtbot, sample_map):
+    """Review model...: the sample's model opened against its map, types as modelled, each
+    with the classifier's probabilities; Next doubtful residue goes to the least confident."""
+    viewer = make_napari_viewer()
+    widget = open_widget(viewer, qtbot, sample_map)
+    model = sample_paths()[1]
+    assert widget.review_model(str(model)) is not None
+    qtbot.waitUntil(lambda: widget.session is not None and not widget.runner.busy,
+                    timeout=JOB_TIMEOUT)  # fmt: skip
+    st = read_structure(model)
+    session = widget.session
+    assert [r.name for r in session.residues] == [r.name for r in st[0][0]]
+    assert all(len(r.probs) == 20 for r in session.residues)
+    assert widget.status.text().startswith(f"Reviewing {Path(model).name}: 70 residues")
+    assert autosave_path(sample_map).is_file()
+    assert len(widget.sync.boxes.data) == 70
+    qtbot.mouseClick(button(widget, "Next doubtful residue"), Qt.MouseButton.LeftButton)
+    conf = [r.confidence for r in session.residues]
+    assert widget.review.current == int(np.argmin(conf))
+
+
 def test_cancel_stops_auto_build(make_napari_viewer, qtbot, sample_map):
     viewer = make_napari_viewer()
     widget = open_widget(viewer, qtbot, sample_map)
@@ -434,10 +455,10 @@ def test_a_job_cancelled_after_its_last_progress_report_is_dropped(qtbot):
 
 def test_buttons_before_a_map_or_build_say_what_is_missing(make_napari_viewer, monkeypatch):
     """Every button pressed on a fresh panel (no map, nothing built) gives a message, no error."""
-    from napari_densitybuild._napari import _build_widget, _review_panel
+    from napari_densitybuild._napari import _build_widget, _model_review, _review_panel
 
     said = []
-    for module in (_build_widget, _review_panel):
+    for module in (_build_widget, _review_panel, _model_review):
         monkeypatch.setattr(module, "notify_error", said.append)
     viewer = make_napari_viewer()
     widget = BuildWidget(viewer)

@@ -1,6 +1,7 @@
 """The steps behind the review widget's buttons, on a :class:`~.session.Session`; no Qt.
 
 * :func:`classify_residues`: types, probabilities and atoms (pose head) for chosen boxes;
+* :func:`model_session`: a model read from a file, its types checked against the map;
 * :func:`refine_updates`: new states' atoms refined against the map in the model, the other
   residues held;
 * :func:`pose_for_type`, :func:`atoms_for_type`: a residue's atoms for another type (a
@@ -66,11 +67,13 @@ def classify_residues(
     poses: bool = True,
     keep_edited: bool = True,
     progress: Progress | None = None,
+    keep_types: bool = False,
 ) -> dict[int, ResidueState]:
     """New states (not applied) for residues ``indices`` (default all): classifier types and
     probabilities, and with ``poses`` the atoms for that type (from the atom head where the
     net has one, as a build's last pass takes them; else the pose head). Residues the user
-    edited keep their type (``keep_edited``) but get fresh probabilities."""
+    edited keep their type (``keep_edited``) but get fresh probabilities; with ``keep_types``
+    every typed residue does (a model under review: its types as modelled)."""
     indices = list(range(len(session.residues))) if indices is None else list(indices)
     if not indices:
         return {}
@@ -94,10 +97,38 @@ def classify_residues(
         world = frame_to_world(atoms[0], centres, rotations)
     out = {}
     for k, (i, r) in enumerate(zip(indices, rows)):
-        t = r.type if (keep_edited and r.edited and r.type >= 0) else int(probs[k].argmax())
+        keep = r.type >= 0 and (keep_types or (keep_edited and r.edited))
+        t = r.type if keep else int(probs[k].argmax())
         atoms = _atoms(world[k, t], t) if poses else r.atoms
         out[i] = replace(r, type=t, probs=tuple(np.round(probs[k], 5).tolist()), atoms=atoms)
     return out
+
+
+def model_session(
+    st: gemmi.Structure,
+    dmap: DensityMap,
+    classifier: Classifier,
+    map_path: str | None = None,
+    progress: Progress | None = None,
+) -> Session:
+    """A model's residues as a review session (:meth:`Session.from_structure`), each
+    classified at its own frame for probabilities only: types and atoms stay as modelled, and a
+    residue's confidence is the classifier's probability of its modelled type, so "Next
+    doubtful residue" walks the types the map disputes most. Not autosaved yet.
+
+    Raises
+    ------
+    DensityBuildError
+        If the model has no amino-acid residue with N, CA and C.
+    """
+    session = Session.from_structure(st, None, dmap)
+    if not session.residues:
+        raise DensityBuildError("the model has no amino-acid residue with N, CA and C atoms")
+    got = classify_residues(session, dmap, classifier, poses=False, keep_types=True,
+                            progress=progress)  # fmt: skip
+    session.residues = [got[i] for i in range(len(session.residues))]
+    session.map_path = map_path
+    return session
 
 
 def refine_updates(

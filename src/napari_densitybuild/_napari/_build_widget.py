@@ -1,5 +1,5 @@
-"""The model-building dock widget: Auto-place, Classify, Predict poses, Auto-build; review and
-correct residues by hand (see :mod:`._review_panel`).
+"""The model-building dock widget: Auto-place, Classify, Predict poses, Auto-build, Review
+model; review and correct residues by hand (see :mod:`._review_panel`).
 
 The widget holds a :class:`~napari_densitybuild.session.Session` and shows it as layers
 (:mod:`._build_layers`): residue boxes (labelled points), atoms and bonds, and the outline of
@@ -39,7 +39,7 @@ from ._widgets import DensityControls
 if TYPE_CHECKING:
     import napari
 
-BUTTONS = ("Auto-place", "Classify", "Predict poses", "Auto-build")
+BUTTONS = ("Auto-place", "Classify", "Predict poses", "Auto-build", "Review model...")
 
 
 class BuildWidget(ReleasedWithDock, QWidget):
@@ -96,6 +96,7 @@ class BuildWidget(ReleasedWithDock, QWidget):
         self.buttons["Classify"].clicked.connect(self.classify)
         self.buttons["Predict poses"].clicked.connect(self.predict_poses)
         self.buttons["Auto-build"].clicked.connect(self.auto_build)
+        self.buttons["Review model..."].clicked.connect(lambda: self.review_model())
         self.sequence_button.clicked.connect(self._choose_sequence)
         self.runner.started.connect(lambda _: self._enable(False))
         self.runner.stopped.connect(lambda *_: self._enable(True))
@@ -146,6 +147,7 @@ class BuildWidget(ReleasedWithDock, QWidget):
             "Classify": why_c,
             "Predict poses": why_c or ("" if poses else "the classifier has no pose head"),
             "Auto-build": why_p or why_c or ("" if poses else "the classifier has no pose head"),
+            "Review model...": why_c,
         }
         for name, button in self.buttons.items():
             button.setEnabled(idle and not reasons[name])
@@ -285,6 +287,12 @@ class BuildWidget(ReleasedWithDock, QWidget):
             self.status.setText(f"Built: {result.summary()}")
 
         return self._start("Auto-build", job, done)
+
+    def review_model(self, path: str | None = None):
+        """Open a model file as the session to review (:func:`._model_review.review_model`)."""
+        from ._model_review import review_model
+
+        return review_model(self, path)
 
     def _choose_sequence(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Sequence", "", "FASTA (*.fa *.fasta *.seq"

@@ -1,0 +1,47 @@
+"""Review model...: a model from a file (another program's, or a deposited one) opened as the
+session to review, its residue types checked against the map.
+
+Each residue is classified at its own frame for probabilities only; types and atoms stay as
+modelled (:func:`~..review.model_session`). The review table then shows the classifier's
+probability of each modelled type as its confidence, with the runner-up, and "Next doubtful
+residue" walks the residues whose type the map disputes most: a register shift or a
+misidentified residue shows up there, as at the start of a build's review.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qtpy.QtWidgets import QFileDialog
+
+from ._reader import notify_error
+from ._widgets import MODEL_FILTER
+
+
+def review_model(widget, path: str | None = None):
+    """Open ``path`` (asked for if None) as ``widget``'s session, off the GUI thread; the
+    job's handle, or None where there is no map or no file was chosen."""
+    from ..models import read_structure
+    from ..review import model_session
+
+    if widget.map_path() is None:
+        notify_error("open a map first: the model is checked against it")
+        return None
+    if path is None:
+        start = widget.controls.model_path.text().strip()
+        path, _ = QFileDialog.getOpenFileName(widget, "Model to review", start, MODEL_FILTER)
+        if not path:
+            return None
+    clf, map_path = widget._load("classifier")[0], widget.map_path()
+
+    def job(progress, dmap):
+        return model_session(read_structure(path), dmap, clf, map_path,
+                             lambda d, n: progress("classify", d, n))  # fmt: skip
+
+    def done(session):
+        session.save_autosave()
+        widget.set_session(session)
+        widget.status.setText(f"Reviewing {Path(path).name}: {len(session.residues)} residues; "
+                              "Next doubtful residue goes to the least confident")  # fmt: skip
+
+    return widget._start("Review model", job, done)
