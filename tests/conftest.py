@@ -230,3 +230,29 @@ def turn_peptide(st: gemmi.Structure, k: int, degrees: float) -> None:
     for res in list(chain)[k:]:
         for atom in res:
             atom.pos = gemmi.Position(*turn_about(np.array(atom.pos.tolist()), c, n, degrees))
+
+
+def water_only_structure() -> gemmi.Structure:
+    """A model of one water molecule and nothing else (no amino acid)."""
+    st = gemmi.Structure()
+    model = gemmi.Model("1")
+    chain = gemmi.Chain("A")
+    water = gemmi.Residue()
+    water.name = "HOH"
+    atom = gemmi.Atom()
+    atom.name, atom.element = "O", gemmi.Element("O")
+    water.add_atom(atom)
+    chain.add_residue(water)
+    model.add_chain(chain)
+    st.add_model(model)
+    return st
+
+
+def backbone_state(chain: str, seqid: int, ca):
+    """A LEU review-session residue with N, CA and C near ``ca`` and an axis-aligned frame."""
+    from napari_densitybuild.session import ResidueState
+
+    ca, v = np.asarray(ca, dtype=float), np.array
+    atoms = (("N", *(ca - v([1.0, 1.0, 0.0]))), ("CA", *ca), ("C", *(ca + v([1.5, 0.0, 0.0]))))
+    return ResidueState(chain, seqid, "", 10, (), tuple(ca + v([0, 0, 2.4])),
+                        tuple(np.eye(3).ravel()), 0.9, atoms)  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gemmi
 import numpy as np
+from conftest import backbone_state
 
 from napari_densitybuild.breaks import ChainBreak, chain_breaks
 from napari_densitybuild.session import ResidueState, Session
@@ -12,20 +13,13 @@ from napari_densitybuild.symmetry import Symmetry
 CELL, SG = [60.0, 50.0, 70.0, 90.0, 100.0, 90.0], "P 1 21 1"
 
 
-def _residue(chain: str, seqid: int, ca) -> ResidueState:
-    ca, v = np.asarray(ca, dtype=float), np.array
-    atoms = (("N", *(ca - v([1.0, 1.0, 0.0]))), ("CA", *ca), ("C", *(ca + v([1.5, 0.0, 0.0]))))
-    return ResidueState(chain, seqid, "", 10, (), tuple(ca + v([0, 0, 2.4])),
-                        tuple(np.eye(3).ravel()), 0.9, atoms)  # fmt: skip
-
-
 def _session(meta: dict | None = None, b_at=None) -> Session:
     """Chain A (5 residues along x from 10 A), a gap of 6.4 A, chain B (4 more along x), and
     chain C far away."""
-    a = [_residue("A", k + 1, [10.0 + 3.8 * k, 20.0, 20.0]) for k in range(5)]
+    a = [backbone_state("A", k + 1, [10.0 + 3.8 * k, 20.0, 20.0]) for k in range(5)]
     x0 = 10.0 + 3.8 * 4 + 6.4
-    b = [_residue("B", k + 7, [x0 + 3.8 * k, 20.0, 20.0]) for k in range(4)]
-    c = [_residue("C", k + 1, [10.0 + 3.8 * k, 45.0, 60.0]) for k in range(3)]
+    b = [backbone_state("B", k + 7, [x0 + 3.8 * k, 20.0, 20.0]) for k in range(4)]
+    c = [backbone_state("C", k + 1, [10.0 + 3.8 * k, 45.0, 60.0]) for k in range(3)]
     return Session(a + b + c, None, meta or {})
 
 

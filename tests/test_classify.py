@@ -10,6 +10,7 @@ import gemmi
 import numpy as np
 import pytest
 import torch
+from conftest import water_only_structure
 
 from napari_densitybuild import classify as classify_mod
 from napari_densitybuild._resources import shared_data_dir
@@ -231,17 +232,7 @@ def test_partial_and_disjoint_maps(weights, real):
 
 
 def test_model_without_backbone(weights):
-    st = gemmi.Structure()
-    model = gemmi.Model(1)
-    chain = gemmi.Chain("A")
-    water = gemmi.Residue()
-    water.name = "HOH"
-    atom = gemmi.Atom()
-    atom.name, atom.element = "O", gemmi.Element("O")
-    water.add_atom(atom)
-    chain.add_residue(water)
-    model.add_chain(chain)
-    st.add_model(model)
+    st = water_only_structure()
     grid = gemmi.FloatGrid(np.zeros((8, 8, 8), np.float32), gemmi.UnitCell(10, 10, 10, 90, 90, 90),
                            gemmi.SpaceGroup("P 1"))  # fmt: skip
     clf = Classifier.from_path(weights, device="cpu")

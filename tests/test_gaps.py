@@ -7,6 +7,7 @@ from dataclasses import replace
 import gemmi
 import numpy as np
 import pytest
+from conftest import backbone_state
 
 from napari_densitybuild._napari._sample_data import sample_paths
 from napari_densitybuild.breaks import chain_breaks
@@ -21,15 +22,8 @@ from napari_densitybuild.symmetry import Symmetry
 CELL, SG = [60.0, 50.0, 70.0, 90.0, 100.0, 90.0], "P 1 21 1"
 
 
-def _residue(chain: str, seqid: int, ca) -> ResidueState:
-    ca, v = np.asarray(ca, dtype=float), np.array
-    atoms = (("N", *(ca - v([1.0, 1.0, 0.0]))), ("CA", *ca), ("C", *(ca + v([1.5, 0.0, 0.0]))))
-    return ResidueState(chain, seqid, "", 10, (), tuple(ca + v([0, 0, 2.4])),
-                        tuple(np.eye(3).ravel()), 0.9, atoms)  # fmt: skip
-
-
 def _line(chain: str, first: int, n: int, x0: float, y: float = 20.0) -> list[ResidueState]:
-    return [_residue(chain, first + k, [x0 + 3.8 * k, y, 20.0]) for k in range(n)]
+    return [backbone_state(chain, first + k, [x0 + 3.8 * k, y, 20.0]) for k in range(n)]
 
 
 @pytest.fixture(scope="module")
@@ -146,16 +140,28 @@ def test_a_model_becomes_a_session_to_review():
 
 
 @pytest.mark.parametrize(
-    ("first", "x0", "said"),
+    ("chain", "first", "x0", "said"),
     [
-        (6, 10.0 + 3.8 * 4 + 7.0, "are numbered as neighbours but their C-alphas lie 7.0 A apart"),
-        (7, 10.0 + 3.8 * 5, "leave room for 1 residue by their numbers but their C-alphas"),
-        (10, 10.0 + 3.8 * 4 + 9.0, "the numbering leaves room for 4 residues"),
+        ("B", 6, 10.0 + 3.8 * 4 + 7.0, "are numbered as neighbours but their C-alphas lie 7.0 A"),
+        ("B", 7, 10.0 + 3.8 * 5, "leave room for 1 residue by their numbers but their C-alphas"),
+        ("A", 10, 10.0 + 3.8 * 4 + 9.0, "the numbering leaves room for 4 residues"),
     ],
 )
-def test_numbers_that_contradict_the_gap_are_reported(first, x0, said):
-    """Pieces of one sequence built as chains of their own (B numbered on from A): where the
-    numbers and the distance disagree, an end is misplaced, and nothing is built."""
-    s = Session(_line("A", 1, 5, 10.0) + _line("B", first, 4, x0), None, {}, autosave=False)
+def test_numbers_that_contradict_the_gap_are_reported(chain, first, x0, said):
+    """Residues numbered on across a gap (in one chain, or pieces of one sequence built as
+    chains of their own): where the numbers and the distance disagree, an end is misplaced or
+    misnumbered, and nothing is built."""
+    s = Session(_line("A", 1, 5, 10.0) + _line(chain, first, 4, x0), None, {}, autosave=False)
     with pytest.raises(DensityBuildError, match=said):
         plan_gap(s, chain_breaks(s)[0], None)
+
+
+def test_chains_numbered_from_1_leave_the_count_to_the_map(sample):
+    """A chain numbered far on from another's end (a build without a sequence numbers each
+    chain from 1) says nothing about the residues between: the map decides."""
+    dmap, full, _ = sample
+    i = 30
+    rest = [replace(r, chain="C", seqid=100 + k) for k, r in enumerate(full.residues[i + 1 :])]
+    s = Session(full.residues[:i] + rest, None, full.meta, autosave=False)
+    plan = plan_gap(s, next(b for b in chain_breaks(s) if b.end == i - 1), dmap)
+    assert len(plan.ca) == 1 and np.linalg.norm(plan.ca[0] - full.residues[i].ca) < 0.6

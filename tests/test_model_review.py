@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import gemmi
 import numpy as np
 import pytest
+from conftest import water_only_structure
 
 from napari_densitybuild._napari._sample_data import sample_paths
 from napari_densitybuild.classify import Classifier
@@ -38,16 +38,7 @@ def test_a_misnamed_residue_is_the_first_doubtful_one():
 
 
 def test_a_model_without_amino_acids_is_refused():
-    st = gemmi.Structure()
-    st.add_model(gemmi.Model("1"))
-    ch = gemmi.Chain("W")
-    water = gemmi.Residue()
-    water.name = "HOH"
-    atom = gemmi.Atom()
-    atom.name, atom.element = "O", gemmi.Element("O")
-    water.add_atom(atom)
-    ch.add_residue(water)
-    st[0].add_chain(ch)
+    st = water_only_structure()
     dmap = read_map(sample_paths()[0])
     with pytest.raises(DensityBuildError, match="no amino-acid residue"):
         model_session(st, dmap, Classifier.from_path())
