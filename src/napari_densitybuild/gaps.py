@@ -48,8 +48,9 @@ JOIN_MAX = 4.3
 STEP = 3.8
 #: Most residues built into one gap.
 MAX_NEW = 2
-#: Virtual C-alpha angles allowed at and beside the new residues (degrees).
-ANGLE_MIN, ANGLE_MAX = 80.0, 150.0
+#: Virtual C-alpha angles allowed at and beside the new residues (degrees; the trace's table of
+#: N and C positions spans 70-160).
+ANGLE_MIN, ANGLE_MAX = 80.0, 155.0
 #: A new C-alpha closer than this (A) to another residue's atom is a clash.
 CLASH = 2.6
 #: Least mean map value (sigma) along a new path: below it the map does not show the chain.
@@ -184,9 +185,10 @@ def _score(paths, e, s, before, after, dmap, others) -> np.ndarray:
 def plan_gap(session: Session, brk: ChainBreak, dmap: DensityMap) -> GapPlan:
     """How to close ``brk``: join, or one or two new C-alphas through the density.
 
-    Where the start is numbered after the end (residues deleted, a sequence position the trace
-    stepped over, or pieces of one sequence built as chains of their own), the numbers say how
-    many residues to build; otherwise one or two, whichever path has the higher mean density.
+    Where the start is numbered on from the end (residues deleted, a sequence position the trace
+    stepped over; or, leaving room for at most :data:`MAX_NEW`, pieces of one sequence built as
+    chains of their own), the numbers say how many residues to build; otherwise one or two,
+    whichever path has the higher mean density.
 
     Raises
     ------
@@ -219,8 +221,11 @@ def plan_gap(session: Session, brk: ChainBreak, dmap: DensityMap) -> GapPlan:
     d = float(np.linalg.norm(s - e))
     plan = GapPlan(end, start, np.zeros((0, 3)), op, shift)
     # numbers that go on across the gap (a sequence's, or residues deleted) say how many
-    # residues are missing; a build without a sequence numbers each chain from 1
+    # residues are missing: within a chain always, across chains where they leave room for
+    # at most MAX_NEW (a build numbers each chain from 1 where no sequence numbers it)
     gap = res[start].seqid - res[end].seqid - 1
+    one_chain = res[start].chain == res[end].chain and piece[start] == piece[end] + 1
+    gap = gap if gap >= 0 and (one_chain or gap <= MAX_NEW) else -1
     if gap >= 0 and (gap == 0) != (d <= JOIN_MAX):
         said = ("are numbered as neighbours but their C-alphas lie" if gap == 0 else
                 f"leave room for {gap} residue{'s' * (gap > 1)} by their numbers but their "
