@@ -53,8 +53,12 @@ MAX_NEW = 2
 ANGLE_MIN, ANGLE_MAX = 80.0, 155.0
 #: A new C-alpha closer than this (A) to another residue's atom is a clash.
 CLASH = 2.6
-#: Least mean map value (sigma) along a new path: below it the map does not show the chain.
-MIN_DENSITY = 0.5
+#: Least mean map value (sigma) along a new path: below it the map does not show the chain well
+#: enough to build it blind. Chosen by a rule written first (the highest of 0.5-2.0 in steps of
+#: 0.25 that keeps 98 % of 520 sites of one or two residues deleted from the deposited models of
+#: 13 real maps closed right): the chain's own paths ran through 1.5 sigma and more at 99 % of
+#: them, where the closings of chain breaks in builds that went wrong all ran under 1.55.
+MIN_DENSITY = 1.75
 #: Sphere directions tried for the first of two new C-alphas, and angles around each circle.
 SPHERE_POINTS, CIRCLE_POINTS = 600, 72
 
