@@ -1,7 +1,8 @@
 """Measure "Close gap" on real maps: residues deleted from the deposited model, built again.
 
     .venv/bin/python scripts/gap_closing.py --maps 3sb3,gamma,1g8a --every 9 [--missing 1,2] \\
-        [--threads 1] > gaps.jsonl
+        [--free] [--threads 1] > gaps.jsonl
+    .venv/bin/python scripts/gap_closing.py --maps 3sb3,gamma --builds runs/t4s0 > breaks.jsonl
 
 For each map of ``../shared/data/real`` the deposited model becomes a review session
 (``Session.from_structure``); at every ``--every``-th position of each chain where the model
@@ -11,7 +12,11 @@ the rest of the chain is made a chain of its own first, so that the density alon
 many residues to build. One JSON line per site: whether the break named the right piece
 (``target``), how many residues were built, C-alpha and backbone (N, CA, C, O) RMSD of the new
 residues from the deleted ones (where as many were built), whether the classifier typed them
-right and the seconds taken; a summary table per map and missing count goes to stderr.
+right, the path's mean density and the seconds taken; a summary table per map and missing
+count goes to stderr. With ``--builds DIR`` the sessions are the builds DIR/MAP.cif
+(``build_sweep.py --save``) instead: every chain break that names a piece going on is closed,
+and the deposited model says how many residues truly lie between its two ends
+(``missing``: None where they do not both match residues of one unbroken deposited chain).
 """
 
 from __future__ import annotations
