@@ -91,10 +91,10 @@ def scaffold_types(
 
 def _sequence_types(probs: np.ndarray, placed: Trace, sequences: list[str] | None):
     """Types (the classifier's, or the aligned sequence's), per-fragment positions, and the
-    (N,) mask of residues aligned to a sequence."""
+    (N,) index of the sequence each residue is aligned to (-1: none)."""
     types = probs.argmax(1)
     positions: list[np.ndarray | None] = [None] * placed.fragment_count
-    aligned = np.zeros(len(types), dtype=bool)
+    record = np.full(len(types), -1)
     for f in range(placed.fragment_count if sequences else 0):
         idx = np.flatnonzero(placed.fragment == f)
         a = assign_fragment(probs[idx], sequences)
@@ -107,8 +107,8 @@ def _sequence_types(probs: np.ndarray, placed: Trace, sequences: list[str] | Non
             three = THREE_LETTER.get(seq[p])  # X: keep the classifier's type
             if three is not None:
                 types[i] = AMINO_ACIDS.index(three)
-        aligned[idx[ok]] = True
-    return types, positions, aligned
+        record[idx[ok]] = a.sequence
+    return types, positions, record
 
 
 def build(
@@ -233,7 +233,8 @@ def build(
         if atom_head:
             poses = frame_to_world(atoms[0], centres, rotations)
         t = tick(stage, t)
-        types, positions, aligned = _sequence_types(probs, placed, sequences)
+        types, positions, record = _sequence_types(probs, placed, sequences)
+        aligned = record >= 0
         t = tick("sequence", t)
         if k == passes - 1 or scaffold_below <= 0:
             model = atoms_for_types(poses, types, placed)
@@ -266,7 +267,7 @@ def build(
               "passes": passes,
               "seconds": times}  # fmt: skip
     result = BuildResult(placed, probs, poses, types, chain, seqid, icode, model, confidence,
-                         dmap, report)  # fmt: skip
+                         dmap, report, record if sequences else None)  # fmt: skip
     if trim_links:
         result, kept, twice = trim_short_links(result, dmap if do_refine else None,
                                                renumber=not sequences)  # fmt: skip

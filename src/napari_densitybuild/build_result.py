@@ -44,6 +44,9 @@ class BuildResult:
         The map it was built into (for the cell and space group).
     report
         Counts and per-stage seconds.
+    record
+        (N,) index of the sequence each residue was aligned to, -1 where none (None: built
+        without sequences).
     """
 
     trace: Trace
@@ -57,6 +60,7 @@ class BuildResult:
     confidence: np.ndarray
     dmap: DensityMap | None = None
     report: dict = field(default_factory=dict)
+    record: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.types)
@@ -107,7 +111,35 @@ class BuildResult:
                           new_index[m.residue[atoms]], m.resname[keep], linked)  # fmt: skip
         return BuildResult(trace, self.probs[keep], self.poses[keep], self.types[keep], chain,
                            self.seqid[keep], self.icode[keep], model, self.confidence[keep],
-                           self.dmap, self.report)  # fmt: skip
+                           self.dmap, self.report,
+                           None if self.record is None else self.record[keep])  # fmt: skip
+
+    def rearranged(
+        self,
+        order: np.ndarray,
+        fragment: np.ndarray,
+        chain: np.ndarray,
+        seqid: np.ndarray,
+        icode: np.ndarray,
+        moved: tuple[np.ndarray, ...] | None = None,
+    ) -> BuildResult:
+        """The residues in ``order`` (a permutation), with the new (N,) ``fragment`` indices
+        (residues of one fragment contiguous, linked in the model), ``chain`` names and
+        numbering; ``moved``: the atoms' xyz and the trace's ca, to_n, to_c and the poses, in
+        the old order, after some residues were moved onto crystal copies (the report is
+        shared)."""
+        m, tr = self.model, self.trace
+        xyz, ca, to_n, to_c, poses = moved or (m.xyz, tr.ca, tr.to_n, tr.to_c, self.poses)
+        lo, hi = np.searchsorted(m.residue, order), np.searchsorted(m.residue, order, "right")
+        atoms = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)])
+        linked = np.r_[False, fragment[1:] == fragment[:-1]]
+        model = AtomModel(xyz[atoms], m.atom[atoms], m.element[atoms],
+                          np.repeat(np.arange(len(order)), hi - lo), m.resname[order],
+                          linked)  # fmt: skip
+        trace = Trace(ca[order], to_n[order], to_c[order], tr.score[order], fragment)
+        return BuildResult(trace, self.probs[order], poses[order], self.types[order], chain,
+                           seqid, icode, model, self.confidence[order], self.dmap, self.report,
+                           None if self.record is None else self.record[order])  # fmt: skip
 
     def structure(self) -> gemmi.Structure:
         """The model as a gemmi Structure (B-factor column: confidence)."""

@@ -29,7 +29,6 @@ from scipy.spatial import cKDTree
 
 from .assemble import number_residues
 from .refine import AtomModel, refine_residues
-from .trace import Trace
 
 if TYPE_CHECKING:
     from .build_result import BuildResult
@@ -133,20 +132,13 @@ def join_fragments(
     groups.sort(key=lambda grp: (-len(grp), grp[0]))
     order = np.concatenate(groups)
     fragment = np.repeat(np.arange(len(groups)), [len(grp) for grp in groups])
-    atoms = np.concatenate([np.arange(lo[r], hi[r]) for r in order])
-    linked = np.zeros(len(order), dtype=bool)
-    linked[1:] = fragment[1:] == fragment[:-1]
-    new_model = AtomModel(xyz[atoms], model.atom[atoms], model.element[atoms],
-                          np.repeat(np.arange(len(order)), hi[order] - lo[order]),
-                          model.resname[order], linked)  # fmt: skip
-    trace = Trace(ca[order], to_n[order], to_c[order], tr.score[order], fragment)
-    chain, seqid, icode = number_residues(trace, [None] * trace.fragment_count)
-    if not renumber:
-        seqid, icode = result.seqid[order], result.icode[order]
+    out = result.rearranged(order, fragment, result.chain[order], result.seqid[order],
+                            result.icode[order], (xyz, ca, to_n, to_c, poses))  # fmt: skip
+    trace = out.trace
+    out.chain, seqid, icode = number_residues(trace, [None] * len(groups))
+    if renumber:
+        out.seqid, out.icode = seqid, icode
     junction = np.isin(order, np.array(pairs).ravel())
-    out = type(result)(trace, result.probs[order], poses[order], result.types[order], chain,
-                       seqid, icode, new_model, result.confidence[order], result.dmap,
-                       result.report)  # fmt: skip
     out.report.update(fragments=trace.fragment_count,
                       mean_fragment_length=float(trace.fragment_lengths().mean()))  # fmt: skip
     return out, junction
