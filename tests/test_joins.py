@@ -7,6 +7,7 @@ import gemmi
 import numpy as np
 
 from napari_densitybuild._napari._sample_data import sample_paths
+from napari_densitybuild.assemble import chain_name
 from napari_densitybuild.build_result import BuildResult
 from napari_densitybuild.joins import join_fragments, mend_junctions
 from napari_densitybuild.models import read_structure
@@ -43,10 +44,11 @@ def _result(model: AtomModel, fragment: np.ndarray, seqid: np.ndarray) -> BuildR
     linked = np.r_[False, fragment[1:] == fragment[:-1]]
     model = AtomModel(model.xyz.copy(), model.atom, model.element, model.residue,
                       model.resname, linked)  # fmt: skip
-    chain = np.array(["AB"[f] for f in fragment], dtype=object)
+    chain = np.array([chain_name(int(f)) for f in fragment], dtype=object)
     trace = Trace(ca, to_n, to_c, np.full(n, 0.9), fragment)
     return BuildResult(trace, probs, poses, types, chain, seqid, np.full(n, "", dtype=object),
-                       model, np.full(n, 73.0), None, {"fragments": 2})  # fmt: skip
+                       model, np.full(n, 73.0), None,
+                       {"fragments": int(fragment.max()) + 1, "residues": n})  # fmt: skip
 
 
 def _moved(result: BuildResult, residues: np.ndarray, op: int, shift) -> None:

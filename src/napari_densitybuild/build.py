@@ -35,6 +35,7 @@ from .place import Placer
 from .pose import frame_to_world
 from .refine import AtomModel, DensityField, refine
 from .residues import AMINO_ACIDS, THREE_LETTER
+from .seq_chains import sequence_chains
 from .sequence import assign_fragment
 from .settings import (
     AMIDE_DENSITY_WEIGHT,
@@ -286,6 +287,8 @@ def build(
         result, junction = join_fragments(result, sym, renumber=not sequences)
         if do_refine:
             mend_junctions(result, junction, dmap)
+    if sequences:
+        result = sequence_chains(result, sym)
     tick("assemble", t)
     result.report["seconds"]["total"] = round(sum(times.values()), 3)
     return result

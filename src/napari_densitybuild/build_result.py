@@ -2,12 +2,14 @@
 
 :class:`BuildResult` is what :func:`.build.build` returns and what a review session is made
 from; :func:`atoms_for_types` and :func:`backbone_of` go between per-residue poses and an
-:class:`~.refine.AtomModel`.
+:class:`~.refine.AtomModel`; :class:`Movable` moves residues onto crystal copies before
+:meth:`BuildResult.rearranged` puts them in a new order.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import gemmi
 import numpy as np
@@ -17,6 +19,9 @@ from .maps import DensityMap
 from .refine import AtomModel
 from .residues import AMINO_ACIDS, HEAVY_ATOMS
 from .trace import Trace
+
+if TYPE_CHECKING:
+    from .symmetry import Symmetry
 
 
 @dataclass(eq=False)
@@ -71,6 +76,8 @@ class BuildResult:
         parts = [f"{r['residues']} residues in {r['fragments']} fragments"]
         if r.get("aligned_to_sequence"):
             parts.append(f"{r['aligned_to_sequence']} aligned to the sequence")
+        if r.get("chains") and r["chains"] < r["fragments"]:
+            parts.append(f"gathered into {r['chains']} chains by the sequence")
         if r.get("sequence_gaps"):
             n = r["sequence_gaps"]
             parts.append(f"{n} sequence position{'s' * (n != 1)} skipped inside fragments")
@@ -145,6 +152,28 @@ class BuildResult:
         """The model as a gemmi Structure (B-factor column: confidence)."""
         return model_structure(self.model, self.chain, self.seqid, self.icode, self.confidence,
                                self.dmap)  # fmt: skip
+
+
+class Movable:
+    """Copies of a build's coordinates (atoms, C-alphas, N and C directions, poses) in which
+    residues can be moved onto crystal copies, for :meth:`BuildResult.rearranged`."""
+
+    def __init__(self, result: BuildResult, sym: Symmetry) -> None:
+        m, tr = result.model, result.trace
+        self.arrays = (m.xyz.copy(), tr.ca.copy(), tr.to_n.copy(), tr.to_c.copy(),
+                       result.poses.copy())  # fmt: skip
+        self._residue, self._sym = m.residue, sym
+        self._rot = sym.cart_rotations() if sym.periodic else np.eye(3)[None]
+
+    def move(self, residues: np.ndarray, op: int, shift) -> None:
+        """Move ``residues`` (indices) by symmetry operation ``op`` and lattice ``shift``."""
+        xyz, ca, to_n, to_c, poses = self.arrays
+        res, sym, rot = np.asarray(residues), self._sym, self._rot[op]
+        atoms = np.isin(self._residue, res)
+        xyz[atoms] = sym.apply(xyz[atoms], op, shift)
+        ca[res] = sym.apply(ca[res], op, shift)
+        to_n[res], to_c[res] = to_n[res] @ rot.T, to_c[res] @ rot.T
+        poses[res] = sym.apply(poses[res].reshape(-1, 3), op, shift).reshape(poses[res].shape)
 
 
 def atoms_for_types(poses: np.ndarray, types: np.ndarray, trace: Trace) -> AtomModel:

@@ -28,6 +28,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .assemble import number_residues
+from .build_result import Movable
 from .refine import AtomModel, refine_residues
 
 if TYPE_CHECKING:
@@ -108,21 +109,15 @@ def join_fragments(
     tr, model = result.trace, result.model
     groups = [list(np.flatnonzero(tr.fragment == f)) for f in range(tr.fragment_count)]
     lo, hi = _atom_bounds(model)
-    xyz, ca, to_n, to_c = model.xyz.copy(), tr.ca.copy(), tr.to_n.copy(), tr.to_c.copy()
-    poses = result.poses.copy()
-    rot = sym.cart_rotations() if sym.periodic else np.eye(3)[None]
+    movable = Movable(result, sym)
+    xyz = movable.arrays[0]
     pairs = []
     while len(groups) > 1:
         found = _best_join(groups, xyz, model, lo, hi, result.seqid, sym, renumber, max_cn)
         if found is None:
             break
         _, g, h, op, shift = found
-        res = np.array(groups[h])
-        atoms = np.concatenate([np.arange(lo[r], hi[r]) for r in res])
-        xyz[atoms] = sym.apply(xyz[atoms], op, shift)
-        ca[res] = sym.apply(ca[res], op, shift)
-        to_n[res], to_c[res] = to_n[res] @ rot[op].T, to_c[res] @ rot[op].T
-        poses[res] = sym.apply(poses[res].reshape(-1, 3), op, shift).reshape(poses[res].shape)
+        movable.move(np.array(groups[h]), op, shift)
         pairs.append((groups[g][-1], groups[h][0]))
         groups[g] = groups[g] + groups[h]
         del groups[h]
@@ -133,7 +128,7 @@ def join_fragments(
     order = np.concatenate(groups)
     fragment = np.repeat(np.arange(len(groups)), [len(grp) for grp in groups])
     out = result.rearranged(order, fragment, result.chain[order], result.seqid[order],
-                            result.icode[order], (xyz, ca, to_n, to_c, poses))  # fmt: skip
+                            result.icode[order], movable.arrays)  # fmt: skip
     trace = out.trace
     out.chain, seqid, icode = number_residues(trace, [None] * len(groups))
     if renumber:

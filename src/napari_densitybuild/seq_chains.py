@@ -1,0 +1,105 @@
+"""Chains of molecules, not of fragments: with a sequence, the fragments aligned to one copy of
+it become one chain.
+
+The trace breaks a protein chain wherever the map or the detector loses it, and the build names
+a chain per fragment: a 110-residue domain came out as chains A (16-110), B (8-15) and C (1-6)
+though the sequence numbers them as one. A crystallographer expects a chain per molecule, with
+gaps in its numbering where residues are missing. :func:`sequence_chains` takes the fragments
+aligned to each sequence in the order of their numbers and appends each to the chain whose last
+residue is numbered before its first, and whose last C-alpha can reach its first over the
+residues missing between (:data:`STEP` A per peptide, crystal copies included: the fragment then
+moves onto that copy, a symmetry-equivalent place), the chain that leaves the fewest residues
+missing, then the nearest. A fragment that fits no chain starts one (a second copy of the
+molecule, say). Unaligned fragments stay chains of their own. Atoms do not move other than
+onto crystal copies, and no peptide is added: fragments stay fragments, now in one chain.
+
+Examples
+--------
+>>> result = sequence_chains(result, Symmetry.of_map(dmap))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .assemble import chain_name
+from .build_result import Movable
+
+if TYPE_CHECKING:
+    from .build_result import BuildResult
+    from .symmetry import Symmetry
+
+#: Longest C-alpha to C-alpha step along a chain (A): a trans peptide spans 3.8.
+STEP = 3.85
+
+
+def _fragments(result: BuildResult) -> list[np.ndarray]:
+    tr = result.trace
+    return [np.flatnonzero(tr.fragment == f) for f in range(tr.fragment_count)]
+
+
+def chain_groups(
+    result: BuildResult, sym: Symmetry
+) -> tuple[list[list[int]], dict[int, tuple[int, np.ndarray]]]:
+    """Fragments (indices) per chain, chains in the order of their lowest fragment (the longest
+    first), each in sequence order; and the fragments to move onto a crystal copy: {fragment:
+    (operation, lattice shift)}."""
+    frags = _fragments(result)
+    record = result.record if result.record is not None else np.full(len(result), -1)
+    ca = result.trace.ca.copy()
+    rec = [int(record[idx].max()) if len(idx) else -1 for idx in frags]
+    first = [int(result.seqid[idx].min()) for idx in frags]
+    last = [int(result.seqid[idx].max()) for idx in frags]
+    chains: list[list[int]] = []
+    moves: dict[int, tuple[int, np.ndarray]] = {}
+    for k in sorted({r for r in rec if r >= 0}):
+        open_chains: list[list[int]] = []
+        for f in sorted((f for f in range(len(frags)) if rec[f] == k), key=lambda f: first[f]):
+            best = None
+            start = ca[frags[f][0]]
+            for c in open_chains:
+                missing = first[f] - last[c[-1]] - 1
+                if missing < 0:
+                    continue
+                end, reach = ca[frags[c[-1]][-1]], STEP * (missing + 1)
+                img = sym.images(start[None], box=(end - reach, end + reach))
+                if not len(img["xyz"]):
+                    continue
+                d = np.linalg.norm(img["xyz"] - end, axis=1)
+                j = int(np.argmin(d))
+                if d[j] <= reach and (best is None or (missing, d[j]) < best[0]):
+                    best = ((missing, d[j]), c, int(img["op"][j]), img["shift"][j], img["xyz"][j])
+            if best is None:
+                open_chains.append([f])
+                continue
+            _, c, op, shift, where = best
+            if np.linalg.norm(where - start) > 1e-3:  # on a crystal copy: the fragment moves
+                moves[f] = (op, shift)
+                ca[frags[f]] = sym.apply(ca[frags[f]], op, shift)
+            c.append(f)
+        chains += open_chains
+    chains += [[f] for f in range(len(frags)) if rec[f] < 0]
+    chains.sort(key=min)
+    return chains, moves
+
+
+def sequence_chains(result: BuildResult, sym: Symmetry) -> BuildResult:
+    """``result`` with the fragments aligned to each sequence gathered into chains (module
+    docstring); the numbering is kept. ``report["chains"]`` counts the chains; unchanged where
+    nothing was aligned."""
+    chains, moves = chain_groups(result, sym)
+    result.report["chains"] = len(chains)
+    if len(chains) == result.trace.fragment_count:
+        return result
+    frags = _fragments(result)
+    movable = Movable(result, sym)
+    for f, (op, shift) in moves.items():
+        movable.move(frags[f], op, shift)
+    order = np.concatenate([frags[f] for c in chains for f in c])
+    fragment = np.repeat(np.arange(len(frags)), [len(frags[f]) for c in chains for f in c])
+    chain = np.repeat([chain_name(i) for i in range(len(chains))],
+                      [sum(len(frags[f]) for f in c) for c in chains]).astype(object)  # fmt: skip
+    return result.rearranged(order, fragment, chain, result.seqid[order], result.icode[order],
+                             movable.arrays)  # fmt: skip
