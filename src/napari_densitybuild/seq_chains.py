@@ -6,12 +6,13 @@ a chain per fragment: a 110-residue domain came out as chains A (16-110), B (8-1
 though the sequence numbers them as one. A crystallographer expects a chain per molecule, with
 gaps in its numbering where residues are missing. :func:`sequence_chains` takes the fragments
 aligned to each sequence in the order of their numbers and appends each to the chain whose last
-residue is numbered before its first, and whose last C-alpha can reach its first over the
-residues missing between (:data:`STEP` A per peptide, crystal copies included: the fragment then
-moves onto that copy, a symmetry-equivalent place), the chain that leaves the fewest residues
-missing, then the nearest. A fragment that fits no chain starts one (a second copy of the
-molecule, say). Unaligned fragments stay chains of their own. Atoms do not move other than
-onto crystal copies, and no peptide is added: fragments stay fragments, now in one chain.
+residue is numbered before its first, at most :data:`MAX_MISSING` residues before, and whose
+last C-alpha can reach its first over the residues missing between (:data:`STEP` A per peptide,
+crystal copies included: the fragment then moves onto that copy, a symmetry-equivalent place),
+the chain that leaves the fewest residues missing, then the nearest. A fragment that fits no
+chain starts one (a second copy of the molecule, say). Unaligned fragments stay chains of their
+own. Atoms do not move other than onto crystal copies, and no peptide is added: fragments stay
+fragments, now in one chain.
 
 Examples
 --------
@@ -33,6 +34,10 @@ if TYPE_CHECKING:
 
 #: Longest C-alpha to C-alpha step along a chain (A): a trans peptide spans 3.8.
 STEP = 3.85
+#: Most residues missing between two fragments gathered into one chain. Across longer gaps the
+#: reach of the missing residues says nothing (a second copy of the molecule lies within it),
+#: so those fragments stay chains of their own.
+MAX_MISSING = 10
 
 
 def _fragments(result: BuildResult) -> list[np.ndarray]:
@@ -61,7 +66,7 @@ def chain_groups(
             start = ca[frags[f][0]]
             for c in open_chains:
                 missing = first[f] - last[c[-1]] - 1
-                if missing < 0:
+                if not 0 <= missing <= MAX_MISSING:
                     continue
                 end, reach = ca[frags[c[-1]][-1]], STEP * (missing + 1)
                 img = sym.images(start[None], box=(end - reach, end + reach))
