@@ -76,3 +76,17 @@ def test_unaligned_overlapping_or_unreachable_pieces_stay_chains_of_their_own():
     result, _ = _pieces([0] * 6 + [1] * 6, [*range(1, 7), *range(7, 13)])
     _moved(result, np.arange(6, 12), 0, (0.5, 0, 0))  # 30 A along a: no peptide reaches
     assert sequence_chains(result, Symmetry.none()).report["chains"] == 2
+
+
+def test_records_of_one_molecule_share_chains():
+    """A FASTA record per chain of a model, one a residue longer: one molecule, so pieces
+    aligned to either record gather; a different sequence does not."""
+    from napari_densitybuild.seq_chains import molecules
+
+    assert molecules(["MKV", "MKVLA", "GSS", "MKA"]).tolist() == [0, 0, 2, 3]
+    result, _ = _pieces([0] * 6 + [1] * 6, [*range(1, 7), *range(7, 13)], [0] * 6 + [1] * 6)
+    assert sequence_chains(result, Symmetry.none()).report["chains"] == 2  # records unknown
+    out = sequence_chains(result, Symmetry.none(), ["MKVLAGSSTTPQ", "MKVLAGSSTTPQRR"])
+    assert out.report["chains"] == 1 and out.chain.tolist() == ["A"] * 12
+    other = sequence_chains(result, Symmetry.none(), ["MKVLAGSSTTPQ", "WWWWWWWWWWWW"])
+    assert other.report["chains"] == 2

@@ -288,7 +288,7 @@ def build(
         if do_refine:
             mend_junctions(result, junction, dmap)
     if sequences:
-        result = sequence_chains(result, sym)
+        result = sequence_chains(result, sym, sequences)
     tick("assemble", t)
     result.report["seconds"]["total"] = round(sum(times.values()), 3)
     return result

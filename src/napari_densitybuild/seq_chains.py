@@ -45,14 +45,28 @@ def _fragments(result: BuildResult) -> list[np.ndarray]:
     return [np.flatnonzero(tr.fragment == f) for f in range(tr.fragment_count)]
 
 
+def molecules(sequences: list[str]) -> np.ndarray:
+    """Per sequence, the index of the first one that is the same molecule: the same letters
+    from position 1 on, one perhaps longer (a FASTA record per chain of a model, one with a
+    residue or two more at its end), so that their numbers agree."""
+    out = np.arange(len(sequences))
+    for k, seq in enumerate(sequences):
+        out[k] = next(j for j in range(k + 1) if seq.startswith(sequences[j][: len(seq)])
+                      and sequences[j].startswith(seq[: len(sequences[j])]))  # fmt: skip
+    return out
+
+
 def chain_groups(
-    result: BuildResult, sym: Symmetry
+    result: BuildResult, sym: Symmetry, sequences: list[str] | None = None
 ) -> tuple[list[list[int]], dict[int, tuple[int, np.ndarray]]]:
     """Fragments (indices) per chain, chains in the order of their lowest fragment (the longest
     first), each in sequence order; and the fragments to move onto a crystal copy: {fragment:
-    (operation, lattice shift)}."""
+    (operation, lattice shift)}. Fragments aligned to ``sequences`` of one molecule
+    (:func:`molecules`) may share a chain."""
     frags = _fragments(result)
     record = result.record if result.record is not None else np.full(len(result), -1)
+    if sequences:
+        record = np.where(record >= 0, molecules(sequences)[np.maximum(record, 0)], -1)
     ca = result.trace.ca.copy()
     rec = [int(record[idx].max()) if len(idx) else -1 for idx in frags]
     first = [int(result.seqid[idx].min()) for idx in frags]
@@ -90,11 +104,13 @@ def chain_groups(
     return chains, moves
 
 
-def sequence_chains(result: BuildResult, sym: Symmetry) -> BuildResult:
-    """``result`` with the fragments aligned to each sequence gathered into chains (module
-    docstring); the numbering is kept. ``report["chains"]`` counts the chains; unchanged where
-    nothing was aligned."""
-    chains, moves = chain_groups(result, sym)
+def sequence_chains(
+    result: BuildResult, sym: Symmetry, sequences: list[str] | None = None
+) -> BuildResult:
+    """``result`` with the fragments aligned to each of ``sequences`` (or to copies of one
+    molecule among them) gathered into chains (module docstring); the numbering is kept.
+    ``report["chains"]`` counts the chains; unchanged where nothing was aligned."""
+    chains, moves = chain_groups(result, sym, sequences)
     result.report["chains"] = len(chains)
     if len(chains) == result.trace.fragment_count:
         return result
