@@ -84,6 +84,7 @@ def test_records_of_one_molecule_share_chains():
     from napari_densitybuild.seq_chains import molecules
 
     assert molecules(["MKV", "MKVLA", "GSS", "MKA"]).tolist() == [0, 0, 2, 3]
+    assert molecules(["", "MKV", "GSS", "MKVL"]).tolist() == [0, 1, 2, 1]
     result, _ = _pieces([0] * 6 + [1] * 6, [*range(1, 7), *range(7, 13)], [0] * 6 + [1] * 6)
     assert sequence_chains(result, Symmetry.none()).report["chains"] == 2  # records unknown
     out = sequence_chains(result, Symmetry.none(), ["MKVLAGSSTTPQ", "MKVLAGSSTTPQRR"])

@@ -51,8 +51,9 @@ def molecules(sequences: list[str]) -> np.ndarray:
     residue or two more at its end), so that their numbers agree."""
     out = np.arange(len(sequences))
     for k, seq in enumerate(sequences):
-        out[k] = next(j for j in range(k + 1) if seq.startswith(sequences[j][: len(seq)])
-                      and sequences[j].startswith(seq[: len(sequences[j])]))  # fmt: skip
+        same = [j for j in range(k) if seq and sequences[j]
+                and (seq.startswith(sequences[j]) or sequences[j].startswith(seq))]  # fmt: skip
+        out[k] = out[same[0]] if same else k
     return out
 
 
