@@ -61,8 +61,9 @@ class ReviewPanel(QWidget):
         self.close_gap_button = QPushButton("Close gap")
         self.close_gap_button.setToolTip(
             "At a chain break (the current residue ends or starts a piece of chain): join the "
-            "nearest other piece by a peptide, or build the one or two residues missing "
-            "between them into the density, classify them and refine the stretch"
+            "piece that goes on there (as Next chain break names it) by a peptide, or build the "
+            "one or two residues missing between into the density (refused under 1.75 sigma), "
+            "classify them and refine the stretch"
         )
         self._blobs: list | None = None
         self._blobs_of = None  # the residue list they were found for
