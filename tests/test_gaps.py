@@ -16,6 +16,7 @@ from napari_densitybuild.errors import DensityBuildError
 from napari_densitybuild.gaps import close_gap, joined_rows, plan_gap
 from napari_densitybuild.maps import read_map
 from napari_densitybuild.models import read_structure
+from napari_densitybuild.residues import ONE_LETTER
 from napari_densitybuild.session import ResidueState, Session
 from napari_densitybuild.symmetry import Symmetry
 
@@ -165,3 +166,22 @@ def test_chains_numbered_from_1_leave_the_count_to_the_map(sample):
     s = Session(full.residues[:i] + rest, None, full.meta, autosave=False)
     plan = plan_gap(s, next(b for b in chain_breaks(s) if b.end == i - 1), dmap)
     assert len(plan.ca) == 1 and np.linalg.norm(plan.ca[0] - full.residues[i].ca) < 0.6
+
+
+def test_residues_built_into_a_gap_take_the_chain_sequence_type(sample):
+    """A build with a sequence leaves each chain's sequence in the session: the residues built
+    into a gap take their type from it (here a sequence with TRP at the deleted positions)."""
+    dmap, full, clf = sample
+    i = 20
+    letters = ["X"] * full.residues[-1].seqid  # the sequence, by residue number
+    for r in full.residues:
+        letters[r.seqid - 1] = ONE_LETTER[r.name]
+    for r in full.residues[i : i + 2]:
+        letters[r.seqid - 1] = "W"
+    s = Session(full.residues[:i] + full.residues[i + 2 :], None,
+                {**full.meta, "chain_sequences": {"B": "".join(letters)}},
+                autosave=False)  # fmt: skip
+    closed = close_gap(s, next(b for b in chain_breaks(s) if b.end == i - 1), dmap, clf)
+    new = [closed.rows[k] for k in closed.built]
+    assert [r.name for r in new] == ["TRP", "TRP"] and all(len(r.atoms) == 14 for r in new)
+    assert all(len(r.probs) == 20 for r in new)  # classified all the same, for review

@@ -7,6 +7,7 @@ from test_joins import SYM, _chain, _moved, _result
 
 from napari_densitybuild.refine import AtomModel
 from napari_densitybuild.seq_chains import chain_groups, sequence_chains
+from napari_densitybuild.session import Session
 from napari_densitybuild.symmetry import Symmetry
 
 
@@ -89,5 +90,8 @@ def test_records_of_one_molecule_share_chains():
     assert sequence_chains(result, Symmetry.none()).report["chains"] == 2  # records unknown
     out = sequence_chains(result, Symmetry.none(), ["MKVLAGSSTTPQ", "MKVLAGSSTTPQRR"])
     assert out.report["chains"] == 1 and out.chain.tolist() == ["A"] * 12
+    assert out.report["chain_sequences"] == {"A": "MKVLAGSSTTPQRR"}  # the longer record
+    session = Session.from_build(out)  # for review: residues built into a gap take its types
+    assert session.meta["chain_sequences"] == {"A": "MKVLAGSSTTPQRR"}
     other = sequence_chains(result, Symmetry.none(), ["MKVLAGSSTTPQ", "WWWWWWWWWWWW"])
     assert other.report["chains"] == 2

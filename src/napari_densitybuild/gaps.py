@@ -9,7 +9,8 @@ along the path among every placement that keeps the chain's virtual angles in
 [:data:`ANGLE_MIN`, :data:`ANGLE_MAX`] degrees and keeps clear of the other residues' atoms
 (crystal copies included). A piece that starts on a crystal copy is moved onto that copy first,
 a symmetry-equivalent place. :func:`close_gap` then makes the new residues (frames from the
-C-alpha trace, types and atoms from the classifier), renumbers the joined piece to follow on,
+C-alpha trace, types from the chain's sequence where the build had one, else from the
+classifier, atoms from the classifier's pose heads), renumbers the joined piece to follow on,
 and refines the residues around the new peptides with the rest of the model held. Nothing is
 changed in the session: the caller applies the rows in one undoable step.
 
@@ -30,6 +31,7 @@ import numpy as np
 from .boxes import backbone_frames
 from .breaks import LINK_MAX, ChainBreak
 from .errors import DensityBuildError
+from .residues import INDEX, THREE_LETTER
 from .session import UNKNOWN, ResidueState
 from .symmetry import Symmetry
 from .trace import ca_trace_backbone
@@ -285,16 +287,21 @@ def _moved(r: ResidueState, sym: Symmetry, op: int, shift) -> ResidueState:
                    rotation=tuple(map(float, rot.ravel())))  # fmt: skip
 
 
-def _new_residues(plan: GapPlan, e: ResidueState, s_ca: np.ndarray) -> list[ResidueState]:
-    """Unclassified residues at the plan's C-alphas: N and C from the C-alpha trace, numbered
-    on from ``e``."""
+def _new_residues(
+    plan: GapPlan, e: ResidueState, s_ca: np.ndarray, sequence: str | None = None
+) -> list[ResidueState]:
+    """Residues at the plan's C-alphas: N and C from the C-alpha trace, numbered on from ``e``,
+    typed by ``sequence`` (``e``'s chain's) where it has a residue at that number, else
+    unclassified."""
     cas = [e.ca, *plan.ca, s_ca]
     out = []
     for i, ca in enumerate(plan.ca):
+        letter = sequence[e.seqid + i] if sequence and 0 <= e.seqid + i < len(sequence) else "X"
+        t = INDEX.get(THREE_LETTER.get(letter, ""), UNKNOWN)
         n, c = ca_trace_backbone(cas[i], ca, cas[i + 2])  # angles within the table: checked
         centre, rot = backbone_frames(n, ca, c)
         atoms = tuple((name, *map(float, p)) for name, p in (("N", n), ("CA", ca), ("C", c)))
-        out.append(ResidueState(e.chain, e.seqid + 1 + i, "", UNKNOWN, (),
+        out.append(ResidueState(e.chain, e.seqid + 1 + i, "", t, (),
                                 tuple(map(float, centre[0])), tuple(map(float, rot[0].ravel())),
                                 1.0, atoms, edited=True))  # fmt: skip
     return out
@@ -313,7 +320,8 @@ def joined_rows(session: Session, plan: GapPlan) -> tuple[list[ResidueState], sl
     if plan.moved:
         sym = _symmetry(session)
         s_rows = [_moved(r, sym, plan.op, plan.shift) for r in s_rows]
-    new = _new_residues(plan, e, s_rows[0].ca)
+    sequence = session.meta.get("chain_sequences", {}).get(e.chain)
+    new = _new_residues(plan, e, s_rows[0].ca, sequence)
     offset = e.seqid + len(new) + 1 - s_rows[0].seqid
     s_rows = [replace(r, chain=e.chain, seqid=r.seqid + offset) for r in s_rows]
     rows: list[ResidueState] = []
@@ -345,7 +353,9 @@ def close_gap(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> GapClosure:
     """Close ``brk`` (:func:`plan_gap`): the new residues classified and posed by
-    ``classifier`` (left unclassified without one), and, with ``refine``, the residues from
+    ``classifier`` (left unclassified without one), of the type the chain's sequence has there
+    where the session holds it (``meta["chain_sequences"]``, from a build with a sequence), and,
+    with ``refine``, the residues from
     two before the first new peptide to two after the last refined against the map with the
     rest of the model held. The session itself is not changed. ``progress(stage, done,
     total)`` is told of the classification and the refinement.
@@ -367,8 +377,7 @@ def close_gap(
     if new and classifier is not None:
         report = None if progress is None else (lambda d, n: progress("classify", d, n))
         got = classify_residues(Session(rows, None, session.meta, autosave=False), dmap,
-                                classifier, new, poses=True, keep_edited=False,
-                                progress=report)  # fmt: skip
+                                classifier, new, poses=True, progress=report)  # fmt: skip
         for i, r in got.items():
             rows[i] = replace(r, edited=True)
     near = range(max(first_new - 2, span.start), min(first_new + len(new) + 2, span.stop))

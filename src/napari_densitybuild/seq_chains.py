@@ -112,11 +112,25 @@ def sequence_chains(
 ) -> BuildResult:
     """``result`` with the fragments aligned to each of ``sequences`` (or to copies of one
     molecule among them) gathered into chains (module docstring); the numbering is kept.
-    ``report["chains"]`` counts the chains; unchanged where nothing was aligned."""
+    ``report["chains"]`` counts the chains and ``report["chain_sequences"]`` names the
+    sequence each chain follows (the longest of its molecule's records; for review, where a
+    residue built into a gap takes its type from it); unchanged where nothing was aligned."""
     chains, moves = chain_groups(result, sym, sequences)
     result.report["chains"] = len(chains)
-    if len(chains) == result.trace.fragment_count:
-        return result
+    if len(chains) != result.trace.fragment_count:
+        result = _gathered(result, sym, chains, moves)
+    if sequences and result.record is not None:
+        named = {}
+        for ch in dict.fromkeys(result.chain):
+            rec = {int(r) for r in result.record[result.chain == ch] if r >= 0}
+            if rec:
+                named[str(ch)] = max((sequences[r] for r in rec), key=len)
+        result.report["chain_sequences"] = named
+    return result
+
+
+def _gathered(result: BuildResult, sym: Symmetry, chains, moves) -> BuildResult:
+    """``result`` rearranged into ``chains`` (fragment indices), after ``moves``."""
     frags = _fragments(result)
     movable = Movable(result, sym)
     for f, (op, shift) in moves.items():

@@ -156,6 +156,8 @@ class Session:
                 "cell": list(result.dmap.cell.parameters),
                 "spacegroup": result.dmap.spacegroup.hm,
             }
+        if result.report.get("chain_sequences"):  # a residue built into a gap takes its type
+            meta["chain_sequences"] = dict(result.report["chain_sequences"])
         s = cls(rows, map_path, meta)
         s.save_autosave()
         return s
