@@ -40,6 +40,11 @@ if TYPE_CHECKING:
 JOIN_MAX_CN = 2.2
 #: C-alpha distance range (A) of such a pair (trans 3.8 A, cis 2.9 A).
 JOIN_CA_RANGE = (2.6, 4.4)
+#: With a sequence, the largest C-N distance (A) of a join of consecutively numbered fragments
+#: (their C-alphas in :data:`JOIN_CA_RANGE`). Raising it to 4.5 A, so that ends the numbers call
+#: neighbours join although the trace left a C or N off the peptide, was measured and not kept:
+#: the refined junctions lost 3 matched residues and strained bonds (docs/build.md).
+JOIN_MAX_CN_NUMBERED = 2.2
 
 
 def _atom_bounds(model: AtomModel) -> tuple[np.ndarray, np.ndarray]:
@@ -113,7 +118,8 @@ def join_fragments(
     xyz = movable.arrays[0]
     pairs = []
     while len(groups) > 1:
-        found = _best_join(groups, xyz, model, lo, hi, result.seqid, sym, renumber, max_cn)
+        found = _best_join(groups, xyz, model, lo, hi, result.seqid, sym, renumber,
+                           max_cn if renumber else max(max_cn, JOIN_MAX_CN_NUMBERED))  # fmt: skip
         if found is None:
             break
         _, g, h, op, shift = found
