@@ -33,11 +33,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from napari_densitybuild.breaks import chain_breaks  # noqa: E402
+from napari_densitybuild.breaks import chain_breaks, pieces  # noqa: E402
 from napari_densitybuild.classify import Classifier  # noqa: E402
 from napari_densitybuild.device import configure_cpu_threads  # noqa: E402
 from napari_densitybuild.errors import DensityBuildError  # noqa: E402
-from napari_densitybuild.gaps import close_gap, pieces  # noqa: E402
+from napari_densitybuild.gaps import close_gap  # noqa: E402
 from napari_densitybuild.maps import read_map  # noqa: E402
 from napari_densitybuild.models import read_structure  # noqa: E402
 from napari_densitybuild.session import Session  # noqa: E402

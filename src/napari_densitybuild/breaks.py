@@ -53,6 +53,18 @@ class ChainBreak:
         return text + f"; chain {s.chain} goes on {self.distance:.1f} A away from {s.label}"
 
 
+def pieces(session: Session) -> np.ndarray:
+    """Piece index of every residue: runs of one chain whose consecutive C-alphas are at most
+    :data:`LINK_MAX` apart, numbered in model order."""
+    res = session.residues
+    if not res:
+        return np.zeros(0, dtype=int)
+    ca = np.array([r.ca for r in res], dtype=float)
+    chain = np.array([r.chain for r in res], dtype=object)
+    linked = (chain[1:] == chain[:-1]) & (np.linalg.norm(ca[1:] - ca[:-1], axis=1) <= LINK_MAX)
+    return np.r_[0, np.cumsum(~linked)].astype(int)
+
+
 def chain_breaks(session: Session) -> list[ChainBreak]:
     """Every chain end and gap of ``session`` in model order, with the nearest start of
     another piece of chain; at a gap inside a chain (numbered on after it), the chain's own next
@@ -61,17 +73,14 @@ def chain_breaks(session: Session) -> list[ChainBreak]:
     if not residues:
         return []
     ca = np.array([r.ca for r in residues], dtype=float)
-    chain = np.array([r.chain for r in residues], dtype=object)
-    same_chain = chain[1:] == chain[:-1]
-    linked = same_chain & (np.linalg.norm(ca[1:] - ca[:-1], axis=1) <= LINK_MAX)
-    piece = np.r_[0, np.cumsum(~linked)]
-    ends = np.flatnonzero(np.r_[~linked, True])
-    starts = np.flatnonzero(np.r_[True, ~linked])
+    piece = pieces(session)
+    ends = np.flatnonzero(np.r_[piece[1:] != piece[:-1], True])
+    starts = np.flatnonzero(np.r_[True, piece[1:] != piece[:-1]])
     out = []
     for e in ends:
         d_next = float(np.linalg.norm(ca[e + 1] - ca[e])) if e + 1 < len(ca) else np.inf
-        if (e + 1 < len(ca) and same_chain[e] and residues[e + 1].seqid > residues[e].seqid
-                and d_next <= REACH):  # fmt: skip
+        if (e + 1 < len(ca) and residues[e + 1].chain == residues[e].chain
+                and residues[e + 1].seqid > residues[e].seqid and d_next <= REACH):  # fmt: skip
             out.append(ChainBreak(int(e), int(e + 1), round(d_next, 2)))  # its own chain goes on
             continue
         pos, src, _ = with_crystal_copies(session, ca[starts], ca[e][None], REACH)

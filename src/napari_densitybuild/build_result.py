@@ -137,7 +137,7 @@ class BuildResult:
         shared)."""
         m, tr = self.model, self.trace
         xyz, ca, to_n, to_c, poses = moved or (m.xyz, tr.ca, tr.to_n, tr.to_c, self.poses)
-        lo, hi = np.searchsorted(m.residue, order), np.searchsorted(m.residue, order, "right")
+        lo, hi = (b[order] for b in atom_bounds(m))
         atoms = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)])
         linked = np.r_[False, fragment[1:] == fragment[:-1]]
         model = AtomModel(xyz[atoms], m.atom[atoms], m.element[atoms],
@@ -190,9 +190,15 @@ def atoms_for_types(poses: np.ndarray, types: np.ndarray, trace: Trace) -> AtomM
                      np.array([AMINO_ACIDS[t] for t in types], dtype=object), linked)  # fmt: skip
 
 
+def atom_bounds(model: AtomModel) -> tuple[np.ndarray, np.ndarray]:
+    """First and one-past-last atom index of every residue (atoms are residue by residue)."""
+    r = np.arange(len(model.resname))
+    return np.searchsorted(model.residue, r), np.searchsorted(model.residue, r, side="right")
+
+
 def backbone_of(model: AtomModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(R, 3) N, CA and C of every residue of ``model`` (each residue's first three atoms)."""
-    first = np.searchsorted(model.residue, np.arange(len(model.resname)))
+    first = atom_bounds(model)[0]
     return model.xyz[first], model.xyz[first + 1], model.xyz[first + 2]
 
 

@@ -130,15 +130,10 @@ def with_crystal_copies(
     crystal images (from the session's cell and space group, if it has them), the source index
     of each and whether it is a copy."""
     lo, hi = centre.min(0) - cutoff - 0.5, centre.max(0) + cutoff + 0.5
-    cell, sg = session.meta.get("cell"), session.meta.get("spacegroup")
-    if not cell:
+    sym = session.symmetry()
+    if not sym.periodic:
         near = np.flatnonzero(((xyz >= lo) & (xyz <= hi)).all(1))
         return xyz[near], near, np.zeros(len(near), dtype=bool)
-    import gemmi
-
-    from .symmetry import Symmetry
-
-    sym = Symmetry.from_cell(gemmi.UnitCell(*cell), sg or "P 1")
     images = sym.images(xyz, box=(lo, hi))
     pos, src = images["xyz"], images["src"]
     return pos, src, np.linalg.norm(pos - xyz[src], axis=1) > 1e-3

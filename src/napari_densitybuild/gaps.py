@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .boxes import backbone_frames
-from .breaks import LINK_MAX, ChainBreak
+from .breaks import ChainBreak, pieces
 from .errors import DensityBuildError
 from .residues import INDEX, THREE_LETTER
 from .session import UNKNOWN, ResidueState
@@ -97,28 +97,6 @@ class GapClosure:
     changed: list[int]
     text: str
     plan: GapPlan
-
-
-def _symmetry(session: Session) -> Symmetry:
-    cell, sg = session.meta.get("cell"), session.meta.get("spacegroup")
-    if not cell:
-        return Symmetry.none()
-    import gemmi
-
-    return Symmetry.from_cell(gemmi.UnitCell(*cell), sg or "P 1")
-
-
-def pieces(session: Session) -> np.ndarray:
-    """Piece index of every residue: runs of one chain whose C-alphas are at most
-    :data:`~.breaks.LINK_MAX` apart, numbered in model order."""
-    res = session.residues
-    if not res:
-        return np.zeros(0, dtype=int)
-    ca = np.array([r.ca for r in res], dtype=float)
-    chain = np.array([r.chain for r in res], dtype=object)
-    same = chain[1:] == chain[:-1]
-    linked = same & (np.linalg.norm(ca[1:] - ca[:-1], axis=1) <= LINK_MAX)
-    return np.r_[0, np.cumsum(~linked)].astype(int)
 
 
 def _circle(a: np.ndarray, b: np.ndarray, r: float, n: int) -> np.ndarray:
@@ -214,7 +192,7 @@ def plan_gap(session: Session, brk: ChainBreak, dmap: DensityMap) -> GapPlan:
             start > 0 and piece[start - 1] == piece[start]):  # fmt: skip
         raise DensityBuildError(f"{res[end].label} and {res[start].label}: not the end of one "
                                 "piece of chain and the start of another")  # fmt: skip
-    sym = _symmetry(session)
+    sym = session.symmetry()
     e = res[end].ca
     images = sym.images(res[start].ca[None], box=(e - 15.0, e + 15.0))
     if not len(images["xyz"]):
@@ -256,7 +234,7 @@ def plan_gap(session: Session, brk: ChainBreak, dmap: DensityMap) -> GapPlan:
     xyz = [a[1:] for i, r in enumerate(res) for a in r.atoms
            if i not in ends or a[0] not in ("N", "CA", "C", "O")]  # fmt: skip
     xyz = np.array(xyz, dtype=float).reshape(-1, 3)
-    if session.meta.get("cell"):
+    if sym.periodic:
         xyz = sym.images(xyz, box=(np.minimum(e, s) - 6, np.maximum(e, s) + 6))["xyz"]
     counts = [gap] if gap >= 1 else range(1, MAX_NEW + 1)
     best = None
@@ -318,7 +296,7 @@ def joined_rows(session: Session, plan: GapPlan) -> tuple[list[ResidueState], sl
     e = res[plan.end]
     s_rows = [res[i] for i in np.flatnonzero(piece == piece[plan.start])]
     if plan.moved:
-        sym = _symmetry(session)
+        sym = session.symmetry()
         s_rows = [_moved(r, sym, plan.op, plan.shift) for r in s_rows]
     sequence = session.meta.get("chain_sequences", {}).get(e.chain)
     new = _new_residues(plan, e, s_rows[0].ca, sequence)

@@ -28,7 +28,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .assemble import number_residues
-from .build_result import Movable
+from .build_result import Movable, atom_bounds
 from .refine import AtomModel, refine_residues
 
 if TYPE_CHECKING:
@@ -45,12 +45,6 @@ JOIN_CA_RANGE = (2.6, 4.4)
 #: neighbours join although the trace left a C or N off the peptide, was measured and not kept:
 #: the refined junctions lost 3 matched residues and strained bonds (docs/build.md).
 JOIN_MAX_CN_NUMBERED = 2.2
-
-
-def _atom_bounds(model: AtomModel) -> tuple[np.ndarray, np.ndarray]:
-    """First and one-past-last atom index of every residue (atoms are residue by residue)."""
-    r = np.arange(len(model.resname))
-    return np.searchsorted(model.residue, r), np.searchsorted(model.residue, r, side="right")
 
 
 def _named(model: AtomModel, lo: np.ndarray, hi: np.ndarray, residues, name: str) -> np.ndarray:
@@ -113,7 +107,7 @@ def join_fragments(
     """
     tr, model = result.trace, result.model
     groups = [list(np.flatnonzero(tr.fragment == f)) for f in range(tr.fragment_count)]
-    lo, hi = _atom_bounds(model)
+    lo, hi = atom_bounds(model)
     movable = Movable(result, sym)
     xyz = movable.arrays[0]
     pairs = []

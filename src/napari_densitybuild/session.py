@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import gemmi
 
     from .maps import DensityMap
+    from .symmetry import Symmetry
     from .trace import Trace
 
 FORMAT = "densitybuild-session/1"
@@ -298,6 +299,17 @@ class Session:
             return order[0]
         k = order.index(after)
         return order[(k + 1) % len(order)]
+
+    def symmetry(self) -> Symmetry:
+        """The crystal symmetry of the session's cell and space group (none without a cell)."""
+        from .symmetry import Symmetry
+
+        cell = self.meta.get("cell")
+        if not cell:
+            return Symmetry.none()
+        import gemmi
+
+        return Symmetry.from_cell(gemmi.UnitCell(*cell), self.meta.get("spacegroup") or "P 1")
 
     # -- output ------------------------------------------------------------------------------
     def atom_model(self) -> tuple[AtomModel, list]:
