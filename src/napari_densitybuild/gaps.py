@@ -4,15 +4,14 @@ residues missing between them built into the density.
 A chain break (:mod:`.breaks`) names where a chain stops and the nearest start of another
 piece of chain. :func:`plan_gap` decides how to close it: a start a peptide's length away
 (C-alphas at most :data:`JOIN_MAX` apart) is joined as it is; a start further off is reached
-through one or two new C-alphas, 3.8 A apart along the chain, chosen where the map is highest
-along the path among every placement that keeps the chain's virtual angles in
-[:data:`ANGLE_MIN`, :data:`ANGLE_MAX`] degrees and keeps clear of the other residues' atoms
-(crystal copies included). A piece that starts on a crystal copy is moved onto that copy first,
-a symmetry-equivalent place. :func:`close_gap` then makes the new residues (frames from the
-C-alpha trace, types from the chain's sequence where the build had one, else from the
-classifier, atoms from the classifier's pose heads), renumbers the joined piece to follow on,
-and refines the residues around the new peptides with the rest of the model held. Nothing is
-changed in the session: the caller applies the rows in one undoable step.
+through one or two new C-alphas, 3.8 A apart along the chain, where the map is highest along
+the path among the placements that keep the chain's geometry and clear of the other atoms
+(crystal copies included; :func:`.gap_paths.best_path`). A piece that starts on a crystal copy
+is moved onto that copy first, a symmetry-equivalent place. :func:`close_gap` then makes the
+new residues (frames from the C-alpha trace, types from the chain's sequence where the build had
+one, else from the classifier, atoms from the classifier's pose heads), renumbers the joined
+piece to follow on, and refines the residues around the new peptides with the rest of the model
+held. Nothing is changed in the session: the caller applies the rows in one undoable step.
 
 Examples
 --------
@@ -31,6 +30,7 @@ import numpy as np
 from .boxes import backbone_frames
 from .breaks import ChainBreak, pieces
 from .errors import DensityBuildError
+from .gap_paths import MAX_NEW, MIN_DENSITY, best_path
 from .residues import INDEX, THREE_LETTER
 from .session import UNKNOWN, ResidueState
 from .symmetry import Symmetry
@@ -46,23 +46,6 @@ if TYPE_CHECKING:
 #: C-alphas at most this far apart (A) are joined by a peptide as they are (trans 3.8, cis 2.9;
 #: the session links residues of a chain this close by peptides in refinement and output).
 JOIN_MAX = 4.3
-#: C-alpha to C-alpha along a chain (A).
-STEP = 3.8
-#: Most residues built into one gap.
-MAX_NEW = 2
-#: Virtual C-alpha angles allowed at and beside the new residues (degrees; the trace's table of
-#: N and C positions spans 70-160).
-ANGLE_MIN, ANGLE_MAX = 80.0, 155.0
-#: A new C-alpha closer than this (A) to another residue's atom is a clash.
-CLASH = 2.6
-#: Least mean map value (sigma) along a new path: below it the map does not show the chain well
-#: enough to build it blind. Chosen by a rule written first (the highest of 0.5-2.0 in steps of
-#: 0.25 that keeps 98 % of 520 sites of one or two residues deleted from the deposited models of
-#: 13 real maps closed right): the chain's own paths ran through 1.5 sigma and more at 99 % of
-#: them, where the closings of chain breaks in builds that went wrong all ran under 1.55.
-MIN_DENSITY = 1.75
-#: Sphere directions tried for the first of two new C-alphas, and angles around each circle.
-SPHERE_POINTS, CIRCLE_POINTS = 600, 72
 
 
 @dataclass(frozen=True)
@@ -97,73 +80,6 @@ class GapClosure:
     changed: list[int]
     text: str
     plan: GapPlan
-
-
-def _circle(a: np.ndarray, b: np.ndarray, r: float, n: int) -> np.ndarray:
-    """Points (..., n, 3) at distance ``r`` from both ``a`` and ``b`` (..., 3); nan where the
-    spheres do not meet."""
-    axis = b - a
-    d = np.linalg.norm(axis, axis=-1, keepdims=True)
-    u = axis / np.maximum(d, 1e-9)
-    rad = np.sqrt(np.clip(r * r - (d / 2) ** 2, 0, None))
-    rad = np.where(d <= 2 * r, rad, np.nan)
-    helper = np.where(np.abs(u[..., :1]) < 0.9, [1.0, 0.0, 0.0], [0.0, 1.0, 0.0])
-    v = np.cross(u, helper)
-    v /= np.linalg.norm(v, axis=-1, keepdims=True)
-    w = np.cross(u, v)
-    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
-    ring = np.cos(t)[:, None] * v[..., None, :] + np.sin(t)[:, None] * w[..., None, :]
-    return ((a + b) / 2)[..., None, :] + rad[..., None, :] * ring
-
-
-def _sphere(n: int) -> np.ndarray:
-    """``n`` nearly even unit vectors (Fibonacci sphere)."""
-    k = np.arange(n) + 0.5
-    z = 1 - 2 * k / n
-    phi = np.pi * (1 + 5**0.5) * k
-    s = np.sqrt(1 - z * z)
-    return np.stack([s * np.cos(phi), s * np.sin(phi), z], axis=1)
-
-
-def _angles(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    u, v = a - b, c - b
-    cos = (u * v).sum(-1) / np.maximum(np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1),
-                                       1e-9)  # fmt: skip
-    return np.degrees(np.arccos(np.clip(cos, -1, 1)))
-
-
-def _paths(e: np.ndarray, s: np.ndarray, k: int) -> np.ndarray:
-    """Candidate new C-alphas (P, k, 3) between ``e`` and ``s``, steps of :data:`STEP`."""
-    if k == 1:
-        return _circle(e, s, STEP, CIRCLE_POINTS).reshape(-1, 1, 3)
-    first = e + STEP * _sphere(SPHERE_POINTS)
-    first = first[np.linalg.norm(first - s, axis=1) <= 2 * STEP]
-    second = _circle(first, np.broadcast_to(s, first.shape), STEP, CIRCLE_POINTS // 2)
-    return np.stack([np.repeat(first[:, None], second.shape[1], 1), second], 2).reshape(-1, 2, 3)
-
-
-def _score(paths, e, s, before, after, dmap, others) -> np.ndarray:
-    """Mean map value along each path from ``e`` to ``s`` (nan where it breaks a rule)."""
-    chain = np.concatenate([np.broadcast_to(e, (len(paths), 1, 3)), paths,
-                            np.broadcast_to(s, (len(paths), 1, 3))], axis=1)  # fmt: skip
-    ok = np.isfinite(chain).all((1, 2))
-    full = chain
-    if before is not None:
-        full = np.concatenate([np.broadcast_to(before, (len(paths), 1, 3)), full], axis=1)
-    if after is not None:
-        full = np.concatenate([full, np.broadcast_to(after, (len(paths), 1, 3))], axis=1)
-    ang = _angles(full[:, :-2], full[:, 1:-1], full[:, 2:])
-    ok &= ((ang >= ANGLE_MIN) & (ang <= ANGLE_MAX)).all(1)
-    if len(others):
-        from scipy.spatial import cKDTree
-
-        d, _ = cKDTree(others).query(np.nan_to_num(paths.reshape(-1, 3), nan=1e6))
-        ok &= (d.reshape(len(paths), -1) >= CLASH).all(1)
-    t = np.linspace(0, 1, 4, endpoint=False)
-    pts = chain[:, :-1, None] + t[:, None] * (chain[:, 1:, None] - chain[:, :-1, None])
-    pts = np.concatenate([pts.reshape(len(paths), -1, 3), chain[:, -1:]], axis=1)
-    rho = dmap.sample_points(np.nan_to_num(pts.reshape(-1, 3))).reshape(len(paths), -1)
-    return np.where(ok, rho.mean(1), np.nan)
 
 
 def plan_gap(session: Session, brk: ChainBreak, dmap: DensityMap) -> GapPlan:
@@ -237,16 +153,8 @@ def plan_gap(session: Session, brk: ChainBreak, dmap: DensityMap) -> GapPlan:
     if sym.periodic:
         xyz = sym.images(xyz, box=(np.minimum(e, s) - 6, np.maximum(e, s) + 6))["xyz"]
     counts = [gap] if gap >= 1 else range(1, MAX_NEW + 1)
-    best = None
-    for k in counts:
-        if d > (k + 1) * STEP:
-            continue
-        paths = _paths(e, s, k)
-        score = _score(paths, e, s, before, after, dmap, xyz)
-        if np.isfinite(score).any():
-            i = int(np.nanargmax(score))
-            if best is None or score[i] > best.density:
-                best = GapPlan(end, start, paths[i], op, shift, float(score[i]))
+    found = best_path(e, s, counts, dmap, before, after, xyz)
+    best = None if found is None else GapPlan(end, start, found[0], op, shift, found[1])
     if best is None or best.density < MIN_DENSITY:
         what = ("no placement of one or two residues keeps the chain's geometry" if best is None
                 else f"the best path runs through {best.density:.1f} sigma")  # fmt: skip
