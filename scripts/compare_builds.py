@@ -11,7 +11,9 @@ than one that leaves the same residue just outside. Here both builds are scored 
 deposited residues: those both match within 1 A (backbone RMSD), and of those, the ones both
 type correctly (all-atom RMSD, the better naming of symmetric groups as ``evaluate`` does).
 It also counts residues matched or correctly typed by one build only, and ``--list`` names
-them.
+them. ``--added`` also lists the residues the second build holds and the first does not (by
+chain, number and insertion code: builds with a sequence number residues by it), each with
+the deposited residue its C-alpha matches within 1 A, if any.
 """
 
 from __future__ import annotations
@@ -31,6 +33,24 @@ from napari_densitybuild.symmetry import Symmetry  # noqa: E402
 from napari_densitybuild.training.evaluate_build import class_indices, matched_residues  # noqa: E402
 from napari_densitybuild.training.pose_loss import pose_rmsd  # noqa: E402
 from napari_densitybuild.training.realdata import model_path, real_dir  # noqa: E402
+
+
+def added_residues(before: Path, after: Path, deposited, sym: Symmetry) -> list[str]:
+    """Residues of ``after`` not in ``before`` (chain, number, insertion code), each as
+    "A12LEU -> B33LEU" with the deposited residue it matches, or "-> none"."""
+    have = set()
+    for ch in read_structure(before)[0]:
+        have |= {(ch.name, r.seqid.num, r.seqid.icode.strip()) for r in ch}
+    b, d, p, r, _, _ = matched_residues(read_structure(after), deposited, sym)
+    partner = dict(zip(p.tolist(), r.tolist()))
+    out = []
+    for i in range(len(b)):
+        if (b.chain[i], int(b.seqid[i]), str(b.icode[i]).strip()) in have:
+            continue
+        j = partner.get(i)
+        to = "none" if j is None else f"{d.chain[j]}{d.seqid[j]}{d.resname[j]}"
+        out.append(f"{b.chain[i]}{b.seqid[i]}{b.resname[i]} -> {to}")
+    return out
 
 
 def per_deposited(built_path: Path, deposited, sym: Symmetry) -> dict[int, tuple]:
@@ -77,6 +97,7 @@ def compare_map(name: str, before: Path, after: Path) -> dict:
             row[f"all_atom_{key}"] = round(float(np.sqrt((per[ok] ** 2 * n_atoms[ok]).sum()
                                                          / n_atoms[ok].sum())), 3)  # fmt: skip
     row["names"] = {j: f"{d.chain[j]}{d.seqid[j]}{d.resname[j]}" for j in set(a) | set(b)}
+    row["added"] = added_residues(before / f"{name}.cif", after / f"{name}.cif", deposited, sym)
     return row
 
 
@@ -86,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("after", type=Path)
     p.add_argument("--maps", help="comma-separated (default: every MAP.cif in both folders)")
     p.add_argument("--list", action="store_true", help="name residues typed by one build only")
+    p.add_argument("--added", action="store_true", help="list residues only the second holds")
     args = p.parse_args(argv)
     names = (args.maps.split(",") if args.maps else
              sorted({f.stem for f in args.before.glob("*.cif")}
@@ -109,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.list:
             for key in keys:
                 print(f"    {key}: {' '.join(r['names'][j] for j in r[key])}")
+        if args.added and r["added"]:
+            print(f"    added: {', '.join(r['added'])}")
     print(f"| sum | | | {total['typed_before_only']} | {total['typed_after_only']} | "
           f"{total['backbone_before']:.3f} | {total['backbone_after']:.3f} | "
           f"{total['all_atom_before']:.3f} | {total['all_atom_after']:.3f} |")  # fmt: skip
