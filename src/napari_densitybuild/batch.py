@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from .settings import (
     DEFAULT_ENVIRONMENT,
+    DEFAULT_FILL_GAPS,
     DEFAULT_FRAME_SEARCH,
     DEFAULT_JOIN,
     DEFAULT_NCS,
@@ -115,6 +116,7 @@ def build_one(map_path: str, out_dir: str, options: dict | None = None) -> dict:
             join=options.get("join", DEFAULT_JOIN),
             trim_links=options.get("trim_links", DEFAULT_TRIM_LINKS),
             frame_search=options.get("frame_search", DEFAULT_FRAME_SEARCH),
+            fill_gaps=options.get("fill_gaps", DEFAULT_FILL_GAPS),
         )
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         write_structure(result.structure(), model_path)

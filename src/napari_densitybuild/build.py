@@ -28,6 +28,7 @@ from .build_result import (
 from .classify import Classifier
 from .errors import DensityBuildError
 from .frame_search import refit_doubted
+from .gap_fill import fill_gaps as fill_sequence_gaps
 from .joins import join_fragments, mend_junctions, trim_short_links
 from .maps import DensityMap
 from .ncs import EDGE_DEPTH, average_copies, ncs_groups
@@ -39,6 +40,7 @@ from .seq_chains import sequence_chains
 from .sequence import assign_fragment
 from .settings import (
     AMIDE_DENSITY_WEIGHT,
+    DEFAULT_FILL_GAPS,
     DEFAULT_FRAME_SEARCH,
     DEFAULT_JOIN,
     DEFAULT_NCS,
@@ -128,6 +130,7 @@ def build(
     trim_links: bool = DEFAULT_TRIM_LINKS,
     frame_search: bool = DEFAULT_FRAME_SEARCH,
     stray_ends: bool = DEFAULT_STRAY_ENDS,
+    fill_gaps: bool = DEFAULT_FILL_GAPS,
 ) -> BuildResult:
     """Build a model into ``dmap``.
 
@@ -182,6 +185,9 @@ def build(
         With a sequence, cut the boxes of residues whose sequence type the classifier doubts
         again in turned frames, and where one makes that type clearly more probable, pose and
         refine the residue in it (:mod:`.frame_search`).
+    fill_gaps
+        With a sequence, build the one or two residues its numbers show missing between two
+        fragments of one chain where the map shows them (:mod:`.gap_fill`).
 
     Raises
     ------
@@ -289,6 +295,8 @@ def build(
             mend_junctions(result, junction, dmap)
     if sequences:
         result = sequence_chains(result, sym, sequences)
+        if fill_gaps:
+            result = fill_sequence_gaps(result, dmap, classifier, sequences, sym, do_refine)
     tick("assemble", t)
     result.report["seconds"]["total"] = round(sum(times.values()), 3)
     return result

@@ -78,6 +78,10 @@ class BuildResult:
             parts.append(f"{r['aligned_to_sequence']} aligned to the sequence")
         if r.get("chains") and r["chains"] < r["fragments"]:
             parts.append(f"gathered into {r['chains']} chains by the sequence")
+        if r.get("gap_residues_built"):
+            n, g = r["gap_residues_built"], r["gaps_filled"]
+            parts.append(f"{n} residue{'s' * (n != 1)} built into {g} gap{'s' * (g != 1)} "
+                         "between fragments")  # fmt: skip
         if r.get("sequence_gaps"):
             n = r["sequence_gaps"]
             parts.append(f"{n} sequence position{'s' * (n != 1)} skipped inside fragments")

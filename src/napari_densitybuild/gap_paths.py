@@ -98,11 +98,20 @@ def _score(paths, e, s, before, after, dmap, others) -> np.ndarray:
 
         d, _ = cKDTree(others).query(np.nan_to_num(paths.reshape(-1, 3), nan=1e6))
         ok &= (d.reshape(len(paths), -1) >= CLASH).all(1)
+    return np.where(ok, line_density(np.nan_to_num(chain), dmap), np.nan)
+
+
+def line_density(chain: np.ndarray, dmap: DensityMap) -> np.ndarray:
+    """Mean map value (sigma) along C-alpha paths ``chain`` (..., n, 3), sampled at four points
+    per step and at the last C-alpha."""
+    chain = np.asarray(chain, dtype=float)
     t = np.linspace(0, 1, 4, endpoint=False)
-    pts = chain[:, :-1, None] + t[:, None] * (chain[:, 1:, None] - chain[:, :-1, None])
-    pts = np.concatenate([pts.reshape(len(paths), -1, 3), chain[:, -1:]], axis=1)
-    rho = dmap.sample_points(np.nan_to_num(pts.reshape(-1, 3))).reshape(len(paths), -1)
-    return np.where(ok, rho.mean(1), np.nan)
+    pts = chain[..., :-1, None, :] + t[:, None] * (
+        chain[..., 1:, None, :] - chain[..., :-1, None, :]
+    )
+    pts = np.concatenate([pts.reshape(*chain.shape[:-2], -1, 3), chain[..., -1:, :]], axis=-2)
+    rho = dmap.sample_points(pts.reshape(-1, 3)).reshape(pts.shape[:-1])
+    return rho.mean(-1)
 
 
 def best_path(

@@ -50,6 +50,11 @@ DEFAULT_FRAME_SEARCH = True
 #: sequences, in two draws, 13-14 residues that matched no deposited one went and nothing else
 #: changed (docs/build.md, "Stray fragment ends").
 DEFAULT_STRAY_ENDS = True
+#: With a sequence, builds build the one or two residues the numbering shows missing between
+#: fragments of one chain where the map shows them (``fill_gaps``; ``--no-fill-gaps``: not): on
+#: 13 real maps with their sequences, in two draws, 3 residues were built, all at their
+#: deposited place and type, and nothing else changed (docs/build.md, "Gaps filled").
+DEFAULT_FILL_GAPS = True
 
 
 def weak_fragments_rule(keep: bool) -> tuple[int, float] | None:

@@ -7,6 +7,7 @@ import sys
 
 from ..settings import (
     DEFAULT_ENVIRONMENT,
+    DEFAULT_FILL_GAPS,
     DEFAULT_FRAME_SEARCH,
     DEFAULT_JOIN,
     DEFAULT_NCS,
@@ -131,6 +132,19 @@ def add_frame_search(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_fill_gaps(p: argparse.ArgumentParser) -> None:
+    """``--no-fill-gaps``: with a sequence, leave the one or two residues its numbers show
+    missing between fragments of one chain unbuilt (:mod:`~napari_densitybuild.gap_fill`)."""
+    _add_off_switch(
+        p,
+        "fill_gaps",
+        DEFAULT_FILL_GAPS,
+        "with --sequence, do not build the one or two residues the sequence numbers show "
+        "missing between two fragments of one chain (by default they are built where the map "
+        "shows them: docs/build.md)",
+    )
+
+
 def _at_least_one(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -172,4 +186,5 @@ def add_build_options(p: argparse.ArgumentParser, sequence_help: str) -> None:
     add_join(p)
     add_trim_links(p)
     add_frame_search(p)
+    add_fill_gaps(p)
     add_weights(p)

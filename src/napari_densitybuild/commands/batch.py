@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         "join",
         "trim_links",
         "frame_search",
+        "fill_gaps",
     )
     options = {k: getattr(args, k) for k in keys}
     rows = run_batch(args.maps, args.out, args.scheduler, args.workers, options)

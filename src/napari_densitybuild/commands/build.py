@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         join=args.join,
         trim_links=args.trim_links,
         frame_search=args.frame_search,
+        fill_gaps=args.fill_gaps,
     )
     write_structure(result.structure(), args.out)
     total = time.perf_counter() - t0

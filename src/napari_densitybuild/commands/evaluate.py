@@ -20,6 +20,7 @@ from ..settings import DEFAULT_TTA, weak_fragments_rule
 from ._options import (
     add_device,
     add_environment,
+    add_fill_gaps,
     add_frame_search,
     add_join,
     add_ncs,
@@ -79,6 +80,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     add_join(p)
     add_trim_links(p)
     add_frame_search(p)
+    add_fill_gaps(p)
     return p
 
 
@@ -224,4 +226,4 @@ def _build(dmap, args: argparse.Namespace):
                  ncs_side_chains=args.ncs_side_chains,
                  weak_fragments=weak_fragments_rule(args.keep_weak_fragments),
                  join=args.join, trim_links=args.trim_links,
-                 frame_search=args.frame_search)  # fmt: skip
+                 frame_search=args.frame_search, fill_gaps=args.fill_gaps)  # fmt: skip
