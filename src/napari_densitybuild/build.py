@@ -37,14 +37,12 @@ from .pose import frame_to_world
 from .refine import AtomModel, DensityField, refine
 from .residues import AMINO_ACIDS, THREE_LETTER
 from .seq_chains import sequence_chains
-from .seq_skips import mend_skips as mend_sequence_skips
 from .sequence import assign_fragment
 from .settings import (
     AMIDE_DENSITY_WEIGHT,
     DEFAULT_FILL_GAPS,
     DEFAULT_FRAME_SEARCH,
     DEFAULT_JOIN,
-    DEFAULT_MEND_SKIPS,
     DEFAULT_NCS,
     DEFAULT_PASSES,
     DEFAULT_SCAFFOLD_BELOW,
@@ -133,7 +131,6 @@ def build(
     frame_search: bool = DEFAULT_FRAME_SEARCH,
     stray_ends: bool = DEFAULT_STRAY_ENDS,
     fill_gaps: bool = DEFAULT_FILL_GAPS,
-    mend_skips: bool = DEFAULT_MEND_SKIPS,
 ) -> BuildResult:
     """Build a model into ``dmap``.
 
@@ -191,10 +188,6 @@ def build(
     fill_gaps
         With a sequence, build the one or two residues its numbers show missing between two
         fragments of one chain where the map shows them (:mod:`.gap_fill`).
-    mend_skips
-        With a sequence, where the alignment skipped a position between two linked residues,
-        build the residue missing there, in place of one of the two where that fits the map
-        better (:mod:`.seq_skips`).
 
     Raises
     ------
@@ -302,8 +295,6 @@ def build(
             mend_junctions(result, junction, dmap)
     if sequences:
         result = sequence_chains(result, sym, sequences)
-        if mend_skips:
-            result = mend_sequence_skips(result, dmap, classifier, sequences, sym, do_refine)
         if fill_gaps:
             result = fill_sequence_gaps(result, dmap, classifier, sequences, sym, do_refine)
     tick("assemble", t)

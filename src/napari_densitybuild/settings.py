@@ -55,9 +55,6 @@ DEFAULT_STRAY_ENDS = True
 #: 13 real maps with their sequences, in two draws, 3 residues were built, all at their
 #: deposited place and type, and nothing else changed (docs/build.md, "Gaps filled").
 DEFAULT_FILL_GAPS = True
-#: With a sequence, builds put back the residue of a sequence position skipped between two
-#: linked residues where the map shows it (``mend_skips``, :mod:`.seq_skips`).
-DEFAULT_MEND_SKIPS = False
 
 
 def weak_fragments_rule(keep: bool) -> tuple[int, float] | None:
