@@ -85,12 +85,12 @@ def test_a_build_takes_its_last_pass_atoms_from_the_atom_head():
     assert clf.has_atom_head  # the shipped net has one; without it, the pose head's atoms
     clf.net.atom_head = None
     assert not clf.has_atom_head and clf.atom_poses(dmap, np.zeros((1, 3)), np.eye(3)) is None
-    plain = build(dmap, placer, clf, do_refine=False, weak_fragments=None, join=False)
+    plain = build(dmap, placer, clf, do_refine=False, weak_fragments=None, join=False, link=False)
     torch.manual_seed(3)
     head = IntegralPoseHead(64, 6, 128).eval()
     clf.net.atom_head = head
     assert clf.has_atom_head
-    got = build(dmap, placer, clf, do_refine=False, weak_fragments=None, join=False)
+    got = build(dmap, placer, clf, do_refine=False, weak_fragments=None, join=False, link=False)
     # the types (framed and weighed by the pose head) are unchanged; the atoms are the head's
     np.testing.assert_array_equal(got.types, plain.types)
     np.testing.assert_allclose(got.probs, plain.probs, atol=1e-6)

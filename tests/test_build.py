@@ -189,7 +189,7 @@ def test_only_the_last_pass_refines_unsure_side_chains(monkeypatch):
 
     monkeypatch.setattr(build_module, "refine", spy)
     # every residue unsure: the first two refinements see only alanine and glycine
-    result = build_module.build(dmap, placer, clf, passes=3, scaffold_below=1.01)
+    result = build_module.build(dmap, placer, clf, passes=3, scaffold_below=1.01, link=False)
     assert len(seen) == 3
     for names in seen[:2]:
         assert set(names) <= {"ALA", "GLY"}
@@ -219,7 +219,7 @@ def test_ncs_side_chains_is_an_option_of_build(monkeypatch):
             k: v for k, v in kwargs.items() if k not in ("rounds", "iterations")})  # fmt: skip
 
     monkeypatch.setattr(build_module, "refine", spy)
-    on = build_module.build(dmap, placer, clf, passes=1, ncs_side_chains=True)
+    on = build_module.build(dmap, placer, clf, passes=1, ncs_side_chains=True, link=False)
     assert seen[0] is not None and len(seen[0]) == len(on.types)
     assert on.report["ncs_side_chains"] == 0  # one chain in the sample: no copies to share
     build_module.build(dmap, placer, clf, passes=1)
@@ -272,7 +272,7 @@ def test_ncs_copies_at_the_edge_of_an_em_box_do_not_count(tmp_path, monkeypatch)
 
     monkeypatch.setattr(build_module, "average_copies", spy)
     result = build_module.build(box, placer, clf, passes=1, do_refine=False, weak_fragments=None,
-                                trim_links=False)  # fmt: skip
+                                trim_links=False, link=False)  # fmt: skip
     depth = box.depth_inside(result.trace.ca)
     np.testing.assert_array_equal(seen[0], depth >= EDGE_DEPTH)
     assert 0 < seen[0].sum() < len(seen[0])  # a 3 A margin: some residues near the faces

@@ -164,15 +164,15 @@ def test_gap_filling_is_on_by_default_and_can_be_turned_off_everywhere(monkeypat
                  ["evaluate", "--task", "build"]):  # fmt: skip
         assert p.parse_args(argv).fill_gaps is True
         assert p.parse_args([*argv, "--no-fill-gaps"]).fill_gaps is False
-    # the batch runner hands the switch on to build()
+    # the batch runner hands the switches (this one and links without a sequence) to build()
     seen = []
 
     def spy(*args, **kwargs):
-        seen.append(kwargs["fill_gaps"])
+        seen.append((kwargs["fill_gaps"], kwargs["link"]))
         raise DensityBuildError("stop here")
 
     monkeypatch.setattr(build_module, "build", spy)
-    for options in ({}, {"fill_gaps": False}):
+    for options in ({}, {"fill_gaps": False, "link": False}):
         row = build_one(sample_paths()[0], str(tmp_path), options)
         assert "stop here" in row["error"]
-    assert seen == [True, False]
+    assert seen == [(True, True), (False, False)]

@@ -29,6 +29,7 @@ from .settings import (
     DEFAULT_FILL_GAPS,
     DEFAULT_FRAME_SEARCH,
     DEFAULT_JOIN,
+    DEFAULT_LINK,
     DEFAULT_NCS,
     DEFAULT_PASSES,
     DEFAULT_TRIM_LINKS,
@@ -117,6 +118,7 @@ def build_one(map_path: str, out_dir: str, options: dict | None = None) -> dict:
             trim_links=options.get("trim_links", DEFAULT_TRIM_LINKS),
             frame_search=options.get("frame_search", DEFAULT_FRAME_SEARCH),
             fill_gaps=options.get("fill_gaps", DEFAULT_FILL_GAPS),
+            link=options.get("link", DEFAULT_LINK),
         )
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         write_structure(result.structure(), model_path)

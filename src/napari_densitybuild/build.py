@@ -30,6 +30,7 @@ from .errors import DensityBuildError
 from .frame_search import refit_doubted
 from .gap_fill import fill_gaps as fill_sequence_gaps
 from .joins import join_fragments, mend_junctions, trim_short_links
+from .links import link_fragments
 from .maps import DensityMap
 from .ncs import EDGE_DEPTH, average_copies, ncs_groups
 from .place import Placer
@@ -43,6 +44,7 @@ from .settings import (
     DEFAULT_FILL_GAPS,
     DEFAULT_FRAME_SEARCH,
     DEFAULT_JOIN,
+    DEFAULT_LINK,
     DEFAULT_NCS,
     DEFAULT_PASSES,
     DEFAULT_SCAFFOLD_BELOW,
@@ -131,6 +133,7 @@ def build(
     frame_search: bool = DEFAULT_FRAME_SEARCH,
     stray_ends: bool = DEFAULT_STRAY_ENDS,
     fill_gaps: bool = DEFAULT_FILL_GAPS,
+    link: bool = DEFAULT_LINK,
 ) -> BuildResult:
     """Build a model into ``dmap``.
 
@@ -188,6 +191,9 @@ def build(
     fill_gaps
         With a sequence, build the one or two residues its numbers show missing between two
         fragments of one chain where the map shows them (:mod:`.gap_fill`).
+    link
+        Without a sequence, link each fragment's end to the nearest start of another through
+        the one or two new residues the map shows between them (:mod:`.links`).
 
     Raises
     ------
@@ -293,6 +299,8 @@ def build(
         result, junction = join_fragments(result, sym, renumber=not sequences)
         if do_refine:
             mend_junctions(result, junction, dmap)
+    if link and not sequences:
+        result = link_fragments(result, dmap, classifier, sym, do_refine)
     if sequences:
         result = sequence_chains(result, sym, sequences)
         if fill_gaps:

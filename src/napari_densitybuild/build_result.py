@@ -82,6 +82,10 @@ class BuildResult:
             n, g = r["gap_residues_built"], r["gaps_filled"]
             parts.append(f"{n} residue{'s' * (n != 1)} built into {g} gap{'s' * (g != 1)} "
                          "between fragments")  # fmt: skip
+        if r.get("fragments_linked"):
+            n, k = r["fragments_linked"], r.get("link_residues_built", 0)
+            parts.append(f"{n} fragment{'s' * (n != 1)} linked to the next through the density "
+                         f"({k} residue{'s' * (k != 1)} built)")  # fmt: skip
         if r.get("sequence_gaps"):
             n = r["sequence_gaps"]
             parts.append(f"{n} sequence position{'s' * (n != 1)} skipped inside fragments")

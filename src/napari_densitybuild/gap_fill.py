@@ -81,16 +81,16 @@ def link_path(
     ca, fr = backbone_of(result.model)[1], result.trace.fragment
     before = ca[end - 1] if end > 0 and fr[end - 1] == fr[end] else None
     after = ca[start + 1] if start + 1 < len(fr) and fr[start + 1] == fr[start] else None
-    others = _others(result, sym, end, start, added, left_out)
+    others = others_near(result, sym, end, start, added, left_out)
     return best_path(ca[end], ca[start], [count], dmap, before, after, others)
 
 
-def _others(
-    result: BuildResult, sym: Symmetry, end: int, start: int, extra, left_out=()
+def others_near(
+    result: BuildResult, sym: Symmetry, end: int, start: int, extra, left_out=(), start_at=None
 ) -> np.ndarray:
-    """Atoms (crystal copies included) that new C-alphas between ``end`` and ``start`` keep
-    clear of: all but the two ends' backbones and the residues ``left_out``, and the C-alphas
-    ``extra`` already added."""
+    """Atoms (crystal copies included) that new C-alphas between ``end`` and ``start`` (its
+    C-alpha at ``start_at`` where given: a crystal copy's) keep clear of: all but the two ends'
+    backbones and the residues ``left_out``, and the C-alphas ``extra`` already added."""
     m = result.model
     lo, hi = atom_bounds(m)
     skip = np.isin(m.residue, np.asarray(left_out, dtype=np.int64))
@@ -98,6 +98,7 @@ def _others(
         skip[lo[r] : hi[r]] = np.isin(m.atom[lo[r] : hi[r]], ("N", "CA", "C", "O"))
     xyz = np.concatenate([m.xyz[~skip], np.asarray(extra, dtype=float).reshape(-1, 3)])
     e, s = backbone_of(m)[1][[end, start]]
+    s = s if start_at is None else np.asarray(start_at, dtype=float)
     box = (np.minimum(e, s) - MARGIN, np.maximum(e, s) + MARGIN)
     return sym.images(xyz, box=box)["xyz"] if sym.periodic else xyz
 
@@ -142,14 +143,15 @@ def build_in(
     fills: list[tuple[int, np.ndarray]],
     dmap: DensityMap,
     classifier: Classifier,
-    sequences: list[str],
+    sequences: list[str] | None,
     refine: bool = True,
 ) -> tuple[BuildResult, np.ndarray]:
     """``result`` with new residues at the C-alphas of each ``(end, path)`` in ``fills``, between
     residue ``end`` and the next, numbered on from ``end``, typed by its sequence (the
-    classifier's type where it says X), posed by the classifier's heads, the fragments either
-    side made one, and (``refine``) the residues up to two either side refined with the rest
-    held; and the (N,) mask of the new residues. The report is shared and not updated."""
+    classifier's type where it says X or there is none), posed by the classifier's heads, the
+    fragments either side made one, and (``refine``) the residues up to two either side refined
+    with the rest held; and the (N,) mask of the new residues. The report is shared and not
+    updated."""
     new = _new_residues(result, fills, dmap, classifier, sequences)
     out, built = _inserted(result, fills, new)
     if refine:
@@ -181,8 +183,10 @@ def _new_residues(result, fills, dmap, classifier, sequences) -> dict[str, np.nd
     )
     poses = frame_to_world(atoms[0] if atom_head else coords, centres, rotations)
     types = probs.argmax(1)
-    same = molecules(sequences)
+    same = molecules(sequences) if sequences and result.record is not None else None
     for i, (end, number) in enumerate(zip(after, seqid)):
+        if same is None or result.record[end] < 0:
+            continue  # no sequence: the classifier's type
         mol = same[int(result.record[end])]
         seq = max((q for q, m in zip(sequences, same) if m == mol), key=len)
         three = THREE_LETTER.get(seq[number - 1]) if 0 < number <= len(seq) else None
@@ -243,5 +247,6 @@ def _inserted(result: BuildResult, fills, new) -> tuple[BuildResult, np.ndarray]
                       np.r_[result.seqid, new["seqid"]][order],
                       np.r_[result.icode, np.full(len(after), "", dtype=object)][order], model,
                       confidence, result.dmap, result.report,
-                      np.r_[result.record, result.record[after]][order])  # fmt: skip
+                      None if result.record is None
+                      else np.r_[result.record, result.record[after]][order])  # fmt: skip
     return out, built

@@ -10,6 +10,7 @@ from ..settings import (
     DEFAULT_FILL_GAPS,
     DEFAULT_FRAME_SEARCH,
     DEFAULT_JOIN,
+    DEFAULT_LINK,
     DEFAULT_NCS,
     DEFAULT_PASSES,
     DEFAULT_TRIM_LINKS,
@@ -145,6 +146,18 @@ def add_fill_gaps(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_link(p: argparse.ArgumentParser) -> None:
+    """``--no-link``: without a sequence, leave fragment ends unlinked to the next fragment's
+    start (:mod:`~napari_densitybuild.links`)."""
+    _add_off_switch(
+        p,
+        "link",
+        DEFAULT_LINK,
+        "without --sequence, do not link a fragment's end to the nearest start of another "
+        "through the one or two residues the map shows between them (docs/build.md)",
+    )
+
+
 def _at_least_one(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -187,4 +200,5 @@ def add_build_options(p: argparse.ArgumentParser, sequence_help: str) -> None:
     add_trim_links(p)
     add_frame_search(p)
     add_fill_gaps(p)
+    add_link(p)
     add_weights(p)

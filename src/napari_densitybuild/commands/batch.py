@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         "trim_links",
         "frame_search",
         "fill_gaps",
+        "link",
     )
     options = {k: getattr(args, k) for k in keys}
     rows = run_batch(args.maps, args.out, args.scheduler, args.workers, options)

@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         trim_links=args.trim_links,
         frame_search=args.frame_search,
         fill_gaps=args.fill_gaps,
+        link=args.link,
     )
     write_structure(result.structure(), args.out)
     total = time.perf_counter() - t0

@@ -23,6 +23,7 @@ from ._options import (
     add_fill_gaps,
     add_frame_search,
     add_join,
+    add_link,
     add_ncs,
     add_passes,
     add_trim_links,
@@ -81,6 +82,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     add_trim_links(p)
     add_frame_search(p)
     add_fill_gaps(p)
+    add_link(p)
     return p
 
 
@@ -226,4 +228,5 @@ def _build(dmap, args: argparse.Namespace):
                  ncs_side_chains=args.ncs_side_chains,
                  weak_fragments=weak_fragments_rule(args.keep_weak_fragments),
                  join=args.join, trim_links=args.trim_links,
-                 frame_search=args.frame_search, fill_gaps=args.fill_gaps)  # fmt: skip
+                 frame_search=args.frame_search, fill_gaps=args.fill_gaps,
+                 link=args.link)  # fmt: skip

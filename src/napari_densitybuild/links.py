@@ -1,0 +1,143 @@
+"""Fragments linked through the density where there is no sequence to number them (a step of a
+build without a sequence, after the joins across crystal contacts).
+
+Without a sequence nothing says which fragment follows which, or how many residues are
+missing between them; the review's Close gap answers both from the map, one break at a time.
+:func:`link_fragments` does it for the whole build: each fragment's end is offered the nearest
+start of another fragment (any crystal copy, within :data:`REACH`) and, where that start is
+further than a peptide's length (:data:`~.gap_fill.JOIN_MAX`), linked to it through the one or
+two new residues (the count the map prefers) of :func:`.gap_paths.best_path`, where the mean map
+value along it is at least :data:`~.gap_paths.MIN_DENSITY` sigma. The densest paths go first;
+each end and start is used once and no chain closes on itself. Linked fragments become one
+chain (moved onto the crystal copies that continue it), the new residues take the classifier's
+type, and the chains are numbered 1, 2, ... again, longest first. Starts a peptide's length
+away are left to the build's joins, which ask for the C and N to be bonded: joining them at
+any C-alpha distance under 4.3 A strained bonds on the real maps measured (docs/build.md).
+
+Examples
+--------
+>>> result = link_fragments(result, dmap, classifier, Symmetry.of_map(dmap))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .assemble import number_residues
+from .build_result import Movable, backbone_of
+from .gap_fill import JOIN_MAX, build_in, others_near
+from .gap_paths import MAX_NEW, MIN_DENSITY, STEP, best_path
+
+if TYPE_CHECKING:
+    from .build_result import BuildResult
+    from .classify import Classifier
+    from .maps import DensityMap
+    from .symmetry import Symmetry
+
+#: Farthest start (C-alpha to C-alpha, A) offered to a fragment's end: two residues' reach.
+REACH = (MAX_NEW + 1) * STEP
+
+
+def _candidates(result: BuildResult, dmap: DensityMap, sym: Symmetry) -> list[tuple]:
+    """(-density, end fragment, start fragment, op, shift, path) per fragment end that can be
+    linked to its nearest other start, densest path first."""
+    tr = result.trace
+    ca = backbone_of(result.model)[1]
+    frag = tr.fragment
+    starts = np.flatnonzero(np.r_[True, frag[1:] != frag[:-1]])
+    ends = np.flatnonzero(np.r_[frag[1:] != frag[:-1], True])
+    out = []
+    for e in ends:
+        img = sym.images(ca[starts], box=(ca[e] - REACH, ca[e] + REACH))
+        d = np.linalg.norm(img["xyz"] - ca[e], axis=1)
+        ok = (frag[starts[img["src"]]] != frag[e]) & (d <= REACH)
+        if not ok.any():
+            continue
+        idx = np.flatnonzero(ok)
+        k = int(idx[np.argmin(d[idx])])
+        s = int(starts[img["src"][k]])
+        op, shift, at = int(img["op"][k]), img["shift"][k], img["xyz"][k]
+        if d[k] <= JOIN_MAX:  # a peptide's length: joined by the build's joins or left
+            continue
+        before = ca[e - 1] if e > 0 and frag[e - 1] == frag[e] else None
+        after = None
+        if s + 1 < len(frag) and frag[s + 1] == frag[s]:
+            after = sym.apply(ca[s + 1][None], op, shift)[0]
+        others = others_near(result, sym, e, s, (), start_at=at)
+        found = best_path(ca[e], at, range(1, MAX_NEW + 1), dmap, before, after, others)
+        if found is not None and found[1] >= MIN_DENSITY:
+            out.append((-found[1], int(frag[e]), int(frag[s]), op, shift, found[0]))
+    return sorted(out, key=lambda c: c[0])
+
+
+def _accepted(candidates: list[tuple], n_fragments: int) -> dict[int, tuple]:
+    """{end fragment: (start fragment, op, shift, path)}, greedily in order, each end and start
+    once, no cycles."""
+    root = list(range(n_fragments))
+
+    def find(f: int) -> int:
+        while root[f] != f:
+            root[f] = root[root[f]]
+            f = root[f]
+        return f
+
+    nxt: dict[int, tuple] = {}
+    taken: set[int] = set()
+    for _, f, g, op, shift, path in candidates:
+        if f in nxt or g in taken or find(f) == find(g):
+            continue
+        nxt[f] = (g, op, shift, path)
+        taken.add(g)
+        root[find(g)] = find(f)
+    return nxt
+
+
+def link_fragments(
+    result: BuildResult,
+    dmap: DensityMap,
+    classifier: Classifier,
+    sym: Symmetry,
+    refine: bool = True,
+) -> BuildResult:
+    """``result`` with fragments linked (module docstring); ``report["fragments_linked"]`` and
+    ``report["link_residues_built"]`` count the links and the residues built in them.
+    Unchanged where nothing links."""
+    rep = result.report
+    rep.update(fragments_linked=0, link_residues_built=0)
+    tr = result.trace
+    nxt = _accepted(_candidates(result, dmap, sym), tr.fragment_count)
+    if not nxt:
+        return result
+    members = [np.flatnonzero(tr.fragment == f) for f in range(tr.fragment_count)]
+    heads = [f for f in range(tr.fragment_count) if f not in {v[0] for v in nxt.values()}]
+    movable = Movable(result, sym)
+    chains, fills_at = [], []
+    for h in heads:
+        chain, moves, f = [h], [], h  # moves: the operations that carry f onto its place
+        while f in nxt:
+            g, op, shift, path = nxt[f]
+            for o, sh in moves[::-1]:  # the path was found next to f where it was placed
+                path = sym.apply(path, o, sh)
+            moves = [*moves, (op, shift)]
+            for o, sh in moves[::-1]:
+                movable.move(members[g], o, sh)
+            fills_at.append((int(members[f][-1]), path))
+            chain.append(g)
+            f = g
+        chains.append(chain)
+    chains.sort(key=lambda c: (-sum(len(members[f]) for f in c), c[0]))
+    order = np.concatenate([members[f] for c in chains for f in c])
+    fragment = np.repeat(np.arange(len(chains)), [sum(len(members[f]) for f in c) for c in chains])
+    joined = result.rearranged(order, fragment, result.chain[order], result.seqid[order],
+                               result.icode[order], movable.arrays)  # fmt: skip
+    position = np.empty(len(order), dtype=int)
+    position[order] = np.arange(len(order))
+    fills = [(int(position[e]), path) for e, path in fills_at]
+    out, built = build_in(joined, fills, dmap, classifier, None, refine)
+    out.chain, out.seqid, out.icode = number_residues(out.trace, [None] * out.trace.fragment_count)
+    rep.update(fragments_linked=len(nxt), link_residues_built=int(built.sum()),
+               residues=len(out), fragments=out.trace.fragment_count, atoms=len(out.model),
+               mean_fragment_length=float(out.trace.fragment_lengths().mean()))  # fmt: skip
+    return out
