@@ -41,6 +41,14 @@ def _without(model, missing: list[int], record: int = 0):
     return result
 
 
+def assert_bonded_peptides(m, first: int, last: int) -> None:
+    """Every peptide from residue ``first`` to ``last`` (indices) has a bonded C-N."""
+    for i in range(first, last):
+        c = m.xyz[(m.residue == i) & (m.atom == "C")][0]
+        n = m.xyz[(m.residue == i + 1) & (m.atom == "N")][0]
+        assert 1.2 < np.linalg.norm(c - n) < 1.5
+
+
 def _ca(result, i: int) -> np.ndarray:
     m = result.model
     return m.xyz[(m.residue == i) & (m.atom == "CA")][0]
@@ -74,12 +82,7 @@ def test_missing_residues_are_built_where_they_were_typed_by_the_sequence(sample
     far = [i for i in range(N) if abs(i - missing[0]) > 4]
     for i in far:
         np.testing.assert_allclose(_ca(out, i), _ca(truth, i), atol=1e-9)
-    # every peptide across the gap has a bonded C-N
-    m = out.model
-    for i in range(missing[0] - 1, missing[-1] + 1):
-        c = m.xyz[(m.residue == i) & (m.atom == "C")][0]
-        n = m.xyz[(m.residue == i + 1) & (m.atom == "N")][0]
-        assert 1.2 < np.linalg.norm(c - n) < 1.5
+    assert_bonded_peptides(out.model, missing[0] - 1, missing[-1] + 1)
 
 
 def test_nothing_is_built_where_the_map_or_the_numbers_do_not_show_the_residue(sample):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_gap_fill import N, _ca
+from test_gap_fill import N, _ca, assert_bonded_peptides
 from test_joins import SYM, _chain, _moved, _result
 
 from napari_densitybuild._napari._sample_data import sample_paths
@@ -44,11 +44,7 @@ def test_residues_between_two_fragments_are_built_and_the_chain_numbered_again(s
     assert out.report["fragments"] == 1 and "1 fragment linked" in out.summary()
     for i in range(N):
         assert np.linalg.norm(_ca(out, i) - _ca(truth, i)) < 0.5
-    m = out.model
-    for i in range(missing[0] - 1, missing[-1] + 1):
-        c = m.xyz[(m.residue == i) & (m.atom == "C")][0]
-        n = m.xyz[(m.residue == i + 1) & (m.atom == "N")][0]
-        assert 1.2 < np.linalg.norm(c - n) < 1.5
+    assert_bonded_peptides(out.model, missing[0] - 1, missing[-1] + 1)
 
 
 def test_a_fragment_on_a_crystal_copy_is_linked_on_the_copy_that_continues_the_chain(sample):
