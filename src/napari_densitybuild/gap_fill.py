@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .build_result import BuildResult, atom_bounds, backbone_of
-from .gap_paths import MAX_NEW, MIN_DENSITY, best_path
+from .gap_paths import JOIN_MAX, MAX_NEW, MIN_DENSITY, best_path
 from .joins import chain_neighbours
 from .pose import frame_to_world
 from .refine import AtomModel, refine_residues
@@ -38,9 +38,7 @@ if TYPE_CHECKING:
     from .maps import DensityMap
     from .symmetry import Symmetry
 
-#: C-alphas closer than this (A) are a peptide's length apart: no residue fits between them.
-JOIN_MAX = 4.3
-#: Atoms of the chain's ends within this of the path's box are kept clear of (A).
+#: Atoms within this (A) of the box the two ends span are the ones new C-alphas keep clear of.
 MARGIN = 6.0
 
 
@@ -72,28 +70,27 @@ def link_path(
     dmap: DensityMap,
     sym: Symmetry,
     added=(),
-    left_out=(),
 ) -> tuple[np.ndarray, float] | None:
     """:func:`.gap_paths.best_path` of ``count`` new C-alphas from residue ``end`` to residue
     ``start``: the residues beside them in their fragments held to its angle rules, and every
-    atom but the two ends' backbones and the residues ``left_out`` (and the C-alphas ``added``
-    at other sites) kept clear of."""
+    atom but the two ends' backbones (and the C-alphas ``added`` at other sites) kept clear
+    of."""
     ca, fr = backbone_of(result.model)[1], result.trace.fragment
     before = ca[end - 1] if end > 0 and fr[end - 1] == fr[end] else None
     after = ca[start + 1] if start + 1 < len(fr) and fr[start + 1] == fr[start] else None
-    others = others_near(result, sym, end, start, added, left_out)
+    others = others_near(result, sym, end, start, added)
     return best_path(ca[end], ca[start], [count], dmap, before, after, others)
 
 
 def others_near(
-    result: BuildResult, sym: Symmetry, end: int, start: int, extra, left_out=(), start_at=None
+    result: BuildResult, sym: Symmetry, end: int, start: int, extra, start_at=None
 ) -> np.ndarray:
     """Atoms (crystal copies included) that new C-alphas between ``end`` and ``start`` (its
     C-alpha at ``start_at`` where given: a crystal copy's) keep clear of: all but the two ends'
-    backbones and the residues ``left_out``, and the C-alphas ``extra`` already added."""
+    backbones, and the C-alphas ``extra`` already added."""
     m = result.model
     lo, hi = atom_bounds(m)
-    skip = np.isin(m.residue, np.asarray(left_out, dtype=np.int64))
+    skip = np.zeros(len(m), dtype=bool)
     for r in (end, start):
         skip[lo[r] : hi[r]] = np.isin(m.atom[lo[r] : hi[r]], ("N", "CA", "C", "O"))
     xyz = np.concatenate([m.xyz[~skip], np.asarray(extra, dtype=float).reshape(-1, 3)])

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
     from .maps import DensityMap
 
+#: C-alphas at most this far apart (A) are a peptide's length apart (trans 3.8, cis 2.9): no
+#: residue fits between them.
+JOIN_MAX = 4.3
 #: C-alpha to C-alpha along a chain (A).
 STEP = 3.8
 #: Most residues built into one gap.

@@ -3,8 +3,8 @@ residues missing between them built into the density.
 
 A chain break (:mod:`.breaks`) names where a chain stops and the nearest start of another
 piece of chain. :func:`plan_gap` decides how to close it: a start a peptide's length away
-(C-alphas at most :data:`JOIN_MAX` apart) is joined as it is; a start further off is reached
-through one or two new C-alphas, 3.8 A apart along the chain, where the map is highest along
+(C-alphas at most :data:`~.gap_paths.JOIN_MAX` apart) is joined as it is; a start further off is
+reached through one or two new C-alphas, 3.8 A apart along the chain, where the map is highest along
 the path among the placements that keep the chain's geometry and clear of the other atoms
 (crystal copies included; :func:`.gap_paths.best_path`). A piece that starts on a crystal copy
 is moved onto that copy first, a symmetry-equivalent place. :func:`close_gap` then makes the
@@ -30,7 +30,7 @@ import numpy as np
 from .boxes import backbone_frames
 from .breaks import ChainBreak, pieces
 from .errors import DensityBuildError
-from .gap_paths import MAX_NEW, MIN_DENSITY, best_path
+from .gap_paths import JOIN_MAX, MAX_NEW, MIN_DENSITY, best_path
 from .residues import INDEX, THREE_LETTER
 from .session import UNKNOWN, ResidueState
 from .symmetry import Symmetry
@@ -42,10 +42,6 @@ if TYPE_CHECKING:
     from .classify import Classifier
     from .maps import DensityMap
     from .session import Session
-
-#: C-alphas at most this far apart (A) are joined by a peptide as they are (trans 3.8, cis 2.9;
-#: the session links residues of a chain this close by peptides in refinement and output).
-JOIN_MAX = 4.3
 
 
 @dataclass(frozen=True)

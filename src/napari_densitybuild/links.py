@@ -5,7 +5,7 @@ Without a sequence nothing says which fragment follows which, or how many residu
 missing between them; the review's Close gap answers both from the map, one break at a time.
 :func:`link_fragments` does it for the whole build: each fragment's end is offered the nearest
 start of another fragment (any crystal copy, within :data:`REACH`) and, where that start is
-further than a peptide's length (:data:`~.gap_fill.JOIN_MAX`), linked to it through the one or
+further than a peptide's length (:data:`~.gap_paths.JOIN_MAX`), linked to it through the one or
 two new residues (the count the map prefers) of :func:`.gap_paths.best_path`, where the mean map
 value along it is at least :data:`~.gap_paths.MIN_DENSITY` sigma. The densest paths go first;
 each end and start is used once and no chain closes on itself. Linked fragments become one
@@ -27,8 +27,8 @@ import numpy as np
 
 from .assemble import number_residues
 from .build_result import Movable, backbone_of
-from .gap_fill import JOIN_MAX, build_in, others_near
-from .gap_paths import MAX_NEW, MIN_DENSITY, STEP, best_path
+from .gap_fill import build_in, others_near
+from .gap_paths import JOIN_MAX, MAX_NEW, MIN_DENSITY, STEP, best_path
 
 if TYPE_CHECKING:
     from .build_result import BuildResult
