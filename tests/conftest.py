@@ -256,3 +256,20 @@ def backbone_state(chain: str, seqid: int, ca):
     atoms = (("N", *(ca - v([1.0, 1.0, 0.0]))), ("CA", *ca), ("C", *(ca + v([1.5, 0.0, 0.0]))))
     return ResidueState(chain, seqid, "", 10, (), tuple(ca + v([0, 0, 2.4])),
                         tuple(np.eye(3).ravel()), 0.9, atoms)  # fmt: skip
+
+
+def assert_build_step_on_everywhere(dest: str) -> None:
+    """``build(dest=...)`` is on by default, and ``build``, ``batch`` and ``evaluate --task
+    build`` take it on by default and off with ``--no-<dest>``."""
+    import inspect
+
+    from napari_densitybuild import build as build_module
+    from napari_densitybuild.cli import build_parser
+
+    assert inspect.signature(build_module.build).parameters[dest].default is True
+    p = build_parser()
+    flag = "--no-" + dest.replace("_", "-")
+    for argv in (["build", "m.mtz", "--out", "o.cif"], ["batch", "m.mtz", "--out", "d"],
+                 ["evaluate", "--task", "build"]):  # fmt: skip
+        assert getattr(p.parse_args(argv), dest) is True
+        assert getattr(p.parse_args([*argv, flag]), dest) is False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from conftest import assert_build_step_on_everywhere
 from scipy.spatial.transform import Rotation
 
 from napari_densitybuild._napari._sample_data import sample_paths
@@ -76,19 +77,10 @@ def test_refit_moves_a_doubted_residue_back_and_leaves_the_rest():
 
 
 def test_frame_search_is_on_by_default_and_can_be_turned_off_everywhere():
-    import inspect
-
-    from napari_densitybuild import build as build_module
-    from napari_densitybuild.cli import build_parser
     from napari_densitybuild.settings import DEFAULT_FRAME_SEARCH
 
     assert DEFAULT_FRAME_SEARCH
-    assert inspect.signature(build_module.build).parameters["frame_search"].default
-    p = build_parser()
-    for argv in (["build", "m.mtz", "--out", "o.cif"], ["batch", "m.mtz", "--out", "d"],
-                 ["evaluate", "--task", "build"]):  # fmt: skip
-        assert p.parse_args(argv).frame_search is True
-        assert p.parse_args([*argv, "--no-frame-search"]).frame_search is False
+    assert_build_step_on_everywhere("frame_search")
 
 
 def test_build_searches_frames_only_with_a_sequence_unless_told_not_to(monkeypatch):

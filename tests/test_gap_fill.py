@@ -8,6 +8,7 @@ import dataclasses
 import gemmi
 import numpy as np
 import pytest
+from conftest import assert_build_step_on_everywhere
 from test_joins import _chain, _result
 
 from napari_densitybuild._napari._sample_data import sample_paths
@@ -152,21 +153,13 @@ def test_build_fills_gaps_only_with_a_sequence_unless_told_not_to(monkeypatch):
 
 
 def test_gap_filling_is_on_by_default_and_can_be_turned_off_everywhere(monkeypatch, tmp_path):
-    import inspect
-
     from napari_densitybuild import build as build_module
     from napari_densitybuild.batch import build_one
-    from napari_densitybuild.cli import build_parser
     from napari_densitybuild.errors import DensityBuildError
     from napari_densitybuild.settings import DEFAULT_FILL_GAPS
 
     assert DEFAULT_FILL_GAPS
-    assert inspect.signature(build_module.build).parameters["fill_gaps"].default
-    p = build_parser()
-    for argv in (["build", "m.mtz", "--out", "o.cif"], ["batch", "m.mtz", "--out", "d"],
-                 ["evaluate", "--task", "build"]):  # fmt: skip
-        assert p.parse_args(argv).fill_gaps is True
-        assert p.parse_args([*argv, "--no-fill-gaps"]).fill_gaps is False
+    assert_build_step_on_everywhere("fill_gaps")
     # the batch runner hands the switches (this one and links without a sequence) to build()
     seen = []
 

@@ -1,10 +1,11 @@
-"""Fragments linked through the density without a sequence: joined, or through the residues
+"""Fragments linked through the density without a sequence: through the residues
 the map shows missing, on the crystal copy that continues the chain; never in a circle."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import assert_build_step_on_everywhere
 from test_gap_fill import N, _ca, assert_bonded_peptides
 from test_joins import SYM, _chain, _moved, _result
 
@@ -109,16 +110,7 @@ def test_build_links_fragments_only_without_a_sequence_when_asked(monkeypatch):
 
 
 def test_linking_is_on_by_default_and_can_be_turned_off_everywhere():
-    import inspect
-
-    from napari_densitybuild import build as build_module
-    from napari_densitybuild.cli import build_parser
     from napari_densitybuild.settings import DEFAULT_LINK
 
     assert DEFAULT_LINK
-    assert inspect.signature(build_module.build).parameters["link"].default
-    p = build_parser()
-    for argv in (["build", "m.mtz", "--out", "o.cif"], ["batch", "m.mtz", "--out", "d"],
-                 ["evaluate", "--task", "build"]):  # fmt: skip
-        assert p.parse_args(argv).link is True
-        assert p.parse_args([*argv, "--no-link"]).link is False
+    assert_build_step_on_everywhere("link")

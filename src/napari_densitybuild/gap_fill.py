@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .build_result import BuildResult, atom_bounds, backbone_of
+from .build_result import BuildResult, atom_bounds, backbone_of, recount
 from .gap_paths import JOIN_MAX, MAX_NEW, MIN_DENSITY, best_path
 from .joins import chain_neighbours
 from .pose import frame_to_world
@@ -34,6 +34,8 @@ from .seq_chains import molecules
 from .trace import Trace, ca_trace_backbone
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from .classify import Classifier
     from .maps import DensityMap
     from .symmetry import Symmetry
@@ -66,23 +68,29 @@ def link_path(
     result: BuildResult,
     end: int,
     start: int,
-    count: int,
+    counts: Iterable[int],
     dmap: DensityMap,
     sym: Symmetry,
     added=(),
+    op: int = 0,
+    shift=(0.0, 0.0, 0.0),
 ) -> tuple[np.ndarray, float] | None:
-    """:func:`.gap_paths.best_path` of ``count`` new C-alphas from residue ``end`` to residue
-    ``start``: the residues beside them in their fragments held to its angle rules, and every
-    atom but the two ends' backbones (and the C-alphas ``added`` at other sites) kept clear
-    of."""
+    """:func:`.gap_paths.best_path` of ``counts`` new C-alphas from residue ``end`` to residue
+    ``start`` (its piece on the crystal copy that symmetry operation ``op`` and lattice
+    ``shift`` give, where they are not the identity): the residues beside them in their
+    fragments held to its angle rules, and every atom but the two ends' backbones (and the
+    C-alphas ``added`` at other sites) kept clear of."""
     ca, fr = backbone_of(result.model)[1], result.trace.fragment
+    moved = op != 0 or any(shift)
+    place = (lambda x: sym.apply(x[None], op, shift)[0]) if moved else (lambda x: x)
     before = ca[end - 1] if end > 0 and fr[end - 1] == fr[end] else None
-    after = ca[start + 1] if start + 1 < len(fr) and fr[start + 1] == fr[start] else None
-    others = others_near(result, sym, end, start, added)
-    return best_path(ca[end], ca[start], [count], dmap, before, after, others)
+    s = place(ca[start])
+    after = place(ca[start + 1]) if start + 1 < len(fr) and fr[start + 1] == fr[start] else None
+    others = _others(result, sym, end, start, added, start_at=s)
+    return best_path(ca[end], s, counts, dmap, before, after, others)
 
 
-def others_near(
+def _others(
     result: BuildResult, sym: Symmetry, end: int, start: int, extra, start_at=None
 ) -> np.ndarray:
     """Atoms (crystal copies included) that new C-alphas between ``end`` and ``start`` (its
@@ -119,7 +127,7 @@ def fill_gaps(
     for end, start, missing in gap_sites(result, sequences):
         if np.linalg.norm(ca_all[start] - ca_all[end]) <= JOIN_MAX:
             continue
-        found = link_path(result, end, start, missing, dmap, sym, added)
+        found = link_path(result, end, start, [missing], dmap, sym, added)
         if found is None or found[1] < MIN_DENSITY:
             continue
         fills.append((end, found[0]))
@@ -127,11 +135,8 @@ def fill_gaps(
     if not fills:
         return result
     out, built = build_in(result, fills, dmap, classifier, sequences, refine)
-    k = int(built.sum())
-    rep.update(gaps_filled=len(fills), gap_residues_built=k, residues=len(out),
-               fragments=out.trace.fragment_count, atoms=len(out.model),
-               mean_fragment_length=float(out.trace.fragment_lengths().mean()),
-               aligned_to_sequence=int(rep.get("aligned_to_sequence", 0)) + k)  # fmt: skip
+    rep.update(gaps_filled=len(fills), gap_residues_built=int(built.sum()))
+    recount(out, out.record >= 0)  # with a sequence, aligned residues are those with a record
     return out
 
 

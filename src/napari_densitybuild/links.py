@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .assemble import number_residues
-from .build_result import Movable, backbone_of
-from .gap_fill import build_in, others_near
-from .gap_paths import JOIN_MAX, MAX_NEW, MIN_DENSITY, STEP, best_path
+from .build_result import Movable, backbone_of, recount
+from .gap_fill import build_in, link_path
+from .gap_paths import JOIN_MAX, MAX_NEW, MIN_DENSITY, STEP
 
 if TYPE_CHECKING:
     from .build_result import BuildResult
@@ -57,16 +57,10 @@ def _candidates(result: BuildResult, dmap: DensityMap, sym: Symmetry) -> list[tu
             continue
         idx = np.flatnonzero(ok)
         k = int(idx[np.argmin(d[idx])])
-        s = int(starts[img["src"][k]])
-        op, shift, at = int(img["op"][k]), img["shift"][k], img["xyz"][k]
+        s, op, shift = int(starts[img["src"][k]]), int(img["op"][k]), img["shift"][k]
         if d[k] <= JOIN_MAX:  # a peptide's length: joined by the build's joins or left
             continue
-        before = ca[e - 1] if e > 0 and frag[e - 1] == frag[e] else None
-        after = None
-        if s + 1 < len(frag) and frag[s + 1] == frag[s]:
-            after = sym.apply(ca[s + 1][None], op, shift)[0]
-        others = others_near(result, sym, e, s, (), start_at=at)
-        found = best_path(ca[e], at, range(1, MAX_NEW + 1), dmap, before, after, others)
+        found = link_path(result, e, s, range(1, MAX_NEW + 1), dmap, sym, (), op, shift)
         if found is not None and found[1] >= MIN_DENSITY:
             out.append((-found[1], int(frag[e]), int(frag[s]), op, shift, found[0]))
     return sorted(out, key=lambda c: c[0])
@@ -137,7 +131,6 @@ def link_fragments(
     fills = [(int(position[e]), path) for e, path in fills_at]
     out, built = build_in(joined, fills, dmap, classifier, None, refine)
     out.chain, out.seqid, out.icode = number_residues(out.trace, [None] * out.trace.fragment_count)
-    rep.update(fragments_linked=len(nxt), link_residues_built=int(built.sum()),
-               residues=len(out), fragments=out.trace.fragment_count, atoms=len(out.model),
-               mean_fragment_length=float(out.trace.fragment_lengths().mean()))  # fmt: skip
+    rep.update(fragments_linked=len(nxt), link_residues_built=int(built.sum()))
+    recount(out, np.zeros(len(out), dtype=bool))  # no sequence: nothing aligned
     return out
