@@ -185,3 +185,31 @@ def test_residues_built_into_a_gap_take_the_chain_sequence_type(sample):
     new = [closed.rows[k] for k in closed.built]
     assert [r.name for r in new] == ["TRP", "TRP"] and all(len(r.atoms) == 14 for r in new)
     assert all(len(r.probs) == 20 for r in new)  # classified all the same, for review
+
+
+def test_a_new_residue_before_a_cis_step_gets_a_cis_carbonyl():
+    """The new C-alpha 2.96 A from the start (a cis step into a proline): its C is bonded to the
+    start's N with the two C-alphas on one side of the C-N bond; a 3.8 A step keeps the C of the
+    C-alpha trace table."""
+    from napari_densitybuild.gaps import GapPlan, _new_residues
+    from napari_densitybuild.trace import ca_trace_backbone
+
+    e = backbone_state("A", 1, [10.0, 20.0, 20.0])
+    x = np.array([12.0, 23.2, 20.5])
+    for step, cis in ((2.96, True), (3.8, False)):
+        u = np.array([0.8, 0.0, 0.6])
+        s_ca = x + step * u
+        s = backbone_state("A", 3, s_ca)
+        n = s_ca + 1.46 * np.array([-0.6, -0.8, 0.0])  # the proline's N, towards the new residue
+        s = replace(s, atoms=(("N", *n), *s.atoms[1:]))
+        new = _new_residues(GapPlan(0, 1, x[None]), e, s)[0]
+        c = np.array(dict((a[0], a[1:]) for a in new.atoms)["C"])
+        if cis:
+            assert np.linalg.norm(c - n) == pytest.approx(1.343, abs=1e-6)
+            assert np.linalg.norm(c - x) == pytest.approx(1.525, abs=1e-6)
+            omega = np.degrees(
+                gemmi.calculate_dihedral(*(gemmi.Position(*p) for p in (x, c, n, s_ca)))
+            )
+            assert abs(omega) < 1e-3
+        else:
+            assert np.allclose(c, ca_trace_backbone(e.ca, x, s_ca)[1])

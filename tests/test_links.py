@@ -11,7 +11,7 @@ from test_joins import SYM, _chain, _moved, _result
 
 from napari_densitybuild._napari._sample_data import sample_paths
 from napari_densitybuild.classify import Classifier
-from napari_densitybuild.links import _accepted, link_fragments
+from napari_densitybuild.links import _accepted, _candidates, link_fragments
 from napari_densitybuild.maps import read_map
 from napari_densitybuild.symmetry import Symmetry
 
@@ -114,3 +114,24 @@ def test_linking_is_on_by_default_and_can_be_turned_off_everywhere():
 
     assert DEFAULT_LINK
     assert_build_step_on_everywhere("link")
+
+
+def test_links_take_no_cis_step_into_a_start_called_a_proline(sample, monkeypatch):
+    """Without a sequence a fragment's first residue may be a stray one the classifier calls a
+    proline: links keep to trans steps there, where the gap filling (its proline from the
+    sequence) would take the cis step."""
+    from napari_densitybuild import gap_paths
+    from napari_densitybuild.gap_fill import link_path
+    from napari_densitybuild.residues import AMINO_ACIDS
+
+    dmap, _, model = sample
+    pieces = _pieces(model, [7])
+    pieces.types = pieces.types.copy()
+    pieces.types[7] = AMINO_ACIDS.index("PRO")
+    monkeypatch.setattr(gap_paths, "CIS_MARGIN", -9.0)  # any cis path wins
+    sym = Symmetry.of_map(dmap)
+    cis = link_path(pieces, 6, 7, [1, 2], dmap, sym)
+    assert cis is not None
+    assert np.linalg.norm(cis[0][-1] - _ca(pieces, 7)) == pytest.approx(gap_paths.CIS_STEP)
+    (cand,) = _candidates(pieces, dmap, sym)
+    assert np.linalg.norm(cand[-1][-1] - _ca(pieces, 7)) == pytest.approx(gap_paths.STEP)

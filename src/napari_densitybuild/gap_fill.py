@@ -7,7 +7,8 @@ between them; gathered into one chain (:mod:`.seq_chains`), the gap stays. :func
 builds them where the map shows them: the new C-alphas go along the path of highest density
 that keeps the chain's geometry and clear of other atoms (:func:`.gap_paths.best_path`; mean
 map value along it at least :data:`~.gap_paths.MIN_DENSITY` sigma, the threshold the review's
-Close gap uses), N and C from the C-alpha trace table, the type from the sequence (the
+Close gap uses; into a proline, the last step also as a cis peptide), N and C from the C-alpha
+trace table (the C before a cis step placed for a cis peptide), the type from the sequence (the
 classifier's where the sequence says X), the atoms from the classifier's heads in the new
 boxes, and the residues from two before to two after the gap refined with the rest held. The
 two fragments and the new residues become one fragment, linked by peptides.
@@ -31,7 +32,7 @@ from .pose import frame_to_world
 from .refine import AtomModel, refine_residues
 from .residues import AMINO_ACIDS, HEAVY_ATOMS, THREE_LETTER
 from .seq_chains import molecules
-from .trace import Trace, ca_trace_backbone
+from .trace import Trace, new_residue_backbone
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -74,12 +75,15 @@ def link_path(
     added=(),
     op: int = 0,
     shift=(0.0, 0.0, 0.0),
+    cis_pro: bool = True,
 ) -> tuple[np.ndarray, float] | None:
     """:func:`.gap_paths.best_path` of ``counts`` new C-alphas from residue ``end`` to residue
     ``start`` (its piece on the crystal copy that symmetry operation ``op`` and lattice
     ``shift`` give, where they are not the identity): the residues beside them in their
-    fragments held to its angle rules, and every atom but the two ends' backbones (and the
-    C-alphas ``added`` at other sites) kept clear of."""
+    fragments held to its angle rules, every atom but the two ends' backbones (and the
+    C-alphas ``added`` at other sites) kept clear of, and, with ``cis_pro``, the last step tried
+    as a cis peptide where ``start`` is a proline (a type the sequence gave: a stray fragment
+    start that the classifier calls a proline is no ground for it, see docs/build.md)."""
     ca, fr = backbone_of(result.model)[1], result.trace.fragment
     moved = op != 0 or any(shift)
     place = (lambda x: sym.apply(x[None], op, shift)[0]) if moved else (lambda x: x)
@@ -87,7 +91,8 @@ def link_path(
     s = place(ca[start])
     after = place(ca[start + 1]) if start + 1 < len(fr) and fr[start + 1] == fr[start] else None
     others = _others(result, sym, end, start, added, start_at=s)
-    return best_path(ca[end], s, counts, dmap, before, after, others)
+    pro = cis_pro and int(result.types[start]) == AMINO_ACIDS.index("PRO")
+    return best_path(ca[end], s, counts, dmap, before, after, others, pro)
 
 
 def _others(
@@ -166,13 +171,14 @@ def build_in(
 def _new_residues(result, fills, dmap, classifier, sequences) -> dict[str, np.ndarray]:
     """Per new residue (in the order of ``fills``): C-alpha, N, C, probabilities, world poses
     (20, 14, 3), type, number, and the end it follows."""
-    _, ca_all, _ = backbone_of(result.model)
+    n_all, ca_all, _ = backbone_of(result.model)
     ca, n, c, after, seqid = [], [], [], [], []
     for end, path in fills:
         start = end + 1
         chain = [ca_all[end], *path, ca_all[start]]
         for k, p in enumerate(path):
-            got = ca_trace_backbone(chain[k], p, chain[k + 2])
+            last = k == len(path) - 1
+            got = new_residue_backbone(chain[k], p, chain[k + 2], n_all[start] if last else None)
             if got is None:  # off the table: the path's angles are checked, so not expected
                 raise ValueError(f"no N and C for a new C-alpha after residue {end}")
             ca.append(p), n.append(got[0]), c.append(got[1]), after.append(end)

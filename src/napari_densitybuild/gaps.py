@@ -34,7 +34,7 @@ from .gap_paths import JOIN_MAX, MAX_NEW, MIN_DENSITY, best_path
 from .residues import INDEX, THREE_LETTER
 from .session import UNKNOWN, ResidueState
 from .symmetry import Symmetry
-from .trace import ca_trace_backbone
+from .trace import new_residue_backbone
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -149,7 +149,7 @@ def plan_gap(session: Session, brk: ChainBreak, dmap: DensityMap) -> GapPlan:
     if sym.periodic:
         xyz = sym.images(xyz, box=(np.minimum(e, s) - 6, np.maximum(e, s) + 6))["xyz"]
     counts = [gap] if gap >= 1 else range(1, MAX_NEW + 1)
-    found = best_path(e, s, counts, dmap, before, after, xyz)
+    found = best_path(e, s, counts, dmap, before, after, xyz, res[start].type == INDEX["PRO"])
     best = None if found is None else GapPlan(end, start, found[0], op, shift, found[1])
     if best is None or best.density < MIN_DENSITY:
         what = ("no placement of one or two residues keeps the chain's geometry" if best is None
@@ -170,17 +170,21 @@ def _moved(r: ResidueState, sym: Symmetry, op: int, shift) -> ResidueState:
 
 
 def _new_residues(
-    plan: GapPlan, e: ResidueState, s_ca: np.ndarray, sequence: str | None = None
+    plan: GapPlan, e: ResidueState, s: ResidueState, sequence: str | None = None
 ) -> list[ResidueState]:
-    """Residues at the plan's C-alphas: N and C from the C-alpha trace, numbered on from ``e``,
-    typed by ``sequence`` (``e``'s chain's) where it has a residue at that number, else
-    unclassified."""
-    cas = [e.ca, *plan.ca, s_ca]
+    """Residues at the plan's C-alphas between ``e`` and ``s``: N and C from the C-alpha trace
+    (the last C placed for a cis peptide where its step into ``s`` is a cis one), numbered on
+    from ``e``, typed by ``sequence`` (``e``'s chain's) where it has a residue at that number,
+    else unclassified."""
+    cas = [e.ca, *plan.ca, s.ca]
+    s_n = dict((a[0], a[1:]) for a in s.atoms).get("N")
     out = []
     for i, ca in enumerate(plan.ca):
         letter = sequence[e.seqid + i] if sequence and 0 <= e.seqid + i < len(sequence) else "X"
         t = INDEX.get(THREE_LETTER.get(letter, ""), UNKNOWN)
-        n, c = ca_trace_backbone(cas[i], ca, cas[i + 2])  # angles within the table: checked
+        last = i == len(plan.ca) - 1
+        # angles within the table: checked
+        n, c = new_residue_backbone(cas[i], ca, cas[i + 2], s_n if last else None)
         centre, rot = backbone_frames(n, ca, c)
         atoms = tuple((name, *map(float, p)) for name, p in (("N", n), ("CA", ca), ("C", c)))
         out.append(ResidueState(e.chain, e.seqid + 1 + i, "", t, (),
@@ -203,7 +207,7 @@ def joined_rows(session: Session, plan: GapPlan) -> tuple[list[ResidueState], sl
         sym = session.symmetry()
         s_rows = [_moved(r, sym, plan.op, plan.shift) for r in s_rows]
     sequence = session.meta.get("chain_sequences", {}).get(e.chain)
-    new = _new_residues(plan, e, s_rows[0].ca, sequence)
+    new = _new_residues(plan, e, s_rows[0], sequence)
     offset = e.seqid + len(new) + 1 - s_rows[0].seqid
     s_rows = [replace(r, chain=e.chain, seqid=r.seqid + offset) for r in s_rows]
     rows: list[ResidueState] = []

@@ -7,7 +7,9 @@ missing between them; the review's Close gap answers both from the map, one brea
 start of another fragment (any crystal copy, within :data:`REACH`) and, where that start is
 further than a peptide's length (:data:`~.gap_paths.JOIN_MAX`), linked to it through the one or
 two new residues (the count the map prefers) of :func:`.gap_paths.best_path`, where the mean map
-value along it is at least :data:`~.gap_paths.MIN_DENSITY` sigma. The densest paths go first;
+value along it is at least :data:`~.gap_paths.MIN_DENSITY` sigma (all steps trans: a start the
+classifier calls a proline may be a stray residue, and a cis step into one linked such a stray
+start on 4ms6; docs/build.md). The densest paths go first;
 each end and start is used once and no chain closes on itself. Linked fragments become one
 chain (moved onto the crystal copies that continue it), the new residues take the classifier's
 type, and the chains are numbered 1, 2, ... again, longest first. Starts a peptide's length
@@ -60,7 +62,7 @@ def _candidates(result: BuildResult, dmap: DensityMap, sym: Symmetry) -> list[tu
         s, op, shift = int(starts[img["src"][k]]), int(img["op"][k]), img["shift"][k]
         if d[k] <= JOIN_MAX:  # a peptide's length: joined by the build's joins or left
             continue
-        found = link_path(result, e, s, range(1, MAX_NEW + 1), dmap, sym, (), op, shift)
+        found = link_path(result, e, s, range(1, MAX_NEW + 1), dmap, sym, (), op, shift, False)
         if found is not None and found[1] >= MIN_DENSITY:
             out.append((-found[1], int(frag[e]), int(frag[s]), op, shift, found[0]))
     return sorted(out, key=lambda c: c[0])

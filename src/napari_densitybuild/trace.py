@@ -197,6 +197,54 @@ def ca_trace_backbone(
     return ca + rot @ row[:3], ca + rot @ row[3:]
 
 
+def new_residue_backbone(
+    prev: np.ndarray, ca: np.ndarray, nxt: np.ndarray, n_next: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """N and C of a new residue at ``ca`` between C-alphas ``prev`` and ``nxt``
+    (:func:`ca_trace_backbone`), its C placed for a cis peptide (:func:`cis_carbonyl`) where
+    ``nxt`` lies a cis step away (under :data:`~.geometry.CIS_CA`) and its N ``n_next`` is
+    given; None off the table."""
+    got = ca_trace_backbone(prev, ca, nxt)
+    if got is None or n_next is None or np.linalg.norm(np.subtract(nxt, ca)) >= CIS_CA:
+        return got
+    cis = cis_carbonyl(ca, n_next, nxt)
+    return got if cis is None else (got[0], cis)
+
+
+#: CA-C and C-N bond lengths (A) used to place the carbonyl C before a cis peptide.
+CA_C, C_N = 1.525, 1.343
+
+
+def cis_carbonyl(ca: np.ndarray, n_next: np.ndarray, ca_next: np.ndarray) -> np.ndarray | None:
+    """The C of a residue at ``ca`` whose peptide to the next residue (N ``n_next``, C-alpha
+    ``ca_next``) is cis: bonded to both, in the plane of the three, of the two such places the
+    one whose omega is nearer 0 (0 where the three lie as a cis peptide has them); None where
+    ``ca`` and ``n_next`` are too far apart or too close for the two bonds."""
+    ca, n_next, ca_next = (np.asarray(v, dtype=float) for v in (ca, n_next, ca_next))
+    axis = n_next - ca
+    d = float(np.linalg.norm(axis))
+    if not abs(CA_C - C_N) < d < CA_C + C_N:
+        return None
+    u = axis / d
+    w = (ca_next - ca) - ((ca_next - ca) @ u) * u
+    if np.linalg.norm(w) < 1e-6:
+        return None
+    w /= np.linalg.norm(w)
+    x = (d * d + CA_C**2 - C_N**2) / (2 * d)
+    h = np.sqrt(max(CA_C**2 - x * x, 0.0))
+    # of the two places in the plane, the one with the C-alphas on one side of the C-N bond
+    sides = [ca + x * u + sign * h * w for sign in (1.0, -1.0)]
+    return min(sides, key=lambda c: _minus_cos_omega(c, n_next, ca, ca_next))
+
+
+def _minus_cos_omega(c: np.ndarray, n: np.ndarray, ca: np.ndarray, ca_next: np.ndarray) -> float:
+    """Minus the cosine of omega (CA-C-N-CA): -1 for a cis peptide, 1 for a trans one."""
+    bond = (n - c) / np.linalg.norm(n - c)
+    a, b = ca - c, ca_next - n
+    a, b = a - (a @ bond) * bond, b - (b @ bond) * bond
+    return -float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
 def candidate_links(det: Detections, dmap: DensityMap, sym: Symmetry) -> list[tuple]:
     """Scored undirected links (score, i, j, op, shift, forward) between detections.
 
