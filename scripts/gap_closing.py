@@ -3,13 +3,17 @@
     .venv/bin/python scripts/gap_closing.py --maps 3sb3,gamma,1g8a --every 9 [--missing 1,2] \\
         [--free] [--threads 1] > gaps.jsonl
     .venv/bin/python scripts/gap_closing.py --maps 3sb3,gamma --builds runs/t4s0 > breaks.jsonl
+    .venv/bin/python scripts/gap_closing.py --maps 3sb3,gamma --before-pro [--no-cis] > pro.jsonl
 
 For each map of ``../shared/data/real`` the deposited model becomes a review session
 (``Session.from_structure``); at every ``--every``-th position of each chain where the model
 runs on unbroken for two residues either side, 1 (or 2, ...) residues are deleted and the break
 so made is closed with ``gaps.close_gap`` (shipped classifier, refinement on). With ``--free``
 the rest of the chain is made a chain of its own first, so that the density alone decides how
-many residues to build. One JSON line per site: whether the break named the right piece
+many residues to build. With ``--before-pro`` the sites are instead the residues right before
+every proline, and each line also holds the peptide's omega into the proline, deposited and
+built (``--no-cis``: paths into a proline not tried as cis peptides, ``gap_paths.CIS_BEFORE_PRO``
+off). One JSON line per site: whether the break named the right piece
 (``target``), how many residues were built, C-alpha and backbone (N, CA, C, O) RMSD of the new
 residues from the deleted ones (where as many were built), whether the classifier typed them
 right, the path's mean density and the seconds taken; a summary table per map and missing
@@ -28,11 +32,13 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import gemmi
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from napari_densitybuild import gap_paths  # noqa: E402
 from napari_densitybuild.breaks import chain_breaks, pieces  # noqa: E402
 from napari_densitybuild.classify import Classifier  # noqa: E402
 from napari_densitybuild.device import configure_cpu_threads  # noqa: E402
@@ -40,6 +46,7 @@ from napari_densitybuild.errors import DensityBuildError  # noqa: E402
 from napari_densitybuild.gaps import close_gap  # noqa: E402
 from napari_densitybuild.maps import read_map  # noqa: E402
 from napari_densitybuild.models import read_structure  # noqa: E402
+from napari_densitybuild.residues import INDEX  # noqa: E402
 from napari_densitybuild.session import Session  # noqa: E402
 from napari_densitybuild.symmetry import Symmetry  # noqa: E402
 from napari_densitybuild.training.realdata import model_path, real_dir  # noqa: E402
@@ -52,23 +59,49 @@ def _xyz(residue, names=BACKBONE) -> np.ndarray:
     return np.array([got.get(n, (np.nan,) * 3) for n in names], dtype=float)
 
 
-def sites(session: Session, every: int, missing: int) -> list[int]:
+def sites(session: Session, every: int, missing: int, before_pro: bool = False) -> list[int]:
     """First deleted index of each site: the chain runs on unbroken from two before to two
-    after the deleted residues."""
+    after the deleted residues (with ``before_pro``, every site whose next residue is a proline
+    instead of every ``every``-th)."""
     piece = pieces(session)
+    res = session.residues
     out = []
-    for i in range(2, len(session.residues) - missing - 2, every):
+    for i in range(2, len(res) - missing - 2, 1 if before_pro else every):
+        if before_pro and res[i + missing].type != INDEX["PRO"]:
+            continue
         if len(set(piece[i - 2 : i + missing + 2])) == 1:
             out.append(i)
     return out
 
 
-def measure(name: str, clf: Classifier, every: int, missing: int, free: bool) -> list[dict]:
-    folder = real_dir() / name
-    dmap = read_map(folder / "map.mtz")
+def _omega(a, b) -> float:
+    """Omega (CA-C-N-CA, degrees) of the peptide from residue ``a`` to residue ``b``."""
+    p = np.concatenate([_xyz(a, ("CA", "C")), _xyz(b, ("N", "CA"))])
+    return float(np.degrees(gemmi.calculate_dihedral(*(gemmi.Position(*x) for x in p))))
+
+
+def measure(
+    name: str, clf: Classifier, every: int, missing: int, free: bool, before_pro: bool = False
+) -> list[dict]:
+    dmap = read_map(real_dir() / name / "map.mtz")
     full = Session.from_structure(read_structure(model_path(name)), None, dmap)
+    return measure_session(name, full, dmap, clf, every, missing, free, before_pro)
+
+
+def measure_session(
+    name: str,
+    full: Session,
+    dmap,
+    clf: Classifier,
+    every: int,
+    missing: int,
+    free: bool,
+    before_pro: bool = False,
+) -> list[dict]:
+    """The sites of ``full`` (a deposited model as a session on its map ``dmap``), each with
+    ``missing`` residues deleted and closed again: one row per site."""
     rows = []
-    for i in sites(full, every, missing):
+    for i in sites(full, every, missing, before_pro):
         gone = full.residues[i : i + missing]
         after = full.residues[i + missing :]
         if free:  # the rest of the chain as a chain of its own, numbered from 1
@@ -76,9 +109,13 @@ def measure(name: str, clf: Classifier, every: int, missing: int, free: bool) ->
             after = [replace(r, chain="X" + r.chain, seqid=k + 1)
                      for k, r in enumerate(after[:n])] + after[n:]  # fmt: skip
         s = Session(full.residues[:i] + after, None, full.meta, autosave=False)
-        brk = next(b for b in chain_breaks(s) if b.end == i - 1)
+        brk = next((b for b in chain_breaks(s) if b.end == i - 1), None)
+        if brk is None:  # the end is no break (a piece of another chain continues it)
+            continue
         row = {"map": name, "site": f"{gone[0].chain}{gone[0].seqid}", "missing": missing,
                "gap": brk.distance, "target": brk.start == i}  # fmt: skip
+        if before_pro:
+            row["omega_deposited"] = round(_omega(gone[-1], full.residues[i + missing]), 1)
         t0 = time.perf_counter()
         try:
             closed = close_gap(s, brk, dmap, clf)
@@ -94,6 +131,10 @@ def measure(name: str, clf: Classifier, every: int, missing: int, free: bool) ->
             row.update(ca_rmsd=round(float(np.sqrt((ca**2).sum(1).mean())), 3),
                        backbone_rmsd=round(float(np.sqrt(np.nanmean((bb**2).sum(1)))), 3),
                        typed=sum(a.type == b.type for a, b in zip(new, gone)))  # fmt: skip
+        if before_pro and new:
+            pro = closed.rows[i + len(new)]
+            row["omega_built"] = round(_omega(new[-1], pro), 1)
+            row["last_step"] = round(float(np.linalg.norm(np.subtract(new[-1].ca, pro.ca))), 2)
         rows.append(row)
     return rows
 
@@ -165,11 +206,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--free", action="store_true",
                    help="the rest of the chain becomes a chain of its own, numbered from 1, so "
                    "the numbers do not say how many residues are missing")  # fmt: skip
+    p.add_argument(
+        "--before-pro",
+        action="store_true",
+        help="sites right before every proline; omega into it recorded",
+    )
+    p.add_argument(
+        "--no-cis", action="store_true", help="paths into a proline not tried as cis peptides"
+    )
+    p.add_argument("--cis-margin", type=float, default=gap_paths.CIS_MARGIN,
+                   help="how much denser (sigma) a cis path must be")  # fmt: skip
     p.add_argument("--builds", type=Path,
                    help="a folder of builds (MAP.cif, as build_sweep.py --save keeps them): "
                    "close every chain break of each instead of deleting residues")  # fmt: skip
     args = p.parse_args(argv)
     configure_cpu_threads(args.threads)
+    gap_paths.CIS_BEFORE_PRO = not args.no_cis
+    gap_paths.CIS_MARGIN = args.cis_margin
     clf = Classifier.from_path()
     if args.builds:
         for name in args.maps.split(","):
@@ -179,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     table = []
     for name in args.maps.split(","):
         for k in (int(v) for v in args.missing.split(",")):
-            rows = measure(name, clf, args.every, k, args.free)
+            rows = measure(name, clf, args.every, k, args.free, args.before_pro)
             for r in rows:
                 print(json.dumps(r), flush=True)
             right = [r for r in rows if r["built"] == k]
