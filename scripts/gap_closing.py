@@ -4,6 +4,7 @@
         [--free] [--threads 1] > gaps.jsonl
     .venv/bin/python scripts/gap_closing.py --maps 3sb3,gamma --builds runs/t4s0 > breaks.jsonl
     .venv/bin/python scripts/gap_closing.py --maps 3sb3,gamma --before-pro [--no-cis] > pro.jsonl
+    .venv/bin/python scripts/gap_closing.py --maps 3sb3,gamma --pro-deleted [--no-cis] > pro.jsonl
 
 For each map of ``../shared/data/real`` the deposited model becomes a review session
 (``Session.from_structure``); at every ``--every``-th position of each chain where the model
@@ -12,15 +13,17 @@ so made is closed with ``gaps.close_gap`` (shipped classifier, refinement on). W
 the rest of the chain is made a chain of its own first, so that the density alone decides how
 many residues to build. With ``--before-pro`` the sites are instead the residues right before
 every proline, and each line also holds the peptide's omega into the proline, deposited and
-built (``--no-cis``: paths into a proline not tried as cis peptides, ``gap_paths.CIS_BEFORE_PRO``
-off). One JSON line per site: whether the break named the right piece
-(``target``), how many residues were built, C-alpha and backbone (N, CA, C, O) RMSD of the new
-residues from the deleted ones (where as many were built), whether the classifier typed them
-right, the path's mean density and the seconds taken; a summary table per map and missing
-count goes to stderr. With ``--builds DIR`` the sessions are the builds DIR/MAP.cif
-(``build_sweep.py --save``) instead: every chain break that names a piece going on is closed,
-and the deposited model says how many residues truly lie between its two ends
-(``missing``: None where they do not both match residues of one unbroken deposited chain).
+built (``--no-cis``: paths into a proline not tried as cis peptides,
+``gap_paths.CIS_BEFORE_PRO`` off); with ``--pro-deleted`` the prolines themselves are deleted
+(with the residue before for 2 missing), and the session holds each chain's sequence, so the new
+proline is known. One JSON line per site: whether the break named the right piece (``target``),
+how many residues were built, C-alpha and backbone (N, CA, C, O) RMSD of the new residues from
+the deleted ones (where as many were built), whether the classifier typed them right, the path's
+mean density and the seconds taken; a summary table per map and missing count goes to stderr.
+With ``--builds DIR`` the sessions are the builds DIR/MAP.cif (``build_sweep.py --save``)
+instead: every chain break that names a piece going on is closed, and the deposited model says
+how many residues truly lie between its two ends (``missing``: None where they do not both match
+residues of one unbroken deposited chain).
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from napari_densitybuild.errors import DensityBuildError  # noqa: E402
 from napari_densitybuild.gaps import close_gap  # noqa: E402
 from napari_densitybuild.maps import read_map  # noqa: E402
 from napari_densitybuild.models import read_structure  # noqa: E402
-from napari_densitybuild.residues import INDEX  # noqa: E402
+from napari_densitybuild.residues import AMINO_ACIDS, INDEX, ONE_LETTER  # noqa: E402
 from napari_densitybuild.session import Session  # noqa: E402
 from napari_densitybuild.symmetry import Symmetry  # noqa: E402
 from napari_densitybuild.training.realdata import model_path, real_dir  # noqa: E402
@@ -59,15 +62,17 @@ def _xyz(residue, names=BACKBONE) -> np.ndarray:
     return np.array([got.get(n, (np.nan,) * 3) for n in names], dtype=float)
 
 
-def sites(session: Session, every: int, missing: int, before_pro: bool = False) -> list[int]:
+def sites(
+    session: Session, every: int, missing: int, before_pro: bool = False, deleted: bool = False
+) -> list[int]:
     """First deleted index of each site: the chain runs on unbroken from two before to two
     after the deleted residues (with ``before_pro``, every site whose next residue is a proline
-    instead of every ``every``-th)."""
+    instead of every ``every``-th; with ``deleted`` too, whose last deleted residue is one)."""
     piece = pieces(session)
     res = session.residues
     out = []
     for i in range(2, len(res) - missing - 2, 1 if before_pro else every):
-        if before_pro and res[i + missing].type != INDEX["PRO"]:
+        if before_pro and res[i + missing - deleted].type != INDEX["PRO"]:
             continue
         if len(set(piece[i - 2 : i + missing + 2])) == 1:
             out.append(i)
@@ -81,11 +86,17 @@ def _omega(a, b) -> float:
 
 
 def measure(
-    name: str, clf: Classifier, every: int, missing: int, free: bool, before_pro: bool = False
+    name: str,
+    clf: Classifier,
+    every: int,
+    missing: int,
+    free: bool,
+    before_pro: bool = False,
+    pro_deleted: bool = False,
 ) -> list[dict]:
     dmap = read_map(real_dir() / name / "map.mtz")
     full = Session.from_structure(read_structure(model_path(name)), None, dmap)
-    return measure_session(name, full, dmap, clf, every, missing, free, before_pro)
+    return measure_session(name, full, dmap, clf, every, missing, free, before_pro, pro_deleted)
 
 
 def measure_session(
@@ -97,25 +108,33 @@ def measure_session(
     missing: int,
     free: bool,
     before_pro: bool = False,
+    pro_deleted: bool = False,
 ) -> list[dict]:
     """The sites of ``full`` (a deposited model as a session on its map ``dmap``), each with
-    ``missing`` residues deleted and closed again: one row per site."""
+    ``missing`` residues deleted and closed again: one row per site. With ``pro_deleted`` the
+    prolines themselves are deleted (the last of the ``missing``), and the session holds each
+    chain's sequence as a build with one does."""
     rows = []
-    for i in sites(full, every, missing, before_pro):
+    meta = dict(full.meta)
+    if pro_deleted:
+        meta["chain_sequences"] = _chain_sequences(full)
+    for i in sites(full, every, missing, before_pro or pro_deleted, pro_deleted):
         gone = full.residues[i : i + missing]
         after = full.residues[i + missing :]
         if free:  # the rest of the chain as a chain of its own, numbered from 1
             n = next((k for k, r in enumerate(after) if r.chain != gone[0].chain), len(after))
             after = [replace(r, chain="X" + r.chain, seqid=k + 1)
                      for k, r in enumerate(after[:n])] + after[n:]  # fmt: skip
-        s = Session(full.residues[:i] + after, None, full.meta, autosave=False)
+        s = Session(full.residues[:i] + after, None, meta, autosave=False)
         brk = next((b for b in chain_breaks(s) if b.end == i - 1), None)
         if brk is None:  # the end is no break (a piece of another chain continues it)
             continue
         row = {"map": name, "site": f"{gone[0].chain}{gone[0].seqid}", "missing": missing,
                "gap": brk.distance, "target": brk.start == i}  # fmt: skip
-        if before_pro:
-            row["omega_deposited"] = round(_omega(gone[-1], full.residues[i + missing]), 1)
+        pro_at = i + missing - pro_deleted  # the proline's index in the deposited model
+        if before_pro or pro_deleted:
+            omega = _omega(full.residues[pro_at - 1], full.residues[pro_at])
+            row["omega_deposited"] = round(omega, 1)
         t0 = time.perf_counter()
         try:
             closed = close_gap(s, brk, dmap, clf)
@@ -131,12 +150,23 @@ def measure_session(
             row.update(ca_rmsd=round(float(np.sqrt((ca**2).sum(1).mean())), 3),
                        backbone_rmsd=round(float(np.sqrt(np.nanmean((bb**2).sum(1)))), 3),
                        typed=sum(a.type == b.type for a, b in zip(new, gone)))  # fmt: skip
-        if before_pro and new:
-            pro = closed.rows[i + len(new)]
-            row["omega_built"] = round(_omega(new[-1], pro), 1)
-            row["last_step"] = round(float(np.linalg.norm(np.subtract(new[-1].ca, pro.ca))), 2)
+        if (before_pro or pro_deleted) and len(new) == missing:
+            pro, prev = closed.rows[pro_at], closed.rows[pro_at - 1]
+            row["omega_built"] = round(_omega(prev, pro), 1)
+            row["last_step"] = round(float(np.linalg.norm(np.subtract(prev.ca, pro.ca))), 2)
         rows.append(row)
     return rows
+
+
+def _chain_sequences(session: Session) -> dict[str, str]:
+    """Each chain's one-letter sequence by residue number (X where none is modelled)."""
+    out: dict[str, list[str]] = {}
+    for r in session.residues:
+        seq = out.setdefault(r.chain, [])
+        seq.extend("X" * (r.seqid - len(seq)))
+        if r.seqid >= 1 and 0 <= r.type < len(AMINO_ACIDS):
+            seq[r.seqid - 1] = ONE_LETTER[AMINO_ACIDS[r.type]]
+    return {c: "".join(v) for c, v in out.items()}
 
 
 def _missing(e_ca, s_ca, dep: Session, dep_ca: np.ndarray, sym: Symmetry) -> int | None:
@@ -214,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--no-cis", action="store_true", help="paths into a proline not tried as cis peptides"
     )
+    p.add_argument("--pro-deleted", action="store_true",
+                   help="as --before-pro, the proline itself deleted (the last missing one), "
+                   "the session holding each chain's sequence")  # fmt: skip
     p.add_argument("--cis-margin", type=float, default=gap_paths.CIS_MARGIN,
                    help="how much denser (sigma) a cis path must be")  # fmt: skip
     p.add_argument("--builds", type=Path,
@@ -232,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     table = []
     for name in args.maps.split(","):
         for k in (int(v) for v in args.missing.split(",")):
-            rows = measure(name, clf, args.every, k, args.free, args.before_pro)
+            rows = measure(name, clf, args.every, k, args.free, args.before_pro,
+                           args.pro_deleted)  # fmt: skip
             for r in rows:
                 print(json.dumps(r), flush=True)
             right = [r for r in rows if r["built"] == k]
