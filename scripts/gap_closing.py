@@ -85,18 +85,11 @@ def _omega(a, b) -> float:
     return float(np.degrees(gemmi.calculate_dihedral(*(gemmi.Position(*x) for x in p))))
 
 
-def measure(
-    name: str,
-    clf: Classifier,
-    every: int,
-    missing: int,
-    free: bool,
-    before_pro: bool = False,
-    pro_deleted: bool = False,
-) -> list[dict]:
+def measure(name: str, clf: Classifier, *args) -> list[dict]:
+    """:func:`measure_session` (``args``: every, missing, free, ...) on real map ``name``."""
     dmap = read_map(real_dir() / name / "map.mtz")
     full = Session.from_structure(read_structure(model_path(name)), None, dmap)
-    return measure_session(name, full, dmap, clf, every, missing, free, before_pro, pro_deleted)
+    return measure_session(name, full, dmap, clf, *args)
 
 
 def measure_session(

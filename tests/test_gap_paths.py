@@ -41,15 +41,19 @@ def _turn(a: np.ndarray, b: np.ndarray, length: float, angle: float, up) -> np.n
     return b + length * (np.cos(t) * u + np.sin(t) * w)
 
 
-@pytest.fixture(scope="module")
-def cis_chain():
-    """C-alphas before, e, x (the missing one), s (a proline after a cis peptide) and after."""
+def _five(last: float, angle_e: float) -> tuple[np.ndarray, ...]:
+    """C-alphas before, e, x (the missing one), s (``last`` A after x) and after."""
     before = np.array([8.0, 15.0, 15.0])
     e = before + np.array([STEP, 0.0, 0.0])
-    x = _turn(before, e, STEP, 120.0, [0, 1, 0])
-    s = _turn(e, x, CIS_STEP, 110.0, [0, 0, 1])
-    after = _turn(x, s, STEP, 105.0, [0, -1, 0.3])
-    return before, e, x, s, after
+    x = _turn(before, e, STEP, angle_e, [0, 1, 0])
+    s = _turn(e, x, last, 110.0, [0, 0, 1])
+    return before, e, x, s, _turn(x, s, STEP, 105.0, [0, -1, 0.3])
+
+
+@pytest.fixture(scope="module")
+def cis_chain():
+    """The five C-alphas with s a proline after a cis peptide."""
+    return _five(CIS_STEP, 120.0)
 
 
 def test_circle_of_two_radii():
@@ -101,11 +105,7 @@ def test_a_cis_step_must_be_denser_by_the_margin(cis_chain, monkeypatch):
 
 def test_a_trans_proline_keeps_its_trans_step():
     """Density along a trans path into a proline: the cis option is offered, the map says no."""
-    before = np.array([8.0, 15.0, 15.0])
-    e = before + np.array([STEP, 0.0, 0.0])
-    x = _turn(before, e, STEP, 115.0, [0, 1, 0])
-    s = _turn(e, x, STEP, 110.0, [0, 0, 1])
-    after = _turn(x, s, STEP, 105.0, [0, -1, 0.3])
+    before, e, x, s, after = _five(STEP, 115.0)
     dmap = _tube_map(np.array([before, e, x, s, after]))
     got = best_path(e, s, [1, 2], dmap, before, after, cis_last=True)
     assert got is not None and got[0].shape == (1, 3)
