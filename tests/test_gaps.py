@@ -213,3 +213,32 @@ def test_a_new_residue_before_a_cis_step_gets_a_cis_carbonyl():
             assert abs(omega) < 1e-3
         else:
             assert np.allclose(c, ca_trace_backbone(e.ca, x, s_ca)[1])
+
+
+def test_a_gap_before_a_proline_is_closed_with_a_cis_peptide_where_the_map_shows_one(
+    monkeypatch,
+):
+    """Density along a chain whose proline follows a cis peptide, one residue deleted before
+    it: Close gap builds the short step, and its message says the peptide is cis."""
+    from test_gap_paths import _five, _tube_map
+
+    from napari_densitybuild import gap_paths
+    from napari_densitybuild.geometry import CIS_CA
+    from napari_densitybuild.residues import INDEX
+
+    monkeypatch.setattr(gap_paths, "CIS_MARGIN", 0.0)  # the tubes are wide: no margin asked
+    before, e, x, s, after = _five(gap_paths.CIS_STEP, 120.0)
+    dmap = _tube_map(np.array([before, e, x, s, after]))
+    rows = [backbone_state("A", k, p) for k, p in ((1, before), (2, e), (4, s), (5, after))]
+    rows[2] = replace(rows[2], type=INDEX["PRO"])
+    session = Session(rows, None, {}, autosave=False)
+    closed = close_gap(session, chain_breaks(session)[0], dmap, refine=False)
+    new, pro = closed.rows[2], closed.rows[3]
+    assert np.linalg.norm(new.ca - x) < 0.5
+    assert np.linalg.norm(new.ca - pro.ca) < CIS_CA
+    assert closed.text.endswith("; the peptide into PRO 4 is cis")
+    rows[2] = replace(rows[2], type=INDEX["LEU"])  # not a proline: no cis step is tried
+    session = Session(rows, None, {}, autosave=False)
+    closed = close_gap(session, chain_breaks(session)[0], dmap, refine=False)
+    assert np.linalg.norm(closed.rows[2].ca - closed.rows[3].ca) == pytest.approx(gap_paths.STEP)
+    assert "cis" not in closed.text

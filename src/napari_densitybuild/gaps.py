@@ -31,6 +31,7 @@ from .boxes import backbone_frames
 from .breaks import ChainBreak, pieces
 from .errors import DensityBuildError
 from .gap_paths import JOIN_MAX, MAX_NEW, MIN_DENSITY, best_path
+from .geometry import CIS_CA
 from .residues import INDEX, THREE_LETTER
 from .session import UNKNOWN, ResidueState
 from .symmetry import Symmetry
@@ -280,6 +281,8 @@ def close_gap(
         text = (f"Built {len(new)} residue{'s' * (len(new) > 1)} ({names}) between {e0.label} "
                 f"and {s.label} of chain {s.chain}{where}, {plan.density:.1f} sigma along the "
                 "path")  # fmt: skip
+        if np.linalg.norm(s.ca - rows[new[-1]].ca) < CIS_CA:
+            text += f"; the peptide into {s.label} is cis"
     else:
         text = (f"Joined {e0.label} of chain {e0.chain} to {s0.label} of chain {s0.chain}"
                 f"{where}, now {s.label} of chain {s.chain}")  # fmt: skip

@@ -62,7 +62,8 @@ def _candidates(result: BuildResult, dmap: DensityMap, sym: Symmetry) -> list[tu
         s, op, shift = int(starts[img["src"][k]]), int(img["op"][k]), img["shift"][k]
         if d[k] <= JOIN_MAX:  # a peptide's length: joined by the build's joins or left
             continue
-        found = link_path(result, e, s, range(1, MAX_NEW + 1), dmap, sym, (), op, shift, False)
+        found = link_path(result, e, s, range(1, MAX_NEW + 1), dmap, sym, (), op, shift,
+                          cis_pro=False)  # fmt: skip
         if found is not None and found[1] >= MIN_DENSITY:
             out.append((-found[1], int(frag[e]), int(frag[s]), op, shift, found[0]))
     return sorted(out, key=lambda c: c[0])

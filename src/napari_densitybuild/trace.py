@@ -26,8 +26,9 @@ from .symmetry import Symmetry
 if TYPE_CHECKING:
     from .place import Detections
 
-#: Ideal N-CA and CA-C bond lengths (A), for pseudo backbone atoms from predicted directions.
-N_CA, CA_C = 1.458, 1.525
+#: Ideal N-CA and CA-C bond lengths (A), for pseudo backbone atoms from predicted directions
+#: and the carbonyl C before a cis peptide; and C-N across a cis peptide (``geometry.json``).
+N_CA, CA_C, C_N = 1.458, 1.525, 1.343
 #: Distance range (A) of consecutive C-alphas considered for links (trans peptides: 3.8 A,
 #: cis peptides, mostly before a proline: 2.9 A).
 LINK_RANGE = (2.6, 4.6)
@@ -209,10 +210,6 @@ def new_residue_backbone(
         return got
     cis = cis_carbonyl(ca, n_next, nxt)
     return got if cis is None else (got[0], cis)
-
-
-#: CA-C and C-N bond lengths (A) used to place the carbonyl C before a cis peptide.
-CA_C, C_N = 1.525, 1.343
 
 
 def cis_carbonyl(ca: np.ndarray, n_next: np.ndarray, ca_next: np.ndarray) -> np.ndarray | None:
