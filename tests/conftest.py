@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 from pathlib import Path
 
 import gemmi
@@ -273,3 +274,38 @@ def assert_build_step_on_everywhere(dest: str) -> None:
                  ["evaluate", "--task", "build"]):  # fmt: skip
         assert getattr(p.parse_args(argv), dest) is True
         assert getattr(p.parse_args([*argv, flag]), dest) is False
+
+
+# -- the Model building widget (tests/test_build_widget*.py) --------------------------------
+JOB_TIMEOUT = 300_000  # ms: a generous bound on a loaded 2-core machine, not a timing check
+
+
+def button(widget, text: str):
+    """The one push button of ``widget`` with this text (found as a user would find it)."""
+    from qtpy.QtWidgets import QPushButton
+
+    found = [b for b in widget.findChildren(QPushButton) if b.text() == text]
+    assert len(found) == 1, f"no single button {text!r}"
+    return found[0]
+
+
+@pytest.fixture
+def sample_map(tmp_path):
+    """The sample map copied to a scratch folder (the autosave file goes next to it)."""
+    from napari_densitybuild._napari._sample_data import sample_paths
+
+    src = Path(sample_paths()[0])
+    dst = tmp_path / src.name
+    shutil.copy(src, dst)
+    return dst
+
+
+def open_widget(viewer, qtbot, map_path):
+    """The Model building dock on ``viewer`` with ``map_path`` opened in it."""
+    from napari_densitybuild._napari._build_widget import BuildWidget
+
+    _, widget = viewer.window.add_plugin_dock_widget("napari-densitybuild", "Model building")
+    assert isinstance(widget, BuildWidget)
+    widget.controls.open_files(str(map_path))
+    qtbot.waitUntil(lambda: widget.controls.layer is not None, timeout=JOB_TIMEOUT)
+    return widget

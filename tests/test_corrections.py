@@ -8,7 +8,7 @@ import threading
 
 import numpy as np
 import pytest
-from test_build_widget import JOB_TIMEOUT, open_widget, sample_map  # noqa: F401
+from conftest import JOB_TIMEOUT, open_widget
 
 from napari_densitybuild._napari import _corrections
 from napari_densitybuild.residues import AMINO_ACIDS
@@ -37,7 +37,7 @@ def held(monkeypatch):
 
 
 @pytest.fixture
-def widget(make_napari_viewer, qtbot, sample_map):  # noqa: F811
+def widget(make_napari_viewer, qtbot, sample_map):
     viewer = make_napari_viewer()
     w = open_widget(viewer, qtbot, sample_map)
     probs = tuple(np.eye(20)[7] * 0.6 + 0.02)

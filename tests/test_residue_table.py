@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from test_build_widget import JOB_TIMEOUT, open_widget, sample_map  # noqa: F401
+from conftest import open_widget
 
 from napari_densitybuild._napari._build_widget import BuildWidget
 from napari_densitybuild._napari._residue_table import ResidueTable
@@ -25,7 +25,7 @@ def _cells(table: ResidueTable) -> dict[int, tuple[str, ...]]:
             for r in range(table.rowCount())}  # fmt: skip
 
 
-def test_rows_patched_after_an_edit_match_a_full_fill(make_napari_viewer, qtbot, sample_map):  # noqa: F811
+def test_rows_patched_after_an_edit_match_a_full_fill(make_napari_viewer, qtbot, sample_map):
     viewer = make_napari_viewer()
     w = open_widget(viewer, qtbot, sample_map)
     dmap = read_map(str(sample_map))

@@ -1,0 +1,94 @@
+"""One residue of a review session, and residue types as a person types them.
+
+:class:`ResidueState` is immutable: an edit makes a new state, which keeps the session's undo
+simple (``session.py``). :func:`parse_type` reads a type given as a class index, a
+three-letter or a one-letter code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import DensityBuildError
+from .residues import AMINO_ACIDS, INDEX, ONE_LETTER, THREE_LETTER
+
+#: Type of a placed residue not classified yet.
+UNKNOWN = -1
+
+
+@dataclass(frozen=True)
+class ResidueState:
+    """One residue of a session (immutable: edits make new states, which keeps undo simple)."""
+
+    chain: str
+    seqid: int
+    icode: str
+    type: int
+    probs: tuple[float, ...]
+    centre: tuple[float, float, float]
+    rotation: tuple[float, ...]  # 9 values, row-major; columns are the frame axes
+    score: float
+    atoms: tuple[tuple[str, float, float, float], ...]  # (name, x, y, z)
+    edited: bool = False
+
+    @property
+    def name(self) -> str:
+        """Three-letter type (UNK before classification)."""
+        return AMINO_ACIDS[self.type] if self.type >= 0 else "UNK"
+
+    @property
+    def label(self) -> str:
+        """What the napari labels show, e.g. ``"LEU 42"``."""
+        return f"{self.name} {self.seqid}{self.icode}"
+
+    @property
+    def confidence(self) -> float:
+        """0-100: detector score x probability of the type in use (score alone if unknown)."""
+        p = float(self.probs[self.type]) if self.type >= 0 and self.probs else 1.0
+        return 100.0 * self.score * p
+
+    @property
+    def ca(self) -> np.ndarray:
+        """C-alpha position (the atom if present, else 2.4 A behind the box centre)."""
+        for name, *xyz in self.atoms:
+            if name == "CA":
+                return np.array(xyz)
+        rot = np.array(self.rotation).reshape(3, 3)
+        return np.array(self.centre) - 2.4 * rot[:, 2]
+
+    @property
+    def alternative(self) -> tuple[str, float] | None:
+        """The most likely type other than the one in use, and its probability (None before
+        classification). ASP/ASN, GLU/GLN and VAL/THR pairs close in probability are the
+        calls the density decides least (the model card): worth a look at the H-bonds."""
+        if not self.probs:
+            return None
+        name = next(n for n in self.ranked_types() if n != self.name)
+        return name, float(self.probs[INDEX[name]])
+
+    def ranked_types(self) -> list[str]:
+        """Types by predicted probability, most likely first (alphabetical if unclassified)."""
+        if not self.probs:
+            return list(AMINO_ACIDS)
+        return [AMINO_ACIDS[i] for i in np.argsort(self.probs, kind="stable")[::-1]]
+
+
+def parse_type(value: str | int) -> int:
+    """Class index of a type given as index, three-letter or one-letter code.
+
+    Raises
+    ------
+    DensityBuildError
+        For anything that is not one of the 20 amino acids.
+    """
+    if isinstance(value, (int, np.integer)) and 0 <= int(value) < len(AMINO_ACIDS):
+        return int(value)
+    text = str(value).strip().upper()
+    if len(text) == 1 and text in THREE_LETTER:
+        return INDEX[THREE_LETTER[text]]
+    if text in INDEX:
+        return INDEX[text]
+    known = ", ".join(f"{ONE_LETTER[a]}/{a}" for a in AMINO_ACIDS)
+    raise DensityBuildError(f"{value!r} is not an amino acid ({known})")
