@@ -132,6 +132,8 @@ def test_second_pass_reframes_boxes_on_the_refined_backbone():
     assert build(dmap, placer, clf, do_refine=False).report["passes"] == 1
     with pytest.raises(DensityBuildError, match="passes"):
         build(dmap, placer, clf, passes=0)
+    with pytest.raises(DensityBuildError, match="peptide turns: one of none, last, every"):
+        build(dmap, placer, clf, peptide_turns="all")
 
 
 def test_summary_line():

@@ -32,6 +32,7 @@ from .settings import (
     DEFAULT_LINK,
     DEFAULT_NCS,
     DEFAULT_PASSES,
+    DEFAULT_PEPTIDE_TURNS,
     DEFAULT_TRIM_LINKS,
     DEFAULT_TTA,
     weak_fragments_rule,
@@ -119,6 +120,7 @@ def build_one(map_path: str, out_dir: str, options: dict | None = None) -> dict:
             frame_search=options.get("frame_search", DEFAULT_FRAME_SEARCH),
             fill_gaps=options.get("fill_gaps", DEFAULT_FILL_GAPS),
             link=options.get("link", DEFAULT_LINK),
+            peptide_turns=options.get("peptide_turns", DEFAULT_PEPTIDE_TURNS),
         )
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         write_structure(result.structure(), model_path)

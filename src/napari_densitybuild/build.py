@@ -47,10 +47,12 @@ from .settings import (
     DEFAULT_LINK,
     DEFAULT_NCS,
     DEFAULT_PASSES,
+    DEFAULT_PEPTIDE_TURNS,
     DEFAULT_SCAFFOLD_BELOW,
     DEFAULT_STRAY_ENDS,
     DEFAULT_TRIM_LINKS,
     DEFAULT_WEAK_FRAGMENTS,
+    PEPTIDE_TURNS,
 )
 from .stray_ends import without_stray_ends
 from .symmetry import Symmetry
@@ -134,6 +136,7 @@ def build(
     stray_ends: bool = DEFAULT_STRAY_ENDS,
     fill_gaps: bool = DEFAULT_FILL_GAPS,
     link: bool = DEFAULT_LINK,
+    peptide_turns: str = DEFAULT_PEPTIDE_TURNS,
 ) -> BuildResult:
     """Build a model into ``dmap``.
 
@@ -194,16 +197,24 @@ def build(
     link
         Without a sequence, link each fragment's end to the nearest start of another through
         the one or two new residues the map shows between them (:mod:`.links`).
+    peptide_turns
+        Which passes' refinement turns peptide units by any angle where their O fits the map
+        better (:data:`~.pepflip.TURN_ANGLES`; the others try the full flip alone): "last",
+        "every" or "none".
 
     Raises
     ------
     DensityBuildError
-        When nothing is placed, the classifier has no pose head, or ``passes`` < 1.
+        When nothing is placed, the classifier has no pose head, ``passes`` < 1, or
+        ``peptide_turns`` is not one of :data:`~.settings.PEPTIDE_TURNS`.
     """
     if not classifier.has_poses:
         raise DensityBuildError("the classifier weights have no pose head: cannot build atoms")
     if passes < 1:
         raise DensityBuildError(f"passes must be 1 or more, not {passes}")
+    if peptide_turns not in PEPTIDE_TURNS:
+        raise DensityBuildError(f"peptide turns: one of {', '.join(PEPTIDE_TURNS)}, "
+                                f"not {peptide_turns!r}")  # fmt: skip
     times: dict[str, float] = {}
 
     def tick(stage: str, t0: float, done: int = 1, total: int = 1) -> float:
@@ -260,9 +271,10 @@ def build(
             # atoms by well under the field's 4 A margin)
             field = field if field is not None else DensityField(dmap, model.xyz)
             flip_weight = AMIDE_DENSITY_WEIGHT if k == passes - 1 else 0.0  # others only frame
+            turns = peptide_turns == "every" or (peptide_turns == "last" and k == passes - 1)
             model.xyz = refine(model, dmap, field=field, info=info,
                                ncs_groups=groups if ncs_side_chains else None,
-                               flip_density_weight=flip_weight)  # fmt: skip
+                               flip_density_weight=flip_weight, peptide_turns=turns)  # fmt: skip
             for key in refined:
                 refined[key] += info.get(key, 0)
         t = tick("refine" if k == 0 else "refine_again", t)

@@ -1,12 +1,15 @@
-"""Peptide flips: turn a peptide plane over when its carbonyl O fits the density better.
+"""Peptide flips: turn a peptide plane about its C-alpha axis where its carbonyl O fits the
+density better.
 
 A peptide unit C(i), O(i), N(i+1) lies in a plane through C-alpha(i) and C-alpha(i+1). The
 pose head places O from the box alone and sometimes puts it on the wrong side (on the held-out
-real maps about 1 peptide in 20 differed from the deposited model by 2.5-3.7 A at O). Rotating
-the unit 180 degrees about the CA(i)-CA(i+1) axis moves O by about 3 A and C, N by well under
-1 A; refinement then restores ideal geometry. A flip is kept where the map at the flipped O is
-higher than at the present O by ``margin`` sigma: on builds of 1cbs, cdk2 and rnasa that rule
-picked 7 of the 27 peptides that disagreed with the deposited models and none of the other 541.
+real maps about 1 peptide in 20 differed from the deposited model by 2.5-3.7 A at O).
+Turning the unit about the CA(i)-CA(i+1) axis moves O by up to about 3.5 A and C, N by well
+under 1 A; refinement then restores ideal geometry. The full flip is tried, or every turn of
+:data:`TURN_ANGLES` (a built carbonyl that is wrong is most often 90-165 degrees from the
+deposited one, not a full flip: docs/build.md, "Peptide units turned by any angle"), and the
+one that puts O in the highest density is kept where the map there is higher than at the
+present O by ``margin`` sigma.
 """
 
 from __future__ import annotations
@@ -22,6 +25,11 @@ if TYPE_CHECKING:
 
 #: Minimum gain in density (sigma) at O for a flip.
 FLIP_MARGIN = 0.5
+#: The full flip alone (degrees about CA(i) -> CA(i+1)).
+FULL_FLIP = np.array([180.0])
+#: Every turn tried where turns are asked for (``refine(..., peptide_turns=True)``); smaller
+#: ones are left to refinement.
+TURN_ANGLES = np.arange(30.0, 331.0, 15.0)
 
 
 def peptide_units(model: AtomModel) -> np.ndarray:
@@ -42,13 +50,25 @@ def peptide_units(model: AtomModel) -> np.ndarray:
     return np.asarray(units, dtype=np.int64).reshape(-1, 5)
 
 
-def flipped_positions(xyz: np.ndarray, units: np.ndarray) -> np.ndarray:
-    """(P, 3, 3) positions of C, O, N of every unit turned 180 degrees about CA(i)-CA(i+1)."""
+def turned_positions(xyz: np.ndarray, units: np.ndarray, degrees: float | np.ndarray) -> np.ndarray:
+    """(P, A, 3, 3) positions of C, O, N of every unit turned about CA(i) -> CA(i+1) by each of
+    ``degrees`` (A angles; (P, 3, 3) for one angle)."""
     a, b = xyz[units[:, 0]], xyz[units[:, 4]]
     u = (b - a) / np.linalg.norm(b - a, axis=1, keepdims=True)
     v = xyz[units[:, 1:4]] - a[:, None]
     par = (v * u[:, None]).sum(-1, keepdims=True) * u[:, None]
-    return a[:, None] + par - (v - par)
+    perp = v - par
+    w = np.cross(u[:, None], perp)
+    th = np.radians(np.atleast_1d(np.asarray(degrees, dtype=float)))[:, None, None]
+    # exact 0 and +-1 at multiples of 90 degrees: the full flip is a + par - perp to the bit
+    cos, sin = np.round(np.cos(th), 15), np.round(np.sin(th), 15)
+    out = (a[:, None] + par)[:, None] + cos * perp[:, None] + sin * w[:, None]
+    return out[:, 0] if np.ndim(degrees) == 0 else out
+
+
+def flipped_positions(xyz: np.ndarray, units: np.ndarray) -> np.ndarray:
+    """(P, 3, 3) positions of C, O, N of every unit turned 180 degrees about CA(i)-CA(i+1)."""
+    return turned_positions(xyz, units, 180.0)
 
 
 def flip_peptides(
@@ -56,8 +76,9 @@ def flip_peptides(
     units: np.ndarray,
     density: Callable[[torch.Tensor], torch.Tensor],
     margin: float = FLIP_MARGIN,
+    angles: np.ndarray = FULL_FLIP,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Turn over the peptides whose O fits the map better flipped.
+    """Turn the peptides whose O fits the map better turned by one of ``angles``.
 
     Parameters
     ----------
@@ -70,6 +91,8 @@ def flip_peptides(
         (a :class:`~.refine.DensityField`).
     margin
         Required gain at O (sigma).
+    angles
+        Turns tried (degrees): the full flip, or :data:`TURN_ANGLES`.
 
     Returns
     -------
@@ -79,11 +102,15 @@ def flip_peptides(
     out = xyz.copy()
     if not len(units):
         return out, np.zeros(0, dtype=bool)
-    turned = flipped_positions(xyz, units)
+    turned = turned_positions(xyz, units, np.atleast_1d(angles))  # (P, A, 3, 3)
     with torch.no_grad():
         now = density(torch.as_tensor(xyz[units[:, 2]], dtype=torch.float64)).numpy()
-        new = density(torch.as_tensor(turned[:, 1], dtype=torch.float64)).numpy()
-    flipped = np.minimum(new, 5.0) > np.minimum(now, 5.0) + margin
+        o = torch.as_tensor(turned[:, :, 1].reshape(-1, 3), dtype=torch.float64)
+        new = density(o).numpy().reshape(len(units), -1)
+    best = np.argmax(np.minimum(new, 5.0), axis=1)
+    top = np.minimum(new[np.arange(len(units)), best], 5.0)
+    flipped = top > np.minimum(now, 5.0) + margin
+    pick = turned[np.flatnonzero(flipped), best[flipped]]
     for k in range(3):
-        out[units[flipped, 1 + k]] = turned[flipped, k]
+        out[units[flipped, 1 + k]] = pick[:, k]
     return out, flipped

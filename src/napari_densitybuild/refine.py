@@ -12,11 +12,11 @@ onto a Cartesian grid around the atoms (0.4 A) and read with ``grid_sample``, so
 term is differentiable. Linked C-alphas closer than 3.3 A before a proline make a cis peptide,
 restrained as one; before other residues such a link (on real maps nearly always a wrong trace
 step, not one of the rare cis peptides that precede no proline) keeps only its C-N bond.
-Between rounds, peptides whose carbonyl O fits the map better turned over are flipped
-(:mod:`.pepflip`), side chains that fit the map clearly better in another rotamer are
-replaced (:mod:`.rotamers`), ASN, GLN and HIS side chains are turned round where their
-H-bonds say so (:mod:`.sideflip`), and the first residue of each fragment has its N and side
-chain turned about CA-C where the map puts them (:mod:`.termini`).
+Between rounds, peptides whose carbonyl O fits the map better turned over (or, asked, turned
+by any angle) are turned (:mod:`.pepflip`), side chains that fit the map clearly better in
+another rotamer are replaced (:mod:`.rotamers`), ASN, GLN and HIS side chains are turned round
+where their H-bonds say so (:mod:`.sideflip`), and the first residue of each fragment has its N
+and side chain turned about CA-C where the map puts them (:mod:`.termini`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from .geometry import CIS_CA, chiral_centres, cis_peptide_pairs, peptide_pairs, 
 from .lbfgs import minimize, value_and_grad
 from .maps import DensityMap
 from .ncs_side_chains import fit_ncs_side_chains
-from .pepflip import flip_peptides, peptide_units
+from .pepflip import FULL_FLIP, TURN_ANGLES, flip_peptides, peptide_units
 from .rotamers import fit_rotamers
 from .sideflip import flip_side_chains
 from .symmetry import Symmetry
@@ -213,6 +213,7 @@ def refine(
     iterations: int = 30,
     field: DensityField | None = None,
     peptide_flips: bool = True,
+    peptide_turns: bool = False,
     side_chain_flips: bool = True,
     rotamer_fit: bool = True,
     start_turns: bool = True,
@@ -239,6 +240,9 @@ def refine(
     peptide_flips
         After each round but the last, turn over peptides whose O fits the map better flipped
         (:mod:`.pepflip`).
+    peptide_turns
+        With ``peptide_flips``, try every turn of :data:`~.pepflip.TURN_ANGLES`, not the full
+        flip alone.
     side_chain_flips
         After each round but the last, turn round the ASN, GLN and HIS side chains whose
         surroundings make more H-bonds the other way (:mod:`.sideflip`).
@@ -274,6 +278,7 @@ def refine(
     if dmap is not None and field is None:
         field = DensityField(dmap, model.xyz)
     units = peptide_units(model) if peptide_flips and field is not None else None
+    turns = TURN_ANGLES if peptide_turns else FULL_FLIP
     sym = Symmetry.of_map(dmap) if dmap is not None else None
     rotamer_fit = rotamer_fit and field is not None
     start_turns = start_turns and field is not None
@@ -290,7 +295,7 @@ def refine(
         if k > 0 and (units is not None or side_chain_flips or rotamer_fit or start_turns):
             xyz = x.numpy().copy()
             if units is not None:
-                xyz, flipped = flip_peptides(xyz, units, field)
+                xyz, flipped = flip_peptides(xyz, units, field, angles=turns)
                 n_flips += int(flipped.sum())
             if start_turns:
                 xyz, starts = turn_fragment_starts(xyz, model, field, only=only)

@@ -45,6 +45,14 @@ DEFAULT_TRIM_LINKS = True
 #: sequences, in two draws, backbone and all-atom RMSD sums fell, no match or type was lost
 #: and fewer residues clashed (docs/build.md, "Frames searched again").
 DEFAULT_FRAME_SEARCH = True
+#: Which build passes' refinement turns peptide units by any angle about their C-alpha axis
+#: where the carbonyl O fits the map better (``peptide_turns``: "last", "every" or "none"; the
+#: others try the full flip alone). "none": on 13 real maps, in four draws, "every" and "last"
+#: lowered the backbone error but failed their rules (clashing short fragments kept, matches at
+#: the 1 A edge lost, all-atom error not lower), and the held-out maps gained no types
+#: (docs/build.md, "Peptide units turned by any angle").
+PEPTIDE_TURNS = ("none", "last", "every")
+DEFAULT_PEPTIDE_TURNS = "none"
 #: With a sequence and ``DEFAULT_TRIM_LINKS``, builds leave out fragment ends that strayed past
 #: a chain break (``stray_ends``; ``--no-trim-links``: not): on 13 real maps with their
 #: sequences, in two draws, 13-14 residues that matched no deposited one went and nothing else

@@ -13,10 +13,12 @@ from ..settings import (
     DEFAULT_LINK,
     DEFAULT_NCS,
     DEFAULT_PASSES,
+    DEFAULT_PEPTIDE_TURNS,
     DEFAULT_TRIM_LINKS,
     DEFAULT_TTA,
     DEFAULT_WEAK_FRAGMENTS,
     DEVICE_CHOICES,
+    PEPTIDE_TURNS,
 )
 
 
@@ -176,6 +178,19 @@ def add_passes(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_peptide_turns(p: argparse.ArgumentParser) -> None:
+    """``--peptide-turns none|last|every``: which passes' refinement turns peptide units by any
+    angle where their carbonyl O fits the map better (:mod:`~napari_densitybuild.pepflip`)."""
+    p.add_argument(
+        "--peptide-turns",
+        choices=PEPTIDE_TURNS,
+        default=DEFAULT_PEPTIDE_TURNS,
+        help="which passes turn peptides by any angle about their C-alpha axis where the O fits "
+        "the map better; the others try the full flip alone (default "
+        f"{DEFAULT_PEPTIDE_TURNS}: docs/build.md)",
+    )
+
+
 def add_weights(p: argparse.ArgumentParser, detector: bool = True) -> None:
     """``--weights`` (classifier) and, with ``detector``, ``--detector`` (.safetensors)."""
     p.add_argument("--weights", help="classifier .safetensors (default: the shipped weights)")
@@ -201,4 +216,5 @@ def add_build_options(p: argparse.ArgumentParser, sequence_help: str) -> None:
     add_frame_search(p)
     add_fill_gaps(p)
     add_link(p)
+    add_peptide_turns(p)
     add_weights(p)

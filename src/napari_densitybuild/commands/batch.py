@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         "frame_search",
         "fill_gaps",
         "link",
+        "peptide_turns",
     )
     options = {k: getattr(args, k) for k in keys}
     rows = run_batch(args.maps, args.out, args.scheduler, args.workers, options)

@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         frame_search=args.frame_search,
         fill_gaps=args.fill_gaps,
         link=args.link,
+        peptide_turns=args.peptide_turns,
     )
     write_structure(result.structure(), args.out)
     total = time.perf_counter() - t0

@@ -26,6 +26,7 @@ from ._options import (
     add_link,
     add_ncs,
     add_passes,
+    add_peptide_turns,
     add_trim_links,
     add_weak_fragments,
     print_note,
@@ -83,6 +84,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     add_frame_search(p)
     add_fill_gaps(p)
     add_link(p)
+    add_peptide_turns(p)
     return p
 
 
@@ -229,4 +231,4 @@ def _build(dmap, args: argparse.Namespace):
                  weak_fragments=weak_fragments_rule(args.keep_weak_fragments),
                  join=args.join, trim_links=args.trim_links,
                  frame_search=args.frame_search, fill_gaps=args.fill_gaps,
-                 link=args.link)  # fmt: skip
+                 link=args.link, peptide_turns=args.peptide_turns)  # fmt: skip
