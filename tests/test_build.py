@@ -84,6 +84,28 @@ def test_bad_input_one_line(tmp_path, capsys):
     assert "--passes: must be 1 or more" in capsys.readouterr().err
 
 
+def test_peptide_turns_reach_the_build(tmp_path, monkeypatch, capsys):
+    """``--peptide-turns`` is passed to ``build`` (the build itself is replaced: it stops at
+    once), "none" by default; a value not among the choices is refused."""
+    from napari_densitybuild import build as build_module
+    from napari_densitybuild.errors import DensityBuildError
+
+    seen = []
+
+    def fake_build(*args, peptide_turns="missing", **kwargs):
+        seen.append(peptide_turns)
+        raise DensityBuildError("stopped by the test")
+
+    monkeypatch.setattr(build_module, "build", fake_build)
+    out = str(tmp_path / "m.cif")
+    for extra in ([], ["--peptide-turns", "last"], ["--peptide-turns", "every"]):
+        assert main(["build", MAP, "--out", out, "--device", "cpu", *extra]) == 2
+    assert seen == ["none", "last", "every"]
+    with pytest.raises(SystemExit):
+        main(["build", MAP, "--out", out, "--peptide-turns", "all"])
+    assert "invalid choice: 'all'" in capsys.readouterr().err
+
+
 def _backbone_deviation(built, truth, sym) -> np.ndarray:
     """(matched, 4) distances of N, CA, C, O to the matched true residues."""
     from napari_densitybuild.models import backbone_residues
