@@ -29,10 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from napari_densitybuild.boxes import backbone_frames  # noqa: E402
+from napari_densitybuild.geometry import dihedral  # noqa: E402
 from napari_densitybuild.models import backbone_residues  # noqa: E402
 from napari_densitybuild.pose import world_to_frame  # noqa: E402
 from napari_densitybuild.residues import HEAVY_ATOMS, SWAPS  # noqa: E402
-from napari_densitybuild.rotamers import CHI_ATOMS, dihedral  # noqa: E402
+from napari_densitybuild.rotamers import CHI_ATOMS  # noqa: E402
 from napari_densitybuild.training.split import split_files  # noqa: E402
 
 OUT = ROOT / "src" / "napari_densitybuild" / "data" / "rotamers.npz"

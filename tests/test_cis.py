@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 from conftest import REAL_DIR, real_model_path, turn_about, turn_peptide
 
-from napari_densitybuild.geometry import CIS_CA, cis_peptide_pairs, peptide_pairs
+from napari_densitybuild.geometry import CIS_CA, cis_peptide_pairs, dihedral, peptide_pairs
 from napari_densitybuild.models import read_structure
 from napari_densitybuild.refine import atom_model, build_restraints, refine
-from napari_densitybuild.rotamers import dihedral
 
 SAMPLE = Path(__file__).parents[1] / "sample_data"
 SQUEEZE = 0.6  # A: a proline pushed towards the residue before, as a collapsed link

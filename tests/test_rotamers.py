@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from napari_densitybuild.geometry import dihedral
 from napari_densitybuild.maps import read_map
 from napari_densitybuild.models import read_structure
 from napari_densitybuild.refine import DensityField, atom_model, refine
@@ -15,7 +16,6 @@ from napari_densitybuild.residues import HEAVY_ATOMS
 from napari_densitybuild.rotamers import (
     CHI_ATOMS,
     candidates,
-    dihedral,
     fit_rotamers,
     rotamer_library,
 )

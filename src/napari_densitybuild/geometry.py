@@ -199,3 +199,14 @@ def rama_outlier_fraction(st: gemmi.Structure) -> float:
     """Fraction of residues (with phi and psi) in the outlier region (NaN if none)."""
     rows = ramachandran(st)
     return float(np.mean([r["outlier"] for r in rows])) if rows else float("nan")
+
+
+def dihedral(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Dihedral angles (degrees, -180..180) of points (..., 3)."""
+    b0, b1, b2 = a - b, c - b, d - c
+    b1 = b1 / np.linalg.norm(b1, axis=-1, keepdims=True)
+    v = b0 - (b0 * b1).sum(-1, keepdims=True) * b1
+    w = b2 - (b2 * b1).sum(-1, keepdims=True) * b1
+    x = (v * w).sum(-1)
+    y = (np.cross(b1, v) * w).sum(-1)
+    return np.degrees(np.arctan2(y, x))

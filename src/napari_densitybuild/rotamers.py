@@ -85,17 +85,6 @@ NEGATIVE_WEIGHT = 2.0
 _Z = {"C": 6.0, "N": 7.0, "O": 8.0, "S": 16.0}
 
 
-def dihedral(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """Dihedral angles (degrees, -180..180) of points (..., 3)."""
-    b0, b1, b2 = a - b, c - b, d - c
-    b1 = b1 / np.linalg.norm(b1, axis=-1, keepdims=True)
-    v = b0 - (b0 * b1).sum(-1, keepdims=True) * b1
-    w = b2 - (b2 * b1).sum(-1, keepdims=True) * b1
-    x = (v * w).sum(-1)
-    y = (np.cross(b1, v) * w).sum(-1)
-    return np.degrees(np.arctan2(y, x))
-
-
 @lru_cache(maxsize=1)
 def rotamer_library() -> dict[str, dict[str, np.ndarray]]:
     """Per type: ``xyz`` (K, m, 3) frame coordinates of CB onwards, ``logp`` (K,), ``chi``."""

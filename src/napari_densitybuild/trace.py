@@ -19,7 +19,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .boxes import backbone_frames
-from .geometry import CIS_CA, DUPLICATE_CA
+from .geometry import CIS_CA, DUPLICATE_CA, dihedral
 from .maps import DensityMap
 from .symmetry import Symmetry
 
@@ -231,15 +231,7 @@ def cis_carbonyl(ca: np.ndarray, n_next: np.ndarray, ca_next: np.ndarray) -> np.
     h = np.sqrt(max(CA_C**2 - x * x, 0.0))
     # of the two places in the plane, the one with the C-alphas on one side of the C-N bond
     sides = [ca + x * u + sign * h * w for sign in (1.0, -1.0)]
-    return min(sides, key=lambda c: _minus_cos_omega(c, n_next, ca, ca_next))
-
-
-def _minus_cos_omega(c: np.ndarray, n: np.ndarray, ca: np.ndarray, ca_next: np.ndarray) -> float:
-    """Minus the cosine of omega (CA-C-N-CA): -1 for a cis peptide, 1 for a trans one."""
-    bond = (n - c) / np.linalg.norm(n - c)
-    a, b = ca - c, ca_next - n
-    a, b = a - (a @ bond) * bond, b - (b @ bond) * bond
-    return -float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+    return min(sides, key=lambda c: abs(float(dihedral(ca, c, n_next, ca_next))))
 
 
 def candidate_links(det: Detections, dmap: DensityMap, sym: Symmetry) -> list[tuple]:
