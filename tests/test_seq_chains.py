@@ -95,3 +95,30 @@ def test_records_of_one_molecule_share_chains():
     assert session.meta["chain_sequences"] == {"A": "MKVLAGSSTTPQRR"}
     other = sequence_chains(result, Symmetry.none(), ["MKVLAGSSTTPQ", "WWWWWWWWWWWW"])
     assert other.report["chains"] == 2
+
+
+def test_residues_the_sequence_has_no_place_for_are_numbered_by_their_neighbours():
+    """Before a fragment's first aligned residue, numbers count down from it (0 and below
+    past the sequence's start); after an aligned residue, insertion codes; no positions: 1, 2."""
+    from napari_densitybuild.assemble import number_residues
+    from napari_densitybuild.trace import Trace
+
+    fragment = np.array([0] * 7 + [1] * 3 + [2] * 2)
+    trace = Trace(np.zeros((12, 3)), np.zeros((12, 3)), np.zeros((12, 3)), np.ones(12), fragment)
+    positions = [np.array([-1, -1, 4, 5, -1, 6, -1]), np.array([-1, 0, 1]), None]
+    chain, seqid, icode = number_residues(trace, positions)
+    assert chain.tolist() == ["A"] * 7 + ["B"] * 3 + ["C"] * 2
+    assert seqid.tolist() == [3, 4, 5, 6, 6, 7, 7, 0, 1, 2, 1, 2]
+    assert icode.tolist() == ["", "", "", "", "A", "", "A", "", "", "", "", ""]
+
+
+def test_a_fragment_whose_first_residue_the_sequence_skipped_joins_its_chain_after_it():
+    """1-5 and (6), 7-12: the unaligned first residue of the second fragment, numbered 6, comes
+    after 5 in one chain; numbered 5 (its place taken), the fragment is a chain of its own."""
+    for lead, chains in ((6, 1), (5, 2)):
+        result, _ = _pieces([0] * 5 + [1] * 7, [*range(1, 6), lead, *range(7, 13)],
+                            [0] * 5 + [-1] + [0] * 6)  # fmt: skip
+        out = sequence_chains(result, Symmetry.none())
+        assert out.report["chains"] == chains
+        if chains == 1:
+            assert out.seqid.tolist() == list(range(1, 13))

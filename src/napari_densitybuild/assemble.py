@@ -86,16 +86,26 @@ def ca_structure(placed: Trace, dmap: DensityMap | None = None) -> gemmi.Structu
 def number_residues(
     trace: Trace, positions: list[np.ndarray | None]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Chain names, residue numbers and insertion codes from per-fragment sequence positions."""
+    """Chain names, residue numbers and insertion codes from per-fragment sequence positions.
+
+    A fragment without positions is numbered 1, 2, ...; an aligned residue by its position
+    (1-based). Residues the sequence has no place for are numbered by their neighbours: before
+    the first aligned residue, counting down from it (the fragment's start runs on before it:
+    0 and below where it runs past the sequence's start); after an aligned residue, as its
+    insertions (``12A``, ``12B``, ...).
+    """
     chain, seqid, icode = [], [], []
     for f in range(trace.fragment_count):
         n = int(np.count_nonzero(trace.fragment == f))
         pos = positions[f]
         last, ins = 0, 0
+        lead = int(np.argmax(pos >= 0)) if pos is not None and (pos >= 0).any() else 0
         for k in range(n):
             chain.append(chain_name(f))
             if pos is None:
                 seqid.append(k + 1), icode.append("")
+            elif k < lead:  # before the first aligned residue
+                seqid.append(int(pos[lead]) + 1 - (lead - k)), icode.append("")
             elif pos[k] >= 0:
                 last, ins = int(pos[k]) + 1, 0
                 seqid.append(last), icode.append("")

@@ -70,10 +70,10 @@ def chain_groups(
         record = np.where(record >= 0, molecules(sequences)[np.maximum(record, 0)], -1)
     ca = result.trace.ca.copy()
     rec = [int(record[idx].max()) if len(idx) else -1 for idx in frags]
-    # numbers of the aligned residues (one unaligned at an end is numbered as an insertion)
-    num = [result.seqid[idx][record[idx] >= 0] for idx in frags]
-    first = [int(n.min()) if len(n) else 0 for n in num]
-    last = [int(n.max()) if len(n) else 0 for n in num]
+    # the numbers a fragment holds (unaligned residues before its first aligned one count down
+    # from it, others are insertions: assemble.number_residues)
+    first = [int(result.seqid[idx].min()) if len(idx) else 0 for idx in frags]
+    last = [int(result.seqid[idx].max()) if len(idx) else 0 for idx in frags]
     chains: list[list[int]] = []
     moves: dict[int, tuple[int, np.ndarray]] = {}
     for k in sorted({r for r in rec if r >= 0}):
