@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                "backbone_rmsd": round(m["backbone_rmsd"], 3),
                "all_atom_rmsd": round(m["all_atom_rmsd"], 3),
                "clashing": m["clashing_residues"],
+               "clashing_left_out": result.report.get("clashing_residues_left_out"),
                "rama_outliers": round(m["rama_outliers"], 4), "bond_rmsz": round(m["bond_rmsz"], 3),
                "seconds": round(time.perf_counter() - t0, 1)}  # fmt: skip
         print(json.dumps(row), flush=True)

@@ -115,6 +115,7 @@ def build_one(map_path: str, out_dir: str, options: dict | None = None) -> dict:
             ncs=options.get("ncs", DEFAULT_NCS),
             ncs_side_chains=options.get("ncs_side_chains", False),
             weak_fragments=weak_fragments_rule(bool(options.get("keep_weak_fragments"))),
+            clashing_fragments=not options.get("keep_clashing_fragments"),
             join=options.get("join", DEFAULT_JOIN),
             trim_links=options.get("trim_links", DEFAULT_TRIM_LINKS),
             frame_search=options.get("frame_search", DEFAULT_FRAME_SEARCH),

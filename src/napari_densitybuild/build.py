@@ -25,6 +25,7 @@ from .build_result import (
     recount,
     without_weak_fragments,
 )
+from .clashing_fragments import without_clashing_fragments
 from .classify import Classifier
 from .errors import DensityBuildError
 from .frame_search import refit_doubted
@@ -41,6 +42,7 @@ from .seq_chains import sequence_chains
 from .sequence import assign_fragment
 from .settings import (
     AMIDE_DENSITY_WEIGHT,
+    DEFAULT_CLASHING_FRAGMENTS,
     DEFAULT_FILL_GAPS,
     DEFAULT_FRAME_SEARCH,
     DEFAULT_JOIN,
@@ -130,6 +132,7 @@ def build(
     ncs_side_chains: bool = False,
     scaffold_below: float = DEFAULT_SCAFFOLD_BELOW,
     weak_fragments: tuple[int, float] | None = DEFAULT_WEAK_FRAGMENTS,
+    clashing_fragments: bool = DEFAULT_CLASHING_FRAGMENTS,
     join: bool = DEFAULT_JOIN,
     trim_links: bool = DEFAULT_TRIM_LINKS,
     frame_search: bool = DEFAULT_FRAME_SEARCH,
@@ -175,6 +178,10 @@ def build(
         (length, confidence): leave out fragments of at most ``length`` residues whose mean
         detector score x top class probability (0-100) is under ``confidence``
         (:meth:`.Trace.weak_fragments`); None keeps every fragment. Never leaves nothing.
+    clashing_fragments
+        Leave out fragments of at most :data:`~.clashing_fragments.MAX_LENGTH` residues in an
+        impossible contact with a longer fragment or a crystal copy of one
+        (:mod:`.clashing_fragments`).
     join
         Join fragments where one ends at peptide-bond distance from a crystal copy (or the
         same copy) of another's start (:mod:`.joins`), then refine the new junctions.
@@ -305,6 +312,9 @@ def build(
         result, kept = without_weak_fragments(result, aligned, *weak_fragments)
         aligned = aligned[kept]
     sym = Symmetry.of_map(dmap)
+    if clashing_fragments:
+        result, kept = without_clashing_fragments(result, aligned, sym)
+        aligned = aligned[kept]
     if sequences and trim_links and stray_ends:
         result, _ = without_stray_ends(result, aligned, sym)
     if join:

@@ -109,6 +109,10 @@ class BuildResult:
         if r.get("weak_fragments_left_out"):
             parts.append(f"{r['weak_fragments_left_out']} short weak fragments "
                          f"({r['weak_residues_left_out']} residues) left out")  # fmt: skip
+        if r.get("clashing_fragments_left_out"):
+            n = r["clashing_fragments_left_out"]
+            parts.append(f"{n} short fragment{'s' * (n != 1)} ({r['clashing_residues_left_out']} "
+                         "residues) in impossible contact with longer ones left out")  # fmt: skip
         seconds = r.get("seconds", {}).get("total")
         return ", ".join(parts) + (f" ({seconds:.1f} s)" if seconds is not None else "")
 

@@ -31,6 +31,11 @@ DEFAULT_SCAFFOLD_BELOW = 0.5
 #: fragments held 99 residues with no deposited C-alpha within 1 A (65 of 4iid's 76 in its
 #: glycans) and 3 that matched one (docs/build.md). None keeps every fragment.
 DEFAULT_WEAK_FRAGMENTS: tuple[int, float] | None = (10, 50.0)
+#: Builds leave out fragments of at most this many residues with a heavy atom closer than this
+#: (A, the evaluation's clash distance) to one of a longer fragment or a crystal copy of one
+#: (see ``clashing_fragments``; ``--keep-clashing-fragments``: not).
+CLASHING_FRAGMENTS: tuple[int, float] = (5, 2.2)
+DEFAULT_CLASHING_FRAGMENTS = True
 #: Builds join fragments where one ends at peptide-bond distance from a crystal copy of another's
 #: start, moving the second onto that copy (see ``joins``).
 DEFAULT_JOIN = True

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ..settings import (
+    CLASHING_FRAGMENTS,
     DEFAULT_ENVIRONMENT,
     DEFAULT_FILL_GAPS,
     DEFAULT_FRAME_SEARCH,
@@ -92,6 +93,18 @@ def add_weak_fragments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help=f"keep fragments of up to {length} residues whose mean confidence is under "
         f"{confidence:g} (left out by default: mostly ligand or glycan density)",
+    )
+
+
+def add_clashing_fragments(p: argparse.ArgumentParser) -> None:
+    """``--keep-clashing-fragments``: keep short fragments in an impossible contact with a
+    longer one (:mod:`~napari_densitybuild.clashing_fragments`)."""
+    length, clash = CLASHING_FRAGMENTS
+    p.add_argument(
+        "--keep-clashing-fragments",
+        action="store_true",
+        help=f"keep fragments of up to {length} residues with an atom under {clash:g} A from one "
+        "of a longer fragment or a crystal copy of one (left out by default: docs/build.md)",
     )
 
 
@@ -211,6 +224,7 @@ def add_build_options(p: argparse.ArgumentParser, sequence_help: str) -> None:
     add_passes(p)
     add_ncs(p)
     add_weak_fragments(p)
+    add_clashing_fragments(p)
     add_join(p)
     add_trim_links(p)
     add_frame_search(p)

@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         "ncs",
         "ncs_side_chains",
         "keep_weak_fragments",
+        "keep_clashing_fragments",
         "join",
         "trim_links",
         "frame_search",

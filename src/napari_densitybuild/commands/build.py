@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         ncs=args.ncs,
         ncs_side_chains=args.ncs_side_chains,
         weak_fragments=weak_fragments_rule(args.keep_weak_fragments),
+        clashing_fragments=not args.keep_clashing_fragments,
         join=args.join,
         trim_links=args.trim_links,
         frame_search=args.frame_search,

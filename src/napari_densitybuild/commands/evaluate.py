@@ -18,6 +18,7 @@ from pathlib import Path
 from ..errors import DensityBuildError
 from ..settings import DEFAULT_TTA, weak_fragments_rule
 from ._options import (
+    add_clashing_fragments,
     add_device,
     add_environment,
     add_fill_gaps,
@@ -79,6 +80,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     add_passes(p)
     add_ncs(p)
     add_weak_fragments(p)
+    add_clashing_fragments(p)
     add_join(p)
     add_trim_links(p)
     add_frame_search(p)
@@ -229,6 +231,7 @@ def _build(dmap, args: argparse.Namespace):
                  sequences, passes=args.passes, ncs=args.ncs,
                  ncs_side_chains=args.ncs_side_chains,
                  weak_fragments=weak_fragments_rule(args.keep_weak_fragments),
+                 clashing_fragments=not args.keep_clashing_fragments,
                  join=args.join, trim_links=args.trim_links,
                  frame_search=args.frame_search, fill_gaps=args.fill_gaps,
                  link=args.link, peptide_turns=args.peptide_turns)  # fmt: skip
