@@ -86,7 +86,7 @@ def test_bad_input_one_line(tmp_path, capsys):
 
 def test_peptide_turns_reach_the_build(tmp_path, monkeypatch, capsys):
     """``--peptide-turns`` is passed to ``build`` (the build itself is replaced: it stops at
-    once), "none" by default; a value not among the choices is refused."""
+    once), "every" by default; a value not among the choices is refused."""
     from napari_densitybuild import build as build_module
     from napari_densitybuild.errors import DensityBuildError
 
@@ -98,9 +98,9 @@ def test_peptide_turns_reach_the_build(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(build_module, "build", fake_build)
     out = str(tmp_path / "m.cif")
-    for extra in ([], ["--peptide-turns", "last"], ["--peptide-turns", "every"]):
+    for extra in ([], ["--peptide-turns", "last"], ["--peptide-turns", "none"]):
         assert main(["build", MAP, "--out", out, "--device", "cpu", *extra]) == 2
-    assert seen == ["none", "last", "every"]
+    assert seen == ["every", "last", "none"]
     with pytest.raises(SystemExit):
         main(["build", MAP, "--out", out, "--peptide-turns", "all"])
     assert "invalid choice: 'all'" in capsys.readouterr().err

@@ -206,8 +206,8 @@ def build(
         the one or two new residues the map shows between them (:mod:`.links`).
     peptide_turns
         Which passes' refinement turns peptide units by any angle where their O fits the map
-        better (:data:`~.pepflip.TURN_ANGLES`; the others try the full flip alone): "last",
-        "every" or "none".
+        better (:data:`~.pepflip.TURN_ANGLES`; the others try the full flip alone): "every"
+        (the default), "last" or "none".
 
     Raises
     ------
