@@ -92,7 +92,7 @@ class BuildResult:
         if r.get("ncs_residues"):
             parts.append(f"{r['ncs_residues']} in NCS copies")
         changes = [f"{r[k]} {what}" for k, what in (("rotamer_changes", "rotamers refitted"),
-                   ("peptide_flips", "peptides flipped"), ("side_chain_flips", "amides/rings "
+                   ("peptide_flips", "peptide units turned"), ("side_chain_flips", "amides/rings "
                    "turned"), ("start_turns", "fragment starts turned"), ("ncs_side_chains",
                    "side chains from NCS copies"), ("fragments_joined", "fragments joined "
                    "across crystal contacts")) if r.get(k)]  # fmt: skip
