@@ -94,9 +94,10 @@ def test_build_leaves_stray_ends_out_with_the_sequence_positions_or_by_geometry(
     placer, clf = Placer.from_path(None, device="cpu"), Classifier.from_path(None, "cpu", tta=0)
     calls, real = [], build_module.without_stray_ends
 
-    def spy(result, aligned, sym):
+    def spy(result, aligned, sym, dmap=None):
         calls.append(int(aligned.sum()))
-        return real(result, aligned, sym)
+        assert dmap is None  # an unrefined build refines nothing again
+        return real(result, aligned, sym, dmap)
 
     monkeypatch.setattr(build_module, "without_stray_ends", spy)
     out = build_module.build(dmap, placer, clf, passes=1, do_refine=False)
@@ -111,3 +112,18 @@ def test_build_leaves_stray_ends_out_with_the_sequence_positions_or_by_geometry(
     build_module.build(dmap, placer, clf, seqs, passes=1, do_refine=False, stray_ends=False)
     build_module.build(dmap, placer, clf, seqs, passes=1, do_refine=False, trim_links=False)
     assert len(calls) == 1
+
+
+def test_given_the_map_the_residues_beside_a_stray_end_are_refined_again_the_rest_held():
+    from napari_densitybuild._napari._sample_data import sample_paths
+    from napari_densitybuild.maps import read_map
+
+    dmap = read_map(sample_paths()[0])
+    result, truth = _split(stray_ends_first=False)  # the stray residue starts fragment 2
+    aligned = np.ones(len(result), dtype=bool)
+    out, kept = without_stray_ends(result, aligned, Symmetry.none(), dmap)
+    assert kept.tolist() == [True] * 7 + [False] + [True] * 5
+    beside = out.model.residue == 7  # the new start, once after the stray residue
+    np.testing.assert_array_equal(out.model.xyz[~beside], truth[~beside])  # held
+    moved = np.linalg.norm(out.model.xyz[beside] - truth[beside], axis=1)
+    assert moved.max() > 0 and moved.max() < 1.0  # refined, and still where the map puts them

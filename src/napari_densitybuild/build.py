@@ -316,7 +316,7 @@ def build(
         result, kept = without_clashing_fragments(result, aligned, sym)
         aligned = aligned[kept]
     if sequences and trim_links and stray_ends:
-        result, _ = without_stray_ends(result, aligned, sym)
+        result, _ = without_stray_ends(result, aligned, sym, dmap if do_refine else None)
     if join:
         result, junction = join_fragments(result, sym, renumber=not sequences)
         if do_refine:

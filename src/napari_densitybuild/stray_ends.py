@@ -9,14 +9,19 @@ number, same type). In builds of the 13 real maps outside the held-out set with 
 confidence, and the residue beside the other lay 3.4-5.1 A from it (C-alpha to C-alpha, any
 crystal image); in the 14th neither matched.
 
-:func:`without_stray_ends` leaves the less confident of each such pair out, and nothing else
-moves. Joining the two fragments across the gap, or refining the residue beside the stray one
-again, did more harm than good; and without a sequence, where only geometry and confidence
-can tell the stray one, a right residue went once (docs/build.md, "Stray fragment ends").
+:func:`without_stray_ends` leaves the less confident of each such pair out and, given the map,
+refines the residues beside it again (rotamer fit and start turns, every other atom held): a
+new fragment start whose N the stray residue had pulled out of density can turn back into it.
+Joining the two fragments across the gap did more harm than good; refining the residues beside
+did too, by one clashing residue, until short clashing fragments were left out and peptides
+turned in every pass (2026-12-06: then it passed, docs/build.md, "Stray fragment ends"); and
+without a sequence, where only geometry and confidence can tell the stray one, a right residue
+went once.
 
 Examples
 --------
->>> result, kept = without_stray_ends(result, aligned, Symmetry.of_map(dmap))  # doctest: +SKIP
+>>> sym = Symmetry.of_map(dmap)  # doctest: +SKIP
+>>> result, kept = without_stray_ends(result, aligned, sym, dmap)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -26,9 +31,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .build_result import backbone_of, recount
+from .joins import chain_neighbours
+from .refine import refine_residues
 
 if TYPE_CHECKING:
     from .build_result import BuildResult
+    from .maps import DensityMap
     from .symmetry import Symmetry
 
 #: Largest C-alpha distance (A) between the residues on either side of the stray one once it
@@ -86,9 +94,11 @@ def stray_ends(
 
 
 def without_stray_ends(
-    result: BuildResult, aligned: np.ndarray, sym: Symmetry
+    result: BuildResult, aligned: np.ndarray, sym: Symmetry, dmap: DensityMap | None = None
 ) -> tuple[BuildResult, np.ndarray]:
-    """``result`` without its stray fragment ends (:func:`stray_ends`). Nothing else moves.
+    """``result`` without its stray fragment ends (:func:`stray_ends`); with ``dmap``, the
+    residues beside them refined again against it, every other atom held (None: nothing else
+    moves).
 
     Returns
     -------
@@ -103,4 +113,10 @@ def without_stray_ends(
         return result, ~drop
     out = result.subset(~drop)
     recount(out, aligned[~drop])
+    if dmap is not None:
+        touched = chain_neighbours(np.flatnonzero(drop), result.trace.fragment)
+        touched = touched[~drop[touched]]
+        new_index = np.cumsum(~drop) - 1
+        out.model.xyz = refine_residues(out.model, dmap, new_index[touched], peptide_flips=False,
+                                        side_chain_flips=False)  # fmt: skip
     return out, ~drop
