@@ -63,7 +63,8 @@ DEFAULT_PEPTIDE_TURNS = "every"
 #: With a sequence and ``DEFAULT_TRIM_LINKS``, builds leave out fragment ends that strayed past
 #: a chain break (``stray_ends``; ``--no-trim-links``: not): on 13 real maps with their
 #: sequences, in two draws, 13-14 residues that matched no deposited one went and nothing else
-#: changed (docs/build.md, "Stray fragment ends").
+#: changed; since 2026-12-06 the residues beside them are refined again, which passed the same
+#: rule (docs/build.md, "Stray fragment ends").
 DEFAULT_STRAY_ENDS = True
 #: With a sequence, builds build the one or two residues the numbering shows missing between
 #: fragments of one chain where the map shows them (``fill_gaps``; ``--no-fill-gaps``: not): on
