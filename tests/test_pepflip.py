@@ -14,7 +14,6 @@ from napari_densitybuild.models import read_structure
 from napari_densitybuild.pepflip import (
     TURN_ANGLES,
     flip_peptides,
-    flipped_positions,
     peptide_units,
     turned_positions,
 )
@@ -35,13 +34,13 @@ def test_units_and_geometry_of_a_flip(sample):
     units = peptide_units(model)
     assert len(units) == int(model.linked.sum())  # the sample has no cis peptides
     assert set(model.atom[units[:, 2]]) == {"O"} and set(model.atom[units[:, 3]]) == {"N"}
-    turned = flipped_positions(model.xyz, units)
+    turned = turned_positions(model.xyz, units, 180.0)
     move = np.linalg.norm(turned - model.xyz[units[:, 1:4]], axis=-1)
     assert np.all(move[:, 1] > 2.3) and np.all(move[:, 1] < 3.8)  # O crosses over
     assert np.all(move[:, [0, 2]] < 1.2)  # C and N stay near the CA-CA axis
     again = model.xyz.copy()
     again[units[:, 1:4].ravel()] = turned.reshape(-1, 3)
-    back = flipped_positions(again, units)
+    back = turned_positions(again, units, 180.0)
     np.testing.assert_allclose(back, model.xyz[units[:, 1:4]], atol=1e-9)
 
 
@@ -53,7 +52,7 @@ def test_wrong_side_carbonyls_are_turned_back(sample):
     np.testing.assert_array_equal(out, model.xyz)
     pick = np.random.default_rng(0).choice(len(units), size=6, replace=False)
     bad = model.xyz.copy()
-    bad[units[pick, 1:4].ravel()] = flipped_positions(model.xyz, units[pick]).reshape(-1, 3)
+    bad[units[pick, 1:4].ravel()] = turned_positions(model.xyz, units[pick], 180.0).reshape(-1, 3)
     out, flipped = flip_peptides(bad, units, field)
     assert set(np.flatnonzero(flipped)) == set(pick)
     np.testing.assert_allclose(out, model.xyz, atol=1e-6)
@@ -81,13 +80,15 @@ def test_turns_keep_the_unit_rigid_and_undo_each_other(sample):
         back = turned_positions(again, units, 360.0 - deg)
         np.testing.assert_allclose(back, model.xyz[units[:, 1:4]], atol=1e-9)
     np.testing.assert_allclose(turned[:, list(TURN_ANGLES).index(180.0)],
-                               flipped_positions(model.xyz, units), atol=1e-12)  # fmt: skip
+                               turned_positions(model.xyz, units, 180.0), atol=1e-12)  # fmt: skip
     # the full flip is the mirror image through the axis to the last bit (builds unchanged)
     a, b = model.xyz[units[:, 0]], model.xyz[units[:, 4]]
     u = (b - a) / np.linalg.norm(b - a, axis=1, keepdims=True)
     v = model.xyz[units[:, 1:4]] - a[:, None]
     par = (v * u[:, None]).sum(-1, keepdims=True) * u[:, None]
-    np.testing.assert_array_equal(flipped_positions(model.xyz, units), a[:, None] + par - (v - par))
+    np.testing.assert_array_equal(
+        turned_positions(model.xyz, units, 180.0), a[:, None] + par - (v - par)
+    )
 
 
 @pytest.mark.parametrize("degrees", [105.0, 135.0, 255.0])
@@ -113,7 +114,7 @@ def test_refine_reports_and_fixes_flips(sample):
     pick = np.arange(2, len(units), 9)[:5]
     truth = model.xyz
     model = dataclasses.replace(model, xyz=truth.copy())
-    model.xyz[units[pick, 1:4].ravel()] = flipped_positions(truth, units[pick]).reshape(-1, 3)
+    model.xyz[units[pick, 1:4].ravel()] = turned_positions(truth, units[pick], 180.0).reshape(-1, 3)
     info: dict = {}
     out = refine(model, dmap, field=field, info=info)
     assert info["peptide_flips"] >= len(pick)

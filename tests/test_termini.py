@@ -6,9 +6,10 @@ import numpy as np
 import torch
 
 from napari_densitybuild._napari._sample_data import sample_paths
+from napari_densitybuild.geometry import rotate_about
 from napari_densitybuild.models import read_structure
 from napari_densitybuild.refine import atom_model, refine
-from napari_densitybuild.termini import fragment_starts, rotate_about, turn_fragment_starts
+from napari_densitybuild.termini import fragment_starts, turn_fragment_starts
 
 MAP, MODEL = sample_paths()
 

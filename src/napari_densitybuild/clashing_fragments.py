@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .build_result import recount
+from .crystal_clash import LINK
 from .settings import CLASHING_FRAGMENTS
 
 if TYPE_CHECKING:
@@ -37,8 +38,6 @@ if TYPE_CHECKING:
 #: Longest fragment (residues) left out for an impossible contact with a longer one, and the
 #: heavy-atom distance (A) under which two atoms of different residues clash (as evaluated).
 MAX_LENGTH, CLASH = CLASHING_FRAGMENTS
-#: C-N distance (A) under which two residues are linked (a junction, not a clash).
-LINK = 2.0
 
 
 def clashing_fragments(

@@ -210,3 +210,29 @@ def dihedral(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.n
     x = (v * w).sum(-1)
     y = (np.cross(b1, v) * w).sum(-1)
     return np.degrees(np.arctan2(y, x))
+
+
+def rotate_about(
+    points: np.ndarray, origin: np.ndarray, axis: np.ndarray, degrees: float | np.ndarray
+) -> np.ndarray:
+    """``points`` (..., M, 3) turned about the line through ``origin`` along ``axis``.
+
+    ``origin`` and ``axis`` are (3,) or (..., 3), one line per leading index of ``points``
+    (a peptide unit about its own C-alpha axis, say). ``degrees`` may be an array (K,): the
+    result is then (K, ..., M, 3). Turns by multiples of 90 degrees are exact (cosine and sine
+    of exactly 0 and +-1: a full flip is ``origin + par - perp`` to the bit).
+    """
+    origin = np.asarray(origin, dtype=float)[..., None, :]
+    axis = np.asarray(axis, dtype=float)
+    u = (axis / np.linalg.norm(axis, axis=-1, keepdims=True))[..., None, :]
+    t = np.radians(np.atleast_1d(np.asarray(degrees, dtype=float)))
+    t = t.reshape((-1,) + (1,) * np.ndim(points))
+    cos, sin = np.cos(t), np.sin(t)
+    for value in (cos, sin):  # exact where the angle is a multiple of 90 degrees
+        near = np.abs(value - np.round(value)) < 1e-12
+        value[near] = np.round(value[near])
+    v = points - origin
+    par = (v * u).sum(-1, keepdims=True) * u
+    perp = v - par
+    out = origin + par + cos * perp + sin * np.cross(u, perp)
+    return out if np.ndim(degrees) else out[0]

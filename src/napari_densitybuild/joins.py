@@ -201,13 +201,21 @@ def trim_short_links(
         keep[np.flatnonzero(keep)[ends]] = False
     if keep.all():
         return result, keep, 0
-    touched = chain_neighbours(np.flatnonzero(~keep), result.trace.fragment)
-    touched = touched[keep[touched]]  # kept residues next to a dropped one
     out = result.subset(keep)
     if renumber:
         out.seqid, out.icode = number_residues(out.trace, [None] * out.trace.fragment_count)[1:]
     if dmap is not None:
-        new_index = np.cumsum(keep) - 1
-        out.model.xyz = refine_residues(out.model, dmap, new_index[touched], peptide_flips=False,
-                                        side_chain_flips=False)  # fmt: skip
+        out.model.xyz = refine_beside(out, result.trace.fragment, keep, dmap)
     return out, keep, duplicates
+
+
+def refine_beside(out: BuildResult, fragment: np.ndarray, keep: np.ndarray, dmap) -> np.ndarray:
+    """Coordinates of ``out`` (the residues of a build where ``keep``) with the residues that
+    were next to a left-out one in its ``fragment`` refined again, rotamer fit and start turns
+    included (a start whose N the left-out residue had pulled out of density can turn back
+    into it), every other atom held."""
+    touched = chain_neighbours(np.flatnonzero(~keep), fragment)
+    touched = touched[keep[touched]]  # kept residues next to a left-out one
+    new_index = np.cumsum(keep) - 1
+    return refine_residues(out.model, dmap, new_index[touched], peptide_flips=False,
+                           side_chain_flips=False)  # fmt: skip

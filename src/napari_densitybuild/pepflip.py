@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from .geometry import rotate_about
+
 if TYPE_CHECKING:
     from .refine import AtomModel
 
@@ -52,23 +54,10 @@ def peptide_units(model: AtomModel) -> np.ndarray:
 
 def turned_positions(xyz: np.ndarray, units: np.ndarray, degrees: float | np.ndarray) -> np.ndarray:
     """(P, A, 3, 3) positions of C, O, N of every unit turned about CA(i) -> CA(i+1) by each of
-    ``degrees`` (A angles; (P, 3, 3) for one angle)."""
+    ``degrees`` (A angles; (P, 3, 3) for one angle; :func:`~.geometry.rotate_about`)."""
     a, b = xyz[units[:, 0]], xyz[units[:, 4]]
-    u = (b - a) / np.linalg.norm(b - a, axis=1, keepdims=True)
-    v = xyz[units[:, 1:4]] - a[:, None]
-    par = (v * u[:, None]).sum(-1, keepdims=True) * u[:, None]
-    perp = v - par
-    w = np.cross(u[:, None], perp)
-    th = np.radians(np.atleast_1d(np.asarray(degrees, dtype=float)))[:, None, None]
-    # exact 0 and +-1 at multiples of 90 degrees: the full flip is a + par - perp to the bit
-    cos, sin = np.round(np.cos(th), 15), np.round(np.sin(th), 15)
-    out = (a[:, None] + par)[:, None] + cos * perp[:, None] + sin * w[:, None]
-    return out[:, 0] if np.ndim(degrees) == 0 else out
-
-
-def flipped_positions(xyz: np.ndarray, units: np.ndarray) -> np.ndarray:
-    """(P, 3, 3) positions of C, O, N of every unit turned 180 degrees about CA(i)-CA(i+1)."""
-    return turned_positions(xyz, units, 180.0)
+    out = rotate_about(xyz[units[:, 1:4]], a, b - a, degrees)
+    return out if np.ndim(degrees) == 0 else np.moveaxis(out, 0, 1)
 
 
 def flip_peptides(

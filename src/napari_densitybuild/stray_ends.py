@@ -31,8 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .build_result import backbone_of, recount
-from .joins import chain_neighbours
-from .refine import refine_residues
+from .joins import refine_beside
 
 if TYPE_CHECKING:
     from .build_result import BuildResult
@@ -114,9 +113,5 @@ def without_stray_ends(
     out = result.subset(~drop)
     recount(out, aligned[~drop])
     if dmap is not None:
-        touched = chain_neighbours(np.flatnonzero(drop), result.trace.fragment)
-        touched = touched[~drop[touched]]
-        new_index = np.cumsum(~drop) - 1
-        out.model.xyz = refine_residues(out.model, dmap, new_index[touched], peptide_flips=False,
-                                        side_chain_flips=False)  # fmt: skip
+        out.model.xyz = refine_beside(out, result.trace.fragment, ~drop, dmap)
     return out, ~drop

@@ -21,11 +21,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from .geometry import rotate_about
 from .rotamers import RHO_CAP
 
 if TYPE_CHECKING:
-    from numpy.typing import ArrayLike
-
     from .refine import AtomModel
 
 #: Angles tried about the CA-C axis (degrees apart).
@@ -54,22 +53,6 @@ def fragment_starts(model: AtomModel) -> list[tuple[int, int, int, int, np.ndarr
         out.append((atoms["N"], atoms["CA"], atoms["C"], atoms.get("CB", -1),
                     np.array(sorted(moving), dtype=np.int64)))  # fmt: skip
     return out
-
-
-def rotate_about(
-    points: np.ndarray, origin: np.ndarray, axis: np.ndarray, degrees: ArrayLike
-) -> np.ndarray:
-    """``points`` (M, 3) turned about the line through ``origin`` along ``axis``.
-
-    ``degrees`` may be an array (K,): the result is then (K, M, 3).
-    """
-    u = axis / np.linalg.norm(axis)
-    t = np.deg2rad(np.atleast_1d(np.asarray(degrees, dtype=float)))[:, None, None]
-    v = points - origin
-    par = (v @ u)[..., None] * u
-    perp = v - par
-    out = origin + par + np.cos(t) * perp + np.sin(t) * np.cross(u, perp)
-    return out if np.ndim(degrees) else out[0]
 
 
 def turn_fragment_starts(
