@@ -16,7 +16,8 @@ Between rounds, peptides whose carbonyl O fits the map better turned over (or, a
 by any angle) are turned (:mod:`.pepflip`), side chains that fit the map clearly better in
 another rotamer are replaced (:mod:`.rotamers`), ASN, GLN and HIS side chains are turned round
 where their H-bonds say so (:mod:`.sideflip`), and the first residue of each fragment has its N
-and side chain turned about CA-C where the map puts them (:mod:`.termini`).
+and side chain turned about CA-C where the map puts them (:mod:`.termini`; asked, the last
+residue's C, O and side chain about N-CA too).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from .pepflip import FULL_FLIP, TURN_ANGLES, flip_peptides, peptide_units
 from .rotamers import fit_rotamers
 from .sideflip import flip_side_chains
 from .symmetry import Symmetry
-from .termini import turn_fragment_starts
+from .termini import turn_fragment_ends, turn_fragment_starts
 
 if TYPE_CHECKING:
     import gemmi
@@ -217,6 +218,7 @@ def refine(
     side_chain_flips: bool = True,
     rotamer_fit: bool = True,
     start_turns: bool = True,
+    end_turns: bool = False,
     flip_density_weight: float = 0.0,
     ncs_groups: np.ndarray | None = None,
     crystal_contacts: bool = False,
@@ -253,6 +255,10 @@ def refine(
         After each round but the last, turn the N and side chain of each fragment's first
         residue about its CA-C axis where the map is clearly higher (:mod:`.termini`; needs a
         map).
+    end_turns
+        After each round but the last, turn the C, O and side chain of each fragment's last
+        residue about its N-CA axis where the map is clearly higher (:mod:`.termini`; needs a
+        map). Off by default: not (yet) part of builds.
     ncs_groups
         (R,) NCS group of every residue (:func:`~.ncs.ncs_groups`), or None: with
         ``rotamer_fit``, copies then take the side chain that fits their summed density best
@@ -265,9 +271,10 @@ def refine(
         only restrain the movable ones (the junctions of :mod:`.joins`).
     info
         If given, ``info["peptide_flips"]``, ``info["rotamer_changes"]``,
-        ``info["side_chain_flips"]``, ``info["start_turns"]`` and ``info["ncs_side_chains"]``
-        are set to the numbers of peptides turned over, side chains given a new rotamer, side
-        chains turned round, fragment starts turned and side chains taken from NCS copies.
+        ``info["side_chain_flips"]``, ``info["start_turns"]``, ``info["end_turns"]`` and
+        ``info["ncs_side_chains"]`` are set to the numbers of peptides turned over, side chains
+        given a new rotamer, side chains turned round, fragment starts and ends turned and side
+        chains taken from NCS copies.
     """
     if len(model) == 0:
         return model.xyz.copy()
@@ -282,7 +289,8 @@ def refine(
     sym = Symmetry.of_map(dmap) if dmap is not None else None
     rotamer_fit = rotamer_fit and field is not None
     start_turns = start_turns and field is not None
-    n_flips = n_side = n_rot = n_starts = n_ncs = 0
+    end_turns = end_turns and field is not None
+    n_flips = n_side = n_rot = n_starts = n_ends = n_ncs = 0
     movable = None if movable is None else np.asarray(movable, dtype=bool)
     free = None if movable is None else torch.from_numpy(np.flatnonzero(movable))
     only = None  # with atoms held, flips and refits look at the free residues alone
@@ -292,7 +300,9 @@ def refine(
         if units is not None:  # a peptide turns over whole or not at all
             units = units[movable[units].all(1)]
     for k in range(rounds):
-        if k > 0 and (units is not None or side_chain_flips or rotamer_fit or start_turns):
+        if k > 0 and (
+            units is not None or side_chain_flips or rotamer_fit or start_turns or end_turns
+        ):
             xyz = x.numpy().copy()
             if units is not None:
                 xyz, flipped = flip_peptides(xyz, units, field, angles=turns)
@@ -300,6 +310,9 @@ def refine(
             if start_turns:
                 xyz, starts = turn_fragment_starts(xyz, model, field, only=only)
                 n_starts += len(starts)
+            if end_turns:
+                xyz, ends = turn_fragment_ends(xyz, model, field, only=only)
+                n_ends += len(ends)
             if rotamer_fit:
                 xyz, changed = fit_rotamers(xyz, model, field, sym, only=only)
                 n_rot += len(changed)
@@ -340,6 +353,7 @@ def refine(
         info["side_chain_flips"] = n_side
         info["rotamer_changes"] = n_rot
         info["start_turns"] = n_starts
+        info["end_turns"] = n_ends
         info["ncs_side_chains"] = n_ncs
     return x.numpy().copy()
 
