@@ -38,7 +38,7 @@ from .pepflip import FULL_FLIP, TURN_ANGLES, flip_peptides, peptide_units
 from .rotamers import fit_rotamers
 from .sideflip import flip_side_chains
 from .symmetry import Symmetry
-from .termini import turn_fragment_ends, turn_fragment_starts
+from .termini import turn_fragment_termini
 
 if TYPE_CHECKING:
     import gemmi
@@ -308,10 +308,10 @@ def refine(
                 xyz, flipped = flip_peptides(xyz, units, field, angles=turns)
                 n_flips += int(flipped.sum())
             if start_turns:
-                xyz, starts = turn_fragment_starts(xyz, model, field, only=only)
+                xyz, starts = turn_fragment_termini(xyz, model, field, only=only)
                 n_starts += len(starts)
             if end_turns:
-                xyz, ends = turn_fragment_ends(xyz, model, field, only=only)
+                xyz, ends = turn_fragment_termini(xyz, model, field, ends=True, only=only)
                 n_ends += len(ends)
             if rotamer_fit:
                 xyz, changed = fit_rotamers(xyz, model, field, sym, only=only)

@@ -8,17 +8,18 @@ C were within 1 A, so the box frame was turned by 60-170 degrees and the residue
 
 With CA and C fixed, N and CB (and the side chain beyond it) can only turn about the CA-C
 axis: bond lengths, the N-CA-C and CB-CA-C angles and the handedness at CA stay as they are.
-:func:`turn_fragment_starts` tries that turn in :data:`STEP_DEGREES` steps and keeps the best
+:func:`turn_fragment_termini` tries that turn in :data:`STEP_DEGREES` steps and keeps the best
 one where the map at N and CB gains at least :data:`TURN_MARGIN` sigma; refinement then
 polishes the result.
 
 The last residue of a fragment is the mirror case: its N and CA are held by the peptide to the
 residue before, its C has no next N to hold it, and the pose head turns it about the N-CA axis
 as freely. On saved builds of 13 real maps, 28 of 168 last residues had C more than 1.2 A from
-the deposited one with N and CA within 1 A. :func:`turn_fragment_ends` turns C, O and the side
-chain about N-CA the same way, scored by the map at C, O and CB. Builds do not use it yet: on
-the 13 real maps it lowered the backbone error in every paired comparison but failed the rule
-it was held to (``refine(end_turns=True)`` turns it on; docs/build.md, "Fragment-end turns").
+the deposited one with N and CA within 1 A. ``turn_fragment_termini(..., ends=True)`` turns C,
+O and the side chain about N-CA the same way, scored by the map at C, O and CB. Builds do not
+use it yet: on the 13 real maps it lowered the backbone error in every paired comparison but
+failed the rule it was held to (``refine(end_turns=True)`` turns it on; docs/build.md,
+"Fragment-end turns").
 """
 
 from __future__ import annotations
@@ -41,85 +42,61 @@ STEP_DEGREES = 15.0
 TURN_MARGIN = 0.5
 
 
-def fragment_starts(model: AtomModel) -> list[tuple[int, int, int, int, np.ndarray]]:
-    """(N, CA, C, CB or -1, atoms to turn) of the first residue of every fragment.
+#: (axis from, axis to, atoms scored, atoms turned): atom indices of one residue's turn.
+Unit = tuple[int, int, np.ndarray, np.ndarray]
 
-    ``model`` is a :class:`~.refine.AtomModel`. A fragment start is a residue not linked to
-    the one before and linked to the one after (single residues are left alone). The atoms to
-    turn are N and every side-chain atom (CB onwards): the rest of the residue is C-alpha, C
-    and O, which the peptide to the next residue holds.
-    """
+
+def _units(model: AtomModel, ends: bool) -> list[Unit]:
+    """The turn of every fragment start (about CA-C; N and CB scored; N and the side chain
+    turned) or, with ``ends``, every fragment end (about N-CA; C, O and CB scored; all but N and
+    CA turned)."""
+    axis, scored, held = ((("N", "CA"), ("C", "O", "CB"), ("N", "CA")) if ends
+                          else (("CA", "C"), ("N", "CB"), ("CA", "C", "O")))  # fmt: skip
     out = []
     n_res = len(model.resname)
     for r in range(n_res):
-        if model.linked[r] or r + 1 >= n_res or not model.linked[r + 1]:
-            continue
-        atoms = model.residue_atoms(r)
-        if not all(k in atoms for k in ("N", "CA", "C")):
-            continue
-        moving = [i for name, i in atoms.items() if name not in ("CA", "C", "O")]
-        out.append((atoms["N"], atoms["CA"], atoms["C"], atoms.get("CB", -1),
-                    np.array(sorted(moving), dtype=np.int64)))  # fmt: skip
+        after = r + 1 < n_res and bool(model.linked[r + 1])
+        if (bool(model.linked[r]) and not after) if ends else (not model.linked[r] and after):
+            atoms = model.residue_atoms(r)
+            if not all(k in atoms for k in ("N", "CA", "C")):
+                continue
+            probe = [atoms[k] for k in scored if k in atoms]
+            moving = [i for name, i in atoms.items() if name not in held]
+            out.append((atoms[axis[0]], atoms[axis[1]], np.array(probe, dtype=np.int64),
+                        np.array(sorted(moving), dtype=np.int64)))  # fmt: skip
     return out
 
 
-def fragment_ends(model: AtomModel) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
-    """(N, CA, atoms scored, atoms to turn) of the last residue of every fragment.
+def fragment_starts(model: AtomModel) -> list[Unit]:
+    """(CA, C, [N, CB], atoms to turn) of the first residue of every fragment.
+
+    ``model`` is a :class:`~.refine.AtomModel`. A fragment start is a residue not linked to
+    the one before and linked to the one after (single residues are left alone). N and CB
+    (where present) are scored; the atoms to turn are N and every side-chain atom (CB onwards):
+    the rest of the residue is C-alpha, C and O, which the peptide to the next residue holds.
+    """
+    return _units(model, ends=False)
+
+
+def fragment_ends(model: AtomModel) -> list[Unit]:
+    """(N, CA, [C, O, CB], atoms to turn) of the last residue of every fragment.
 
     ``model`` is a :class:`~.refine.AtomModel`. A fragment end is a residue linked to the one
-    before and not to the one after. The atoms scored are C, O and CB (where present); the
-    atoms turned are every atom but N and CA, which the peptide to the residue before holds.
+    before and not to the one after. C, O and CB (where present) are scored; the atoms turned
+    are every atom but N and CA, which the peptide to the residue before holds.
     """
-    out = []
-    n_res = len(model.resname)
-    for r in range(1, n_res):
-        if not model.linked[r] or (r + 1 < n_res and model.linked[r + 1]):
-            continue
-        atoms = model.residue_atoms(r)
-        if not all(k in atoms for k in ("N", "CA", "C")):
-            continue
-        probe = [atoms[k] for k in ("C", "O", "CB") if k in atoms]
-        moving = [i for name, i in atoms.items() if name not in ("N", "CA")]
-        out.append((atoms["N"], atoms["CA"], np.array(probe, dtype=np.int64),
-                    np.array(sorted(moving), dtype=np.int64)))  # fmt: skip
-    return out
+    return _units(model, ends=True)
 
 
-def _turn(
-    xyz: np.ndarray,
-    units: list[tuple[int, int, np.ndarray, np.ndarray]],
-    residue: np.ndarray,
-    density: Callable[[torch.Tensor], torch.Tensor],
-    margin: float,
-    only: np.ndarray | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Turn each unit's atoms about its axis (from, to) to the best-scoring of the
-    :data:`STEP_DEGREES` steps where its probe atoms gain ``margin`` sigma."""
-    out = np.array(xyz, dtype=float, copy=True)
-    angles = np.arange(0.0, 360.0, STEP_DEGREES)
-    turned = []
-    for a, b, probe, moving in units:
-        if only is not None and not only[residue[a]]:
-            continue
-        cand = rotate_about(out[probe], out[a], out[b] - out[a], angles)  # (K, P, 3)
-        with torch.no_grad():
-            rho = density(torch.as_tensor(cand.reshape(-1, 3), dtype=torch.float64)).numpy()
-        score = np.minimum(rho.reshape(len(angles), -1), RHO_CAP).sum(1)
-        best = int(np.argmax(score))
-        if best != 0 and score[best] >= score[0] + margin:  # angles[0] = 0: as it is
-            out[moving] = rotate_about(out[moving], out[a], out[b] - out[a], angles[best])
-            turned.append(int(residue[a]))
-    return out, np.asarray(turned, dtype=np.int64)
-
-
-def turn_fragment_starts(
+def turn_fragment_termini(
     xyz: np.ndarray,
     model: AtomModel,
     density: Callable[[torch.Tensor], torch.Tensor],
+    ends: bool = False,
     margin: float = TURN_MARGIN,
     only: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Turn the N and side chain of fragment starts about CA-C where the map is clearly higher.
+    """Turn fragment starts (or ends) about their axis where the map is clearly higher.
 
     Parameters
     ----------
@@ -129,31 +106,31 @@ def turn_fragment_starts(
         The :class:`~.refine.AtomModel`.
     density
         Callable: (M, 3) float64 tensor -> (M,) map values in sigma (a ``DensityField``).
+    ends
+        Turn the last residues' C, O and side chain about N-CA (:func:`fragment_ends`) instead
+        of the first residues' N and side chain about CA-C (:func:`fragment_starts`).
     margin
-        Required gain (sigma) in the summed, capped map values at N and CB.
+        Required gain (sigma) in the summed, capped map values at the scored atoms.
     only
         (R,) True for the residues that may turn (default: all).
 
     Returns
     -------
     xyz, turned
-        New positions and the residue index of every fragment start turned.
+        New positions and the residue index of every start (or end) turned.
     """
-    units = [(ca, c, np.array([n] if cb < 0 else [n, cb], dtype=np.int64), moving)
-             for n, ca, c, cb, moving in fragment_starts(model)]  # fmt: skip
-    return _turn(xyz, units, model.residue, density, margin, only)
-
-
-def turn_fragment_ends(
-    xyz: np.ndarray,
-    model: AtomModel,
-    density: Callable[[torch.Tensor], torch.Tensor],
-    margin: float = TURN_MARGIN,
-    only: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Turn the C, O and side chain of fragment ends about N-CA where the map is clearly higher.
-
-    Parameters and returns as :func:`turn_fragment_starts`; the map is scored at C, O and CB.
-    """
-    units = [(n, ca, probe, moving) for n, ca, probe, moving in fragment_ends(model)]
-    return _turn(xyz, units, model.residue, density, margin, only)
+    out = np.array(xyz, dtype=float, copy=True)
+    angles = np.arange(0.0, 360.0, STEP_DEGREES)
+    turned = []
+    for a, b, probe, moving in _units(model, ends):
+        if only is not None and not only[model.residue[a]]:
+            continue
+        cand = rotate_about(out[probe], out[a], out[b] - out[a], angles)  # (K, P, 3)
+        with torch.no_grad():
+            rho = density(torch.as_tensor(cand.reshape(-1, 3), dtype=torch.float64)).numpy()
+        score = np.minimum(rho.reshape(len(angles), -1), RHO_CAP).sum(1)
+        best = int(np.argmax(score))
+        if best != 0 and score[best] >= score[0] + margin:  # angles[0] = 0: as it is
+            out[moving] = rotate_about(out[moving], out[a], out[b] - out[a], angles[best])
+            turned.append(int(model.residue[a]))
+    return out, np.asarray(turned, dtype=np.int64)
