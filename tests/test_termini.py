@@ -1,4 +1,4 @@
-"""Fragment ends: the first residue's N and the last one's C turned back into the density."""
+"""Fragment termini: the first residue's N and the last one's C turned back into the density."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fragment ends: turn the first residue's N and the last one's C to where the map puts them.
+"""Fragment termini: turn the first residue's N and the last one's C to where the map puts them.
 
 Inside a fragment the N of a residue is held by the peptide bond to the residue before; the
 first residue of a fragment has no such anchor, and its N comes from the detector's direction
