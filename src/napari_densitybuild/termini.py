@@ -55,15 +55,16 @@ def _units(model: AtomModel, ends: bool) -> list[Unit]:
     out = []
     n_res = len(model.resname)
     for r in range(n_res):
+        before = bool(model.linked[r])
         after = r + 1 < n_res and bool(model.linked[r + 1])
-        if (bool(model.linked[r]) and not after) if ends else (not model.linked[r] and after):
-            atoms = model.residue_atoms(r)
-            if not all(k in atoms for k in ("N", "CA", "C")):
-                continue
-            probe = [atoms[k] for k in scored if k in atoms]
-            moving = [i for name, i in atoms.items() if name not in held]
-            out.append((atoms[axis[0]], atoms[axis[1]], np.array(probe, dtype=np.int64),
-                        np.array(sorted(moving), dtype=np.int64)))  # fmt: skip
+        last, first = before and not after, after and not before
+        atoms = model.residue_atoms(r) if (last if ends else first) else {}
+        if not all(k in atoms for k in ("N", "CA", "C")):
+            continue
+        probe = [atoms[k] for k in scored if k in atoms]
+        moving = [i for name, i in atoms.items() if name not in held]
+        out.append((atoms[axis[0]], atoms[axis[1]], np.array(probe, dtype=np.int64),
+                    np.array(sorted(moving), dtype=np.int64)))  # fmt: skip
     return out
 
 
