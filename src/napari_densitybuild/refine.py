@@ -258,7 +258,7 @@ def refine(
     end_turns
         After each round but the last, turn the C, O and side chain of each fragment's last
         residue about its N-CA axis where the map is clearly higher (:mod:`.termini`; needs a
-        map). Off by default: not (yet) part of builds.
+        map). Off by default: it failed its rules on real maps (docs/build.md).
     ncs_groups
         (R,) NCS group of every residue (:func:`~.ncs.ncs_groups`), or None: with
         ``rotamer_fit``, copies then take the side chain that fits their summed density best

@@ -17,9 +17,9 @@ residue before, its C has no next N to hold it, and the pose head turns it about
 as freely. On saved builds of 13 real maps, 28 of 168 last residues had C more than 1.2 A from
 the deposited one with N and CA within 1 A. ``turn_fragment_termini(..., ends=True)`` turns C,
 O and the side chain about N-CA the same way, scored by the map at C, O and CB. Builds do not
-use it yet: on the 13 real maps it lowered the backbone error in every paired comparison but
-failed the rule it was held to (``refine(end_turns=True)`` turns it on; docs/build.md,
-"Fragment-end turns").
+use it: on the 13 real maps it failed both rules it was held to (over three fresh draws it
+lowered the backbone error with a sequence but raised it without one); ``refine(end_turns=True)``
+turns it on for measurement (docs/build.md, "Fragment-end turns").
 """
 
 from __future__ import annotations
