@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .settings import (
+    DEFAULT_CIS_PROLINES,
     DEFAULT_ENVIRONMENT,
     DEFAULT_FILL_GAPS,
     DEFAULT_FRAME_SEARCH,
@@ -121,6 +122,7 @@ def build_one(map_path: str, out_dir: str, options: dict | None = None) -> dict:
             frame_search=options.get("frame_search", DEFAULT_FRAME_SEARCH),
             fill_gaps=options.get("fill_gaps", DEFAULT_FILL_GAPS),
             link=options.get("link", DEFAULT_LINK),
+            cis_prolines=options.get("cis_prolines", DEFAULT_CIS_PROLINES),
             peptide_turns=options.get("peptide_turns", DEFAULT_PEPTIDE_TURNS),
         )
         Path(out_dir).mkdir(parents=True, exist_ok=True)

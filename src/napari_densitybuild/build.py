@@ -25,6 +25,7 @@ from .build_result import (
     recount,
     without_weak_fragments,
 )
+from .cis_peptides import rebuild_cis_prolines
 from .clashing_fragments import without_clashing_fragments
 from .classify import Classifier
 from .errors import DensityBuildError
@@ -42,6 +43,7 @@ from .seq_chains import sequence_chains
 from .sequence import assign_fragment
 from .settings import (
     AMIDE_DENSITY_WEIGHT,
+    DEFAULT_CIS_PROLINES,
     DEFAULT_CLASHING_FRAGMENTS,
     DEFAULT_FILL_GAPS,
     DEFAULT_FRAME_SEARCH,
@@ -140,6 +142,7 @@ def build(
     fill_gaps: bool = DEFAULT_FILL_GAPS,
     link: bool = DEFAULT_LINK,
     peptide_turns: str = DEFAULT_PEPTIDE_TURNS,
+    cis_prolines: bool = DEFAULT_CIS_PROLINES,
 ) -> BuildResult:
     """Build a model into ``dmap``.
 
@@ -208,6 +211,9 @@ def build(
         Which passes' refinement turns peptide units by any angle where their O fits the map
         better (:data:`~.pepflip.TURN_ANGLES`; the others try the full flip alone): "every"
         (the default), "last" or "none".
+    cis_prolines
+        After the last step, rebuild cis the trans links into prolines whose two residues fit
+        the map better with a cis peptide (:mod:`.cis_peptides`; needs ``do_refine``).
 
     Raises
     ------
@@ -327,6 +333,8 @@ def build(
         result = sequence_chains(result, sym, sequences)
         if fill_gaps:
             result = fill_sequence_gaps(result, dmap, classifier, sequences, sym, do_refine)
+    if cis_prolines and do_refine:
+        result.report["cis_prolines_rebuilt"] = rebuild_cis_prolines(result, dmap)
     tick("assemble", t)
     result.report["seconds"]["total"] = round(sum(times.values()), 3)
     return result

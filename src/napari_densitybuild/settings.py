@@ -76,6 +76,10 @@ DEFAULT_FILL_GAPS = True
 #: maps, in two draws, 4 and 6 residues were built, every one at a deposited residue, chains
 #: stayed one deposited copy each, and nothing else changed (docs/build.md, "Fragments linked").
 DEFAULT_LINK = True
+#: Builds try each trans link into a proline again as a cis peptide after the last step and keep
+#: it cis where the two residues' atoms sit in higher density (``cis_prolines``;
+#: ``cis_peptides.check_cis_prolines``).
+DEFAULT_CIS_PROLINES = False
 
 
 def weak_fragments_rule(keep: bool) -> tuple[int, float] | None:

@@ -7,6 +7,7 @@ import sys
 
 from ..settings import (
     CLASHING_FRAGMENTS,
+    DEFAULT_CIS_PROLINES,
     DEFAULT_ENVIRONMENT,
     DEFAULT_FILL_GAPS,
     DEFAULT_FRAME_SEARCH,
@@ -173,6 +174,18 @@ def add_link(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_cis_prolines(p: argparse.ArgumentParser) -> None:
+    """``--no-cis-prolines``: leave trans every link into a proline that the build made trans
+    (:mod:`~napari_densitybuild.cis_peptides`)."""
+    _add_off_switch(
+        p,
+        "cis_prolines",
+        DEFAULT_CIS_PROLINES,
+        "do not try the trans links into prolines again as cis peptides (by default each is "
+        "rebuilt cis where its two residues fit the map better so: docs/build.md)",
+    )
+
+
 def _at_least_one(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -230,5 +243,6 @@ def add_build_options(p: argparse.ArgumentParser, sequence_help: str) -> None:
     add_frame_search(p)
     add_fill_gaps(p)
     add_link(p)
+    add_cis_prolines(p)
     add_peptide_turns(p)
     add_weights(p)

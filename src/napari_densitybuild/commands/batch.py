@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
         "frame_search",
         "fill_gaps",
         "link",
+        "cis_prolines",
         "peptide_turns",
     )
     options = {k: getattr(args, k) for k in keys}

@@ -69,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         frame_search=args.frame_search,
         fill_gaps=args.fill_gaps,
         link=args.link,
+        cis_prolines=args.cis_prolines,
         peptide_turns=args.peptide_turns,
     )
     write_structure(result.structure(), args.out)

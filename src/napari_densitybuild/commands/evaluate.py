@@ -18,6 +18,7 @@ from pathlib import Path
 from ..errors import DensityBuildError
 from ..settings import DEFAULT_TTA, weak_fragments_rule
 from ._options import (
+    add_cis_prolines,
     add_clashing_fragments,
     add_device,
     add_environment,
@@ -86,6 +87,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     add_frame_search(p)
     add_fill_gaps(p)
     add_link(p)
+    add_cis_prolines(p)
     add_peptide_turns(p)
     return p
 
@@ -234,4 +236,5 @@ def _build(dmap, args: argparse.Namespace):
                  clashing_fragments=not args.keep_clashing_fragments,
                  join=args.join, trim_links=args.trim_links,
                  frame_search=args.frame_search, fill_gaps=args.fill_gaps,
-                 link=args.link, peptide_turns=args.peptide_turns)  # fmt: skip
+                 link=args.link, cis_prolines=args.cis_prolines,
+                 peptide_turns=args.peptide_turns)  # fmt: skip
