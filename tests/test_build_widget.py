@@ -28,7 +28,7 @@ def test_buttons_are_named(make_napari_viewer):
     viewer = make_napari_viewer()
     _, widget = viewer.window.add_plugin_dock_widget("napari-densitybuild", "Model building")
     for name in (*BUTTONS, "Next doubtful residue", "Next unmodelled blob", "Next chain break",
-                 "Close gap", "Undo", "Redo", "Export model..."):  # fmt: skip
+                 "Close gap", "Cis/trans peptide", "Undo", "Redo", "Export model..."):  # fmt: skip
         button(widget, name)
 
 
@@ -248,6 +248,17 @@ def test_next_unmodelled_blob_finds_deleted_residues(make_napari_viewer, qtbot, 
     widget.review.current = 5
     qtbot.mouseClick(button(widget, "Close gap"), Qt.MouseButton.LeftButton)
     assert not widget.runner.busy and len(session.residues) == len(before) - 2
+    # the peptide into a proline made cis, in one undoable step
+    pro = next(i for i, r in enumerate(session.residues) if r.name == "PRO" and i > 0
+               and np.linalg.norm(r.ca - session.residues[i - 1].ca) < 4.3)  # fmt: skip
+    widget.review.current = pro
+    rows = session.residues
+    qtbot.mouseClick(button(widget, "Cis/trans peptide"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not widget.runner.busy, timeout=JOB_TIMEOUT)
+    assert session.residues is not rows and "made cis: mean map" in widget.status.text()
+    assert np.linalg.norm(session.residues[pro].ca - session.residues[pro - 1].ca) < 3.3
+    widget.review.undo()
+    assert session.residues == rows
 
 
 def test_review_a_model_from_a_file(make_napari_viewer, qtbot, sample_map):

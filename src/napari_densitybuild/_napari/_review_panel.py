@@ -84,6 +84,12 @@ class ReviewPanel(QWidget):
             "an acceptor-only partner (backbone O, ASP/GLU O) at an end makes it an amide N; "
             "donor-only partners (backbone N, LYS, ARG) at both ends make an acid."
         )
+        self.peptide_button = QPushButton("Cis/trans peptide")
+        self.peptide_button.setToolTip(
+            "Rebuild the peptide before the current residue the other way round (trans to cis "
+            "before a proline, cis to trans anywhere), turned to the highest map, and refine "
+            "the residues around it; the status bar says how the map at the two residues changed"
+        )
         self.delete_button = QPushButton("Delete residue")
         self.undo_button = QPushButton("Undo")
         self.redo_button = QPushButton("Redo")
@@ -96,7 +102,8 @@ class ReviewPanel(QWidget):
         row1.addWidget(self.type_combo, 2)
         row1.addWidget(self.letter, 1)
         row2 = QHBoxLayout()
-        for b in (self.delete_button, self.undo_button, self.redo_button, self.export_button):
+        for b in (self.peptide_button, self.delete_button, self.undo_button, self.redo_button,
+                  self.export_button):  # fmt: skip
             row2.addWidget(b)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -118,6 +125,7 @@ class ReviewPanel(QWidget):
         self.close_gap_button.clicked.connect(self.close_gap)
         self.type_combo.activated.connect(self._on_combo)
         self.letter.returnPressed.connect(self._on_letter)
+        self.peptide_button.clicked.connect(self.switch_peptide)
         self.delete_button.clicked.connect(self.delete_current)
         self.undo_button.clicked.connect(self.undo)
         self.redo_button.clicked.connect(self.redo)
@@ -237,6 +245,33 @@ class ReviewPanel(QWidget):
             self.widget.status.setText(closed.text)
 
         return self.widget._start("Close gap", job, done)
+
+    def switch_peptide(self):
+        """Switch the peptide before the current residue between cis and trans
+        (:func:`~..peptide_switch.switch_peptide`) off the GUI thread; one undoable step."""
+        from ..peptide_switch import switch_peptide
+        from ..session import Session
+
+        s = self.session
+        if s is None or self.current is None:
+            notify_error("select a residue first: the peptide before it is switched")
+            return None
+        rows, index, refine = s.residues, self.current, self.widget.refine_box.isChecked()
+
+        def job(progress, dmap):
+            return switch_peptide(Session(rows, None, s.meta, autosave=False), index, dmap, refine)
+
+        def done(switched):
+            if self.session is not s or s.residues is not rows:
+                said = "peptide not switched: the model changed meanwhile"
+                self.widget.status.setText(said)
+                notify_error(said)
+                return
+            s.replace(switched.rows)
+            self.widget.refresh()
+            self.widget.status.setText(switched.text)
+
+        return self.widget._start("Cis/trans peptide", job, done)
 
     def next_blob(self):
         """Go to the next unmodelled blob (found first, or again after the model changed)."""
