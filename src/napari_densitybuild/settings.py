@@ -78,7 +78,7 @@ DEFAULT_FILL_GAPS = True
 DEFAULT_LINK = True
 #: Builds try each trans link into a proline again as a cis peptide after the last step and keep
 #: it cis where the two residues' atoms sit in higher density (``cis_prolines``;
-#: ``--no-cis-prolines``: not): on 13 real maps, in three draws, both modes, 42 deposited cis
+#: ``--no-cis-prolines``: not): on 13 real maps, in three draws, both modes, 37 deposited cis
 #: prolines more were built cis and none where the deposited peptide is trans; backbone and
 #: all-atom RMSD sums, residues over 1 A off, clashing and Ramachandran outliers fell, and no
 #: match or type was lost (docs/build.md, "Cis prolines rebuilt after the build").
