@@ -84,26 +84,43 @@ def test_bad_input_one_line(tmp_path, capsys):
     assert "--passes: must be 1 or more" in capsys.readouterr().err
 
 
-def test_peptide_turns_reach_the_build(tmp_path, monkeypatch, capsys):
-    """``--peptide-turns`` is passed to ``build`` (the build itself is replaced: it stops at
-    once), "every" by default; a value not among the choices is refused."""
+def seen_by_build(monkeypatch, tmp_path, key: str, extras: list[list[str]]) -> list:
+    """The value of ``build``'s keyword ``key`` for ``densitybuild build`` with each of
+    ``extras`` (the build itself is replaced: it stops at once)."""
     from napari_densitybuild import build as build_module
     from napari_densitybuild.errors import DensityBuildError
 
     seen = []
 
-    def fake_build(*args, peptide_turns="missing", **kwargs):
-        seen.append(peptide_turns)
+    def fake_build(*args, **kwargs):
+        seen.append(kwargs.get(key, "missing"))
         raise DensityBuildError("stopped by the test")
 
     monkeypatch.setattr(build_module, "build", fake_build)
     out = str(tmp_path / "m.cif")
-    for extra in ([], ["--peptide-turns", "last"], ["--peptide-turns", "none"]):
+    for extra in extras:
         assert main(["build", MAP, "--out", out, "--device", "cpu", *extra]) == 2
-    assert seen == ["every", "last", "none"]
+    return seen
+
+
+def test_peptide_turns_reach_the_build(tmp_path, monkeypatch, capsys):
+    """``--peptide-turns`` is passed to ``build``, "every" by default; a value not among the
+    choices is refused."""
+    extras = [[], ["--peptide-turns", "last"], ["--peptide-turns", "none"]]
+    assert seen_by_build(monkeypatch, tmp_path, "peptide_turns", extras) == [
+        "every",
+        "last",
+        "none",
+    ]
     with pytest.raises(SystemExit):
-        main(["build", MAP, "--out", out, "--peptide-turns", "all"])
+        main(["build", MAP, "--out", str(tmp_path / "m.cif"), "--peptide-turns", "all"])
     assert "invalid choice: 'all'" in capsys.readouterr().err
+
+
+def test_cis_prolines_reach_the_build(tmp_path, monkeypatch):
+    """Cis prolines are rebuilt by default; ``--no-cis-prolines`` turns it off."""
+    extras = [[], ["--no-cis-prolines"]]
+    assert seen_by_build(monkeypatch, tmp_path, "cis_prolines", extras) == [True, False]
 
 
 def _backbone_deviation(built, truth, sym) -> np.ndarray:

@@ -20,7 +20,6 @@ from napari_densitybuild.geometry import CIS_CA, cis_peptide_pairs, dihedral, pe
 from napari_densitybuild.maps import read_map
 from napari_densitybuild.models import read_structure
 from napari_densitybuild.refine import atom_model, refine_residues
-from napari_densitybuild.settings import DEFAULT_CIS_PROLINES
 
 MAP, MODEL = sample_paths()
 PRO = 18  # residue index of the sample's PRO 19, after a trans peptide from GLU 18
@@ -149,23 +148,3 @@ def test_trans_prolines_stay_trans(sample, tmp_path):
     far = ~np.isin(model.residue, np.arange(PRO - 2, 38))
     assert np.array_equal(xyz[far], model.xyz[far])
     assert np.abs(xyz - model.xyz).max() < 0.5
-
-
-def test_the_command_line_switch_reaches_the_build(tmp_path, monkeypatch):
-    """``build`` passes the default on; ``--no-cis-prolines`` turns it off (the build itself is
-    replaced: it stops at once)."""
-    from napari_densitybuild import build as build_module
-    from napari_densitybuild.cli import main
-    from napari_densitybuild.errors import DensityBuildError
-
-    seen = []
-
-    def fake_build(*args, cis_prolines="missing", **kwargs):
-        seen.append(cis_prolines)
-        raise DensityBuildError("stopped by the test")
-
-    monkeypatch.setattr(build_module, "build", fake_build)
-    out = str(tmp_path / "m.cif")
-    for extra in ([], ["--no-cis-prolines"]):
-        assert main(["build", MAP, "--out", out, "--device", "cpu", *extra]) == 2
-    assert seen == [DEFAULT_CIS_PROLINES, False]

@@ -233,10 +233,7 @@ class ReviewPanel(QWidget):
             return close_gap(snapshot, brk, dmap, clf, refine=refine, progress=progress)
 
         def done(closed):
-            if self.session is not s or s.residues is not rows:
-                said = "gap not closed: the model changed while it was built"
-                self.widget.status.setText(said)
-                notify_error(said)
+            if not self._unchanged(s, rows, "gap not closed: the model changed while it was built"):
                 return
             s.replace(closed.rows)
             self.current = closed.built[0]
@@ -245,6 +242,15 @@ class ReviewPanel(QWidget):
             self.widget.status.setText(closed.text)
 
         return self.widget._start("Close gap", job, done)
+
+    def _unchanged(self, s, rows, refused: str) -> bool:
+        """Whether session ``s`` is still the widget's and still holds ``rows`` (a job's result
+        applies only then); else ``refused`` goes to the status bar and a notification."""
+        if self.session is s and s.residues is rows:
+            return True
+        self.widget.status.setText(refused)
+        notify_error(refused)
+        return False
 
     def switch_peptide(self):
         """Switch the peptide before the current residue between cis and trans
@@ -262,10 +268,7 @@ class ReviewPanel(QWidget):
             return switch_peptide(Session(rows, None, s.meta, autosave=False), index, dmap, refine)
 
         def done(switched):
-            if self.session is not s or s.residues is not rows:
-                said = "peptide not switched: the model changed meanwhile"
-                self.widget.status.setText(said)
-                notify_error(said)
+            if not self._unchanged(s, rows, "peptide not switched: the model changed meanwhile"):
                 return
             s.replace(switched.rows)
             self.widget.refresh()
