@@ -40,6 +40,7 @@ def test_build_writes_model_and_report(built):
         assert rep[key] >= 0, key
     assert rep["ncs_residues"] == 0  # one chain: no copies
     assert rep["cis_ends_left_out"] == rep["duplicates_left_out"] == 0  # sample: all trans
+    assert rep["cis_prolines_rebuilt"] == 0  # its three prolines tried, trans kept
     assert rep["stray_ends_left_out"] == 0  # one unbroken chain
     for stage in ("read_map", "place", "classify", "sequence", "refine", "wall_total",
                   "unmodelled_blobs"):  # fmt: skip
@@ -187,10 +188,10 @@ def test_summary_line():
     assert line == ("190 residues in 4 fragments, 180 in NCS copies, 3 rotamers refitted, "
                     "2 amides/rings turned, 1 fragment starts turned (12.3 s)")  # fmt: skip
     rep.update(weak_fragments_left_out=2, weak_residues_left_out=7, fragments_joined=1,
-               stray_ends_left_out=3)  # fmt: skip
+               stray_ends_left_out=3, cis_prolines_rebuilt=2)  # fmt: skip
     assert BuildResult.summary(SimpleNamespace(report=rep)).endswith(
         "1 fragment starts turned, 1 fragments joined across crystal contacts, "
-        "3 fragment ends past a chain break left out, "
+        "2 peptides into a proline rebuilt cis, 3 fragment ends past a chain break left out, "
         "2 short weak fragments (7 residues) left out (12.3 s)"
     )
 

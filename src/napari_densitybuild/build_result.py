@@ -97,6 +97,9 @@ class BuildResult:
                    "side chains from NCS copies"), ("fragments_joined", "fragments joined "
                    "across crystal contacts")) if r.get(k)]  # fmt: skip
         parts += changes
+        if r.get("cis_prolines_rebuilt"):
+            n = r["cis_prolines_rebuilt"]
+            parts.append(f"{n} peptide{'s' * (n != 1)} into a proline rebuilt cis")
         if r.get("frames_searched_again"):
             parts.append(f"{r['frames_searched_again']} residues posed in frames searched again")
         if r.get("duplicates_left_out"):
