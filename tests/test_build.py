@@ -40,7 +40,7 @@ def test_build_writes_model_and_report(built):
         assert rep[key] >= 0, key
     assert rep["ncs_residues"] == 0  # one chain: no copies
     assert rep["cis_ends_left_out"] == rep["duplicates_left_out"] == 0  # sample: all trans
-    assert rep["cis_prolines_rebuilt"] == 0  # its three prolines tried, trans kept
+    assert rep["cis_prolines_rebuilt"] == 0  # the sample's prolines are all trans
     assert rep["stray_ends_left_out"] == 0  # one unbroken chain
     for stage in ("read_map", "place", "classify", "sequence", "refine", "wall_total",
                   "unmodelled_blobs"):  # fmt: skip
