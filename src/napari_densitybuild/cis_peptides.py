@@ -26,14 +26,16 @@ import numpy as np
 
 from .boxes import backbone_frames
 from .geometry import cis_peptide_pairs, peptide_pairs, rotate_about
+from .pepflip import peptide_units
+from .trace import CA_C, N_CA
 
 if TYPE_CHECKING:
     from .build_result import BuildResult
     from .maps import DensityMap
     from .refine import AtomModel
 
-#: Bond lengths (A) within a residue that the peptide units need (``geometry.json`` values).
-CA_C, C_O, N_CA = 1.525, 1.231, 1.458
+#: The C=O bond (A; ``geometry.json``); N-CA and CA-C are the trace's.
+C_O = 1.231
 #: Turns (degrees) of a unit about its C-alpha axis tried.
 UNIT_TURNS = np.arange(0.0, 360.0, 15.0)
 #: Mean map gain (sigma) over the two residues' atoms for a cis peptide to be kept.
@@ -75,19 +77,24 @@ def peptide_unit(cis: bool = True) -> np.ndarray:
 
 def proline_links(model: AtomModel) -> list[tuple[int, dict[str, int], dict[str, int]]]:
     """(residue, atoms of the residue before, its atoms) of every trans link into a proline
-    whose two residues have N, CA, C (and O before the link)."""
+    (:func:`~.pepflip.peptide_units`) whose two residues also have N and C."""
     out = []
-    prev: dict[str, int] | None = None
-    for r, name in enumerate(model.resname):
-        atoms = model.residue_atoms(r)
-        if name == "PRO" and model.linked[r] and prev is not None:
-            complete = all(k in prev for k in ("N", "CA", "C", "O")) and all(
-                k in atoms for k in ("N", "CA", "C")
-            )
-            if complete and model.is_trans(prev, atoms):
+    for unit in peptide_units(model):
+        r = int(model.residue[unit[4]])
+        if model.resname[r] == "PRO":
+            prev, atoms = model.residue_atoms(r - 1), model.residue_atoms(r)
+            if "N" in prev and "C" in atoms:
                 out.append((r, prev, atoms))
-        prev = atoms
     return out
+
+
+def pair_gain(
+    model: AtomModel, dmap: DensityMap, new: np.ndarray, old: np.ndarray, r: int
+) -> float:
+    """Mean map value (sigma) over the atoms of residues ``r - 1`` and ``r`` at ``new`` less
+    the same at ``old`` (coordinates of ``model``'s atoms)."""
+    sel = np.isin(model.residue, [r - 1, r])
+    return float(dmap.sample_points(new[sel]).mean() - dmap.sample_points(old[sel]).mean())
 
 
 def peptide_candidate(
@@ -177,9 +184,7 @@ def check_cis_prolines(
         free = np.concatenate([span for _, span in tried])
         trial = refine_residues(replace(model, xyz=xyz), dmap, free, **LOCAL_REFINE)
         for k, _ in tried:
-            sel = np.isin(model.residue, [links[k][0] - 1, links[k][0]])
-            rho = dmap.sample_points(trial[sel]).mean() - dmap.sample_points(as_built[sel]).mean()
-            gains[k], trials[k] = float(rho), trial
+            gains[k], trials[k] = pair_gain(model, dmap, trial, as_built, links[k][0]), trial
     out, kept = as_built.copy(), []
     for g, span in zip(groups, spans):
         best = max(g, key=lambda k: gains[k])

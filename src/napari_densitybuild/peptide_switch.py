@@ -20,12 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from .boxes import backbone_frames
-from .cis_peptides import LOCAL_REFINE, link_window, peptide_candidate
+from .cis_peptides import LOCAL_REFINE, link_window, pair_gain, peptide_candidate
 from .errors import DensityBuildError
 from .refine import CIS_BEFORE, refine_residues
+from .session import atoms_at
 
 if TYPE_CHECKING:
     from .maps import DensityMap
@@ -79,12 +78,10 @@ def switch_peptide(
     window = link_window(model, index)
     if refine:
         xyz = refine_residues(replace(model, xyz=xyz), dmap, window, **LOCAL_REFINE)
-    pair = np.isin(model.residue, [index - 1, index])
-    gain = float(dmap.sample_points(xyz[pair]).mean() - dmap.sample_points(model.xyz[pair]).mean())
+    gain = pair_gain(model, dmap, xyz, model.xyz, index)
     out = list(rows)
     for r in window:
-        idx = np.flatnonzero(model.residue == r)
-        new = replace(rows[r], atoms=tuple((str(model.atom[k]), *map(float, xyz[k])) for k in idx))
+        new = replace(rows[r], atoms=atoms_at(model, xyz, r))
         if r in (index - 1, index):  # reviewed, and boxed in the frame of their new backbone
             bb = model.residue_atoms(r)
             centre, rot = backbone_frames(xyz[bb["N"]], xyz[bb["CA"]], xyz[bb["C"]])

@@ -27,7 +27,7 @@ from .place import Placer, map_stats
 from .pose import frame_to_world
 from .refine import AtomModel, refine_residues
 from .residues import AMINO_ACIDS, HEAVY_ATOMS
-from .session import UNKNOWN, ResidueState, Session
+from .session import UNKNOWN, ResidueState, Session, atoms_at
 from .settings import AMIDE_DENSITY_WEIGHT
 from .symmetry import Symmetry
 from .trace import Trace
@@ -147,12 +147,7 @@ def refine_updates(
     xyz = refine_residues(model, dmap, list(updates), flip_density_weight=AMIDE_DENSITY_WEIGHT)
     if progress is not None:
         progress("refine", 1, 1)
-    out = {}
-    for i in updates:
-        idx = np.flatnonzero(model.residue == i)
-        atoms = tuple((str(model.atom[k]), *map(float, xyz[k])) for k in idx)
-        out[i] = replace(updates[i], atoms=atoms)
-    return out
+    return {i: replace(updates[i], atoms=atoms_at(model, xyz, i)) for i in updates}
 
 
 def pose_for_type(

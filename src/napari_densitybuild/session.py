@@ -338,6 +338,15 @@ class Session:
         return cls(rows, data.get("map"), data.get("meta") or {})
 
 
+def atoms_at(
+    model: AtomModel, xyz: np.ndarray, r: int
+) -> tuple[tuple[str, float, float, float], ...]:
+    """The atoms of residue ``r`` of a session's :meth:`Session.atom_model` at positions
+    ``xyz`` (refined, say), as :class:`ResidueState` holds them: (name, x, y, z)."""
+    idx = np.flatnonzero(model.residue == r)
+    return tuple((str(model.atom[k]), *map(float, xyz[k])) for k in idx)
+
+
 def _meta(dmap) -> dict:
     if dmap is None or dmap.kind != "xray":
         return {}
