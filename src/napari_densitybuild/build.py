@@ -28,6 +28,7 @@ from .build_result import (
 from .cis_peptides import rebuild_cis_prolines
 from .clashing_fragments import without_clashing_fragments
 from .classify import Classifier
+from .doubted_prolines import rebuild_doubted_prolines
 from .errors import DensityBuildError
 from .frame_search import refit_doubted
 from .gap_fill import fill_gaps as fill_sequence_gaps
@@ -45,6 +46,7 @@ from .settings import (
     AMIDE_DENSITY_WEIGHT,
     DEFAULT_CIS_PROLINES,
     DEFAULT_CLASHING_FRAGMENTS,
+    DEFAULT_DOUBTED_PROLINES,
     DEFAULT_FILL_GAPS,
     DEFAULT_FRAME_SEARCH,
     DEFAULT_JOIN,
@@ -143,6 +145,7 @@ def build(
     link: bool = DEFAULT_LINK,
     peptide_turns: str = DEFAULT_PEPTIDE_TURNS,
     cis_prolines: bool = DEFAULT_CIS_PROLINES,
+    doubted_prolines: bool = DEFAULT_DOUBTED_PROLINES,
 ) -> BuildResult:
     """Build a model into ``dmap``.
 
@@ -214,6 +217,10 @@ def build(
     cis_prolines
         After the last step, rebuild cis the trans links into prolines whose two residues fit
         the map better with a cis peptide (:mod:`.cis_peptides`; needs ``do_refine``).
+    doubted_prolines
+        Without a sequence, then try the trans links into residues typed otherwise that the
+        classifier gives some proline probability as cis prolines, and keep those the map
+        clearly prefers so (:mod:`.doubted_prolines`; needs ``do_refine``).
 
     Raises
     ------
@@ -335,6 +342,8 @@ def build(
             result = fill_sequence_gaps(result, dmap, classifier, sequences, sym, do_refine)
     if cis_prolines and do_refine:
         result.report["cis_prolines_rebuilt"] = rebuild_cis_prolines(result, dmap)
+    if doubted_prolines and do_refine and not sequences:
+        result.report["prolines_made_cis"] = rebuild_doubted_prolines(result, dmap)
     tick("assemble", t)
     result.report["seconds"]["total"] = round(sum(times.values()), 3)
     return result

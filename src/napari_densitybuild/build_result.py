@@ -100,6 +100,9 @@ class BuildResult:
         if r.get("cis_prolines_rebuilt"):
             n = r["cis_prolines_rebuilt"]
             parts.append(f"{n} peptide{'s' * (n != 1)} into a proline rebuilt cis")
+        if r.get("prolines_made_cis"):
+            n = r["prolines_made_cis"]
+            parts.append(f"{n} residue{'s' * (n != 1)} made a proline behind a cis peptide")
         if r.get("frames_searched_again"):
             parts.append(f"{r['frames_searched_again']} residues posed in frames searched again")
         if r.get("duplicates_left_out"):

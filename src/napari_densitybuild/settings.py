@@ -83,6 +83,10 @@ DEFAULT_LINK = True
 #: all-atom RMSD sums, residues over 1 A off, clashing and Ramachandran outliers fell, and no
 #: match or type was lost (docs/build.md, "Cis prolines rebuilt after the build").
 DEFAULT_CIS_PROLINES = True
+#: Without a sequence, builds then try the trans links into residues the classifier typed
+#: otherwise but gave some proline probability as cis prolines (``doubted_prolines``):
+#: measured in docs/build.md, "Cis prolines among residues typed otherwise".
+DEFAULT_DOUBTED_PROLINES = False
 
 
 def weak_fragments_rule(keep: bool) -> tuple[int, float] | None:
