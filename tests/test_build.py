@@ -188,10 +188,11 @@ def test_summary_line():
     assert line == ("190 residues in 4 fragments, 180 in NCS copies, 3 rotamers refitted, "
                     "2 amides/rings turned, 1 fragment starts turned (12.3 s)")  # fmt: skip
     rep.update(weak_fragments_left_out=2, weak_residues_left_out=7, fragments_joined=1,
-               stray_ends_left_out=3, cis_prolines_rebuilt=2)  # fmt: skip
+               stray_ends_left_out=3, cis_prolines_rebuilt=2, prolines_made_cis=1)  # fmt: skip
     assert BuildResult.summary(SimpleNamespace(report=rep)).endswith(
         "1 fragment starts turned, 1 fragments joined across crystal contacts, "
-        "2 peptides into a proline rebuilt cis, 3 fragment ends past a chain break left out, "
+        "2 peptides into a proline rebuilt cis, 1 residue made a proline behind a cis peptide, "
+        "3 fragment ends past a chain break left out, "
         "2 short weak fragments (7 residues) left out (12.3 s)"
     )
 
@@ -362,3 +363,31 @@ def test_weak_fragments_left_out_whole_and_renamed():
     assert len(without_weak_fragments(result, np.zeros(n, bool), 10, 100)[0]) == n
     assert len(without_weak_fragments(result, np.zeros(n, bool), 1, 50)[0]) == n
     assert result.report["weak_residues_left_out"] == 0
+
+
+def test_doubted_prolines_run_only_without_a_sequence(monkeypatch):
+    """The doubted-proline step runs on builds without a sequence (and with cis prolines on);
+    with a sequence the types are the sequence's and it never runs."""
+    import napari_densitybuild.build as build_module
+    from napari_densitybuild.classify import Classifier
+    from napari_densitybuild.maps import read_map
+    from napari_densitybuild.place import Placer
+    from napari_densitybuild.sequence import read_fasta
+
+    dmap = read_map(MAP)
+    placer, clf = Placer.from_path(None, device="cpu"), Classifier.from_path(None, "cpu", tta=0)
+    seen = []
+
+    def spy(result, dmap):
+        seen.append(len(result))
+        return 0
+
+    monkeypatch.setattr(build_module, "rebuild_doubted_prolines", spy)
+    sequences = [seq for _, seq in read_fasta(SEQUENCE)]
+    kw = dict(passes=1, doubted_prolines=True)
+    without = build_module.build(dmap, placer, clf, **kw)
+    assert seen == [len(without)] and without.report["prolines_made_cis"] == 0
+    build_module.build(dmap, placer, clf, sequences, **kw)
+    build_module.build(dmap, placer, clf, cis_prolines=False, **kw)
+    build_module.build(dmap, placer, clf, do_refine=False, **kw)
+    assert len(seen) == 1

@@ -218,9 +218,9 @@ def build(
         After the last step, rebuild cis the trans links into prolines whose two residues fit
         the map better with a cis peptide (:mod:`.cis_peptides`; needs ``do_refine``).
     doubted_prolines
-        Without a sequence, then try the trans links into residues typed otherwise that the
-        classifier gives some proline probability as cis prolines, and keep those the map
-        clearly prefers so (:mod:`.doubted_prolines`; needs ``do_refine``).
+        With ``cis_prolines`` and without a sequence, then try the trans links into residues
+        typed otherwise that the classifier gives some proline probability as cis prolines, and
+        keep those the map clearly prefers so (:mod:`.doubted_prolines`).
 
     Raises
     ------
@@ -342,7 +342,7 @@ def build(
             result = fill_sequence_gaps(result, dmap, classifier, sequences, sym, do_refine)
     if cis_prolines and do_refine:
         result.report["cis_prolines_rebuilt"] = rebuild_cis_prolines(result, dmap)
-    if doubted_prolines and do_refine and not sequences:
+    if cis_prolines and doubted_prolines and do_refine and not sequences:
         result.report["prolines_made_cis"] = rebuild_doubted_prolines(result, dmap)
     tick("assemble", t)
     result.report["seconds"]["total"] = round(sum(times.values()), 3)

@@ -42,11 +42,15 @@ RETYPE_MARGIN = 0.2
 
 def doubted_links(result: BuildResult) -> list[tuple[int, dict[str, int], dict[str, int]]]:
     """(residue, atoms of the residue before, its atoms) of every trans link into a residue not
-    typed proline whose proline probability is at least :data:`PRO_FLOOR`."""
+    typed proline whose proline probability is at least :data:`PRO_FLOOR`, inside a fragment
+    (neither residue a fragment end: an end residue is held by no neighbour outside the link,
+    so the map's verdict on the peptide says less there)."""
     model, out = result.model, []
+    n = len(model.resname)
     for unit in peptide_units(model):
         r = int(model.residue[unit[4]])
-        if model.resname[r] != "PRO" and result.probs[r, PRO] >= PRO_FLOOR:
+        inside = r >= 2 and model.linked[r - 1] and r + 1 < n and model.linked[r + 1]
+        if inside and model.resname[r] != "PRO" and result.probs[r, PRO] >= PRO_FLOOR:
             prev, atoms = model.residue_atoms(r - 1), model.residue_atoms(r)
             if "N" in prev and "C" in atoms:
                 out.append((r, prev, atoms))
@@ -68,8 +72,9 @@ def as_proline(model: AtomModel, r: int, pose: np.ndarray) -> AtomModel:
     return AtomModel(
         np.concatenate([model.xyz[:lo], xyz, model.xyz[hi:]]),
         np.concatenate([model.atom[:lo], np.array(names, dtype=object), model.atom[hi:]]),
-        np.concatenate([model.element[:lo], np.array([a[0] for a in names], dtype=object),
-                        model.element[hi:]]),  # fmt: skip
+        np.concatenate(
+            [model.element[:lo], np.array([a[0] for a in names], dtype=object), model.element[hi:]]
+        ),
         np.concatenate([model.residue[:lo], np.full(n, r), model.residue[hi:]]),
         np.where(np.arange(len(model.resname)) == r, "PRO", model.resname).astype(object),
         model.linked,
@@ -128,9 +133,11 @@ def check_doubted_prolines(
             kept[best] = windows[best]
     if not kept:
         return model, [], gains
-    return _spliced(model, {k: (trials[k], windows[k]) for k in kept}), [
-        links[k][0] for k in kept
-    ], gains
+    return (
+        _spliced(model, {k: (trials[k], windows[k]) for k in kept}),
+        [links[k][0] for k in kept],
+        gains,
+    )
 
 
 def _spliced(model: AtomModel, kept: dict[int, tuple[AtomModel, np.ndarray]]) -> AtomModel:
