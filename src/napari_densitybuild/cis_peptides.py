@@ -171,10 +171,7 @@ def check_cis_prolines(
     links = proline_links(model)
     if not links:
         return model.xyz.copy(), [], []
-    windows = [link_window(model, r) for r, _, _ in links]
-    groups = _touching(windows)
-    spans = [np.unique(np.concatenate([windows[k] for k in g])) for g in groups]
-    as_built = refine_residues(model, dmap, np.concatenate(spans), **LOCAL_REFINE)
+    _, groups, spans, as_built = link_groups(model, links, dmap)
     gains, trials = [0.0] * len(links), {}
     for j in range(max(len(g) for g in groups)):
         tried = [(g[j], span) for g, span in zip(groups, spans) if len(g) > j]
@@ -193,6 +190,21 @@ def check_cis_prolines(
             moved = np.isin(model.residue, span)
             out[moved] = trials[best][moved]
     return out, kept, gains
+
+
+def link_groups(
+    model: AtomModel, links: list[tuple[int, dict[str, int], dict[str, int]]], dmap: DensityMap
+) -> tuple[list[np.ndarray], list[list[int]], list[np.ndarray], np.ndarray]:
+    """For links (residue, atoms before, atoms) of ``model``: each link's window
+    (:func:`link_window`), the links grouped where windows touch, each group's residues, and
+    the coordinates with every group's residues refined locally as built."""
+    from .refine import refine_residues
+
+    windows = [link_window(model, r) for r, _, _ in links]
+    groups = _touching(windows)
+    spans = [np.unique(np.concatenate([windows[k] for k in g])) for g in groups]
+    as_built = refine_residues(model, dmap, np.concatenate(spans), **LOCAL_REFINE)
+    return windows, groups, spans, as_built
 
 
 def _touching(windows: list[np.ndarray]) -> list[list[int]]:

@@ -22,7 +22,7 @@ import numpy as np
 
 from .boxes import backbone_frames
 from .build_result import atom_bounds
-from .cis_peptides import LOCAL_REFINE, _touching, link_window, peptide_candidate
+from .cis_peptides import LOCAL_REFINE, link_groups, peptide_candidate
 from .pepflip import peptide_units
 from .pose import frame_to_world, world_to_frame
 from .refine import AtomModel
@@ -102,10 +102,7 @@ def check_doubted_prolines(
     links = doubted_links(result)
     if not links:
         return model, [], []
-    windows = [link_window(model, r) for r, _, _ in links]
-    groups = _touching(windows)
-    spans = [np.unique(np.concatenate([windows[k] for k in g])) for g in groups]
-    as_built = refine_residues(model, dmap, np.concatenate(spans), **LOCAL_REFINE)
+    windows, groups, _, as_built = link_groups(model, links, dmap)
     gains, trials = [0.0] * len(links), {}
     for j in range(max(len(g) for g in groups)):
         tried = [g[j] for g in groups if len(g) > j]
