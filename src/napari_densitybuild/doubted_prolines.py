@@ -1,4 +1,4 @@
-"""Cis peptides into residues the classifier doubts are prolines, tried as cis prolines.
+"""Trans links into residues typed otherwise that may be prolines, tried as cis prolines.
 
 Without a sequence, about half the deposited cis prolines of the real rule maps were built as
 trans links into a serine, threonine or glycine (docs/build.md, "Cis prolines rebuilt after the
@@ -10,7 +10,9 @@ probability is at least :data:`PRO_FLOOR` is tried once more with that residue m
 rebuilt cis (:func:`~.cis_peptides.peptide_candidate`), refined locally as
 :mod:`.cis_peptides` does; the residue keeps its proline type and the cis peptide where the
 mean map over the two residues' atoms is higher than as built (its own type, trans, refined
-the same way) by over :data:`RETYPE_MARGIN` sigma.
+the same way) by over :data:`RETYPE_MARGIN` sigma. Links at a fragment's ends are not tried:
+on the rule maps the only residues wrongly made prolines were a fragment's second residue,
+which only the link held (docs/build.md, "Cis prolines among residues typed otherwise").
 """
 
 from __future__ import annotations

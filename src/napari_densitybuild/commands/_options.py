@@ -176,13 +176,15 @@ def add_link(p: argparse.ArgumentParser) -> None:
 
 def add_cis_prolines(p: argparse.ArgumentParser) -> None:
     """``--no-cis-prolines``: leave trans every link into a proline that the build made trans
-    (:mod:`~napari_densitybuild.cis_peptides`)."""
+    (:mod:`~napari_densitybuild.cis_peptides`), and without a sequence make no residue typed
+    otherwise a cis proline (:mod:`~napari_densitybuild.doubted_prolines`)."""
     _add_off_switch(
         p,
         "cis_prolines",
         DEFAULT_CIS_PROLINES,
         "do not try the trans links into prolines again as cis peptides (by default each is "
-        "rebuilt cis where its two residues fit the map better so: docs/build.md)",
+        "rebuilt cis where its two residues fit the map better so; without --sequence, also "
+        "links into residues with some proline probability: docs/build.md)",
     )
 
 
