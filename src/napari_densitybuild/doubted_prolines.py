@@ -54,7 +54,7 @@ def doubted_links(result: BuildResult) -> list[tuple[int, dict[str, int], dict[s
         inside = r >= 2 and model.linked[r - 1] and r + 1 < n and model.linked[r + 1]
         if inside and model.resname[r] != "PRO" and result.probs[r, PRO] >= PRO_FLOOR:
             prev, atoms = model.residue_atoms(r - 1), model.residue_atoms(r)
-            if "N" in prev and "C" in atoms:
+            if "N" in prev and all(a in atoms for a in ("C", "O")):
                 out.append((r, prev, atoms))
     return out
 
