@@ -40,7 +40,7 @@ def test_build_writes_model_and_report(built):
         assert rep[key] >= 0, key
     assert rep["ncs_residues"] == 0  # one chain: no copies
     assert rep["cis_ends_left_out"] == rep["duplicates_left_out"] == 0  # sample: all trans
-    assert rep["cis_prolines_rebuilt"] == 0  # the sample's prolines are all trans
+    assert rep["cis_prolines_rebuilt"] == 0 and rep["cis_prolines_rebuilt_at"] == []  # all trans
     assert rep["stray_ends_left_out"] == 0  # one unbroken chain
     for stage in ("read_map", "place", "classify", "sequence", "refine", "wall_total",
                   "unmodelled_blobs"):  # fmt: skip
@@ -380,13 +380,15 @@ def test_doubted_prolines_run_only_without_a_sequence(monkeypatch):
 
     def spy(result, dmap):
         seen.append(len(result))
-        return 0
+        return [0, 2]
 
     monkeypatch.setattr(build_module, "rebuild_doubted_prolines", spy)
     sequences = [seq for _, seq in read_fasta(SEQUENCE)]
     kw = dict(passes=1, doubted_prolines=True)
     without = build_module.build(dmap, placer, clf, **kw)
-    assert seen == [len(without)] and without.report["prolines_made_cis"] == 0
+    assert seen == [len(without)] and without.report["prolines_made_cis"] == 2
+    ch, num = without.chain, without.seqid
+    assert without.report["prolines_made_cis_at"] == [f"{ch[0]} {num[0]}", f"{ch[2]} {num[2]}"]
     build_module.build(dmap, placer, clf, sequences, **kw)
     build_module.build(dmap, placer, clf, cis_prolines=False, **kw)
     build_module.build(dmap, placer, clf, do_refine=False, **kw)

@@ -83,7 +83,7 @@ def test_a_cis_proline_typed_serine_is_made_a_cis_proline(sample, cis_truth, tmp
     serine = _as_serine(model, PRO)
     result = _result(serine, model)
     assert [r for r, *_ in dp.doubted_links(result)] == [PRO]
-    assert dp.rebuild_doubted_prolines(result, dmap) == 1
+    assert dp.rebuild_doubted_prolines(result, dmap) == [PRO]
     made = result.model
     assert made.resname[PRO] == "PRO" and len(made) == len(model)
     assert result.types[PRO] == dp.PRO
@@ -108,7 +108,7 @@ def test_a_trans_serine_stays_as_built(sample, tmp_path):
     made, kept, gains = dp.check_doubted_prolines(result, dmap)
     assert kept == [] and len(gains) == 1 and gains[0] < dp.RETYPE_MARGIN
     assert made is serine
-    assert dp.rebuild_doubted_prolines(result, dmap) == 0 and result.types[PRO] == SER
+    assert dp.rebuild_doubted_prolines(result, dmap) == [] and result.types[PRO] == SER
 
 
 def test_links_under_the_floor_are_not_tried(sample):

@@ -124,6 +124,15 @@ def _sequence_types(probs: np.ndarray, placed: Trace, sequences: list[str] | Non
     return types, positions, record
 
 
+def _report_residues(result: BuildResult, key: str, rows: list[int]) -> None:
+    """Count ``rows`` (residue indices of ``result``) under ``key`` in the report, and name
+    them (chain, number, insertion code) under ``key + "_at"``, for review."""
+    result.report[key] = len(rows)
+    result.report[f"{key}_at"] = [
+        f"{result.chain[r]} {result.seqid[r]}{str(result.icode[r]).strip()}" for r in rows
+    ]
+
+
 def build(
     dmap: DensityMap,
     placer: Placer,
@@ -341,9 +350,9 @@ def build(
         if fill_gaps:
             result = fill_sequence_gaps(result, dmap, classifier, sequences, sym, do_refine)
     if cis_prolines and do_refine:
-        result.report["cis_prolines_rebuilt"] = rebuild_cis_prolines(result, dmap)
+        _report_residues(result, "cis_prolines_rebuilt", rebuild_cis_prolines(result, dmap))
     if cis_prolines and doubted_prolines and do_refine and not sequences:
-        result.report["prolines_made_cis"] = rebuild_doubted_prolines(result, dmap)
+        _report_residues(result, "prolines_made_cis", rebuild_doubted_prolines(result, dmap))
     tick("assemble", t)
     result.report["seconds"]["total"] = round(sum(times.values()), 3)
     return result

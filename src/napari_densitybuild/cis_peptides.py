@@ -221,10 +221,10 @@ def _touching(windows: list[np.ndarray]) -> list[list[int]]:
 
 def rebuild_cis_prolines(
     result: BuildResult, dmap: DensityMap, margin: float = CIS_PRO_MARGIN
-) -> int:
+) -> list[int]:
     """Rebuild cis the trans links into prolines of a finished build that fit ``dmap`` better
     cis (:func:`check_cis_prolines`); changes ``result.model.xyz`` (types, numbering and
-    confidence stay). Returns how many were rebuilt."""
+    confidence stay). Returns the prolines (residue indices) whose peptide was rebuilt."""
     xyz, kept, _ = check_cis_prolines(result.model, dmap, margin)
     result.model.xyz = xyz
-    return len(kept)
+    return kept

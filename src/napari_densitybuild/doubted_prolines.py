@@ -160,11 +160,11 @@ def _spliced(model: AtomModel, kept: dict[int, tuple[AtomModel, np.ndarray]]) ->
 
 def rebuild_doubted_prolines(
     result: BuildResult, dmap: DensityMap, margin: float = RETYPE_MARGIN
-) -> int:
+) -> list[int]:
     """Make cis prolines of the doubted links of a finished build without a sequence that fit
     ``dmap`` better so (:func:`check_doubted_prolines`): changes ``result.model``,
     ``result.types`` and ``result.confidence`` (the proline's probability) in place. Returns
-    how many residues were made prolines."""
+    the residues (indices) made prolines."""
     model, kept, _ = check_doubted_prolines(result, dmap, margin)
     result.model = model
     for r in kept:
@@ -172,4 +172,4 @@ def rebuild_doubted_prolines(
         result.confidence[r] = round(
             100.0 * float(result.trace.score[r]) * float(result.probs[r, PRO]), 2
         )
-    return len(kept)
+    return kept
