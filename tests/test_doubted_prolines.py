@@ -117,6 +117,9 @@ def test_links_under_the_floor_are_not_tried(sample):
     result = _result(serine, model, p_pro=dp.PRO_FLOOR / 2)
     assert dp.doubted_links(result) == []
     assert dp.check_doubted_prolines(result, None)[0] is serine  # no map read
+    unposed = _result(serine, model)
+    unposed.poses[PRO, dp.PRO, 5] = np.nan
+    assert dp.doubted_links(unposed) == []
 
 
 def test_links_at_fragment_ends_are_not_tried(sample):

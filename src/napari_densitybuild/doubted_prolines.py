@@ -44,15 +44,16 @@ RETYPE_MARGIN = 0.2
 
 def doubted_links(result: BuildResult) -> list[tuple[int, dict[str, int], dict[str, int]]]:
     """(residue, atoms of the residue before, its atoms) of every trans link into a residue not
-    typed proline whose proline probability is at least :data:`PRO_FLOOR`, inside a fragment
-    (neither residue a fragment end: an end residue is held by no neighbour outside the link,
-    so the map's verdict on the peptide says less there)."""
+    typed proline whose proline probability is at least :data:`PRO_FLOOR` and whose proline
+    pose is complete, inside a fragment (neither residue a fragment end: an end residue is held
+    by no neighbour outside the link, so the map's verdict on the peptide says less there)."""
     model, out = result.model, []
     n = len(model.resname)
     for unit in peptide_units(model):
         r = int(model.residue[unit[4]])
         inside = r >= 2 and model.linked[r - 1] and r + 1 < n and model.linked[r + 1]
-        if inside and model.resname[r] != "PRO" and result.probs[r, PRO] >= PRO_FLOOR:
+        posed = np.isfinite(result.poses[r, PRO, : len(HEAVY_ATOMS["PRO"])]).all()
+        if inside and posed and model.resname[r] != "PRO" and result.probs[r, PRO] >= PRO_FLOOR:
             prev, atoms = model.residue_atoms(r - 1), model.residue_atoms(r)
             if "N" in prev and all(a in atoms for a in ("C", "O")):
                 out.append((r, prev, atoms))
