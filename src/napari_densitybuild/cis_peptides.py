@@ -88,13 +88,17 @@ def proline_links(model: AtomModel) -> list[tuple[int, dict[str, int], dict[str,
     return out
 
 
+def pair_mean(model: AtomModel, xyz: np.ndarray, dmap: DensityMap, r: int) -> float:
+    """Mean map value (sigma) over the atoms of residues ``r - 1`` and ``r`` of ``model`` at
+    ``xyz`` (coordinates of its atoms)."""
+    return float(dmap.sample_points(xyz[np.isin(model.residue, [r - 1, r])]).mean())
+
+
 def pair_gain(
     model: AtomModel, dmap: DensityMap, new: np.ndarray, old: np.ndarray, r: int
 ) -> float:
-    """Mean map value (sigma) over the atoms of residues ``r - 1`` and ``r`` at ``new`` less
-    the same at ``old`` (coordinates of ``model``'s atoms)."""
-    sel = np.isin(model.residue, [r - 1, r])
-    return float(dmap.sample_points(new[sel]).mean() - dmap.sample_points(old[sel]).mean())
+    """:func:`pair_mean` at ``new`` less the same at ``old``."""
+    return pair_mean(model, new, dmap, r) - pair_mean(model, old, dmap, r)
 
 
 def peptide_candidate(

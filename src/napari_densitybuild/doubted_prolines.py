@@ -24,7 +24,7 @@ import numpy as np
 
 from .boxes import backbone_frames
 from .build_result import atom_bounds
-from .cis_peptides import LOCAL_REFINE, link_groups, peptide_candidate
+from .cis_peptides import LOCAL_REFINE, link_groups, pair_mean, peptide_candidate
 from .pepflip import peptide_units
 from .pose import frame_to_world, world_to_frame
 from .refine import AtomModel
@@ -84,11 +84,6 @@ def as_proline(model: AtomModel, r: int, pose: np.ndarray) -> AtomModel:
     )
 
 
-def _mean_map(model: AtomModel, xyz: np.ndarray, dmap: DensityMap, r: int) -> float:
-    """Mean map value (sigma) at the atoms of residues ``r - 1`` and ``r``."""
-    return float(dmap.sample_points(xyz[np.isin(model.residue, [r - 1, r])]).mean())
-
-
 def check_doubted_prolines(
     result: BuildResult, dmap: DensityMap, margin: float = RETYPE_MARGIN
 ) -> tuple[AtomModel, list[int], list[float]]:
@@ -122,7 +117,7 @@ def check_doubted_prolines(
         trial_model.xyz = refine_residues(trial_model, dmap, free, **LOCAL_REFINE)
         for k in tried:
             r = links[k][0]
-            gains[k] = _mean_map(trial_model, trial_model.xyz, dmap, r) - _mean_map(
+            gains[k] = pair_mean(trial_model, trial_model.xyz, dmap, r) - pair_mean(
                 model, as_built, dmap, r
             )
             trials[k] = trial_model
@@ -133,30 +128,14 @@ def check_doubted_prolines(
             kept[best] = windows[best]
     if not kept:
         return model, [], gains
-    return (
-        _spliced(model, {k: (trials[k], windows[k]) for k in kept}),
-        [links[k][0] for k in kept],
-        gains,
-    )
-
-
-def _spliced(model: AtomModel, kept: dict[int, tuple[AtomModel, np.ndarray]]) -> AtomModel:
-    """``model`` with the residues of each kept window taken, atoms and names, from its trial."""
-    source = {int(r): trial for trial, window in kept.values() for r in window}
-    parts = []
-    for r in range(len(model.resname)):
-        m = source.get(r, model)
-        lo, hi = (b[r] for b in atom_bounds(m))
-        parts.append((m.xyz[lo:hi], m.atom[lo:hi], m.element[lo:hi], m.resname[r]))
-    counts = [len(p[0]) for p in parts]
-    return AtomModel(
-        np.concatenate([p[0] for p in parts]),
-        np.concatenate([p[1] for p in parts]),
-        np.concatenate([p[2] for p in parts]),
-        np.repeat(np.arange(len(parts)), counts),
-        np.array([p[3] for p in parts], dtype=object),
-        model.linked,
-    )
+    # the kept residues made prolines as in their trials (windows of one round never share a
+    # residue, so each window's atoms line up with its trial's), then each window's coordinates
+    out = model
+    for k in kept:
+        out = as_proline(out, links[k][0], result.poses[links[k][0], PRO])
+    for k, window in kept.items():
+        out.xyz[np.isin(out.residue, window)] = trials[k].xyz[np.isin(trials[k].residue, window)]
+    return out, [links[k][0] for k in kept], gains
 
 
 def rebuild_doubted_prolines(

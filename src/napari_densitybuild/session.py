@@ -86,9 +86,7 @@ class Session:
         centres, rotations = result.trace.frames()
         rows = []
         for r in range(len(result)):
-            idx = np.flatnonzero(result.model.residue == r)
-            atoms = tuple((str(result.model.atom[i]), *map(float, result.model.xyz[i]))
-                          for i in idx)  # fmt: skip
+            atoms = atoms_at(result.model, result.model.xyz, r)
             rows.append(ResidueState(
                 str(result.chain[r]), int(result.seqid[r]), str(result.icode[r]),
                 int(result.types[r]), tuple(np.round(result.probs[r], 5).tolist()),
