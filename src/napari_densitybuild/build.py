@@ -55,11 +55,13 @@ from .settings import (
     DEFAULT_PASSES,
     DEFAULT_PEPTIDE_TURNS,
     DEFAULT_SCAFFOLD_BELOW,
+    DEFAULT_SETTLE,
     DEFAULT_STRAY_ENDS,
     DEFAULT_TRIM_LINKS,
     DEFAULT_WEAK_FRAGMENTS,
     PEPTIDE_TURNS,
 )
+from .settle import settle as settle_model
 from .stray_ends import without_stray_ends
 from .symmetry import Symmetry
 from .trace import Trace
@@ -155,6 +157,7 @@ def build(
     peptide_turns: str = DEFAULT_PEPTIDE_TURNS,
     cis_prolines: bool = DEFAULT_CIS_PROLINES,
     doubted_prolines: bool = DEFAULT_DOUBTED_PROLINES,
+    settle: bool = DEFAULT_SETTLE,
 ) -> BuildResult:
     """Build a model into ``dmap``.
 
@@ -230,6 +233,9 @@ def build(
         With ``cis_prolines`` and without a sequence, then try the trans links into residues
         typed otherwise that the classifier gives some proline probability as cis prolines, and
         keep those the map clearly prefers so (:mod:`.doubted_prolines`).
+    settle
+        Last of all, one short round of refinement of every atom, without flips
+        (:mod:`.settle`; needs ``do_refine``).
 
     Raises
     ------
@@ -353,6 +359,9 @@ def build(
         _report_residues(result, "cis_prolines_rebuilt", rebuild_cis_prolines(result, dmap))
     if cis_prolines and doubted_prolines and do_refine and not sequences:
         _report_residues(result, "prolines_made_cis", rebuild_doubted_prolines(result, dmap))
-    tick("assemble", t)
+    t = tick("assemble", t)
+    if settle and do_refine:
+        result.model.xyz = settle_model(result.model, dmap)
+        tick("settle", t)
     result.report["seconds"]["total"] = round(sum(times.values()), 3)
     return result

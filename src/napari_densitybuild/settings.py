@@ -90,6 +90,9 @@ DEFAULT_CIS_PROLINES = True
 #: prolines, 11 more typed right, and the backbone sum fell (docs/build.md, "Cis prolines among
 #: residues typed otherwise, without a sequence").
 DEFAULT_DOUBTED_PROLINES = True
+#: Builds end with one short round of refinement of every atom (``settle``; ``--no-settle``:
+#: not): off until measured under its rule (docs/build.md, "A last short refinement").
+DEFAULT_SETTLE = False
 
 
 def weak_fragments_rule(keep: bool) -> tuple[int, float] | None:
