@@ -57,3 +57,9 @@ def test_build_settles_last_and_only_when_asked(monkeypatch):
     assert np.allclose(plain.model.xyz, seen[0])  # settle was the last step to move atoms
     build_module.build(dmap, placer, clf, settle=True, do_refine=False, **kw)
     assert len(seen) == 1
+
+
+def test_settle_is_on_everywhere_by_default():
+    from conftest import assert_build_step_on_everywhere
+
+    assert_build_step_on_everywhere("settle")

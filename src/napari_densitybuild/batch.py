@@ -34,6 +34,7 @@ from .settings import (
     DEFAULT_NCS,
     DEFAULT_PASSES,
     DEFAULT_PEPTIDE_TURNS,
+    DEFAULT_SETTLE,
     DEFAULT_TRIM_LINKS,
     DEFAULT_TTA,
     weak_fragments_rule,
@@ -123,6 +124,7 @@ def build_one(map_path: str, out_dir: str, options: dict | None = None) -> dict:
             fill_gaps=options.get("fill_gaps", DEFAULT_FILL_GAPS),
             link=options.get("link", DEFAULT_LINK),
             cis_prolines=options.get("cis_prolines", DEFAULT_CIS_PROLINES),
+            settle=options.get("settle", DEFAULT_SETTLE),
             peptide_turns=options.get("peptide_turns", DEFAULT_PEPTIDE_TURNS),
         )
         Path(out_dir).mkdir(parents=True, exist_ok=True)

@@ -91,8 +91,10 @@ DEFAULT_CIS_PROLINES = True
 #: residues typed otherwise, without a sequence").
 DEFAULT_DOUBTED_PROLINES = True
 #: Builds end with one short round of refinement of every atom (``settle``; ``--no-settle``:
-#: not): off until measured under its rule (docs/build.md, "A last short refinement").
-DEFAULT_SETTLE = False
+#: not): on 13 real maps, in three draws of each mode, backbone and all-atom RMSD sums,
+#: clashing and Ramachandran outlier residues fell, and no match or type was lost
+#: (docs/build.md, "A last short refinement").
+DEFAULT_SETTLE = True
 
 
 def weak_fragments_rule(keep: bool) -> tuple[int, float] | None:

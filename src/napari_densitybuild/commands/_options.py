@@ -16,6 +16,7 @@ from ..settings import (
     DEFAULT_NCS,
     DEFAULT_PASSES,
     DEFAULT_PEPTIDE_TURNS,
+    DEFAULT_SETTLE,
     DEFAULT_TRIM_LINKS,
     DEFAULT_TTA,
     DEFAULT_WEAK_FRAGMENTS,
@@ -188,6 +189,18 @@ def add_cis_prolines(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_settle(p: argparse.ArgumentParser) -> None:
+    """``--no-settle``: end the build without its last short refinement of every atom
+    (:mod:`~napari_densitybuild.settle`)."""
+    _add_off_switch(
+        p,
+        "settle",
+        DEFAULT_SETTLE,
+        "do not end with one short refinement of every atom (by default the model settles in "
+        "15 iterations after the last step: docs/build.md)",
+    )
+
+
 def _at_least_one(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -246,5 +259,6 @@ def add_build_options(p: argparse.ArgumentParser, sequence_help: str) -> None:
     add_fill_gaps(p)
     add_link(p)
     add_cis_prolines(p)
+    add_settle(p)
     add_peptide_turns(p)
     add_weights(p)

@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         "fill_gaps",
         "link",
         "cis_prolines",
+        "settle",
         "peptide_turns",
     )
     options = {k: getattr(args, k) for k in keys}

@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         fill_gaps=args.fill_gaps,
         link=args.link,
         cis_prolines=args.cis_prolines,
+        settle=args.settle,
         peptide_turns=args.peptide_turns,
     )
     write_structure(result.structure(), args.out)

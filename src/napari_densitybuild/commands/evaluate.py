@@ -29,6 +29,7 @@ from ._options import (
     add_ncs,
     add_passes,
     add_peptide_turns,
+    add_settle,
     add_trim_links,
     add_weak_fragments,
     print_note,
@@ -88,6 +89,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     add_fill_gaps(p)
     add_link(p)
     add_cis_prolines(p)
+    add_settle(p)
     add_peptide_turns(p)
     return p
 
@@ -236,5 +238,5 @@ def _build(dmap, args: argparse.Namespace):
                  clashing_fragments=not args.keep_clashing_fragments,
                  join=args.join, trim_links=args.trim_links,
                  frame_search=args.frame_search, fill_gaps=args.fill_gaps,
-                 link=args.link, cis_prolines=args.cis_prolines,
+                 link=args.link, cis_prolines=args.cis_prolines, settle=args.settle,
                  peptide_turns=args.peptide_turns)  # fmt: skip
