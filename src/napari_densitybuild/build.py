@@ -69,6 +69,11 @@ from .trace import Trace
 #: ``progress(stage, done, total)``; it may raise to cancel.
 StageProgress = Callable[[str, int, int], None]
 STAGES = ("place", "classify", "sequence", "refine", "reclassify", "refine_again", "assemble")
+#: L-BFGS iterations of each refinement round in the passes before the last (whose refinement
+#: frames the next pass's boxes) and in the last pass (docs/build.md, "Longer refinement in
+#: the passes").
+FRAMING_ITERATIONS = 30
+LAST_PASS_ITERATIONS = 30
 
 
 def scaffold_types(
@@ -307,7 +312,8 @@ def build(
             field = field if field is not None else DensityField(dmap, model.xyz)
             flip_weight = AMIDE_DENSITY_WEIGHT if k == passes - 1 else 0.0  # others only frame
             turns = peptide_turns == "every" or (peptide_turns == "last" and k == passes - 1)
-            model.xyz = refine(model, dmap, field=field, info=info,
+            iterations = LAST_PASS_ITERATIONS if k == passes - 1 else FRAMING_ITERATIONS
+            model.xyz = refine(model, dmap, field=field, info=info, iterations=iterations,
                                ncs_groups=groups if ncs_side_chains else None,
                                flip_density_weight=flip_weight, peptide_turns=turns)  # fmt: skip
             for key in refined:
