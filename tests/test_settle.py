@@ -1,5 +1,6 @@
 """The last short refinement: it pulls a disturbed model back towards the truth without
-touching the input, and the build runs it last, only where asked and refining."""
+touching the input, and the build runs it last, only where asked and refining; and the
+iteration counts of the passes' refinement."""
 
 from __future__ import annotations
 
@@ -63,3 +64,26 @@ def test_settle_is_on_everywhere_by_default():
     from conftest import assert_build_step_on_everywhere
 
     assert_build_step_on_everywhere("settle")
+
+
+def test_passes_refine_with_their_iteration_counts(monkeypatch):
+    """The passes before the last refine with ``FRAMING_ITERATIONS``, the last with
+    ``LAST_PASS_ITERATIONS``."""
+    import napari_densitybuild.build as build_module
+    from napari_densitybuild.classify import Classifier
+    from napari_densitybuild.place import Placer
+
+    dmap = read_map(MAP)
+    placer, clf = Placer.from_path(None, device="cpu"), Classifier.from_path(None, "cpu", tta=0)
+    seen: list[int] = []
+
+    def spy(model, dmap, **kwargs):
+        seen.append(kwargs["iterations"])
+        return model.xyz.copy()
+
+    monkeypatch.setattr(build_module, "refine", spy)
+    monkeypatch.setattr(build_module, "FRAMING_ITERATIONS", 7)
+    monkeypatch.setattr(build_module, "LAST_PASS_ITERATIONS", 9)
+    kw = dict(link=False, cis_prolines=False, settle=False, join=False, trim_links=False)
+    build_module.build(dmap, placer, clf, passes=3, **kw)
+    assert seen == [7, 7, 9]
