@@ -87,3 +87,20 @@ def test_passes_refine_with_their_iteration_counts(monkeypatch):
     kw = dict(link=False, cis_prolines=False, settle=False, join=False, trim_links=False)
     build_module.build(dmap, placer, clf, passes=3, **kw)
     assert seen == [7, 7, 9]
+
+
+def test_stages_name_every_stage_the_build_reports():
+    """Every stage a build times (and reports to ``progress``) is one of ``STAGES``."""
+    import napari_densitybuild.build as build_module
+    from napari_densitybuild.classify import Classifier
+    from napari_densitybuild.place import Placer
+    from napari_densitybuild.sequence import read_fasta
+
+    dmap = read_map(MAP)
+    placer, clf = Placer.from_path(None, device="cpu"), Classifier.from_path(None, "cpu", tta=0)
+    seen: list[str] = []
+    fasta = str(MAP).replace("sample_map.mtz", "sample_sequence.fasta")
+    sequences = [seq for _, seq in read_fasta(fasta)]
+    build_module.build(dmap, placer, clf, sequences, passes=2,
+                       progress=lambda stage, done, total: seen.append(stage))  # fmt: skip
+    assert {"frame_search", "settle"} <= set(seen) <= set(build_module.STAGES)

@@ -68,7 +68,10 @@ from .trace import Trace
 
 #: ``progress(stage, done, total)``; it may raise to cancel.
 StageProgress = Callable[[str, int, int], None]
-STAGES = ("place", "classify", "sequence", "refine", "reclassify", "refine_again", "assemble")
+#: The stage names ``progress`` is called with, in order (``frame_search`` and ``settle`` only
+#: where those steps run).
+STAGES = ("place", "classify", "sequence", "refine", "reclassify", "refine_again",
+          "frame_search", "assemble", "settle")  # fmt: skip
 #: L-BFGS iterations of each refinement round in the passes before the last (whose refinement
 #: frames the next pass's boxes) and in the last pass (docs/build.md, "Longer refinement in
 #: the passes").
