@@ -241,8 +241,9 @@ def add_weights(p: argparse.ArgumentParser, detector: bool = True) -> None:
 
 def add_build_options(p: argparse.ArgumentParser, sequence_help: str) -> None:
     """What a build is made with (``build`` and ``batch``): map columns, sequence, device,
-    refinement, test-time augmentation, H-bond evidence, passes, NCS, weak fragments, joins
-    across crystal contacts, cis-linked fragment ends and weights."""
+    refinement, test-time augmentation, H-bond evidence, passes, NCS, weak and clashing
+    fragments, joins across crystal contacts, cis-linked fragment ends, frame search, gap
+    filling, links, cis prolines, the last settling, peptide turns and weights."""
     add_columns(p)
     p.add_argument("--sequence", metavar="FASTA", help=sequence_help)
     add_device(p)
