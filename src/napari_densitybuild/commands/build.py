@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from ._options import add_build_options, print_note
+from ._paths import MODEL_SUFFIXES, check_output_file
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -34,6 +35,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
 
 def run(args: argparse.Namespace) -> int:
     """Build and write the model; print one line."""
+    check_output_file(args.out, MODEL_SUFFIXES)
+    if args.report:
+        check_output_file(args.report)
     from ..assemble import write_structure
     from ..build import build
     from ..classify import Classifier

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 from ._options import (
@@ -27,6 +26,7 @@ from ._options import (
     add_weights,
     print_note,
 )
+from ._paths import check_output_file
 
 #: Decimals kept for probabilities in the JSON file.
 DECIMALS = 5
@@ -63,15 +63,12 @@ def summarise(residues: list[dict[str, Any]]) -> tuple[int, int]:
 
 def run(args: argparse.Namespace) -> int:
     """Classify the model's residues and write the JSON file."""
+    out = check_output_file(args.out)
     from ..classify import Classifier
     from ..device import configure_cpu_threads
-    from ..errors import DensityBuildError
     from ..maps import read_map
     from ..models import read_structure
 
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise DensityBuildError(f"{out}: the output folder {out.parent} does not exist")
     t0 = time.perf_counter()
     configure_cpu_threads(args.threads)
     clf = Classifier.from_path(

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from ..errors import DensityBuildError
@@ -34,8 +35,29 @@ from ._options import (
     add_weak_fragments,
     print_note,
 )
+from ._paths import check_output_folder
 
 TASKS = ("classify", "place", "build")
+#: Resolutions (A) that ``--simulated`` takes: finer costs memory (the grid spacing follows the
+#: resolution), coarser leaves small test cells without reflections.
+SIMULATED_RANGE = (0.5, 10.0)
+
+
+def resolutions(text: str) -> list[float]:
+    """``--simulated``: comma-separated resolutions in A, each within :data:`SIMULATED_RANGE`."""
+    low, high = SIMULATED_RANGE
+    values = []
+    for item in filter(None, (v.strip() for v in text.split(","))):
+        try:
+            value = float(item)
+        except ValueError:
+            value = math.nan
+        if not low <= value <= high:  # NaN too
+            raise argparse.ArgumentTypeError(
+                f"resolutions in A, each from {low:g} to {high:g}, not {item!r}"
+            )
+        values.append(value)
+    return values
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -66,8 +88,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     p.add_argument("--detector", default=None, help="place/build: detector .safetensors")
     p.add_argument(
         "--simulated",
-        default="",
-        help="place: resolutions (A) of simulated test maps, e.g. 1.5,2.5",
+        type=resolutions,
+        default=[],
+        help="place: resolutions (A) of simulated test maps, e.g. 1.5,2.5 (each "
+        f"{SIMULATED_RANGE[0]:g}-{SIMULATED_RANGE[1]:g})",
     )
     p.add_argument("--limit", type=int, default=None, help="place: first N test structures")
     p.add_argument("--built", action="append", default=[], help="build: built model per --map")
@@ -115,6 +139,8 @@ def _pairs(maps: list[str], models: list[str]) -> list[tuple[str, Path, Path]]:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print a table."""
+    if args.out:
+        check_output_folder(args.out)
     from ..device import configure_cpu_threads
 
     configure_cpu_threads(args.threads)
@@ -176,7 +202,7 @@ def _run_place(args: argparse.Namespace) -> int:
 
     placer = Placer.from_path(args.detector, device=args.device)
     rows: dict[str, dict] = {}
-    for d_min in [float(v) for v in args.simulated.split(",") if v.strip()]:
+    for d_min in args.simulated:
         files = split_files("test")[: args.limit] if args.limit else split_files("test")
         rows[f"test_{d_min:g}A"] = evaluate_simulated(placer, files, d_min)
     for name, map_file, model_file in _pairs(args.map, args.model):
