@@ -73,7 +73,8 @@ def test_batch_serial_without_dask(maps, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "| one.mtz | done |" in printed and "| broken.mtz | failed:" in printed
     assert json.loads(output_paths(maps[2], out)[1].read_text())["residues"] > 30
-    again = run_batch(maps, out, workers=0, options=OPTIONS, progress=False)
+    again = run_batch([*maps, maps[0]], out, workers=0, options=OPTIONS, progress=False)
+    assert len(again) == 3  # a map given twice has one row
     assert [r["status"] for r in again][::2] == ["skipped (done before)"] * 2
     with pytest.raises(DensityBuildError, match="--workers"):
         run_batch(maps, out, workers=-1, options=OPTIONS, progress=False)

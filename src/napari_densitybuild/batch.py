@@ -21,6 +21,7 @@ import logging
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,12 +51,73 @@ MALLOC_TRIM, M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = "MALLOC_TRIM_THRESHOLD_", -1, 
 _MALLOC_RELAXED = False
 
 
-def output_paths(map_path: str | Path, out_dir: str | Path) -> tuple[Path, Path]:
-    """Where a map's model and report go: ``<out>/<map name>.cif`` and ``.json``."""
+def map_stem(map_path: str | Path) -> str:
+    """A map's file name less its suffixes: ``map.mtz`` and ``map.ccp4.gz`` give ``map``."""
     name = Path(map_path).name
     for suffix in (".gz", ".mtz", ".ccp4", ".map", ".mrc"):
         name = name.removesuffix(suffix)
+    return name
+
+
+def output_names(maps: list[str]) -> dict[str, str]:
+    """A unique output name for each map: its :func:`map_stem` where no other map has it.
+
+    Where stems collide, the names of the maps' folders go in front, one at a time, until they
+    differ (``real/3sb3/map.mtz`` and ``real/1cbs/map.mtz``: ``3sb3_map`` and ``1cbs_map``);
+    maps in one folder with one stem keep their suffix (``x.mtz``, ``x.ccp4``: ``x_mtz``,
+    ``x_ccp4``). The names depend only on the maps given, not on their order, except that
+    names still equal after that get ``_2``, ``_3``, ... in order.
+
+    Examples
+    --------
+    >>> output_names(["a/x/map.mtz", "b/y/map.mtz", "z.mrc"])["b/y/map.mtz"]
+    'y_map'
+    """
+    paths = {m: Path(os.path.abspath(m)) for m in maps}
+    folders = {m: p.parent.parts[1:] for m, p in paths.items()}
+    stems = {m: map_stem(p) for m, p in paths.items()}
+    same_folder = Counter((p.parent, stems[m]) for m, p in paths.items())
+    for m, p in paths.items():
+        if same_folder[(p.parent, stems[m])] > 1:
+            stems[m] = p.name.replace(".", "_")
+    depth = dict.fromkeys(maps, 0)
+    while True:
+        names = {m: "_".join((*folders[m][len(folders[m]) - depth[m] :], stems[m])) for m in maps}
+        counts = Counter(names.values())
+        grow = [m for m in maps if counts[names[m]] > 1 and depth[m] < len(folders[m])]
+        if not grow:
+            break
+        for m in grow:
+            depth[m] += 1
+    used = set(names.values())
+    seen: set[str] = set()
+    for m in maps:
+        if names[m] in seen:
+            k = 2
+            while f"{names[m]}_{k}" in used:
+                k += 1
+            names[m] = f"{names[m]}_{k}"
+            used.add(names[m])
+        seen.add(names[m])
+    return names
+
+
+def output_paths(
+    map_path: str | Path, out_dir: str | Path, name: str | None = None
+) -> tuple[Path, Path]:
+    """Where a map's model and report go: ``<out>/<name>.cif`` and ``.json``; the name is the
+    map's :func:`map_stem` unless given (:func:`output_names`)."""
+    name = name or map_stem(map_path)
     return Path(out_dir) / f"{name}.cif", Path(out_dir) / f"{name}.json"
+
+
+def _same_map(report: Path, map_path: str) -> bool:
+    """True if ``report`` was written for the file ``map_path`` (so its build can be kept)."""
+    try:
+        built = json.loads(report.read_text()).get("map")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return built is not None and Path(built).resolve() == Path(map_path).resolve()
 
 
 def _worker_device(device: str) -> str:
@@ -75,8 +137,11 @@ def _worker_device(device: str) -> str:
     return "auto"
 
 
-def build_one(map_path: str, out_dir: str, options: dict | None = None) -> dict:
-    """Build one map and write its model and report; never raises (errors go in the row)."""
+def build_one(
+    map_path: str, out_dir: str, options: dict | None = None, name: str | None = None
+) -> dict:
+    """Build one map and write its model and report (``name``: see :func:`output_paths`);
+    never raises (errors go in the row)."""
     from .assemble import write_structure
     from .build import build
     from .classify import Classifier
@@ -88,7 +153,7 @@ def build_one(map_path: str, out_dir: str, options: dict | None = None) -> dict:
 
     options = dict(options or {})
     t0 = time.perf_counter()
-    model_path, report_path = output_paths(map_path, out_dir)
+    model_path, report_path = output_paths(map_path, out_dir, name)
     row = {"map": str(map_path), "model": str(model_path)}
     try:
         relax_malloc_trim()
@@ -153,6 +218,10 @@ def run_batch(
 ) -> list[dict]:
     """Build every map on a Dask cluster; rows in the order of ``maps``.
 
+    A map given twice (the same file) is built once and has one row. Outputs are named by
+    :func:`output_names`; a map whose model and report are in ``out_dir`` already, the report
+    written for that map, is skipped ("skipped (done before)").
+
     Parameters
     ----------
     maps
@@ -181,11 +250,16 @@ def run_batch(
     threads = 1 if scheduler or workers else (os.cpu_count() or 1)
     options = {**(options or {})}
     options["threads"] = options.get("threads") or threads
+    unique: dict[Path, str] = {}
+    for m in maps:
+        unique.setdefault(Path(m).resolve(), m)
+    maps = list(unique.values())
+    names = output_names(maps)
     rows: dict[str, dict] = {}
     todo = []
     for m in maps:
-        model, report = output_paths(m, out_dir)
-        if model.is_file() and report.is_file():
+        model, report = output_paths(m, out_dir, names[m])
+        if model.is_file() and report.is_file() and _same_map(report, m):
             rows[m] = {"map": m, "model": str(model), "status": "skipped (done before)"}
         else:
             todo.append(m)
@@ -193,9 +267,9 @@ def run_batch(
         bar = tqdm(total=len(todo), desc="maps", unit="map", file=sys.stderr,
                    disable=not progress)  # fmt: skip
         if scheduler is None and workers == 0:  # no Dask: one after another, here
-            finished = ((m, build_one(m, str(out_dir), options)) for m in todo)
+            finished = ((m, build_one(m, str(out_dir), options, names[m])) for m in todo)
         else:
-            finished = _run_dask(todo, str(out_dir), options, scheduler, workers)
+            finished = _run_dask(todo, names, str(out_dir), options, scheduler, workers)
         for m, row in finished:
             rows[m] = row
             bar.update()
@@ -249,14 +323,23 @@ def relax_malloc_trim() -> bool:
     return _MALLOC_RELAXED
 
 
-def _run_dask(todo: list[str], out_dir: str, options: dict, scheduler: str | None, workers: int):
+def _run_dask(
+    todo: list[str],
+    names: dict[str, str],
+    out_dir: str,
+    options: dict,
+    scheduler: str | None,
+    workers: int,
+):
     """(map, row) as each map's task finishes on the cluster (a LocalCluster if no address)."""
     from distributed import Client, as_completed
 
     cluster = local_cluster(workers) if scheduler is None else None
     client = Client(scheduler or cluster)
     try:
-        futures = {client.submit(build_one, m, out_dir, options, pure=False): m for m in todo}
+        futures = {
+            client.submit(build_one, m, out_dir, options, names[m], pure=False): m for m in todo
+        }
         for fut in as_completed(futures):
             yield futures[fut], fut.result()
     finally:
@@ -266,11 +349,14 @@ def _run_dask(todo: list[str], out_dir: str, options: dict, scheduler: str | Non
 
 
 def summary_table(rows: list[dict]) -> str:
-    """Markdown table: map, status, residues, fragments, seconds."""
+    """Markdown table: map (its file name, or its path where file names repeat), status,
+    residues, fragments, seconds."""
     lines = ["| map | status | residues | fragments | seconds |", "|---|---|---:|---:|---:|"]
+    names = Counter(Path(r["map"]).name for r in rows)
     for r in rows:
         status = r["status"] if r["status"] != "failed" else f"failed: {r.get('error', '')}"
-        lines.append(f"| {Path(r['map']).name} | {status} | {r.get('residues', '')} | "
+        name = Path(r["map"]).name if names[Path(r["map"]).name] == 1 else r["map"]
+        lines.append(f"| {name} | {status} | {r.get('residues', '')} | "
                      f"{r.get('fragments', '')} | {r.get('seconds', '')} |")  # fmt: skip
     return "\n".join(lines)
 

@@ -3,9 +3,9 @@
 One task per map on a LocalCluster of ``--workers`` single-threaded processes, or on a running
 scheduler (``--scheduler tcp://host:8786``); ``--workers 0`` builds the maps one after another
 in this process without Dask. Prints a progress bar, the failures as they
-happen, and a summary table; writes ``DIR/<map>.cif``, ``DIR/<map>.json`` and
-``DIR/summary.md``/``summary.json``. Maps already built in DIR are skipped. Exit status 1 if
-any map failed.
+happen, and a summary table; writes ``DIR/<name>.cif``, ``DIR/<name>.json`` and
+``DIR/summary.md``/``summary.json`` (names: :data:`NAMES`). Maps already built in DIR are
+skipped; a map given twice is built once. Exit status 1 if any map failed.
 """
 
 from __future__ import annotations
@@ -13,13 +13,28 @@ from __future__ import annotations
 import argparse
 
 from ._options import add_build_options
+from ._paths import check_output_folder
+
+#: How the outputs are named (:func:`~napari_densitybuild.batch.output_names`).
+NAMES = (
+    "Each map's model and report are named after its file name less the map suffix "
+    "(map.mtz: map.cif, map.json). Where maps share that name, their folders' names go in front, "
+    "one at a time, until the names differ (real/3sb3/map.mtz and real/1cbs/map.mtz: "
+    "3sb3_map.cif and 1cbs_map.cif); maps of one folder with one name keep their suffix "
+    "(x.mtz, x.ccp4: x_mtz.cif, x_ccp4.cif). A map given twice is built once. A map whose "
+    "model and report are in DIR from a run with the same maps is skipped."
+)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Register the sub-command."""
-    p = sub.add_parser("batch", help="build many maps on a Dask cluster (local or remote)")
+    p = sub.add_parser(
+        "batch",
+        help="build many maps on a Dask cluster (local or remote)",
+        description="Build every map given, one task per map, into the folder --out. " + NAMES,
+    )
     p.add_argument("maps", nargs="+", help="map files")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (made if missing)")
     p.add_argument("--scheduler", help="address of a running Dask scheduler")
     p.add_argument(
         "--workers",
@@ -61,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         "settle",
         "peptide_turns",
     )
+    check_output_folder(args.out)
     options = {k: getattr(args, k) for k in keys}
     rows = run_batch(args.maps, args.out, args.scheduler, args.workers, options)
     print(summary_table(rows))
