@@ -85,6 +85,15 @@ def test_read_fasta(tmp_path):
         read_fasta(tmp_path / "text.fa")
 
 
+def test_read_fasta_saved_by_windows_editors(tmp_path):
+    """A UTF-8 byte-order mark (Notepad's UTF-8), UTF-16 (its "Unicode") and CRLF line ends."""
+    text = ">chain A\r\nMKTAY\r\nIAKQ\r\n"
+    (tmp_path / "bom.fa").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    (tmp_path / "utf16.fa").write_bytes(text.encode("utf-16"))  # with its byte-order mark
+    for name in ("bom.fa", "utf16.fa"):
+        assert read_fasta(tmp_path / name) == [("chain A", "MKTAYIAKQ")]
+
+
 def _structure(chains: dict[str, list[str]]) -> gemmi.Structure:
     st = gemmi.Structure()
     model = gemmi.Model("1")

@@ -12,6 +12,7 @@ standard deviations; otherwise the fragment keeps the classifier's types.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,13 +62,19 @@ def read_fasta(path: str | Path) -> list[tuple[str, str]]:
         For a missing or empty file, or letters that are not amino acids.
     """
     path = Path(path)
+    if path.is_dir():
+        raise DensityBuildError(f"{path}: a folder, not a sequence file")
     if not path.is_file():
         raise DensityBuildError(f"{path}: no such sequence file")
     raw = path.read_bytes()
-    if b"\0" in raw[:4096]:
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Notepad's "Unicode"
+        text = raw.decode("utf-16", errors="replace")
+    elif b"\0" in raw[:4096]:
         raise DensityBuildError(f"{path}: a binary file, not a FASTA sequence")
+    else:
+        text = raw.decode("utf-8-sig", errors="replace")  # a byte-order mark is not a letter
     records: list[tuple[str, list[str]]] = []
-    for line in raw.decode(errors="replace").splitlines():
+    for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith(";"):
             continue
