@@ -187,3 +187,21 @@ def test_get_reader_claims_map_and_model_names(tmp_path):
     for name in ["a.mtz", "a.ccp4", "a.MAP", "a.mrc", "a.mrc.gz", "a.pdb", "a.cif", "a.ent.gz"]:
         assert get_reader(str(tmp_path / name)) is not None, name
     assert get_reader([str(tmp_path / "a.mtz"), str(tmp_path / "a.pdb")]) is not None
+
+
+def test_a_map_in_tiny_or_huge_units_is_read_not_called_flat(tmp_path):
+    """Only the spread relative to the values says flat: a map stored in units of 1e-30 (or
+    1e6) is the same map in sigma units."""
+    want = read_map(mrc(tmp_path / "one.mrc")).sample_points(np.array([[3.0, 4.0, 5.0]]))
+    for scale in (1e-30, 1e6):
+        got = read_map(mrc(tmp_path / f"{scale:g}.mrc", DATA * np.float32(scale)))
+        np.testing.assert_allclose(got.sample_points(np.array([[3.0, 4.0, 5.0]])), want,
+                                   rtol=1e-4)  # fmt: skip
+
+
+def test_a_folder_given_as_sequence_is_called_a_folder(tmp_path):
+    from napari_densitybuild.errors import DensityBuildError
+    from napari_densitybuild.sequence import read_fasta
+
+    with pytest.raises(DensityBuildError, match="a folder, not a sequence file"):
+        read_fasta(tmp_path)

@@ -156,3 +156,35 @@ def test_wrong_header_puts_atoms_out_of_density(tmp_path, lie):
     layer = read_layer(write_mrc(tmp_path / "lie.mrc", part, cell, **kw))
     values, covered = density_at_atoms(layer, xyz)
     assert covered < 0.95 or values.mean() < 1.0, (covered, values.mean())
+
+
+def test_em_box_reads_the_same_however_much_zero_padding_surrounds_it(tmp_path):
+    """A masked cryo-EM map (0 outside 3 A of the atoms) in its box and in one padded with
+    zeros to twice the size: the same sigma values at the atoms, the same statistics for the
+    C-alpha detector, and the padding still exactly 0."""
+    import gemmi
+    from scipy.spatial import cKDTree
+
+    from napari_densitybuild.place import map_stats
+
+    xyz, arr, cell = structure_and_grid(BOX)
+    step = np.array([cell.a, cell.b, cell.c]) / np.array(arr.shape)
+    voxels = np.indices(arr.shape).reshape(3, -1).T * step
+    near, _ = cKDTree(xyz).query(voxels, distance_upper_bound=3.0)
+    masked = np.where(np.isfinite(near).reshape(arr.shape), arr, 0.0).astype(np.float32)
+    pad = np.array(arr.shape) // 2
+    padded = np.zeros(tuple(np.array(arr.shape) + 2 * pad), dtype=np.float32)
+    padded[pad[0] : pad[0] + arr.shape[0], pad[1] : pad[1] + arr.shape[1],
+           pad[2] : pad[2] + arr.shape[2]] = masked  # fmt: skip
+    big = gemmi.UnitCell(*(np.array(padded.shape) * step), 90, 90, 90)
+    small_map = read_map(write_mrc(tmp_path / "masked.mrc", masked, cell))
+    big_map = read_map(write_mrc(tmp_path / "padded.mrc", padded, big, origin=-pad * step))
+    assert small_map.kind == big_map.kind == "em"
+    np.testing.assert_allclose(big_map.sample_points(xyz), small_map.sample_points(xyz),
+                               atol=1e-4)  # fmt: skip
+    np.testing.assert_allclose(map_stats(big_map), map_stats(small_map), atol=1e-5)
+    assert big_map.info["zero_voxels"] == np.count_nonzero(padded == 0)
+    values = np.array(big_map.grid, copy=False)
+    assert np.count_nonzero(values == 0) == np.count_nonzero(padded == 0)
+    inside = values[values != 0]
+    assert abs(inside.mean()) < 1e-4 and abs(inside.std() - 1) < 1e-4

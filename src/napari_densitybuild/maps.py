@@ -259,8 +259,9 @@ def sigma_scale(values: np.ndarray, what: str) -> tuple[np.ndarray, float, float
         )
     mean = float(values.mean(dtype=np.float64))
     sd = float(values.std(dtype=np.float64))
-    if not sd > 1e-12 * max(1.0, abs(mean)):
-        raise MapReadError(f"{what}: the map is flat (all values {mean:g}); nothing to show")
+    # flat: no spread beyond float rounding of its values (a map in any units, 1e-30 or 1e6)
+    if values.size == 0 or not sd > 1e-6 * float(np.abs(values).max(initial=0.0)):
+        raise MapReadError(f"{what}: the map is flat (every value {mean:g}); nothing to show")
     return ((values - mean) / sd).astype(np.float32), mean, sd
 
 
@@ -330,7 +331,19 @@ def _from_mrc(path: Path, max_voxels: int) -> DensityMap:
     """Place an MRC/CCP4 array into its unit cell (axis order, nstart, origin) and scale it."""
     m = read_mrc_array(path, max_voxels)
     arr = m["array_xyz"]  # float32, indexed (x, y, z) along the cell axes
-    values, mean, sd = sigma_scale(arr, str(path))
+    kind = "xray" if m["spacegroup"] > 1 or not np.allclose(m["cell"][3:], 90) else "em"
+    info: dict = {"mode": m["mode"], "axis_order": m["axis_order"]}
+    padding = arr == 0 if kind == "em" else None
+    if padding is not None and padding.any() and not padding.all():
+        # a cryo-EM box zero-padded or masked around the molecule: the exact zeros are no
+        # density, not data; scaled over the rest, the map reads the same however much empty
+        # box surrounds it, and the zeros stay 0 (as voxels a file does not cover do)
+        values = np.zeros_like(arr)
+        values[~padding], mean, sd = sigma_scale(arr[~padding], str(path))
+        info["zero_voxels"] = int(padding.sum())
+    else:
+        values, mean, sd = sigma_scale(arr, str(path))
+    info.update(raw_mean=mean, raw_sd=sd)
     cell = gemmi.UnitCell(*m["cell"])
     sampling = np.maximum(np.asarray(m["sampling"], dtype=int), 1)
     start = np.asarray(m["nstart"], dtype=int)
@@ -352,8 +365,6 @@ def _from_mrc(path: Path, max_voxels: int) -> DensityMap:
         [cell.orthogonalize(gemmi.Fractional(*np.where([i, j, k], last_frac, start / sampling)))
          .tolist() for i in (0, 1) for j in (0, 1) for k in (0, 1)]
     )  # fmt: skip
-    kind = "xray" if m["spacegroup"] > 1 or not np.allclose(m["cell"][3:], 90) else "em"
-    info = {"raw_mean": mean, "raw_sd": sd, "mode": m["mode"], "axis_order": m["axis_order"]}
     data_min, data_max = corners.min(0) + offset, corners.max(0) + offset
     if kind == "xray" and not covers_cell:
         # an asymmetric unit or a box of a crystal map: its symmetry copies fill the cell

@@ -72,9 +72,10 @@ class Detections:
 
 
 def map_stats(dmap: DensityMap) -> tuple[float, float]:
-    """Mean and sd of the map over the region its file covered (the detector's input rule)."""
+    """Mean and sd of the map over the region its file covered (the detector's input rule);
+    for a cryo-EM box, over its voxels that are not exactly 0 (padding or a mask's outside)."""
     arr = np.array(dmap.grid, copy=False)
-    if not dmap.covers_cell:
+    if not dmap.covers_cell or dmap.kind == "em":
         arr = arr[arr != 0]
     return float(arr.mean(dtype=np.float64)), float(max(arr.std(dtype=np.float64), 1e-6))
 
