@@ -199,19 +199,39 @@ def _set_het_flags(st: gemmi.Structure) -> None:
             res.het_flag = "A" if info is not None and info.is_amino_acid() else "H"
 
 
+#: Chain IDs a PDB file can hold (one character each).
+PDB_CHAIN_IDS = 62
+
+
 def write_structure(st: gemmi.Structure, path: str | Path) -> Path:
     """Write a structure to mmCIF (.cif/.mmcif) or PDB (.pdb/.ent), chosen by the file name.
+
+    The PDB format has one character per chain ID: chains named with more (AA, AB, ... after Z)
+    are renamed to unused single characters (A-Z, a-z, 0-9) in the PDB file. A model of more
+    than :data:`PDB_CHAIN_IDS` chains does not fit: it is written as mmCIF beside ``path``
+    (same name, ``.cif``) and the error says so, so that nothing is lost.
 
     Raises
     ------
     ModelReadError
-        For any other file name.
+        For any other file name, or a model of too many chains for a PDB file.
     """
     path = Path(path)
     name = path.name.lower()
     if name.endswith((".cif", ".mmcif")):
         st.make_mmcif_document().write_file(str(path))
     elif name.endswith((".pdb", ".ent")):
+        if any(len(ch.name) > 1 for model in st for ch in model):
+            st = st.clone()
+            st.shorten_chain_names()
+        if any(len(ch.name) > 1 for model in st for ch in model):
+            cif = path.with_name(path.name.split(".")[0] + ".cif")
+            st.make_mmcif_document().write_file(str(cif))
+            chains = max(len(model) for model in st)
+            raise ModelReadError(
+                f"{path}: {chains} chains do not fit a PDB file's {PDB_CHAIN_IDS} one-character "
+                f"chain IDs; the model was written as mmCIF to {cif}"
+            )
         st.write_pdb(str(path))
     else:
         raise ModelReadError(f"{path}: write .cif or .pdb")
