@@ -163,3 +163,21 @@ def test_evaluate_bad_simulated_resolution(value, capsys):
 def test_simulated_resolutions_parse():
     assert resolutions("1.5, 2.5") == [1.5, 2.5]
     assert resolutions("") == [] and resolutions("2,") == [2.0]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["build", "m.mtz", "--out", "x.cif", "--tta", "-1"],
+        ["evaluate", "--task", "build", "--tta", "-1"],
+        ["info", "m.mtz", "--blobs", "-1"],
+        ["batch", "m.mtz", "--out", "d", "--threads", "0"],
+    ],
+    ids=["build tta", "evaluate tta", "info blobs", "batch threads"],
+)
+def test_negative_counts_are_refused(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "or more, not" in err.splitlines()[-1]

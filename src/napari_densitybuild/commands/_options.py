@@ -48,7 +48,7 @@ def add_tta(p: argparse.ArgumentParser) -> None:
     """``--tta N``: test-time augmentation copies per box."""
     p.add_argument(
         "--tta",
-        type=int,
+        type=at_least_zero,
         default=DEFAULT_TTA,
         help=f"test-time augmentation copies per box (default {DEFAULT_TTA}; 0: off)",
     )
@@ -201,10 +201,19 @@ def add_settle(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _at_least_one(text: str) -> int:
+def at_least_one(text: str) -> int:
+    """argparse type: an integer of 1 or more."""
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def at_least_zero(text: str) -> int:
+    """argparse type: an integer of 0 or more."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
     return value
 
 
@@ -212,7 +221,7 @@ def add_passes(p: argparse.ArgumentParser) -> None:
     """``--passes N``: rounds of classify + pose + refine in a build."""
     p.add_argument(
         "--passes",
-        type=_at_least_one,
+        type=at_least_one,
         default=DEFAULT_PASSES,
         help=f"rounds of classify + pose + refine; each after the first re-cuts the boxes on "
         f"the refined backbone (default {DEFAULT_PASSES})",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._options import add_build_options
+from ._options import add_build_options, at_least_one
 from ._paths import check_output_folder
 
 #: How the outputs are named (:func:`~napari_densitybuild.batch.output_names`).
@@ -42,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         default=2,
         help="LocalCluster worker processes (2); 0: no Dask, one map after another",
     )
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--threads", type=at_least_one, default=None,
                    help="CPU threads per worker (1; with --workers 0, every core)")  # fmt: skip
     add_build_options(p, "sequence(s) for every map")
     return p

@@ -33,6 +33,7 @@ from ._options import (
     add_settle,
     add_trim_links,
     add_weak_fragments,
+    at_least_zero,
     print_note,
 )
 from ._paths import check_output_folder
@@ -99,7 +100,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     add_device(p)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--threads", type=int, help="CPU threads (default: all physical cores)")
-    p.add_argument("--tta", type=int, default=DEFAULT_TTA,
+    p.add_argument("--tta", type=at_least_zero, default=DEFAULT_TTA,
                    help="test-time augmentation copies at map + model pairs and in builds "
                    f"(default {DEFAULT_TTA}; cached boxes are scored as they are)")  # fmt: skip
     add_environment(p)

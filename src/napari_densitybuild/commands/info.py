@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from ._options import add_columns
+from ._options import add_columns, at_least_zero
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -16,7 +16,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     p.add_argument("model", nargs="?", help="optional model (.pdb/.cif): report density at atoms")
     add_columns(p)
     p.add_argument("--difference", action="store_true", help="MTZ: read mFo-DFc coefficients")
-    p.add_argument("--blobs", type=int, default=10, metavar="N",
+    p.add_argument("--blobs", type=at_least_zero, default=10, metavar="N",
                    help="with a model: its N largest unmodelled blobs (default 10)")  # fmt: skip
     return p
 
