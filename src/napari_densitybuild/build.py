@@ -28,6 +28,7 @@ from .build_result import (
 from .cis_peptides import rebuild_cis_prolines
 from .clashing_fragments import without_clashing_fragments
 from .classify import Classifier
+from .density_field import DensityField
 from .doubted_prolines import rebuild_doubted_prolines
 from .errors import DensityBuildError
 from .frame_search import refit_doubted
@@ -38,7 +39,7 @@ from .maps import DensityMap
 from .ncs import EDGE_DEPTH, average_copies, ncs_groups
 from .place import Placer
 from .pose import frame_to_world
-from .refine import AtomModel, DensityField, refine
+from .refine import AtomModel, refine
 from .residues import AMINO_ACIDS, THREE_LETTER
 from .seq_chains import sequence_chains
 from .sequence import assign_fragment

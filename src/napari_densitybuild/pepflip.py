@@ -77,7 +77,7 @@ def flip_peptides(
         From :func:`peptide_units`.
     density
         Callable: (M, 3) float64 tensor of positions -> (M,) map values in sigma
-        (a :class:`~.refine.DensityField`).
+        (a :class:`~.density_field.DensityField`).
     margin
         Required gain at O (sigma).
     angles

@@ -5,13 +5,14 @@ The target, minimised over all coordinates with L-BFGS (:mod:`.lbfgs`, torch aut
     sum over rigid pairs ((d - d0) / sd)^2          bonds, angles, rings, planar groups, peptides
   + sum over chiral centres ((v - v0) / sd)^2       CA, THR CB, ILE CB; peptide planarity
   + sum over close non-bonded pairs ((2.9 - d) / 0.2)^2   atoms of residues not linked
-  - map_weight * sum over atoms (Z / 6) * min(rho(x), 5)   map in sigma units, trilinear
+  - map_weight * sum over atoms (Z / 6) * min(rho(x), 5)   map in sigma units
 
 The restraint values come from :mod:`napari_densitybuild.geometry`. The map is resampled once
-onto a Cartesian grid around the atoms (0.4 A) and read with ``grid_sample``, so the density
-term is differentiable. Linked C-alphas closer than 3.3 A before a proline make a cis peptide,
-restrained as one; before other residues such a link (on real maps nearly always a wrong trace
-step, not one of the rare cis peptides that precede no proline) keeps only its C-N bond.
+onto a Cartesian grid around the atoms and read smoothly between its nodes
+(:class:`~.density_field.DensityField`), so the density term is differentiable. Linked
+C-alphas closer than 3.3 A before a proline make a cis peptide, restrained as one; before
+other residues such a link (on real maps nearly always a wrong trace step, not one of the rare
+cis peptides that precede no proline) keeps only its C-N bond.
 Between rounds, peptides whose carbonyl O fits the map better turned over (or, asked, turned
 by any angle) are turned (:mod:`.pepflip`), side chains that fit the map clearly better in
 another rotamer are replaced (:mod:`.rotamers`), ASN, GLN and HIS side chains are turned round
@@ -27,9 +28,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
 from .crystal_clash import image_energy, image_pairs
+from .density_field import DensityField
 from .geometry import CIS_CA, chiral_centres, cis_peptide_pairs, peptide_pairs, rigid_pairs
 from .lbfgs import minimize, value_and_grad
 from .maps import DensityMap
@@ -142,39 +143,6 @@ def build_restraints(model: AtomModel) -> Restraints:
     as_float = lambda v: np.asarray(v, dtype=float)  # noqa: E731
     return Restraints(as_int(pi, -1), as_int(pj, -1), as_float(d0), as_float(sd),
                       as_int(chi, (-1, 4)), as_float(v0), as_float(vsd))  # fmt: skip
-
-
-#: Farthest (A) an atom of any residue type lies from the atoms of the model a
-#: :class:`DensityField` is made for (an arginine's NH from its C-alpha: 7.3 A), so later
-#: passes that give residues other side chains still find the map around them.
-SIDE_CHAIN_REACH = 8.0
-
-
-class DensityField:
-    """The map resampled onto a Cartesian grid around some atoms, sampled differentiably.
-
-    The grid spans the atoms' bounding box plus ``margin``; only the blocks within ``margin`` +
-    :data:`SIDE_CHAIN_REACH` of an atom are sampled (the rest of the box, empty between the
-    pieces of a model spread over a large cell, reads 0).
-    """
-
-    def __init__(self, dmap: DensityMap, xyz: np.ndarray, margin: float = 4.0, spacing=0.4):
-        lo, hi = np.min(xyz, 0) - margin, np.max(xyz, 0) + margin
-        data, origin, step = dmap.resample_cartesian(lo, hi, spacing, order=3, near=xyz,
-                                                     reach=margin + SIDE_CHAIN_REACH)  # fmt: skip
-        self.grid = torch.from_numpy(np.ascontiguousarray(data))[None, None]
-        self._as: dict[torch.dtype, torch.Tensor] = {self.grid.dtype: self.grid}
-        self.origin = torch.tensor(origin, dtype=torch.float64)
-        self.extent = torch.tensor([(n - 1) * step for n in data.shape[::-1]], dtype=torch.float64)
-
-    def __call__(self, xyz: torch.Tensor) -> torch.Tensor:
-        """Map values (sigma) at (N, 3) world positions (x, y, z)."""
-        g = 2.0 * (xyz - self.origin) / self.extent - 1.0
-        if xyz.dtype not in self._as:  # one copy per dtype, not one per call
-            self._as[xyz.dtype] = self.grid.to(xyz.dtype)
-        out = F.grid_sample(self._as[xyz.dtype], g.view(1, 1, 1, -1, 3), mode="bilinear",
-                            padding_mode="border", align_corners=True)  # fmt: skip
-        return out.view(-1)
 
 
 def _nonbonded_pairs(xyz: np.ndarray, residue: np.ndarray, linked: np.ndarray) -> np.ndarray:

@@ -81,7 +81,7 @@ def flip_side_chains(
         Passes over the residues (a flip changes its neighbours' scores).
     density
         Optional map (callable: (M, 3) float64 tensor -> (M,) sigma, a
-        :class:`~.refine.DensityField`): the heavier atom of each swapped pair (amide O, ring
+        :class:`~.density_field.DensityField`): the heavier atom of each swapped pair (amide O, ring
         N) should sit in the higher density, by ``density_weight`` H-bonds per sigma.
     density_weight
         Weight of that density term (0: H-bonds alone).
