@@ -8,6 +8,7 @@ can tell a right placement from a wrong one.
 
 from __future__ import annotations
 
+import gemmi
 import mrcfile
 import numpy as np
 import pytest
@@ -162,7 +163,6 @@ def test_em_box_reads_the_same_however_much_zero_padding_surrounds_it(tmp_path):
     """A masked cryo-EM map (0 outside 3 A of the atoms) in its box and in one padded with
     zeros to twice the size: the same sigma values at the atoms, the same statistics for the
     C-alpha detector, and the padding still exactly 0."""
-    import gemmi
     from scipy.spatial import cKDTree
 
     from napari_densitybuild.place import map_stats
@@ -188,3 +188,22 @@ def test_em_box_reads_the_same_however_much_zero_padding_surrounds_it(tmp_path):
     assert np.count_nonzero(values == 0) == np.count_nonzero(padded == 0)
     inside = values[values != 0]
     assert abs(inside.mean()) < 1e-4 and abs(inside.std() - 1) < 1e-4
+
+
+def test_info_leaves_atoms_outside_an_em_box_out_and_says_so(tmp_path, capsys):
+    """Atoms beyond a cryo-EM box's faces have no density there: `info` counts them apart
+    instead of reading them as 0 sigma."""
+    from conftest import random_structure
+
+    from napari_densitybuild.cli import main
+
+    _, arr, cell = structure_and_grid(BOX)
+    path = write_mrc(tmp_path / "box.mrc", arr, cell)
+    st = random_structure(BOX, "P 1", n_atoms=20, seed=3)
+    for k, res in enumerate(st[0][0]):
+        if k % 2:  # every other atom 60 A beyond the box
+            res[0].pos = gemmi.Position(res[0].pos.x + 60.0, res[0].pos.y, res[0].pos.z)
+    st.write_pdb(str(tmp_path / "m.pdb"))
+    assert main(["info", str(path), str(tmp_path / "m.pdb"), "--blobs", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "20 atoms (10 outside the map, left out): mean density" in out

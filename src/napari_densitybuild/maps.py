@@ -101,6 +101,8 @@ class DensityMap:
             extra += ", the cell filled from the file's part by symmetry"
         elif not self.covers_cell:
             extra += ", the file covers part of the cell"
+        if self.info.get("zero_voxels"):
+            extra += f", {self.info['zero_voxels']} voxels exactly 0 (mask or padding) left out"
         return (
             f"{Path(self.source).name}: {self.kind} map, cell {c.a:.2f} {c.b:.2f} {c.c:.2f} "
             f"{c.alpha:.1f} {c.beta:.1f} {c.gamma:.1f}, {self.spacegroup.hm}, grid "

@@ -31,9 +31,16 @@ def run(args: argparse.Namespace) -> int:
     print(dmap.summary())
     if args.model:
         atoms = read_model(args.model)
-        values = dmap.sample_points(atoms.xyz)
+        inside = dmap.depth_inside(atoms.xyz) >= 0
+        outside = (
+            "" if inside.all() else f" ({np.count_nonzero(~inside)} outside the map, left out)"
+        )
+        if not inside.any():
+            print(f"{len(atoms)} atoms, all outside the map")
+            return 0
+        values = dmap.sample_points(atoms.xyz[inside])
         print(
-            f"{len(atoms)} atoms: mean density {values.mean():.2f} sigma, "
+            f"{len(atoms)} atoms{outside}: mean density {values.mean():.2f} sigma, "
             f"{np.mean(values >= 1.0):.0%} at or above 1 sigma"
         )
         if args.blobs > 0:
