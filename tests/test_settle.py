@@ -35,6 +35,23 @@ def test_settle_pulls_a_disturbed_model_back_and_leaves_the_input():
     assert _rmsd(once, truth) > after
 
 
+def test_settle_reads_the_map_cubically_and_ends_closer_than_trilinear():
+    """The last round reads the map between grid nodes by cubic interpolation: from the same
+    start, its atoms end nearer the true ones (median) than with the trilinear reading."""
+    from napari_densitybuild.settle import SETTLE_INTERPOLATION
+
+    assert SETTLE_INTERPOLATION == "cubic"
+    dmap = read_map(MAP)
+    model = atom_model(read_structure(MODEL))
+    truth = model.xyz.copy()
+    model.xyz = truth + np.random.default_rng(2).normal(scale=0.12, size=truth.shape)
+    median = {
+        kind: float(np.median(np.linalg.norm(settle(model, dmap, interpolation=kind) - truth, 1)))
+        for kind in ("linear", "cubic")
+    }
+    assert median["cubic"] < median["linear"] - 0.003, median
+
+
 def test_build_settles_last_and_only_when_asked(monkeypatch):
     import napari_densitybuild.build as build_module
     from napari_densitybuild.classify import Classifier
