@@ -59,7 +59,7 @@ class DensityField:
     The grid spans the atoms' bounding box plus ``margin``; only the blocks within ``margin`` +
     :data:`SIDE_CHAIN_REACH` of an atom are sampled (the rest of the box, empty between the
     pieces of a model spread over a large cell, reads 0). Positions beyond the grid read the
-    nearest border values.
+    values at its border (trilinear) or next to it (cubic, which needs two nodes a side).
 
     Parameters
     ----------
