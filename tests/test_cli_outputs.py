@@ -181,3 +181,12 @@ def test_negative_counts_are_refused(argv, capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "or more, not" in err.splitlines()[-1]
+
+
+def test_a_sequence_few_residues_align_to_gets_a_note():
+    from napari_densitybuild.commands.build import sequence_note
+
+    assert sequence_note({"residues": 70, "aligned_to_sequence": 68}) is None
+    assert sequence_note({"residues": 0, "aligned_to_sequence": 0}) is None
+    note = sequence_note({"residues": 70, "aligned_to_sequence": 12})
+    assert note.startswith("only 12 of 70 built residues aligned to the sequence")
