@@ -104,20 +104,21 @@ class DensityField:
     def __call__(self, xyz: torch.Tensor) -> torch.Tensor:
         """Map values (sigma) at (N, 3) world positions (x, y, z)."""
         grid = self._grid(xyz.dtype)
-        if self.interpolation == "linear":
-            g = 2.0 * (xyz - self.origin.to(xyz.dtype)) / self.extent.to(xyz.dtype) - 1.0
-            out = F.grid_sample(grid, g.view(1, 1, 1, -1, 3), mode="bilinear",
-                                padding_mode="border", align_corners=True)  # fmt: skip
-            return out.view(-1)
+        # a grid too small for four nodes a side is read trilinearly
+        if self.interpolation == "linear" or min(grid.shape[2:]) < 4:
+            return self._linear(grid, xyz)
         return self._cubic(grid[0, 0], xyz.reshape(-1, 3))
+
+    def _linear(self, grid: torch.Tensor, xyz: torch.Tensor) -> torch.Tensor:
+        """Trilinear reading of ``grid`` (1, 1, z, y, x) at world positions (N, 3)."""
+        g = 2.0 * (xyz - self.origin.to(xyz.dtype)) / self.extent.to(xyz.dtype) - 1.0
+        out = F.grid_sample(grid, g.view(1, 1, 1, -1, 3), mode="bilinear",
+                            padding_mode="border", align_corners=True)  # fmt: skip
+        return out.view(-1)
 
     def _cubic(self, grid: torch.Tensor, xyz: torch.Tensor) -> torch.Tensor:
         """Catmull-Rom reading of ``grid`` (z, y, x) at world positions (N, 3)."""
         nz, ny, nx = grid.shape
-        if min(grid.shape) < 4:  # too small for four nodes a side: read it trilinearly
-            g = 2.0 * (xyz - self.origin.to(xyz.dtype)) / self.extent.to(xyz.dtype) - 1.0
-            return F.grid_sample(grid[None, None], g.view(1, 1, 1, -1, 3), mode="bilinear",
-                                 padding_mode="border", align_corners=True).view(-1)  # fmt: skip
         # continuous (x, y, z) node index, held where all four nodes a side are inside the grid
         # (positions beyond it read the values next to its border)
         upper = torch.tensor([nx - 3, ny - 3, nz - 3], dtype=xyz.dtype)

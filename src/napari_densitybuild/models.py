@@ -201,6 +201,9 @@ def _set_het_flags(st: gemmi.Structure) -> None:
 
 #: Chain IDs a PDB file can hold (one character each).
 PDB_CHAIN_IDS = 62
+#: File names :func:`write_structure` writes: mmCIF, then PDB.
+CIF_SUFFIXES, PDB_SUFFIXES = (".cif", ".mmcif"), (".pdb", ".ent")
+WRITE_SUFFIXES = CIF_SUFFIXES + PDB_SUFFIXES
 
 
 def write_structure(st: gemmi.Structure, path: str | Path) -> Path:
@@ -218,14 +221,14 @@ def write_structure(st: gemmi.Structure, path: str | Path) -> Path:
     """
     path = Path(path)
     name = path.name.lower()
-    if name.endswith((".cif", ".mmcif")):
+    if name.endswith(CIF_SUFFIXES):
         st.make_mmcif_document().write_file(str(path))
-    elif name.endswith((".pdb", ".ent")):
+    elif name.endswith(PDB_SUFFIXES):
         if any(len(ch.name) > 1 for model in st for ch in model):
             st = st.clone()
             st.shorten_chain_names()
         if any(len(ch.name) > 1 for model in st for ch in model):
-            cif = path.with_name(path.name.split(".")[0] + ".cif")
+            cif = path.with_suffix(".cif")
             st.make_mmcif_document().write_file(str(cif))
             chains = max(len(model) for model in st)
             raise ModelReadError(

@@ -8,9 +8,6 @@ from pathlib import Path
 
 from ..errors import DensityBuildError
 
-#: File names the model writer (:func:`~napari_densitybuild.models.write_structure`) takes.
-MODEL_SUFFIXES = (".cif", ".mmcif", ".pdb", ".ent")
-
 
 def _writable(folder: Path) -> bool:
     """True if a file can be made in ``folder`` (tried: permission bits say nothing to root)."""
@@ -29,7 +26,8 @@ def check_output_file(path: str | Path, suffixes: tuple[str, ...] = ()) -> Path:
     path
         The file the command will write.
     suffixes
-        If given, the file name must end in one of these (any case), e.g. :data:`MODEL_SUFFIXES`.
+        If given, the file name must end in one of these (any case), e.g. the model
+        writer's :data:`~napari_densitybuild.models.WRITE_SUFFIXES`.
 
     Raises
     ------

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from ._options import add_build_options, print_note
-from ._paths import MODEL_SUFFIXES, check_output_file
+from ._paths import check_output_file
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -50,7 +50,9 @@ def sequence_note(report: dict) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     """Build and write the model; print one line."""
-    check_output_file(args.out, MODEL_SUFFIXES)
+    from ..models import WRITE_SUFFIXES
+
+    check_output_file(args.out, WRITE_SUFFIXES)
     if args.report:
         check_output_file(args.report)
     from ..assemble import write_structure

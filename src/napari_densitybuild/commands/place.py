@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from ._options import add_columns, add_device
-from ._paths import MODEL_SUFFIXES, check_output_file
+from ._paths import check_output_file
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -37,7 +37,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
 
 def run(args: argparse.Namespace) -> int:
     """Place, trace and write the C-alpha model."""
-    check_output_file(args.out, MODEL_SUFFIXES)
+    from ..models import WRITE_SUFFIXES
+
+    check_output_file(args.out, WRITE_SUFFIXES)
     if args.report:
         check_output_file(args.report)
     from ..assemble import ca_structure, write_structure
