@@ -15,6 +15,7 @@ import pytest
 from conftest import assert_atoms_in_density, density_at_atoms, model_density, random_structure
 
 from napari_densitybuild._napari._reader import get_reader
+from napari_densitybuild.errors import MapReadError
 from napari_densitybuild.maps import read_map
 
 BOX = (40.0, 44.0, 48.0, 90.0, 90.0, 90.0)  # cryo-EM style: P 1, cell = box
@@ -34,7 +35,7 @@ def structure_and_grid(cell, lo=0.2, hi=0.8, seed=1):
 
 
 def write_mrc(path, arr_xyz, cell, *, axes=(1, 2, 3), start=(0, 0, 0), sampling=None,
-              origin=(0.0, 0.0, 0.0), header_axes=None, header_start=None):  # fmt: skip
+              origin=(0.0, 0.0, 0.0), header_axes=None, header_start=None, ispg=1):  # fmt: skip
     """Write ``arr_xyz`` (indexed x, y, z) with columns/rows/sections along ``axes`` (MAPC, MAPR,
     MAPS), first voxel at grid ``start`` (x, y, z), ORIGIN ``origin``. ``header_axes`` and
     ``header_start`` write a wrong header over correctly ordered data (negative controls)."""
@@ -54,7 +55,7 @@ def write_mrc(path, arr_xyz, cell, *, axes=(1, 2, 3), start=(0, 0, 0), sampling=
         mrc.header.cella = (cell.a, cell.b, cell.c)
         mrc.header.cellb = (cell.alpha, cell.beta, cell.gamma)
         mrc.header.origin = tuple(origin)
-        mrc.header.ispg = 1
+        mrc.header.ispg = ispg
         mrc.update_header_stats()
     return path
 
@@ -207,3 +208,56 @@ def test_info_leaves_atoms_outside_an_em_box_out_and_says_so(tmp_path, capsys):
     assert main(["info", str(path), str(tmp_path / "m.pdb"), "--blobs", "0"]) == 0
     out = capsys.readouterr().out
     assert "20 atoms (10 outside the map, left out): mean density" in out
+
+
+def test_em_box_larger_than_its_cell_sampling_is_read_as_a_box_not_folded(tmp_path):
+    """NX > MX in a cryo-EM header: the data is a box of NX voxels of cell / MX (the pixel size
+    EM programs read), said in a note; folding it onto MX voxels would put atoms out of density."""
+    xyz, arr, cell = structure_and_grid(BOX)
+    short = (arr.shape[0] - 12, arr.shape[1], arr.shape[2] - 5)
+    voxel = np.array([cell.a, cell.b, cell.c]) / np.array(arr.shape)
+    header_cell = gemmi.UnitCell(*(voxel * short), 90, 90, 90)
+    path = write_mrc(tmp_path / "box.mrc", arr, header_cell, sampling=short)
+    notes: list[str] = []
+    dmap = read_map(path, note=notes.append)
+    assert (dmap.grid.nu, dmap.grid.nv, dmap.grid.nw) == arr.shape
+    np.testing.assert_allclose(dmap.voxel_size, voxel, rtol=1e-5)
+    assert len(notes) == 1 and "smaller than the data along x, z" in notes[0]
+    assert "note:" in dmap.summary()
+    assert_atoms_in_density(read_layer(path), xyz)
+
+
+MONO = (40.0, 44.0, 48.0, 90.0, 104.0, 90.0)  # a crystal cell (not orthogonal: not cryo-EM)
+
+
+def test_crystal_map_over_more_than_its_cell(tmp_path):
+    """A crystal map may cover more than one cell (NX > MX): its points one cell apart agree and
+    it reads as the one cell; if they do not, the header cannot be right and the reader says so."""
+    _, arr, cell = structure_and_grid(MONO)
+    one = read_map(write_mrc(tmp_path / "one.ccp4", arr, cell))
+    more = np.concatenate([arr, arr[:9]], axis=0)
+    dmap = read_map(write_mrc(tmp_path / "more.ccp4", more, cell, sampling=arr.shape))
+    assert dmap.kind == "xray" and dmap.periodic and not dmap.info["notes"]
+    assert np.array(dmap.grid).shape == arr.shape
+    # scaled over 9 planes more, so compared by correlation
+    assert np.corrcoef(np.ravel(dmap.grid), np.ravel(one.grid))[0, 1] > 0.999
+    wrong = np.concatenate([arr, arr[20:29]], axis=0)
+    path = write_mrc(tmp_path / "wrong.ccp4", wrong, cell, sampling=arr.shape)
+    with pytest.raises(MapReadError, match="grid sampling does not fit"):
+        read_map(path)
+
+
+def test_mtz_options_given_for_a_ccp4_map(tmp_path, capsys):
+    """Columns mean nothing to a CCP4/MRC file: a note, not silence; a difference map cannot be
+    made from one: an error, not the 2mFo-DFc map under another name."""
+    from napari_densitybuild.cli import main
+
+    _, arr, cell = structure_and_grid(MONO)
+    path = write_mrc(tmp_path / "m.ccp4", arr, cell)
+    notes: list[str] = []
+    read_map(path, columns="FWT,PHWT", note=notes.append)
+    assert notes == ["m.ccp4: columns FWT,PHWT ignored: the file is a map already"]
+    assert main(["info", str(path), "--columns", "F,PHI"]) == 0
+    assert "note: columns F,PHI ignored" in capsys.readouterr().out
+    with pytest.raises(MapReadError, match="difference map is made from MTZ"):
+        read_map(path, difference=True)

@@ -171,7 +171,7 @@ def build_one(
         fasta = options.get("sequence")
         notes: list[str] = []
         seqs = protein_sequences(fasta, notes.append) if fasta else None
-        dmap = read_map(map_path, columns=options.get("columns"))
+        dmap = read_map(map_path, columns=options.get("columns"), note=notes.append)
         result = build(
             dmap,
             placer,

@@ -157,7 +157,8 @@ def read_mrc_array(path: Path, max_voxels: int) -> dict:
 
     Returns a dict with ``array_xyz`` (float32), ``cell`` (a, b, c, alpha, beta, gamma),
     ``sampling`` (cell grid along x, y, z), ``nstart`` (x, y, z), ``origin`` (x, y, z Angstrom),
-    ``spacegroup`` (number), ``mode`` and ``axis_order``.
+    ``spacegroup`` (number), ``mode``, ``axis_order`` and ``notes`` (what was read other than
+    the header says: minor header faults accepted, a cryo-EM box larger than its cell sampling).
     """
     import mrcfile
 
@@ -221,6 +222,20 @@ def read_mrc_array(path: Path, max_voxels: int) -> dict:
     origin = [float(h.origin.x), float(h.origin.y), float(h.origin.z)]
     if not np.all(np.isfinite(origin)):
         origin = [0.0, 0.0, 0.0]
+    notes = [f"header problems accepted: {problems.getvalue().strip().rstrip(';')}"]
+    notes = notes if problems.getvalue() else []
+    crystal = sg_number > 1 or not np.allclose(angles, 90)
+    more = oversized_axes(path, arr_xyz, sampling, crystal)
+    if more and not crystal:
+        # a cryo-EM box: the voxel size is cell / MX; the data is a box of NX voxels
+        voxel = [cell[a] / sampling[a] for a in range(3)]
+        for a in more:
+            cell[a], sampling[a] = voxel[a] * arr_xyz.shape[a], arr_xyz.shape[a]
+        notes.append(
+            f"the header's grid sampling (MX, MY, MZ) is smaller than the data along "
+            f"{', '.join('xyz'[a] for a in more)}; read as a box of {arr_xyz.shape} voxels "
+            f"of {' x '.join(f'{v:.3f}' for v in voxel)} A (cell / MX)"
+        )
     return {
         "array_xyz": arr_xyz,
         "cell": cell + angles,
@@ -230,8 +245,34 @@ def read_mrc_array(path: Path, max_voxels: int) -> dict:
         "spacegroup": sg_number,
         "mode": int(h.mode),
         "axis_order": crs_axes,
-        "warnings": problems.getvalue(),
+        "notes": notes,
     }
+
+
+def oversized_axes(path: Path, arr_xyz: np.ndarray, sampling: list[int], crystal: bool) -> list:
+    """The axes (0, 1, 2 for x, y, z) along which an MRC/CCP4 array holds more points than the
+    header's cell sampling (NX > MX).
+
+    A crystal map may cover more than one cell, and then its points one cell apart must agree
+    (they are the same point); if they do not, the header's sampling is wrong and the map would
+    fold onto itself, so this raises :class:`MapReadError`.
+    """
+    more = [a for a in range(3) if arr_xyz.shape[a] > sampling[a]]
+    if not crystal:
+        return more
+    sd = float(np.nanstd(arr_xyz)) or 1.0
+    for a in more:
+        s, n = sampling[a], arr_xyz.shape[a]
+        first = np.take(arr_xyz, np.arange(n - s), axis=a)
+        again = np.take(arr_xyz, np.arange(s, n), axis=a)
+        rms = float(np.sqrt(np.nanmean((first - again) ** 2))) / sd
+        if not rms < 0.05:
+            raise MapReadError(
+                f"{path}: the map has {n} points along {'xyz'[a]} but its cell only {s} "
+                f"(header MX/MY/MZ), and the points one cell apart differ ({rms:.2f} of the "
+                "map's sd): the header's grid sampling does not fit the data"
+            )
+    return more
 
 
 def write_mrc(path: str | Path, dmap: DensityMap, data_zyx: np.ndarray | None = None) -> None:

@@ -11,6 +11,7 @@ World coordinates are Cartesian Angstrom; arrays handed to napari are indexed (z
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,6 +104,8 @@ class DensityMap:
             extra += ", the file covers part of the cell"
         if self.info.get("zero_voxels"):
             extra += f", {self.info['zero_voxels']} voxels exactly 0 (mask or padding) left out"
+        for message in self.info.get("notes", ()):
+            extra += f"; note: {message}"
         return (
             f"{Path(self.source).name}: {self.kind} map, cell {c.a:.2f} {c.b:.2f} {c.c:.2f} "
             f"{c.alpha:.1f} {c.beta:.1f} {c.gamma:.1f}, {self.spacegroup.hm}, grid "
@@ -278,6 +281,7 @@ def read_map(
     columns: tuple[str, ...] | str | None = None,
     difference: bool = False,
     max_voxels: int = MAX_VOXELS,
+    note: Callable[[str], None] | None = None,
 ) -> DensityMap:
     """Read a density map (MTZ map coefficients, CCP4/MRC, gzipped too) in sigma units.
 
@@ -292,6 +296,9 @@ def read_map(
         MTZ only: take mFo-DFc difference coefficients instead of 2mFo-DFc.
     max_voxels
         Refuse maps with more voxels than this (the message gives the size).
+    note
+        Called with each note on how the file was read (columns given for a CCP4/MRC file,
+        header faults accepted); the notes are also kept in ``info["notes"]``.
 
     Returns
     -------
@@ -325,7 +332,18 @@ def read_map(
             grid=grid, resolution=resolution, kind="xray", source=str(path), info=info
         )
     if name.endswith((".ccp4", ".map", ".mrc", ".ccp4.gz", ".map.gz", ".mrc.gz")):
-        return _from_mrc(path, max_voxels)
+        if difference:
+            raise MapReadError(
+                f"{path}: a difference map is made from MTZ map coefficients (mFo-DFc); "
+                "a CCP4/MRC file holds one map already"
+            )
+        dmap = _from_mrc(path, max_voxels)
+        if columns:
+            given = columns if isinstance(columns, str) else ",".join(columns)
+            dmap.info["notes"].insert(0, f"columns {given} ignored: the file is a map already")
+        for message in dmap.info["notes"] if note else ():
+            note(f"{path.name}: {message}")
+        return dmap
     raise MapReadError(f"{path}: not a map file this reader knows ({', '.join(MAP_SUFFIXES)})")
 
 
@@ -334,7 +352,7 @@ def _from_mrc(path: Path, max_voxels: int) -> DensityMap:
     m = read_mrc_array(path, max_voxels)
     arr = m["array_xyz"]  # float32, indexed (x, y, z) along the cell axes
     kind = "xray" if m["spacegroup"] > 1 or not np.allclose(m["cell"][3:], 90) else "em"
-    info: dict = {"mode": m["mode"], "axis_order": m["axis_order"]}
+    info: dict = {"mode": m["mode"], "axis_order": m["axis_order"], "notes": m["notes"]}
     padding = arr == 0 if kind == "em" else None
     if padding is not None and padding.any() and not padding.all():
         # a cryo-EM box zero-padded or masked around the molecule: the exact zeros are no

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     threads = configure_cpu_threads(args.threads)
     t0 = time.perf_counter()
     sequences = protein_sequences(args.sequence, print_note) if args.sequence else None
-    dmap = read_map(args.map, columns=args.columns)
+    dmap = read_map(args.map, columns=args.columns, note=print_note)
     t_read = time.perf_counter() - t0
     placer = Placer.from_path(args.detector, device=args.device)
     clf = Classifier.from_path(

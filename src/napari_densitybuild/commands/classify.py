@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         tta=args.tta,
         environment=args.environment,
     )
-    dmap = read_map(args.map, columns=args.columns)
+    dmap = read_map(args.map, columns=args.columns, note=print_note)
     st = read_structure(args.boxes_from)
     residues, skipped = clf.classify_model(dmap, st)
     seconds = time.perf_counter() - t0

@@ -13,7 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from ._options import add_columns, add_device
+from ._options import add_columns, add_device, print_note
 from ._paths import check_output_file
 
 
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     configure_cpu_threads(args.threads)
     t0 = time.perf_counter()
-    dmap = read_map(args.map, columns=args.columns)
+    dmap = read_map(args.map, columns=args.columns, note=print_note)
     t_read = time.perf_counter()
     placer = Placer.from_path(args.detector, device=args.device)
     placed = placer.place(dmap)
