@@ -183,7 +183,7 @@ class Movable:
         self._residue, self._sym = m.residue, sym
         self._rot = sym.cart_rotations() if sym.periodic else np.eye(3)[None]
 
-    def move(self, residues: np.ndarray, op: int, shift) -> None:
+    def move(self, residues: np.ndarray, op: int, shift: np.ndarray) -> None:
         """Move ``residues`` (indices) by symmetry operation ``op`` and lattice ``shift``."""
         xyz, ca, to_n, to_c, poses = self.arrays
         res, sym, rot = np.asarray(residues), self._sym, self._rot[op]

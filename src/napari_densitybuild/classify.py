@@ -215,7 +215,14 @@ class Classifier:
             logits, c = self.net(x), None
         return torch.softmax(logits.float(), dim=1).cpu().numpy(), c
 
-    def _classify_on_device(self, dmap, centres, rotations, progress, poses):
+    def _classify_on_device(
+        self,
+        dmap: DensityMap,
+        centres: np.ndarray,
+        rotations: np.ndarray,
+        progress: Progress | None,
+        poses: bool | str,
+    ):
         """Cut, normalise and classify on the device, batch by batch (no host round trip)."""
         from .device_boxes import DeviceMap
 

@@ -59,7 +59,9 @@ class Contact:
     role: int
 
 
-def _probe_atoms(name: str, atoms) -> list[tuple[str, np.ndarray]]:
+def _probe_atoms(
+    name: str, atoms: tuple[tuple[str, float, float, float], ...]
+) -> list[tuple[str, np.ndarray]]:
     """The residue's atoms whose partners are listed: side-chain N, O, S (VAL: CG1, CG2)."""
     out = []
     for atom, *xyz in atoms:

@@ -35,7 +35,7 @@ from .seq_chains import molecules
 from .trace import Trace, new_residue_backbone
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
     from .classify import Classifier
     from .maps import DensityMap
@@ -72,9 +72,9 @@ def link_path(
     counts: Iterable[int],
     dmap: DensityMap,
     sym: Symmetry,
-    added=(),
+    added: Sequence[np.ndarray] = (),
     op: int = 0,
-    shift=(0.0, 0.0, 0.0),
+    shift: np.ndarray | tuple[float, float, float] = (0.0, 0.0, 0.0),
     cis_pro: bool = True,
 ) -> tuple[np.ndarray, float] | None:
     """:func:`.gap_paths.best_path` of ``counts`` new C-alphas from residue ``end`` to residue
@@ -96,7 +96,12 @@ def link_path(
 
 
 def _others(
-    result: BuildResult, sym: Symmetry, end: int, start: int, extra, start_at=None
+    result: BuildResult,
+    sym: Symmetry,
+    end: int,
+    start: int,
+    extra: Sequence[np.ndarray],
+    start_at: np.ndarray | None = None,
 ) -> np.ndarray:
     """Atoms (crystal copies included) that new C-alphas between ``end`` and ``start`` (its
     C-alpha at ``start_at`` where given: a crystal copy's) keep clear of: all but the two ends'
@@ -168,7 +173,13 @@ def build_in(
     return out, built
 
 
-def _new_residues(result, fills, dmap, classifier, sequences) -> dict[str, np.ndarray]:
+def _new_residues(
+    result: BuildResult,
+    fills: list[tuple[int, np.ndarray]],
+    dmap: DensityMap,
+    classifier: Classifier,
+    sequences: list[str] | None,
+) -> dict[str, np.ndarray]:
     """Per new residue (in the order of ``fills``): C-alpha, N, C, probabilities, world poses
     (20, 14, 3), type, number, and the end it follows."""
     n_all, ca_all, _ = backbone_of(result.model)
@@ -208,7 +219,9 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
 
 
-def _inserted(result: BuildResult, fills, new) -> tuple[BuildResult, np.ndarray]:
+def _inserted(
+    result: BuildResult, fills: list[tuple[int, np.ndarray]], new: dict[str, np.ndarray]
+) -> tuple[BuildResult, np.ndarray]:
     """``result`` with the ``new`` residues after their ends, each end's fragment, the new
     residues and the next fragment made one; and the (N,) mask of the new residues."""
     n_old, m, tr = len(result), result.model, result.trace

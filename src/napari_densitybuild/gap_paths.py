@@ -102,7 +102,15 @@ def _paths(e: np.ndarray, s: np.ndarray, k: int, last: float = STEP) -> np.ndarr
     return np.stack([np.repeat(first[:, None], second.shape[1], 1), second], 2).reshape(-1, 2, 3)
 
 
-def _score(paths, e, s, before, after, dmap, others) -> np.ndarray:
+def _score(
+    paths: np.ndarray,
+    e: np.ndarray,
+    s: np.ndarray,
+    before: np.ndarray | None,
+    after: np.ndarray | None,
+    dmap: DensityMap,
+    others: np.ndarray,
+) -> np.ndarray:
     """Mean map value along each path from ``e`` to ``s`` (nan where it breaks a rule)."""
     chain = np.concatenate([np.broadcast_to(e, (len(paths), 1, 3)), paths,
                             np.broadcast_to(s, (len(paths), 1, 3))], axis=1)  # fmt: skip

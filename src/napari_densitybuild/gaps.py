@@ -160,7 +160,9 @@ def plan_gap(session: Session, brk: ChainBreak, dmap: DensityMap) -> GapPlan:
     return best
 
 
-def _moved(r: ResidueState, sym: Symmetry, op: int, shift) -> ResidueState:
+def _moved(
+    r: ResidueState, sym: Symmetry, op: int, shift: tuple[float, float, float]
+) -> ResidueState:
     """``r`` on the crystal copy given by ``op`` and ``shift``."""
     xyz = sym.apply(np.array([a[1:] for a in r.atoms], dtype=float), op, shift)
     centre = sym.apply(np.array([r.centre], dtype=float), op, shift)[0]

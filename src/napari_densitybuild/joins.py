@@ -33,6 +33,7 @@ from .refine import AtomModel, refine_residues
 
 if TYPE_CHECKING:
     from .build_result import BuildResult
+    from .maps import DensityMap
     from .symmetry import Symmetry
 
 #: Largest C-N distance (A) between a fragment's last residue and an image of another
@@ -47,12 +48,24 @@ JOIN_CA_RANGE = (2.6, 4.4)
 JOIN_MAX_CN_NUMBERED = 2.2
 
 
-def _named(model: AtomModel, lo: np.ndarray, hi: np.ndarray, residues, name: str) -> np.ndarray:
+def _named(
+    model: AtomModel, lo: np.ndarray, hi: np.ndarray, residues: list[int], name: str
+) -> np.ndarray:
     """Atom index of ``name`` in each of ``residues``."""
     return np.array([lo[r] + list(model.atom[lo[r] : hi[r]]).index(name) for r in residues])
 
 
-def _best_join(groups, xyz, model, lo, hi, seqid, sym, renumber, max_cn):
+def _best_join(
+    groups: list[list[int]],
+    xyz: np.ndarray,
+    model: AtomModel,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    seqid: np.ndarray,
+    sym: Symmetry,
+    renumber: bool,
+    max_cn: float,
+):
     """(distance, g, h, op, shift) of the nearest end-of-g to image-of-start-of-h pair."""
     ends = [grp[-1] for grp in groups]
     starts = [grp[0] for grp in groups]
@@ -150,7 +163,9 @@ def chain_neighbours(residues: np.ndarray, fragment: np.ndarray, reach: int = 1)
     return np.unique(near[fragment[near] == fragment[src]])
 
 
-def mend_junctions(result: BuildResult, junction: np.ndarray, dmap, reach: int = 1) -> None:
+def mend_junctions(
+    result: BuildResult, junction: np.ndarray, dmap: DensityMap | None, reach: int = 1
+) -> None:
     """Refine the residues within ``reach`` of each junction residue (same chain) against
     ``dmap`` (None: geometry alone) with every other atom held, so the new peptides take ideal
     geometry. Changes ``result.model.xyz``.
@@ -165,7 +180,7 @@ def mend_junctions(result: BuildResult, junction: np.ndarray, dmap, reach: int =
 
 
 def trim_short_links(
-    result: BuildResult, dmap, renumber: bool = True, rounds: int = 3
+    result: BuildResult, dmap: DensityMap | None, renumber: bool = True, rounds: int = 3
 ) -> tuple[BuildResult, np.ndarray, int]:
     """``result`` without the residues on C-alpha links too short for their place.
 
@@ -209,7 +224,9 @@ def trim_short_links(
     return out, keep, duplicates
 
 
-def refine_beside(out: BuildResult, fragment: np.ndarray, keep: np.ndarray, dmap) -> np.ndarray:
+def refine_beside(
+    out: BuildResult, fragment: np.ndarray, keep: np.ndarray, dmap: DensityMap
+) -> np.ndarray:
     """Coordinates of ``out`` (the residues of a build where ``keep``) with the residues that
     were next to a left-out one in its ``fragment`` refined again, rotamer fit and start turns
     included (a start whose N the left-out residue had pulled out of density can turn back

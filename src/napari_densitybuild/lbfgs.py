@@ -112,7 +112,9 @@ def _direction(g: torch.Tensor, pairs: list, gamma: float) -> torch.Tensor:
     return q
 
 
-def _cubic_min(t1, f1, g1, t2, f2, g2, lo: float, hi: float) -> float:
+def _cubic_min(
+    t1: float, f1: float, g1: float, t2: float, f2: float, g2: float, lo: float, hi: float
+) -> float:
     """Minimiser in [lo, hi] of the cubic through (t1, f1) and (t2, f2) with slopes g1, g2."""
     d1 = g1 + g2 - 3.0 * (f1 - f2) / (t1 - t2)
     disc = d1 * d1 - g1 * g2
@@ -126,7 +128,17 @@ def _cubic_min(t1, f1, g1, t2, f2, g2, lo: float, hi: float) -> float:
     return min(max(t, lo), hi)
 
 
-def _strong_wolfe(fg, x, t, d, f0, g0, gtd0, tolerance_change, max_ls: int = 25):
+def _strong_wolfe(
+    fg: ValueGrad,
+    x: torch.Tensor,
+    t: float,
+    d: torch.Tensor,
+    f0: float,
+    g0: torch.Tensor,
+    gtd0: float,
+    tolerance_change: float,
+    max_ls: int = 25,
+):
     """Step length along ``d`` meeting the strong Wolfe conditions (or the best found):
     (t, f, g, evaluations)."""
     d_max = float(d.abs().max())
@@ -152,7 +164,19 @@ def _strong_wolfe(fg, x, t, d, f0, g0, gtd0, tolerance_change, max_ls: int = 25)
     return t, f_t, g_t, n
 
 
-def _zoom(fg, x, d, f0, gtd0, lo, hi, n, d_max, tolerance_change, max_ls):
+def _zoom(
+    fg: ValueGrad,
+    x: torch.Tensor,
+    d: torch.Tensor,
+    f0: float,
+    gtd0: float,
+    lo: tuple[float, float, torch.Tensor, float],
+    hi: tuple[float, float, torch.Tensor, float],
+    n: int,
+    d_max: float,
+    tolerance_change: float,
+    max_ls: int,
+):
     """Shrink the bracket [lo, hi] (tuples t, f, g, slope; lo the lower value) to a strong
     Wolfe step: (t, f, g, evaluations)."""
     for _ in range(max_ls):

@@ -82,7 +82,7 @@ class AtomTable:
         """Build a table from positions and a mapping (or DataFrame) of feature columns."""
         n = len(xyz)
 
-        def col(name, default, dtype):
+        def col(name: str, default: str | int | float, dtype: type):
             if name in features:
                 return np.asarray(features[name]).astype(dtype)
             return np.full(n, default, dtype=dtype)

@@ -59,7 +59,9 @@ def _windows(ca: np.ndarray, fragment: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return first, desc.reshape(len(first), -1)
 
 
-def _candidates(ca, fragment, types) -> dict[tuple[int, int], np.ndarray]:
+def _candidates(
+    ca: np.ndarray, fragment: np.ndarray, types: np.ndarray
+) -> dict[tuple[int, int], np.ndarray]:
     """Window pairs (first residues) of the same shape and half their types in common, by
     fragment pair (lower fragment first)."""
     from scipy.spatial import cKDTree
@@ -82,7 +84,14 @@ def _candidates(ca, fragment, types) -> dict[tuple[int, int], np.ndarray]:
     return {k: np.array(v) for k, v in out.items()}
 
 
-def _best_match(ca, types, fx, fy, cand, rng) -> list[tuple[int, int]]:
+def _best_match(
+    ca: np.ndarray,
+    types: np.ndarray,
+    fx: np.ndarray,
+    fy: np.ndarray,
+    cand: np.ndarray,
+    rng: np.random.Generator,
+) -> list[tuple[int, int]]:
     """Residue pairs (global indices) of the superposition of fragment ``fx`` onto ``fy`` that
     matches most C-alphas, tried from the candidate windows; [] unless they are copies."""
     from scipy.spatial import cKDTree

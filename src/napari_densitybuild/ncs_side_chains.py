@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 SAME_CONFORMATION = 0.5
 
 
-def _members(model, groups: np.ndarray) -> list[tuple[str, list[int], np.ndarray, list]]:
+def _members(model: AtomModel, groups: np.ndarray) -> list[tuple[str, list[int], np.ndarray, list]]:
     """(type, residues, (3, M) N/CA/C atom indices, side-chain atom indices) of each group of
     two or more NCS copies of one type with a rotamer library and every heavy atom present."""
     lib = rotamer_library()

@@ -23,13 +23,14 @@ residue's C, O and side chain about N-CA too).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from .crystal_clash import image_energy, image_pairs
+from .crystal_clash import ImagePairs, image_energy, image_pairs
 from .density_field import DensityField
 from .geometry import CIS_CA, chiral_centres, cis_peptide_pairs, peptide_pairs, rigid_pairs
 from .lbfgs import minimize, value_and_grad
@@ -298,7 +299,7 @@ def refine(
         nb = _nonbonded_pairs(x.numpy(), model.residue, model.linked)
         ip = image_pairs(x.numpy(), model, sym if crystal_contacts else None, NONBONDED + 1.0)
 
-        def energy(y: torch.Tensor, nb=nb, ip=ip) -> torch.Tensor:
+        def energy(y: torch.Tensor, nb: np.ndarray = nb, ip: ImagePairs = ip) -> torch.Tensor:
             e = geometry_energy(y, rs, nb) + image_energy(y, ip, NONBONDED)
             if field is not None:
                 e = e - map_weight * (w * torch.clamp(field(y), max=5.0)).sum()
@@ -310,7 +311,11 @@ def refine(
         else:
             held = x.clone()
 
-            def energy_free(y: torch.Tensor, energy=energy, held=held) -> torch.Tensor:
+            def energy_free(
+                y: torch.Tensor,
+                energy: Callable[[torch.Tensor], torch.Tensor] = energy,
+                held: torch.Tensor = held,
+            ) -> torch.Tensor:
                 return energy(held.index_put((free,), y))
 
             best, _ = minimize(value_and_grad(energy_free, (len(free), 3)),

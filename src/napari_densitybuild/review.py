@@ -33,7 +33,11 @@ from .symmetry import Symmetry
 from .trace import Trace
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import gemmi
+
+    from .build import StageProgress
 
 
 def _frames(rows: list[ResidueState]) -> tuple[np.ndarray, np.ndarray]:
@@ -135,7 +139,7 @@ def refine_updates(
     session: Session,
     updates: dict[int, ResidueState],
     dmap: DensityMap,
-    progress: Progress | None = None,
+    progress: StageProgress | None = None,
 ) -> dict[int, ResidueState]:
     """``updates`` with their atoms refined against ``dmap`` in the whole model (peptides to
     their chain neighbours, contacts with every residue), the residues not updated held where
@@ -233,7 +237,9 @@ def density_fit(session: Session, dmap: DensityMap) -> np.ndarray:
     return out
 
 
-def _by_residue(session: Session, rows: list[dict], value, default) -> list:
+def _by_residue(
+    session: Session, rows: list[dict], value: Callable[[dict], object], default: object
+) -> list:
     """``value(row)`` for each residue of ``session`` that a row of ``rows`` names (chain,
     number and insertion code), ``default`` for the others."""
     got = {(row["chain"], row["seqid"], row["icode"]): value(row) for row in rows}

@@ -121,7 +121,13 @@ class ClashIndex:
         neighbours are looked for around those alone.
     """
 
-    def __init__(self, xyz: np.ndarray, model, sym=None, only: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        xyz: np.ndarray,
+        model: AtomModel,
+        sym: Symmetry | None = None,
+        only: np.ndarray | None = None,
+    ) -> None:
         from scipy.spatial import cKDTree
 
         near = None if only is None else xyz[np.asarray(only, dtype=bool)[model.residue]]

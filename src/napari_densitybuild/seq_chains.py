@@ -129,7 +129,12 @@ def sequence_chains(
     return result
 
 
-def _gathered(result: BuildResult, sym: Symmetry, chains, moves) -> BuildResult:
+def _gathered(
+    result: BuildResult,
+    sym: Symmetry,
+    chains: list[list[int]],
+    moves: dict[int, tuple[int, np.ndarray]],
+) -> BuildResult:
     """``result`` rearranged into ``chains`` (fragment indices), after ``moves``."""
     frags = _fragments(result)
     movable = Movable(result, sym)

@@ -345,7 +345,7 @@ def atoms_at(
     return tuple((str(model.atom[k]), *map(float, xyz[k])) for k in idx)
 
 
-def _meta(dmap) -> dict:
+def _meta(dmap: DensityMap | None) -> dict:
     if dmap is None or dmap.kind != "xray":
         return {}
     return {"cell": list(dmap.cell.parameters), "spacegroup": dmap.spacegroup.hm}

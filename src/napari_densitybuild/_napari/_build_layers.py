@@ -116,7 +116,11 @@ def bond_vectors(session: Session) -> np.ndarray:
     return np.array(out)[:, :, ::-1].copy()
 
 
-def box_outline(centre, rotation, edge: float = BOX_EDGE) -> np.ndarray:
+def box_outline(
+    centre: tuple[float, float, float] | np.ndarray,
+    rotation: tuple[float, ...] | np.ndarray,
+    edge: float = BOX_EDGE,
+) -> np.ndarray:
     """(12, 2, 3) napari vectors of the edges of a box (centre + rotation columns), (z, y, x)."""
     rot = np.asarray(rotation, dtype=float).reshape(3, 3)
     h = edge / 2.0

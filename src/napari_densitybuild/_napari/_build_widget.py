@@ -12,8 +12,9 @@ whose weights are missing is disabled with the reason in its tooltip.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from qtpy.QtCore import QTimer
@@ -39,6 +40,14 @@ from ._widgets import DensityControls
 if TYPE_CHECKING:
     import napari
 
+    from ..build import StageProgress
+    from ..build_result import BuildResult
+    from ..classify import Classifier
+    from ..maps import DensityMap
+    from ..place import Placer
+    from ..residue_state import ResidueState
+    from ..trace import Trace
+
 BUTTONS = ("Auto-place", "Classify", "Predict poses", "Auto-build", "Review model...")
 
 
@@ -53,7 +62,8 @@ class BuildWidget(ReleasedWithDock, QWidget):
         Stage 1 and stages 2-3 (default: the shipped weights, loaded on first use).
     """
 
-    def __init__(self, napari_viewer: napari.viewer.Viewer, placer=None, classifier=None,
+    def __init__(self, napari_viewer: napari.viewer.Viewer, placer: Placer | None = None,
+                 classifier: Classifier | None = None,
                  parent: QWidget | None = None) -> None:  # fmt: skip
         super().__init__(parent)
         self.viewer = napari_viewer
@@ -212,7 +222,12 @@ class BuildWidget(ReleasedWithDock, QWidget):
         return sorted(int(i) for i in self.sync.boxes.selected_data)
 
     # -- the four buttons ------------------------------------------------------------------------
-    def _start(self, name: str, fn, on_done):
+    def _start(
+        self,
+        name: str,
+        fn: Callable[[StageProgress, DensityMap], Any],
+        on_done: Callable[[Any], None],
+    ):
         try:
             dmap = self.dmap()
         except DensityBuildError as e:
@@ -224,10 +239,10 @@ class BuildWidget(ReleasedWithDock, QWidget):
         """Run placement; the boxes replace the current session."""
         placer, _ = self._load("placer")
 
-        def job(progress, dmap):
+        def job(progress: StageProgress, dmap: DensityMap):
             return placer.place(dmap, progress=lambda d, n: progress("place", d, n))
 
-        def done(trace):
+        def done(trace: Trace):
             self.set_session(Session.from_trace(trace, self.map_path(), self._dmaps.get(
                 self.map_path())))  # fmt: skip
 
@@ -244,14 +259,14 @@ class BuildWidget(ReleasedWithDock, QWidget):
         session, indices = self.session, self.selected_indices()
         refine_atoms = poses and self.refine_box.isChecked()
 
-        def job(progress, dmap):
+        def job(progress: StageProgress, dmap: DensityMap):
             report = lambda d, n: progress("classify", d, n)  # noqa: E731
             updates = classify_residues(session, dmap, clf, indices, poses=poses, progress=report)
             if refine_atoms:
                 updates = refine_updates(session, updates, dmap, progress)
             return updates
 
-        def done(updates):
+        def done(updates: dict[int, ResidueState]):
             session.apply(updates)
             self.refresh()
 
@@ -278,11 +293,11 @@ class BuildWidget(ReleasedWithDock, QWidget):
         refine_atoms = self.refine_box.isChecked()
         weak = weak_fragments_rule(self.keep_weak.isChecked())
 
-        def job(progress, dmap):
+        def job(progress: StageProgress, dmap: DensityMap):
             return build(dmap, placer, clf, seqs, do_refine=refine_atoms, progress=progress,
                          weak_fragments=weak)  # fmt: skip
 
-        def done(result):
+        def done(result: BuildResult):
             self.set_session(Session.from_build(result, self.map_path()))
             self.status.setText(f"Built: {result.summary()}")
 
@@ -314,14 +329,14 @@ class BuildWidget(ReleasedWithDock, QWidget):
         used = [r.seqid for r in session.residues if r.chain == chain]
         first = max(used, default=0) + 1
 
-        def job(progress, dmap):
+        def job(progress: StageProgress, dmap: DensityMap):
             made = []
             for k, p in enumerate(points_zyx):
                 made.append(residue_at(np.asarray(p)[::-1], dmap, placer, chain, first + k))
                 progress("place box", k + 1, len(points_zyx))
             return made
 
-        def done(residues):
+        def done(residues: list[ResidueState]):
             start = len(session.residues)
             for r in residues:
                 session.insert(r)
@@ -360,7 +375,7 @@ class BuildWidget(ReleasedWithDock, QWidget):
         placer, _ = self._load("placer")
         session = self.session
 
-        def job(progress, dmap):
+        def job(progress: StageProgress, dmap: DensityMap):
             out = {}
             for k, i in enumerate(indices):
                 old = session.residues[i]
@@ -369,7 +384,7 @@ class BuildWidget(ReleasedWithDock, QWidget):
                 progress("place box", k + 1, len(indices))
             return out
 
-        def done(updates):
+        def done(updates: dict[int, ResidueState]):
             session.apply(updates)
             self.refresh()
 

@@ -15,12 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from qtpy.QtCore import QObject
 
 from ..residues import AMINO_ACIDS
 from ._reader import notify_error
 from ._tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from ..build import StageProgress
+    from ..maps import DensityMap
+    from ._build_widget import BuildWidget
 
 
 @dataclass
@@ -48,7 +54,7 @@ class TypeCorrections(QObject):
         Called in the GUI thread with the residue index after a correction was applied.
     """
 
-    def __init__(self, widget, applied: Callable[[int], None]) -> None:
+    def __init__(self, widget: BuildWidget, applied: Callable[[int], None]) -> None:
         super().__init__(widget)
         self.widget = widget
         self.applied = applied
@@ -94,7 +100,7 @@ class TypeCorrections(QObject):
             return self._next()
         self._running = req
 
-        def job(progress, dmap):
+        def job(progress: StageProgress, dmap: DensityMap):
             return review.atoms_for_type(req.rows, req.index, req.new_type, dmap, clf,
                                          do_refine=req.refine)  # fmt: skip
 
@@ -104,7 +110,7 @@ class TypeCorrections(QObject):
         self.widget.status.setText(name + more)
         self.runner.start(name, job, dmap, on_done=lambda atoms: self._done(req, atoms))
 
-    def _done(self, req: _Request, atoms) -> None:
+    def _done(self, req: _Request, atoms: tuple[tuple[str, float, float, float], ...]) -> None:
         if self._running is not req:  # replaced by a newer correction of the residue
             return
         session = req.session

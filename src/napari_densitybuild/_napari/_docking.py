@@ -21,7 +21,7 @@ class ReleasedWithDock:
 
     _released = False
 
-    def changeEvent(self, event) -> None:
+    def changeEvent(self, event: QEvent) -> None:
         """Qt's change events; a parent change to or from None releases or attaches."""
         super().changeEvent(event)
         if event.type() != QEvent.Type.ParentChange:

@@ -30,6 +30,9 @@ from ._layers import ATOM_SIZE, camera
 
 if TYPE_CHECKING:
     import napari
+    from napari.utils.events import Event
+
+    from ._build_widget import BuildWidget
 
 NAMES = {"boxes": "residue boxes", "atoms": "built atoms", "bonds": "bonds",
          "outline": "selected box", "hbonds": "H-bonds", "partners": "H-bond partners",
@@ -39,7 +42,7 @@ NAMES = {"boxes": "residue boxes", "atoms": "built atoms", "bonds": "bonds",
 class LayerSync:
     """The layers of one widget's session."""
 
-    def __init__(self, viewer: napari.viewer.Viewer, widget) -> None:
+    def __init__(self, viewer: napari.viewer.Viewer, widget: BuildWidget) -> None:
         self.viewer = viewer
         self.widget = widget
         self.boxes = self.atoms = self.bonds = self.outline = None
@@ -49,7 +52,7 @@ class LayerSync:
         self._quiet = False
         self.session: Session | None = None
 
-    def _alive(self, layer) -> bool:
+    def _alive(self, layer: napari.layers.Layer | None) -> bool:
         return layer is not None and layer in self.viewer.layers
 
     def show(self, session: Session) -> None:
@@ -155,8 +158,9 @@ class LayerSync:
             if active is not None and active in self.viewer.layers:
                 self.viewer.layers.selection.active = active
 
-    def _labelled_points(self, layer, key: str, data: np.ndarray, features: dict, colour: str,
-                         text_size: int, face: np.ndarray | None = None, **style):  # fmt: skip
+    def _labelled_points(self, layer: napari.layers.Points | None, key: str, data: np.ndarray,
+                         features: dict, colour: str, text_size: int,
+                         face: np.ndarray | None = None, **style):  # fmt: skip
         """Update a Points layer labelled by its ``label`` feature, or add it (the active
         layer kept); ``face``: per-point face colours, ``style``: the layer's other options."""
         text = {"string": "{label}", "size": text_size, "color": colour, "anchor": "upper_left"}
@@ -174,7 +178,14 @@ class LayerSync:
             return self.viewer.add_points(data, name=NAMES[key], features=features, text=text,
                                           **style)  # fmt: skip
 
-    def _vectors(self, layer, vec: np.ndarray, key: str, width: float, colour: str):
+    def _vectors(
+        self,
+        layer: napari.layers.Vectors | None,
+        vec: np.ndarray,
+        key: str,
+        width: float,
+        colour: str,
+    ):
         """Update a Vectors layer of line segments, or add it if it is not in the viewer."""
         if self._alive(layer):
             layer.data = vec
@@ -201,7 +212,7 @@ class LayerSync:
         self.centre_at(self.session.residues[index].ca)
         self.select([index])
 
-    def centre_at(self, xyz) -> None:
+    def centre_at(self, xyz: np.ndarray | tuple[float, float, float]) -> None:
         """Move the camera (and the slice) to a point (x, y, z)."""
         zyx = tuple(float(v) for v in np.asarray(xyz, dtype=float)[::-1])
         camera(self.viewer).center = zyx
@@ -224,11 +235,11 @@ class LayerSync:
         return write_atoms(path, data, attrs)[0]
 
     # -- user edits ------------------------------------------------------------------------------
-    def _on_selection(self, event=None) -> None:
+    def _on_selection(self, event: Event | None = None) -> None:
         self.update_outline()
         self.widget.review.follow_selection(self.selected())
 
-    def _on_data(self, event) -> None:
+    def _on_data(self, event: Event) -> None:
         if self._quiet:
             return
         action = str(getattr(event, "action", "")).lower()  # napari ActionType: "added", ...

@@ -14,12 +14,16 @@ layer shares one frame: world coordinates are Cartesian Angstrom in napari's (z,
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..maps import DensityMap
 from ..models import AtomTable
+
+if TYPE_CHECKING:
+    import napari
+    import pandas as pd
 
 #: Default iso-surface contour level, in sigma (map sd) units.
 DEFAULT_ISO_SIGMA = 1.5
@@ -146,13 +150,13 @@ def map_layer(
     return data, meta, "image"
 
 
-def camera(viewer):
+def camera(viewer: napari.viewer.Viewer):
     """The viewer's camera: ``viewer.scene.camera`` from napari 0.9 (``viewer.camera`` before)."""
     scene = getattr(viewer, "scene", None)
     return scene.camera if scene is not None else viewer.camera
 
 
-def view_size(viewer) -> np.ndarray:
+def view_size(viewer: napari.viewer.Viewer) -> np.ndarray:
     """The canvas's drawing area in pixels (height, width)."""
     canvas = getattr(viewer, "canvas", None)
     if canvas is not None and hasattr(canvas, "viewbox_size"):
@@ -241,7 +245,7 @@ def atoms_layer(
     return np.asarray(atoms.xyz, dtype=float)[:, ::-1].copy(), meta, "points"
 
 
-def _rows(features) -> int:
+def _rows(features: dict[str, Any] | pd.DataFrame) -> int:
     """Rows of a features table: a DataFrame's length, or a dict's column length."""
     if isinstance(features, dict):
         return len(next(iter(features.values()))) if features else 0

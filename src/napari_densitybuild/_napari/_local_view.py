@@ -11,11 +11,17 @@ display: a 2-D slice shows the whole plane.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from qtpy.QtCore import QObject, QTimer
 
 from ._layers import box_clipping_planes, camera, view_size
 from ._mesh import DEFAULT_MESH_RADIUS, MESH_KIND, MeshView
+
+if TYPE_CHECKING:
+    import napari
+    from napari.utils.events import Event
 
 #: Milliseconds the view must rest before the cube follows it.
 FOLLOW_MS = 120
@@ -36,7 +42,7 @@ class LocalView(QObject):
         The Qt object that owns it (the controls widget).
     """
 
-    def __init__(self, viewer, parent: QObject | None = None) -> None:
+    def __init__(self, viewer: napari.viewer.Viewer, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.viewer = viewer
         self.layer = None  # the map layer
@@ -86,7 +92,7 @@ class LocalView(QObject):
             setattr(self, key, value)
         self.update()
 
-    def update(self, event=None) -> None:
+    def update(self, event: Event | None = None) -> None:
         """Clip the layers and contour the mesh for the current centre of view."""
         if self._busy:  # adding the mesh layer comes back here through the layer list
             return
@@ -138,7 +144,7 @@ class LocalView(QObject):
                 layer.experimental_clipping_planes = planes
         self._clipped = targets
 
-    def _on_centre(self, event=None) -> None:
+    def _on_centre(self, event: Event | None = None) -> None:
         if self._clipped or (self.mesh.layer is not None and self._mesh_radius):
             self._follow.start()
 

@@ -8,9 +8,13 @@ the density stay in plain sight, where napari's shaded iso-surface hides them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import napari
+    from numpy.typing import ArrayLike
 
 #: Colour of the mesh lines (RGBA): Coot's blue.
 MESH_COLOUR = (0.35, 0.55, 1.0, 1.0)
@@ -25,9 +29,9 @@ MESH_KIND = "mesh"
 def contour_segments(
     data: np.ndarray,
     level: float,
-    scale,
-    translate,
-    centre=None,
+    scale: ArrayLike,
+    translate: ArrayLike,
+    centre: ArrayLike | None = None,
     radius: float | None = None,
 ) -> np.ndarray:
     """Edges of the ``level`` iso-surface of a map, as napari Vectors data in world (z, y, x).
@@ -91,11 +95,13 @@ class MeshView:
         The napari viewer the mesh layer is added to.
     """
 
-    def __init__(self, viewer) -> None:
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
         self.viewer = viewer
         self.layer = None
 
-    def update(self, image, level: float, centre, radius: float) -> None:
+    def update(
+        self, image: napari.layers.Image, level: float, centre: ArrayLike, radius: float
+    ) -> None:
         """Contour ``image`` (an Image layer) at ``level`` in the cube of half-edge ``radius``
         around ``centre``; the mesh layer is made on first use and renamed with its map."""
         data = contour_segments(image.data, level, image.scale, image.translate, centre, radius)

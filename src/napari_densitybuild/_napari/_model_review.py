@@ -11,14 +11,21 @@ misidentified residue shows up there, as at the start of a build's review.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qtpy.QtWidgets import QFileDialog
 
 from ._reader import notify_error
 from ._widgets import MODEL_FILTER
 
+if TYPE_CHECKING:
+    from ..build import StageProgress
+    from ..maps import DensityMap
+    from ..session import Session
+    from ._build_widget import BuildWidget
 
-def review_model(widget, path: str | None = None):
+
+def review_model(widget: BuildWidget, path: str | None = None):
     """Open ``path`` (asked for if None) as ``widget``'s session, off the GUI thread; the
     job's handle, or None where there is no map or no file was chosen."""
     from ..models import read_structure
@@ -34,11 +41,11 @@ def review_model(widget, path: str | None = None):
             return None
     clf, map_path = widget._load("classifier")[0], widget.map_path()
 
-    def job(progress, dmap):
+    def job(progress: StageProgress, dmap: DensityMap):
         return model_session(read_structure(path), dmap, clf, map_path,
                              lambda d, n: progress("classify", d, n))  # fmt: skip
 
-    def done(session):
+    def done(session: Session):
         session.save_autosave()
         widget.set_session(session)
         widget.status.setText(f"Reviewing {Path(path).name}: {len(session.residues)} residues; "

@@ -35,7 +35,7 @@ NO_LAYERS: list = [(None,)]
 PathOrPaths = str | os.PathLike | Sequence[str | os.PathLike]
 
 
-def _handles(path) -> bool:
+def _handles(path: object) -> bool:
     if not isinstance(path, (str, os.PathLike)):
         return False
     p = os.fspath(path)

@@ -9,9 +9,16 @@ again, so correcting one residue of a large model costs what one row costs.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+
+if TYPE_CHECKING:
+    from ..maps import DensityMap
+    from ..residue_state import ResidueState
+    from ..session import Session
 
 COLUMNS = ("residue", "type", "conf.", "runner-up", "fit σ", "Rama", "peptide")
 #: Header tooltips: what each column holds.
@@ -44,7 +51,7 @@ class _Number(QTableWidgetItem):
         else:
             self.value = (float(value) if np.isfinite(value) else -1e9,)
 
-    def __lt__(self, other) -> bool:
+    def __lt__(self, other: QTableWidgetItem) -> bool:
         return self.value < getattr(other, "value", ())
 
 
@@ -79,7 +86,7 @@ class ResidueTable(QTableWidget):
         self._shown: list | None = None  # its residues when it was shown
         self._shown_map = None  # the map their fit was measured in
 
-    def show_session(self, s, dmap) -> None:
+    def show_session(self, s: Session, dmap: DensityMap | None) -> None:
         """Bring the rows up to date with session ``s`` (``dmap``: its map, or None): the
         rows of the residues replaced since the last call and of their neighbours, or every
         row after larger changes."""
@@ -124,7 +131,7 @@ class ResidueTable(QTableWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COLUMNS.index("runner-up"), QHeaderView.ResizeMode.Stretch)
 
-    def _changed(self, rows: list, dmap) -> list[int] | None:
+    def _changed(self, rows: list, dmap: DensityMap | None) -> list[int] | None:
         """Indices of the residues replaced since the table was filled; None where the table
         must be filled again (another map, residues added or removed, many changed)."""
         shown = self._shown
@@ -133,7 +140,7 @@ class ResidueTable(QTableWidget):
         changed = [i for i, (a, b) in enumerate(zip(shown, rows)) if a is not b]
         return changed if len(changed) <= PATCH_MAX else None
 
-    def _fill(self, s, dmap) -> None:
+    def _fill(self, s: Session, dmap: DensityMap | None) -> None:
         """Every row, from the whole session."""
         from ..review import density_fit, peptide_flags, rama_outliers
 
@@ -145,7 +152,7 @@ class ResidueTable(QTableWidget):
         for i, r in enumerate(s.residues):
             self._set_row(i, i, r, rama[i], peptides[i])
 
-    def _patch(self, s, dmap, changed: list[int]) -> None:
+    def _patch(self, s: Session, dmap: DensityMap | None, changed: list[int]) -> None:
         """The rows of residues ``changed`` and of their neighbours in the session's order,
         each worked out from the residue and its two neighbours."""
         from ..review import density_fit, peptide_flags, rama_outliers
@@ -163,7 +170,7 @@ class ResidueTable(QTableWidget):
             self._set_row(rows[j], j, s.residues[j], rama_outliers(window)[k],
                           peptide_flags(window)[k])  # fmt: skip
 
-    def _set_row(self, row: int, i: int, r, rama: bool, peptide: str) -> None:
+    def _set_row(self, row: int, i: int, r: ResidueState, rama: bool, peptide: str) -> None:
         alt = r.alternative
         cells = [_Number((r.chain, r.seqid, r.icode), f"{r.chain} {r.seqid}{r.icode}"),
                  QTableWidgetItem(r.name + (" *" if r.edited else "")),

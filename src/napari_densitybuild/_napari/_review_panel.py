@@ -20,6 +20,8 @@ change can be undone and redone, and is autosaved.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
@@ -38,11 +40,21 @@ from ._corrections import TypeCorrections
 from ._reader import notify_error
 from ._residue_table import ResidueTable
 
+if TYPE_CHECKING:
+    from ..blobs import Blob
+    from ..build import StageProgress
+    from ..gaps import GapClosure
+    from ..maps import DensityMap
+    from ..peptide_switch import PeptideSwitch
+    from ..residue_state import ResidueState
+    from ..session import Session
+    from ._build_widget import BuildWidget
+
 
 class ReviewPanel(QWidget):
     """The review half of :class:`~._build_widget.BuildWidget`."""
 
-    def __init__(self, widget) -> None:
+    def __init__(self, widget: BuildWidget) -> None:
         super().__init__()
         self.widget = widget
         self.table = ResidueTable()
@@ -228,11 +240,11 @@ class ReviewPanel(QWidget):
         clf, _ = self.widget._load("classifier")
         rows, refine = s.residues, self.widget.refine_box.isChecked()
 
-        def job(progress, dmap):
+        def job(progress: StageProgress, dmap: DensityMap):
             snapshot = Session(rows, None, s.meta, autosave=False)
             return close_gap(snapshot, brk, dmap, clf, refine=refine, progress=progress)
 
-        def done(closed):
+        def done(closed: GapClosure):
             if not self._unchanged(s, rows, "gap not closed: the model changed while it was built"):
                 return
             s.replace(closed.rows)
@@ -243,7 +255,7 @@ class ReviewPanel(QWidget):
 
         return self.widget._start("Close gap", job, done)
 
-    def _unchanged(self, s, rows, refused: str) -> bool:
+    def _unchanged(self, s: Session, rows: list[ResidueState], refused: str) -> bool:
         """Whether session ``s`` is still the widget's and still holds ``rows`` (a job's result
         applies only then); else ``refused`` goes to the status bar and a notification."""
         if self.session is s and s.residues is rows:
@@ -264,10 +276,10 @@ class ReviewPanel(QWidget):
             return None
         rows, index, refine = s.residues, self.current, self.widget.refine_box.isChecked()
 
-        def job(progress, dmap):
+        def job(progress: StageProgress, dmap: DensityMap):
             return switch_peptide(Session(rows, None, s.meta, autosave=False), index, dmap, refine)
 
-        def done(switched):
+        def done(switched: PeptideSwitch):
             if not self._unchanged(s, rows, "peptide not switched: the model changed meanwhile"):
                 return
             s.replace(switched.rows)
@@ -287,12 +299,12 @@ class ReviewPanel(QWidget):
         residues = s.residues
         xyz = np.array([a[1:] for r in residues for a in r.atoms], dtype=float).reshape(-1, 3)
 
-        def job(progress, dmap):
+        def job(progress: StageProgress, dmap: DensityMap):
             from ..blobs import unmodelled_blobs
 
             return unmodelled_blobs(dmap, xyz)
 
-        def done(blobs):
+        def done(blobs: list[Blob]):
             self._blobs, self._blobs_of, self._blob_index = blobs, residues, -1
             self.widget.sync.show_blobs(blobs)
             self._go_to_blob()

@@ -33,6 +33,9 @@ from ._reader import layers_from_files, notify_error
 if TYPE_CHECKING:
     import napari
     from napari.layers import Image
+    from napari.utils.events import Event
+
+    from ._layers import LayerDataTuple
 
 #: The rendering label of the chicken-wire mesh (:mod:`._local_view`).
 MESH = "mesh (as in Coot)"
@@ -151,7 +154,7 @@ class DensityControls(ReleasedWithDock, QWidget):
         """The map layer the controls act on."""
         return self._layer
 
-    def _refresh_layers(self, event=None) -> None:
+    def _refresh_layers(self, event: Event | None = None) -> None:
         layers = self.map_layers()
         current = self._layer if self._layer in layers else (layers[0] if layers else None)
         self._updating = True
@@ -184,7 +187,7 @@ class DensityControls(ReleasedWithDock, QWidget):
         self._sync_from_layer()
         self.local.set(layer=layer)
 
-    def _sync_from_layer(self, event=None) -> None:
+    def _sync_from_layer(self, event: Event | None = None) -> None:
         layer = self._layer
         if layer is None:
             return
@@ -264,7 +267,7 @@ class DensityControls(ReleasedWithDock, QWidget):
         self.status.setText(f"reading {', '.join(paths)} ...")
         self.open_button.setEnabled(False)
 
-        def done(layers) -> None:
+        def done(layers: list[LayerDataTuple]) -> None:
             if request != self._request:  # a newer request superseded this one
                 return
             for data, meta, kind in layers:

@@ -15,9 +15,14 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import DensityBuildError
 from ..settings import DEFAULT_TTA, weak_fragments_rule
+
+if TYPE_CHECKING:
+    from ..build_result import BuildResult
+    from ..maps import DensityMap
 from ._options import (
     add_cis_prolines,
     add_clashing_fragments,
@@ -248,7 +253,7 @@ def _run_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _build(dmap, args: argparse.Namespace):
+def _build(dmap: DensityMap, args: argparse.Namespace) -> BuildResult:
     from ..build import build
     from ..classify import Classifier
     from ..place import Placer

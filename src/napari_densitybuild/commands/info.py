@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._options import add_columns, at_least_zero
+
+if TYPE_CHECKING:
+    from ..maps import DensityMap
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -48,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_blobs(dmap, xyz: np.ndarray, n: int) -> None:
+def _print_blobs(dmap: DensityMap, xyz: np.ndarray, n: int) -> None:
     from ..blobs import CLEARANCE, LEVEL, MIN_VOLUME, unmodelled_blobs
 
     blobs = unmodelled_blobs(dmap, xyz)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Collection
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -62,7 +63,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     return p
 
 
-def _names(text: str, known, what: str) -> list[str]:
+def _names(text: str, known: Collection[str], what: str) -> list[str]:
     from ..errors import DensityBuildError
 
     if text.strip().lower() in ("", "none"):

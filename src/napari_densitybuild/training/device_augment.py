@@ -20,7 +20,9 @@ from .augment import ROTATIONS, AugmentConfig, rotate90
 _CPU = torch.device("cpu")
 
 
-def _uniform(n: int, lo: float, hi: float, gen: torch.Generator, device) -> torch.Tensor:
+def _uniform(
+    n: int, lo: float, hi: float, gen: torch.Generator, device: torch.device
+) -> torch.Tensor:
     return lo + (hi - lo) * torch.rand(n, generator=gen, device=device)
 
 

@@ -101,7 +101,17 @@ def add_disorder(
     return done
 
 
-def _disorder_residue(res, index, rng, library, tree, owner, occupancy, max_alt, b_extra) -> bool:
+def _disorder_residue(
+    res: gemmi.Residue,
+    index: int,
+    rng: np.random.Generator,
+    library: dict[str, dict[str, np.ndarray]],
+    tree: cKDTree,
+    owner: np.ndarray,
+    occupancy: tuple[float, float],
+    max_alt: int,
+    b_extra: tuple[float, float],
+) -> bool:
     """Alternative conformers for one residue (see :func:`add_disorder`); False if none fits."""
     names = HEAVY_ATOMS[res.name]
     atoms = {a.name: a for a in res}

@@ -177,8 +177,8 @@ def _pooled(per: np.ndarray, n_atoms: np.ndarray) -> float:
     return float(np.sqrt((per**2 * n_atoms).sum() / total)) if total else float("nan")
 
 
-def _density_figures(dmap, got: np.ndarray, ref: np.ndarray, per: np.ndarray, n_atoms,
-                     ids: list[tuple[str, str, str]]) -> dict:  # fmt: skip
+def _density_figures(dmap: DensityMap, got: np.ndarray, ref: np.ndarray, per: np.ndarray,
+                     n_atoms: np.ndarray, ids: list[tuple[str, str, str]]) -> dict:  # fmt: skip
     """The map-based figures of :func:`compare_models` for matched, correctly typed residues.
 
     ``ids``: (built chain+number, deposited chain+number, type) of each residue, for

@@ -10,6 +10,8 @@ trained on), or the whole net jointly with both heads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -53,7 +55,9 @@ def set_training(net: nn.Module, prefixes: list[str]) -> None:
             module.eval()
 
 
-def load_without_atom_head(net: nn.Module, source: nn.Module, load) -> tuple[list[str], str]:
+def load_without_atom_head(
+    net: nn.Module, source: nn.Module, load: Callable[[nn.Module, nn.Module], list[str]]
+) -> tuple[list[str], str]:
     """Load ``source`` into ``net`` with ``load`` (e.g. :func:`~..nets.grow.load_grown`),
     matching atom heads: one that ``net`` lacks is left out, one that only ``net`` has starts
     fresh. Returns ``load``'s result and a note for the log ('' when the heads matched)."""

@@ -35,7 +35,7 @@ import sys
 import time
 import zlib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import gemmi
@@ -88,7 +88,7 @@ def chain_sequences(path: str | Path) -> list[tuple[str, tuple[str, ...]]]:
 _SCORING = None
 
 
-def _align(a, b) -> gemmi.AlignmentResult:
+def _align(a: tuple[str, ...] | np.ndarray, b: tuple[str, ...]) -> gemmi.AlignmentResult:
     global _SCORING
     if _SCORING is None:
         _SCORING = gemmi.AlignmentScoring("b")
@@ -161,7 +161,7 @@ def _row(i: int) -> list[tuple[int, int, float, float]]:
 class _Groups:
     """Union-find over complex codes."""
 
-    def __init__(self, codes) -> None:
+    def __init__(self, codes: Iterable[str]) -> None:
         self.parent = {c: c for c in codes}
 
     def find(self, c: str) -> str:

@@ -115,7 +115,13 @@ def to_tensors(batch: dict[str, np.ndarray], rng: np.random.Generator | None) ->
     return xt, tg
 
 
-def _simulate_tiles(path: Path, settings, rng, cfg: PlacementTrainConfig, spec: TileSpec):
+def _simulate_tiles(
+    path: Path,
+    settings: SimulationSettings,
+    rng: np.random.Generator,
+    cfg: PlacementTrainConfig,
+    spec: TileSpec,
+):
     sim = simulate_file(path, settings, seed=rng)
     return tiles_from_simulation(sim, cfg.tiles_per_structure, rng, spec)
 
