@@ -86,6 +86,27 @@ def test_missing_residues_are_built_where_they_were_typed_by_the_sequence(sample
     assert_bonded_peptides(out.model, missing[0] - 1, missing[-1] + 1)
 
 
+def test_gaps_of_one_and_two_residues_in_one_chain_are_all_filled(sample):
+    """Three gaps (1, 2 and 1 missing residues): each later path keeps clear of the C-alphas
+    the earlier ones added, whatever their lengths."""
+    dmap, clf, model = sample
+    sequence = "".join(ONE_LETTER[r] for r in model.resname)
+    truth = _result(model, np.zeros(N, int), np.arange(1, N + 1))
+    missing = [4, 9, 10, 15]
+    keep = ~np.isin(np.arange(N), missing)
+    fragment = np.searchsorted([4, 9, 15], np.arange(N), side="right")
+    result = _result(model, fragment, np.arange(1, N + 1)).subset(keep)
+    result.chain[:] = "A"
+    result.record = np.zeros(len(result), dtype=int)
+    result.report["aligned_to_sequence"] = len(result)
+    assert [m for _, _, m in gap_sites(result)] == [1, 2, 1]
+    out = fill_gaps(result, dmap, clf, [sequence], Symmetry.of_map(dmap))
+    assert out.report["gaps_filled"] == 3 and out.report["gap_residues_built"] == 4
+    assert len(out) == N and out.seqid.tolist() == list(range(1, N + 1))
+    for i in missing:
+        assert np.linalg.norm(_ca(out, i) - _ca(truth, i)) < 0.5
+
+
 def test_nothing_is_built_where_the_map_or_the_numbers_do_not_show_the_residue(sample):
     dmap, clf, model = sample
     sequence = "".join(ONE_LETTER[r] for r in model.resname)

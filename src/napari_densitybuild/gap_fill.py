@@ -111,7 +111,8 @@ def _others(
     skip = np.zeros(len(m), dtype=bool)
     for r in (end, start):
         skip[lo[r] : hi[r]] = np.isin(m.atom[lo[r] : hi[r]], ("N", "CA", "C", "O"))
-    xyz = np.concatenate([m.xyz[~skip], np.asarray(extra, dtype=float).reshape(-1, 3)])
+    # paths of one and two residues: (1, 3) and (2, 3) arrays, stacked as rows
+    xyz = np.concatenate([m.xyz[~skip], *(np.reshape(e, (-1, 3)) for e in extra)])
     e, s = backbone_of(m)[1][[end, start]]
     s = s if start_at is None else np.asarray(start_at, dtype=float)
     box = (np.minimum(e, s) - MARGIN, np.maximum(e, s) + MARGIN)
