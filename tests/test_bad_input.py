@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import struct
 import time
 import tracemalloc
@@ -15,7 +16,7 @@ from napari_densitybuild import cli
 from napari_densitybuild._napari._reader import NO_LAYERS, get_reader
 from napari_densitybuild.errors import MapReadError, ModelReadError
 from napari_densitybuild.maps import read_map
-from napari_densitybuild.models import read_model
+from napari_densitybuild.models import is_model_path, read_model
 
 RNG = np.random.default_rng(0)
 DATA = RNG.normal(size=(20, 22, 24)).astype(np.float32)
@@ -95,6 +96,12 @@ CASES = {
                         ModelReadError, "no atoms"),
     "garbage cif": ("g.cif", lambda p: p.write_text("(((( garbage\n") and p, ModelReadError,
                     "not a readable model file"),
+    # gemmi raised a bare C++ "IndexError: vector::_M_range_check" for a CIF without data blocks
+    "empty cif": ("e.cif", lambda p: p.write_bytes(b"") or p, ModelReadError, "no atoms"),
+    "empty cif.gz": ("e.cif.gz", lambda p: p.write_bytes(gzip.compress(b"")) or p,
+                     ModelReadError, "no atoms"),
+    "comment-only mmcif": ("c.mmcif", lambda p: p.write_text("# nothing here\n\n") and p,
+                           ModelReadError, "no atoms"),
 }  # fmt: skip
 
 
@@ -111,7 +118,7 @@ def read_any(path):
 
 
 def error_is_model(path) -> bool:
-    return path.suffix in (".pdb", ".cif")
+    return is_model_path(path)
 
 
 def test_core_raises_clear_error(bad):

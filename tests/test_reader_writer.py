@@ -130,6 +130,24 @@ def test_viewer_opens_files_and_bad_files_notify(make_napari_viewer, tmp_path):
 
 
 @pytest.mark.gui
+def test_viewer_open_empty_cif_notifies_no_atoms(make_napari_viewer, tmp_path):
+    """An empty .cif / .cif.gz: the clear "no atoms" message, not gemmi's C++ IndexError."""
+    import gzip
+
+    from napari.utils.notifications import notification_manager
+
+    viewer = make_napari_viewer()
+    (tmp_path / "empty.cif").write_bytes(b"")
+    (tmp_path / "empty.cif.gz").write_bytes(gzip.compress(b""))
+    for name in ("empty.cif", "empty.cif.gz"):
+        before = len(notification_manager.records)
+        assert viewer.open(str(tmp_path / name), plugin=None) == []
+        messages = [str(n.message) for n in notification_manager.records[before:]]
+        assert len(messages) == 1 and f"{name}: the model has no atoms" in messages[0], messages
+    assert len(viewer.layers) == 0
+
+
+@pytest.mark.gui
 def test_viewer_open_sample(make_napari_viewer):
     viewer = make_napari_viewer()
     viewer.open_sample(PLUGIN, "sample")

@@ -100,6 +100,56 @@ def test_open_bad_file_reports_error(viewer_and_widget, qtbot, tmp_path):
     assert len(viewer.layers) == 0
 
 
+def notified_since(before: int) -> list[str]:
+    """The messages of napari notifications after the first ``before`` ones."""
+    from napari.utils.notifications import notification_manager
+
+    return [str(n.message) for n in notification_manager.records[before:]]
+
+
+def test_open_bad_file_notifies_too(viewer_and_widget, qtbot, tmp_path):
+    """A read error is a napari notification, not only the small status text."""
+    from napari.utils.notifications import notification_manager
+
+    viewer, widget = viewer_and_widget
+    bad = tmp_path / "bad.mtz"
+    bad.write_text("not an mtz")
+    before = len(notification_manager.records)
+    widget.open_files(str(bad))
+    qtbot.waitUntil(widget.open_button.isEnabled, timeout=30000)
+    assert "bad.mtz: not a readable MTZ file" in widget.status.text()
+    messages = notified_since(before)
+    assert len(messages) == 1 and "bad.mtz: not a readable MTZ file" in messages[0], messages
+    assert len(viewer.layers) == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "said"), [("seq.fasta", "not a map or model file"), ("maps", "a folder")]
+)
+def test_open_what_the_plugin_does_not_read_says_nothing_opened(
+    viewer_and_widget, qtbot, tmp_path, name, said
+):
+    """Another kind of file, or a folder: no layer, and a message saying why (not "opened")."""
+    from napari.utils.notifications import notification_manager
+
+    viewer, widget = viewer_and_widget
+    path = tmp_path / name
+    if name == "maps":
+        path.mkdir()
+    else:
+        path.write_text(">A\nMKV\n")
+    before = len(notification_manager.records)
+    widget.open_files(str(path), sample_paths()[1])
+    qtbot.waitUntil(widget.open_button.isEnabled, timeout=30000)
+    status = widget.status.text()
+    assert not status.startswith("opened") and f"{path}: {said}" in status, status
+    messages = notified_since(before)
+    assert len(messages) == 1 and f"{path}: {said}" in messages[0], messages
+    if name != "maps":
+        assert ".mtz" in status and ".cif" in status  # what it does read
+    assert len(viewer.layers) == 0  # not even the model given with it
+
+
 def kept_box(layer) -> tuple[np.ndarray, np.ndarray]:
     """World (z, y, x) corners of the box a layer's six clipping planes keep."""
     planes = layer.experimental_clipping_planes

@@ -109,6 +109,10 @@ def read_structure(path: str | Path) -> gemmi.Structure:
         raise ModelReadError(f"{path}: no such file")
     try:
         st = gemmi.read_structure(str(path))
+    except IndexError:  # gemmi takes the first CIF data block unchecked: a C++ range error
+        raise ModelReadError(
+            f"{path}: the model has no atoms (the file is empty or has no CIF data block)"
+        ) from None
     except (RuntimeError, ValueError, OSError) as e:
         raise ModelReadError(f"{path}: not a readable model file ({e})") from None
     if len(st) == 0 or st[0].count_atom_sites() == 0:

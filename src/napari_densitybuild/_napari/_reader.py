@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DensityBuildError
-from ..maps import is_map_path, read_map
-from ..models import is_model_path, read_model
+from ..maps import MAP_SUFFIXES, is_map_path, read_map
+from ..models import MODEL_SUFFIXES, is_model_path, read_model
 from ._layers import LayerDataTuple, atoms_layer, map_layer
 
 logger = logging.getLogger(__name__)
@@ -59,6 +59,22 @@ def get_reader(path: PathOrPaths) -> Callable[[PathOrPaths], list] | None:
     return None
 
 
+def not_handled(path: str | os.PathLike) -> str | None:
+    """Why this plugin cannot read ``path`` (a folder, another kind of file), or None if it can.
+
+    Only the name is looked at (and whether it is a folder): a missing or corrupt map or model
+    file is reported when it is read.
+    """
+    if os.path.isdir(path):
+        return f"{path}: a folder, not a map or model file"
+    if is_map_path(path) or is_model_path(path):
+        return None
+    return (
+        f"{path}: not a map or model file this plugin reads "
+        f"(maps: {', '.join(MAP_SUFFIXES)}; models: {', '.join(MODEL_SUFFIXES)})"
+    )
+
+
 def layers_from_files(
     paths: Sequence[str | os.PathLike], iso_sigma: float | None = None
 ) -> list[LayerDataTuple]:
@@ -70,8 +86,12 @@ def layers_from_files(
     Raises
     ------
     DensityBuildError
-        For bad input, with a message for the user.
+        For bad input, with a message for the user; also, before anything is read, for a path
+        that is not a map or model file name (:func:`not_handled`).
     """
+    for p in paths:
+        if (why := not_handled(p)) is not None:
+            raise DensityBuildError(why)
     paths = [Path(p) for p in paths]
     models = [p for p in paths if is_model_path(p)]
     maps = [p for p in paths if is_map_path(p)]

@@ -276,10 +276,13 @@ class DensityControls(ReleasedWithDock, QWidget):
             self.status.setText(f"opened {', '.join(paths)}")
 
         def failed(err: Exception) -> None:
-            # napari's workers already show the error as a notification
+            # napari 0.9's workers do not notify errors themselves (their notifying mixin comes
+            # after QRunnable in the MRO, so its __init__ never runs): notify here
             if request == self._request:
                 bad = isinstance(err, DensityBuildError)
-                self.status.setText(str(err) if bad else f"{type(err).__name__}: {err}")
+                message = str(err) if bad else f"{type(err).__name__}: {err}"
+                self.status.setText(message)
+                notify_error(message)
 
         def finished() -> None:
             if request == self._request:
