@@ -184,7 +184,7 @@ def test_negative_counts_are_refused(argv, capsys):
 
 
 def test_a_sequence_few_residues_align_to_gets_a_note():
-    from napari_densitybuild.commands.build import sequence_note
+    from napari_densitybuild.build_result import sequence_note
 
     assert sequence_note({"residues": 70, "aligned_to_sequence": 68}) is None
     assert sequence_note({"residues": 0, "aligned_to_sequence": 0}) is None

@@ -246,3 +246,18 @@ def recount(result: BuildResult, aligned: np.ndarray) -> None:
                          atoms=len(result.model),
                          mean_fragment_length=float(result.trace.fragment_lengths().mean()),
                          aligned_to_sequence=int(aligned.sum()))  # fmt: skip
+
+
+#: Below this fraction of the built residues aligned to the given sequence, a note says so.
+FEW_ALIGNED = 0.5
+
+
+def sequence_note(report: dict) -> str | None:
+    """A note for a build given a sequence that most of its residues do not align to (the
+    sequence may be another protein's: a build with a wrong sequence is worse than one
+    without, since fragments are then not linked through the map); None otherwise."""
+    built, aligned = report.get("residues", 0), report.get("aligned_to_sequence", 0)
+    if not built or aligned >= FEW_ALIGNED * built:
+        return None
+    return (f"only {aligned} of {built} built residues aligned to the sequence: is it this "
+            "map's protein? A wrong sequence builds worse than none")  # fmt: skip

@@ -60,6 +60,8 @@ class Session:
     _undo: list[list[ResidueState]] = field(default_factory=list, repr=False)
     _redo: list[list[ResidueState]] = field(default_factory=list, repr=False)
     autosave: bool = True
+    #: Why the last autosave failed ("" when it was written or not asked for).
+    autosave_error: str = field(default="", repr=False, compare=False)
 
     # -- construction ----------------------------------------------------------------------
     @classmethod
@@ -76,9 +78,7 @@ class Session:
                                      tuple(map(float, rotations[r].ravel())),
                                      float(trace.score[r]),
                                      (("CA", *map(float, trace.ca[r])),)))  # fmt: skip
-        s = cls(rows, map_path, _meta(dmap))
-        s.save_autosave()
-        return s
+        return cls(rows, map_path, _meta(dmap))
 
     @classmethod
     def from_build(cls, result: BuildResult, map_path: str | None = None) -> Session:
@@ -101,9 +101,7 @@ class Session:
             }
         if result.report.get("chain_sequences"):  # a residue built into a gap takes its type
             meta["chain_sequences"] = dict(result.report["chain_sequences"])
-        s = cls(rows, map_path, meta)
-        s.save_autosave()
-        return s
+        return cls(rows, map_path, meta)
 
     @classmethod
     def from_structure(
@@ -131,9 +129,13 @@ class Session:
         meta = _meta(dmap) if dmap is not None else (
             {"cell": list(st.cell.parameters), "spacegroup": st.spacegroup_hm}
             if st.cell.is_crystal() else {})  # fmt: skip
-        s = cls(rows, map_path, meta)
-        s.save_autosave()
-        return s
+        return cls(rows, map_path, meta)
+
+    def follow(self, previous: Session) -> None:
+        """Continue ``previous``'s history: one Undo brings its residues back (a new build or
+        placement replacing a model loses nothing)."""
+        self._undo = [*previous._undo, previous.residues][-HISTORY:]
+        self._redo = []
 
     # -- edits (each one undoable) -------------------------------------------------------------
     def _commit(self, residues: list[ResidueState]) -> None:
@@ -174,6 +176,15 @@ class Session:
             self._get(i)
             rows[i] = new
         self._commit(rows)
+
+    def apply_unchanged(self, updates: dict[int, ResidueState], rows: list[ResidueState]) -> int:
+        """Apply ``updates``, computed for the residues ``rows`` (an earlier ``residues``), to
+        those of them still in the session unchanged, wherever they now are, in one undoable
+        step; returns how many were left out (edited, moved or deleted meanwhile)."""
+        where = {id(r): j for j, r in enumerate(self.residues)}
+        now = {where[id(rows[i])]: new for i, new in updates.items() if id(rows[i]) in where}
+        self.apply(now)
+        return len(updates) - len(now)
 
     def replace(self, residues: list[ResidueState]) -> None:
         """Replace every residue in one undoable step (a chain joined, residues built into a
@@ -305,11 +316,13 @@ class Session:
 
     def save_autosave(self) -> Path | None:
         """Save next to the map (see :func:`autosave_path`), if there is a map and autosave."""
+        self.autosave_error = ""
         if not (self.autosave and self.map_path):
             return None
         try:
             return self.save(autosave_path(self.map_path))
-        except OSError:  # a read-only folder must not break editing
+        except OSError as e:  # a read-only folder must not break editing, but is said
+            self.autosave_error = f"{autosave_path(self.map_path)}: {e.strerror or e}"
             return None
 
     @classmethod

@@ -6,8 +6,12 @@ The widget holds a :class:`~napari_densitybuild.session.Session` and shows it as
 the selected box. Every job runs off the GUI thread through :class:`._tasks.TaskRunner`, with
 progress and Cancel. Boxes added by clicking in the boxes layer (its "add points" mode, in a 2-D
 slice or on a plane) snap to the nearest C-alpha the detector finds there and are classified;
-deleted points delete residues; moved points are placed again where they were dropped. A stage
-whose weights are missing is disabled with the reason in its tooltip.
+deleted points delete residues; moved points are placed again where they were dropped
+(:mod:`._box_edits`). A stage whose weights are missing is disabled with the reason in its
+tooltip.
+
+A model stays on the map it was built into, and a new model replaces one as an undoable step
+(:mod:`._model_on_map`).
 """
 
 from __future__ import annotations
@@ -17,11 +21,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QCheckBox,
     QFileDialog,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
     QPushButton,
     QVBoxLayout,
@@ -29,9 +33,11 @@ from qtpy.QtWidgets import (
 )
 
 from ..errors import DensityBuildError
-from ..session import Session, autosave_path
+from ..session import Session
+from ._box_edits import BoxEdits
 from ._docking import ReleasedWithDock
 from ._layer_sync import LayerSync
+from ._model_on_map import ModelOnMap
 from ._reader import notify_error, notify_warning
 from ._review_panel import ReviewPanel
 from ._tasks import ProgressPanel, TaskRunner
@@ -51,7 +57,7 @@ if TYPE_CHECKING:
 BUTTONS = ("Auto-place", "Classify", "Predict poses", "Auto-build", "Review model...")
 
 
-class BuildWidget(ReleasedWithDock, QWidget):
+class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
     """Open a map, build a model into it, review and correct it, export it.
 
     Parameters
@@ -82,6 +88,8 @@ class BuildWidget(ReleasedWithDock, QWidget):
                                   "confidence under 50 are left out (mostly ligand or glycan "
                                   "density)")  # fmt: skip
         self.sequence_button = QPushButton("Sequence...")
+        self.clear_sequence_button = QPushButton("No sequence")
+        self.clear_sequence_button.setEnabled(False)
         self.sequence_path: str | None = None
         self.progress = ProgressPanel(self.runner)
         self.review = ReviewPanel(self)
@@ -93,7 +101,10 @@ class BuildWidget(ReleasedWithDock, QWidget):
             grid.addWidget(self.buttons[name], k // 2, k % 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.controls)
-        layout.addWidget(self.sequence_button)
+        row = QHBoxLayout()
+        row.addWidget(self.sequence_button, 3)
+        row.addWidget(self.clear_sequence_button, 1)
+        layout.addLayout(row)
         layout.addLayout(grid)
         layout.addWidget(self.refine_box)
         layout.addWidget(self.selected_only)
@@ -108,14 +119,13 @@ class BuildWidget(ReleasedWithDock, QWidget):
         self.buttons["Auto-build"].clicked.connect(self.auto_build)
         self.buttons["Review model..."].clicked.connect(lambda: self.review_model())
         self.sequence_button.clicked.connect(self._choose_sequence)
+        self.clear_sequence_button.clicked.connect(lambda: self._set_sequence(None))
         self.runner.started.connect(lambda _: self._enable(False))
         self.runner.stopped.connect(lambda *_: self._enable(True))
-        self._move_timer = QTimer(self)
-        self._move_timer.setSingleShot(True)
-        self._move_timer.setInterval(400)
-        self._move_timer.timeout.connect(self._commit_moves)
-        self._moved: set[int] = set()
+        self.boxes = BoxEdits(self)
         self._enable(True)
+        self._follow_maps(True)
+        self._on_map_changed()
 
     # -- the dock closing and opening ------------------------------------------------------------
     def release(self) -> None:
@@ -124,8 +134,8 @@ class BuildWidget(ReleasedWithDock, QWidget):
         widget (edits made to them afterwards start no job; the session is in its autosave)."""
         self.runner.cancel()
         self.review.corrections.cancel()
-        self._move_timer.stop()
-        self._moved.clear()
+        self.boxes.stop()
+        self._follow_maps(False)
         self.controls.release()
         self.sync.release()
 
@@ -133,6 +143,7 @@ class BuildWidget(ReleasedWithDock, QWidget):
         """Docked again: control the map and follow the boxes layer again."""
         self.controls.attach()
         self.sync.attach()
+        self._follow_maps(True)
 
     # -- weights and map -------------------------------------------------------------------------
     def _load(self, what: str):
@@ -164,57 +175,6 @@ class BuildWidget(ReleasedWithDock, QWidget):
             button.setToolTip(reasons[name] or f"{name} (runs in the background)")
         self.review.setEnabled(idle)
 
-    def dmap(self):
-        """The DensityMap behind the chosen map layer (read once per file).
-
-        Raises
-        ------
-        DensityBuildError
-            If no map layer of this plugin is open.
-        """
-        from ..maps import read_map
-
-        layer = self.controls.layer
-        source = layer.metadata.get("source") if layer is not None else None
-        if not source or not Path(str(source)).is_file():
-            raise DensityBuildError("open a map first (File > Open, or the Open button above)")
-        if source not in self._dmaps:
-            self._dmaps = {source: read_map(source)}
-        return self._dmaps[source]
-
-    def map_path(self) -> str | None:
-        layer = self.controls.layer
-        return layer.metadata.get("source") if layer is not None else None
-
-    # -- session ---------------------------------------------------------------------------------
-    def set_session(self, session: Session) -> None:
-        """Show ``session`` (replacing any other) and make it the one edits go to."""
-        self.session = session
-        self.refresh()
-
-    def refresh(self) -> None:
-        """Redraw the layers and the review table from the session."""
-        if self.session is None:
-            return
-        self.sync.show(self.session)
-        self.review.refresh()
-        n = len(self.session.residues)
-        self.status.setText(f"{n} residues; autosaved to {autosave_path(self.session.map_path)}"
-                            if self.session.map_path else f"{n} residues")  # fmt: skip
-
-    def restore_autosave(self) -> bool:
-        """Open the autosaved session of the current map, if there is one."""
-        path = self.map_path()
-        if not path or not autosave_path(path).is_file():
-            return False
-        session = Session.load(autosave_path(path))
-        session.map_path = path
-        self.set_session(session)
-        from napari.utils.notifications import show_info
-
-        show_info(f"restored {len(session.residues)} residues from {autosave_path(path)}")
-        return True
-
     def selected_indices(self) -> list[int] | None:
         """Residues chosen in the boxes layer (None: all)."""
         if not self.selected_only.isChecked() or self.sync.boxes is None:
@@ -227,9 +187,11 @@ class BuildWidget(ReleasedWithDock, QWidget):
         name: str,
         fn: Callable[[StageProgress, DensityMap], Any],
         on_done: Callable[[Any], None],
+        chosen: bool = False,
     ):
+        """Run ``fn(progress, dmap)`` on the model's map (``chosen``: the chosen map's)."""
         try:
-            dmap = self.dmap()
+            dmap = self.dmap(chosen)
         except DensityBuildError as e:
             notify_error(str(e))
             return None
@@ -238,37 +200,42 @@ class BuildWidget(ReleasedWithDock, QWidget):
     def auto_place(self):
         """Run placement; the boxes replace the current session."""
         placer, _ = self._load("placer")
+        path = self.map_path(chosen=True)
 
         def job(progress: StageProgress, dmap: DensityMap):
             return placer.place(dmap, progress=lambda d, n: progress("place", d, n))
 
         def done(trace: Trace):
-            self.set_session(Session.from_trace(trace, self.map_path(), self._dmaps.get(
-                self.map_path())))  # fmt: skip
+            self.set_session(Session.from_trace(trace, path, self._dmaps.get(path)))
 
-        return self._start("Auto-place", job, done)
+        return self._start("Auto-place", job, done, chosen=True)
 
-    def classify(self, poses: bool = False):
-        """Classify all (or the selected) boxes; with ``poses`` also predict their atoms."""
+    def classify(self, poses: bool = False, indices: list[int] | None = None):
+        """Classify the boxes ``indices`` (default all, or the selected ones where "selected
+        boxes only" is ticked); with ``poses`` also predict their atoms."""
         from ..review import classify_residues, refine_updates
 
         if self.session is None or not self.session.residues:
             notify_error("no boxes: run Auto-place or add boxes first")
             return None
+        indices = self.selected_indices() if indices is None else indices
+        if indices is not None and not indices:
+            notify_error("no boxes selected: select some, or untick 'selected boxes only'")
+            return None
         clf, _ = self._load("classifier")
-        session, indices = self.session, self.selected_indices()
+        session, rows = self.session, self.session.residues
+        snapshot = Session(rows, None, session.meta, autosave=False)  # edits go on meanwhile
         refine_atoms = poses and self.refine_box.isChecked()
 
         def job(progress: StageProgress, dmap: DensityMap):
             report = lambda d, n: progress("classify", d, n)  # noqa: E731
-            updates = classify_residues(session, dmap, clf, indices, poses=poses, progress=report)
+            updates = classify_residues(snapshot, dmap, clf, indices, poses=poses, progress=report)
             if refine_atoms:
-                updates = refine_updates(session, updates, dmap, progress)
+                updates = refine_updates(snapshot, updates, dmap, progress)
             return updates
 
         def done(updates: dict[int, ResidueState]):
-            session.apply(updates)
-            self.refresh()
+            self.apply_result(session, rows, updates, "posed" if poses else "classified")
 
         return self._start("Predict poses" if poses else "Classify", job, done)
 
@@ -279,6 +246,7 @@ class BuildWidget(ReleasedWithDock, QWidget):
     def auto_build(self):
         """The whole pipeline (place, classify, poses, sequence, refine) in one job."""
         from ..build import build
+        from ..build_result import sequence_note
         from ..sequence import protein_sequences
         from ..settings import weak_fragments_rule
 
@@ -292,16 +260,20 @@ class BuildWidget(ReleasedWithDock, QWidget):
             return None
         refine_atoms = self.refine_box.isChecked()
         weak = weak_fragments_rule(self.keep_weak.isChecked())
+        path = self.map_path(chosen=True)
 
         def job(progress: StageProgress, dmap: DensityMap):
             return build(dmap, placer, clf, seqs, do_refine=refine_atoms, progress=progress,
                          weak_fragments=weak)  # fmt: skip
 
         def done(result: BuildResult):
-            self.set_session(Session.from_build(result, self.map_path()))
+            self.set_session(Session.from_build(result, path))
             self.status.setText(f"Built: {result.summary()}")
+            note = sequence_note(result.report) if seqs else None
+            if note:
+                notify_warning(note)
 
-        return self._start("Auto-build", job, done)
+        return self._start("Auto-build", job, done, chosen=True)
 
     def review_model(self, path: str | None = None):
         """Open a model file as the session to review (:func:`._model_review.review_model`)."""
@@ -313,82 +285,26 @@ class BuildWidget(ReleasedWithDock, QWidget):
         path, _ = QFileDialog.getOpenFileName(self, "Sequence", "", "FASTA (*.fa *.fasta *.seq"
                                               " *.txt);;All files (*)")  # fmt: skip
         if path:
-            self.sequence_path = path
-            self.sequence_button.setText(f"Sequence: {Path(path).name}")
+            self._set_sequence(path)
 
-    # -- boxes edited in the layer ---------------------------------------------------------------
+    def _set_sequence(self, path: str | None) -> None:
+        """Build with the sequence in ``path`` from now on (None: without one)."""
+        self.sequence_path = path
+        self.sequence_button.setText(f"Sequence: {Path(path).name}" if path else "Sequence...")
+        self.clear_sequence_button.setEnabled(path is not None)
+
+    # -- boxes edited in the layer (:mod:`._box_edits`) ------------------------------------------
     def on_boxes_added(self, points_zyx: np.ndarray) -> None:
         """New points in the boxes layer: snap each to a C-alpha, classify and pose it."""
-        from ..review import residue_at
-
-        placer, _ = self._load("placer")
-        if self.session is None:
-            self.session = Session(map_path=self.map_path())
-        session = self.session
-        chain = "Z"
-        used = [r.seqid for r in session.residues if r.chain == chain]
-        first = max(used, default=0) + 1
-
-        def job(progress: StageProgress, dmap: DensityMap):
-            made = []
-            for k, p in enumerate(points_zyx):
-                made.append(residue_at(np.asarray(p)[::-1], dmap, placer, chain, first + k))
-                progress("place box", k + 1, len(points_zyx))
-            return made
-
-        def done(residues: list[ResidueState]):
-            start = len(session.residues)
-            for r in residues:
-                session.insert(r)
-            self.refresh()
-            self.sync.select(list(range(start, start + len(residues))))
-            if self._load("classifier")[0] is not None:
-                self.selected_only.setChecked(True)
-                self.classify(poses=True)
-
-        self.refresh()
-        return self._start("Add box", job, done)
+        self.boxes.added(points_zyx)
 
     def on_boxes_removed(self, indices: list[int]) -> None:
-        """Points deleted in the boxes layer: delete those residues (one undo step each)."""
-        if self.session is None:
-            return
-        for i in sorted(indices, reverse=True):
-            if 0 <= i < len(self.session.residues):
-                self.session.delete(i)
-        self.refresh()
+        """Points deleted in the boxes layer: delete those residues."""
+        self.boxes.removed(indices)
 
     def on_boxes_moved(self, indices: list[int]) -> None:
         """Points dragged in the boxes layer: place them again once the drag stops."""
-        self._moved.update(indices)
-        self._move_timer.start()
-
-    def _commit_moves(self) -> None:
-        from dataclasses import replace
-
-        from ..review import residue_at
-
-        if self.session is None or not self._moved or self.runner.busy:
-            return
-        indices, self._moved = sorted(self._moved), set()
-        data = np.asarray(self.sync.boxes.data)
-        placer, _ = self._load("placer")
-        session = self.session
-
-        def job(progress: StageProgress, dmap: DensityMap):
-            out = {}
-            for k, i in enumerate(indices):
-                old = session.residues[i]
-                new = residue_at(data[i][::-1], dmap, placer, old.chain, old.seqid)
-                out[i] = replace(new, icode=old.icode)
-                progress("place box", k + 1, len(indices))
-            return out
-
-        def done(updates: dict[int, ResidueState]):
-            session.apply(updates)
-            self.refresh()
-
-        return self._start("Move box", job, done)
+        self.boxes.dragged(indices)
 
     def export(self, path: str | None = None) -> str | None:
         """Write the corrected model through the plugin's writer (.cif or .pdb)."""
@@ -404,4 +320,6 @@ class BuildWidget(ReleasedWithDock, QWidget):
             return self.sync.export(path)
         except DensityBuildError as e:
             notify_error(str(e))
-            return None
+        except (OSError, RuntimeError) as e:  # gemmi says RuntimeError where it cannot write
+            notify_error(f"{path}: cannot write the model ({e})")
+        return None

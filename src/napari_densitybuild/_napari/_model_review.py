@@ -31,7 +31,7 @@ def review_model(widget: BuildWidget, path: str | None = None):
     from ..models import read_structure
     from ..review import model_session
 
-    if widget.map_path() is None:
+    if widget.map_path(chosen=True) is None:
         notify_error("open a map first: the model is checked against it")
         return None
     if path is None:
@@ -39,16 +39,15 @@ def review_model(widget: BuildWidget, path: str | None = None):
         path, _ = QFileDialog.getOpenFileName(widget, "Model to review", start, MODEL_FILTER)
         if not path:
             return None
-    clf, map_path = widget._load("classifier")[0], widget.map_path()
+    clf, map_path = widget._load("classifier")[0], widget.map_path(chosen=True)
 
     def job(progress: StageProgress, dmap: DensityMap):
         return model_session(read_structure(path), dmap, clf, map_path,
                              lambda d, n: progress("classify", d, n))  # fmt: skip
 
     def done(session: Session):
-        session.save_autosave()
         widget.set_session(session)
         widget.status.setText(f"Reviewing {Path(path).name}: {len(session.residues)} residues; "
                               "Next doubtful residue goes to the least confident")  # fmt: skip
 
-    return widget._start("Review model", job, done)
+    return widget._start("Review model", job, done, chosen=True)

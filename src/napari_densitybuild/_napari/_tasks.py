@@ -4,7 +4,8 @@
 ``progress(stage, done, total)`` callback as its first argument; the callback forwards to the
 GUI through a queued Qt signal and raises :class:`Cancelled` once the user pressed Cancel, so
 the job stops at its next progress report; a job cancelled after its last report finishes, but
-its result is dropped. Results of a job that a newer job superseded are dropped too. Errors
+its result is dropped. A job that a newer job supersedes is cancelled the same way and its
+result dropped. Errors
 become napari notifications with the exception's message. ``stopped`` comes once the worker is
 done, so the runner is no longer ``busy`` when it does.
 """
@@ -60,6 +61,7 @@ class TaskRunner(QObject):
         """
         from napari.qt.threading import create_worker
 
+        self._cancel.set()  # a job this one supersedes stops at its next report
         self._request += 1
         request = self._request
         self._cancel = cancel = threading.Event()
@@ -68,7 +70,10 @@ class TaskRunner(QObject):
         def report(stage: str, done: int, total: int) -> None:
             if cancel.is_set():
                 raise Cancelled(name)
-            self.progress.emit(stage, int(done), int(total))
+            try:
+                self.progress.emit(stage, int(done), int(total))
+            except RuntimeError:  # the runner is gone (the viewer closed): stop quietly
+                raise Cancelled(name) from None
 
         outcome = []  # "cancelled" or "failed"; stopped is emitted once the worker is done
 

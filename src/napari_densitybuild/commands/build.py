@@ -33,21 +33,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     return p
 
 
-#: Below this fraction of the built residues aligned to the given sequence, a note says so.
-FEW_ALIGNED = 0.5
-
-
-def sequence_note(report: dict) -> str | None:
-    """A note for a build given a sequence that most of its residues do not align to (the
-    sequence may be another protein's: a build with a wrong sequence is worse than one
-    without, since fragments are then not linked through the map); None otherwise."""
-    built, aligned = report.get("residues", 0), report.get("aligned_to_sequence", 0)
-    if not built or aligned >= FEW_ALIGNED * built:
-        return None
-    return (f"only {aligned} of {built} built residues aligned to the sequence: is it this "
-            "map's protein? A wrong sequence builds worse than none")  # fmt: skip
-
-
 def run(args: argparse.Namespace) -> int:
     """Build and write the model; print one line."""
     from ..models import WRITE_SUFFIXES
@@ -57,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
         check_output_file(args.report)
     from ..assemble import write_structure
     from ..build import build
+    from ..build_result import sequence_note
     from ..classify import Classifier
     from ..device import configure_cpu_threads
     from ..maps import read_map

@@ -1,0 +1,161 @@
+"""The model shown and the map it belongs to, for the Model building widget.
+
+A model stays on the map it was built into (its session's ``map_path``): review, corrections and
+Classify use that map whichever map layer is chosen for display (a difference map, say), while
+Auto-place, Auto-build and Review model start a new model on the chosen map. Choosing a map
+with an autosaved session and no model shown restores the session. A new model replaces the
+one shown as one undoable step, and a job's result lands only on the residues it was computed
+for that nobody changed meanwhile.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from qtpy.QtCore import QTimer
+
+from ..errors import DensityBuildError
+from ..session import Session, autosave_path
+from ._reader import notify_error, notify_warning
+
+if TYPE_CHECKING:
+    from ..maps import DensityMap
+    from ..residue_state import ResidueState
+
+
+def notify_info(message: str) -> None:
+    """An information notification in napari."""
+    from napari.utils.notifications import show_info
+
+    show_info(message)
+
+
+class ModelOnMap:
+    """Mixed into :class:`~._build_widget.BuildWidget` (which has ``session``, ``viewer``,
+    ``controls``, ``runner``, ``sync``, ``review``, ``status`` and ``_dmaps``)."""
+
+    def _follow_maps(self, on: bool) -> None:
+        """Watch the chosen map (after the controls have followed it: a queued call)."""
+        if on == getattr(self, "_following_maps", False):
+            return
+        self._following_maps = on
+        events = self.viewer.layers.events.inserted
+        if on:
+            self.controls.map_combo.currentIndexChanged.connect(self._map_changed_later)
+            events.connect(self._map_changed_later)
+        else:
+            self.controls.map_combo.currentIndexChanged.disconnect(self._map_changed_later)
+            events.disconnect(self._map_changed_later)
+
+    def _map_changed_later(self, event: object = None) -> None:
+        from napari.layers import Image
+
+        layer = getattr(event, "value", None)  # a layer inserted (the combo box gives an int)
+        if layer is None or isinstance(layer, Image):
+            QTimer.singleShot(0, self._on_map_changed)
+
+    def _on_map_changed(self) -> None:
+        """A map chosen: restore its autosaved session if no model is shown; say which map a
+        model shown stays on if it is another."""
+        chosen, s = self.map_path(chosen=True), self.session
+        if not chosen or self.runner.busy:
+            return
+        if s is None or not s.residues:
+            if autosave_path(chosen).is_file():
+                self.restore_autosave()
+        elif s.map_path and Path(s.map_path) != Path(chosen):
+            self.status.setText(
+                f"The model stays on {Path(s.map_path).name}, the map it was built into: review, "
+                f"corrections and Classify use it; Auto-place, Auto-build and Review model build "
+                f"on the chosen map, {Path(chosen).name}."
+            )
+
+    def dmap(self, chosen: bool = False) -> DensityMap:
+        """The map jobs run on (read once per file): the model's (:meth:`map_path`), or with
+        ``chosen`` the chosen map layer's.
+
+        Raises
+        ------
+        DensityBuildError
+            If there is no such map (none open, or the model's map file is gone).
+        """
+        from ..maps import read_map
+
+        source = self.map_path(chosen)
+        if not source:
+            raise DensityBuildError("open a map first (File > Open, or the Open button above)")
+        if not Path(str(source)).is_file():
+            raise DensityBuildError(f"the map {source} is no longer there")
+        if source not in self._dmaps:
+            keep = {self.map_path(), self.map_path(chosen=True)}
+            self._dmaps = {k: v for k, v in self._dmaps.items() if k in keep}
+            self._dmaps[source] = read_map(source)
+        return self._dmaps[source]
+
+    def map_path(self, chosen: bool = False) -> str | None:
+        """The map of the model shown (its session's), else, or with ``chosen``, the file of
+        the chosen map layer."""
+        if not chosen and self.session is not None and self.session.map_path:
+            return self.session.map_path
+        layer = self.controls.layer
+        return layer.metadata.get("source") if layer is not None else None
+
+    # -- session ---------------------------------------------------------------------------------
+    def set_session(self, session: Session) -> None:
+        """Show ``session`` and make it the one edits go to; a model it replaces on the same
+        map stays one Undo away (:meth:`Session.follow`)."""
+        old = self.session
+        if old is not None and old is not session and old.residues:
+            if old.map_path == session.map_path:
+                session.follow(old)
+                notify_info(f"the model of {len(old.residues)} residues before is one Undo away")
+        self.session = session
+        session.save_autosave()
+        self.refresh()
+
+    def apply_result(
+        self, session: Session, rows: list, updates: dict[int, ResidueState], what: str
+    ) -> None:
+        """Apply a job's ``updates``, computed for ``session``'s residues ``rows``, to those of
+        them not changed since (by hand, meanwhile); say how many were left out."""
+        if self.session is not session:
+            notify_error(f"not {what}: another model replaced this one meanwhile")
+            return
+        left = session.apply_unchanged(updates, rows)
+        self.refresh()
+        if left:
+            said = (f"{len(updates) - left} residues {what}; {left} changed meanwhile "
+                    "and keep their changes")  # fmt: skip
+            self.status.setText(said)
+            notify_warning(said)
+
+    def refresh(self) -> None:
+        """Redraw the layers and the review table from the session."""
+        if self.session is None:
+            return
+        self.sync.show(self.session)
+        self.review.refresh()
+        s, n = self.session, len(self.session.residues)
+        if s.autosave_error:
+            self.status.setText(f"{n} residues; NOT autosaved ({s.autosave_error}): export "
+                                "the model to keep it")  # fmt: skip
+        elif s.map_path and s.autosave:
+            self.status.setText(f"{n} residues; autosaved to {autosave_path(s.map_path)}")
+        else:
+            self.status.setText(f"{n} residues")
+
+    def restore_autosave(self) -> bool:
+        """Open the autosaved session of the chosen map, if there is one."""
+        path = self.map_path(chosen=True)
+        if not path or not autosave_path(path).is_file():
+            return False
+        try:
+            session = Session.load(autosave_path(path))
+        except DensityBuildError as e:
+            notify_error(f"autosaved session not restored: {e}")
+            return False
+        session.map_path = path
+        self.set_session(session)
+        notify_info(f"restored {len(session.residues)} residues from {autosave_path(path)}")
+        return True
