@@ -200,3 +200,22 @@ def test_a_superseded_job_is_cancelled(qtbot):
     qtbot.waitUntil(stopped.is_set, timeout=JOB_TIMEOUT)
     qtbot.waitUntil(lambda: not runner.busy, timeout=JOB_TIMEOUT)
     assert second is not None
+
+
+def test_a_box_dragged_while_a_job_runs_is_placed_and_posed_when_it_is_done(
+    make_napari_viewer, qtbot, sample_map, gate, said
+):
+    widget = open_widget(make_napari_viewer(), qtbot, sample_map)
+    s = shown_model(widget, sample_map)
+    before = s.residues[7]
+    widget.classify()
+    data = np.array(widget.sync.boxes.data)
+    data[7] += 0.6  # dragged a little while Classify runs: placed again once it is done
+    widget.sync.boxes.data = data
+    widget.on_boxes_moved([7])
+    gate.set()
+    qtbot.waitUntil(lambda: s.residues[7].seqid == before.seqid and s.residues[7] is not before
+                    and s.residues[7].score == 0.123 and not widget.runner.busy,
+                    timeout=JOB_TIMEOUT)  # fmt: skip
+    assert np.linalg.norm(s.residues[7].ca - before.ca) < 1.5  # snapped to the same C-alpha
+    assert sum(r.score == 0.123 for r in s.residues) == 70  # the first Classify landed too

@@ -177,14 +177,16 @@ class Session:
             rows[i] = new
         self._commit(rows)
 
-    def apply_unchanged(self, updates: dict[int, ResidueState], rows: list[ResidueState]) -> int:
+    def apply_unchanged(
+        self, updates: dict[int, ResidueState], rows: list[ResidueState]
+    ) -> list[int]:
         """Apply ``updates``, computed for the residues ``rows`` (an earlier ``residues``), to
         those of them still in the session unchanged, wherever they now are, in one undoable
-        step; returns how many were left out (edited, moved or deleted meanwhile)."""
+        step; returns their indices now (the others were edited or deleted meanwhile)."""
         where = {id(r): j for j, r in enumerate(self.residues)}
         now = {where[id(rows[i])]: new for i, new in updates.items() if id(rows[i]) in where}
         self.apply(now)
-        return len(updates) - len(now)
+        return sorted(now)
 
     def replace(self, residues: list[ResidueState]) -> None:
         """Replace every residue in one undoable step (a chain joined, residues built into a

@@ -3,8 +3,9 @@ points delete residues, dragged points are placed again where they were dropped.
 
 Edits that start a job (adding, moving) wait while another job runs: an added point is taken
 back with a message (the running job, an Auto-build perhaps, is not thrown away), a drag is
-placed once the job is done. Results land only on the residues they were computed for
-(:meth:`~..session.Session.apply_unchanged`), wherever those now are in the model.
+placed once the job is done. Boxes added or moved are then classified and posed. Results
+land only on the residues they were computed for (:meth:`~..session.Session.apply_unchanged`),
+wherever those now are in the model.
 """
 
 from __future__ import annotations
@@ -139,6 +140,8 @@ class BoxEdits(QObject):
             return out
 
         def done(updates: dict[int, ResidueState]) -> None:
-            w.apply_result(session, rows, updates, "placed again")
+            placed = w.apply_result(session, rows, updates, "placed again")
+            if placed and w._load("classifier")[0] is not None:
+                w.classify(poses=True, indices=placed)  # named and posed where it now sits
 
         w._start("Move box", job, done)

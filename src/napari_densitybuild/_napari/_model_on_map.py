@@ -116,19 +116,22 @@ class ModelOnMap:
 
     def apply_result(
         self, session: Session, rows: list, updates: dict[int, ResidueState], what: str
-    ) -> None:
+    ) -> list[int]:
         """Apply a job's ``updates``, computed for ``session``'s residues ``rows``, to those of
-        them not changed since (by hand, meanwhile); say how many were left out."""
+        them not changed since (by hand, meanwhile); say how many were left out. Returns the
+        indices of the residues updated."""
         if self.session is not session:
             notify_error(f"not {what}: another model replaced this one meanwhile")
-            return
-        left = session.apply_unchanged(updates, rows)
+            return []
+        done = session.apply_unchanged(updates, rows)
+        left = len(updates) - len(done)
         self.refresh()
         if left:
             said = (f"{len(updates) - left} residues {what}; {left} changed meanwhile "
                     "and keep their changes")  # fmt: skip
             self.status.setText(said)
             notify_warning(said)
+        return done
 
     def refresh(self) -> None:
         """Redraw the layers and the review table from the session."""
