@@ -88,3 +88,23 @@ def test_impossible_deposited_residue_is_listed_and_left_out_of_the_clash_free_f
     m = compare_models(built, st, Symmetry.of_map(dmap))
     assert m["deposited_clashing"] == []
     assert m["all_atom_rmsd_clash_free"] == m["all_atom_rmsd"]
+
+
+def test_c_terminal_o_and_oxt_count_as_one_pair(truth):
+    """At a deposited C-terminus the carboxylate's O and OXT are equivalent: a built O where
+    the deposited OXT is scores as right; one elsewhere still scores as wrong."""
+    st, dmap = truth
+    sym = Symmetry.of_map(dmap)
+    deposited = st.clone()
+    last = deposited[0]["B"][len(deposited[0]["B"]) - 1]
+    ca, c, o = (np.array(last.find_atom(n, "*").pos.tolist()) for n in ("CA", "C", "O"))
+    u = (c - ca) / np.linalg.norm(c - ca)
+    oxt = c + 2 * np.dot(o - c, u) * u - (o - c)  # O mirrored about the CA-C axis
+    atom = gemmi.Atom()
+    atom.name, atom.element, atom.pos, atom.occ = "OXT", gemmi.Element("O"), gemmi.Position(*oxt), 1
+    last.add_atom(atom)
+    built = st.clone()
+    b_last = built[0]["B"][len(built[0]["B"]) - 1]
+    b_last.find_atom("O", "*").pos = gemmi.Position(*oxt)  # named the other way round
+    assert compare_models(built, deposited, sym)["backbone_rmsd"] == pytest.approx(0, abs=1e-6)
+    assert compare_models(built, st, sym)["backbone_rmsd"] > 0.01  # no OXT there: O is off

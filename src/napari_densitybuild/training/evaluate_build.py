@@ -5,7 +5,8 @@ residue); for each match the deposited residue is moved onto the built one's cop
 
 * ``recall_1A``, ``precision_1A``: matched C-alphas over deposited / built residues;
 * ``sequence_recovery``: matched residues whose type is the deposited type;
-* ``backbone_rmsd``: N, CA, C, O of matched residues;
+* ``backbone_rmsd``: N, CA, C, O of matched residues (at a deposited C-terminus the built O
+  against the nearer of O and OXT, the carboxylate's two equivalent oxygens);
 * ``all_atom_rmsd``: every heavy atom of matched, correctly typed residues (the better naming
   of symmetric groups, e.g. PHE ring flips; :mod:`.pose_loss`);
 * ``rama_outliers``, ``bond_rmsz``, ``cis_proline``, ``cis_nonproline``,
@@ -135,7 +136,30 @@ def matched_residues(built: gemmi.Structure, deposited: gemmi.Structure, sym: Sy
     p, r, _, op, shift = match_cas(b.ca, d.ca, sym, max_distance, with_images=True)
     ref = [sym.apply(d.atoms[k], o, s) for k, o, s in zip(r, op, shift)]
     ref = np.stack(ref) if ref else np.zeros((0, *d.atoms.shape[1:]))
+    # a C-terminal carboxylate's O and OXT are one pair of equivalent atoms (as ASP's OD1 and
+    # OD2 are): the built O is compared with the nearer of the two
+    oxt = terminal_oxygens(deposited)
+    for k, (j, o, s) in enumerate(zip(r, op, shift)):
+        key = (str(d.chain[j]), int(d.seqid[j]), str(d.icode[j]))
+        if key in oxt:
+            other = sym.apply(oxt[key], o, s)[0]
+            if np.linalg.norm(b.atoms[p[k], 3] - other) < np.linalg.norm(
+                b.atoms[p[k], 3] - ref[k, 3]
+            ):
+                ref[k, 3] = other
     return b, d, p, r, b.atoms[p], ref
+
+
+def terminal_oxygens(st: gemmi.Structure) -> dict[tuple[str, int, str], np.ndarray]:
+    """The OXT atom of each amino acid of the first model that has one (a chain's C-terminal
+    carboxylate), by (chain, number, insertion code)."""
+    out = {}
+    for ch in st[0]:
+        for res in ch:
+            a = res.find_atom("OXT", "*")
+            if a is not None:
+                out[(ch.name, res.seqid.num, res.seqid.icode.strip())] = np.array(a.pos.tolist())
+    return out
 
 
 def class_indices(names: np.ndarray) -> np.ndarray:
