@@ -5,9 +5,8 @@
 GUI through a queued Qt signal and raises :class:`Cancelled` once the user pressed Cancel, so
 the job stops at its next progress report; a job cancelled after its last report finishes, but
 its result is dropped. A job that a newer job supersedes is cancelled the same way and its
-result dropped. Errors
-become napari notifications with the exception's message. ``stopped`` comes once the worker is
-done, so the runner is no longer ``busy`` when it does.
+result dropped. Errors become napari notifications with the exception's message. ``stopped``
+comes once the worker is done, so the runner is no longer ``busy`` when it does.
 """
 
 from __future__ import annotations
