@@ -34,6 +34,9 @@ def test_build_writes_model_and_report(built):
     assert b.min() >= 0 and b.max() <= 100  # confidence in the B-factor column
     names = {a.name for r in residues for a in r}
     assert {"N", "CA", "C", "O", "CB"} <= names
+    # the residue numbered as the sequence's last (70) ends its chain with a carboxylate
+    with_oxt = [(ch.name, r.seqid.num) for ch in st[0] for r in ch if r.find_atom("OXT", "*")]
+    assert [n for _, n in with_oxt] == [70]
     rep = json.loads((built / "report.json").read_text())
     assert rep["residues"] == len(residues) and rep["aligned_to_sequence"] > 0
     for key in ("peptide_flips", "rotamer_changes", "side_chain_flips", "ncs_residues"):

@@ -108,3 +108,27 @@ def test_c_terminal_o_and_oxt_count_as_one_pair(truth):
     b_last.find_atom("O", "*").pos = gemmi.Position(*oxt)  # named the other way round
     assert compare_models(built, deposited, sym)["backbone_rmsd"] == pytest.approx(0, abs=1e-6)
     assert compare_models(built, st, sym)["backbone_rmsd"] > 0.01  # no OXT there: O is off
+
+
+def test_terminal_oxygen_added_only_at_the_sequence_end(truth):
+    """OXT goes to a chain's last residue when it is numbered as its sequence's last, in the
+    plane of CA, C and O, at carboxylate geometry; nowhere else."""
+    from napari_densitybuild.assemble import add_terminal_oxygens
+
+    st, _ = truth
+    chain = st[0]["B"]
+    last = chain[len(chain) - 1]
+    assert add_terminal_oxygens(st.clone(), {"B": "A" * (last.seqid.num + 1)}) == 0
+    copy = st.clone()
+    assert add_terminal_oxygens(copy, {"B": "A" * last.seqid.num}) == 1
+    res = copy[0]["B"][len(chain) - 1]
+    ca, c, o, oxt = (np.array(res.find_atom(n, "*").pos.tolist()) for n in ("CA", "C", "O", "OXT"))
+
+    def angle(a, b, c):
+        u, v = a - b, c - b
+        return np.degrees(np.arccos(u @ v / np.linalg.norm(u) / np.linalg.norm(v)))
+
+    assert np.linalg.norm(oxt - c) == pytest.approx(np.linalg.norm(o - c), abs=1e-6)
+    assert 115 < angle(o, c, oxt) < 128 and 112 < angle(ca, c, oxt) < 125
+    assert abs(np.linalg.det(np.stack([ca - c, o - c, oxt - c]))) < 1e-6  # planar
+    assert add_terminal_oxygens(copy, {"B": "A" * last.seqid.num}) == 0  # there already

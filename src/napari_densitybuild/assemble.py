@@ -137,8 +137,11 @@ def model_structure(
     icode: np.ndarray,
     confidence: np.ndarray,
     dmap: DensityMap | None = None,
+    chain_sequences: dict[str, str] | None = None,
 ) -> gemmi.Structure:
-    """A gemmi Structure of an :class:`AtomModel` with the given numbering and B = confidence."""
+    """A gemmi Structure of an :class:`AtomModel` with the given numbering and B = confidence;
+    with ``chain_sequences`` (chain name -> the sequence its numbers follow), a chain whose last
+    residue is its sequence's last gets the carboxylate's OXT (:func:`add_terminal_oxygens`)."""
     if len(model.resname) == 0:
         raise DensityBuildError("the model has no residues: nothing to write")
     st = new_structure(dmap)
@@ -159,4 +162,27 @@ def model_structure(
     for ch in chains.values():
         st[0].add_chain(ch)
     st.setup_entities()
+    add_terminal_oxygens(st, chain_sequences or {})
     return st
+
+
+def add_terminal_oxygens(st: gemmi.Structure, chain_sequences: dict[str, str]) -> int:
+    """Give each chain of ``st`` whose last residue is numbered as its sequence's last (a
+    C-terminus) the second carboxylate oxygen, OXT: O mirrored about the CA-C axis, in the
+    plane of CA, C and O (O-C-OXT about 119 degrees). Returns how many were added."""
+    added = 0
+    for ch in st[0]:
+        sequence = chain_sequences.get(ch.name)
+        if not sequence or not len(ch):
+            continue
+        res = ch[len(ch) - 1]
+        atoms = {n: res.find_atom(n, "*") for n in ("CA", "C", "O", "OXT")}
+        if res.seqid.num != len(sequence) or atoms["OXT"] or None in (atoms["CA"], atoms["C"],
+                                                                        atoms["O"]):  # fmt: skip
+            continue
+        ca, c, o = (np.array(atoms[n].pos.tolist()) for n in ("CA", "C", "O"))
+        u = (c - ca) / np.linalg.norm(c - ca)
+        oxt = c + 2 * np.dot(o - c, u) * u - (o - c)
+        res.add_atom(_atom("OXT", "O", oxt, atoms["O"].b_iso))
+        added += 1
+    return added

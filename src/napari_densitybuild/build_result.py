@@ -169,7 +169,7 @@ class BuildResult:
     def structure(self) -> gemmi.Structure:
         """The model as a gemmi Structure (B-factor column: confidence)."""
         return model_structure(self.model, self.chain, self.seqid, self.icode, self.confidence,
-                               self.dmap)  # fmt: skip
+                               self.dmap, self.report.get("chain_sequences"))  # fmt: skip
 
 
 class Movable:

@@ -290,7 +290,9 @@ class Session:
         if not self.residues:
             raise DensityBuildError("the session has no residues: nothing to export")
         model, (chain, seqid, icode, conf) = self.atom_model()
-        st = model_structure(model, chain, seqid, icode, conf, dmap)
+        st = model_structure(
+            model, chain, seqid, icode, conf, dmap, self.meta.get("chain_sequences")
+        )
         if dmap is None and self.meta.get("cell"):
             import gemmi
 
