@@ -175,10 +175,15 @@ def test_a_job_cancelled_after_its_last_progress_report_is_dropped(qtbot):
 
 def test_buttons_before_a_map_or_build_say_what_is_missing(make_napari_viewer, monkeypatch):
     """Every button pressed on a fresh panel (no map, nothing built) gives a message, no error."""
-    from napari_densitybuild._napari import _build_widget, _model_review, _review_panel
+    from napari_densitybuild._napari import (
+        _build_widget,
+        _model_on_map,
+        _model_review,
+        _review_panel,
+    )
 
     said = []
-    for module in (_build_widget, _review_panel, _model_review):
+    for module in (_build_widget, _review_panel, _model_review, _model_on_map):
         monkeypatch.setattr(module, "notify_error", said.append)
     viewer = make_napari_viewer()
     widget = BuildWidget(viewer)

@@ -13,12 +13,14 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+import gemmi
 import numpy as np
 import pytest
 from conftest import JOB_TIMEOUT, button, open_widget
 from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QApplication
 
-from napari_densitybuild._napari import _box_edits, _build_widget, _model_on_map
+from napari_densitybuild._napari import _box_edits, _build_widget, _model_on_map, _model_review
 from napari_densitybuild._napari._sample_data import sample_paths
 from napari_densitybuild._napari._tasks import Cancelled, TaskRunner
 from napari_densitybuild.models import read_structure
@@ -38,7 +40,7 @@ def shown_model(widget, map_path) -> Session:
 def said(monkeypatch):
     """Messages the widget modules notify (errors, warnings and information)."""
     got: list[str] = []
-    for module in (_build_widget, _box_edits, _model_on_map):
+    for module in (_build_widget, _box_edits, _model_on_map, _model_review):
         for name in ("notify_error", "notify_warning", "notify_info"):
             if hasattr(module, name):
                 monkeypatch.setattr(module, name, got.append)
@@ -214,8 +216,86 @@ def test_a_box_dragged_while_a_job_runs_is_placed_and_posed_when_it_is_done(
     widget.sync.boxes.data = data
     widget.on_boxes_moved([7])
     gate.set()
-    qtbot.waitUntil(lambda: s.residues[7].seqid == before.seqid and s.residues[7] is not before
-                    and s.residues[7].score == 0.123 and not widget.runner.busy,
-                    timeout=JOB_TIMEOUT)  # fmt: skip
+    # placed again (a C-alpha only: the held classifier poses nothing), then classified
+    qtbot.waitUntil(lambda: len(s.residues[7].atoms) == 1 and s.residues[7].score == 0.123
+                    and not widget.runner.busy, timeout=JOB_TIMEOUT)  # fmt: skip
+    assert s.residues[7].seqid == before.seqid
     assert np.linalg.norm(s.residues[7].ca - before.ca) < 1.5  # snapped to the same C-alpha
     assert sum(r.score == 0.123 for r in s.residues) == 70  # the first Classify landed too
+
+
+def test_an_emptied_model_is_not_replaced_by_its_autosave(
+    make_napari_viewer, qtbot, sample_map, said
+):
+    """Deleting every residue leaves an empty model with its history: a layer added later (or
+    the map list refilled) restores nothing over it."""
+    viewer = make_napari_viewer()
+    widget = open_widget(viewer, qtbot, sample_map)
+    s = shown_model(widget, sample_map)
+    s.set_type(3, "TRP")
+    for _ in range(70):
+        s.delete(0)
+    viewer.add_points(np.zeros((1, 3)), name="other points")
+    widget.controls._refresh_layers()
+    QApplication.processEvents()  # the queued map check runs
+    assert not s.residues and s.can_undo and not any("restored" in m for m in said)
+
+
+def test_a_model_on_another_map_comes_back_with_restore_autosave(
+    make_napari_viewer, qtbot, sample_map, tmp_path, said
+):
+    other = tmp_path / "other.mtz"
+    shutil.copy(sample_map, other)
+    widget = open_widget(make_napari_viewer(), qtbot, sample_map)
+    shown_model(widget, sample_map).set_type(3, "TRP")
+    widget.controls.open_files(str(other))
+    qtbot.waitUntil(lambda: len(widget.controls.map_layers()) == 2, timeout=JOB_TIMEOUT)
+    sources = [ly.metadata["source"] for ly in widget.controls.map_layers()]
+    widget.controls.map_combo.setCurrentIndex(sources.index(str(other)))
+    shown_model(widget, other)  # a new model on the chosen map (as Auto-place would make)
+    assert any("stays in its autosave" in m for m in said)
+    widget.controls.map_combo.setCurrentIndex(sources.index(str(sample_map)))
+    qtbot.mouseClick(button(widget, "Restore autosave"), Qt.MouseButton.LeftButton)
+    assert widget.session.map_path == str(sample_map)
+    assert widget.session.residues[3].name == "TRP"
+
+
+def test_a_runner_deleted_with_its_viewer_ends_its_job_quietly(qtbot):
+    """Closing the viewer deletes the widget and its runner: the job stops at its next report
+    and nothing reaches the event loop (pytest-qt fails the test on an exception there)."""
+    from qtpy.QtCore import QObject
+
+    owner = QObject()
+    runner = TaskRunner(owner)
+    ended, landed = threading.Event(), []
+
+    def endless(progress):
+        try:
+            for _ in range(10_000):
+                progress("work", 0, 1)
+                threading.Event().wait(0.01)
+        finally:
+            ended.set()
+
+    runner.start("job", endless, on_done=landed.append)
+    owner.deleteLater()
+    qtbot.waitUntil(ended.is_set, timeout=JOB_TIMEOUT)
+    QApplication.processEvents()  # the worker's returned/finished signals are delivered
+    assert landed == []
+
+
+def test_review_of_a_model_that_is_not_in_the_map_warns(
+    make_napari_viewer, qtbot, sample_map, tmp_path, said
+):
+    st = read_structure(sample_paths()[1])
+    for res in st[0][0]:
+        for a in res:
+            a.pos = gemmi.Position(a.pos.x + 300.0, a.pos.y, a.pos.z)
+    st.setup_entities()
+    path = tmp_path / "elsewhere.cif"
+    st.make_mmcif_document().write_file(str(path))
+    widget = open_widget(make_napari_viewer(), qtbot, sample_map)
+    widget.review_model(str(path))
+    qtbot.waitUntil(lambda: widget.session is not None and not widget.runner.busy,
+                    timeout=JOB_TIMEOUT)  # fmt: skip
+    assert any("does the model sit in this map" in m for m in said)

@@ -103,6 +103,19 @@ def test_a_correction_of_a_residue_changed_meanwhile_is_dropped(qtbot, widget, h
     assert len(said) == 1 and "changed" in said[0] and w.status.text() == said[0]
 
 
+def test_a_correction_lands_on_its_residue_after_one_before_it_was_deleted(qtbot, widget, held):
+    w, panel = widget, widget.review
+    target = w.session.residues[4]
+    panel.set_type("W", index=4)
+    qtbot.waitUntil(lambda: len(held["calls"]) == 1, timeout=JOB_TIMEOUT)
+    panel.show_residue(1)
+    panel.delete_current()  # a residue before it goes: it is now the fourth
+    held["go"].set()
+    _wait(qtbot, w)
+    r = w.session.residues[3]
+    assert r.seqid == target.seqid and r.name == "TRP" and r.edited
+
+
 def test_closing_the_dock_drops_the_queued_corrections(qtbot, widget, held):
     w, panel = widget, widget.review
     names = [r.name for r in w.session.residues]

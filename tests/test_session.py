@@ -106,6 +106,63 @@ def test_bad_input():
         Session().delete(0)
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"residues": None},
+        {"residues": "x"},
+        {"row": {"seqid": "twelve"}},
+        {"row": {"centre": [1.0, 2.0]}},
+        {"row": {"rotation": [1.0] * 8}},
+        {"row": {"atoms": [["CA", 1.0]]}},
+        {"row": {"probs": [0.5, 0.5]}},
+        {"drop": "atoms"},
+    ],
+    ids=lambda d: str(d)[:30],
+)
+def test_a_damaged_session_file_is_refused_with_a_message(tmp_path, damage):
+    """Whatever a damaged (or hand-edited) session file holds, loading it says so at once
+    instead of failing later, when the widget draws it."""
+    import json
+
+    row = {"chain": "A", "seqid": 1, "icode": "", "type": "ALA", "probs": [], "score": 1.0,
+           "centre": [0.0, 0.0, 0.0], "rotation": list(np.eye(3).ravel()), "edited": False,
+           "atoms": [["CA", 0.0, 0.0, 0.0]]}  # fmt: skip
+    data = {"format": "densitybuild-session/1", "map": None, "meta": {}, "residues": [row]}
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(data))
+    assert len(Session.load(path).residues) == 1
+    row.update(damage.get("row", {}))
+    row.pop(damage.get("drop", ""), None)
+    if "residues" in damage:
+        data["residues"] = damage["residues"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(DensityBuildError, match="damaged session file"):
+        Session.load(path)
+
+
+def test_alternative_conformations_give_one_residue():
+    """A residue modelled twice (two types at one number, or two conformers) is reviewed once,
+    as its first conformation."""
+    import gemmi
+
+    from napari_densitybuild._napari._sample_data import sample_paths
+
+    st = gemmi.read_structure(sample_paths()[1])
+    chain = st[0][0]
+    twin = chain[5].clone()
+    for a in twin:
+        a.altloc = "B"
+        a.occ = 0.5
+    for a in chain[5]:
+        a.altloc, a.occ = "A", 0.5
+    twin.name = "SER" if chain[5].name != "SER" else "THR"
+    chain.add_residue(twin, 6)
+    s = Session.from_structure(st)
+    keys = [(r.chain, r.seqid) for r in s.residues]
+    assert len(keys) == len(set(keys)) == 70
+
+
 def sample_session(mirror: bool = False, st=None) -> Session:
     """The sample's true model (or ``st``) as a session (mirrored through x = 0 if asked)."""
     import gemmi

@@ -229,6 +229,9 @@ def test_mesh_rendering_draws_the_contour_as_lines_in_the_radius(viewer_and_widg
     n = len(mesh.data)
     widget.contour.setValue(3.0)  # a higher level: less density, fewer lines
     assert 0 < len(mesh.data) < n
+    at_3 = len(mesh_layers(viewer)[0].data)
+    image.iso_threshold = 1.0  # set in napari's own layer controls: the mesh follows too
+    assert widget.contour.value() == 1.0 and len(mesh_layers(viewer)[0].data) > at_3
     viewer.dims.ndisplay = 2  # a slice shows the map itself
     assert not mesh_layers(viewer) and image.visible
     viewer.dims.ndisplay = 3

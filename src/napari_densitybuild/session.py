@@ -108,11 +108,13 @@ class Session:
         cls, st: gemmi.Structure, map_path: str | None = None, dmap: DensityMap | None = None
     ) -> Session:
         """A session of a model's amino-acid residues (those with N, CA and C) to review: types
-        as modelled (MSE and the like as their parent), frames from N, CA, C, no classifier
-        probabilities, detector score 1."""
+        as modelled (MSE and the like as their parent; of alternative conformations, the
+        first), frames from N, CA, C, no classifier probabilities, detector score 1."""
         from .boxes import backbone_frames
         from .models import backbone_residues
 
+        st = st.clone()
+        st.remove_alternative_conformations()  # the first of each (also of a residue's types)
         bb, _ = backbone_residues(st, with_atoms=True)
         centres, rotations = backbone_frames(bb.n, bb.ca, bb.c)
         rows = []
@@ -344,13 +346,30 @@ class Session:
             raise DensityBuildError(f"{path}: not a readable session file ({e})") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise DensityBuildError(f"{path}: not a densitybuild session ({FORMAT})")
-        rows = [ResidueState(d["chain"], int(d["seqid"]), d.get("icode", ""),
-                             INDEX.get(d["type"], UNKNOWN),
-                             tuple(d["probs"]), tuple(d["centre"]), tuple(d["rotation"]),
-                             float(d["score"]), tuple(tuple(a) for a in d["atoms"]),
-                             bool(d.get("edited")))
-                for d in data["residues"]]  # fmt: skip
-        return cls(rows, data.get("map"), data.get("meta") or {})
+        try:
+            rows = [_row(d) for d in data["residues"]]
+            meta = data.get("meta") or {}
+            if not isinstance(meta, dict):
+                raise ValueError("meta is not a mapping")
+        except (KeyError, TypeError, ValueError, IndexError) as e:
+            raise DensityBuildError(f"{path}: a damaged session file ({type(e).__name__}: "
+                                    f"{e})") from None  # fmt: skip
+        return cls(rows, data.get("map"), meta)
+
+
+def _row(d: dict) -> ResidueState:
+    """One residue of a session file, checked (a wrong shape raises ValueError)."""
+    centre, rotation = tuple(map(float, d["centre"])), tuple(map(float, d["rotation"]))
+    probs = tuple(map(float, d["probs"]))
+    atoms = tuple((str(a[0]), *map(float, a[1:])) for a in d["atoms"])
+    if len(centre) != 3 or len(rotation) != 9 or len(probs) not in (0, len(AMINO_ACIDS)):
+        raise ValueError(f"residue {d.get('chain')} {d.get('seqid')}: a frame or probabilities "
+                         "of the wrong size")  # fmt: skip
+    if any(len(a) != 4 for a in atoms) or not all(np.isfinite(a[1:]).all() for a in atoms):
+        raise ValueError(f"residue {d.get('chain')} {d.get('seqid')}: an atom without x, y, z")
+    return ResidueState(str(d["chain"]), int(d["seqid"]), str(d.get("icode", "")),
+                        INDEX.get(d["type"], UNKNOWN), probs, centre, rotation,
+                        float(d["score"]), atoms, bool(d.get("edited")))  # fmt: skip
 
 
 def atoms_at(

@@ -96,6 +96,10 @@ DEFAULT_DOUBTED_PROLINES = True
 #: (docs/build.md, "A last short refinement").
 DEFAULT_SETTLE = True
 
+#: Below this mean map value (sigma) at a model's C-alphas, ``classify`` and Review model ask
+#: whether the model sits in the map (another crystal form, another frame).
+MODEL_IN_MAP_CA_DENSITY = 0.5
+
 
 def weak_fragments_rule(keep: bool) -> tuple[int, float] | None:
     """``build``'s ``weak_fragments`` argument: None when weak fragments are to be kept

@@ -39,8 +39,7 @@ class BoxEdits(QObject):
         self.timer.setSingleShot(True)
         self.timer.setInterval(MOVE_DELAY_MS)
         self.timer.timeout.connect(self.commit_moves)
-        self.moved: set[int] = set()
-        self.moved_of: list[ResidueState] | None = None  # the rows the indices refer to
+        self.moved: dict[tuple[str, int, str], np.ndarray] = {}  # residue -> dropped (z, y, x)
 
     def stop(self) -> None:
         """Forget pending moves (the dock closed)."""
@@ -99,14 +98,16 @@ class BoxEdits(QObject):
         w.refresh()
 
     def dragged(self, indices: list[int]) -> None:
-        """Points dragged: place them again once the drag stops (and no job runs)."""
+        """Points dragged: place those residues again where they were dropped, once the drag
+        stops and no job runs (the residue is known by its chain and number, so a job that
+        reclassified it meanwhile does not lose the drag)."""
         session = self.widget.session
         if session is None:
             return
-        if self.moved and self.moved_of is not session.residues:
-            self.moved.clear()  # the model changed since: those indices mean other residues
-        self.moved.update(indices)
-        self.moved_of = session.residues
+        data = np.asarray(self.widget.sync.boxes.data)
+        for i in indices:
+            if 0 <= i < len(session.residues) and i < len(data):
+                self.moved[_key(session.residues[i])] = data[i].copy()
         self.timer.start()
 
     def commit_moves(self) -> None:
@@ -120,23 +121,25 @@ class BoxEdits(QObject):
         if w.runner.busy:
             self.timer.start()  # try again when the job is done
             return
-        if self.moved_of is not session.residues:  # changed by an edit: the drag is stale
-            self.moved.clear()
-            w.refresh()
-            notify_error("boxes not moved: the model changed before they were placed again")
-            return
-        indices, self.moved = sorted(self.moved), set()
         rows = session.residues
-        data = np.asarray(w.sync.boxes.data)
+        where = {_key(r): i for i, r in enumerate(rows)}
+        todo = {where[k]: p for k, p in self.moved.items() if k in where}
+        lost = len(self.moved) - len(todo)
+        self.moved = {}
+        if lost:
+            notify_error(f"{lost} dragged boxes not placed again: their residues are gone")
+        if not todo:
+            w.refresh()
+            return
         placer, _ = w._load("placer")
 
         def job(progress: StageProgress, dmap: DensityMap) -> dict[int, ResidueState]:
             out = {}
-            for k, i in enumerate(indices):
+            for k, (i, point) in enumerate(sorted(todo.items())):
                 old = rows[i]
-                new = residue_at(data[i][::-1], dmap, placer, old.chain, old.seqid)
+                new = residue_at(point[::-1], dmap, placer, old.chain, old.seqid)
                 out[i] = replace(new, icode=old.icode)
-                progress("place box", k + 1, len(indices))
+                progress("place box", k + 1, len(todo))
             return out
 
         def done(updates: dict[int, ResidueState]) -> None:
@@ -145,3 +148,7 @@ class BoxEdits(QObject):
                 w.classify(poses=True, indices=placed)  # named and posed where it now sits
 
         w._start("Move box", job, done)
+
+
+def _key(r: ResidueState) -> tuple[str, int, str]:
+    return (r.chain, r.seqid, r.icode)

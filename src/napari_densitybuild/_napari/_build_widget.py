@@ -54,7 +54,14 @@ if TYPE_CHECKING:
     from ..residue_state import ResidueState
     from ..trace import Trace
 
-BUTTONS = ("Auto-place", "Classify", "Predict poses", "Auto-build", "Review model...")
+BUTTONS = (
+    "Auto-place",
+    "Classify",
+    "Predict poses",
+    "Auto-build",
+    "Review model...",
+    "Restore autosave",
+)
 
 
 class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
@@ -118,6 +125,7 @@ class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
         self.buttons["Predict poses"].clicked.connect(self.predict_poses)
         self.buttons["Auto-build"].clicked.connect(self.auto_build)
         self.buttons["Review model..."].clicked.connect(lambda: self.review_model())
+        self.buttons["Restore autosave"].clicked.connect(lambda: self.restore_autosave())
         self.sequence_button.clicked.connect(self._choose_sequence)
         self.clear_sequence_button.clicked.connect(lambda: self._set_sequence(None))
         self.runner.started.connect(lambda _: self._enable(False))
@@ -169,10 +177,14 @@ class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
             "Predict poses": why_c or ("" if poses else "the classifier has no pose head"),
             "Auto-build": why_p or why_c or ("" if poses else "the classifier has no pose head"),
             "Review model...": why_c,
+            "Restore autosave": "",
         }
         for name, button in self.buttons.items():
             button.setEnabled(idle and not reasons[name])
-            button.setToolTip(reasons[name] or f"{name} (runs in the background)")
+            tip = f"{name} (runs in the background)"
+            if name == "Restore autosave":
+                tip = "the chosen map's autosaved model (one shown stays one Undo away)"
+            button.setToolTip(reasons[name] or tip)
         self.review.setEnabled(idle)
 
     def selected_indices(self) -> list[int] | None:

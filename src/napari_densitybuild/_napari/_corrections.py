@@ -7,7 +7,8 @@ build, more in the whole model). Here each correction is queued and run in a wor
 :class:`~._tasks.TaskRunner`, so the review panel stays usable (type a code, Enter, the next
 doubtful residue, the next code) and the type changes, atoms and all, in one undoable step
 when its atoms are ready. A newer correction of the same residue replaces a queued or running
-one; a correction whose residue changed in the meantime (deleted, moved, reclassified, a new
+one; a correction lands on its residue wherever it now is (rows before it may have been
+deleted), and one whose residue changed in the meantime (deleted, moved, reclassified, a new
 model) is dropped with a message rather than written over the change.
 """
 
@@ -114,15 +115,16 @@ class TypeCorrections(QObject):
         if self._running is not req:  # replaced by a newer correction of the residue
             return
         session = req.session
-        if (session is not self.widget.session or req.index >= len(session.residues)
-                or session.residues[req.index] is not req.state):  # fmt: skip
+        # the residue as it was asked for, wherever it is now (rows before it may have gone)
+        now = next((j for j, r in enumerate(session.residues) if r is req.state), None)
+        if session is not self.widget.session or now is None:
             said = (f"{AMINO_ACIDS[req.new_type]} not applied: the residue changed while its "
                     "atoms were predicted")  # fmt: skip
             self.widget.status.setText(said)
             notify_error(said)
             return
-        session.set_type(req.index, req.new_type, atoms)
-        self.applied(req.index)
+        session.set_type(now, req.new_type, atoms)
+        self.applied(now)
 
     def _on_stopped(self, name: str, outcome: str) -> None:
         self._running = None
@@ -132,4 +134,4 @@ class TypeCorrections(QObject):
 
 
 def _same_residue(a: _Request, b: _Request) -> bool:
-    return a.session is b.session and a.index == b.index
+    return a.session is b.session and a.state is b.state

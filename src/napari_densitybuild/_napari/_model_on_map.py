@@ -56,12 +56,15 @@ class ModelOnMap:
             QTimer.singleShot(0, self._on_map_changed)
 
     def _on_map_changed(self) -> None:
-        """A map chosen: restore its autosaved session if no model is shown; say which map a
-        model shown stays on if it is another."""
+        """Another map chosen: restore its autosaved session if no model is shown; say which
+        map a model shown stays on if it is another."""
         chosen, s = self.map_path(chosen=True), self.session
-        if not chosen or self.runner.busy:
+        if chosen == getattr(self, "_last_chosen", None) or self.runner.busy:
+            return  # the layer list changed, not the map
+        self._last_chosen = chosen
+        if not chosen:
             return
-        if s is None or not s.residues:
+        if s is None:
             if autosave_path(chosen).is_file():
                 self.restore_autosave()
         elif s.map_path and Path(s.map_path) != Path(chosen):
@@ -110,6 +113,11 @@ class ModelOnMap:
             if old.map_path == session.map_path:
                 session.follow(old)
                 notify_info(f"the model of {len(old.residues)} residues before is one Undo away")
+            elif old.map_path:
+                notify_info(
+                    f"the model of {len(old.residues)} residues on {Path(old.map_path).name} "
+                    f"stays in its autosave: choose that map and press Restore autosave"
+                )
         self.session = session
         session.save_autosave()
         self.refresh()
@@ -149,9 +157,11 @@ class ModelOnMap:
             self.status.setText(f"{n} residues")
 
     def restore_autosave(self) -> bool:
-        """Open the autosaved session of the chosen map, if there is one."""
+        """Open the autosaved session of the chosen map, if there is one (a model shown on the
+        same map stays one Undo away)."""
         path = self.map_path(chosen=True)
         if not path or not autosave_path(path).is_file():
+            notify_error(f"no autosaved model of {Path(path).name if path else 'this map'}")
             return False
         try:
             session = Session.load(autosave_path(path))

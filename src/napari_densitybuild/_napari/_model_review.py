@@ -13,9 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from qtpy.QtWidgets import QFileDialog
 
-from ._reader import notify_error
+from ..settings import MODEL_IN_MAP_CA_DENSITY
+from ._reader import notify_error, notify_warning
 from ._widgets import MODEL_FILTER
 
 if TYPE_CHECKING:
@@ -41,13 +43,19 @@ def review_model(widget: BuildWidget, path: str | None = None):
             return None
     clf, map_path = widget._load("classifier")[0], widget.map_path(chosen=True)
 
-    def job(progress: StageProgress, dmap: DensityMap):
-        return model_session(read_structure(path), dmap, clf, map_path,
-                             lambda d, n: progress("classify", d, n))  # fmt: skip
+    def job(progress: StageProgress, dmap: DensityMap) -> tuple[Session, float]:
+        session = model_session(read_structure(path), dmap, clf, map_path,
+                                lambda d, n: progress("classify", d, n))  # fmt: skip
+        ca = np.array([r.ca for r in session.residues])
+        return session, float(dmap.sample_points(ca).mean())
 
-    def done(session: Session):
+    def done(got: tuple[Session, float]):
+        session, at_ca = got
         widget.set_session(session)
         widget.status.setText(f"Reviewing {Path(path).name}: {len(session.residues)} residues; "
                               "Next doubtful residue goes to the least confident")  # fmt: skip
+        if at_ca < MODEL_IN_MAP_CA_DENSITY:
+            notify_warning(f"{Path(path).name}: the mean density at its C-alphas is {at_ca:.2f} "
+                           "sigma: does the model sit in this map, in its frame?")  # fmt: skip
 
     return widget._start("Review model", job, done, chosen=True)

@@ -64,6 +64,7 @@ class TaskRunner(QObject):
         self._request += 1
         request = self._request
         self._cancel = cancel = threading.Event()
+        self.destroyed.connect(cancel.set)  # closed with its viewer: stop, drop the result
         self.name = name
 
         def report(stage: str, done: int, total: int) -> None:
@@ -87,7 +88,7 @@ class TaskRunner(QObject):
         def errored(err: Exception) -> None:
             if request != self._request:
                 return
-            if isinstance(err, Cancelled):
+            if isinstance(err, Cancelled) or cancel.is_set():  # an error after Cancel: moot
                 outcome.append("cancelled")
                 return
             outcome.append("failed")
@@ -98,7 +99,10 @@ class TaskRunner(QObject):
         def finished() -> None:
             if request == self._request:
                 self.worker = None
-                self.stopped.emit(name, outcome[0] if outcome else "done")
+                try:
+                    self.stopped.emit(name, outcome[0] if outcome else "done")
+                except RuntimeError:  # the runner was deleted with its viewer
+                    pass
 
         # errors are ours to report (_notify); napari would re-raise them in the event loop
         worker = create_worker(fn, report, *args, _start_thread=False, _ignore_errors=True)

@@ -200,6 +200,8 @@ class DensityControls(ReleasedWithDock, QWidget):
                 self.rendering.setCurrentText(label)
         finally:
             self._updating = False
+        if event is not None and self.local.mesh_on:  # the level changed here or in napari
+            self.local.update()
 
     # -- actions ---------------------------------------------------------------------------------
     def set_contour(self, sigma: float) -> None:
@@ -207,10 +209,8 @@ class DensityControls(ReleasedWithDock, QWidget):
         also the lower contrast limit, so density below the level is hidden."""
         if self._updating or self._layer is None:
             return
-        self._layer.iso_threshold = float(sigma)
-        if self.local.mesh_on:
-            self.local.update()
-        elif self._layer.rendering != "iso":
+        self._layer.iso_threshold = float(sigma)  # a mesh follows (_sync_from_layer)
+        if not self.local.mesh_on and self._layer.rendering != "iso":
             hi = max(float(self._layer.contrast_limits[1]), float(sigma) + 1.0)
             self._layer.contrast_limits = (float(sigma), hi)
 

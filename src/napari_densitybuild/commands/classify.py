@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from ..device import configure_cpu_threads
     from ..maps import read_map
     from ..models import read_structure
+    from ..settings import MODEL_IN_MAP_CA_DENSITY
 
     t0 = time.perf_counter()
     configure_cpu_threads(args.threads)
@@ -88,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         notes.append("map resolution unknown (not needed to classify)")
     ca = [r["ca_density"] for r in residues]
     mean_ca = sum(ca) / len(ca)
-    if mean_ca < 0.5:
+    if mean_ca < MODEL_IN_MAP_CA_DENSITY:
         notes.append(
             f"mean density at CA is {mean_ca:.2f} sigma: does the model sit in this map's density?"
         )
