@@ -45,6 +45,7 @@ def test_build_writes_model_and_report(built):
     assert rep["cis_ends_left_out"] == rep["duplicates_left_out"] == 0  # sample: all trans
     assert rep["cis_prolines_rebuilt"] == 0 and rep["cis_prolines_rebuilt_at"] == []  # all trans
     assert rep["stray_ends_left_out"] == 0  # one unbroken chain
+    assert rep["pulled_starts_left_out"] == 0  # the sample's chain starts where it should
     for stage in ("read_map", "place", "classify", "sequence", "refine", "wall_total",
                   "unmodelled_blobs"):  # fmt: skip
         assert rep["seconds"][stage] >= 0, stage

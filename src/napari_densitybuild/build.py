@@ -39,6 +39,7 @@ from .maps import DensityMap
 from .ncs import EDGE_DEPTH, average_copies, ncs_groups
 from .place import Placer
 from .pose import frame_to_world
+from .pulled_starts import without_pulled_starts
 from .refine import AtomModel, refine
 from .residues import AMINO_ACIDS, THREE_LETTER
 from .seq_chains import sequence_chains
@@ -55,6 +56,7 @@ from .settings import (
     DEFAULT_NCS,
     DEFAULT_PASSES,
     DEFAULT_PEPTIDE_TURNS,
+    DEFAULT_PULLED_STARTS,
     DEFAULT_SCAFFOLD_BELOW,
     DEFAULT_SETTLE,
     DEFAULT_STRAY_ENDS,
@@ -161,6 +163,7 @@ def build(
     trim_links: bool = DEFAULT_TRIM_LINKS,
     frame_search: bool = DEFAULT_FRAME_SEARCH,
     stray_ends: bool = DEFAULT_STRAY_ENDS,
+    pulled_starts: bool = DEFAULT_PULLED_STARTS,
     fill_gaps: bool = DEFAULT_FILL_GAPS,
     link: bool = DEFAULT_LINK,
     peptide_turns: str = DEFAULT_PEPTIDE_TURNS,
@@ -221,6 +224,10 @@ def build(
         With a sequence and ``trim_links``, leave out fragment ends that strayed past a chain
         break: the less confident of a fragment end and another's start on one sequence
         position (:mod:`.stray_ends`).
+    pulled_starts
+        With ``trim_links``, leave out fragment starts whose peptide holds the next residue's
+        N where turning it about that residue's CA-C axis finds clearly more density
+        (:mod:`.pulled_starts`).
     frame_search
         With a sequence, cut the boxes of residues whose sequence type the classifier doubts
         again in turned frames, and where one makes that type clearly more probable, pose and
@@ -354,7 +361,11 @@ def build(
         result, kept = without_clashing_fragments(result, aligned, sym)
         aligned = aligned[kept]
     if sequences and trim_links and stray_ends:
-        result, _ = without_stray_ends(result, aligned, sym, dmap if do_refine else None)
+        result, kept = without_stray_ends(result, aligned, sym, dmap if do_refine else None)
+        aligned = aligned[kept]
+    if trim_links and pulled_starts:
+        result, kept = without_pulled_starts(result, aligned, dmap, do_refine)
+        aligned = aligned[kept]
     if join:
         result, junction = join_fragments(result, sym, renumber=not sequences)
         if do_refine:

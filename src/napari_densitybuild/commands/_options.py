@@ -124,16 +124,18 @@ def add_join(p: argparse.ArgumentParser) -> None:
 
 def add_trim_links(p: argparse.ArgumentParser) -> None:
     """``--no-trim-links``: keep residues on C-alpha links too short for their place and
-    (with a sequence) fragment ends that strayed past a chain break, which builds leave out
-    by default (:func:`~napari_densitybuild.joins.trim_short_links`,
-    :mod:`~napari_densitybuild.stray_ends`)."""
+    (with a sequence) fragment ends that strayed past a chain break, and fragment starts that
+    pull the next residue's N out of density, which builds leave out by default
+    (:func:`~napari_densitybuild.joins.trim_short_links`,
+    :mod:`~napari_densitybuild.stray_ends`, :mod:`~napari_densitybuild.pulled_starts`)."""
     _add_off_switch(
         p,
         "trim_links",
         DEFAULT_TRIM_LINKS,
         "keep residues detected twice (linked C-alphas under 2.5 A apart), fragment ends "
-        "linked to the rest by a step under 3.3 A and, with a sequence, fragment ends that "
-        "strayed past a chain break (left out by default: nearly always wrong trace steps)",
+        "linked to the rest by a step under 3.3 A, fragment starts that pull the next "
+        "residue's N out of density and, with a sequence, fragment ends that strayed past a "
+        "chain break (left out by default: nearly always wrong trace steps)",
     )
 
 
