@@ -37,6 +37,13 @@ def shown_model(widget, map_path) -> Session:
 
 
 @pytest.fixture
+def shown(make_napari_viewer, qtbot, sample_map) -> tuple:
+    """The widget on the sample map showing the sample model, and that session."""
+    widget = open_widget(make_napari_viewer(), qtbot, sample_map)
+    return widget, shown_model(widget, sample_map)
+
+
+@pytest.fixture
 def said(monkeypatch):
     """Messages the widget modules notify (errors, warnings and information)."""
     got: list[str] = []
@@ -88,11 +95,8 @@ def test_reopening_the_map_restores_the_model_and_a_new_one_is_one_undo_away(
     assert Session.load(autosave_path(sample_map)).residues[5].name == "TRP"
 
 
-def test_classify_lands_on_the_residues_nobody_changed_while_it_ran(
-    make_napari_viewer, qtbot, sample_map, gate, said
-):
-    widget = open_widget(make_napari_viewer(), qtbot, sample_map)
-    s = shown_model(widget, sample_map)
+def test_classify_lands_on_the_residues_nobody_changed_while_it_ran(qtbot, gate, said, shown):
+    widget, s = shown
     moved_up = s.residues[11]
     widget.classify()
     assert widget.runner.busy
@@ -109,11 +113,8 @@ def test_classify_lands_on_the_residues_nobody_changed_while_it_ran(
     assert not any(r.score == 0.123 for r in s.residues)
 
 
-def test_a_box_added_while_a_job_runs_is_taken_back_and_the_job_kept(
-    make_napari_viewer, qtbot, sample_map, gate, said
-):
-    widget = open_widget(make_napari_viewer(), qtbot, sample_map)
-    s = shown_model(widget, sample_map)
+def test_a_box_added_while_a_job_runs_is_taken_back_and_the_job_kept(qtbot, gate, said, shown):
+    widget, s = shown
     widget.classify()
     widget.on_boxes_added(np.array([s.residues[0].ca[::-1]]))
     assert widget.runner.name == "Classify" and any("Classify is running" in m for m in said)
@@ -124,21 +125,17 @@ def test_a_box_added_while_a_job_runs_is_taken_back_and_the_job_kept(
     assert not widget.selected_only.isChecked()
 
 
-def test_classify_of_no_selected_box_says_so(make_napari_viewer, qtbot, sample_map, said):
-    widget = open_widget(make_napari_viewer(), qtbot, sample_map)
-    shown_model(widget, sample_map)
+def test_classify_of_no_selected_box_says_so(said, shown):
+    widget, _ = shown
     widget.selected_only.setChecked(True)
     assert widget.classify() is None and not widget.runner.busy
     assert any("no boxes selected" in m for m in said)
 
 
-def test_the_model_stays_on_its_map_when_another_is_chosen(
-    make_napari_viewer, qtbot, sample_map, tmp_path
-):
+def test_the_model_stays_on_its_map_when_another_is_chosen(qtbot, sample_map, tmp_path, shown):
     other = tmp_path / "other.mtz"
     shutil.copy(sample_map, other)
-    widget = open_widget(make_napari_viewer(), qtbot, sample_map)
-    shown_model(widget, sample_map)
+    widget, _ = shown
     widget.controls.open_files(str(other))
     qtbot.waitUntil(lambda: len(widget.controls.map_layers()) == 2, timeout=JOB_TIMEOUT)
     sources = [ly.metadata["source"] for ly in widget.controls.map_layers()]
@@ -150,18 +147,14 @@ def test_the_model_stays_on_its_map_when_another_is_chosen(
     assert widget.dmap(chosen=True).source == str(other)
 
 
-def test_export_to_a_folder_that_is_not_there_says_so(
-    make_napari_viewer, qtbot, sample_map, tmp_path, said
-):
-    widget = open_widget(make_napari_viewer(), qtbot, sample_map)
-    shown_model(widget, sample_map)
+def test_export_to_a_folder_that_is_not_there_says_so(tmp_path, said, shown):
+    widget, _ = shown
     assert widget.export(str(tmp_path / "no such folder" / "m.cif")) is None
     assert any("cannot write the model" in m for m in said)
 
 
-def test_a_failed_autosave_is_said(make_napari_viewer, qtbot, sample_map, monkeypatch):
-    widget = open_widget(make_napari_viewer(), qtbot, sample_map)
-    s = shown_model(widget, sample_map)
+def test_a_failed_autosave_is_said(monkeypatch, shown):
+    widget, s = shown
     assert "autosaved to" in widget.status.text()
 
     def read_only(self, path):
@@ -205,10 +198,9 @@ def test_a_superseded_job_is_cancelled(qtbot):
 
 
 def test_a_box_dragged_while_a_job_runs_is_placed_and_posed_when_it_is_done(
-    make_napari_viewer, qtbot, sample_map, gate, said
+    qtbot, gate, said, shown
 ):
-    widget = open_widget(make_napari_viewer(), qtbot, sample_map)
-    s = shown_model(widget, sample_map)
+    widget, s = shown
     before = s.residues[7]
     widget.classify()
     data = np.array(widget.sync.boxes.data)
