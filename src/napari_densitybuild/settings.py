@@ -68,9 +68,10 @@ DEFAULT_PEPTIDE_TURNS = "every"
 DEFAULT_STRAY_ENDS = True
 #: With ``DEFAULT_TRIM_LINKS``, builds leave out fragment starts that pull the next residue's N
 #: out of density (``pulled_starts``; ``--no-trim-links``: not): on 13 real maps, two fresh
-#: draws in each mode, residues that matched nothing went, none that matched, and backbone and
-#: all-atom sums, clashing and Ramachandran outlier residues fell (docs/build.md, "Fragment
-#: starts that pull the next N out of density").
+#: draws in each mode, 10-14 built residues that matched nothing went per sweep, matched and
+#: correctly typed residues rose, and backbone and all-atom sums, clashing and Ramachandran
+#: outlier residues fell (docs/build.md, "Fragment starts that pull the next N out of
+#: density").
 DEFAULT_PULLED_STARTS = True
 #: With a sequence, builds build the one or two residues the numbering shows missing between
 #: fragments of one chain where the map shows them (``fill_gaps``; ``--no-fill-gaps``: not): on
