@@ -292,3 +292,19 @@ def test_closing_the_dock_gives_the_map_back_whole(viewer_and_widget, qtbot):
     assert widget.layer is image and widget.map_combo.count() == 2
     assert len(image.experimental_clipping_planes) == 6
     assert widget.rendering.currentText() == "iso-surface"
+
+
+def test_a_map_opened_in_napari_is_not_read_again_by_the_widget(
+    make_napari_viewer, qtbot, sample_map, monkeypatch
+):
+    """The reader and the Model building widget share the map read off the GUI thread."""
+    from conftest import JOB_TIMEOUT, open_widget
+
+    from napari_densitybuild import maps
+
+    reads = []
+    real = maps.read_map
+    monkeypatch.setattr(maps, "read_map", lambda *a, **k: reads.append(a[0]) or real(*a, **k))
+    widget = open_widget(make_napari_viewer(), qtbot, sample_map)
+    qtbot.waitUntil(lambda: len(reads) == 1, timeout=JOB_TIMEOUT)
+    assert widget.dmap(chosen=True).source == str(sample_map) and len(reads) == 1

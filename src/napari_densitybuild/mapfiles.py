@@ -157,8 +157,10 @@ def read_mrc_array(path: Path, max_voxels: int) -> dict:
 
     Returns a dict with ``array_xyz`` (float32), ``cell`` (a, b, c, alpha, beta, gamma),
     ``sampling`` (cell grid along x, y, z), ``nstart`` (x, y, z), ``origin`` (x, y, z Angstrom),
-    ``spacegroup`` (number), ``mode``, ``axis_order`` and ``notes`` (what was read other than
-    the header says: minor header faults accepted, a cryo-EM box larger than its cell sampling).
+    ``spacegroup`` (number), ``mode``, ``axis_order``, ``crystal`` (a crystal space group or
+    cell angles other than 90 degrees; else the map is taken for a cryo-EM box) and ``notes``
+    (what was read other than the header says: minor header faults accepted, a cryo-EM box
+    larger than its cell sampling).
     """
     import mrcfile
 
@@ -245,6 +247,7 @@ def read_mrc_array(path: Path, max_voxels: int) -> dict:
         "spacegroup": sg_number,
         "mode": int(h.mode),
         "axis_order": crs_axes,
+        "crystal": crystal,
         "notes": notes,
     }
 

@@ -351,7 +351,7 @@ def _from_mrc(path: Path, max_voxels: int) -> DensityMap:
     """Place an MRC/CCP4 array into its unit cell (axis order, nstart, origin) and scale it."""
     m = read_mrc_array(path, max_voxels)
     arr = m["array_xyz"]  # float32, indexed (x, y, z) along the cell axes
-    kind = "xray" if m["spacegroup"] > 1 or not np.allclose(m["cell"][3:], 90) else "em"
+    kind = "xray" if m["crystal"] else "em"
     info: dict = {"mode": m["mode"], "axis_order": m["axis_order"], "notes": m["notes"]}
     padding = arr == 0 if kind == "em" else None
     if padding is not None and padding.any() and not padding.all():

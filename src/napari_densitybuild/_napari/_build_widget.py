@@ -37,6 +37,7 @@ from ..session import Session
 from ._box_edits import BoxEdits
 from ._docking import ReleasedWithDock
 from ._layer_sync import LayerSync
+from ._map_cache import kept_map
 from ._model_on_map import ModelOnMap
 from ._reader import notify_error, notify_warning
 from ._review_panel import ReviewPanel
@@ -82,7 +83,6 @@ class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
         self.viewer = napari_viewer
         self._placer, self._classifier = placer, classifier
         self.session: Session | None = None
-        self._dmaps: dict[str, object] = {}
         self.runner = TaskRunner(self)
         self.controls = DensityControls(napari_viewer)
         self.sync = LayerSync(napari_viewer, self)
@@ -218,7 +218,7 @@ class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
             return placer.place(dmap, progress=lambda d, n: progress("place", d, n))
 
         def done(trace: Trace):
-            self.set_session(Session.from_trace(trace, path, self._dmaps.get(path)))
+            self.set_session(Session.from_trace(trace, path, kept_map(path)))
 
         return self._start("Auto-place", job, done, chosen=True)
 

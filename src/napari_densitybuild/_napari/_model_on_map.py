@@ -17,6 +17,7 @@ from qtpy.QtCore import QTimer
 
 from ..errors import DensityBuildError
 from ..session import Session, autosave_path
+from ._map_cache import cached_map
 from ._reader import notify_error, notify_warning
 
 if TYPE_CHECKING:
@@ -33,11 +34,14 @@ def notify_info(message: str) -> None:
 
 class ModelOnMap:
     """Mixed into :class:`~._build_widget.BuildWidget` (which has ``session``, ``viewer``,
-    ``controls``, ``runner``, ``sync``, ``review``, ``status`` and ``_dmaps``)."""
+    ``controls``, ``runner``, ``sync``, ``review`` and ``status``)."""
+
+    _last_chosen: str | None = None  # the chosen map's file when last looked at
+    _following_maps = False
 
     def _follow_maps(self, on: bool) -> None:
         """Watch the chosen map (after the controls have followed it: a queued call)."""
-        if on == getattr(self, "_following_maps", False):
+        if on == self._following_maps:
             return
         self._following_maps = on
         events = self.viewer.layers.events.inserted
@@ -59,7 +63,7 @@ class ModelOnMap:
         """Another map chosen: restore its autosaved session if no model is shown; say which
         map a model shown stays on if it is another."""
         chosen, s = self.map_path(chosen=True), self.session
-        if chosen == getattr(self, "_last_chosen", None) or self.runner.busy:
+        if chosen == self._last_chosen or self.runner.busy:
             return  # the layer list changed, not the map
         self._last_chosen = chosen
         if not chosen:
@@ -75,26 +79,20 @@ class ModelOnMap:
             )
 
     def dmap(self, chosen: bool = False) -> DensityMap:
-        """The map jobs run on (read once per file): the model's (:meth:`map_path`), or with
-        ``chosen`` the chosen map layer's.
+        """The map jobs run on (read once, shared with the reader: :mod:`._map_cache`): the
+        model's (:meth:`map_path`), or with ``chosen`` the chosen map layer's.
 
         Raises
         ------
         DensityBuildError
             If there is no such map (none open, or the model's map file is gone).
         """
-        from ..maps import read_map
-
         source = self.map_path(chosen)
         if not source:
             raise DensityBuildError("open a map first (File > Open, or the Open button above)")
         if not Path(str(source)).is_file():
             raise DensityBuildError(f"the map {source} is no longer there")
-        if source not in self._dmaps:
-            keep = {self.map_path(), self.map_path(chosen=True)}
-            self._dmaps = {k: v for k, v in self._dmaps.items() if k in keep}
-            self._dmaps[source] = read_map(source)
-        return self._dmaps[source]
+        return cached_map(source)
 
     def map_path(self, chosen: bool = False) -> str | None:
         """The map of the model shown (its session's), else, or with ``chosen``, the file of

@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DensityBuildError
-from ..maps import MAP_SUFFIXES, is_map_path, read_map
+from ..maps import MAP_SUFFIXES, is_map_path
 from ..models import MODEL_SUFFIXES, is_model_path, read_model
 from ._layers import LayerDataTuple, atoms_layer, map_layer
+from ._map_cache import cached_map
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def layers_from_files(
     around = np.concatenate([t.xyz for t in tables]) if tables else None
     kwargs = {} if iso_sigma is None else {"iso_sigma": iso_sigma}
     for p in maps:
-        layers.append(map_layer(read_map(p), around=around, name=p.name, **kwargs))
+        layers.append(map_layer(cached_map(p), around=around, name=p.name, **kwargs))
     return layers
 
 

@@ -34,6 +34,8 @@ class TaskRunner(QObject):
         super().__init__(parent)
         self._request = 0
         self._cancel = threading.Event()
+        self._gone = gone = threading.Event()  # set when Qt deletes the runner (its viewer closed)
+        self.destroyed.connect(gone.set)
         self.worker = None
         self.name = ""
 
@@ -64,11 +66,11 @@ class TaskRunner(QObject):
         self._request += 1
         request = self._request
         self._cancel = cancel = threading.Event()
-        self.destroyed.connect(cancel.set)  # closed with its viewer: stop, drop the result
+        gone = self._gone
         self.name = name
 
         def report(stage: str, done: int, total: int) -> None:
-            if cancel.is_set():
+            if cancel.is_set() or gone.is_set():
                 raise Cancelled(name)
             try:
                 self.progress.emit(stage, int(done), int(total))
@@ -80,7 +82,7 @@ class TaskRunner(QObject):
         def returned(result: Any) -> None:
             if request != self._request:
                 return
-            if cancel.is_set():  # cancelled after its last progress report: result dropped
+            if cancel.is_set() or gone.is_set():  # cancelled after its last report: dropped
                 outcome.append("cancelled")
             elif on_done is not None:
                 on_done(result)
@@ -88,7 +90,7 @@ class TaskRunner(QObject):
         def errored(err: Exception) -> None:
             if request != self._request:
                 return
-            if isinstance(err, Cancelled) or cancel.is_set():  # an error after Cancel: moot
+            if isinstance(err, Cancelled) or cancel.is_set() or gone.is_set():  # moot now
                 outcome.append("cancelled")
                 return
             outcome.append("failed")
