@@ -39,7 +39,7 @@ from .maps import DensityMap
 from .ncs import EDGE_DEPTH, average_copies, ncs_groups
 from .place import Placer
 from .pose import frame_to_world
-from .pulled_starts import without_pulled_starts
+from .pulled_starts import without_pulled_ends, without_pulled_starts
 from .refine import AtomModel, refine
 from .residues import AMINO_ACIDS, THREE_LETTER
 from .seq_chains import sequence_chains
@@ -56,6 +56,7 @@ from .settings import (
     DEFAULT_NCS,
     DEFAULT_PASSES,
     DEFAULT_PEPTIDE_TURNS,
+    DEFAULT_PULLED_ENDS,
     DEFAULT_PULLED_STARTS,
     DEFAULT_SCAFFOLD_BELOW,
     DEFAULT_SETTLE,
@@ -164,6 +165,7 @@ def build(
     frame_search: bool = DEFAULT_FRAME_SEARCH,
     stray_ends: bool = DEFAULT_STRAY_ENDS,
     pulled_starts: bool = DEFAULT_PULLED_STARTS,
+    pulled_ends: bool = DEFAULT_PULLED_ENDS,
     fill_gaps: bool = DEFAULT_FILL_GAPS,
     link: bool = DEFAULT_LINK,
     peptide_turns: str = DEFAULT_PEPTIDE_TURNS,
@@ -228,6 +230,10 @@ def build(
         With ``trim_links``, leave out fragment starts whose peptide holds the next residue's
         N where turning it about that residue's CA-C axis finds clearly more density
         (:mod:`.pulled_starts`).
+    pulled_ends
+        With ``trim_links``, leave out fragment ends whose peptide holds the C and O of the
+        residue before where turning them about its N-CA axis finds clearly more density, and
+        turn the new ends (:func:`.pulled_starts.pulled_ends`).
     frame_search
         With a sequence, cut the boxes of residues whose sequence type the classifier doubts
         again in turned frames, and where one makes that type clearly more probable, pose and
@@ -365,6 +371,9 @@ def build(
         aligned = aligned[kept]
     if trim_links and pulled_starts:
         result, kept = without_pulled_starts(result, aligned, dmap, do_refine)
+        aligned = aligned[kept]
+    if trim_links and pulled_ends:
+        result, kept = without_pulled_ends(result, aligned, dmap, do_refine)
         aligned = aligned[kept]
     if join:
         result, junction = join_fragments(result, sym, renumber=not sequences)

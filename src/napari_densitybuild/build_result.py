@@ -112,6 +112,11 @@ class BuildResult:
         if r.get("stray_ends_left_out"):
             n = r["stray_ends_left_out"]
             parts.append(f"{n} fragment end{'s' * (n != 1)} past a chain break left out")
+        for key, what in (("pulled_starts_left_out", "start"), ("pulled_ends_left_out", "end")):
+            if r.get(key):
+                n = r[key]
+                parts.append(f"{n} fragment {what}{'s' * (n != 1)} pulling a neighbour out of "
+                             "density left out")  # fmt: skip
         if r.get("weak_fragments_left_out"):
             parts.append(f"{r['weak_fragments_left_out']} short weak fragments "
                          f"({r['weak_residues_left_out']} residues) left out")  # fmt: skip

@@ -28,7 +28,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .assemble import number_residues
-from .build_result import Movable, atom_bounds
+from .build_result import Movable, atom_bounds, recount
 from .refine import AtomModel, refine_residues
 
 if TYPE_CHECKING:
@@ -225,14 +225,31 @@ def trim_short_links(
 
 
 def refine_beside(
-    out: BuildResult, fragment: np.ndarray, keep: np.ndarray, dmap: DensityMap
-) -> np.ndarray:
+    out: BuildResult, fragment: np.ndarray, keep: np.ndarray, dmap: DensityMap,
+    end_turns: bool = False,
+) -> np.ndarray:  # fmt: skip
     """Coordinates of ``out`` (the residues of a build where ``keep``) with the residues that
     were next to a left-out one in its ``fragment`` refined again, rotamer fit and start turns
     included (a start whose N the left-out residue had pulled out of density can turn back
-    into it), every other atom held."""
+    into it), with ``end_turns`` the turns of new fragment ends too, every other atom held."""
     touched = chain_neighbours(np.flatnonzero(~keep), fragment)
     touched = touched[keep[touched]]  # kept residues next to a left-out one
     new_index = np.cumsum(keep) - 1
     return refine_residues(out.model, dmap, new_index[touched], peptide_flips=False,
-                           side_chain_flips=False)  # fmt: skip
+                           side_chain_flips=False, end_turns=end_turns)  # fmt: skip
+
+
+def leave_out(
+    result: BuildResult, aligned: np.ndarray, drop: np.ndarray, dmap: DensityMap | None,
+    end_turns: bool = False,
+) -> tuple[BuildResult, np.ndarray]:  # fmt: skip
+    """``result`` without the residues where ``drop``, its counts updated with ``aligned``
+    (the residues aligned to a sequence) and, given ``dmap``, the residues beside them refined
+    again (:func:`refine_beside`). Returns the result and the (N,) mask of the residues kept."""
+    if not drop.any():
+        return result, ~drop
+    out = result.subset(~drop)
+    recount(out, aligned[~drop])
+    if dmap is not None:
+        out.model.xyz = refine_beside(out, result.trace.fragment, ~drop, dmap, end_turns)
+    return out, ~drop

@@ -73,6 +73,10 @@ DEFAULT_STRAY_ENDS = True
 #: outlier residues fell (docs/build.md, "Fragment starts that pull the next N out of
 #: density").
 DEFAULT_PULLED_STARTS = True
+#: With ``DEFAULT_TRIM_LINKS``, leave out fragment ends that pull the C and O of the residue
+#: before out of density and turn the new ends (``pulled_ends``): off until judged on the 13
+#: real maps (docs/build.md, "Fragment ends that pull the C and O before them out of density").
+DEFAULT_PULLED_ENDS = False
 #: With a sequence, builds build the one or two residues the numbering shows missing between
 #: fragments of one chain where the map shows them (``fill_gaps``; ``--no-fill-gaps``: not): on
 #: 13 real maps with their sequences, in two draws, 3 residues were built, all at their

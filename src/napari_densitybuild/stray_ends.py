@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .build_result import backbone_of, recount
-from .joins import refine_beside
+from .build_result import backbone_of
+from .joins import leave_out
 
 if TYPE_CHECKING:
     from .build_result import BuildResult
@@ -106,12 +106,5 @@ def without_stray_ends(
         mask of the residues kept.
     """
     drop = stray_ends(result, aligned, sym)
-    rep = result.report
-    rep.update(stray_ends_left_out=int(drop.sum()))
-    if not drop.any():
-        return result, ~drop
-    out = result.subset(~drop)
-    recount(out, aligned[~drop])
-    if dmap is not None:
-        out.model.xyz = refine_beside(out, result.trace.fragment, ~drop, dmap)
-    return out, ~drop
+    result.report.update(stray_ends_left_out=int(drop.sum()))
+    return leave_out(result, aligned, drop, dmap)
