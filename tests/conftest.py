@@ -36,6 +36,15 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _autosave_dir(tmp_path_factory, monkeypatch):
+    """Per-user autosaves (maps in read-only or shared folders) go to a scratch folder, never
+    to the home folder of whoever runs the tests."""
+    monkeypatch.setenv(
+        "DENSITYBUILD_AUTOSAVE_DIR", str(tmp_path_factory.mktemp("user") / "autosave")
+    )
+
+
 REAL_DIR = shared_data_dir() / "real"
 REAL_MAPS = (
     sorted(p.name for p in REAL_DIR.iterdir() if (p / "map.mtz").is_file())

@@ -3,9 +3,10 @@
 A :class:`Session` holds one :class:`ResidueState` per residue (box frame, classifier
 probabilities, the type in use, atoms) and a history of snapshots, so every edit (change a
 type, move, insert or delete a residue) can be undone and redone. It is saved as JSON next to
-the map (:func:`autosave_path`) after every edit, so closing napari or a crash loses nothing;
-:meth:`Session.load` reads it back. Nothing here imports Qt or napari: the napari widget
-(``_napari/_build_widget.py``) only shows a session and forwards clicks to it.
+the map (or in a per-user folder: :func:`~.autosave.autosave_path`) after every edit, so
+closing napari or a crash loses nothing; :meth:`Session.load` reads it back. Nothing here
+imports Qt or napari: the napari widget (``_napari/_build_widget.py``) only shows a session and
+forwards clicks to it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .assemble import model_structure
+from .autosave import autosave_path
 from .build_result import BuildResult
 from .errors import DensityBuildError
 from .refine import AtomModel
@@ -321,12 +323,15 @@ class Session:
         return path
 
     def save_autosave(self) -> Path | None:
-        """Save next to the map (see :func:`autosave_path`), if there is a map and autosave."""
+        """Save to the map's autosave file (next to the map where its folder allows:
+        :func:`~.autosave.autosave_path`), if there is a map and autosave."""
         self.autosave_error = ""
         if not (self.autosave and self.map_path):
             return None
         try:
-            return self.save(autosave_path(self.map_path))
+            path = autosave_path(self.map_path)
+            path.parent.mkdir(parents=True, exist_ok=True)  # the per-user folder, first time
+            return self.save(path)
         except OSError as e:  # a read-only folder must not break editing, but is said
             self.autosave_error = f"{autosave_path(self.map_path)}: {e.strerror or e}"
             return None
@@ -391,9 +396,3 @@ def _chain(fragment: int) -> str:
     from .assemble import chain_name
 
     return chain_name(fragment)
-
-
-def autosave_path(map_path: str | Path) -> Path:
-    """``<map folder>/<map name>.densitybuild.autosave.json``."""
-    p = Path(map_path)
-    return p.with_name(p.name + ".densitybuild.autosave.json")
