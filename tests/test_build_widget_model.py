@@ -291,3 +291,32 @@ def test_review_of_a_model_that_is_not_in_the_map_warns(
     qtbot.waitUntil(lambda: widget.session is not None and not widget.runner.busy,
                     timeout=JOB_TIMEOUT)  # fmt: skip
     assert any("does the model sit in this map" in m for m in said)
+
+
+def test_a_map_the_widget_has_not_read_is_read_by_the_job_not_the_gui(
+    qtbot, gate, said, shown, monkeypatch
+):
+    """A map layer opened by another plugin is read the first time a job needs it, on the
+    job's worker thread: the GUI stays free however large the map."""
+    from napari_densitybuild import maps
+    from napari_densitybuild._napari import _map_cache
+
+    widget, session = shown
+    _map_cache._maps.clear()  # as if the layer came from another reader
+    threads = []
+    real = maps.read_map
+
+    def read(*a, **k):
+        threads.append(threading.current_thread())
+        return real(*a, **k)
+
+    monkeypatch.setattr(maps, "read_map", read)
+    widget.review.refresh()  # the table is drawn without reading the map
+    assert threads == []
+    worker = widget.classify()
+    qtbot.waitUntil(lambda: len(threads) == 1, timeout=JOB_TIMEOUT)
+    assert threads[0] is not threading.main_thread()
+    gate.set()
+    qtbot.waitUntil(lambda: not widget.runner.busy, timeout=JOB_TIMEOUT)
+    assert worker is not None and session.residues[0].score == 0.123 and len(threads) == 1
+    assert _map_cache.kept_map(widget.map_path()) is not None  # the table has it now

@@ -38,7 +38,7 @@ from ._box_edits import BoxEdits
 from ._docking import ReleasedWithDock
 from ._layer_sync import LayerSync
 from ._map_cache import kept_map
-from ._model_on_map import ModelOnMap
+from ._model_on_map import ModelOnMap, in_job
 from ._reader import notify_error, notify_warning
 from ._review_panel import ReviewPanel
 from ._tasks import ProgressPanel, TaskRunner
@@ -201,13 +201,14 @@ class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
         on_done: Callable[[Any], None],
         chosen: bool = False,
     ):
-        """Run ``fn(progress, dmap)`` on the model's map (``chosen``: the chosen map's)."""
+        """Run ``fn(progress, dmap)`` on the model's map (``chosen``: the chosen map's), read
+        in the job."""
         try:
-            dmap = self.dmap(chosen)
+            source = self.map_file(chosen)
         except DensityBuildError as e:
             notify_error(str(e))
             return None
-        return self.runner.start(name, fn, dmap, on_done=on_done)
+        return self.runner.start(name, in_job(fn), source, on_done=on_done)
 
     def auto_place(self):
         """Run placement; the boxes replace the current session."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from qtpy.QtCore import QObject
 
 from ..residues import AMINO_ACIDS
+from ._model_on_map import in_job
 from ._reader import notify_error
 from ._tasks import TaskRunner
 
@@ -95,7 +96,7 @@ class TypeCorrections(QObject):
         req = self._queue.pop(0)
         try:
             clf, _ = self.widget._load("classifier")
-            dmap = self.widget.dmap()
+            source = self.widget.map_file()
         except DensityBuildError as e:
             notify_error(str(e))
             return self._next()
@@ -109,7 +110,7 @@ class TypeCorrections(QObject):
         name = f"{r.chain} {r.seqid}{r.icode} as {AMINO_ACIDS[req.new_type]}: predicting atoms"
         more = f" ({len(self._queue)} more queued)" if self._queue else ""
         self.widget.status.setText(name + more)
-        self.runner.start(name, job, dmap, on_done=lambda atoms: self._done(req, atoms))
+        self.runner.start(name, in_job(job), source, on_done=lambda atoms: self._done(req, atoms))
 
     def _done(self, req: _Request, atoms: tuple[tuple[str, float, float, float], ...]) -> None:
         if self._running is not req:  # replaced by a newer correction of the residue

@@ -10,17 +10,19 @@ for that nobody changed meanwhile.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import QTimer
 
 from ..errors import DensityBuildError
 from ..session import Session, autosave_path
-from ._map_cache import cached_map
+from ._map_cache import cached_map, kept_map
 from ._reader import notify_error, notify_warning
 
 if TYPE_CHECKING:
+    from ..build import StageProgress
     from ..maps import DensityMap
     from ..residue_state import ResidueState
 
@@ -78,9 +80,10 @@ class ModelOnMap:
                 f"on the chosen map, {Path(chosen).name}."
             )
 
-    def dmap(self, chosen: bool = False) -> DensityMap:
-        """The map jobs run on (read once, shared with the reader: :mod:`._map_cache`): the
-        model's (:meth:`map_path`), or with ``chosen`` the chosen map layer's.
+    def map_file(self, chosen: bool = False) -> str:
+        """The file of the map jobs run on: the model's (:meth:`map_path`), or with ``chosen``
+        the chosen map layer's. Jobs read it on their worker thread (:func:`in_job`), so a map
+        another plugin opened is not read on the GUI thread.
 
         Raises
         ------
@@ -92,7 +95,17 @@ class ModelOnMap:
             raise DensityBuildError("open a map first (File > Open, or the Open button above)")
         if not Path(str(source)).is_file():
             raise DensityBuildError(f"the map {source} is no longer there")
-        return cached_map(source)
+        return str(source)
+
+    def dmap(self, chosen: bool = False) -> DensityMap:
+        """The map of :meth:`map_file`, read once and shared with the reader
+        (:mod:`._map_cache`); read here, on the calling thread, unless kept."""
+        return cached_map(self.map_file(chosen))
+
+    def kept_dmap(self) -> DensityMap | None:
+        """The model's map if it has been read (by the reader or a job), else None: for the
+        GUI thread, which never reads a map itself."""
+        return kept_map(self.map_path())
 
     def map_path(self, chosen: bool = False) -> str | None:
         """The map of the model shown (its session's), else, or with ``chosen``, the file of
@@ -170,3 +183,16 @@ class ModelOnMap:
         self.set_session(session)
         notify_info(f"restored {len(session.residues)} residues from {autosave_path(path)}")
         return True
+
+
+def in_job(
+    fn: Callable[[StageProgress, DensityMap], Any],
+) -> Callable[[StageProgress, str], Any]:
+    """``fn(progress, dmap)`` as a job of a map file: the worker reads the map (once, shared:
+    :func:`._map_cache.cached_map`) and then runs ``fn``."""
+
+    def job(progress: StageProgress, source: str) -> Any:
+        progress("read map", 0, 1)
+        return fn(progress, cached_map(source))
+
+    return job

@@ -155,11 +155,7 @@ class ReviewPanel(QWidget):
         s = self.session
         if s is None:
             return
-        try:
-            dmap = self.widget.dmap()
-        except DensityBuildError:
-            dmap = None
-        self.table.show_session(s, dmap)
+        self.table.show_session(s, self.widget.kept_dmap())  # never read on the GUI thread
         self.undo_button.setEnabled(s.can_undo)
         self.redo_button.setEnabled(s.can_redo)
         if self.current is not None and self.current >= len(s.residues):
