@@ -14,8 +14,7 @@ from napari_densitybuild.maps import read_map
 from napari_densitybuild.pulled_starts import (
     pulled_ends,
     pulled_starts,
-    without_pulled_ends,
-    without_pulled_starts,
+    without_pulled,
 )
 
 N = 12
@@ -46,9 +45,9 @@ def test_right_starts_stay(dmap):
     result = _result(_chain(N), np.r_[np.zeros(6, int), np.ones(N - 6, int)],
                      np.arange(1, N + 1))  # fmt: skip
     assert not pulled_starts(result, dmap).any() and not pulled_ends(result, dmap).any()
-    out, kept = without_pulled_starts(result, np.ones(N, bool), dmap)
+    out, kept = without_pulled(result, np.ones(N, bool), dmap)
     assert out is result and kept.all() and result.report["pulled_starts_left_out"] == 0
-    out, kept = without_pulled_ends(result, np.ones(N, bool), dmap)
+    out, kept = without_pulled(result, np.ones(N, bool), dmap, ends=True)
     assert out is result and kept.all() and result.report["pulled_ends_left_out"] == 0
 
 
@@ -59,7 +58,7 @@ def test_a_start_that_pulls_the_next_n_out_of_density_goes_and_the_n_comes_back(
     flagged = pulled_starts(result, dmap)
     assert np.flatnonzero(flagged).tolist() == [6]
     assert np.linalg.norm(_n_of(result, 7) - _n_of(truth, 7)) > 1.5
-    out, kept = without_pulled_starts(result, np.ones(N, bool), dmap)
+    out, kept = without_pulled(result, np.ones(N, bool), dmap)
     assert len(out) == N - 1 and not kept[6] and out.report["pulled_starts_left_out"] == 1
     assert "1 fragment start pulling a neighbour out of density left out" in out.summary()
     assert not out.model.linked[6]  # now the fragment's first residue
@@ -80,7 +79,7 @@ def test_an_end_that_pulls_the_c_and_o_before_it_out_of_density_goes_and_they_co
     assert np.linalg.norm(_n_of(result, 4, "O") - _n_of(truth, 4, "O")) > 1.5
     assert np.flatnonzero(pulled_ends(result, dmap)).tolist() == [5]
     assert not pulled_starts(result, dmap).any()
-    out, kept = without_pulled_ends(result, np.ones(N, bool), dmap)
+    out, kept = without_pulled(result, np.ones(N, bool), dmap, ends=True)
     assert len(out) == N - 1 and not kept[5] and out.report["pulled_ends_left_out"] == 1
     assert "1 fragment end pulling a neighbour out of density left out" in out.summary()
     assert not out.model.linked[5]  # residue 6 now follows the new end, 4
@@ -88,7 +87,7 @@ def test_an_end_that_pulls_the_c_and_o_before_it_out_of_density_goes_and_they_co
         assert np.linalg.norm(_n_of(out, 4, atom) - _n_of(truth, 4, atom)) < 0.6
     for r in range(6, N - 1):  # the second fragment is untouched
         np.testing.assert_allclose(_n_of(out, r), _n_of(truth, r + 1), atol=1e-9)
-    kept_too, _ = without_pulled_ends(result, np.ones(N, bool), dmap, refine=False)
+    kept_too, _ = without_pulled(result, np.ones(N, bool), dmap, refine=False, ends=True)
     assert np.linalg.norm(_n_of(kept_too, 4, "O") - _n_of(truth, 4, "O")) > 1.5  # not refined
 
 

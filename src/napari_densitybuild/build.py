@@ -39,7 +39,7 @@ from .maps import DensityMap
 from .ncs import EDGE_DEPTH, average_copies, ncs_groups
 from .place import Placer
 from .pose import frame_to_world
-from .pulled_starts import without_pulled_ends, without_pulled_starts
+from .pulled_starts import without_pulled
 from .refine import AtomModel, refine
 from .residues import AMINO_ACIDS, THREE_LETTER
 from .seq_chains import sequence_chains
@@ -370,10 +370,10 @@ def build(
         result, kept = without_stray_ends(result, aligned, sym, dmap if do_refine else None)
         aligned = aligned[kept]
     if trim_links and pulled_starts:
-        result, kept = without_pulled_starts(result, aligned, dmap, do_refine)
+        result, kept = without_pulled(result, aligned, dmap, do_refine)
         aligned = aligned[kept]
     if trim_links and pulled_ends:
-        result, kept = without_pulled_ends(result, aligned, dmap, do_refine)
+        result, kept = without_pulled(result, aligned, dmap, do_refine, ends=True)
         aligned = aligned[kept]
     if join:
         result, junction = join_fragments(result, sym, renumber=not sequences)

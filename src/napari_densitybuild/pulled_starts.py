@@ -15,12 +15,11 @@ peptide holds the C and O of the residue before where the map has none. Turning 
 that residue's N-CA axis (the end turn) finds more than :data:`CO_GAIN` sigma more density,
 summed at C and O, for 16 of 240 last residues of the same builds, all 16 matching nothing.
 
-:func:`without_pulled_starts` (and :func:`without_pulled_ends`) leave those first (last)
-residues out and, given the map, refine the residues beside them again (rotamer fit and
-start turns, with end turns at the ends; every other atom held), so the new first residue's N
-(last residue's C and O) can turn into its density (docs/build.md, "Fragment starts that pull
-the next N out of density" and "Fragment ends that pull the C and O before them out of
-density").
+:func:`without_pulled` leaves those first (with ``ends``, last) residues out and, given the
+map, refines the residues beside them again (rotamer fit and start turns, with end turns at the
+ends; every other atom held), so the new first residue's N (last residue's C and O) can turn
+into its density (docs/build.md, "Fragment starts that pull the next N out of density" and
+"Fragment ends that pull the C and O before them out of density").
 """
 
 from __future__ import annotations
@@ -95,36 +94,23 @@ def pulled_ends(result: BuildResult, dmap: DensityMap, gain: float = CO_GAIN) ->
     return _termini(result, dmap, True, gain)
 
 
-def without_pulled_starts(
-    result: BuildResult, aligned: np.ndarray, dmap: DensityMap, refine: bool = True
+def without_pulled(
+    result: BuildResult,
+    aligned: np.ndarray,
+    dmap: DensityMap,
+    refine: bool = True,
+    ends: bool = False,
 ) -> tuple[BuildResult, np.ndarray]:
-    """``result`` without the fragment starts of :func:`pulled_starts`; with ``refine``, the
-    residues beside them refined again against ``dmap``, every other atom held.
+    """``result`` without the fragment starts of :func:`pulled_starts` (with ``ends``, the
+    fragment ends of :func:`pulled_ends`); with ``refine``, the residues beside them refined
+    again against ``dmap`` (end turns included at the ends), every other atom held.
 
     Returns
     -------
     tuple
-        The result (``report["pulled_starts_left_out"]`` set, its counts updated with
-        ``aligned``) and the (N,) mask of the residues kept.
+        The result (``report["pulled_starts_left_out"]`` or ``["pulled_ends_left_out"]`` set,
+        its counts updated with ``aligned``) and the (N,) mask of the residues kept.
     """
-    drop = pulled_starts(result, dmap)
-    result.report.update(pulled_starts_left_out=int(drop.sum()))
-    return leave_out(result, aligned, drop, dmap if refine else None)
-
-
-def without_pulled_ends(
-    result: BuildResult, aligned: np.ndarray, dmap: DensityMap, refine: bool = True
-) -> tuple[BuildResult, np.ndarray]:
-    """``result`` without the fragment ends of :func:`pulled_ends`; with ``refine``, the
-    residues beside them refined again against ``dmap`` (end turns included), every other atom
-    held.
-
-    Returns
-    -------
-    tuple
-        The result (``report["pulled_ends_left_out"]`` set, its counts updated with
-        ``aligned``) and the (N,) mask of the residues kept.
-    """
-    drop = pulled_ends(result, dmap)
-    result.report.update(pulled_ends_left_out=int(drop.sum()))
-    return leave_out(result, aligned, drop, dmap if refine else None, end_turns=True)
+    drop = _termini(result, dmap, ends, CO_GAIN if ends else N_GAIN)
+    result.report[f"pulled_{'ends' if ends else 'starts'}_left_out"] = int(drop.sum())
+    return leave_out(result, aligned, drop, dmap if refine else None, end_turns=ends)
