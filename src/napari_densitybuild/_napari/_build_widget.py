@@ -188,10 +188,8 @@ class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
         self.review.setEnabled(idle)
 
     def selected_indices(self) -> list[int] | None:
-        """Residues chosen in the boxes layer (None: all)."""
-        if not self.selected_only.isChecked() or self.sync.boxes is None:
-            return None
-        return sorted(int(i) for i in self.sync.boxes.selected_data)
+        """Residues chosen in the boxes layer (None: all; none if the layer was deleted)."""
+        return self.sync.selected() if self.selected_only.isChecked() else None
 
     # -- the four buttons ------------------------------------------------------------------------
     def _start(

@@ -6,7 +6,10 @@ labelled), ``built atoms`` (Points, element colours, writer-ready features), ``b
 ``H-bonds`` (Vectors) to its ``H-bond partners`` (Points, labelled), and ``unmodelled blobs``
 (Points, labelled) when asked for. Point edits in
 the boxes layer (added, removed, moved) go to the widget's ``on_boxes_*`` handlers; edits the
-widget itself makes are not reported back.
+widget itself makes are not reported back, and points pasted in the boxes layer (napari's
+paste reports no data event, only its selection) are reported as added. The boxes layer's
+selection follows its residues through edits (:func:`follow_rows`): a residue deleted leaves
+it, one deleted before it shifts it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import numpy as np
+from qtpy.QtCore import QTimer
 
 from ..session import Session
 from ._build_layers import (
@@ -32,11 +36,33 @@ if TYPE_CHECKING:
     import napari
     from napari.utils.events import Event
 
+    from ..residue_state import ResidueState
     from ._build_widget import BuildWidget
 
 NAMES = {"boxes": "residue boxes", "atoms": "built atoms", "bonds": "bonds",
          "outline": "selected box", "hbonds": "H-bonds", "partners": "H-bond partners",
          "blobs": "unmodelled blobs"}  # fmt: skip
+
+
+def residue_key(r: ResidueState) -> tuple[str, int, str]:
+    """A residue's chain, number and insertion code: what it is known by through edits."""
+    return (r.chain, r.seqid, r.icode)
+
+
+def follow_rows(indices: list[int], old: list, new: list) -> list[int]:
+    """Where residues ``indices`` of the rows ``old`` are in the rows ``new`` (by
+    :func:`residue_key`; those no longer there are left out)."""
+    where: dict[tuple[str, int, str], int] = {}
+    for j, r in enumerate(new):
+        where.setdefault(residue_key(r), j)
+    out = []
+    for i in indices:
+        if 0 <= i < len(old):
+            same = i < len(new) and residue_key(new[i]) == residue_key(old[i])
+            j = i if same else where.get(residue_key(old[i]))
+            if j is not None:
+                out.append(j)
+    return out
 
 
 class LayerSync:
@@ -51,6 +77,7 @@ class LayerSync:
         self.contacts: list = []
         self._quiet = False
         self.session: Session | None = None
+        self._shown_rows: list = []  # the residues the boxes layer was last set to
 
     def _alive(self, layer: napari.layers.Layer | None) -> bool:
         return layer is not None and layer in self.viewer.layers
@@ -68,6 +95,7 @@ class LayerSync:
 
     def _show_boxes(self, session: Session) -> None:
         data, attrs = box_layer_data(session)
+        shown, self._shown_rows = self._shown_rows, list(session.residues)
         if not self._alive(self.boxes):
             self.boxes = self.viewer.add_points(
                 data, name=NAMES["boxes"], size=1.6, border_width=0.25,
@@ -77,6 +105,10 @@ class LayerSync:
             self._follow_boxes(True)
             return
         layer = self.boxes
+        selected = sorted(int(i) for i in layer.selected_data)
+        if len(layer.data) == len(shown):  # the residues it showed: the selection follows them
+            selected = follow_rows(selected, shown, session.residues)
+        selected = [i for i in selected if i < len(data)]  # (napari shifted it already)
         layer.data = data
         layer.features = attrs["features"]
         if len(data):
@@ -84,6 +116,8 @@ class LayerSync:
             layer.border_color = attrs["border_color"]
         layer.text = attrs["text"]
         layer.refresh()
+        if set(selected) != set(layer.selected_data):
+            layer.selected_data = set(selected)
 
     def _follow_boxes(self, on: bool) -> None:
         """Report (or stop reporting) the user's edits and selection in the boxes layer."""
@@ -186,12 +220,14 @@ class LayerSync:
         width: float,
         colour: str,
     ):
-        """Update a Vectors layer of line segments, or add it if it is not in the viewer."""
+        """Update a Vectors layer of line segments, or add it if it is not in the viewer (the
+        active layer kept)."""
         if self._alive(layer):
             layer.data = vec
             return layer
-        return self.viewer.add_vectors(vec, name=NAMES[key], edge_width=width, edge_color=colour,
-                                       vector_style="line")  # fmt: skip
+        with self._active_kept():  # drawn again (deleted by the user): the user's layer stays
+            return self.viewer.add_vectors(vec, name=NAMES[key], edge_width=width,
+                                           edge_color=colour, vector_style="line")  # fmt: skip
 
     def selected(self) -> list[int]:
         """Selected residues (indices into the session)."""
@@ -236,8 +272,21 @@ class LayerSync:
 
     # -- user edits ------------------------------------------------------------------------------
     def _on_selection(self, event: Event | None = None) -> None:
+        n = len(self._shown_rows)
+        if self._alive(self.boxes) and len(self.boxes.data) != n:
+            # napari changing the points itself: a removal (its data event follows, then the
+            # layer is shown again) or a paste (no data event: added once the paste is done)
+            if len(self.boxes.data) > n and not self._quiet:
+                QTimer.singleShot(0, self._on_pasted)
+            return
         self.update_outline()
         self.widget.review.follow_selection(self.selected())
+
+    def _on_pasted(self) -> None:
+        """Points napari pasted into the boxes layer (after the residues shown): added."""
+        data = np.asarray(self.boxes.data) if self._alive(self.boxes) else np.zeros((0, 3))
+        if len(data) > len(self._shown_rows):
+            self.widget.on_boxes_added(data[len(self._shown_rows) :])
 
     def _on_data(self, event: Event) -> None:
         if self._quiet:

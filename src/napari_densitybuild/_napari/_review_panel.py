@@ -14,15 +14,14 @@ for ASP/ASN, GLU/GLN and VAL/THR, what they suggest. "Next unmodelled blob" find
 the model leaves unexplained (:mod:`~..blobs`, off the GUI thread; an edit clears them, and the
 next press looks again) and moves the camera from blob to blob, largest first. "Next chain
 break" goes from one chain end or gap to the next; "Close gap" joins the piece of chain that goes
-on there or builds the residues missing between (:mod:`~..gaps`, off the GUI thread). Every
-change can be undone and redone, and is autosaved.
+on there or builds the residues missing between (:mod:`~..gaps`, off the GUI thread; these
+jobs are in :mod:`._model_edits`). Every change can be undone and redone, and is autosaved.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QComboBox,
@@ -37,21 +36,16 @@ from qtpy.QtWidgets import (
 from ..errors import DensityBuildError
 from ..session import parse_type
 from ._corrections import TypeCorrections
+from ._layer_sync import follow_rows
+from ._model_edits import ModelEdits
 from ._reader import notify_error
 from ._residue_table import ResidueTable
 
 if TYPE_CHECKING:
-    from ..blobs import Blob
-    from ..build import StageProgress
-    from ..gaps import GapClosure
-    from ..maps import DensityMap
-    from ..peptide_switch import PeptideSwitch
-    from ..residue_state import ResidueState
-    from ..session import Session
     from ._build_widget import BuildWidget
 
 
-class ReviewPanel(QWidget):
+class ReviewPanel(ModelEdits, QWidget):
     """The review half of :class:`~._build_widget.BuildWidget`."""
 
     def __init__(self, widget: BuildWidget) -> None:
@@ -77,9 +71,6 @@ class ReviewPanel(QWidget):
             "one or two residues missing between into the density (refused under 1.75 sigma), "
             "classify them and refine the stretch"
         )
-        self._blobs: list | None = None
-        self._blobs_of = None  # the residue list they were found for
-        self._blob_index = -1
         self.type_combo = QComboBox()
         self.letter = QLineEdit()
         self.letter.setMaxLength(3)
@@ -106,7 +97,8 @@ class ReviewPanel(QWidget):
         self.undo_button = QPushButton("Undo")
         self.redo_button = QPushButton("Redo")
         self.export_button = QPushButton("Export model...")
-        self.current: int | None = None
+        self._current: int | None = None
+        self._current_rows: list = []  # the residues ``current`` indexes
         self.corrections = TypeCorrections(widget, self._type_applied)
 
         row1 = QHBoxLayout()
@@ -147,6 +139,16 @@ class ReviewPanel(QWidget):
     def session(self):
         return self.widget.session
 
+    @property
+    def current(self) -> int | None:
+        """The residue under review (index), or None; it follows its residue through edits."""
+        return self._current
+
+    @current.setter
+    def current(self, index: int | None) -> None:
+        rows = self._current_rows = self.session.residues if self.session is not None else []
+        self._current = index if index is not None and 0 <= index < len(rows) else None
+
     # -- table -----------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Bring the table (and the type list) up to date with the session: the rows of the
@@ -158,8 +160,8 @@ class ReviewPanel(QWidget):
         self.table.show_session(s, self.widget.kept_dmap())  # never read on the GUI thread
         self.undo_button.setEnabled(s.can_undo)
         self.redo_button.setEnabled(s.can_redo)
-        if self.current is not None and self.current >= len(s.residues):
-            self.current = None
+        if self._current is not None and self._current_rows is not s.residues:
+            self.current = (*follow_rows([self._current], self._current_rows, s.residues), None)[0]
         if self._blobs is not None and self._blobs_of is not s.residues:
             self._blobs = self._blobs_of = None  # the model changed: those blobs are stale
             self.widget.sync.show_blobs([])
@@ -199,125 +201,6 @@ class ReviewPanel(QWidget):
         self.show_residue(index)
         self.letter.setFocus()  # type a code, or Enter again for the next one
         return index
-
-    def next_break(self) -> int | None:
-        """Go to the next chain end or gap after the current residue (model order, wrapping)
-        and say in the status line where the nearest other piece of chain goes on."""
-        from ..breaks import chain_breaks
-
-        s = self.session
-        if s is None or not s.residues:
-            notify_error("nothing built yet: no chains to look at")
-            return None
-        breaks = chain_breaks(s)
-        after = -1 if self.current is None else self.current
-        b = next((b for b in breaks if b.end > after), breaks[0])
-        self.show_residue(b.end)
-        self.widget.status.setText(f"Break {breaks.index(b) + 1} of {len(breaks)}: "
-                                   f"{b.describe(s.residues)}")  # fmt: skip
-        return b.end
-
-    def close_gap(self):
-        """Close the chain break at the current residue (:func:`~..gaps.close_gap`) off the GUI
-        thread; the change lands in one undoable step unless the model changed meanwhile."""
-        from ..breaks import chain_breaks
-        from ..gaps import close_gap
-        from ..session import Session
-
-        s = self.session
-        if s is None or self.current is None:
-            notify_error("go to a chain break first (Next chain break)")
-            return None
-        brk = next((b for b in chain_breaks(s) if self.current in (b.end, b.start)), None)
-        if brk is None:
-            notify_error(f"{s.residues[self.current].label} is not at a chain break: "
-                         "Next chain break finds them")  # fmt: skip
-            return None
-        clf, _ = self.widget._load("classifier")
-        rows, refine = s.residues, self.widget.refine_box.isChecked()
-
-        def job(progress: StageProgress, dmap: DensityMap):
-            snapshot = Session(rows, None, s.meta, autosave=False)
-            return close_gap(snapshot, brk, dmap, clf, refine=refine, progress=progress)
-
-        def done(closed: GapClosure):
-            if not self._unchanged(s, rows, "gap not closed: the model changed while it was built"):
-                return
-            s.replace(closed.rows)
-            self.current = closed.built[0]
-            self.widget.refresh()
-            self.widget.sync.select(closed.built)
-            self.widget.status.setText(closed.text)
-
-        return self.widget._start("Close gap", job, done)
-
-    def _unchanged(self, s: Session, rows: list[ResidueState], refused: str) -> bool:
-        """Whether session ``s`` is still the widget's and still holds ``rows`` (a job's result
-        applies only then); else ``refused`` goes to the status bar and a notification."""
-        if self.session is s and s.residues is rows:
-            return True
-        self.widget.status.setText(refused)
-        notify_error(refused)
-        return False
-
-    def switch_peptide(self):
-        """Switch the peptide before the current residue between cis and trans
-        (:func:`~..peptide_switch.switch_peptide`) off the GUI thread; one undoable step."""
-        from ..peptide_switch import switch_peptide
-        from ..session import Session
-
-        s = self.session
-        if s is None or self.current is None:
-            notify_error("select a residue first: the peptide before it is switched")
-            return None
-        rows, index, refine = s.residues, self.current, self.widget.refine_box.isChecked()
-
-        def job(progress: StageProgress, dmap: DensityMap):
-            return switch_peptide(Session(rows, None, s.meta, autosave=False), index, dmap, refine)
-
-        def done(switched: PeptideSwitch):
-            if not self._unchanged(s, rows, "peptide not switched: the model changed meanwhile"):
-                return
-            s.replace(switched.rows)
-            self.widget.refresh()
-            self.widget.status.setText(switched.text)
-
-        return self.widget._start("Cis/trans peptide", job, done)
-
-    def next_blob(self):
-        """Go to the next unmodelled blob (found first, or again after the model changed)."""
-        s = self.session
-        if s is None or not s.residues:
-            notify_error("nothing built yet: no model to compare the map with")
-            return None
-        if self._blobs is not None and self._blobs_of is s.residues:
-            return self._go_to_blob()
-        residues = s.residues
-        xyz = np.array([a[1:] for r in residues for a in r.atoms], dtype=float).reshape(-1, 3)
-
-        def job(progress: StageProgress, dmap: DensityMap):
-            from ..blobs import unmodelled_blobs
-
-            return unmodelled_blobs(dmap, xyz)
-
-        def done(blobs: list[Blob]):
-            self._blobs, self._blobs_of, self._blob_index = blobs, residues, -1
-            self.widget.sync.show_blobs(blobs)
-            self._go_to_blob()
-
-        return self.widget._start("Find blobs", job, done)
-
-    def _go_to_blob(self) -> int | None:
-        if not self._blobs:
-            notify_error("no unmodelled blob: the model explains the map at 1.5 sigma")
-            return None
-        self._blob_index = (self._blob_index + 1) % len(self._blobs)
-        b = self._blobs[self._blob_index]
-        self.widget.sync.centre_at(b.centre)
-        self.widget.controls.local.zoom_in()
-        self.widget.status.setText(f"Blob {self._blob_index + 1} of {len(self._blobs)}: "
-                                   f"{b.volume:.0f} A^3, peak {b.peak:.1f} sigma")  # fmt: skip
-        return self._blob_index
 
     # -- corrections -----------------------------------------------------------------------------
     def _fill_types(self) -> None:

@@ -8,6 +8,7 @@ thread and reports errors as napari notifications.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 from qtpy.QtWidgets import (
@@ -68,6 +69,8 @@ class DensityControls(ReleasedWithDock, QWidget):
         self._updating = False
         self._request = 0
         self.worker = None
+        self._gone = threading.Event()  # set when Qt deletes the controls (napari closed)
+        self.destroyed.connect(self._gone.set)
 
         self.map_combo = QComboBox()
         self.contour = QDoubleSpinBox()
@@ -253,7 +256,8 @@ class DensityControls(ReleasedWithDock, QWidget):
         self.open_files(self.map_path.text().strip(), self.model_path.text().strip() or None)
 
     def open_files(self, map_path: str, model_path: str | None = None):
-        """Read a map (around ``model_path``'s atoms, if given) off the GUI thread and add it.
+        """Read a map (around ``model_path``'s atoms, if given) off the GUI thread and add it
+        (not if napari was closed meanwhile).
 
         Returns the started worker (its ``finished`` signal fires when the layers are added).
         """
@@ -263,12 +267,12 @@ class DensityControls(ReleasedWithDock, QWidget):
 
         paths = [map_path] + ([model_path] if model_path else [])
         self._request += 1
-        request = self._request
+        request, gone = self._request, self._gone
         self.status.setText(f"reading {', '.join(paths)} ...")
         self.open_button.setEnabled(False)
 
         def done(layers: list[LayerDataTuple]) -> None:
-            if request != self._request:  # a newer request superseded this one
+            if gone.is_set() or request != self._request:  # closed, or superseded
                 return
             for data, meta, kind in layers:
                 getattr(self.viewer, f"add_{kind}")(data, **meta)
@@ -278,14 +282,14 @@ class DensityControls(ReleasedWithDock, QWidget):
         def failed(err: Exception) -> None:
             # napari 0.9's workers do not notify errors themselves (their notifying mixin comes
             # after QRunnable in the MRO, so its __init__ never runs): notify here
-            if request == self._request:
+            if not gone.is_set() and request == self._request:
                 bad = isinstance(err, DensityBuildError)
                 message = str(err) if bad else f"{type(err).__name__}: {err}"
                 self.status.setText(message)
                 notify_error(message)
 
         def finished() -> None:
-            if request == self._request:
+            if not gone.is_set() and request == self._request:
                 self.open_button.setEnabled(True)
 
         worker = create_worker(

@@ -1,0 +1,154 @@
+"""Model edits of the review panel that run as jobs, and the walks they start from: the next
+chain break and closing it (:mod:`~..gaps`), switching the peptide before a residue between cis
+and trans (:mod:`~..peptide_switch`), and the next unmodelled blob (:mod:`~..blobs`). Each job
+runs off the GUI thread on a snapshot of the model, and its result lands in one undoable step
+only if the model did not change meanwhile.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ._reader import notify_error
+
+if TYPE_CHECKING:
+    from ..blobs import Blob
+    from ..build import StageProgress
+    from ..gaps import GapClosure
+    from ..maps import DensityMap
+    from ..peptide_switch import PeptideSwitch
+    from ..residue_state import ResidueState
+    from ..session import Session
+    from ._build_widget import BuildWidget
+
+
+class ModelEdits:
+    """Mixed into :class:`~._review_panel.ReviewPanel` (which has ``widget``, ``session``,
+    ``current`` and :meth:`show_residue`)."""
+
+    widget: BuildWidget
+    current: int | None
+    _blobs: list | None = None
+    _blobs_of: list | None = None  # the residue list they were found for
+    _blob_index = -1
+
+    def next_break(self) -> int | None:
+        """Go to the next chain end or gap after the current residue (model order, wrapping)
+        and say in the status line where the nearest other piece of chain goes on."""
+        from ..breaks import chain_breaks
+
+        s = self.session
+        if s is None or not s.residues:
+            notify_error("nothing built yet: no chains to look at")
+            return None
+        breaks = chain_breaks(s)
+        after = -1 if self.current is None else self.current
+        b = next((b for b in breaks if b.end > after), breaks[0])
+        self.show_residue(b.end)
+        self.widget.status.setText(f"Break {breaks.index(b) + 1} of {len(breaks)}: "
+                                   f"{b.describe(s.residues)}")  # fmt: skip
+        return b.end
+
+    def close_gap(self):
+        """Close the chain break at the current residue (:func:`~..gaps.close_gap`) off the GUI
+        thread; the change lands in one undoable step unless the model changed meanwhile."""
+        from ..breaks import chain_breaks
+        from ..gaps import close_gap
+        from ..session import Session
+
+        s = self.session
+        if s is None or self.current is None:
+            notify_error("go to a chain break first (Next chain break)")
+            return None
+        brk = next((b for b in chain_breaks(s) if self.current in (b.end, b.start)), None)
+        if brk is None:
+            notify_error(f"{s.residues[self.current].label} is not at a chain break: "
+                         "Next chain break finds them")  # fmt: skip
+            return None
+        clf, _ = self.widget._load("classifier")
+        rows, refine = s.residues, self.widget.refine_box.isChecked()
+
+        def job(progress: StageProgress, dmap: DensityMap):
+            snapshot = Session(rows, None, s.meta, autosave=False)
+            return close_gap(snapshot, brk, dmap, clf, refine=refine, progress=progress)
+
+        def done(closed: GapClosure):
+            if not self._unchanged(s, rows, "gap not closed: the model changed while it was built"):
+                return
+            s.replace(closed.rows)
+            self.current = closed.built[0]
+            self.widget.refresh()
+            self.widget.sync.select(closed.built)
+            self.widget.status.setText(closed.text)
+
+        return self.widget._start("Close gap", job, done)
+
+    def _unchanged(self, s: Session, rows: list[ResidueState], refused: str) -> bool:
+        """Whether session ``s`` is still the widget's and still holds ``rows`` (a job's result
+        applies only then); else ``refused`` goes to the status bar and a notification."""
+        if self.session is s and s.residues is rows:
+            return True
+        self.widget.status.setText(refused)
+        notify_error(refused)
+        return False
+
+    def switch_peptide(self):
+        """Switch the peptide before the current residue between cis and trans
+        (:func:`~..peptide_switch.switch_peptide`) off the GUI thread; one undoable step."""
+        from ..peptide_switch import switch_peptide
+        from ..session import Session
+
+        s = self.session
+        if s is None or self.current is None:
+            notify_error("select a residue first: the peptide before it is switched")
+            return None
+        rows, index, refine = s.residues, self.current, self.widget.refine_box.isChecked()
+
+        def job(progress: StageProgress, dmap: DensityMap):
+            return switch_peptide(Session(rows, None, s.meta, autosave=False), index, dmap, refine)
+
+        def done(switched: PeptideSwitch):
+            if not self._unchanged(s, rows, "peptide not switched: the model changed meanwhile"):
+                return
+            s.replace(switched.rows)
+            self.widget.refresh()
+            self.widget.status.setText(switched.text)
+
+        return self.widget._start("Cis/trans peptide", job, done)
+
+    def next_blob(self):
+        """Go to the next unmodelled blob (found first, or again after the model changed)."""
+        s = self.session
+        if s is None or not s.residues:
+            notify_error("nothing built yet: no model to compare the map with")
+            return None
+        if self._blobs is not None and self._blobs_of is s.residues:
+            return self._go_to_blob()
+        residues = s.residues
+        xyz = np.array([a[1:] for r in residues for a in r.atoms], dtype=float).reshape(-1, 3)
+
+        def job(progress: StageProgress, dmap: DensityMap):
+            from ..blobs import unmodelled_blobs
+
+            return unmodelled_blobs(dmap, xyz)
+
+        def done(blobs: list[Blob]):
+            self._blobs, self._blobs_of, self._blob_index = blobs, residues, -1
+            self.widget.sync.show_blobs(blobs)
+            self._go_to_blob()
+
+        return self.widget._start("Find blobs", job, done)
+
+    def _go_to_blob(self) -> int | None:
+        if not self._blobs:
+            notify_error("no unmodelled blob: the model explains the map at 1.5 sigma")
+            return None
+        self._blob_index = (self._blob_index + 1) % len(self._blobs)
+        b = self._blobs[self._blob_index]
+        self.widget.sync.centre_at(b.centre)
+        self.widget.controls.local.zoom_in()
+        self.widget.status.setText(f"Blob {self._blob_index + 1} of {len(self._blobs)}: "
+                                   f"{b.volume:.0f} A^3, peak {b.peak:.1f} sigma")  # fmt: skip
+        return self._blob_index
