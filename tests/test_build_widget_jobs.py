@@ -177,13 +177,14 @@ def test_buttons_before_a_map_or_build_say_what_is_missing(make_napari_viewer, m
     """Every button pressed on a fresh panel (no map, nothing built) gives a message, no error."""
     from napari_densitybuild._napari import (
         _build_widget,
+        _model_edits,
         _model_on_map,
         _model_review,
         _review_panel,
     )
 
     said = []
-    for module in (_build_widget, _review_panel, _model_review, _model_on_map):
+    for module in (_build_widget, _review_panel, _model_edits, _model_review, _model_on_map):
         monkeypatch.setattr(module, "notify_error", said.append)
     viewer = make_napari_viewer()
     widget = BuildWidget(viewer)
