@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gemmi
 import numpy as np
 import pytest
@@ -83,6 +85,14 @@ def test_read_fasta(tmp_path):
     (tmp_path / "text.fa").write_text(">x\n" + "".join(chr(c) for c in range(33, 127)) + "\n")
     with pytest.raises(DensityBuildError, match=r"\.\.\.' that are not amino acids"):
         read_fasta(tmp_path / "text.fa")
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").is_file(), reason="needs Linux /proc")
+def test_an_unreadable_fasta_file_says_so():
+    """A file that exists but cannot be read (here /proc/self/mem, which fails with EIO for
+    anyone, root included) gives a message, not an OSError."""
+    with pytest.raises(DensityBuildError, match="cannot be read"):
+        read_fasta("/proc/self/mem")
 
 
 def test_read_fasta_saved_by_windows_editors(tmp_path):

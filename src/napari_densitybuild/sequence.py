@@ -59,14 +59,17 @@ def read_fasta(path: str | Path) -> list[tuple[str, str]]:
     Raises
     ------
     DensityBuildError
-        For a missing or empty file, or letters that are not amino acids.
+        For a missing, unreadable or empty file, or letters that are not amino acids.
     """
     path = Path(path)
     if path.is_dir():
         raise DensityBuildError(f"{path}: a folder, not a sequence file")
     if not path.is_file():
         raise DensityBuildError(f"{path}: no such sequence file")
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as e:  # no permission, a device, a file on a failing disk
+        raise DensityBuildError(f"{path}: cannot be read ({e.strerror or e})") from None
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Notepad's "Unicode"
         text = raw.decode("utf-16", errors="replace")
     elif b"\0" in raw[:4096]:
