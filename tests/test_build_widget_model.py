@@ -320,3 +320,21 @@ def test_a_map_the_widget_has_not_read_is_read_by_the_job_not_the_gui(
     qtbot.waitUntil(lambda: not widget.runner.busy, timeout=JOB_TIMEOUT)
     assert worker is not None and session.residues[0].score == 0.123 and len(threads) == 1
     assert _map_cache.kept_map(widget.map_path()) is not None  # the table has it now
+
+
+def test_a_map_chosen_while_a_job_runs_is_looked_at_when_it_is_done(
+    qtbot, sample_map, tmp_path, gate, shown
+):
+    other = tmp_path / "other.mtz"
+    shutil.copy(sample_map, other)
+    widget, _ = shown
+    widget.controls.open_files(str(other))
+    qtbot.waitUntil(lambda: len(widget.controls.map_layers()) == 2, timeout=JOB_TIMEOUT)
+    sources = [ly.metadata["source"] for ly in widget.controls.map_layers()]
+    widget.controls.map_combo.setCurrentIndex(sources.index(str(sample_map)))
+    widget.classify()  # held by the gate
+    widget.controls.map_combo.setCurrentIndex(sources.index(str(other)))
+    qtbot.wait(200)
+    assert "stays on" not in widget.status.text()  # not while the job runs
+    gate.set()
+    qtbot.waitUntil(lambda: "stays on sample_map.mtz" in widget.status.text(), timeout=JOB_TIMEOUT)

@@ -130,6 +130,8 @@ class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
         self.clear_sequence_button.clicked.connect(lambda: self._set_sequence(None))
         self.runner.started.connect(lambda _: self._enable(False))
         self.runner.stopped.connect(lambda *_: self._enable(True))
+        # a map chosen while a job ran is looked at once it is done
+        self.runner.stopped.connect(lambda *_: self._map_changed_later())
         self.boxes = BoxEdits(self)
         self._enable(True)
         self._follow_maps(True)
