@@ -132,14 +132,26 @@ def test_classify_of_no_selected_box_says_so(said, shown):
     assert any("no boxes selected" in m for m in said)
 
 
-def test_the_model_stays_on_its_map_when_another_is_chosen(qtbot, sample_map, tmp_path, shown):
+@pytest.fixture
+def two_maps(qtbot, sample_map, tmp_path, shown) -> tuple:
+    """``shown`` with a copy of the map opened too: the widget, the copy's path, and a
+    function that chooses a map layer by its file."""
     other = tmp_path / "other.mtz"
     shutil.copy(sample_map, other)
     widget, _ = shown
     widget.controls.open_files(str(other))
     qtbot.waitUntil(lambda: len(widget.controls.map_layers()) == 2, timeout=JOB_TIMEOUT)
     sources = [ly.metadata["source"] for ly in widget.controls.map_layers()]
-    widget.controls.map_combo.setCurrentIndex(sources.index(str(other)))
+
+    def choose(path: Path) -> None:
+        widget.controls.map_combo.setCurrentIndex(sources.index(str(path)))
+
+    return widget, other, choose
+
+
+def test_the_model_stays_on_its_map_when_another_is_chosen(qtbot, sample_map, two_maps):
+    widget, other, choose = two_maps
+    choose(other)
     qtbot.waitUntil(lambda: "stays on sample_map.mtz" in widget.status.text(), timeout=2000)
     assert widget.map_path(chosen=True) == str(other)
     assert widget.map_path() == str(sample_map)
@@ -323,17 +335,12 @@ def test_a_map_the_widget_has_not_read_is_read_by_the_job_not_the_gui(
 
 
 def test_a_map_chosen_while_a_job_runs_is_looked_at_when_it_is_done(
-    qtbot, sample_map, tmp_path, gate, shown
+    qtbot, sample_map, gate, two_maps
 ):
-    other = tmp_path / "other.mtz"
-    shutil.copy(sample_map, other)
-    widget, _ = shown
-    widget.controls.open_files(str(other))
-    qtbot.waitUntil(lambda: len(widget.controls.map_layers()) == 2, timeout=JOB_TIMEOUT)
-    sources = [ly.metadata["source"] for ly in widget.controls.map_layers()]
-    widget.controls.map_combo.setCurrentIndex(sources.index(str(sample_map)))
+    widget, other, choose = two_maps
+    choose(sample_map)
     widget.classify()  # held by the gate
-    widget.controls.map_combo.setCurrentIndex(sources.index(str(other)))
+    choose(other)
     qtbot.wait(200)
     assert "stays on" not in widget.status.text()  # not while the job runs
     gate.set()
