@@ -52,6 +52,29 @@ def test_settle_reads_the_map_cubically_and_ends_closer_than_trilinear():
     assert median["cubic"] < median["linear"] - 0.003, median
 
 
+def test_settle_refits_a_side_chain_out_of_density_only_when_asked():
+    """A side chain turned out of its density (as the pose head gives a residue whose type a
+    later step changed) comes back with ``refit``; without it, refinement cannot bring it."""
+    from napari_densitybuild.geometry import rotate_about
+
+    dmap = read_map(MAP)
+    model = atom_model(read_structure(MODEL))
+    truth = model.xyz.copy()
+    r = next(i for i, name in enumerate(model.resname) if name == "LEU" and i >= 10)  # not an end
+    atoms = model.residue_atoms(r)
+    side = [i for name, i in atoms.items() if name not in ("N", "CA", "C", "O", "CB")]
+    ca, cb = truth[atoms["CA"]], truth[atoms["CB"]]
+    model.xyz[side] = rotate_about(truth[side], ca, cb - ca, 120.0)  # chi1 turned by 120
+    info: dict = {}
+    plain, refit = settle(model, dmap), settle(model, dmap, refit=True, info=info)
+    print(model.resname[r], _rmsd(plain[side], truth[side]), _rmsd(refit[side], truth[side]))
+    assert _rmsd(plain[side], truth[side]) > 1.5
+    assert _rmsd(refit[side], truth[side]) < 0.5 and info["final_rotamer_fits"] >= 1
+    others = np.ones(len(truth), bool)
+    others[side] = False
+    assert _rmsd(refit[others], plain[others]) < 0.05  # the rest settles as it would
+
+
 def test_build_settles_last_and_only_when_asked(monkeypatch):
     import napari_densitybuild.build as build_module
     from napari_densitybuild.classify import Classifier
@@ -61,7 +84,7 @@ def test_build_settles_last_and_only_when_asked(monkeypatch):
     placer, clf = Placer.from_path(None, device="cpu"), Classifier.from_path(None, "cpu", tta=0)
     seen: list[np.ndarray] = []
 
-    def spy(model, dmap):
+    def spy(model, dmap, **kwargs):
         seen.append(model.xyz.copy())
         return model.xyz + 1.0  # a mark to find in the result
 

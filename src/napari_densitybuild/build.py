@@ -50,6 +50,7 @@ from .settings import (
     DEFAULT_CLASHING_FRAGMENTS,
     DEFAULT_DOUBTED_PROLINES,
     DEFAULT_FILL_GAPS,
+    DEFAULT_FINAL_ROTAMERS,
     DEFAULT_FRAME_SEARCH,
     DEFAULT_JOIN,
     DEFAULT_LINK,
@@ -172,6 +173,7 @@ def build(
     cis_prolines: bool = DEFAULT_CIS_PROLINES,
     doubted_prolines: bool = DEFAULT_DOUBTED_PROLINES,
     settle: bool = DEFAULT_SETTLE,
+    final_rotamers: bool = DEFAULT_FINAL_ROTAMERS,
 ) -> BuildResult:
     """Build a model into ``dmap``.
 
@@ -258,6 +260,8 @@ def build(
     settle
         Last of all, one short round of refinement of every atom, without flips
         (:mod:`.settle`; needs ``do_refine``).
+    final_rotamers
+        With ``settle``, refit side chains out of density first (``settle(refit=True)``).
 
     Raises
     ------
@@ -391,7 +395,8 @@ def build(
         _report_residues(result, "prolines_made_cis", rebuild_doubted_prolines(result, dmap))
     t = tick("assemble", t)
     if settle and do_refine:
-        result.model.xyz = settle_model(result.model, dmap)
+        result.model.xyz = settle_model(result.model, dmap, refit=final_rotamers,
+                                        info=result.report)  # fmt: skip
         tick("settle", t)
     result.report["seconds"]["total"] = round(sum(times.values()), 3)
     return result

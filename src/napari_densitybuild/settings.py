@@ -106,6 +106,10 @@ DEFAULT_DOUBTED_PROLINES = True
 #: clashing and Ramachandran outlier residues fell, and no match or type was lost
 #: (docs/build.md, "A last short refinement").
 DEFAULT_SETTLE = True
+#: With ``DEFAULT_SETTLE``, refit side chains with an atom out of density once more before
+#: the last round (``final_rotamers``): off until judged on the 13 real maps (docs/build.md,
+#: "A last rotamer fit").
+DEFAULT_FINAL_ROTAMERS = False
 
 #: Below this mean map value (sigma) at a model's C-alphas, ``classify`` and Review model ask
 #: whether the model sits in the map (another crystal form, another frame).

@@ -47,11 +47,28 @@ def settle(
     dmap: DensityMap,
     iterations: int = SETTLE_ITERATIONS,
     interpolation: str = SETTLE_INTERPOLATION,
+    refit: bool = False,
+    info: dict | None = None,
 ) -> np.ndarray:
     """Coordinates of ``model`` after one short round of real-space refinement against
-    ``dmap``, every atom free, without flips or refits (``model`` is not modified), the map
-    read by ``interpolation`` ("cubic" or "linear")."""
+    ``dmap``, every atom free, without flips (``model`` is not modified), the map read by
+    ``interpolation`` ("cubic" or "linear"). With ``refit``, side chains with an atom out of
+    density first get the library rotamer that fits the map clearly better, as between the
+    passes' rounds (:func:`~.rotamers.fit_rotamers`, the map read trilinearly as there): steps
+    after the passes (sequence types, gaps, links) give residues side chains that no refit has
+    seen; ``info["final_rotamer_fits"]`` counts them."""
     if len(model) == 0:
         return model.xyz.copy()
+    if refit:
+        from dataclasses import replace
+
+        from .rotamers import fit_rotamers
+        from .symmetry import Symmetry
+
+        xyz, changed = fit_rotamers(model.xyz, model, DensityField(dmap, model.xyz),
+                                    Symmetry.of_map(dmap))  # fmt: skip
+        model = replace(model, xyz=xyz)
+        if info is not None:
+            info["final_rotamer_fits"] = len(changed)
     field = DensityField(dmap, model.xyz, interpolation=interpolation)
     return refine(model, dmap, rounds=1, iterations=iterations, field=field)
