@@ -46,6 +46,27 @@ DIFFERENCE_COLUMNS = (
 MTZ_SPACING = 0.5
 
 
+def check_cell(path: Path, cell: gemmi.UnitCell) -> None:
+    """Refuse a unit cell that no crystal or box has: an edge not a positive finite number, or
+    angles that leave no room between the edges (NaN or near-zero volume).
+
+    Raises
+    ------
+    MapReadError
+        Saying which cell the file's header gives.
+    """
+    edges = np.array([cell.a, cell.b, cell.c])
+    angles = np.array([cell.alpha, cell.beta, cell.gamma])
+    volume = float(cell.volume)
+    room = volume / float(np.prod(edges)) if np.all(np.isfinite(edges) & (edges > 0)) else 0.0
+    if not (np.all(np.isfinite(angles)) and np.isfinite(volume) and room > 1e-3):
+        shown = " ".join(f"{v:g}" for v in (*edges, *angles))
+        raise MapReadError(
+            f"{path}: the header gives an impossible unit cell ({shown}): the edges must be "
+            "positive and the angles leave room between them; fix the file's cell"
+        )
+
+
 def _column_list(mtz: gemmi.Mtz) -> str:
     return ", ".join(f"{c.label} ({c.type})" for c in mtz.columns)
 
@@ -121,8 +142,9 @@ def read_mtz_grid(
     f, phi = columns[:2]
     if len(columns) == 3:
         f = _weighted_amplitudes(mtz, f, columns[2])
-    d_min = float(mtz.resolution_high())
     cell = mtz.cell
+    check_cell(path, cell)
+    d_min = float(mtz.resolution_high())
     rate = max(3.0, d_min / MTZ_SPACING)
     est = cell.volume / (d_min / rate) ** 3
     if est > max_voxels:
@@ -199,6 +221,11 @@ def read_mrc_array(path: Path, max_voxels: int) -> dict:
             raise MapReadError(f"{path}: not a readable MRC/CCP4 map ({detail})") from None
     if data.ndim == 2:
         data = data[None]
+    if data.ndim != 3:
+        raise MapReadError(
+            f"{path}: a stack of {data.shape[0]} volumes (space group {int(h.ispg)}), not one "
+            "map; save the volume to build into as a map of its own"
+        )
     crs_axes = [int(h.mapc), int(h.mapr), int(h.maps)]
     if sorted(crs_axes) != [1, 2, 3]:
         if any(crs_axes):
@@ -218,6 +245,7 @@ def read_mrc_array(path: Path, max_voxels: int) -> dict:
         raise MapReadError(f"{path}: the header gives no cell dimensions ({cell})")
     if not all(0 < a < 180 for a in angles):
         angles = [90.0, 90.0, 90.0]
+    check_cell(path, gemmi.UnitCell(*cell, *angles))
     sg_number = int(h.ispg)
     if sg_number <= 0 or sg_number > 230 or gemmi.find_spacegroup_by_number(sg_number) is None:
         sg_number = 1
@@ -237,6 +265,13 @@ def read_mrc_array(path: Path, max_voxels: int) -> dict:
             f"the header's grid sampling (MX, MY, MZ) is smaller than the data along "
             f"{', '.join('xyz'[a] for a in more)}; read as a box of {arr_xyz.shape} voxels "
             f"of {' x '.join(f'{v:.3f}' for v in voxel)} A (cell / MX)"
+        )
+    whole = int(np.prod(np.asarray(sampling, dtype=np.int64)))
+    if whole > max_voxels:
+        raise MapReadError(
+            f"{path}: the header's cell grid (MX, MY, MZ) is {'x'.join(map(str, sampling))} = "
+            f"{whole / 1e6:.0f} M voxels, for a map of {'x'.join(map(str, arr_xyz.shape))}; "
+            f"the limit is {max_voxels / 1e6:.0f} M voxels (is MX, MY, MZ right?)"
         )
     return {
         "array_xyz": arr_xyz,

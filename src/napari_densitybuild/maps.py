@@ -316,6 +316,8 @@ def read_map(
     'map.mtz: xray map, cell 36.09 95.98 74.25 90.0 90.0 90.0, C 2 2 21, ...'
     """
     path = Path(path)
+    if path.is_dir():
+        raise MapReadError(f"{path}: a folder, not a map file; give the map file in it")
     if not path.is_file():
         raise MapReadError(f"{path}: no such file")
     if path.stat().st_size == 0:

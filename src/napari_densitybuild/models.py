@@ -105,6 +105,8 @@ class AtomTable:
 def read_structure(path: str | Path) -> gemmi.Structure:
     """Read a model file with gemmi; raise :class:`ModelReadError` with a clear message."""
     path = Path(path)
+    if path.is_dir():
+        raise ModelReadError(f"{path}: a folder, not a model file; give the model file in it")
     if not path.is_file():
         raise ModelReadError(f"{path}: no such file")
     try:
@@ -117,8 +119,27 @@ def read_structure(path: str | Path) -> gemmi.Structure:
         raise ModelReadError(f"{path}: not a readable model file ({e})") from None
     if len(st) == 0 or st[0].count_atom_sites() == 0:
         raise ModelReadError(f"{path}: the model has no atoms")
+    _check_coordinates(path, st[0])
     st.setup_entities()
     return st
+
+
+def _check_coordinates(path: Path, model: gemmi.Model) -> None:
+    """Refuse a model with an atom whose coordinates are not numbers (NaN or infinite).
+
+    Raises
+    ------
+    ModelReadError
+        Naming the first such atom and how many there are.
+    """
+    bad = [(ch.name, res, a.name) for ch in model for res in ch for a in res
+           if not all(np.isfinite(a.pos.tolist()))]  # fmt: skip
+    if bad:
+        chain, res, atom = bad[0]
+        raise ModelReadError(
+            f"{path}: {len(bad)} atom(s) have coordinates that are not numbers (NaN or "
+            f"infinite), the first {atom} of {res.name} {chain}{res.seqid.num}; fix or remove them"
+        )
 
 
 def atom_table(st: gemmi.Structure, hydrogens: bool = False) -> AtomTable:

@@ -3,7 +3,9 @@ once, not a traceback after the build."""
 
 from __future__ import annotations
 
+import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import DensityBuildError
@@ -18,7 +20,21 @@ def _writable(folder: Path) -> bool:
         return False
 
 
-def check_output_file(path: str | Path, suffixes: tuple[str, ...] = ()) -> Path:
+def _same_file(a: Path, b: Path) -> bool:
+    """True if ``a`` and ``b`` name one file (through links too), whether or not it exists."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist
+        return False
+
+
+def check_output_file(
+    path: str | Path,
+    suffixes: tuple[str, ...] = (),
+    inputs: Mapping[str, str | Path | None] | None = None,
+) -> Path:
     """Check that a file can be written at ``path``; return it as a Path.
 
     Parameters
@@ -28,13 +44,22 @@ def check_output_file(path: str | Path, suffixes: tuple[str, ...] = ()) -> Path:
     suffixes
         If given, the file name must end in one of these (any case), e.g. the model
         writer's :data:`~napari_densitybuild.models.WRITE_SUFFIXES`.
+    inputs
+        What the command reads or writes first (``{"the map": ..., "the --sequence": ...}``;
+        None values are skipped): ``path`` must be none of them.
 
     Raises
     ------
     DensityBuildError
-        Wrong suffix, a folder at ``path``, or a parent folder that is missing or not writable.
+        Wrong suffix, a folder at ``path``, a parent folder that is missing or not writable, or
+        ``path`` one of ``inputs``.
     """
     path = Path(path)
+    for what, other in (inputs or {}).items():
+        if other is not None and _same_file(path, Path(other)):
+            raise DensityBuildError(
+                f"{path} is {what}: writing there would overwrite it; give another file name"
+            )
     if suffixes and not path.name.lower().endswith(suffixes):
         names = ", ".join(suffixes[:-1])
         names = f"{names} or {suffixes[-1]}" if names else suffixes[-1]

@@ -37,9 +37,11 @@ def run(args: argparse.Namespace) -> int:
     """Build and write the model; print one line."""
     from ..models import WRITE_SUFFIXES
 
-    check_output_file(args.out, WRITE_SUFFIXES)
+    inputs = {"the map": args.map, "the --sequence": args.sequence,
+              "the --weights": args.weights, "the --detector": args.detector}  # fmt: skip
+    check_output_file(args.out, WRITE_SUFFIXES, inputs)
     if args.report:
-        check_output_file(args.report)
+        check_output_file(args.report, inputs={**inputs, "the --out model": args.out})
     from ..assemble import write_structure
     from ..build import build
     from ..build_result import sequence_note

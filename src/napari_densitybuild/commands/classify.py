@@ -63,7 +63,9 @@ def summarise(residues: list[dict[str, Any]]) -> tuple[int, int]:
 
 def run(args: argparse.Namespace) -> int:
     """Classify the model's residues and write the JSON file."""
-    out = check_output_file(args.out)
+    inputs = {"the map": args.map, "the --boxes-from model": args.boxes_from,
+              "the --weights": args.weights}  # fmt: skip
+    out = check_output_file(args.out, inputs=inputs)
     from ..classify import Classifier
     from ..device import configure_cpu_threads
     from ..maps import read_map

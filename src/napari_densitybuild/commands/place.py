@@ -39,9 +39,10 @@ def run(args: argparse.Namespace) -> int:
     """Place, trace and write the C-alpha model."""
     from ..models import WRITE_SUFFIXES
 
-    check_output_file(args.out, WRITE_SUFFIXES)
+    inputs = {"the map": args.map, "the --detector": args.detector}
+    check_output_file(args.out, WRITE_SUFFIXES, inputs)
     if args.report:
-        check_output_file(args.report)
+        check_output_file(args.report, inputs={**inputs, "the --out model": args.out})
     from ..assemble import ca_structure, write_structure
     from ..device import configure_cpu_threads
     from ..maps import read_map

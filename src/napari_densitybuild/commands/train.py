@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import DensityBuildError
+from ._paths import check_output_folder
 
 if TYPE_CHECKING:
     from ..training.train import TrainConfig
@@ -292,7 +293,7 @@ def run(args: argparse.Namespace) -> int:
     from ..training.train import train
 
     cfg = config_from_args(args)
-    out = Path(cfg.out)
+    out = check_output_folder(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     params = {
         "args": {k: v for k, v in vars(args).items() if not k.startswith("_")},

@@ -1,0 +1,212 @@
+"""Bad input found by a hunt through the readers and the command line: each gives one clear
+line and exit code 2, not a traceback, a memory error or a NaN result, and no input is lost."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+from pathlib import Path
+
+import gemmi
+import mrcfile
+import numpy as np
+import pytest
+
+from napari_densitybuild.cli import main
+from napari_densitybuild.errors import MapReadError, ModelReadError
+from napari_densitybuild.maps import read_map
+from napari_densitybuild.models import read_model
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+DATA = np.random.default_rng(0).normal(size=(20, 22, 24)).astype(np.float32)
+
+
+def mrc(path: Path, data: np.ndarray = DATA, **header) -> Path:
+    with mrcfile.new(str(path), overwrite=True) as m:
+        m.set_data(np.asarray(data, dtype=np.float32))
+        m.voxel_size = 1.0
+        for key, value in header.items():
+            setattr(m.header, key, value)
+    return path
+
+
+def patch(path: Path, offset: int, fmt: str, *values) -> Path:
+    """Overwrite header words (byte ``offset``) of an MRC file."""
+    raw = bytearray(path.read_bytes())
+    raw[offset : offset + struct.calcsize(fmt)] = struct.pack(fmt, *values)
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def one_line_error(argv: list[str], capsys) -> str:
+    assert main([str(a) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    return err
+
+
+# -- maps ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ispg", [1, 19], ids=["cryo-EM", "crystal"])
+def test_huge_header_cell_sampling_is_refused_not_allocated(tmp_path, ispg, capsys):
+    """A small box whose header says its cell is 5000^3 grid points (MX, MY, MZ): the reader
+    made a whole-cell array of that size (a 466 GiB MemoryError traceback)."""
+    path = mrc(tmp_path / "m.mrc", mx=5000, my=5000, mz=5000, ispg=ispg)
+    with pytest.raises(MapReadError, match="MX, MY, MZ"):
+        read_map(path)
+    assert "5000x5000x5000" in one_line_error(["info", path], capsys)
+
+
+def test_volume_stack_is_refused(tmp_path, capsys):
+    """An MRC volume stack (ISPG 401, 4-D data) raised 'ValueError: axes don't match array'."""
+    path = tmp_path / "stack.mrc"
+    with mrcfile.new(str(path)) as m:
+        m.set_data(np.random.default_rng(1).normal(size=(2, 10, 10, 10)).astype(np.float32))
+    with pytest.raises(MapReadError, match="stack of 2 volumes"):
+        read_map(path)
+    one_line_error(["info", path], capsys)
+
+
+BAD_CELLS = {
+    "angles 170 170 170": (52, "<3f", 170.0, 170.0, 170.0),
+    "angles 120 120 120 (flat)": (52, "<3f", 120.0, 120.0, 120.0),
+    "NaN length": (40, "<f", float("nan")),
+    "infinite length": (40, "<3f", float("inf"), 10.0, 10.0),
+}
+
+
+@pytest.mark.parametrize("case", BAD_CELLS)
+def test_mrc_with_impossible_cell_is_refused(tmp_path, case, capsys):
+    """No cell has these edges or angles: the map was read and the density at a model's atoms
+    came out NaN, or every atom 'outside the map'."""
+    path = patch(mrc(tmp_path / "m.mrc"), *BAD_CELLS[case])
+    with pytest.raises(MapReadError, match="impossible unit cell"):
+        read_map(path)
+    one_line_error(["info", path], capsys)
+
+
+def test_mtz_with_impossible_cell_blames_the_cell(tmp_path):
+    """The map of an MTZ with cell angles 170, 170, 170 was said to 'hold NaN values'."""
+    m = gemmi.Mtz(with_base=True)
+    m.spacegroup = gemmi.SpaceGroup("P 1")
+    m.set_cell_for_all(gemmi.UnitCell(30, 40, 50, 170, 170, 170))
+    m.add_dataset("x")
+    m.add_column("FWT", "F")
+    m.add_column("PHWT", "P")
+    rows = [[1, 2, 3, 10, 0], [2, 0, 1, 20, 90], [0, 0, 2, 30, 180]]
+    m.set_data(np.array(rows, dtype=np.float32))
+    m.write_to_file(str(tmp_path / "c.mtz"))
+    with pytest.raises(MapReadError, match="impossible unit cell"):
+        read_map(tmp_path / "c.mtz")
+
+
+# -- models ----------------------------------------------------------------------------------
+
+
+def pdb_atoms() -> list[str]:
+    st = gemmi.read_structure(str(SAMPLE / "sample_model.cif"))
+    st.setup_entities()
+    return [line for line in st.make_pdb_string().splitlines() if line.startswith("ATOM")]
+
+
+def test_model_with_nan_coordinates_is_refused(tmp_path, capsys):
+    """An atom with 'nan' coordinates was read: ``classify`` ended in 'ValueError: arange:
+    cannot compute length', ``info`` printed 'mean density nan sigma'."""
+    atoms = pdb_atoms()
+    atoms[5] = atoms[5][:30] + "     nan     nan     nan" + atoms[5][54:]
+    path = tmp_path / "nan.pdb"
+    path.write_text("\n".join(atoms) + "\nEND\n")
+    with pytest.raises(ModelReadError, match="NaN"):
+        read_model(path)
+    out = tmp_path / "p.json"
+    err = one_line_error(
+        ["classify", SAMPLE / "sample_map.mtz", "--boxes-from", path, "--out", out], capsys
+    )
+    assert "nan.pdb" in err and not out.exists()
+
+
+def test_gemmi_message_of_several_lines_is_one_line(tmp_path, capsys):
+    """gemmi's error for a cut-off PDB line quotes the line on a line of its own: the CLI
+    printed three lines."""
+    path = tmp_path / "short.pdb"
+    path.write_text("\n".join(a[:40] for a in pdb_atoms()) + "\nEND\n")
+    err = one_line_error(["info", SAMPLE / "sample_map.mtz", path], capsys)
+    assert "short.pdb: not a readable model file" in err
+
+
+# -- outputs that are inputs -----------------------------------------------------------------
+
+
+@pytest.fixture
+def inputs(tmp_path) -> dict[str, Path]:
+    files = {"map": tmp_path / "map.mtz", "model": tmp_path / "model.cif"}
+    shutil.copy(SAMPLE / "sample_map.mtz", files["map"])
+    shutil.copy(SAMPLE / "sample_model.cif", files["model"])
+    files["fasta"] = tmp_path / "seq.fasta"
+    shutil.copy(SAMPLE / "sample_sequence.fasta", files["fasta"])
+    return files
+
+
+# argv (tmp_path t, files) -> the input file that must survive, and the message fragment
+SAME_FILES = {
+    "classify --out the model": (
+        "classify {map} --boxes-from {model} --out {model}",
+        "model",
+        "--boxes-from",
+    ),
+    "classify --out the map": ("classify {map} --boxes-from {model} --out {map}", "map", "map"),
+    "place --report the map": ("place {map} --out {t}/ca.cif --report {map}", "map", "map"),
+    "build --report the sequence": (
+        "build {t}/missing.mtz --sequence {fasta} --out {t}/o.cif --report {fasta}",
+        "fasta",
+        "--sequence",
+    ),
+    "build --report the --out": (
+        "build {t}/missing.mtz --out {t}/o.cif --report {t}/./o.cif",
+        None,
+        "--out",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", SAME_FILES)
+def test_an_output_that_is_an_input_is_refused_before_any_work(case, tmp_path, inputs, capsys):
+    """``classify --out`` given the model's own name wrote the JSON over the model; ``build``
+    and ``place`` would write their report over the map, the sequence, or the model just
+    built."""
+    argv, kept, fragment = SAME_FILES[case]
+    before = {k: p.read_bytes() for k, p in inputs.items()}
+    args = argv.format(t=tmp_path, **inputs).split()
+    err = one_line_error(args, capsys)
+    assert "would overwrite" in err and fragment in err
+    assert {k: p.read_bytes() for k, p in inputs.items()} == before
+    assert not (tmp_path / "ca.cif").exists() and not (tmp_path / "o.cif").exists()
+    assert kept is None or inputs[kept].exists()
+
+
+@pytest.mark.parametrize("out", ["afile", "afile/sub"])
+def test_train_out_an_existing_file_is_refused(tmp_path, out, capsys):
+    """``train --out`` naming a file (or a folder under one) ended in FileExistsError or
+    NotADirectoryError tracebacks from mkdir."""
+    (tmp_path / "afile").write_text("keep me\n")
+    err = one_line_error(
+        ["train", "--out", tmp_path / out, "--cache", tmp_path / "cache", "--steps", "1"], capsys
+    )
+    assert "not a folder" in err
+    assert (tmp_path / "afile").read_text() == "keep me\n"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["info", "{d}"], ["info", "{map}", "{d}"], ["classify", "{map}", "--boxes-from", "{d}",
+                                                   "--out", "{t}/p.json"]],
+    ids=["map", "model", "boxes-from"],
+)  # fmt: skip
+def test_a_folder_given_as_a_map_or_model_is_called_a_folder(tmp_path, argv, capsys):
+    """A folder given where a map or model file goes was reported as 'no such file'."""
+    folder = tmp_path / "1cbs.mtz"
+    folder.mkdir()
+    args = [a.format(d=folder, map=SAMPLE / "sample_map.mtz", t=tmp_path) for a in argv]
+    err = one_line_error(args, capsys)
+    assert f"{folder}: a folder, not a" in err
