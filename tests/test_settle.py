@@ -144,3 +144,28 @@ def test_stages_name_every_stage_the_build_reports():
     build_module.build(dmap, placer, clf, sequences, passes=2,
                        progress=lambda stage, done, total: seen.append(stage))  # fmt: skip
     assert {"frame_search", "settle"} <= set(seen) <= set(build_module.STAGES)
+
+
+def test_the_last_rotamer_fit_follows_the_sequence_when_not_told(monkeypatch):
+    """``final_rotamers=None`` refits side chains where a sequence is given, not without one;
+    True and False say so whatever the sequence."""
+    import napari_densitybuild.build as build_module
+    from napari_densitybuild.classify import Classifier
+    from napari_densitybuild.place import Placer
+    from napari_densitybuild.sequence import read_fasta
+
+    dmap = read_map(MAP)
+    placer, clf = Placer.from_path(None, device="cpu"), Classifier.from_path(None, "cpu", tta=0)
+    asked: list[bool] = []
+
+    def spy(model, dmap, refit=False, info=None):
+        asked.append(refit)
+        return model.xyz.copy()
+
+    monkeypatch.setattr(build_module, "settle_model", spy)
+    fasta = str(MAP).replace("sample_map.mtz", "sample_sequence.fasta")
+    seqs = [seq for _, seq in read_fasta(fasta)]
+    kw = dict(passes=1, link=False, cis_prolines=False, join=False, fill_gaps=False)
+    for sequences, told in ((seqs, None), (None, None), (None, True), (seqs, False)):
+        build_module.build(dmap, placer, clf, sequences, final_rotamers=told, **kw)
+    assert asked == [True, False, True, False]

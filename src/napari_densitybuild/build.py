@@ -173,7 +173,7 @@ def build(
     cis_prolines: bool = DEFAULT_CIS_PROLINES,
     doubted_prolines: bool = DEFAULT_DOUBTED_PROLINES,
     settle: bool = DEFAULT_SETTLE,
-    final_rotamers: bool = DEFAULT_FINAL_ROTAMERS,
+    final_rotamers: bool | None = DEFAULT_FINAL_ROTAMERS,
 ) -> BuildResult:
     """Build a model into ``dmap``.
 
@@ -261,7 +261,8 @@ def build(
         Last of all, one short round of refinement of every atom, without flips
         (:mod:`.settle`; needs ``do_refine``).
     final_rotamers
-        With ``settle``, refit side chains out of density first (``settle(refit=True)``).
+        With ``settle``, refit side chains out of density first (``settle(refit=True)``);
+        None: where a sequence is given (whose types change residues after the passes).
 
     Raises
     ------
@@ -395,8 +396,8 @@ def build(
         _report_residues(result, "prolines_made_cis", rebuild_doubted_prolines(result, dmap))
     t = tick("assemble", t)
     if settle and do_refine:
-        result.model.xyz = settle_model(result.model, dmap, refit=final_rotamers,
-                                        info=result.report)  # fmt: skip
+        refit = bool(sequences) if final_rotamers is None else final_rotamers
+        result.model.xyz = settle_model(result.model, dmap, refit=refit, info=result.report)
         tick("settle", t)
     result.report["seconds"]["total"] = round(sum(times.values()), 3)
     return result
