@@ -169,3 +169,13 @@ def test_the_last_rotamer_fit_follows_the_sequence_when_not_told(monkeypatch):
     for sequences, told in ((seqs, None), (None, None), (None, True), (seqs, False)):
         build_module.build(dmap, placer, clf, sequences, final_rotamers=told, **kw)
     assert asked == [True, False, True, False]
+
+
+def test_the_summary_counts_the_last_refits():
+    from test_joins import _chain, _result
+
+    result = _result(_chain(6), np.zeros(6, int), np.arange(1, 7))
+    result.report["final_rotamer_fits"] = 1
+    assert "1 side chain out of density refitted at the end" in result.summary()
+    result.report["final_rotamer_fits"] = 0
+    assert "refitted at the end" not in result.summary()

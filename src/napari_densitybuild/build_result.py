@@ -113,9 +113,8 @@ class BuildResult:
             n = r["stray_ends_left_out"]
             parts.append(f"{n} fragment end{'s' * (n != 1)} past a chain break left out")
         if r.get("final_rotamer_fits"):
-            parts.append(
-                f"{r['final_rotamer_fits']} side chains out of density refitted at the end"
-            )
+            n = r["final_rotamer_fits"]
+            parts.append(f"{n} side chain{'s' * (n != 1)} out of density refitted at the end")
         for key, what in (("pulled_starts_left_out", "start"), ("pulled_ends_left_out", "end")):
             if r.get(key):
                 n = r[key]
