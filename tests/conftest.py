@@ -318,3 +318,24 @@ def open_widget(viewer, qtbot, map_path):
     widget.controls.open_files(str(map_path))
     qtbot.waitUntil(lambda: widget.controls.layer is not None, timeout=JOB_TIMEOUT)
     return widget
+
+
+def shown_model(widget, map_path):
+    """The sample model as ``widget``'s session on ``map_path`` (already opened in it)."""
+    from napari_densitybuild._napari._map_cache import cached_map
+    from napari_densitybuild._napari._sample_data import sample_paths
+    from napari_densitybuild.models import read_structure
+    from napari_densitybuild.session import Session
+
+    st = read_structure(sample_paths()[1])
+    dmap = cached_map(widget.map_file(chosen=True))
+    widget.set_session(Session.from_structure(st, str(map_path), dmap))
+    return widget.session
+
+
+@pytest.fixture
+def shown(make_napari_viewer, qtbot, sample_map) -> tuple:
+    """The Model building widget on the sample map showing the sample model (70 residues),
+    and that session."""
+    widget = open_widget(make_napari_viewer(), qtbot, sample_map)
+    return widget, shown_model(widget, sample_map)

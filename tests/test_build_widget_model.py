@@ -16,31 +16,18 @@ from pathlib import Path
 import gemmi
 import numpy as np
 import pytest
-from conftest import JOB_TIMEOUT, button, open_widget
+from conftest import JOB_TIMEOUT, button, open_widget, shown_model
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QApplication
 
 from napari_densitybuild._napari import _box_edits, _build_widget, _model_on_map, _model_review
+from napari_densitybuild._napari._map_cache import cached_map
 from napari_densitybuild._napari._sample_data import sample_paths
 from napari_densitybuild._napari._tasks import Cancelled, TaskRunner
 from napari_densitybuild.models import read_structure
 from napari_densitybuild.session import UNKNOWN, Session, autosave_path
 
 pytestmark = pytest.mark.gui
-
-
-def shown_model(widget, map_path) -> Session:
-    """The sample model as the widget's session on ``map_path``."""
-    st = read_structure(sample_paths()[1])
-    widget.set_session(Session.from_structure(st, str(map_path), widget.dmap(chosen=True)))
-    return widget.session
-
-
-@pytest.fixture
-def shown(make_napari_viewer, qtbot, sample_map) -> tuple:
-    """The widget on the sample map showing the sample model, and that session."""
-    widget = open_widget(make_napari_viewer(), qtbot, sample_map)
-    return widget, shown_model(widget, sample_map)
 
 
 @pytest.fixture
@@ -155,8 +142,8 @@ def test_the_model_stays_on_its_map_when_another_is_chosen(qtbot, sample_map, tw
     qtbot.waitUntil(lambda: "stays on sample_map.mtz" in widget.status.text(), timeout=2000)
     assert widget.map_path(chosen=True) == str(other)
     assert widget.map_path() == str(sample_map)
-    assert widget.dmap().source == str(sample_map)
-    assert widget.dmap(chosen=True).source == str(other)
+    assert cached_map(widget.map_file()).source == str(sample_map)
+    assert cached_map(widget.map_file(chosen=True)).source == str(other)
 
 
 def test_export_to_a_folder_that_is_not_there_says_so(tmp_path, said, shown):

@@ -9,24 +9,12 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import JOB_TIMEOUT, open_widget
+from conftest import JOB_TIMEOUT
 from qtpy.QtWidgets import QApplication
 
 from napari_densitybuild._napari import _build_widget
-from napari_densitybuild._napari._sample_data import sample_paths
-from napari_densitybuild.models import read_structure
-from napari_densitybuild.session import Session
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def shown(make_napari_viewer, qtbot, sample_map) -> tuple:
-    """The widget on the sample map showing the sample model (70 residues), and that session."""
-    widget = open_widget(make_napari_viewer(), qtbot, sample_map)
-    st = read_structure(sample_paths()[1])
-    widget.set_session(Session.from_structure(st, str(sample_map), widget.dmap(chosen=True)))
-    return widget, widget.session
 
 
 def test_a_box_deleted_in_the_layer_takes_the_residue_under_review_with_it(shown):

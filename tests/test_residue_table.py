@@ -52,7 +52,7 @@ def test_rows_patched_after_an_edit_match_a_full_fill(make_napari_viewer, qtbot,
     assert after[12][0] == before[12][0] and after[12][4] != before[12][4]  # fit moved
     assert after[30][1] == "TRP *"
     fresh = ResidueTable()
-    fresh.show_session(session, w.dmap())
+    fresh.show_session(session, w.kept_dmap())
     assert after == _cells(fresh)
     np.testing.assert_allclose(table.fit, fresh.fit)
     # residues removed: the whole table again
@@ -60,7 +60,7 @@ def test_rows_patched_after_an_edit_match_a_full_fill(make_napari_viewer, qtbot,
     w.refresh()
     assert fills == [1] and table.rowCount() == len(session.residues)
     fresh = ResidueTable()
-    fresh.show_session(session, w.dmap())
+    fresh.show_session(session, w.kept_dmap())
     assert _cells(table) == _cells(fresh)
 
 

@@ -307,4 +307,6 @@ def test_a_map_opened_in_napari_is_not_read_again_by_the_widget(
     monkeypatch.setattr(maps, "read_map", lambda *a, **k: reads.append(a[0]) or real(*a, **k))
     widget = open_widget(make_napari_viewer(), qtbot, sample_map)
     qtbot.waitUntil(lambda: len(reads) == 1, timeout=JOB_TIMEOUT)
-    assert widget.dmap(chosen=True).source == str(sample_map) and len(reads) == 1
+    from napari_densitybuild._napari._map_cache import cached_map
+
+    assert cached_map(widget.map_file(chosen=True)).source == str(sample_map) and len(reads) == 1

@@ -328,12 +328,12 @@ class Session:
         self.autosave_error = ""
         if not (self.autosave and self.map_path):
             return None
+        path = autosave_path(self.map_path)
         try:
-            path = autosave_path(self.map_path)
             path.parent.mkdir(parents=True, exist_ok=True)  # the per-user folder, first time
             return self.save(path)
         except OSError as e:  # a read-only folder must not break editing, but is said
-            self.autosave_error = f"{autosave_path(self.map_path)}: {e.strerror or e}"
+            self.autosave_error = f"{path}: {e.strerror or e}"
             return None
 
     @classmethod

@@ -97,11 +97,6 @@ class ModelOnMap:
             raise DensityBuildError(f"the map {source} is no longer there")
         return str(source)
 
-    def dmap(self, chosen: bool = False) -> DensityMap:
-        """The map of :meth:`map_file`, read once and shared with the reader
-        (:mod:`._map_cache`); read here, on the calling thread, unless kept."""
-        return cached_map(self.map_file(chosen))
-
     def kept_dmap(self) -> DensityMap | None:
         """The model's map if it has been read (by the reader or a job), else None: for the
         GUI thread, which never reads a map itself."""
