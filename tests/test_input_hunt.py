@@ -101,6 +101,57 @@ def test_mtz_with_impossible_cell_blames_the_cell(tmp_path):
         read_map(tmp_path / "c.mtz")
 
 
+def gemmi_file(path: Path, edges: tuple[float, ...], data: np.ndarray = DATA) -> Path:
+    """A map (CCP4/MRC, by the suffix) or MTZ map coefficients written by gemmi with the cell
+    ``edges`` (a, b, c; angles 90)."""
+    cell = gemmi.UnitCell(*edges, 90, 90, 90)
+    if path.suffix == ".mtz":
+        m = gemmi.Mtz(with_base=True)
+        m.spacegroup = gemmi.SpaceGroup("P 1")
+        m.set_cell_for_all(cell)
+        m.add_dataset("x")
+        m.add_column("FWT", "F")
+        m.add_column("PHWT", "P")
+        m.set_data(np.array([[1, 2, 3, 10, 0], [2, 0, 1, 20, 90], [0, 0, 2, 30, 180]], "f4"))
+        m.write_to_file(str(path))
+        return path
+    ccp4 = gemmi.Ccp4Map()
+    ccp4.grid = gemmi.FloatGrid(np.ascontiguousarray(data.T), cell, gemmi.SpaceGroup("P 1"))
+    ccp4.update_ccp4_header()
+    ccp4.write_ccp4_map(str(path))
+    return path
+
+
+ABSURD_EDGES = {"1e30 A": (1e30,) * 3, "1e-6 A": (1e-6,) * 3, "a 1e5 A": (1e5, 40, 50),
+                "0.5 A": (0.5,) * 3}  # fmt: skip
+
+
+@pytest.mark.parametrize("suffix", [".mrc", ".ccp4", ".map", ".mtz"])
+@pytest.mark.parametrize("case", ABSURD_EDGES)
+def test_absurd_but_finite_cell_edges_are_refused(tmp_path, case, suffix, capsys):
+    """A header with cell edges of 1e30 A or 1e-6 A was read (CCP4/MRC: 'cell 1000000015047466
+    219876688855040.00 ...'; MTZ: the map of a 1e30 A cell was 'flat (every value nan)'),
+    leaving later code to allocate or compute nonsense."""
+    path = gemmi_file(tmp_path / f"m{suffix}", ABSURD_EDGES[case])
+    with pytest.raises(MapReadError, match="impossible unit cell"):
+        read_map(path)
+    assert "impossible unit cell" in one_line_error(["info", path], capsys)
+
+
+@pytest.mark.parametrize(
+    "edges, shape, fragment",
+    [((3000, 3000, 3000), (20, 22, 24), "voxels of 125 x 136 x 150 A"),
+     ((5, 30, 30), (30, 30, 2000), "voxels of 0.0025 x 1 x 1 A")],
+    ids=["150 A voxels", "0.0025 A voxels"],
+)  # fmt: skip
+def test_a_voxel_spacing_no_map_has_is_refused(tmp_path, edges, shape, fragment, capsys):
+    """Possible cells over a grid whose voxels are 150 A or 0.0025 A apart were read as maps."""
+    path = gemmi_file(tmp_path / "m.mrc", edges, np.ones(shape, "f4") + DATA.flat[: shape[2]])
+    with pytest.raises(MapReadError, match=fragment):
+        read_map(path)
+    assert fragment in one_line_error(["info", path], capsys)
+
+
 # -- models ----------------------------------------------------------------------------------
 
 
