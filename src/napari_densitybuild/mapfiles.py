@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,9 +15,10 @@ import gemmi
 import numpy as np
 
 from .errors import MapReadError
+from .map_geometry import check_cell
 
 if TYPE_CHECKING:
-    from .maps import DensityMap
+    from .density_map import DensityMap
 
 #: (amplitude, phase) column pairs of 2mFo-DFc map coefficients, in order of preference.
 TWO_FOFC_COLUMNS = (
@@ -45,60 +45,6 @@ DIFFERENCE_COLUMNS = (
 )
 #: The finest grid spacing (Angstrom) used when computing a map from coefficients.
 MTZ_SPACING = 0.5
-
-
-#: Shortest and longest unit-cell edge (Angstrom) of a density map. No crystal has an edge under
-#: about 2 A (the closest atoms: hexagonal beryllium's a is 2.29 A; protein crystals none under
-#: about 20 A), and a header that gives 1 A is a placeholder (cryo-EM models' CRYST1 1 1 1). The
-#: largest cells in the PDB are around 1,000-2,000 A (virus crystals up to about 1,500 A) and
-#: cryo-EM boxes reach a few thousand A (1,024 voxels of 3 A); 20,000 A (2 um) leaves ten times
-#: the largest crystal cell and still refuses a header that gives 1e5 A or 1e30 A.
-CELL_EDGE_RANGE = (2.0, 20_000.0)
-#: Shortest and longest voxel spacing (cell edge / grid points, Angstrom) of a density map. Maps
-#: are sampled at a third to a half of their resolution: 0.2-0.5 A at atomic resolution, 1-4 A
-#: for low-resolution cryo-EM, 10-30 A for binned tomograms. A grid point every 0.01 A or every
-#: 50 A (a whole protein domain) is not a density map but a wrong cell or grid in the header.
-VOXEL_RANGE = (0.01, 50.0)
-
-
-def check_cell(path: Path, cell: gemmi.UnitCell, grid: Sequence[int] | None = None) -> None:
-    """Refuse a unit cell that no crystal or box has: an edge not a positive finite number or
-    outside :data:`CELL_EDGE_RANGE`, angles that leave no room between the edges (NaN or
-    near-zero volume), or, given the cell's ``grid`` (points along a, b, c), a voxel spacing
-    outside :data:`VOXEL_RANGE`.
-
-    Raises
-    ------
-    MapReadError
-        Saying which cell (and grid) the file's header gives.
-    """
-    edges = np.array([cell.a, cell.b, cell.c])
-    angles = np.array([cell.alpha, cell.beta, cell.gamma])
-    volume = float(cell.volume)
-    room = volume / float(np.prod(edges)) if np.all(np.isfinite(edges) & (edges > 0)) else 0.0
-    shown = " ".join(f"{v:g}" for v in (*edges, *angles))
-    if not (np.all(np.isfinite(angles)) and np.isfinite(volume) and room > 1e-3):
-        raise MapReadError(
-            f"{path}: the header gives an impossible unit cell ({shown}): the edges must be "
-            "positive and the angles leave room between them; fix the file's cell"
-        )
-    low, high = CELL_EDGE_RANGE
-    if not np.all((edges >= low) & (edges <= high)):
-        raise MapReadError(
-            f"{path}: the header gives an impossible unit cell ({shown}): no crystal or cryo-EM "
-            f"box has an edge under {low:g} A or over {high:g} A; fix the file's cell"
-        )
-    if grid is None:
-        return
-    spacing = edges / np.maximum(np.asarray(grid, dtype=float), 1.0)
-    low, high = VOXEL_RANGE
-    if not np.all((spacing >= low) & (spacing <= high)):
-        raise MapReadError(
-            f"{path}: the header's cell ({shown}) over a grid of "
-            f"{'x'.join(str(int(n)) for n in grid)} points gives voxels of "
-            f"{' x '.join(f'{v:.3g}' for v in spacing)} A, not a density map's {low:g}-{high:g} "
-            "A; fix the file's cell or grid sampling (MX, MY, MZ)"
-        )
 
 
 def _column_list(mtz: gemmi.Mtz) -> str:
