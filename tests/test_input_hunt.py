@@ -152,6 +152,34 @@ def test_a_voxel_spacing_no_map_has_is_refused(tmp_path, edges, shape, fragment,
     assert fragment in one_line_error(["info", path], capsys)
 
 
+def sample_mtz_with(path: Path, column: str, value: float) -> Path:
+    """The sample map's MTZ with every value of ``column`` set to ``value`` (NaN: missing)."""
+    m = gemmi.read_mtz_file(str(SAMPLE / "sample_map.mtz"))
+    data = np.array(m, copy=True)
+    data[:, [c.label for c in m.columns].index(column)] = value
+    m.set_data(data.astype(np.float32))
+    m.write_to_file(str(path))
+    return path
+
+
+@pytest.mark.parametrize(
+    "column, value, fragment",
+    [("FWT", np.nan, "no reflection has both an amplitude and a phase (0 of 16760 amplitudes"),
+     ("PHWT", np.nan, "no reflection has both an amplitude and a phase (16760 of 16760 "
+      "amplitudes and 0 phases"),
+     ("FWT", 0.0, "every amplitude of the 16760 reflections with a phase is 0")],
+    ids=["amplitudes missing", "phases missing", "amplitudes 0"],
+)  # fmt: skip
+def test_mtz_coefficients_without_a_map_say_so(tmp_path, column, value, fragment, capsys):
+    """An MTZ whose amplitudes or phases are all missing (NaN), or whose amplitudes are all 0,
+    was reported as 'the map is flat (every value 0)', not as the columns' fault."""
+    path = sample_mtz_with(tmp_path / "m.mtz", column, value)
+    with pytest.raises(MapReadError, match="columns FWT/PHWT hold no map") as info:
+        read_map(path)
+    assert fragment in str(info.value)
+    assert fragment in one_line_error(["info", path], capsys)
+
+
 # -- models ----------------------------------------------------------------------------------
 
 

@@ -86,6 +86,29 @@ def _weighted_amplitudes(mtz: gemmi.Mtz, f: str, weight: str) -> str:
     return label
 
 
+def _check_coefficients(
+    path: Path, mtz: gemmi.Mtz, f: str, phi: str, columns: tuple[str, ...]
+) -> None:
+    """Refuse map coefficients that hold no map: no reflection with both an amplitude and a phase
+    (MTZ marks a missing value NaN; the map would be 0 everywhere), or every amplitude 0."""
+    data = np.array(mtz, copy=False)
+    labels = [c.label for c in mtz.columns]
+    amplitude, phase = data[:, labels.index(f)], data[:, labels.index(phi)]
+    present = ~np.isnan(amplitude) & ~np.isnan(phase)
+    names = "/".join(columns)
+    if not present.any():
+        raise MapReadError(
+            f"{path}: columns {names} hold no map: no reflection has both an amplitude and a "
+            f"phase ({np.count_nonzero(~np.isnan(amplitude))} of {len(data)} amplitudes and "
+            f"{np.count_nonzero(~np.isnan(phase))} phases given, the rest missing)"
+        )
+    if not np.any(amplitude[present] != 0):
+        raise MapReadError(
+            f"{path}: columns {names} hold no map: every amplitude of the "
+            f"{np.count_nonzero(present)} reflections with a phase is 0"
+        )
+
+
 def read_mtz_grid(
     path: Path,
     columns: tuple[str, ...] | None,
@@ -124,6 +147,7 @@ def read_mtz_grid(
         f = _weighted_amplitudes(mtz, f, columns[2])
     cell = mtz.cell
     check_cell(path, cell)
+    _check_coefficients(path, mtz, f, phi, columns)
     d_min = float(mtz.resolution_high())
     rate = max(3.0, d_min / MTZ_SPACING)
     est = cell.volume / (d_min / rate) ** 3
