@@ -214,6 +214,31 @@ def test_gemmi_message_of_several_lines_is_one_line(tmp_path, capsys):
     assert "short.pdb: not a readable model file" in err
 
 
+def waters_only(path: Path) -> Path:
+    """A PDB file of five waters and no protein."""
+    lines = [f"HETATM{k:5d}  O   HOH W{k:4d}    {10.0 + k:8.3f}{10.0:8.3f}{10.0:8.3f}  1.00 20.00"
+             "           O" for k in range(1, 6)]  # fmt: skip
+    path.write_text("\n".join(lines) + "\nEND\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    "task, role", [("place", "reference"), ("build", "reference"), ("build", "built")]
+)
+def test_evaluate_refuses_a_model_with_no_residue_to_score(tmp_path, task, role, capsys):
+    """``evaluate`` scored a reference model of waters only as 'deposited 0', recall 0.000 (over
+    no residues), and a --built one as 'built 0' with Ramachandran outliers and bond RMSZ 'nan'."""
+    waters = waters_only(tmp_path / "waters.pdb")
+    model = SAMPLE / "sample_model.cif"
+    argv = ["evaluate", "--task", task, "--map", SAMPLE / "sample_map.mtz", "--device", "cpu",
+            "--model", waters if role == "reference" else model]  # fmt: skip
+    if task == "build":
+        argv += ["--built", waters if role == "built" else model]
+    err = one_line_error(argv, capsys)
+    assert f"{waters}: the {role} model has no amino-acid residue with N, CA and C" in err
+    assert "(5 not amino acid)" in err
+
+
 # -- outputs that are inputs -----------------------------------------------------------------
 
 

@@ -21,6 +21,8 @@ from ..errors import DensityBuildError
 from ..settings import DEFAULT_TTA, weak_fragments_rule
 
 if TYPE_CHECKING:
+    import gemmi
+
     from ..build_result import BuildResult
     from ..maps import DensityMap
 from ._options import (
@@ -143,6 +145,29 @@ def _pairs(maps: list[str], models: list[str]) -> list[tuple[str, Path, Path]]:
     return pairs
 
 
+def scorable_model(path: str | Path, role: str) -> gemmi.Structure:
+    """Read a model to score or score against (``role``: "reference", "built"), refusing one
+    without an amino-acid residue with N, CA and C: its recall and precision would be over no
+    residues (waters or a ligand only, a C-alpha trace).
+
+    Raises
+    ------
+    DensityBuildError
+        Naming the file and the residues left out.
+    """
+    from ..models import backbone_residues, read_structure
+
+    st = read_structure(path)
+    residues, skipped = backbone_residues(st)
+    if len(residues) == 0:
+        left = ", ".join(f"{n} {why}" for why, n in skipped.items() if n)
+        raise DensityBuildError(
+            f"{path}: the {role} model has no amino-acid residue with N, CA and C atoms to "
+            f"score ({left or 'no residues'})"
+        )
+    return st
+
+
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print a table."""
     if args.out:
@@ -213,10 +238,9 @@ def _run_place(args: argparse.Namespace) -> int:
         rows[f"test_{d_min:g}A"] = evaluate_simulated(placer, files, d_min)
     for name, map_file, model_file in _pairs(args.map, args.model):
         from ..maps import read_map
-        from ..models import read_structure
 
-        dmap = read_map(map_file)
-        rows[name] = score_placement(placer, dmap, read_structure(model_file))
+        reference = scorable_model(model_file, "reference")
+        rows[name] = score_placement(placer, read_map(map_file), reference)
     if not rows:
         raise DensityBuildError("nothing to evaluate: give --map and/or --simulated")
     keys = ["placed", "reference", "recall_1A", "precision_1A", "recall_3A", "precision_3A",
@@ -227,7 +251,6 @@ def _run_place(args: argparse.Namespace) -> int:
 
 def _run_build(args: argparse.Namespace) -> int:
     from ..maps import read_map
-    from ..models import read_structure
     from ..symmetry import Symmetry
     from ..training.evaluate_build import compare_models
 
@@ -236,14 +259,14 @@ def _run_build(args: argparse.Namespace) -> int:
         raise DensityBuildError("--task build needs --map (a folder, or a map with --model)")
     if args.built and len(args.built) != len(pairs):
         raise DensityBuildError(f"{len(args.built)} --built for {len(pairs)} --map")
+    # every model checked before the first map is read or built
+    references = [scorable_model(model_file, "reference") for _, _, model_file in pairs]
+    given = [scorable_model(path, "built") for path in args.built]
     rows: dict[str, dict] = {}
-    for k, (name, map_file, model_file) in enumerate(pairs):
+    for k, (name, map_file, _) in enumerate(pairs):
         dmap = read_map(map_file)
-        if args.built:
-            built = read_structure(args.built[k])
-        else:
-            built = _build(dmap, args).structure()
-        rows[name] = compare_models(built, read_structure(model_file), Symmetry.of_map(dmap), dmap)
+        built = given[k] if given else _build(dmap, args).structure()
+        rows[name] = compare_models(built, references[k], Symmetry.of_map(dmap), dmap)
     keys = ["built", "deposited", "recall_1A", "precision_1A", "sequence_recovery",
             "backbone_rmsd", "all_atom_rmsd", "all_atom_rmsd_flip_blind",
             "all_atom_rmsd_in_density", "all_atom_rmsd_clash_free", "far_residues",
