@@ -152,6 +152,17 @@ def test_a_voxel_spacing_no_map_has_is_refused(tmp_path, edges, shape, fragment,
     assert fragment in one_line_error(["info", path], capsys)
 
 
+@pytest.mark.parametrize("ispg", [1, 19], ids=["cryo-EM", "crystal"])
+@pytest.mark.parametrize("origin", [1e30, 1e12])
+def test_mrc_origin_far_beyond_any_map_is_refused(tmp_path, ispg, origin, capsys):
+    """A crystal map whose header ORIGIN is 1e30 A was read, and every atom of a model then
+    sampled the same garbage point (1e30 A - 1e30 A): 'mean density -0.65 sigma'."""
+    path = mrc(tmp_path / "m.mrc", ispg=ispg, origin=(origin, origin, origin))
+    with pytest.raises(MapReadError, match=r"ORIGIN .* lies over 100,000 A from 0"):
+        read_map(path)
+    one_line_error(["info", path, SAMPLE / "sample_model.cif"], capsys)
+
+
 def sample_mtz_with(path: Path, column: str, value: float) -> Path:
     """The sample map's MTZ with every value of ``column`` set to ``value`` (NaN: missing)."""
     m = gemmi.read_mtz_file(str(SAMPLE / "sample_map.mtz"))
@@ -203,6 +214,23 @@ def test_model_with_nan_coordinates_is_refused(tmp_path, capsys):
         ["classify", SAMPLE / "sample_map.mtz", "--boxes-from", path, "--out", out], capsys
     )
     assert "nan.pdb" in err and not out.exists()
+
+
+@pytest.mark.parametrize("far", [1e30, 1e12])
+def test_model_with_coordinates_far_beyond_any_map_is_refused(tmp_path, far, capsys):
+    """An mmCIF atom at (1e30, 1e30, 1e30) A was read: ``classify`` cut its residue's box at a
+    point no map has and 'classified' it, ``info`` counted it in the mean density."""
+    st = gemmi.read_structure(str(SAMPLE / "sample_model.cif"))
+    st[0][0][0][0].pos = gemmi.Position(far, far, far)
+    path = tmp_path / "far.cif"
+    st.make_mmcif_document().write_file(str(path))
+    with pytest.raises(ModelReadError, match=r"1 atom.* over 100,000 A from 0"):
+        read_model(path)
+    out = tmp_path / "p.json"
+    err = one_line_error(
+        ["classify", SAMPLE / "sample_map.mtz", "--boxes-from", path, "--out", out], capsys
+    )
+    assert "far.cif" in err and not out.exists()
 
 
 def test_gemmi_message_of_several_lines_is_one_line(tmp_path, capsys):

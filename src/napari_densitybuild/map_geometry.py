@@ -27,6 +27,11 @@ CELL_EDGE_RANGE = (2.0, 20_000.0)
 #: for low-resolution cryo-EM, 10-30 A for binned tomograms. A grid point every 0.01 A or every
 #: 50 A (a whole protein domain) is not a density map but a wrong cell or grid in the header.
 VOXEL_RANGE = (0.01, 50.0)
+#: Farthest (Angstrom, along x, y or z) a map's origin or a model's atom can be from 0: five of
+#: the longest cell edges accepted (:data:`CELL_EDGE_RANGE`), and ten times what the PDB format
+#: can write (9999.999 A). Positions farther out are header or file faults; in float arithmetic
+#: they also leave nothing of the map's sub-Angstrom detail (1e30 A - 1e30 A is 0).
+FARTHEST = 100_000.0
 
 
 def check_cell(path: Path, cell: gemmi.UnitCell, grid: Sequence[int] | None = None) -> None:
@@ -66,6 +71,22 @@ def check_cell(path: Path, cell: gemmi.UnitCell, grid: Sequence[int] | None = No
             f"{'x'.join(str(int(n)) for n in grid)} points gives voxels of "
             f"{' x '.join(f'{v:.3g}' for v in spacing)} A, not a density map's {low:g}-{high:g} "
             "A; fix the file's cell or grid sampling (MX, MY, MZ)"
+        )
+
+
+def check_origin(path: Path, origin: Sequence[float]) -> None:
+    """Refuse a map origin (x, y, z, Angstrom) farther than :data:`FARTHEST` from 0.
+
+    Raises
+    ------
+    MapReadError
+        Saying which origin the file's header gives.
+    """
+    if np.max(np.abs(np.asarray(origin, dtype=float))) > FARTHEST:
+        shown = " ".join(f"{v:g}" for v in origin)
+        raise MapReadError(
+            f"{path}: the header's ORIGIN ({shown}) lies over {FARTHEST:,.0f} A from 0, farther "
+            "than any map reaches; fix the file's origin"
         )
 
 

@@ -15,7 +15,7 @@ import gemmi
 import numpy as np
 
 from .errors import MapReadError
-from .map_geometry import check_cell
+from .map_geometry import check_cell, check_origin
 
 if TYPE_CHECKING:
     from .density_map import DensityMap
@@ -256,6 +256,7 @@ def read_mrc_array(path: Path, max_voxels: int) -> dict:
     origin = [float(h.origin.x), float(h.origin.y), float(h.origin.z)]
     if not np.all(np.isfinite(origin)):
         origin = [0.0, 0.0, 0.0]
+    check_origin(path, origin)
     notes = [f"header problems accepted: {problems.getvalue().strip().rstrip(';')}"]
     notes = notes if problems.getvalue() else []
     crystal = sg_number > 1 or not np.allclose(angles, 90)

@@ -16,6 +16,7 @@ import gemmi
 import numpy as np
 
 from .errors import ModelReadError
+from .map_geometry import FARTHEST
 from .residues import ATOM_ALIASES, HEAVY_ATOMS, MAX_ATOMS, PARENT
 
 if TYPE_CHECKING:
@@ -125,21 +126,27 @@ def read_structure(path: str | Path) -> gemmi.Structure:
 
 
 def _check_coordinates(path: Path, model: gemmi.Model) -> None:
-    """Refuse a model with an atom whose coordinates are not numbers (NaN or infinite).
+    """Refuse a model with an atom whose coordinates are not numbers (NaN or infinite), or lie
+    farther from 0 than any map reaches (:data:`~.map_geometry.FARTHEST`).
 
     Raises
     ------
     ModelReadError
         Naming the first such atom and how many there are.
     """
-    bad = [(ch.name, res, a.name) for ch in model for res in ch for a in res
-           if not all(np.isfinite(a.pos.tolist()))]  # fmt: skip
-    if bad:
-        chain, res, atom = bad[0]
-        raise ModelReadError(
-            f"{path}: {len(bad)} atom(s) have coordinates that are not numbers (NaN or "
-            f"infinite), the first {atom} of {res.name} {chain}{res.seqid.num}; fix or remove them"
-        )
+    atoms = [(ch.name, res, a) for ch in model for res in ch for a in res]
+    xyz = np.array([a.pos.tolist() for _, _, a in atoms], dtype=float).reshape(-1, 3)
+    for bad, what in (
+        (~np.isfinite(xyz).all(1), "coordinates that are not numbers (NaN or infinite)"),
+        (np.abs(xyz).max(1, initial=0.0) > FARTHEST,
+         f"coordinates over {FARTHEST:,.0f} A from 0, farther than any map reaches"),
+    ):  # fmt: skip
+        if bad.any():
+            chain, res, atom = atoms[int(np.argmax(bad))]
+            raise ModelReadError(
+                f"{path}: {int(bad.sum())} atom(s) have {what}, the first {atom.name} of "
+                f"{res.name} {chain}{res.seqid.num}; fix or remove them"
+            )
 
 
 def atom_table(st: gemmi.Structure, hydrogens: bool = False) -> AtomTable:
