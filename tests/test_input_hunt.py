@@ -163,6 +163,16 @@ def test_mrc_origin_far_beyond_any_map_is_refused(tmp_path, ispg, origin, capsys
     one_line_error(["info", path, SAMPLE / "sample_model.cif"], capsys)
 
 
+@pytest.mark.parametrize("start", [2_000_000_000, -2_000_000_000])
+def test_mrc_start_far_beyond_any_map_is_refused(tmp_path, start, capsys):
+    """A cryo-EM box whose NXSTART, NYSTART, NZSTART put its data 2e9 A from 0 was read (every
+    model 'outside the map', coordinates there beyond float32's sub-Angstrom detail)."""
+    path = mrc(tmp_path / "m.mrc", nxstart=start, nystart=start, nzstart=start)
+    with pytest.raises(MapReadError, match="over 100,000 A from 0"):
+        read_map(path)
+    assert "NXSTART" in one_line_error(["info", path], capsys)
+
+
 def sample_mtz_with(path: Path, column: str, value: float) -> Path:
     """The sample map's MTZ with every value of ``column`` set to ``value`` (NaN: missing)."""
     m = gemmi.read_mtz_file(str(SAMPLE / "sample_map.mtz"))

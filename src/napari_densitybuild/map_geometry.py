@@ -90,6 +90,24 @@ def check_origin(path: Path, origin: Sequence[float]) -> None:
         )
 
 
+def check_region(path: Path, lo: np.ndarray, hi: np.ndarray) -> None:
+    """Refuse a map whose data (world box ``lo`` to ``hi``, x, y, z) reach farther than
+    :data:`FARTHEST` from 0: a header's start (NXSTART...) or origin that no map has.
+
+    Raises
+    ------
+    MapReadError
+        Saying where the header puts the data.
+    """
+    if max(np.max(np.abs(lo)), np.max(np.abs(hi))) > FARTHEST:
+        shown = " to ".join(", ".join(f"{v:g}" for v in corner) for corner in (lo, hi))
+        raise MapReadError(
+            f"{path}: the header puts the map's data at x, y, z {shown} A, over "
+            f"{FARTHEST:,.0f} A from 0, farther than any map reaches (its NXSTART, NYSTART, "
+            "NZSTART or ORIGIN); fix the file's header"
+        )
+
+
 def cell_bounding_box(cell: gemmi.UnitCell) -> tuple[np.ndarray, np.ndarray]:
     """Cartesian bounding box (x, y, z min and max) of the parallelepiped of one unit cell."""
     corners = np.array(

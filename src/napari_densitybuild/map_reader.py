@@ -14,6 +14,7 @@ import numpy as np
 
 from .density_map import DensityMap
 from .errors import MapReadError
+from .map_geometry import check_region
 from .mapfiles import fill_by_symmetry, read_mrc_array, read_mtz_grid
 
 #: Largest map (voxels) read into memory; above it the reader refuses with the size.
@@ -157,6 +158,8 @@ def _from_mrc(path: Path, max_voxels: int) -> DensityMap:
          .tolist() for i in (0, 1) for j in (0, 1) for k in (0, 1)]
     )  # fmt: skip
     data_min, data_max = corners.min(0) + offset, corners.max(0) + offset
+    if kind == "em" or not covers_cell:  # where the data lie matters (no periodic cell)
+        check_region(path, data_min, data_max)
     if kind == "xray" and not covers_cell:
         # an asymmetric unit or a box of a crystal map: its symmetry copies fill the cell
         filled = fill_by_symmetry(full, covered, cell, grid.spacegroup)
