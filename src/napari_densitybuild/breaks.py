@@ -3,7 +3,7 @@ nearest start of another piece of chain across the gap (crystal copies included)
 
 A crystallographer goes through the breaks of a model as through its doubtful residues: a
 start a peptide's length away (3-4 A) is a gap to close, one 5-10 A away may be a residue built
-on both sides or a stray end (docs/build.md, "Stray fragment ends"), none near is a true
+on both sides or a stray end (docs/build/fragments.md, "Stray fragment ends"), none near is a true
 terminus or a loop the map does not show.
 
 Examples

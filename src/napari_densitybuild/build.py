@@ -78,8 +78,8 @@ StageProgress = Callable[[str, int, int], None]
 STAGES = ("place", "classify", "sequence", "refine", "reclassify", "refine_again",
           "frame_search", "assemble", "settle")  # fmt: skip
 #: L-BFGS iterations of each refinement round in the passes before the last (whose refinement
-#: frames the next pass's boxes) and in the last pass (docs/build.md, "Longer refinement in
-#: the passes").
+#: frames the next pass's boxes) and in the last pass (docs/build/refinement.md, "Longer refinement
+#: in the passes").
 FRAMING_ITERATIONS = 30
 LAST_PASS_ITERATIONS = 30
 

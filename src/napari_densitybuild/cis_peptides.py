@@ -4,7 +4,7 @@ About 5 % of the peptides before a proline are cis (C-alphas 2.97 A apart instea
 The trace steps between C-alphas about 0.4 A off, so most cis links come out at trans length,
 refinement keeps them trans, and the proline's N ends 1.2-1.8 A from where the map has it (on
 the 13 real rule maps, builds with the sequence made 3 of the 11 deposited cis prolines whose
-residues they linked cis; docs/build.md, "Cis prolines rebuilt after the build").
+residues they linked cis; docs/build/peptides.md, "Cis prolines rebuilt after the build").
 
 For each trans link into a proline, :func:`peptide_candidate` rebuilds the peptide unit as a
 cis one: the two C-alphas moved along their axis to the cis distance, the unit (C, O, N from

@@ -13,7 +13,7 @@ it brought the backbone 10-20 % closer to the deposited atoms than trilinear rea
 0.4 A grid, and as close as a 0.25 A grid read trilinearly, at a quarter of its memory.
 Builds read the map cubically in their last short refinement (:mod:`.settle`); the passes, whose
 discrete moves (turns, flips, refits) were tuned on trilinear values, keep the trilinear
-reading (:data:`INTERPOLATION`; docs/build.md, "Reading the map between grid nodes").
+reading (:data:`INTERPOLATION`; docs/build/refinement.md, "Reading the map between grid nodes").
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Trans links into residues typed otherwise that may be prolines, tried as cis prolines.
 
 Without a sequence, about half the deposited cis prolines of the real rule maps were built as
-trans links into a serine, threonine or glycine (docs/build.md, "Cis prolines rebuilt after the
-build"): the trans-built frame puts N and the ring where a proline's are not, and the box cut
+trans links into a serine, threonine or glycine (docs/build/peptides.md, "Cis prolines rebuilt after
+the build"): the trans-built frame puts N and the ring where a proline's are not, and the box cut
 in it looks like a small residue. :mod:`.cis_peptides` tries only residues typed PRO. Here, in
 builds without a sequence, each trans link into a residue typed otherwise whose proline
 probability is at least :data:`PRO_FLOOR` is tried once more with that residue made a proline
@@ -12,7 +12,7 @@ rebuilt cis (:func:`~.cis_peptides.peptide_candidate`), refined locally as
 mean map over the two residues' atoms is higher than as built (its own type, trans, refined
 the same way) by over :data:`RETYPE_MARGIN` sigma. Links at a fragment's ends are not tried:
 on the rule maps the only residues wrongly made prolines were a fragment's second residue,
-which only the link held (docs/build.md, "Cis prolines among residues typed otherwise").
+which only the link held (docs/build/peptides.md, "Cis prolines among residues typed otherwise").
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ real maps about 1 peptide in 20 differed from the deposited model by 2.5-3.7 A a
 Turning the unit about the CA(i)-CA(i+1) axis moves O by up to about 3.5 A and C, N by well
 under 1 A; refinement then restores ideal geometry. The full flip is tried, or every turn of
 :data:`TURN_ANGLES` (a built carbonyl that is wrong is most often 60-165 degrees from the
-deposited one, not a full flip: docs/build.md, "Peptide units turned by any angle"), and the
-one that puts O in the highest density is kept where the map there is higher than at the
+deposited one, not a full flip: docs/build/peptides.md, "Peptide units turned by any angle"), and
+the one that puts O in the highest density is kept where the map there is higher than at the
 present O by ``margin`` sigma.
 """
 

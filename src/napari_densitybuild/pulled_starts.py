@@ -18,7 +18,7 @@ summed at C and O, for 16 of 240 last residues of the same builds, all 16 matchi
 :func:`without_pulled` leaves those first (with ``ends``, last) residues out and, given the
 map, refines the residues beside them again (rotamer fit and start turns, with end turns at the
 ends; every other atom held), so the new first residue's N (last residue's C and O) can turn
-into its density (docs/build.md, "Fragment starts that pull the next N out of density" and
+into its density (docs/build/fragments.md, "Fragment starts that pull the next N out of density" and
 "Fragment ends that pull the C and O before them out of density").
 """
 

@@ -48,69 +48,72 @@ DEFAULT_TRIM_LINKS = True
 #: With a sequence, builds search the frames of residues whose sequence type the classifier
 #: doubts again (``frame_search``; ``--no-frame-search``: not): on 13 real maps with their
 #: sequences, in two draws, backbone and all-atom RMSD sums fell, no match or type was lost
-#: and fewer residues clashed (docs/build.md, "Frames searched again").
+#: and fewer residues clashed (docs/build/types.md, "Frames searched again").
 DEFAULT_FRAME_SEARCH = True
 #: Which build passes' refinement turns peptide units by any angle about their C-alpha axis
 #: where the carbonyl O fits the map better (``peptide_turns``: "last", "every" or "none"; the
 #: others try the full flip alone). "every": with the short fragments in impossible contact left
 #: out (``DEFAULT_CLASHING_FRAGMENTS``), on 13 real maps in two draws, both modes, backbone and
 #: all-atom RMSD sums, residues over 1 A off and Ramachandran outliers fell and no match or
-#: type was lost (docs/build.md, "Peptide units turned by any angle" and "Short fragments in
-#: impossible contact"); on the three held-out maps the backbone error fell without a sequence
-#: but the all-atom error did not (docs/build.md, "Without a sequence", "With the sequence").
+#: type was lost (docs/build/peptides.md, "Peptide units turned by any angle", and
+#: docs/build/fragments.md, "Short fragments in impossible contact"); on the three held-out
+#: maps the backbone error fell without a sequence but the all-atom error did not
+#: (docs/build.md, "Without a sequence", "With the sequence").
 PEPTIDE_TURNS = ("none", "last", "every")
 DEFAULT_PEPTIDE_TURNS = "every"
 #: With a sequence and ``DEFAULT_TRIM_LINKS``, builds leave out fragment ends that strayed past
 #: a chain break (``stray_ends``; ``--no-trim-links``: not): on 13 real maps with their
 #: sequences, in two draws, 13-14 residues that matched no deposited one went and nothing else
 #: changed; since 2026-12-06 the residues beside them are refined again, which passed the same
-#: rule (docs/build.md, "Stray fragment ends").
+#: rule (docs/build/fragments.md, "Stray fragment ends").
 DEFAULT_STRAY_ENDS = True
 #: With ``DEFAULT_TRIM_LINKS``, builds leave out fragment starts that pull the next residue's N
 #: out of density (``pulled_starts``; ``--no-trim-links``: not): on 13 real maps, two fresh
 #: draws in each mode, 10-14 built residues that matched nothing went per sweep, matched and
 #: correctly typed residues rose, and backbone and all-atom sums, clashing and Ramachandran
-#: outlier residues fell (docs/build.md, "Fragment starts that pull the next N out of
+#: outlier residues fell (docs/build/fragments.md, "Fragment starts that pull the next N out of
 #: density").
 DEFAULT_PULLED_STARTS = True
 #: With ``DEFAULT_TRIM_LINKS``, leave out fragment ends that pull the C and O of the residue
 #: before out of density and turn the new ends (``pulled_ends``): off until judged on the 13
-#: real maps (docs/build.md, "Fragment ends that pull the C and O before them out of density").
+#: real maps (docs/build/fragments.md, "Fragment ends that pull the C and O before them out of
+#: density").
 DEFAULT_PULLED_ENDS = False
 #: With a sequence, builds build the one or two residues the numbering shows missing between
 #: fragments of one chain where the map shows them (``fill_gaps``; ``--no-fill-gaps``: not): on
 #: 13 real maps with their sequences, in two draws, 3 residues were built, all at their
-#: deposited place and type, and nothing else changed (docs/build.md, "Gaps filled").
+#: deposited place and type, and nothing else changed (docs/build/chains.md, "Gaps filled").
 DEFAULT_FILL_GAPS = True
 #: Without a sequence, builds link each fragment's end to the nearest other start through the
 #: one or two new residues the map shows between them (``link``; ``--no-link``: not): on 13 real
 #: maps, in two draws, 4 and 6 residues were built, every one at a deposited residue, chains
-#: stayed one deposited copy each, and nothing else changed (docs/build.md, "Fragments linked").
+#: stayed one deposited copy each, and nothing else changed (docs/build/chains.md, "Fragments
+#: linked").
 DEFAULT_LINK = True
 #: Builds try each trans link into a proline again as a cis peptide after the last step and keep
 #: it cis where the two residues' atoms sit in higher density (``cis_prolines``;
 #: ``--no-cis-prolines``: not): on 13 real maps, in three draws, both modes, 37 deposited cis
 #: prolines more were built cis and none where the deposited peptide is trans; backbone and
 #: all-atom RMSD sums, residues over 1 A off, clashing and Ramachandran outliers fell, and no
-#: match or type was lost (docs/build.md, "Cis prolines rebuilt after the build").
+#: match or type was lost (docs/build/peptides.md, "Cis prolines rebuilt after the build").
 DEFAULT_CIS_PROLINES = True
 #: Without a sequence, builds then try the trans links inside fragments into residues the
 #: classifier typed otherwise but gave some proline probability as cis prolines, and keep those
 #: the map clearly prefers so (``doubted_prolines``; off with ``--no-cis-prolines``): on 13
 #: real maps, in three fresh draws, 11 residues were made prolines, all at deposited cis
-#: prolines, 11 more typed right, and the backbone sum fell (docs/build.md, "Cis prolines among
-#: residues typed otherwise, without a sequence").
+#: prolines, 11 more typed right, and the backbone sum fell (docs/build/peptides.md, "Cis prolines
+#: among residues typed otherwise, without a sequence").
 DEFAULT_DOUBTED_PROLINES = True
 #: Builds end with one short round of refinement of every atom (``settle``; ``--no-settle``:
 #: not): on 13 real maps, in three draws of each mode, backbone and all-atom RMSD sums,
 #: clashing and Ramachandran outlier residues fell, and no match or type was lost
-#: (docs/build.md, "A last short refinement").
+#: (docs/build/refinement.md, "A last short refinement").
 DEFAULT_SETTLE = True
 #: With ``DEFAULT_SETTLE``, refit side chains with an atom out of density once more before
 #: the last round (``final_rotamers``; None: where a sequence is given, whose types change
 #: residues after the passes). With a sequence, on 13 real maps in two fresh draws, the summed
 #: all-atom RMSD fell 0.7 % and residues over 1 A off by 6, backbone unchanged within 0.001 A
-#: (rule 3); without one it did not help (docs/build.md, "A last rotamer fit").
+#: (rule 3); without one it did not help (docs/build/side_chains.md, "A last rotamer fit").
 DEFAULT_FINAL_ROTAMERS: bool | None = None
 
 #: Below this mean map value (sigma) at a model's C-alphas, ``classify`` and Review model ask

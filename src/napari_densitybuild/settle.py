@@ -12,7 +12,8 @@ ideal geometry, no torsion terms) is soft along torsions, and a minimisation run
 atoms along them into the noise of the map (the deposited models themselves move 0.11-0.18 A
 under 100 iterations, 0.08-0.10 A under 30). Judged on three fresh draws in each mode, with
 and without a sequence, it lowered the summed backbone and all-atom RMSD, clashes and
-Ramachandran outliers and lost no match or type (docs/build.md, "A last short refinement").
+Ramachandran outliers and lost no match or type (docs/build/refinement.md, "A last short
+refinement").
 
 This round reads the map by cubic interpolation between the grid nodes
 (:data:`SETTLE_INTERPOLATION`; :mod:`.density_field`), where the passes read it trilinearly,
@@ -20,7 +21,7 @@ whose maxima sit on grid nodes: it takes the atoms from the nodes to the map's o
 saved builds of one draw in each mode (13 real maps) that lowered the summed backbone RMSD by
 3-5 % and the all-atom RMSD by 1 %, where a second trilinear round changed nothing; reading the
 map cubically in the passes as well moved their discrete choices (start turns, types) and lost
-matches (docs/build.md, "Reading the map between grid nodes").
+matches (docs/build/refinement.md, "Reading the map between grid nodes").
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ refines the residues beside it again (rotamer fit and start turns, every other a
 new fragment start whose N the stray residue had pulled out of density can turn back into it.
 Joining the two fragments across the gap did more harm than good; refining the residues beside
 did too, by one clashing residue, until short clashing fragments were left out and peptides
-turned in every pass (2026-12-06: then it passed, docs/build.md, "Stray fragment ends"); and
-without a sequence, where only geometry and confidence can tell the stray one, a right residue
+turned in every pass (2026-12-06: then it passed, docs/build/fragments.md, "Stray fragment ends");
+and without a sequence, where only geometry and confidence can tell the stray one, a right residue
 went once.
 
 Examples

@@ -19,7 +19,7 @@ the deposited one with N and CA within 1 A. ``turn_fragment_termini(..., ends=Tr
 O and the side chain about N-CA the same way, scored by the map at C, O and CB. Builds do not
 use it: on the 13 real maps it failed both rules it was held to (over three fresh draws it
 lowered the backbone error with a sequence but raised it without one); ``refine(end_turns=True)``
-turns it on for measurement (docs/build.md, "Fragment-end turns").
+turns it on for measurement (docs/build/fragments.md, "Fragment-end turns").
 """
 
 from __future__ import annotations
