@@ -277,6 +277,26 @@ def test_evaluate_refuses_a_model_with_no_residue_to_score(tmp_path, task, role,
     assert "(5 not amino acid)" in err
 
 
+def test_a_sequence_of_unknown_residues_only_is_refused(tmp_path, capsys):
+    """A FASTA file whose protein record is all X was built with: nothing aligned, and the note
+    asked whether the sequence was this map's protein."""
+    from napari_densitybuild.sequence import protein_sequences
+
+    path = tmp_path / "x.fasta"
+    path.write_text(">unknown\n" + "X" * 70 + "\n")
+    out = tmp_path / "m.cif"
+    err = one_line_error(
+        ["build", SAMPLE / "sample_map.mtz", "--sequence", path, "--out", out, "--device", "cpu"],
+        capsys,
+    )
+    assert "no protein sequence has a known amino acid (only X)" in err and not out.exists()
+    path.write_text(">a\nXXXBZ\n>b\nLQIFVKTLTGK\n")  # with a real one: left out with a note
+    notes: list[str] = []
+    assert protein_sequences(path, notes.append) == ["LQIFVKTLTGK"]
+    assert notes == [f"sequence 'a' of {path} has no known amino acid (only BXZ): left out of "
+                     "the alignment"]  # fmt: skip
+
+
 # -- outputs that are inputs -----------------------------------------------------------------
 
 

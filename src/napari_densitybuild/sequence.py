@@ -110,22 +110,34 @@ def is_nucleic(seq: str, name: str = "") -> bool:
 
 def protein_sequences(path: str | Path, note: Callable[[str], None] | None = None) -> list[str]:
     """The protein sequences of a FASTA file (:func:`read_fasta`): DNA and RNA records
-    (:func:`is_nucleic`) are left out, each with a ``note``.
+    (:func:`is_nucleic`), and records with none of the 20 amino acids (all X: nothing to align
+    to), are left out, each with a ``note``.
 
     Raises
     ------
     DensityBuildError
-        As :func:`read_fasta` does, and where no record is a protein.
+        As :func:`read_fasta` does, and where no record is a protein with a known amino acid.
     """
     records = read_fasta(path)
     nucleic = [is_nucleic(seq, name) for name, seq in records]
     if all(nucleic):
         raise DensityBuildError(f"{path}: every sequence is DNA or RNA; a protein sequence is "
                                 "needed (or build without one)")  # fmt: skip
-    for (name, _), na in zip(records, nucleic):
-        if na and note is not None:
+    unknown = [not na and not set(seq) & set(LETTERS) for (_, seq), na in zip(records, nucleic)]
+    if all(na or unk for na, unk in zip(nucleic, unknown)):
+        letters = "".join(sorted({c for (_, seq), unk in zip(records, unknown) if unk
+                                  for c in seq}))  # fmt: skip
+        raise DensityBuildError(
+            f"{path}: no protein sequence has a known amino acid (only {letters}): nothing to "
+            "align the build to; give the sequence, or build without one"
+        )
+    for (name, seq), na, unk in zip(records, nucleic, unknown):
+        if note is not None and na:
             note(f"sequence {name!r} of {path} is DNA or RNA: left out of the alignment")
-    return [seq for (_, seq), na in zip(records, nucleic) if not na]
+        elif note is not None and unk:
+            note(f"sequence {name!r} of {path} has no known amino acid (only "
+                 f"{''.join(sorted(set(seq)))}): left out of the alignment")  # fmt: skip
+    return [seq for (_, seq), na, unk in zip(records, nucleic, unknown) if not (na or unk)]
 
 
 def model_fasta(structure: gemmi.Structure, name: str) -> str:
