@@ -34,6 +34,7 @@ from .errors import DensityBuildError
 from .frame_search import refit_doubted
 from .gap_fill import fill_gaps as fill_sequence_gaps
 from .joins import join_fragments, mend_junctions, trim_short_links
+from .junctions import open_junctions as open_unjoined
 from .links import link_fragments
 from .maps import DensityMap
 from .ncs import EDGE_DEPTH, average_copies, ncs_groups
@@ -55,6 +56,7 @@ from .settings import (
     DEFAULT_JOIN,
     DEFAULT_LINK,
     DEFAULT_NCS,
+    DEFAULT_OPEN_JUNCTIONS,
     DEFAULT_PASSES,
     DEFAULT_PEPTIDE_TURNS,
     DEFAULT_PULLED_ENDS,
@@ -168,6 +170,7 @@ def build(
     pulled_starts: bool = DEFAULT_PULLED_STARTS,
     pulled_ends: bool = DEFAULT_PULLED_ENDS,
     fill_gaps: bool = DEFAULT_FILL_GAPS,
+    open_junctions: bool = DEFAULT_OPEN_JUNCTIONS,
     link: bool = DEFAULT_LINK,
     peptide_turns: str = DEFAULT_PEPTIDE_TURNS,
     cis_prolines: bool = DEFAULT_CIS_PROLINES,
@@ -243,6 +246,10 @@ def build(
     fill_gaps
         With a sequence, build the one or two residues its numbers show missing between two
         fragments of one chain where the map shows them (:mod:`.gap_fill`).
+    open_junctions
+        With a sequence and ``fill_gaps``, where a fragment ends at residue n and another of the
+        same molecule starts at n + 1 without a peptide between them, leave out the one in
+        weaker density, so that the gap fill builds it again (:mod:`.junctions`).
     link
         Without a sequence, link each fragment's end to the nearest start of another through
         the one or two new residues the map shows between them (:mod:`.links`).
@@ -386,6 +393,9 @@ def build(
             mend_junctions(result, junction, dmap)
     if link and not sequences:
         result = link_fragments(result, dmap, classifier, sym, do_refine)
+    if sequences and fill_gaps and open_junctions:
+        result, kept = open_unjoined(result, aligned, sequences, sym, dmap, do_refine)
+        aligned = aligned[kept]
     if sequences:
         result = sequence_chains(result, sym, sequences)
         if fill_gaps:

@@ -1,0 +1,103 @@
+"""Junctions the trace left unlinked, opened for the gap fill (builds with a sequence).
+
+Where one fragment ends at residue n and another fragment of the same molecule starts at n + 1,
+the two residues are neighbours in the chain, yet the build did not join them: the end's C lies
+further from the next N than a peptide allows (:data:`.joins.JOIN_MAX_CN`). Pulling them
+together by refinement drags both over (docs/build/chains.md, "Joining consecutively numbered
+fragments whose C and N lie apart": measured, not built). In the builds of 13 real maps one of
+the two residues is off and the other right: a fragment start whose N points away from the
+chain (its side chain then framed wrong, as a TRP 6.8 A off), or an end whose C and O do. The
+wrong one sits in weaker density. :func:`open_junctions` leaves that one out, so the chain step
+gathers the two pieces with one residue missing between them (:mod:`.seq_chains`) and the gap
+fill builds it again along the density between its neighbours (:mod:`.gap_fill`),
+peptide-linked both ways.
+
+Examples
+--------
+>>> result, kept = open_junctions(result, aligned, sequences, sym, dmap)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .build_result import atom_bounds, backbone_of
+from .joins import leave_out
+from .seq_chains import STEP, molecules
+
+if TYPE_CHECKING:
+    from .build_result import BuildResult
+    from .maps import DensityMap
+    from .symmetry import Symmetry
+
+#: Farthest C-alphas (A) of a junction's two residues: one residue's reach either side of the
+#: one left out, so the two pieces can be gathered and the gap filled.
+REACH = 2 * STEP
+
+
+def junctions(result: BuildResult, sequences: list[str], sym: Symmetry) -> list[tuple[int, int]]:
+    """(end, start) residue indices of every fragment end numbered just before another
+    fragment's start of the same molecule (records of one molecule among ``sequences``:
+    :func:`.seq_chains.molecules`), whose C-alphas lie within :data:`REACH` (crystal copies
+    included)."""
+    if result.record is None or not len(result):
+        return []
+    fr = result.trace.fragment
+    rec = np.where(result.record >= 0, molecules(sequences)[np.maximum(result.record, 0)], -1)
+    ca = backbone_of(result.model)[1]
+    firsts = np.flatnonzero(np.r_[True, fr[1:] != fr[:-1]])
+    lasts = np.r_[firsts[1:] - 1, len(fr) - 1]
+    by_start = {(int(rec[s]), int(result.seqid[s])): int(s) for s in firsts
+                if rec[s] >= 0 and not result.icode[s]}  # fmt: skip
+    out = []
+    for e in lasts:
+        if rec[e] < 0 or result.icode[e]:
+            continue
+        s = by_start.get((int(rec[e]), int(result.seqid[e]) + 1))
+        if s is None or fr[s] == fr[e]:
+            continue
+        img = sym.images(ca[s][None], box=(ca[e] - REACH, ca[e] + REACH))
+        if len(img["xyz"]) and np.linalg.norm(img["xyz"] - ca[e], axis=1).min() <= REACH:
+            out.append((int(e), s))
+    return out
+
+
+def backbone_density(result: BuildResult, dmap: DensityMap, residues: np.ndarray) -> np.ndarray:
+    """Mean map value (sigma) at the N, CA, C and O of each of ``residues`` (each residue's
+    first four atoms; N, CA and C where the fourth is not its O)."""
+    m = result.model
+    first = atom_bounds(m)[0][residues]
+    idx = first[:, None] + np.arange(4)
+    has_o = m.atom[np.minimum(idx[:, 3], len(m) - 1)] == "O"
+    rho = dmap.sample_points(m.xyz[np.minimum(idx, len(m) - 1)].reshape(-1, 3)).reshape(-1, 4)
+    return np.where(has_o, rho.mean(1), rho[:, :3].mean(1))
+
+
+def open_junctions(
+    result: BuildResult,
+    aligned: np.ndarray,
+    sequences: list[str],
+    sym: Symmetry,
+    dmap: DensityMap,
+    refine: bool = True,
+) -> tuple[BuildResult, np.ndarray]:
+    """``result`` without one residue of each of its :func:`junctions`, the one whose backbone
+    sits in lower density (:func:`backbone_density`); with ``refine``, the residues beside it
+    refined again against ``dmap``.
+
+    Returns
+    -------
+    tuple
+        The result (``report["junctions_opened"]`` set, its counts updated with ``aligned``)
+        and the (N,) mask of the residues kept.
+    """
+    pairs = junctions(result, sequences, sym)
+    drop = np.zeros(len(result), dtype=bool)
+    if pairs:
+        ends, starts = np.array(pairs).T
+        weaker = backbone_density(result, dmap, starts) < backbone_density(result, dmap, ends)
+        drop[np.where(weaker, starts, ends)] = True
+    result.report["junctions_opened"] = int(drop.sum())
+    return leave_out(result, aligned, drop, dmap if refine else None)
