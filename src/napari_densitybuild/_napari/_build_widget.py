@@ -11,7 +11,8 @@ deleted points delete residues; moved points are placed again where they were dr
 tooltip.
 
 A model stays on the map it was built into, and a new model replaces one as an undoable step
-(:mod:`._model_on_map`).
+(:mod:`._model_on_map`). A panel opened again on a viewer (its dock was closed) carries on with
+the model on screen; one panel at a time works on a viewer's model (:mod:`._live_session`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from ..session import Session
 from ._box_edits import BoxEdits
 from ._docking import ReleasedWithDock
 from ._layer_sync import LayerSync
+from ._live_session import REFUSAL, join
 from ._map_cache import kept_map
 from ._model_on_map import ModelOnMap, in_job
 from ._reader import notify_error, notify_warning
@@ -85,7 +87,10 @@ class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
         self.session: Session | None = None
         self.runner = TaskRunner(self)
         self.controls = DensityControls(napari_viewer)
-        self.sync = LayerSync(napari_viewer, self)
+        live = join(napari_viewer, self)  # the viewer's model on screen, taken over
+        #: Whether the panel is off: another open panel works on the viewer's model.
+        self.refused = False
+        self.sync = live or LayerSync(napari_viewer, self)
         self.buttons = {name: QPushButton(name) for name in BUTTONS}
         self.refine_box = QCheckBox("refine atoms against the map")
         self.refine_box.setChecked(True)
@@ -134,14 +139,21 @@ class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
         self.runner.stopped.connect(lambda *_: self._map_changed_later())
         self.boxes = BoxEdits(self)
         self._enable(True)
+        if live is None:
+            self._refuse()
+            return
         self._follow_maps(True)
+        self._carry_on()
         self._on_map_changed()
 
     # -- the dock closing and opening ------------------------------------------------------------
     def release(self) -> None:
         """The dock closed: stop the running job (at its next progress report), give the map
         back whole and shown, and leave the model's layers as they are, no longer tied to the
-        widget (edits made to them afterwards start no job; the session is in its autosave)."""
+        widget (edits made to them afterwards start no job; the session is in its autosave, and
+        a panel opened again takes it up)."""
+        if self.refused:
+            return  # (it let go of the viewer when it was refused)
         self.runner.cancel()
         self.review.corrections.cancel()
         self.boxes.stop()
@@ -150,10 +162,46 @@ class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
         self.sync.release()
 
     def attach(self) -> None:
-        """Docked again: control the map and follow the boxes layer again."""
+        """Docked again: control the map and follow the boxes layer again, carrying on with the
+        model on screen (another panel may have changed it meanwhile); refused where another
+        open panel works on it."""
+        live = join(self.viewer, self)
+        if live is None:
+            self._refuse()
+            return
+        if self.refused:
+            self.refused = False
+            self.setEnabled(True)
+            self.status.setText("")
+        self.sync = live
         self.controls.attach()
         self.sync.attach()
         self._follow_maps(True)
+        self._carry_on()
+
+    def _refuse(self) -> None:
+        """Switch this panel off, saying why: another open panel works on the viewer's model.
+        It lets go of the viewer's maps, and its own layer set (never drawn) keeps it away from
+        the other panel's."""
+        self.refused, self.session = True, None
+        self.sync = LayerSync(self.viewer, self)
+        self._follow_maps(False)
+        self.controls.release()
+        self.setEnabled(False)
+        self.status.setText(REFUSAL)
+
+    def _carry_on(self) -> None:
+        """Take up the model on screen (left by a panel whose dock was closed), with the
+        residue selected in its boxes layer under review."""
+        s = self.sync.session
+        if s is None or s is self.session:
+            return
+        self.session = s
+        self.controls.choose(s.map_path)
+        self.sync.attach()
+        self.refresh()
+        self.review.follow_selection(self.sync.selected())
+        self.status.setText(f"Carrying on with the model on screen: {self.status.text()}")
 
     # -- weights and map -------------------------------------------------------------------------
     def _load(self, what: str):

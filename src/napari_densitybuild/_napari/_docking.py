@@ -21,6 +21,11 @@ class ReleasedWithDock:
 
     _released = False
 
+    @property
+    def closed(self) -> bool:
+        """Whether its dock was closed (and it has not been docked again since)."""
+        return self._released
+
     def changeEvent(self, event: QEvent) -> None:
         """Qt's change events; a parent change to or from None releases or attaches."""
         super().changeEvent(event)

@@ -10,10 +10,16 @@ widget itself makes are not reported back, and points pasted in the boxes layer 
 paste reports no data event, only its selection) are reported as added. The boxes layer's
 selection follows its residues through edits (:func:`follow_rows`): a residue deleted leaves
 it, one deleted before it shifts it.
+
+The layers outlive the panel that drew them: when its dock closes they stay, and a panel opened
+again on the viewer takes them over with their session (:meth:`LayerSync.hand_to`, see
+:mod:`._live_session`). So a LayerSync holds its viewer and its panel only weakly: a closed
+viewer is freed as before.
 """
 
 from __future__ import annotations
 
+import weakref
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -66,11 +72,11 @@ def follow_rows(indices: list[int], old: list, new: list) -> list[int]:
 
 
 class LayerSync:
-    """The layers of one widget's session."""
+    """The layers of one widget's session (the widget may change: :meth:`hand_to`)."""
 
     def __init__(self, viewer: napari.viewer.Viewer, widget: BuildWidget) -> None:
-        self.viewer = viewer
-        self.widget = widget
+        self._viewer = weakref.ref(viewer)
+        self._widget = weakref.ref(widget)
         self.boxes = self.atoms = self.bonds = self.outline = None
         self.hbonds = self.partners = self.blobs = None
         #: Polar contacts of the selected residue (:func:`~..contacts.polar_contacts`).
@@ -79,8 +85,27 @@ class LayerSync:
         self.session: Session | None = None
         self._shown_rows: list = []  # the residues the boxes layer was last set to
 
+    @property
+    def viewer(self) -> napari.viewer.Viewer | None:
+        """The viewer drawn in (None once it is freed)."""
+        return self._viewer()
+
+    @property
+    def widget(self) -> BuildWidget | None:
+        """The panel the user's edits go to (None once it is freed)."""
+        return self._widget()
+
+    def hand_to(self, widget: BuildWidget) -> None:
+        """Report edits to ``widget`` from now on (a panel taking the layers over)."""
+        self._widget = weakref.ref(widget)
+
+    def on_screen(self) -> bool:
+        """Whether the session's boxes or atoms are still layers of the viewer."""
+        return self.session is not None and (self._alive(self.boxes) or self._alive(self.atoms))
+
     def _alive(self, layer: napari.layers.Layer | None) -> bool:
-        return layer is not None and layer in self.viewer.layers
+        viewer = self.viewer
+        return layer is not None and viewer is not None and layer in viewer.layers
 
     def show(self, session: Session) -> None:
         """Draw ``session``."""
@@ -280,16 +305,17 @@ class LayerSync:
                 QTimer.singleShot(0, self._on_pasted)
             return
         self.update_outline()
-        self.widget.review.follow_selection(self.selected())
+        if self.widget is not None:
+            self.widget.review.follow_selection(self.selected())
 
     def _on_pasted(self) -> None:
         """Points napari pasted into the boxes layer (after the residues shown): added."""
         data = np.asarray(self.boxes.data) if self._alive(self.boxes) else np.zeros((0, 3))
-        if len(data) > len(self._shown_rows):
+        if len(data) > len(self._shown_rows) and self.widget is not None:
             self.widget.on_boxes_added(data[len(self._shown_rows) :])
 
     def _on_data(self, event: Event) -> None:
-        if self._quiet:
+        if self._quiet or self.widget is None:
             return
         action = str(getattr(event, "action", "")).lower()  # napari ActionType: "added", ...
         indices = [int(i) for i in getattr(event, "data_indices", ()) if int(i) >= 0]

@@ -170,6 +170,14 @@ class DensityControls(ReleasedWithDock, QWidget):
             self._updating = False
         self._bind(current)
 
+    def choose(self, source: str | None) -> bool:
+        """Choose the map layer read from the file ``source``; False if there is none."""
+        sources = [ly.metadata.get("source") for ly in self.map_layers()]
+        if source is None or source not in sources:
+            return False
+        self.map_combo.setCurrentIndex(sources.index(source))
+        return True
+
     def _on_layer_chosen(self, index: int) -> None:
         if self._updating:
             return

@@ -1,0 +1,90 @@
+"""The Model building panel closed and opened again (pytest-qt, napari, the sample data): the new
+panel napari makes carries on with the model on screen instead of drawing a second set of
+layers; a second panel on the viewer is switched off while one is open.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import JOB_TIMEOUT
+
+from napari_densitybuild._napari._build_widget import BuildWidget
+
+pytestmark = pytest.mark.gui
+
+
+def _names(viewer) -> list[str]:
+    return [ly.name for ly in viewer.layers]
+
+
+def _reopen(viewer) -> BuildWidget:
+    """What Plugins > Model building does once the panel's dock was closed."""
+    _, widget = viewer.window.add_plugin_dock_widget("napari-densitybuild", "Model building")
+    return widget
+
+
+def test_a_panel_opened_again_carries_on_with_the_model_on_screen(shown):
+    widget, s = shown
+    viewer = widget.viewer
+    before = s.residues[3].name
+    s.set_type(3, "W")  # a correction: one Undo away
+    widget.refresh()
+    widget.review.show_residue(5)  # the residue under review
+    boxes, layers = widget.sync.boxes, _names(viewer)
+    viewer.window.remove_dock_widget(widget)  # the dock's close button
+    again = _reopen(viewer)
+    assert again is not widget
+    assert _names(viewer) == layers  # no second "residue boxes", "built atoms", ...
+    assert again.session is s and again.sync.boxes is boxes
+    assert again.review.current == 5 and "Carrying on" in again.status.text()
+    boxes.remove([0])  # the boxes layer's edits reach the new panel
+    assert len(s.residues) == 69 and again.review.current == 4
+    assert again.review.undo() and again.review.undo()  # the history came along
+    assert len(s.residues) == 70 and s.residues[3].name == before != "TRP"
+    assert _names(viewer) == layers
+
+
+def test_a_second_panel_is_off_while_one_is_open_on_the_viewer(shown):
+    widget, s = shown
+    viewer = widget.viewer
+    layers = _names(viewer)
+    second = BuildWidget(viewer)
+    viewer.window.add_dock_widget(second, name="a second panel")
+    assert _names(viewer) == layers  # no second set of layers
+    assert second.refused and not second.isEnabled() and second.session is None
+    assert "Another Model building panel" in second.status.text()
+    widget.sync.boxes.remove([0])  # one panel, one session: deleted once
+    assert len(s.residues) == 69 and not widget.refused
+
+
+def test_a_closed_panel_docked_again_after_another_took_over_is_off_until_that_one_closes(shown):
+    widget, s = shown
+    viewer = widget.viewer
+    layers = _names(viewer)
+    viewer.window.remove_dock_widget(widget)
+    again = _reopen(viewer)
+    viewer.window.add_dock_widget(widget, name="the first panel")  # docked again, in code
+    assert _names(viewer) == layers
+    assert widget.refused and not widget.isEnabled() and widget.session is None
+    assert again.session is s and not again.refused
+    again.sync.boxes.remove([0])
+    assert len(s.residues) == 69
+    viewer.window.remove_dock_widget(again)
+    viewer.window.remove_dock_widget(widget)
+    viewer.window.add_dock_widget(widget, name="the first panel")  # now it takes it back
+    assert not widget.refused and widget.isEnabled() and widget.session is s
+    widget.sync.boxes.remove([0])
+    assert len(s.residues) == 68 and _names(viewer) == layers
+
+
+def test_with_its_layers_deleted_a_panel_opened_again_restores_the_autosave(shown, qtbot):
+    widget, s = shown
+    viewer = widget.viewer
+    s.set_type(3, "W")
+    viewer.window.remove_dock_widget(widget)
+    for layer in [ly for ly in viewer.layers if ly.metadata.get("densitybuild") != "map"]:
+        viewer.layers.remove(layer)  # the model's layers deleted by hand: that session ended
+    again = _reopen(viewer)
+    qtbot.waitUntil(lambda: again.session is not None, timeout=JOB_TIMEOUT)
+    assert again.session is not s and again.session.residues[3].name == "TRP"
+    assert _names(viewer).count("residue boxes") == 1
