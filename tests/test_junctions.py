@@ -1,0 +1,125 @@
+"""Junctions the trace left unlinked: the residue of the two in weaker density left out, and
+built again by the gap fill between its neighbours."""
+
+from __future__ import annotations
+
+import gemmi
+import numpy as np
+import pytest
+from test_gap_fill import assert_bonded_peptides
+from test_joins import SYM, _chain, _moved, _result
+
+from napari_densitybuild._napari._sample_data import sample_paths
+from napari_densitybuild.classify import Classifier
+from napari_densitybuild.gap_fill import fill_gaps
+from napari_densitybuild.junctions import REACH, backbone_density, junctions, open_junctions
+from napari_densitybuild.maps import read_map
+from napari_densitybuild.residues import ONE_LETTER
+from napari_densitybuild.seq_chains import sequence_chains
+from napari_densitybuild.symmetry import Symmetry
+
+N = 20
+SYM_CELL = gemmi.UnitCell(60, 50, 70, 90, 100, 90)  # test_joins.SYM's cell
+#: The junction: fragment 0 ends at index 9 (number 10), fragment 1 starts at 10 (number 11).
+END, START = 9, 10
+
+
+@pytest.fixture(scope="module")
+def sample():
+    """The sample map, the shipped classifier (no test-time copies), the first 20 residues of
+    the sample model's first chain and their sequence."""
+    dmap = read_map(sample_paths()[0])
+    model = _chain(N)
+    sequence = "".join(ONE_LETTER[r] for r in model.resname)
+    return dmap, Classifier.from_path(None, "cpu", tta=0), model, sequence
+
+
+def _split(model, off: int | None = None, shift=(0.0, 0.0, 1.6)):
+    """The chain as two fragments numbered 1-20 without a gap, aligned to sequence 0; with
+    ``off``, that residue's atoms moved by ``shift`` (A): the junction's wrong residue."""
+    fragment = (np.arange(N) >= START).astype(int)
+    result = _result(model, fragment, np.arange(1, N + 1))
+    result.record = np.zeros(N, dtype=int)
+    result.report["aligned_to_sequence"] = N
+    if off is not None:
+        result.model.xyz[result.model.residue == off] += np.asarray(shift)
+    return result
+
+
+def _ca(result, i: int) -> np.ndarray:
+    m = result.model
+    return m.xyz[(m.residue == i) & (m.atom == "CA")][0]
+
+
+@pytest.mark.parametrize("off", [START, END])
+def test_the_wrong_residue_of_a_junction_is_left_out_and_built_again(sample, off):
+    dmap, clf, model, sequence = sample
+    sym = Symmetry.of_map(dmap)
+    truth = _result(model, np.zeros(N, int), np.arange(1, N + 1))
+    result = _split(model, off)
+    assert junctions(result, [sequence], sym) == [(END, START)]
+    rho = backbone_density(result, dmap, np.array([END, START]))
+    assert (rho[0] < rho[1]) == (off == END)  # the moved residue sits in weaker density
+    opened, kept = open_junctions(result, np.ones(N, bool), [sequence], sym, dmap)
+    assert opened.report["junctions_opened"] == 1 and len(opened) == N - 1
+    assert kept.tolist() == [i != off for i in range(N)]
+    assert opened.report["aligned_to_sequence"] == N - 1
+    out = fill_gaps(sequence_chains(opened, sym, [sequence]), dmap, clf, [sequence], sym)
+    assert out.report["gap_residues_built"] == 1
+    assert len(out) == N and out.seqid.tolist() == list(range(1, N + 1))
+    assert out.trace.fragment_count == 1 and out.chain.tolist() == ["A"] * N
+    assert np.linalg.norm(_ca(out, off) - _ca(truth, off)) < 0.5
+    assert_bonded_peptides(out.model, END - 1, START + 1)
+
+
+def test_the_residues_beside_are_refined_only_when_asked(sample):
+    dmap, _, model, sequence = sample
+    sym = Symmetry.of_map(dmap)
+    result = _split(model, START)
+    held, _ = open_junctions(result, np.ones(N, bool), [sequence], sym, dmap, refine=False)
+    refined, _ = open_junctions(result, np.ones(N, bool), [sequence], sym, dmap)
+    # the residue after the one left out (in its fragment), now at its index
+    before = result.model.xyz[result.model.residue == START + 1]
+    np.testing.assert_array_equal(held.model.xyz[held.model.residue == START], before)
+    assert not np.allclose(refined.model.xyz[refined.model.residue == START], before)
+
+
+def test_a_junction_across_a_crystal_copy_is_found(sample):
+    """The later fragment on a crystal copy (the screw axis of a P 1 21 1 cell): its start is
+    within reach of the end only in the copy that puts it back."""
+    _, _, model, sequence = sample
+    result = _split(model, START)
+    _moved(result, np.arange(START, N), 1, (0, 0, 0))
+    ca = result.model.xyz[result.model.atom == "CA"]
+    assert np.linalg.norm(ca[START] - ca[END]) > REACH
+    assert junctions(result, [sequence], SYM) == [(END, START)]
+    assert junctions(result, [sequence], Symmetry.from_cell(SYM_CELL, "P 1")) == []
+
+
+def test_not_junctions(sample):
+    dmap, _, model, sequence = sample
+    sym = Symmetry.of_map(dmap)
+    # a residue missing between the two (the gap fill's own case)
+    result = _split(model)
+    result.seqid[START:] += 1
+    assert junctions(result, [sequence], sym) == []
+    # two different molecules
+    result = _split(model)
+    result.record[START:] = 1
+    assert junctions(result, [sequence, "W" * N], sym) == []
+    # ... but two records of one molecule are one
+    assert junctions(result, [sequence, sequence + "A"], sym) == [(END, START)]
+    # the start out of reach (moved 10 A on)
+    result = _split(model)
+    result.model.xyz[result.model.residue >= START] += np.array([0.0, 0.0, 10.0])
+    assert junctions(result, [sequence], sym) == []
+    # no fragments to join, no sequence records, unaligned residues
+    assert junctions(_result(model, np.zeros(N, int), np.arange(1, N + 1)), [sequence], sym) == []
+    result = _split(model)
+    result.record = None
+    assert junctions(result, [sequence], sym) == []
+    result = _split(model)
+    result.record[START] = -1
+    assert junctions(result, [sequence], sym) == []
+    out, kept = open_junctions(result, np.ones(N, bool), [sequence], sym, dmap)
+    assert out is result and kept.all() and out.report["junctions_opened"] == 0
