@@ -1,6 +1,7 @@
 """The Model building panel closed and opened again (pytest-qt, napari, the sample data): the new
 panel napari makes carries on with the model on screen instead of drawing a second set of
-layers; a second panel on the viewer is switched off while one is open.
+layers; a second panel on the viewer is switched off while one is open; the panel says where it
+autosaves when another napari holds the map's usual autosave file.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ import pytest
 from conftest import JOB_TIMEOUT
 
 from napari_densitybuild._napari._build_widget import BuildWidget
+from napari_densitybuild.autosave import autosave_path
+from napari_densitybuild.autosave_lock import lock_path
 
 pytestmark = pytest.mark.gui
 
@@ -87,4 +90,32 @@ def test_with_its_layers_deleted_a_panel_opened_again_restores_the_autosave(show
     again = _reopen(viewer)
     qtbot.waitUntil(lambda: again.session is not None, timeout=JOB_TIMEOUT)
     assert again.session is not s and again.session.residues[3].name == "TRP"
+    assert again.session.autosave_claim.path == autosave_path(s.map_path)  # the usual file
     assert _names(viewer).count("residue boxes") == 1
+
+
+def test_closing_the_viewer_ends_its_session_and_frees_its_autosave(shown, qtbot):
+    widget, s = shown
+    claim = s.autosave_claim
+    assert claim.held() and lock_path(claim.path).exists()
+    widget.viewer.close()
+    qtbot.waitUntil(lambda: not lock_path(claim.path).exists(), timeout=10_000)
+    assert not claim.held()
+
+
+def test_the_panel_says_where_it_autosaves_when_another_napari_holds_the_map(
+    make_napari_viewer, qtbot, sample_map
+):
+    from conftest import open_widget, shown_model
+
+    lock = lock_path(autosave_path(sample_map))
+    lock.write_text('{"pid": 4242, "host": "another-host.example", "token": "t"}\n')
+    widget = open_widget(make_napari_viewer(), qtbot, sample_map)
+    s = shown_model(widget, sample_map)
+    path = s.autosave_claim.path
+    assert path != autosave_path(sample_map) and path.is_file()
+    said = widget.status.text()
+    assert f"autosaved to {path}" in said and "process 4242 on another-host.example" in said
+    s.set_type(3, "W")
+    assert widget.restore_autosave()  # the newest autosave of the map: this one's
+    assert widget.session.residues[3].name == "TRP"

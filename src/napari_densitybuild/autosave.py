@@ -8,15 +8,23 @@ repository's). Those maps are autosaved in a per-user folder instead
 (:func:`user_autosave_dir`), under the map's name and a digest of its full path, so two maps of
 one name in different folders do not share a file. An autosave already next to the map is
 always the one used.
+
+Two sessions on one map (two napari processes, or two viewers of one) never share a file: a
+session claims its autosave file before it first writes it (:func:`claim_autosave`), taking the
+lock file beside it (:mod:`.autosave_lock`). Where another running session holds the usual file,
+it writes a numbered one next to it (``<map>.densitybuild.autosave.2.json``, ...) and says so
+(:attr:`AutosaveClaim.note`). Restoring offers the newest of them (:func:`newest_autosave`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._resources import PACKAGE_DIR, sample_data_dir
+from .autosave_lock import AutosaveLock, lock_path
 
 #: Appended to the map's file name.
 SUFFIX = ".densitybuild.autosave.json"
@@ -56,3 +64,80 @@ def autosave_path(map_path: str | Path) -> Path:
         return beside
     digest = hashlib.sha256(str(p.resolve()).encode()).hexdigest()[:12]
     return user_autosave_dir() / f"{p.name}.{digest}{SUFFIX}"
+
+
+def numbered_path(usual: Path, k: int) -> Path:
+    """The ``k``-th autosave file of a map whose usual one is ``usual`` (``k`` = 1: itself)."""
+    return usual if k == 1 else usual.with_name(f"{usual.name[: -len('.json')]}.{k}.json")
+
+
+def autosave_files(map_path: str | Path) -> list[Path]:
+    """Every autosave file of ``map_path`` there is, the usual one and the numbered ones,
+    newest first."""
+    usual = autosave_path(map_path)
+    stem = usual.name[: -len(".json")] + "."
+    found = [usual] if usual.is_file() else []
+    if usual.parent.is_dir():
+        for p in usual.parent.iterdir():
+            k = p.name[len(stem) : -len(".json")]
+            if p.name.startswith(stem) and p.name.endswith(".json") and k.isdigit():
+                found.append(p)
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def newest_autosave(map_path: str | Path) -> Path | None:
+    """The most recently written autosave file of ``map_path`` (None: there is none)."""
+    found = autosave_files(map_path)
+    return found[0] if found else None
+
+
+@dataclass
+class AutosaveClaim:
+    """One session's right to write an autosave file of a map, until :meth:`release`."""
+
+    #: The map the session is on.
+    map_path: str
+    #: The autosave file it writes.
+    path: Path
+    lock: AutosaveLock = field(repr=False)
+    #: Why it is not the map's usual file ("" when it is).
+    note: str = ""
+
+    def held(self) -> bool:
+        """Whether the claim still holds (not released; its lock not taken over)."""
+        return self.lock.held()
+
+    def release(self) -> None:
+        """Give the file up for other sessions (the session ended)."""
+        self.lock.release()
+
+
+def claim_autosave(map_path: str | Path) -> AutosaveClaim:
+    """Claim the first autosave file of ``map_path`` no running session holds: the usual one
+    (:func:`autosave_path`) unless another session has it, else the next numbered one.
+
+    Raises
+    ------
+    OSError
+        If its folder cannot be made or written (the lock file cannot be made).
+    """
+    usual = autosave_path(map_path)
+    usual.parent.mkdir(parents=True, exist_ok=True)  # the per-user folder, first time
+    note = ""
+    for k in range(1, 1000):
+        path = numbered_path(usual, k)
+        lock, holder = AutosaveLock.take(lock_path(path))
+        if lock is not None:
+            return AutosaveClaim(str(map_path), path, lock, note)
+        if k == 1:
+            note = f"{usual.name} is in use by another session: {holder}"
+    raise OSError(f"{usual.parent}: no free autosave file name for {Path(map_path).name}")
+
+
+def renew_claim(claim: AutosaveClaim | None, map_path: str | Path) -> AutosaveClaim:
+    """``claim`` if it still holds for ``map_path``, else a new claim (the old one released)."""
+    if claim is not None and claim.map_path == str(map_path) and claim.held():
+        return claim
+    if claim is not None:
+        claim.release()
+    return claim_autosave(map_path)

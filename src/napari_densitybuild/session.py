@@ -3,10 +3,10 @@
 A :class:`Session` holds one :class:`ResidueState` per residue (box frame, classifier
 probabilities, the type in use, atoms) and a history of snapshots, so every edit (change a
 type, move, insert or delete a residue) can be undone and redone. It is saved as JSON next to
-the map (or in a per-user folder: :func:`~.autosave.autosave_path`) after every edit, so
-closing napari or a crash loses nothing; :meth:`Session.load` reads it back. Nothing here
-imports Qt or napari: the napari widget (``_napari/_build_widget.py``) only shows a session and
-forwards clicks to it.
+the map (or in a per-user folder), in a file no other running session writes (:mod:`.autosave`),
+after every edit, so closing napari or a crash loses nothing; :meth:`Session.load` reads it
+back. Nothing here imports Qt or napari: the napari widget (``_napari/_build_widget.py``) only
+shows a session and forwards clicks to it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .assemble import model_structure
-from .autosave import autosave_path
+from .autosave import AutosaveClaim, autosave_path, renew_claim
 from .build_result import BuildResult
 from .errors import DensityBuildError
 from .refine import AtomModel
@@ -64,6 +64,8 @@ class Session:
     autosave: bool = True
     #: Why the last autosave failed ("" when it was written or not asked for).
     autosave_error: str = field(default="", repr=False, compare=False)
+    #: The autosave file this session writes, claimed on the first save (see :mod:`.autosave`).
+    autosave_claim: AutosaveClaim | None = field(default=None, repr=False, compare=False)
 
     # -- construction ----------------------------------------------------------------------
     @classmethod
@@ -323,15 +325,15 @@ class Session:
         return path
 
     def save_autosave(self) -> Path | None:
-        """Save to the map's autosave file (next to the map where its folder allows:
-        :func:`~.autosave.autosave_path`), if there is a map and autosave."""
+        """Save to the map's autosave file (if there is a map and autosave): one no other running
+        session writes, claimed on the first save (:func:`~.autosave.claim_autosave`)."""
         self.autosave_error = ""
         if not (self.autosave and self.map_path):
             return None
         path = autosave_path(self.map_path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)  # the per-user folder, first time
-            return self.save(path)
+            self.autosave_claim = claim = renew_claim(self.autosave_claim, self.map_path)
+            return self.save(path := claim.path)
         except OSError as e:  # a read-only folder must not break editing, but is said
             self.autosave_error = f"{path}: {e.strerror or e}"
             return None

@@ -38,7 +38,7 @@ from ..session import Session
 from ._box_edits import BoxEdits
 from ._docking import ReleasedWithDock
 from ._layer_sync import LayerSync
-from ._live_session import REFUSAL, join
+from ._live_session import REFUSAL, join, watch
 from ._map_cache import kept_map
 from ._model_on_map import ModelOnMap, in_job
 from ._reader import notify_error, notify_warning
@@ -139,6 +139,7 @@ class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
         self.runner.stopped.connect(lambda *_: self._map_changed_later())
         self.boxes = BoxEdits(self)
         self._enable(True)
+        watch(self)
         if live is None:
             self._refuse()
             return
@@ -233,7 +234,7 @@ class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
             button.setEnabled(idle and not reasons[name])
             tip = f"{name} (runs in the background)"
             if name == "Restore autosave":
-                tip = "the chosen map's autosaved model (one shown stays one Undo away)"
+                tip = "the chosen map's newest autosaved model (one shown stays one Undo away)"
             button.setToolTip(reasons[name] or tip)
         self.review.setEnabled(idle)
 

@@ -15,6 +15,8 @@ the residues but neither the history nor the layers, and may be another napari's
 (:mod:`..autosave`); the map layer says nothing of the model. Handing over the objects themselves
 rebuilds nothing, so nothing is lost or drawn twice. The registry holds them weakly by viewer,
 and they hold neither the viewer nor a panel (weakly too): a closed viewer is freed as before.
+When the open panel is destroyed with its viewer's window, the session ends (:func:`watch`):
+its autosave file is given up at once, not when Python gets round to collecting it.
 
 One panel at a time works on a viewer's session. A second one made while another is open on the
 viewer (in code; the Plugins menu shows the open one instead), or a closed panel docked again
@@ -73,6 +75,31 @@ def join(viewer: napari.viewer.Viewer, widget: BuildWidget) -> LayerSync | None:
         if holder is widget or live.on_screen():
             live.hand_to(widget)
             return live
+        _end(live)  # its panel closed and its layers deleted: that session has ended
     sync = LayerSync(viewer, widget)
     _LIVE[viewer] = sync
     return sync
+
+
+def _end(sync: LayerSync) -> None:
+    """The session of ``sync`` has ended: give its autosave file up (:mod:`..autosave`)."""
+    claim = sync.session.autosave_claim if sync.session is not None else None
+    if claim is not None:
+        claim.release()
+
+
+def watch(widget: BuildWidget) -> None:
+    """End the viewer's session when ``widget`` is destroyed while it holds it, open: its
+    viewer's window was closed. The session's autosave file is given up then."""
+    viewer_ref, key = weakref.ref(widget.viewer), id(widget)
+
+    def destroyed(*_: object) -> None:
+        viewer = viewer_ref()
+        live = _LIVE.get(viewer) if viewer is not None else None
+        holder = live.widget if live is not None else None
+        if holder is None or id(holder) != key or holder.closed:
+            return
+        del _LIVE[viewer]
+        _end(live)
+
+    widget.destroyed.connect(destroyed)

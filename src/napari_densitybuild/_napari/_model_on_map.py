@@ -3,9 +3,10 @@
 A model stays on the map it was built into (its session's ``map_path``): review, corrections and
 Classify use that map whichever map layer is chosen for display (a difference map, say), while
 Auto-place, Auto-build and Review model start a new model on the chosen map. Choosing a map
-with an autosaved session and no model shown restores the session. A new model replaces the
-one shown as one undoable step, and a job's result lands only on the residues it was computed
-for that nobody changed meanwhile.
+with an autosaved session and no model shown restores the session (the newest autosave of
+that map: another napari may have written one under another name, :mod:`..autosave`). A new
+model replaces the one shown as one undoable step (the one replaced gives its autosave file up),
+and a job's result lands only on the residues it was computed for that nobody changed meanwhile.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import QTimer
 
+from ..autosave import newest_autosave
 from ..errors import DensityBuildError
-from ..session import Session, autosave_path
+from ..session import Session
 from ._map_cache import cached_map, kept_map
 from ._reader import notify_error, notify_warning
 
@@ -71,7 +73,7 @@ class ModelOnMap:
         if not chosen:
             return
         if s is None:
-            if autosave_path(chosen).is_file():
+            if newest_autosave(chosen) is not None:
                 self.restore_autosave()
         elif s.map_path and Path(s.map_path) != Path(chosen):
             self.status.setText(
@@ -124,6 +126,8 @@ class ModelOnMap:
                     f"the model of {len(old.residues)} residues on {Path(old.map_path).name} "
                     f"stays in its autosave: choose that map and press Restore autosave"
                 )
+        if old is not None and old is not session and old.autosave_claim is not None:
+            old.autosave_claim.release()  # that session has ended: its file is free
         self.session = session
         session.save_autosave()
         self.refresh()
@@ -157,26 +161,29 @@ class ModelOnMap:
         if s.autosave_error:
             self.status.setText(f"{n} residues; NOT autosaved ({s.autosave_error}): export "
                                 "the model to keep it")  # fmt: skip
-        elif s.map_path and s.autosave:
-            self.status.setText(f"{n} residues; autosaved to {autosave_path(s.map_path)}")
+        elif s.map_path and s.autosave and s.autosave_claim is not None:
+            claim = s.autosave_claim
+            note = f" ({claim.note})" if claim.note else ""
+            self.status.setText(f"{n} residues; autosaved to {claim.path}{note}")
         else:
             self.status.setText(f"{n} residues")
 
     def restore_autosave(self) -> bool:
-        """Open the autosaved session of the chosen map, if there is one (a model shown on the
-        same map stays one Undo away)."""
+        """Open the newest autosaved session of the chosen map, if there is one (a model shown
+        on the same map stays one Undo away)."""
         path = self.map_path(chosen=True)
-        if not path or not autosave_path(path).is_file():
+        newest = newest_autosave(path) if path else None
+        if newest is None:
             notify_error(f"no autosaved model of {Path(path).name if path else 'this map'}")
             return False
         try:
-            session = Session.load(autosave_path(path))
+            session = Session.load(newest)
         except DensityBuildError as e:
             notify_error(f"autosaved session not restored: {e}")
             return False
         session.map_path = path
         self.set_session(session)
-        notify_info(f"restored {len(session.residues)} residues from {autosave_path(path)}")
+        notify_info(f"restored {len(session.residues)} residues from {newest}")
         return True
 
 

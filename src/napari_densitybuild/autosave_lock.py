@@ -1,0 +1,145 @@
+"""A lock file beside an autosave file: which running session writes it.
+
+A session takes ``<autosave>.lock`` before it first writes the autosave and keeps it until it
+ends (:meth:`AutosaveLock.release`; also when the lock object is garbage collected or Python
+exits). The lock holds the process id, the host name and a token of its own: one process can
+run several sessions (two napari viewers), and the token tells its own locks apart.
+
+A lock is *held* while its process runs and, in this process, while its session has not
+released it. A lock left by a process that died (this host, its pid no longer running) is
+*stale* and taken over. A lock of another host (a shared network folder) cannot be checked and
+counts as held, as does one that cannot be read (being written, or damaged): the worst a wrong
+"held" costs is an autosave under another name, never an overwrite. A session checks before each
+save that the lock still names it (:meth:`AutosaveLock.held`), so one whose lock was taken over
+meanwhile (two processes taking one stale lock at once, or a lock deleted by hand) claims another
+file instead of writing over the other's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Tokens of the locks this process holds now.
+_HELD: set[str] = set()
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds a lock: ``pid`` -1 for a lock file that cannot be read."""
+
+    pid: int
+    host: str
+    token: str
+
+    def __str__(self) -> str:
+        if self.pid < 0:
+            return "unknown (its lock file cannot be read)"
+        return f"napari process {self.pid} on {self.host}"
+
+
+def lock_path(autosave: str | Path) -> Path:
+    """The lock file of an autosave file: ``<autosave>.lock``."""
+    p = Path(autosave)
+    return p.with_name(p.name + ".lock")
+
+
+def holder_of(lock: Path) -> LockHolder | None:
+    """The holder written in ``lock``; None if there is no lock file."""
+    try:
+        d = json.loads(lock.read_text())
+        holder = LockHolder(int(d["pid"]), str(d["host"]), str(d["token"]))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return LockHolder(-1, "", "")
+    return holder if holder.pid > 0 else LockHolder(-1, "", "")
+
+
+def pid_running(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host (True where that cannot be told)."""
+    if os.name == "nt":  # os.kill(pid, 0) would end the process on Windows
+        try:
+            import psutil
+        except ImportError:
+            return True
+        return bool(psutil.pid_exists(pid))
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def is_held(holder: LockHolder) -> bool:
+    """True unless ``holder``'s lock is stale (see module)."""
+    if holder.pid < 0 or holder.host != socket.gethostname():
+        return True
+    if holder.pid == os.getpid():
+        return holder.token in _HELD
+    return pid_running(holder.pid)
+
+
+def _release(lock: Path, token: str) -> None:
+    """Remove ``lock`` if it still holds ``token`` (not one that took it over since)."""
+    _HELD.discard(token)
+    held = holder_of(lock)
+    if held is not None and held.token == token:
+        lock.unlink(missing_ok=True)
+
+
+class AutosaveLock:
+    """A lock this process holds on one autosave file (made by :meth:`take`)."""
+
+    def __init__(self, lock: Path, token: str) -> None:
+        self.path = lock
+        self.token = token
+        self._finalizer = weakref.finalize(self, _release, lock, token)
+
+    @classmethod
+    def take(cls, lock: Path) -> tuple[AutosaveLock | None, LockHolder | None]:
+        """Take ``lock`` if it is free or stale.
+
+        Returns
+        -------
+        tuple
+            ``(lock, None)`` when taken, else ``(None, holder)`` with the holder keeping it.
+
+        Raises
+        ------
+        OSError
+            If the lock file cannot be made (a read-only folder).
+        """
+        token = uuid.uuid4().hex
+        record = {"pid": os.getpid(), "host": socket.gethostname(), "token": token}
+        for _ in range(3):  # free, or stale and removed: try to make it (again)
+            try:
+                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                holder = holder_of(lock)
+                if holder is not None and is_held(holder):
+                    return None, holder
+                if holder is not None:  # stale: its process is gone
+                    lock.unlink(missing_ok=True)
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(json.dumps(record) + "\n")
+            _HELD.add(token)
+            return cls(lock, token), None
+        return None, holder_of(lock) or LockHolder(-1, "", "")
+
+    def held(self) -> bool:
+        """Whether the lock file still names this lock (not released, not taken over)."""
+        holder = holder_of(self.path)
+        return self._finalizer.alive and holder is not None and holder.token == self.token
+
+    def release(self) -> None:
+        """Remove the lock file (if still ours); later calls do nothing."""
+        self._finalizer()
