@@ -123,3 +123,38 @@ def test_not_junctions(sample):
     assert junctions(result, [sequence], sym) == []
     out, kept = open_junctions(result, np.ones(N, bool), [sequence], sym, dmap)
     assert out is result and kept.all() and out.report["junctions_opened"] == 0
+
+
+def test_on_by_default_with_the_gap_fill_and_off_with_it(monkeypatch):
+    """``build`` opens junctions by default, only with a sequence, and not without the gap fill
+    (the command line's ``--no-fill-gaps``) or with ``open_junctions=False``."""
+    import inspect
+
+    import napari_densitybuild.build as build_module
+    from napari_densitybuild.cli import build_parser
+    from napari_densitybuild.place import Placer
+    from napari_densitybuild.sequence import read_fasta
+
+    assert inspect.signature(build_module.build).parameters["open_junctions"].default is True
+    args = build_parser().parse_args(["build", "m.mtz", "--out", "o.cif", "--no-fill-gaps"])
+    assert args.fill_gaps is False
+    map_path = sample_paths()[0]
+    fasta = map_path.replace("sample_map.mtz", "sample_sequence.fasta")
+    dmap = read_map(map_path)
+    placer, clf = Placer.from_path(None, device="cpu"), Classifier.from_path(None, "cpu", tta=0)
+    sequences = [seq for _, seq in read_fasta(fasta)]
+    seen = []
+
+    def spy(result, aligned, seqs, sym, dmap, refine):
+        seen.append((len(result), seqs, refine))
+        return result, np.ones(len(result), dtype=bool)
+
+    monkeypatch.setattr(build_module, "open_unjoined", spy)
+    kw = dict(passes=1, do_refine=False)
+    built = build_module.build(dmap, placer, clf, sequences, **kw)
+    assert len(seen) == 1 and seen[0][1] == sequences and seen[0][2] is False
+    assert seen[0][0] >= len(built) - built.report.get("gap_residues_built", 0)
+    build_module.build(dmap, placer, clf, **kw)
+    build_module.build(dmap, placer, clf, sequences, fill_gaps=False, **kw)
+    build_module.build(dmap, placer, clf, sequences, open_junctions=False, **kw)
+    assert len(seen) == 1

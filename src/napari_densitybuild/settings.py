@@ -80,10 +80,13 @@ DEFAULT_PULLED_STARTS = True
 #: density").
 DEFAULT_PULLED_ENDS = False
 #: With a sequence and ``DEFAULT_FILL_GAPS``, where a fragment ends at residue n and another
-#: of the same molecule starts at n + 1 unjoined, leave out the one of the two in weaker density
-#: so the gap fill builds it again (``open_junctions``): off until judged on the 13 real maps
-#: (docs/build/chains.md, "Junctions opened for the gap fill").
-DEFAULT_OPEN_JUNCTIONS = False
+#: of the same molecule starts at n + 1 unjoined, builds leave out the one of the two in weaker
+#: density so that the gap fill builds it again (``open_junctions``; ``--no-fill-gaps``: not):
+#: on 13 real maps with their sequences, two fresh draws, 7 such junctions a build; matched and
+#: correctly typed residues rose by 2 a draw, clashing residues fell 142 -> 105, and backbone
+#: and all-atom sums fell by 5 and 6 % (docs/build/chains.md, "Junctions opened for the gap
+#: fill").
+DEFAULT_OPEN_JUNCTIONS = True
 #: With a sequence, builds build the one or two residues the numbering shows missing between
 #: fragments of one chain where the map shows them (``fill_gaps``; ``--no-fill-gaps``: not): on
 #: 13 real maps with their sequences, in two draws, 3 residues were built, all at their

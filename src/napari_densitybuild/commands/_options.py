@@ -154,14 +154,17 @@ def add_frame_search(p: argparse.ArgumentParser) -> None:
 
 def add_fill_gaps(p: argparse.ArgumentParser) -> None:
     """``--no-fill-gaps``: with a sequence, leave the one or two residues its numbers show
-    missing between fragments of one chain unbuilt (:mod:`~napari_densitybuild.gap_fill`)."""
+    missing between fragments of one chain unbuilt (:mod:`~napari_densitybuild.gap_fill`), and
+    junctions of consecutively numbered fragments as they are
+    (:mod:`~napari_densitybuild.junctions`)."""
     _add_off_switch(
         p,
         "fill_gaps",
         DEFAULT_FILL_GAPS,
         "with --sequence, do not build the one or two residues the sequence numbers show "
-        "missing between two fragments of one chain (by default they are built where the map "
-        "shows them: docs/build.md)",
+        "missing between two fragments of one chain, nor rebuild the weaker residue where "
+        "two consecutively numbered fragments meet unjoined (by default both are built where "
+        "the map shows them: docs/build.md)",
     )
 
 
