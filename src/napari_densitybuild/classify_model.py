@@ -52,20 +52,23 @@ def classify_model(
     DensityBuildError
         If the model has no residue with a backbone, or none lies inside the map.
     """
-    st = structure if isinstance(structure, gemmi.Structure) else read_structure(structure)
+    model, st = "the model", structure  # (messages name a model file)
+    if not isinstance(st, gemmi.Structure):
+        model, st = f"{structure}: the model", read_structure(structure)
     res, skipped = backbone_residues(st)
-    skipped = {**skipped, "outside map": 0}
     if len(res) == 0:
+        left = ", ".join(f"{n} {why}" for why, n in skipped.items() if n) or "no residues"
         raise DensityBuildError(
-            f"the model has no amino-acid residue with N, CA and C atoms (skipped: {skipped})"
+            f"{model} has no amino-acid residue with N, CA and C atoms to classify ({left})"
         )
+    skipped = {**skipped, "outside map": 0}
     centres, rotations = classifier.frames(res.n, res.ca, res.c)
     inside = dmap.depth_inside(centres) >= 0  # always, in a crystal map of a whole cell
     skipped["outside map"] = int(np.count_nonzero(~inside))
     if not inside.any():
         lo, hi = np.round(dmap.data_min, 1), np.round(dmap.data_max, 1)
         raise DensityBuildError(
-            f"the model does not overlap the map: all {len(res)} residues lie outside the "
+            f"{model} does not overlap the map: all {len(res)} residues lie outside the "
             f"map's region (x, y, z from {lo.tolist()} to {hi.tolist()} A); is it the "
             "model for this map, in the same frame?"
         )

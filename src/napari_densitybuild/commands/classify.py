@@ -69,7 +69,6 @@ def run(args: argparse.Namespace) -> int:
     from ..classify import Classifier
     from ..device import configure_cpu_threads
     from ..maps import read_map
-    from ..models import read_structure
     from ..settings import MODEL_IN_MAP_CA_DENSITY
 
     t0 = time.perf_counter()
@@ -82,8 +81,7 @@ def run(args: argparse.Namespace) -> int:
         environment=args.environment,
     )
     dmap = read_map(args.map, columns=args.columns, note=print_note)
-    st = read_structure(args.boxes_from)
-    residues, skipped = clf.classify_model(dmap, st)
+    residues, skipped = clf.classify_model(dmap, args.boxes_from)  # messages name the file
     seconds = time.perf_counter() - t0
 
     notes = []
