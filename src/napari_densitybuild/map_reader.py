@@ -40,6 +40,20 @@ def sigma_scale(values: np.ndarray, what: str) -> tuple[np.ndarray, float, float
     return ((values - mean) / sd).astype(np.float32), mean, sd
 
 
+def _refuse_one_value(rest: np.ndarray, size: int, path: Path) -> None:
+    """Refuse a cryo-EM box whose voxels that are not exactly 0 (``rest``, of ``size``) all hold
+    one value: a single voxel, or a mask of 0 and 1, not density (:func:`sigma_scale` would
+    call it a flat map of that value, which it is not)."""
+    if not np.isfinite(rest).all() or rest.std(dtype=np.float64) > 1e-6 * np.abs(rest).max():
+        return  # NaN (refused by sigma_scale), or density
+    v = float(rest[0])
+    if rest.size == 1:
+        raise MapReadError(f"{path}: every voxel but one is 0 (that one is {v:g}): no density "
+                           "to show")  # fmt: skip
+    raise MapReadError(f"{path}: every voxel is 0 or {v:g} ({rest.size:,} of {size:,} are "
+                       f"{v:g}): a mask, not a density map")  # fmt: skip
+
+
 def is_map_path(path: str | Path) -> bool:
     """True if the file name ends like a map this package reads (.mtz, .ccp4, .map, .mrc, .gz)."""
     name = str(path).lower()
@@ -130,8 +144,9 @@ def _from_mrc(path: Path, max_voxels: int) -> DensityMap:
         # a cryo-EM box zero-padded or masked around the molecule: the exact zeros are no
         # density, not data; scaled over the rest, the map reads the same however much empty
         # box surrounds it, and the zeros stay 0 (as voxels a file does not cover do)
-        values = np.zeros_like(arr)
-        values[~padding], mean, sd = sigma_scale(arr[~padding], str(path))
+        values, rest = np.zeros_like(arr), arr[~padding]
+        _refuse_one_value(rest, arr.size, path)
+        values[~padding], mean, sd = sigma_scale(rest, str(path))
         info["zero_voxels"] = int(padding.sum())
     else:
         values, mean, sd = sigma_scale(arr, str(path))
