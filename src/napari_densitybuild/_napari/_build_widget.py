@@ -193,9 +193,11 @@ class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
 
     def _carry_on(self) -> None:
         """Take up the model on screen (left by a panel whose dock was closed), with the
-        residue selected in its boxes layer under review."""
+        residue selected in its boxes layer under review. Shown afresh even where it is this
+        panel's own model: another panel may have changed it since (rows and the residue under
+        review as they were would send a correction to another residue)."""
         s = self.sync.session
-        if s is None or s is self.session:
+        if s is None:
             return
         self.session = s
         self.controls.choose(s.map_path)
