@@ -1,12 +1,16 @@
 """The Model building panel closed, opened again and taken over (hunt 4, pytest-qt, napari,
 the sample data): a panel docked again after another one worked on the model shows the model
-as it is now and corrects the residue the user is on.
+as it is now and corrects the residue the user is on; closing a viewer whose panel was closed
+ends its session, so the map's autosave file is free for the next window.
 """
 
 from __future__ import annotations
 
 import pytest
-from conftest import JOB_TIMEOUT
+from conftest import JOB_TIMEOUT, open_widget
+
+from napari_densitybuild.autosave import autosave_path
+from napari_densitybuild.autosave_lock import lock_path
 
 pytestmark = pytest.mark.gui
 
@@ -38,3 +42,22 @@ def test_a_panel_docked_again_after_another_edited_the_model_is_on_the_model_as_
     assert widget.review.set_type("W")  # the residue the user is on, wherever it now is
     qtbot.waitUntil(lambda: widget.review.corrections.pending == 0, timeout=JOB_TIMEOUT)
     assert [(r.chain, r.seqid, r.name) for r in s.residues if r.edited] == [(*key, "TRP")]
+
+
+def test_closing_a_viewer_whose_panel_was_closed_frees_the_maps_autosave(
+    shown, make_napari_viewer, qtbot, sample_map
+):
+    """The panel closed (the model left on screen), then the window: napari keeps the closed
+    viewer, so its session lived on holding the map's autosave file, and a new window on the
+    map autosaved to a second file 'in use by another session' that no longer ran."""
+    widget, s = shown
+    claim = s.autosave_claim
+    viewer = widget.viewer
+    viewer.window.remove_dock_widget(widget)
+    viewer.close()
+    qtbot.waitUntil(lambda: not lock_path(claim.path).exists(), timeout=10_000)
+    assert not claim.held()
+    later = open_widget(make_napari_viewer(), qtbot, sample_map)  # a new window, the same map
+    qtbot.waitUntil(lambda: later.session is not None, timeout=JOB_TIMEOUT)  # restored
+    assert later.session.autosave_claim.path == autosave_path(sample_map)
+    assert "in use" not in later.status.text()

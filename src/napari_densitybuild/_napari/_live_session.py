@@ -15,8 +15,9 @@ the residues but neither the history nor the layers, and may be another napari's
 (:mod:`..autosave`); the map layer says nothing of the model. Handing over the objects themselves
 rebuilds nothing, so nothing is lost or drawn twice. The registry holds them weakly by viewer,
 and they hold neither the viewer nor a panel (weakly too): a closed viewer is freed as before.
-When the open panel is destroyed with its viewer's window, the session ends (:func:`watch`):
-its autosave file is given up at once, not when Python gets round to collecting it.
+When the viewer's window closes, its session ends (:func:`watch`), whether its panel is open or
+was closed with the model left on screen: its autosave file is given up at once, not when Python
+gets round to collecting it (napari keeps a closed viewer, and with it the session, until exit).
 
 One panel at a time works on a viewer's session. A second one made while another is open on the
 viewer (in code; the Plugins menu shows the open one instead), or a closed panel docked again
@@ -43,6 +44,7 @@ REFUSAL = (
 )
 
 _LIVE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # viewer -> LayerSync
+_WATCHED: weakref.WeakSet = weakref.WeakSet()  # viewers whose window closing is watched
 
 
 def _is_open(widget: BuildWidget | None) -> bool:
@@ -89,17 +91,28 @@ def _end(sync: LayerSync) -> None:
 
 
 def watch(widget: BuildWidget) -> None:
-    """End the viewer's session when ``widget`` is destroyed while it holds it, open: its
-    viewer's window was closed. The session's autosave file is given up then."""
-    viewer_ref, key = weakref.ref(widget.viewer), id(widget)
+    """End the viewer's session when its window closes (the panel open, or closed with the
+    model left on screen), or when ``widget`` is destroyed while it holds the session, open.
+    The session's autosave file is given up then."""
+    viewer = widget.viewer
+    viewer_ref, key = weakref.ref(viewer), id(widget)
 
     def destroyed(*_: object) -> None:
         viewer = viewer_ref()
         live = _LIVE.get(viewer) if viewer is not None else None
         holder = live.widget if live is not None else None
-        if holder is None or id(holder) != key or holder.closed:
-            return
-        del _LIVE[viewer]
-        _end(live)
+        if holder is not None and id(holder) == key and not holder.closed:
+            _end_viewer(viewer)
 
     widget.destroyed.connect(destroyed)
+    window = getattr(getattr(viewer, "window", None), "_qt_window", None)  # napari's QMainWindow
+    if window is not None and viewer not in _WATCHED:
+        _WATCHED.add(viewer)
+        window.destroyed.connect(lambda *_: _end_viewer(viewer_ref()))
+
+
+def _end_viewer(viewer: napari.viewer.Viewer | None) -> None:
+    """The viewer's session has ended (its window closed): no panel takes it up again."""
+    live = _LIVE.pop(viewer, None) if viewer is not None else None
+    if live is not None:
+        _end(live)
