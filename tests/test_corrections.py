@@ -116,7 +116,15 @@ def test_a_correction_lands_on_its_residue_after_one_before_it_was_deleted(qtbot
     assert r.seqid == target.seqid and r.name == "TRP" and r.edited
 
 
-def test_closing_the_dock_drops_the_queued_corrections(qtbot, widget, held):
+def test_closing_the_dock_drops_the_queued_corrections_and_says_which(
+    qtbot, widget, held, monkeypatch
+):
+    """Dropped, they were lost without a word: the panel opened again carries on with the
+    model, without the corrections the user had typed."""
+    from napari_densitybuild._napari import _build_widget
+
+    said = []
+    monkeypatch.setattr(_build_widget, "notify_warning", said.append)
     w, panel = widget, widget.review
     names = [r.name for r in w.session.residues]
     panel.set_type("W", index=0)
@@ -126,6 +134,8 @@ def test_closing_the_dock_drops_the_queued_corrections(qtbot, widget, held):
     held["go"].set()
     qtbot.waitUntil(lambda: not panel.corrections.runner.busy, timeout=JOB_TIMEOUT)
     assert [r.name for r in w.session.residues] == names and held["calls"] == ["TRP"]
+    assert said == ["Not applied, the Model building panel closed before their atoms were "
+                    "ready: A 1 as TRP, A 5 as TRP; make them again"]  # fmt: skip
 
 
 def test_a_failed_correction_is_reported_and_the_queue_goes_on(qtbot, widget, monkeypatch):

@@ -152,11 +152,15 @@ class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
         """The dock closed: stop the running job (at its next progress report), give the map
         back whole and shown, and leave the model's layers as they are, no longer tied to the
         widget (edits made to them afterwards start no job; the session is in its autosave, and
-        a panel opened again takes it up)."""
+        a panel opened again takes it up). Type corrections whose atoms were not ready are
+        dropped, and named: the model carries on without them."""
         if self.refused:
             return  # (it let go of the viewer when it was refused)
         self.runner.cancel()
-        self.review.corrections.cancel()
+        dropped = self.review.corrections.cancel()
+        if dropped:
+            notify_warning("Not applied, the Model building panel closed before their atoms "
+                           f"were ready: {', '.join(dropped)}; make them again")  # fmt: skip
         self.boxes.stop()
         self._follow_maps(False)
         self.controls.release()

@@ -9,7 +9,8 @@ doubtful residue, the next code) and the type changes, atoms and all, in one und
 when its atoms are ready. A newer correction of the same residue replaces a queued or running
 one; a correction lands on its residue wherever it now is (rows before it may have been
 deleted), and one whose residue changed in the meantime (deleted, moved, reclassified, a new
-model) is dropped with a message rather than written over the change.
+model) is dropped with a message rather than written over the change. Closing the dock drops
+the corrections not yet landed, and the panel names them (:meth:`TypeCorrections.cancel`).
 """
 
 from __future__ import annotations
@@ -81,11 +82,15 @@ class TypeCorrections(QObject):
         self._queue.append(req)
         self._next()
 
-    def cancel(self) -> None:
-        """Drop the queue and the running correction (the dock closed)."""
+    def cancel(self) -> list[str]:
+        """Drop the queue and the running correction (the dock closed); the corrections
+        dropped, e.g. ``["A 12 as TRP"]``, running one first."""
+        dropped = [r for r in (self._running, *self._queue) if r is not None]
         self._queue.clear()
         self._running = None
         self.runner.cancel()
+        return [f"{r.state.chain} {r.state.seqid}{r.state.icode} as {AMINO_ACIDS[r.new_type]}"
+                for r in dropped]  # fmt: skip
 
     def _next(self) -> None:
         if self.runner.busy or not self._queue:
