@@ -3,6 +3,8 @@ built again by the gap fill between its neighbours."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import gemmi
 import numpy as np
 import pytest
@@ -12,7 +14,13 @@ from test_joins import SYM, _chain, _moved, _result
 from napari_densitybuild._napari._sample_data import sample_paths
 from napari_densitybuild.classify import Classifier
 from napari_densitybuild.gap_fill import fill_gaps
-from napari_densitybuild.junctions import REACH, backbone_density, junctions, open_junctions
+from napari_densitybuild.junctions import (
+    REACH,
+    backbone_density,
+    fillable,
+    junctions,
+    open_junctions,
+)
 from napari_densitybuild.maps import read_map
 from napari_densitybuild.residues import ONE_LETTER
 from napari_densitybuild.seq_chains import sequence_chains
@@ -70,6 +78,24 @@ def test_the_wrong_residue_of_a_junction_is_left_out_and_built_again(sample, off
     assert out.trace.fragment_count == 1 and out.chain.tolist() == ["A"] * N
     assert np.linalg.norm(_ca(out, off) - _ca(truth, off)) < 0.5
     assert_bonded_peptides(out.model, END - 1, START + 1)
+
+
+def test_a_residue_the_gap_fill_could_not_build_again_is_kept(sample):
+    """Where the map does not show the residue's place (its density erased), leaving it out
+    would lose it: the junction stays as it is."""
+    dmap, _, model, sequence = sample
+    sym = Symmetry.of_map(dmap)
+    truth = _result(model, np.zeros(N, int), np.arange(1, N + 1)).model
+    grid = gemmi.FloatGrid(np.array(dmap.grid, copy=True), dmap.grid.unit_cell,
+                           dmap.grid.spacegroup)  # fmt: skip
+    for xyz in truth.xyz[truth.residue == START]:
+        grid.set_points_around(gemmi.Position(*(xyz - dmap.offset)), 2.0, -1.0)
+    erased = dataclasses.replace(dmap, grid=grid)
+    result = _split(model, START)
+    assert fillable(result, START, END, START, dmap, sym)
+    assert not fillable(result, START, END, START, erased, sym)
+    out, kept = open_junctions(result, np.ones(N, bool), [sequence], sym, erased)
+    assert kept.all() and len(out) == N and out.report["junctions_opened"] == 0
 
 
 def test_the_residues_beside_are_refined_only_when_asked(sample):

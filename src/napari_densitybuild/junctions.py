@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .build_result import atom_bounds, backbone_of
+from .gap_fill import link_path
+from .gap_paths import JOIN_MAX, MIN_DENSITY
 from .joins import leave_out
 from .seq_chains import STEP, molecules
 
@@ -58,10 +60,45 @@ def junctions(result: BuildResult, sequences: list[str], sym: Symmetry) -> list[
         s = by_start.get((int(rec[e]), int(result.seqid[e]) + 1))
         if s is None or fr[s] == fr[e]:
             continue
-        img = sym.images(ca[s][None], box=(ca[e] - REACH, ca[e] + REACH))
-        if len(img["xyz"]) and np.linalg.norm(img["xyz"] - ca[e], axis=1).min() <= REACH:
+        if _nearest_image(ca[e], ca[s], sym)[0] <= REACH:
             out.append((int(e), s))
     return out
+
+
+def _nearest_image(
+    end: np.ndarray, start: np.ndarray, sym: Symmetry
+) -> tuple[float, int, np.ndarray]:
+    """Distance (A) from ``end`` to the nearest image of ``start`` within :data:`REACH` (inf
+    where none), and that image's symmetry operation and lattice shift."""
+    img = sym.images(start[None], box=(end - REACH, end + REACH))
+    if not len(img["xyz"]):
+        return np.inf, 0, np.zeros(3)
+    d = np.linalg.norm(img["xyz"] - end, axis=1)
+    k = int(np.argmin(d))
+    return float(d[k]), int(img["op"][k]), img["shift"][k]
+
+
+def fillable(
+    result: BuildResult, drop: int, end: int, start: int, dmap: DensityMap, sym: Symmetry
+) -> bool:
+    """Whether the gap fill will build residue ``drop`` (``end`` or ``start`` of a junction)
+    again once it is left out: a path of one new C-alpha between its neighbours, clear of
+    the other atoms, along at least :data:`~.gap_paths.MIN_DENSITY` sigma, as
+    :func:`.gap_fill.fill_gaps` asks. Where none is, the residue is better kept as it is."""
+    keep = np.ones(len(result), dtype=bool)
+    keep[drop] = False
+    fr = result.trace.fragment
+    e, s = (end - 1, start) if drop == end else (end, start + 1)
+    if e < 0 or s >= len(fr) or fr[e] != fr[end] or fr[s] != fr[start]:
+        return False  # a one-residue fragment: nothing to build from
+    out = result.subset(keep)
+    e, s = e, s - 1  # indices in ``out``
+    ca = backbone_of(out.model)[1]
+    dist, op, shift = _nearest_image(ca[e], ca[s], sym)
+    if not JOIN_MAX < dist <= REACH:
+        return False
+    found = link_path(out, e, s, [1], dmap, sym, (), op, shift)
+    return found is not None and found[1] >= MIN_DENSITY
 
 
 def backbone_density(result: BuildResult, dmap: DensityMap, residues: np.ndarray) -> np.ndarray:
@@ -84,8 +121,8 @@ def open_junctions(
     refine: bool = True,
 ) -> tuple[BuildResult, np.ndarray]:
     """``result`` without one residue of each of its :func:`junctions`, the one whose backbone
-    sits in lower density (:func:`backbone_density`); with ``refine``, the residues beside it
-    refined again against ``dmap``.
+    sits in lower density (:func:`backbone_density`), where the gap fill will build it again
+    (:func:`fillable`); with ``refine``, the residues beside it refined again against ``dmap``.
 
     Returns
     -------
@@ -98,6 +135,7 @@ def open_junctions(
     if pairs:
         ends, starts = np.array(pairs).T
         weaker = backbone_density(result, dmap, starts) < backbone_density(result, dmap, ends)
-        drop[np.where(weaker, starts, ends)] = True
+        for e, s, x in zip(ends, starts, np.where(weaker, starts, ends)):
+            drop[x] = fillable(result, int(x), int(e), int(s), dmap, sym)
     result.report["junctions_opened"] = int(drop.sum())
     return leave_out(result, aligned, drop, dmap if refine else None)
