@@ -1,6 +1,7 @@
 """Two sessions on one map never write one autosave file: a second napari process (here a real
 second Python process) or a second session of this one autosaves under another name and says
-so; a lock left by a process that died is taken over; restoring offers the newest file."""
+so; a lock left by a process that died is taken over (also one left empty by a crash);
+restoring offers the newest file."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from test_session import residue
 
+from napari_densitybuild import autosave_lock
 from napari_densitybuild.autosave import autosave_path, claim_autosave, newest_autosave
 from napari_densitybuild.autosave_lock import lock_path
 from napari_densitybuild.session import Session
@@ -104,19 +107,47 @@ def test_a_lock_left_by_a_process_that_died_is_taken_over(tmp_path):
     assert json.loads(lock_path(autosave_path(m)).read_text())["pid"] == os.getpid()
 
 
+def _age(path: Path, seconds: float) -> None:
+    """Date ``path`` back by ``seconds`` (as if written that long ago)."""
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+ANOTHER_HOST = '{"pid": 1, "host": "another-host.example", "token": "x"}\n'
+
+
 @pytest.mark.parametrize(
-    "lock_text",
-    ['{"pid": 1, "host": "another-host.example", "token": "x"}\n', "", "not json"],
-    ids=["another host", "empty (being written)", "damaged"],
+    ("lock_text", "age"),
+    [(ANOTHER_HOST, 0), (ANOTHER_HOST, 3600), ("", 0), ("not json", 0)],
+    ids=["another host", "another host, long ago", "empty (being written)", "damaged, just now"],
 )
-def test_a_lock_that_cannot_be_checked_counts_as_held(tmp_path, lock_text):
+def test_a_lock_that_cannot_be_checked_counts_as_held(tmp_path, lock_text, age):
+    m = _map(tmp_path)
+    lock = lock_path(autosave_path(m))
+    lock.write_text(lock_text)
+    _age(lock, age)
+    s = _session(m)
+    s.set_type(0, "W")
+    assert s.autosave_claim.path != autosave_path(m) and not s.autosave_error
+    assert lock.read_text() == lock_text  # left as it was
+
+
+@pytest.mark.parametrize("lock_text", ["", '{"pid": 12'], ids=["empty", "cut short"])
+def test_a_lock_left_empty_or_damaged_by_a_crash_is_taken_over_once_it_is_old(tmp_path, lock_text):
+    """A crash between making the lock file and writing it: held while it may still be being
+    written (a writer fills it within milliseconds), stale once older than a short grace."""
     m = _map(tmp_path)
     lock = lock_path(autosave_path(m))
     lock.write_text(lock_text)
     s = _session(m)
     s.set_type(0, "W")
-    assert s.autosave_claim.path != autosave_path(m) and not s.autosave_error
-    assert lock.read_text() == lock_text  # left as it was
+    assert s.autosave_claim.path != autosave_path(m)  # just made: maybe being written
+    s.autosave_claim.release()
+    _age(lock, 2 * autosave_lock.EMPTY_LOCK_GRACE_S)
+    later = _session(m)
+    later.set_type(1, "W")
+    assert later.autosave_claim.path == autosave_path(m) and not later.autosave_claim.note
+    assert json.loads(lock.read_text())["pid"] == os.getpid()
 
 
 def test_two_sessions_of_one_process_write_apart_until_one_ends(tmp_path):

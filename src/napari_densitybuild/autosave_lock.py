@@ -7,12 +7,14 @@ run several sessions (two napari viewers), and the token tells its own locks apa
 
 A lock is *held* while its process runs and, in this process, while its session has not
 released it. A lock left by a process that died (this host, its pid no longer running) is
-*stale* and taken over. A lock of another host (a shared network folder) cannot be checked and
-counts as held, as does one that cannot be read (being written, or damaged): the worst a wrong
-"held" costs is an autosave under another name, never an overwrite. A session checks before each
-save that the lock still names it (:meth:`AutosaveLock.held`), so one whose lock was taken over
-meanwhile (two processes taking one stale lock at once, or a lock deleted by hand) claims another
-file instead of writing over the other's.
+*stale* and taken over. A lock that cannot be read is held while it may still be being written
+(for :data:`EMPTY_LOCK_GRACE_S`: a writer fills it within milliseconds), then stale: a crash
+between making the file and writing it. A lock of another host (a shared network folder) cannot
+be checked and counts as held: the worst a wrong "held" costs is an autosave under another
+name, never an overwrite. A session checks before each save that the lock still
+names it (:meth:`AutosaveLock.held`), so one whose lock was taken over meanwhile (two processes
+taking one stale lock at once, or a lock deleted by hand) claims another file instead of
+writing over the other's.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 import uuid
 import weakref
 from dataclasses import dataclass
@@ -27,6 +30,8 @@ from pathlib import Path
 
 #: Tokens of the locks this process holds now.
 _HELD: set[str] = set()
+#: Seconds a lock file that cannot be read counts as held (it may be being written).
+EMPTY_LOCK_GRACE_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,8 @@ class LockHolder:
     pid: int
     host: str
     token: str
+    #: When the lock was written (seconds since the epoch); None where not known.
+    written: float | None = None
 
     def __str__(self) -> str:
         if self.pid < 0:
@@ -50,15 +57,23 @@ def lock_path(autosave: str | Path) -> Path:
 
 
 def holder_of(lock: Path) -> LockHolder | None:
-    """The holder written in ``lock``; None if there is no lock file."""
+    """The holder written in ``lock``; None if there is no lock file.
+
+    Its ``written`` is the file's date.
+    """
     try:
-        d = json.loads(lock.read_text())
-        holder = LockHolder(int(d["pid"]), str(d["host"]), str(d["token"]))
+        text = lock.read_text()
+        date = lock.stat().st_mtime  # after reading: a lock filled since is not dated before
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError):
+    except OSError:
         return LockHolder(-1, "", "")
-    return holder if holder.pid > 0 else LockHolder(-1, "", "")
+    try:
+        d = json.loads(text)
+        holder = LockHolder(int(d["pid"]), str(d["host"]), str(d["token"]), date)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return LockHolder(-1, "", "", date)
+    return holder if holder.pid > 0 else LockHolder(-1, "", "", date)
 
 
 def pid_running(pid: int) -> bool:
@@ -80,7 +95,9 @@ def pid_running(pid: int) -> bool:
 
 def is_held(holder: LockHolder) -> bool:
     """True unless ``holder``'s lock is stale (see module)."""
-    if holder.pid < 0 or holder.host != socket.gethostname():
+    if holder.pid < 0:
+        return holder.written is None or time.time() - holder.written < EMPTY_LOCK_GRACE_S
+    if holder.host != socket.gethostname():
         return True
     if holder.pid == os.getpid():
         return holder.token in _HELD
@@ -126,7 +143,7 @@ class AutosaveLock:
                 holder = holder_of(lock)
                 if holder is not None and is_held(holder):
                     return None, holder
-                if holder is not None:  # stale: its process is gone
+                if holder is not None:  # stale: its process is gone, or it was never written
                     lock.unlink(missing_ok=True)
                 continue
             with os.fdopen(fd, "w") as f:
