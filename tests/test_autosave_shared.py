@@ -1,12 +1,13 @@
 """Two sessions on one map never write one autosave file: a second napari process (here a real
 second Python process) or a second session of this one autosaves under another name and says
-so; a lock left by a process that died is taken over (also one left empty by a crash);
-restoring offers the newest file."""
+so; a lock left by a process that died is taken over (also one left empty by a crash, or one
+whose pid a later process has now); restoring offers the newest file."""
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -39,6 +40,12 @@ claim = claim_autosave(sys.argv[1])
 print(claim.path, flush=True)
 sys.stdin.readline()
 """
+#: A process that only waits (a program that got the pid of a dead session).
+WAITER = "import sys; print('ready', flush=True); sys.stdin.readline()"
+#: Linux tells when a process started (/proc/<pid>/stat) and when it booted (/proc/stat).
+needs_proc = pytest.mark.skipif(
+    not Path("/proc/self/stat").is_file(), reason="process start times are read from /proc"
+)
 
 
 def _map(tmp_path: Path) -> Path:
@@ -148,6 +155,71 @@ def test_a_lock_left_empty_or_damaged_by_a_crash_is_taken_over_once_it_is_old(tm
     later.set_type(1, "W")
     assert later.autosave_claim.path == autosave_path(m) and not later.autosave_claim.note
     assert json.loads(lock.read_text())["pid"] == os.getpid()
+
+
+def _lock_of(pid: int, written: float | None) -> str:
+    """A lock of process ``pid`` on this host, written at ``written`` (None: an older lock
+    without the time in it, dated by the file)."""
+    record = {"pid": pid, "host": socket.gethostname(), "token": "theirs"}
+    if written is not None:
+        record["time"] = written
+    return json.dumps(record) + "\n"
+
+
+@needs_proc
+@pytest.mark.parametrize("recorded", [True, False], ids=["time in the lock", "file date"])
+def test_a_lock_older_than_the_process_now_at_its_pid_is_taken_over(tmp_path, recorded):
+    """After a reboot (or just later) the dead session's pid may run another program: a lock
+    written before that process started is not its lock."""
+    m = _map(tmp_path)
+    written = time.time() - 30  # after the boot: only the process's start tells
+    if autosave_lock.boot_time() > written - 60:
+        pytest.skip("this host booted a moment ago")
+    proc, _ = _start(WAITER)  # started now, after the lock below was written
+    try:
+        lock = lock_path(autosave_path(m))
+        lock.write_text(_lock_of(proc.pid, written if recorded else None))
+        _age(lock, 30)
+        s = _session(m)
+        s.set_type(0, "W")
+        assert s.autosave_claim.path == autosave_path(m) and not s.autosave_claim.note
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+    finally:
+        proc.communicate("\n", timeout=60)
+
+
+@needs_proc
+def test_a_lock_written_before_the_boot_is_taken_over(tmp_path, monkeypatch):
+    """Where the process's start cannot be read (another user's, /proc mounted hidepid), the
+    boot time alone tells a lock of the previous boot."""
+    monkeypatch.setattr(autosave_lock, "process_start_time", lambda pid: None)
+    m = _map(tmp_path)
+    proc, _ = _start(WAITER)
+    try:
+        lock = lock_path(autosave_path(m))
+        lock.write_text(_lock_of(proc.pid, autosave_lock.boot_time() - 60))
+        s = _session(m)
+        s.set_type(0, "W")
+        assert s.autosave_claim.path == autosave_path(m) and not s.autosave_claim.note
+    finally:
+        proc.communicate("\n", timeout=60)
+
+
+def test_where_start_and_boot_times_cannot_be_told_a_running_pid_holds(tmp_path, monkeypatch):
+    """Elsewhere (no /proc) a lock of a running process counts as held, however old."""
+    monkeypatch.setattr(autosave_lock, "process_start_time", lambda pid: None)
+    monkeypatch.setattr(autosave_lock, "boot_time", lambda: None)
+    m = _map(tmp_path)
+    proc, _ = _start(WAITER)
+    try:
+        lock = lock_path(autosave_path(m))
+        lock.write_text(_lock_of(proc.pid, 0.0))  # written in 1970
+        s = _session(m)
+        s.set_type(0, "W")
+        assert s.autosave_claim.path != autosave_path(m)
+        assert f"process {proc.pid}" in s.autosave_claim.note
+    finally:
+        proc.communicate("\n", timeout=60)
 
 
 def test_two_sessions_of_one_process_write_apart_until_one_ends(tmp_path):

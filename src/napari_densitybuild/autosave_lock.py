@@ -2,19 +2,23 @@
 
 A session takes ``<autosave>.lock`` before it first writes the autosave and keeps it until it
 ends (:meth:`AutosaveLock.release`; also when the lock object is garbage collected or Python
-exits). The lock holds the process id, the host name and a token of its own: one process can
-run several sessions (two napari viewers), and the token tells its own locks apart.
+exits). The lock holds the process id, the host name, the time it was written and a token of
+its own: one process can run several sessions (two napari viewers), and the token tells its own
+locks apart.
 
 A lock is *held* while its process runs and, in this process, while its session has not
-released it. A lock left by a process that died (this host, its pid no longer running) is
-*stale* and taken over. A lock that cannot be read is held while it may still be being written
-(for :data:`EMPTY_LOCK_GRACE_S`: a writer fills it within milliseconds), then stale: a crash
-between making the file and writing it. A lock of another host (a shared network folder) cannot
-be checked and counts as held: the worst a wrong "held" costs is an autosave under another
-name, never an overwrite. A session checks before each save that the lock still
+released it. A lock is *stale*, and taken over, when its process is gone: this host, and its pid
+no longer running, or running a process that started after the lock was written (a pid used
+again, after a reboot or later), or the lock written before this host booted. The last two are
+told where the platform says when it booted and when a process started (Linux, from ``/proc``);
+elsewhere a running pid holds its lock. A lock that cannot be read is held while it may still
+be being written (for :data:`EMPTY_LOCK_GRACE_S`: a writer fills it within milliseconds), then
+stale: a crash between making the file and writing it. A lock of another host (a shared network
+folder) cannot be checked and counts as held: the worst a wrong "held" costs is an autosave
+under another name, never an overwrite. A session checks before each save that the lock still
 names it (:meth:`AutosaveLock.held`), so one whose lock was taken over meanwhile (two processes
-taking one stale lock at once, or a lock deleted by hand) claims another file instead of
-writing over the other's.
+taking one stale lock at once, a lock deleted by hand, or one wrongly thought stale after the
+clock was set forward) claims another file instead of writing over the other's.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ from pathlib import Path
 _HELD: set[str] = set()
 #: Seconds a lock file that cannot be read counts as held (it may be being written).
 EMPTY_LOCK_GRACE_S = 60.0
+#: Seconds a lock may seem to predate its process (or the boot) and still be its own: clock
+#: steps and coarse file dates.
+CLOCK_SLACK_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,7 @@ def lock_path(autosave: str | Path) -> Path:
 def holder_of(lock: Path) -> LockHolder | None:
     """The holder written in ``lock``; None if there is no lock file.
 
-    Its ``written`` is the file's date.
+    Its ``written`` is the time in the lock, else (a lock of an older version) the file's date.
     """
     try:
         text = lock.read_text()
@@ -70,10 +77,61 @@ def holder_of(lock: Path) -> LockHolder | None:
         return LockHolder(-1, "", "")
     try:
         d = json.loads(text)
-        holder = LockHolder(int(d["pid"]), str(d["host"]), str(d["token"]), date)
+        written = float(d.get("time", date))
+        holder = LockHolder(int(d["pid"]), str(d["host"]), str(d["token"]), written)
     except (ValueError, KeyError, TypeError, AttributeError):
         return LockHolder(-1, "", "", date)
     return holder if holder.pid > 0 else LockHolder(-1, "", "", date)
+
+
+def boot_time() -> float | None:
+    """When this host booted (seconds since the epoch; Linux), else None."""
+    try:
+        with open("/proc/stat") as f:
+            for line in f:
+                if line.startswith("btime "):
+                    return float(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def process_start_time(pid: int) -> float | None:
+    """When process ``pid`` started, where the platform tells (Linux: ``/proc/<pid>/stat``).
+
+    Returns
+    -------
+    float or None
+        Seconds since the epoch, never later than the true start (the boot time is in whole
+        seconds, rounded down); None where it cannot be told.
+    """
+    boot = boot_time()
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        # Field 22, clock ticks since boot; the name (field 2) may hold spaces and ")".
+        ticks = int(stat[stat.rindex(")") + 2 :].split()[19])
+        per_second = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+    return None if boot is None or per_second <= 0 else boot + ticks / per_second
+
+
+def written_before_process(holder: LockHolder) -> bool:
+    """Whether ``holder``'s lock predates the process now running as its pid.
+
+    Returns
+    -------
+    bool
+        True if the lock was written (less :data:`CLOCK_SLACK_S`) before that process started,
+        or before this host booted where the start cannot be told: not that process's lock.
+        False where neither can be told.
+    """
+    if holder.written is None:
+        return False
+    started = process_start_time(holder.pid)
+    if started is None:
+        started = boot_time()
+    return started is not None and holder.written < started - CLOCK_SLACK_S
 
 
 def pid_running(pid: int) -> bool:
@@ -101,7 +159,7 @@ def is_held(holder: LockHolder) -> bool:
         return True
     if holder.pid == os.getpid():
         return holder.token in _HELD
-    return pid_running(holder.pid)
+    return pid_running(holder.pid) and not written_before_process(holder)
 
 
 def _release(lock: Path, token: str) -> None:
@@ -136,6 +194,7 @@ class AutosaveLock:
         """
         token = uuid.uuid4().hex
         record = {"pid": os.getpid(), "host": socket.gethostname(), "token": token}
+        record["time"] = time.time()
         for _ in range(3):  # free, or stale and removed: try to make it (again)
             try:
                 fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
