@@ -86,7 +86,8 @@ def test_a_second_process_on_the_map_autosaves_apart_and_never_overwrites_the_fi
         assert _names(autosave_path(m)) == ["LEU", "TRP", "LEU"]  # theirs is intact
         mine = ours.autosave_claim.path
         assert mine != autosave_path(m) and _names(mine) == ["LEU", "LEU", "GLY"]
-        assert f"process {proc.pid}" in ours.autosave_claim.note  # and it is said why
+        said = ours.autosave_claim.note  # and it is said why
+        assert f"in use by another session: napari process {proc.pid} on" in said
         assert newest_autosave(m) == mine  # restoring offers the newest
     finally:
         proc.communicate("\n", timeout=60)  # it closes
@@ -217,7 +218,7 @@ def test_where_start_and_boot_times_cannot_be_told_a_running_pid_holds(tmp_path,
         s = _session(m)
         s.set_type(0, "W")
         assert s.autosave_claim.path != autosave_path(m)
-        assert f"process {proc.pid}" in s.autosave_claim.note
+        assert f"another session: napari process {proc.pid}" in s.autosave_claim.note
     finally:
         proc.communicate("\n", timeout=60)
 
@@ -231,7 +232,8 @@ def test_two_sessions_of_one_process_write_apart_until_one_ends(tmp_path):
     second.set_type(1, "W")
     assert first.autosave_claim.path == autosave_path(m)
     assert second.autosave_claim.path != autosave_path(m)
-    assert f"process {os.getpid()}" in second.autosave_claim.note
+    name = autosave_path(m).name
+    assert second.autosave_claim.note == f"{name} is in use by another window of this napari"
     assert _names(autosave_path(m)) == ["TRP", "LEU", "LEU"]
     assert newest_autosave(m) == second.autosave_claim.path
     first.autosave_claim.release()

@@ -129,8 +129,10 @@ def claim_autosave(map_path: str | Path) -> AutosaveClaim:
         lock, holder = AutosaveLock.take(lock_path(path))
         if lock is not None:
             return AutosaveClaim(str(map_path), path, lock, note)
-        if k == 1:
-            note = f"{usual.name} is in use by another session: {holder}"
+        if k == 1:  # say why: another napari, or this one's other window (viewer)
+            mine = holder is not None and holder.this_process
+            who = "another window of this napari" if mine else f"another session: {holder}"
+            note = f"{usual.name} is in use by {who}"
     raise OSError(f"{usual.parent}: no free autosave file name for {Path(map_path).name}")
 
 

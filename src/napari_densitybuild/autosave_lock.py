@@ -51,6 +51,11 @@ class LockHolder:
     #: When the lock was written (seconds since the epoch); None where not known.
     written: float | None = None
 
+    @property
+    def this_process(self) -> bool:
+        """Whether the holder is this process (another session of this napari)."""
+        return self.pid == os.getpid() and self.host == socket.gethostname()
+
     def __str__(self) -> str:
         if self.pid < 0:
             return "unknown (its lock file cannot be read)"
