@@ -80,6 +80,30 @@ def test_the_wrong_residue_of_a_junction_is_left_out_and_built_again(sample, off
     assert_bonded_peptides(out.model, END - 1, START + 1)
 
 
+@pytest.mark.parametrize("off", [START, END])
+def test_fragments_in_any_order(sample, off):
+    """The later fragment first in the build's arrays (as builds hold them: by length, not by
+    number): the wrong residue is still the one left out, and the check that the gap fill can
+    build it again looks at the right neighbours."""
+    dmap, clf, model, sequence = sample
+    sym = Symmetry.of_map(dmap)
+    truth = _result(model, np.zeros(N, int), np.arange(1, N + 1))
+    split = _split(model, off)
+    order = np.r_[np.arange(START, N), np.arange(START)]
+    result = split.rearranged(order, (order < START).astype(int), split.chain[order],
+                              split.seqid[order], split.icode[order])  # fmt: skip
+    end, start = N - START + END, 0  # the two residues' indices now
+    assert junctions(result, [sequence], sym) == [(end, start)]
+    drop = end if off == END else start
+    assert fillable(result, drop, end, start, dmap, sym)
+    opened, kept = open_junctions(result, np.ones(N, bool), [sequence], sym, dmap)
+    assert opened.report["junctions_opened"] == 1 and np.flatnonzero(~kept).tolist() == [drop]
+    out = fill_gaps(sequence_chains(opened, sym, [sequence]), dmap, clf, [sequence], sym)
+    assert len(out) == N and sorted(out.seqid.tolist()) == list(range(1, N + 1))
+    new = int(np.flatnonzero(out.seqid == off + 1)[0])
+    assert np.linalg.norm(_ca(out, new) - _ca(truth, off)) < 0.5
+
+
 def test_a_residue_the_gap_fill_could_not_build_again_is_kept(sample):
     """Where the map does not show the residue's place (its density erased), leaving it out
     would lose it: the junction stays as it is."""

@@ -92,7 +92,8 @@ def fillable(
     if e < 0 or s >= len(fr) or fr[e] != fr[end] or fr[s] != fr[start]:
         return False  # a one-residue fragment: nothing to build from
     out = result.subset(keep)
-    e, s = e, s - 1  # indices in ``out``
+    e, s = np.cumsum(keep)[[e, s]] - 1  # indices in ``out`` (fragments come in any order)
+    e, s = int(e), int(s)
     ca = backbone_of(out.model)[1]
     dist, op, shift = _nearest_image(ca[e], ca[s], sym)
     if not JOIN_MAX < dist <= REACH:
