@@ -17,6 +17,7 @@ from napari_densitybuild.gap_fill import fill_gaps
 from napari_densitybuild.junctions import (
     REACH,
     backbone_density,
+    beside,
     fillable,
     junctions,
     open_junctions,
@@ -95,7 +96,7 @@ def test_fragments_in_any_order(sample, off):
     end, start = N - START + END, 0  # the two residues' indices now
     assert junctions(result, [sequence], sym) == [(end, start)]
     drop = end if off == END else start
-    assert fillable(result, drop, end, start, dmap, sym)
+    assert beside(result, drop, end, start) == ((end - 1, start) if off == END else (end, 1))
     opened, kept = open_junctions(result, np.ones(N, bool), [sequence], sym, dmap)
     assert opened.report["junctions_opened"] == 1 and np.flatnonzero(~kept).tolist() == [drop]
     out = fill_gaps(sequence_chains(opened, sym, [sequence]), dmap, clf, [sequence], sym)
@@ -116,8 +117,10 @@ def test_a_residue_the_gap_fill_could_not_build_again_is_kept(sample):
         grid.set_points_around(gemmi.Position(*(xyz - dmap.offset)), 2.0, -1.0)
     erased = dataclasses.replace(dmap, grid=grid)
     result = _split(model, START)
-    assert fillable(result, START, END, START, dmap, sym)
-    assert not fillable(result, START, END, START, erased, sym)
+    assert beside(result, START, END, START) == (END, START + 1)
+    opened = result.subset(np.arange(N) != START)  # START + 1 is now at START
+    assert fillable(opened, END, START, dmap, sym)
+    assert not fillable(opened, END, START, erased, sym)
     out, kept = open_junctions(result, np.ones(N, bool), [sequence], sym, erased)
     assert kept.all() and len(out) == N and out.report["junctions_opened"] == 0
 
@@ -208,3 +211,18 @@ def test_on_by_default_with_the_gap_fill_and_off_with_it(monkeypatch):
     build_module.build(dmap, placer, clf, sequences, fill_gaps=False, **kw)
     build_module.build(dmap, placer, clf, sequences, open_junctions=False, **kw)
     assert len(seen) == 1
+
+
+def test_a_fragment_of_one_residue_is_not_left_out(sample):
+    """Nothing to build the residue again from: a junction's start that is its fragment's only
+    residue (followed by another fragment) stays."""
+    dmap, _, model, sequence = sample
+    sym = Symmetry.of_map(dmap)
+    fragment = np.searchsorted([START, START + 1], np.arange(N), side="right")
+    result = _result(model, fragment, np.arange(1, N + 1))
+    result.record = np.zeros(N, dtype=int)
+    result.model.xyz[result.model.residue == START] += np.array([0.0, 0.0, 1.6])
+    assert beside(result, START, END, START) is None
+    assert beside(result, END, END, START) == (END - 1, START)
+    out, kept = open_junctions(result, np.ones(N, bool), [sequence], sym, dmap)
+    assert kept[START] and out.report["junctions_opened"] <= 1

@@ -78,27 +78,27 @@ def _nearest_image(
     return float(d[k]), int(img["op"][k]), img["shift"][k]
 
 
-def fillable(
-    result: BuildResult, drop: int, end: int, start: int, dmap: DensityMap, sym: Symmetry
-) -> bool:
-    """Whether the gap fill will build residue ``drop`` (``end`` or ``start`` of a junction)
-    again once it is left out: a path of one new C-alpha between its neighbours, clear of
-    the other atoms, along at least :data:`~.gap_paths.MIN_DENSITY` sigma, as
-    :func:`.gap_fill.fill_gaps` asks. Where none is, the residue is better kept as it is."""
-    keep = np.ones(len(result), dtype=bool)
-    keep[drop] = False
+def beside(result: BuildResult, drop: int, end: int, start: int) -> tuple[int, int] | None:
+    """The residues either side of ``drop`` (``end`` or ``start`` of a junction), between which
+    the gap fill would build it again; None where ``drop`` is a fragment of one residue."""
     fr = result.trace.fragment
     e, s = (end - 1, start) if drop == end else (end, start + 1)
     if e < 0 or s >= len(fr) or fr[e] != fr[end] or fr[s] != fr[start]:
-        return False  # a one-residue fragment: nothing to build from
-    out = result.subset(keep)
-    e, s = np.cumsum(keep)[[e, s]] - 1  # indices in ``out`` (fragments come in any order)
-    e, s = int(e), int(s)
-    ca = backbone_of(out.model)[1]
-    dist, op, shift = _nearest_image(ca[e], ca[s], sym)
+        return None
+    return e, s
+
+
+def fillable(result: BuildResult, end: int, start: int, dmap: DensityMap, sym: Symmetry) -> bool:
+    """Whether the gap fill will build one residue between residues ``end`` and ``start`` (of
+    fragments that are to become one chain): the C-alphas more than a peptide apart and within
+    :data:`REACH` (any crystal copy), and a path of one new C-alpha between them clear of the
+    other atoms along at least :data:`~.gap_paths.MIN_DENSITY` sigma, as
+    :func:`.gap_fill.fill_gaps` asks."""
+    ca = backbone_of(result.model)[1]
+    dist, op, shift = _nearest_image(ca[end], ca[start], sym)
     if not JOIN_MAX < dist <= REACH:
         return False
-    found = link_path(out, e, s, [1], dmap, sym, (), op, shift)
+    found = link_path(result, end, start, [1], dmap, sym, (), op, shift)
     return found is not None and found[1] >= MIN_DENSITY
 
 
@@ -122,8 +122,9 @@ def open_junctions(
     refine: bool = True,
 ) -> tuple[BuildResult, np.ndarray]:
     """``result`` without one residue of each of its :func:`junctions`, the one whose backbone
-    sits in lower density (:func:`backbone_density`), where the gap fill will build it again
-    (:func:`fillable`); with ``refine``, the residues beside it refined again against ``dmap``.
+    sits in lower density (:func:`backbone_density`); with ``refine``, the residues beside it
+    refined again against ``dmap``. A residue the gap fill could not build again between those
+    residues, as they then lie (:func:`fillable`), is kept.
 
     Returns
     -------
@@ -133,10 +134,22 @@ def open_junctions(
     """
     pairs = junctions(result, sequences, sym)
     drop = np.zeros(len(result), dtype=bool)
+    sites = []
     if pairs:
         ends, starts = np.array(pairs).T
         weaker = backbone_density(result, dmap, starts) < backbone_density(result, dmap, ends)
         for e, s, x in zip(ends, starts, np.where(weaker, starts, ends)):
-            drop[x] = fillable(result, int(x), int(e), int(s), dmap, sym)
+            site = beside(result, int(x), int(e), int(s))
+            if site is not None:
+                drop[x] = True
+                sites.append((int(x), *site))
+    out, kept = leave_out(result, aligned, drop, dmap if refine else None)
+    # with the neighbours refined as the gap fill will find them: a residue it could not build
+    # again stays as it was
+    index = np.cumsum(kept) - 1
+    lost = [x for x, e, s in sites if not fillable(out, int(index[e]), int(index[s]), dmap, sym)]
+    if lost:
+        drop[lost] = False
+        out, kept = leave_out(result, aligned, drop, dmap if refine else None)
     result.report["junctions_opened"] = int(drop.sum())
-    return leave_out(result, aligned, drop, dmap if refine else None)
+    return out, kept
