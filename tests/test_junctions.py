@@ -226,3 +226,15 @@ def test_a_fragment_of_one_residue_is_not_left_out(sample):
     assert beside(result, END, END, START) == (END - 1, START)
     out, kept = open_junctions(result, np.ones(N, bool), [sequence], sym, dmap)
     assert kept[START] and out.report["junctions_opened"] <= 1
+
+
+def test_the_build_summary_counts_the_residues_built_again():
+    from types import SimpleNamespace
+
+    from napari_densitybuild.build_result import BuildResult
+
+    rep = {"residues": 120, "fragments": 3, "junctions_opened": 2, "seconds": {"total": 5.0}}
+    line = BuildResult.summary(SimpleNamespace(report=rep))
+    assert "2 residues at unjoined junctions of numbered fragments built again" in line
+    rep["junctions_opened"] = 0
+    assert "junctions" not in BuildResult.summary(SimpleNamespace(report=rep))

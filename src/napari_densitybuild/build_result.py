@@ -82,6 +82,10 @@ class BuildResult:
             n, g = r["gap_residues_built"], r["gaps_filled"]
             parts.append(f"{n} residue{'s' * (n != 1)} built into {g} gap{'s' * (g != 1)} "
                          "between fragments")  # fmt: skip
+        if r.get("junctions_opened"):
+            n = r["junctions_opened"]
+            parts.append(f"{n} residue{'s' * (n != 1)} at unjoined junctions of numbered "
+                         "fragments built again")  # fmt: skip
         if r.get("fragments_linked"):
             n, k = r["fragments_linked"], r.get("link_residues_built", 0)
             parts.append(f"{n} fragment{'s' * (n != 1)} linked to the next through the density "
