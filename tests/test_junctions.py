@@ -198,7 +198,7 @@ def test_on_by_default_with_the_gap_fill_and_off_with_it(monkeypatch):
     sequences = [seq for _, seq in read_fasta(fasta)]
     seen = []
 
-    def spy(result, aligned, seqs, sym, dmap, refine):
+    def spy(result, aligned, seqs, sym, dmap, refine, stuck=False):
         seen.append((len(result), seqs, refine))
         return result, np.ones(len(result), dtype=bool)
 

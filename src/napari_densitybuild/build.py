@@ -57,6 +57,7 @@ from .settings import (
     DEFAULT_LINK,
     DEFAULT_NCS,
     DEFAULT_OPEN_JUNCTIONS,
+    DEFAULT_OPEN_STUCK_GAPS,
     DEFAULT_PASSES,
     DEFAULT_PEPTIDE_TURNS,
     DEFAULT_PULLED_ENDS,
@@ -171,6 +172,7 @@ def build(
     pulled_ends: bool = DEFAULT_PULLED_ENDS,
     fill_gaps: bool = DEFAULT_FILL_GAPS,
     open_junctions: bool = DEFAULT_OPEN_JUNCTIONS,
+    open_stuck_gaps: bool = DEFAULT_OPEN_STUCK_GAPS,
     link: bool = DEFAULT_LINK,
     peptide_turns: str = DEFAULT_PEPTIDE_TURNS,
     cis_prolines: bool = DEFAULT_CIS_PROLINES,
@@ -250,6 +252,9 @@ def build(
         With a sequence and ``fill_gaps``, where a fragment ends at residue n and another of the
         same molecule starts at n + 1 without a peptide between them, leave out the one in
         weaker density, so that the gap fill builds it again (:mod:`.junctions`).
+    open_stuck_gaps
+        With ``open_junctions``, also leave out the weaker end of a one-residue gap that the gap
+        fill cannot bridge as it stands, so that it builds two (:func:`.junctions.stuck_gaps`).
     link
         Without a sequence, link each fragment's end to the nearest start of another through
         the one or two new residues the map shows between them (:mod:`.links`).
@@ -394,7 +399,8 @@ def build(
     if link and not sequences:
         result = link_fragments(result, dmap, classifier, sym, do_refine)
     if sequences and fill_gaps and open_junctions:
-        result, kept = open_unjoined(result, aligned, sequences, sym, dmap, do_refine)
+        result, kept = open_unjoined(result, aligned, sequences, sym, dmap, do_refine,
+                                     stuck=open_stuck_gaps)  # fmt: skip
         aligned = aligned[kept]
     if sequences:
         result = sequence_chains(result, sym, sequences)

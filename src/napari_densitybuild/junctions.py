@@ -44,11 +44,18 @@ def junctions(result: BuildResult, sequences: list[str], sym: Symmetry) -> list[
     fragment's start of the same molecule (records of one molecule among ``sequences``:
     :func:`.seq_chains.molecules`), whose C-alphas lie within :data:`REACH` (crystal copies
     included)."""
+    pairs = _numbered_pairs(result, sequences, 1)
+    ca = backbone_of(result.model)[1] if pairs else None
+    return [(e, s) for e, s in pairs if _nearest_image(ca[e], ca[s], sym)[0] <= REACH]
+
+
+def _numbered_pairs(result: BuildResult, sequences: list[str], step: int) -> list[tuple[int, int]]:
+    """(end, start) of every fragment end numbered ``step`` before another fragment's start of
+    the same molecule (both aligned, no insertion codes)."""
     if result.record is None or not len(result):
         return []
     fr = result.trace.fragment
     rec = np.where(result.record >= 0, molecules(sequences)[np.maximum(result.record, 0)], -1)
-    ca = backbone_of(result.model)[1]
     firsts = np.flatnonzero(np.r_[True, fr[1:] != fr[:-1]])
     lasts = np.r_[firsts[1:] - 1, len(fr) - 1]
     by_start = {(int(rec[s]), int(result.seqid[s])): int(s) for s in firsts
@@ -57,20 +64,18 @@ def junctions(result: BuildResult, sequences: list[str], sym: Symmetry) -> list[
     for e in lasts:
         if rec[e] < 0 or result.icode[e]:
             continue
-        s = by_start.get((int(rec[e]), int(result.seqid[e]) + 1))
-        if s is None or fr[s] == fr[e]:
-            continue
-        if _nearest_image(ca[e], ca[s], sym)[0] <= REACH:
+        s = by_start.get((int(rec[e]), int(result.seqid[e]) + step))
+        if s is not None and fr[s] != fr[e]:
             out.append((int(e), s))
     return out
 
 
 def _nearest_image(
-    end: np.ndarray, start: np.ndarray, sym: Symmetry
+    end: np.ndarray, start: np.ndarray, sym: Symmetry, reach: float = REACH
 ) -> tuple[float, int, np.ndarray]:
-    """Distance (A) from ``end`` to the nearest image of ``start`` within :data:`REACH` (inf
-    where none), and that image's symmetry operation and lattice shift."""
-    img = sym.images(start[None], box=(end - REACH, end + REACH))
+    """Distance (A) from ``end`` to the nearest image of ``start`` within ``reach`` (inf where
+    none), and that image's symmetry operation and lattice shift."""
+    img = sym.images(start[None], box=(end - reach, end + reach))
     if not len(img["xyz"]):
         return np.inf, 0, np.zeros(3)
     d = np.linalg.norm(img["xyz"] - end, axis=1)
@@ -88,18 +93,39 @@ def beside(result: BuildResult, drop: int, end: int, start: int) -> tuple[int, i
     return e, s
 
 
-def fillable(result: BuildResult, end: int, start: int, dmap: DensityMap, sym: Symmetry) -> bool:
-    """Whether the gap fill will build one residue between residues ``end`` and ``start`` (of
-    fragments that are to become one chain): the C-alphas more than a peptide apart and within
-    :data:`REACH` (any crystal copy), and a path of one new C-alpha between them clear of the
-    other atoms along at least :data:`~.gap_paths.MIN_DENSITY` sigma, as
-    :func:`.gap_fill.fill_gaps` asks."""
+def fillable(
+    result: BuildResult,
+    end: int,
+    start: int,
+    dmap: DensityMap,
+    sym: Symmetry,
+    count: int = 1,
+) -> bool:
+    """Whether the gap fill will build ``count`` residues between residues ``end`` and
+    ``start`` (of fragments that are to become one chain): the C-alphas more than a peptide
+    apart and within ``count`` + 1 steps (any crystal copy), and a path of ``count`` new
+    C-alphas between them clear of the other atoms along at least
+    :data:`~.gap_paths.MIN_DENSITY` sigma, as :func:`.gap_fill.fill_gaps` asks."""
     ca = backbone_of(result.model)[1]
-    dist, op, shift = _nearest_image(ca[end], ca[start], sym)
-    if not JOIN_MAX < dist <= REACH:
+    reach = (count + 1) * STEP
+    dist, op, shift = _nearest_image(ca[end], ca[start], sym, reach)
+    if not JOIN_MAX < dist <= reach:
         return False
-    found = link_path(result, end, start, [1], dmap, sym, (), op, shift)
+    found = link_path(result, end, start, [count], dmap, sym, (), op, shift)
     return found is not None and found[1] >= MIN_DENSITY
+
+
+def stuck_gaps(
+    result: BuildResult, sequences: list[str], sym: Symmetry, dmap: DensityMap
+) -> list[tuple[int, int]]:
+    """(end, start) of every fragment end numbered two before another fragment's start of the
+    same molecule (one residue missing), within three C-alpha steps, where the gap fill finds
+    no path for that residue as the two ends stand (:func:`fillable`): one end may be off."""
+    pairs = _numbered_pairs(result, sequences, 2)
+    ca = backbone_of(result.model)[1] if pairs else None
+    return [(e, s) for e, s in pairs
+            if _nearest_image(ca[e], ca[s], sym, 3 * STEP)[0] <= 3 * STEP
+            and not fillable(result, e, s, dmap, sym)]  # fmt: skip
 
 
 def backbone_density(result: BuildResult, dmap: DensityMap, residues: np.ndarray) -> np.ndarray:
@@ -120,36 +146,46 @@ def open_junctions(
     sym: Symmetry,
     dmap: DensityMap,
     refine: bool = True,
+    stuck: bool = False,
 ) -> tuple[BuildResult, np.ndarray]:
-    """``result`` without one residue of each of its :func:`junctions`, the one whose backbone
-    sits in lower density (:func:`backbone_density`); with ``refine``, the residues beside it
-    refined again against ``dmap``. A residue the gap fill could not build again between those
-    residues, as they then lie (:func:`fillable`), is kept.
+    """``result`` without one residue of each of its :func:`junctions` (with ``stuck``, of its
+    :func:`stuck_gaps` too), the one whose backbone sits in lower density
+    (:func:`backbone_density`); with ``refine``, the residues beside it refined again against
+    ``dmap``. A residue the gap fill could not build again between those residues, as they then
+    lie (:func:`fillable`, one residue more than was missing), is kept.
 
     Returns
     -------
     tuple
-        The result (``report["junctions_opened"]`` set, its counts updated with ``aligned``)
-        and the (N,) mask of the residues kept.
+        The result (``report["junctions_opened"]`` and ``["stuck_gaps_opened"]`` set, its
+        counts updated with ``aligned``) and the (N,) mask of the residues kept.
     """
-    pairs = junctions(result, sequences, sym)
     drop = np.zeros(len(result), dtype=bool)
-    sites = []
-    if pairs:
+    sites = []  # (left out, the residues beside it, residues the fill is to build)
+    kinds = [(junctions(result, sequences, sym), 1)]
+    if stuck:
+        kinds.append((stuck_gaps(result, sequences, sym, dmap), 2))
+    for pairs, count in kinds:
+        if not pairs:
+            continue
         ends, starts = np.array(pairs).T
         weaker = backbone_density(result, dmap, starts) < backbone_density(result, dmap, ends)
         for e, s, x in zip(ends, starts, np.where(weaker, starts, ends)):
             site = beside(result, int(x), int(e), int(s))
-            if site is not None:
+            if site is not None and not drop[x]:
                 drop[x] = True
-                sites.append((int(x), *site))
+                sites.append((int(x), *site, count))
     out, kept = leave_out(result, aligned, drop, dmap if refine else None)
     # with the neighbours refined as the gap fill will find them: a residue it could not build
     # again stays as it was
     index = np.cumsum(kept) - 1
-    lost = [x for x, e, s in sites if not fillable(out, int(index[e]), int(index[s]), dmap, sym)]
+    lost = [x for x, e, s, n in sites
+            if not fillable(out, int(index[e]), int(index[s]), dmap, sym, n)]  # fmt: skip
     if lost:
         drop[lost] = False
         out, kept = leave_out(result, aligned, drop, dmap if refine else None)
-    result.report["junctions_opened"] = int(drop.sum())
+    counts = {c: sum(drop[x] for x, *_, n in sites if n == c) for c in (1, 2)}
+    result.report["junctions_opened"] = int(counts[1])
+    if stuck:
+        result.report["stuck_gaps_opened"] = int(counts[2])
     return out, kept
