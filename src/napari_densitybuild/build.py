@@ -38,13 +38,12 @@ from .junctions import open_junctions as open_unjoined
 from .links import link_fragments
 from .maps import DensityMap
 from .ncs import EDGE_DEPTH, average_copies, ncs_groups
+from .pass_types import scaffold_types, sequence_types
 from .place import Placer
 from .pose import frame_to_world
 from .pulled_starts import without_pulled
 from .refine import AtomModel, refine
-from .residues import AMINO_ACIDS, THREE_LETTER
 from .seq_chains import sequence_chains
-from .sequence import assign_fragment
 from .settings import (
     AMIDE_DENSITY_WEIGHT,
     DEFAULT_CIS_PROLINES,
@@ -72,7 +71,6 @@ from .settings import (
 from .settle import settle as settle_model
 from .stray_ends import without_stray_ends
 from .symmetry import Symmetry
-from .trace import Trace
 
 #: ``progress(stage, done, total)``; it may raise to cancel.
 StageProgress = Callable[[str, int, int], None]
@@ -85,61 +83,6 @@ STAGES = ("place", "classify", "sequence", "refine", "reclassify", "refine_again
 #: in the passes").
 FRAMING_ITERATIONS = 30
 LAST_PASS_ITERATIONS = 30
-
-
-def scaffold_types(
-    probs: np.ndarray, types: np.ndarray, fixed: np.ndarray, below: float = DEFAULT_SCAFFOLD_BELOW
-) -> np.ndarray:
-    """The types to refine with in a pass that is not the last: unsure residues as alanine.
-
-    A residue typed wrongly and refined with that type's side chain drags its backbone towards
-    where that side chain fits (a leucine built into isoleucine density tilts CA-CB), so the
-    next pass cuts its box in a frame turned towards the wrong answer and confirms it. Refined
-    as alanine (N, CA, C, O, CB), its backbone follows the backbone density alone. Over the
-    16 real maps (no sequence) this raised the correctly typed residues from 4,854 to 4,870 of
-    about 5,175 matched and left fewer correctly typed side chains over 1 A off (242 -> 223).
-
-    Parameters
-    ----------
-    probs
-        (N, 20) class probabilities.
-    types
-        (N,) the types chosen.
-    fixed
-        (N,) True where the type is not the classifier's guess (aligned to a sequence).
-    below
-        Probability of the chosen type under which a residue is unsure (0: none).
-
-    Returns
-    -------
-    numpy.ndarray
-        (N,) types, ALA in place of unsure ones (glycine stays glycine: it has no CB).
-    """
-    p = probs[np.arange(len(types)), types]
-    unsure = (p < below) & ~fixed & (types != AMINO_ACIDS.index("GLY"))
-    return np.where(unsure, AMINO_ACIDS.index("ALA"), types)
-
-
-def _sequence_types(probs: np.ndarray, placed: Trace, sequences: list[str] | None):
-    """Types (the classifier's, or the aligned sequence's), per-fragment positions, and the
-    (N,) index of the sequence each residue is aligned to (-1: none)."""
-    types = probs.argmax(1)
-    positions: list[np.ndarray | None] = [None] * placed.fragment_count
-    record = np.full(len(types), -1)
-    for f in range(placed.fragment_count if sequences else 0):
-        idx = np.flatnonzero(placed.fragment == f)
-        a = assign_fragment(probs[idx], sequences)
-        if a is None:
-            continue
-        positions[f] = a.positions
-        ok = a.positions >= 0
-        seq = sequences[a.sequence]
-        for i, p in zip(idx[ok], a.positions[ok]):
-            three = THREE_LETTER.get(seq[p])  # X: keep the classifier's type
-            if three is not None:
-                types[i] = AMINO_ACIDS.index(three)
-        record[idx[ok]] = a.sequence
-    return types, positions, record
 
 
 def _report_residues(result: BuildResult, key: str, rows: list[int]) -> None:
@@ -331,7 +274,7 @@ def build(
         if atom_head:
             poses = frame_to_world(atoms[0], centres, rotations)
         t = tick(stage, t)
-        types, positions, record = _sequence_types(probs, placed, sequences)
+        types, positions, record = sequence_types(probs, placed, sequences)
         aligned = record >= 0
         t = tick("sequence", t)
         if k == passes - 1 or scaffold_below <= 0:

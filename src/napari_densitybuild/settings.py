@@ -24,7 +24,7 @@ AMIDE_DENSITY_WEIGHT = 1.0
 #: In every pass of a build but the last, residues whose type the classifier gives less than
 #: this probability (and that no sequence fixes) are refined as alanine, so that a side chain
 #: of the wrong type cannot pull the backbone, and with it the next pass's box, towards itself
-#: (see ``build.scaffold_types``; 0 turns it off).
+#: (see ``pass_types.scaffold_types``; 0 turns it off).
 DEFAULT_SCAFFOLD_BELOW = 0.5
 #: Builds leave out fragments of at most this many residues whose mean confidence (detector
 #: score x top class probability, 0-100) is under this: on builds of 13 real maps such
