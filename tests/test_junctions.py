@@ -21,6 +21,7 @@ from napari_densitybuild.junctions import (
     fillable,
     junctions,
     open_junctions,
+    stuck_gaps,
 )
 from napari_densitybuild.maps import read_map
 from napari_densitybuild.residues import ONE_LETTER
@@ -188,7 +189,8 @@ def test_on_by_default_with_the_gap_fill_and_off_with_it(monkeypatch):
     from napari_densitybuild.place import Placer
     from napari_densitybuild.sequence import read_fasta
 
-    assert inspect.signature(build_module.build).parameters["open_junctions"].default is True
+    params = inspect.signature(build_module.build).parameters
+    assert params["open_junctions"].default is True and params["open_stuck_gaps"].default is True
     args = build_parser().parse_args(["build", "m.mtz", "--out", "o.cif", "--no-fill-gaps"])
     assert args.fill_gaps is False
     map_path = sample_paths()[0]
@@ -199,13 +201,13 @@ def test_on_by_default_with_the_gap_fill_and_off_with_it(monkeypatch):
     seen = []
 
     def spy(result, aligned, seqs, sym, dmap, refine, stuck=False):
-        seen.append((len(result), seqs, refine))
+        seen.append((len(result), seqs, refine, stuck))
         return result, np.ones(len(result), dtype=bool)
 
     monkeypatch.setattr(build_module, "open_unjoined", spy)
     kw = dict(passes=1, do_refine=False)
     built = build_module.build(dmap, placer, clf, sequences, **kw)
-    assert len(seen) == 1 and seen[0][1] == sequences and seen[0][2] is False
+    assert len(seen) == 1 and seen[0][1] == sequences and seen[0][2:] == (False, True)
     assert seen[0][0] >= len(built) - built.report.get("gap_residues_built", 0)
     build_module.build(dmap, placer, clf, **kw)
     build_module.build(dmap, placer, clf, sequences, fill_gaps=False, **kw)
@@ -236,5 +238,41 @@ def test_the_build_summary_counts_the_residues_built_again():
     rep = {"residues": 120, "fragments": 3, "junctions_opened": 2, "seconds": {"total": 5.0}}
     line = BuildResult.summary(SimpleNamespace(report=rep))
     assert "2 residues at unjoined junctions of numbered fragments built again" in line
-    rep["junctions_opened"] = 0
-    assert "junctions" not in BuildResult.summary(SimpleNamespace(report=rep))
+    rep.update(junctions_opened=0, stuck_gaps_opened=1)
+    line = BuildResult.summary(SimpleNamespace(report=rep))
+    assert "junctions" not in line
+    assert "1 end of one-residue gaps the fill could not bridge built again" in line
+
+
+def _gapped(model, off: int | None = None, shift=(0.0, 0.0, -2.5)):
+    """The chain as two fragments with residue START (number 11) missing between them, aligned
+    to sequence 0; with ``off`` (an index of the gapped result), that residue moved."""
+    result = _result(model, (np.arange(N) >= START).astype(int), np.arange(1, N + 1))
+    result = result.subset(np.arange(N) != START)
+    result.record = np.zeros(N - 1, dtype=int)
+    if off is not None:
+        result.model.xyz[result.model.residue == off] += np.asarray(shift)
+    return result
+
+
+@pytest.mark.parametrize("off", [START, END])  # the start after the gap, or the end before it
+def test_a_one_residue_gap_the_fill_cannot_bridge_is_opened_and_built(sample, off):
+    dmap, clf, model, sequence = sample
+    sym = Symmetry.of_map(dmap)
+    truth = _result(model, np.zeros(N, int), np.arange(1, N + 1))
+    # as it stands: no path for the one missing residue
+    assert stuck_gaps(_gapped(model), [sequence], sym, dmap) == []  # both ends right: the
+    result = _gapped(model, off)  # fill builds it as it is
+    assert stuck_gaps(result, [sequence], sym, dmap) == [(END, START)]
+    assert junctions(result, [sequence], sym) == []
+    held, kept = open_junctions(result, np.ones(N - 1, bool), [sequence], sym, dmap)
+    assert kept.all() and held.report["junctions_opened"] == 0  # only with ``stuck``
+    opened, kept = open_junctions(result, np.ones(N - 1, bool), [sequence], sym, dmap, stuck=True)
+    assert opened.report["stuck_gaps_opened"] == 1 and np.flatnonzero(~kept).tolist() == [off]
+    out = fill_gaps(sequence_chains(opened, sym, [sequence]), dmap, clf, [sequence], sym)
+    assert out.report["gap_residues_built"] == 2
+    assert len(out) == N and out.seqid.tolist() == list(range(1, N + 1))
+    moved = off + (off == START)  # its index in the full chain
+    for i in sorted({START, moved}):
+        assert np.linalg.norm(_ca(out, i) - _ca(truth, i)) < 0.5
+    assert_bonded_peptides(out.model, END - 1, START + 2)

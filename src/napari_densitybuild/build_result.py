@@ -86,6 +86,10 @@ class BuildResult:
             n = r["junctions_opened"]
             parts.append(f"{n} residue{'s' * (n != 1)} at unjoined junctions of numbered "
                          "fragments built again")  # fmt: skip
+        if r.get("stuck_gaps_opened"):
+            n = r["stuck_gaps_opened"]
+            parts.append(f"{n} end{'s' * (n != 1)} of one-residue gaps the fill could not "
+                         "bridge built again")  # fmt: skip
         if r.get("fragments_linked"):
             n, k = r["fragments_linked"], r.get("link_residues_built", 0)
             parts.append(f"{n} fragment{'s' * (n != 1)} linked to the next through the density "
