@@ -163,8 +163,9 @@ def add_fill_gaps(p: argparse.ArgumentParser) -> None:
         DEFAULT_FILL_GAPS,
         "with --sequence, do not build the one or two residues the sequence numbers show "
         "missing between two fragments of one chain, nor rebuild the weaker residue where "
-        "two consecutively numbered fragments meet unjoined (by default both are built where "
-        "the map shows them: docs/build.md)",
+        "two consecutively numbered fragments meet unjoined or across a one-residue gap the "
+        "fill cannot bridge (by default they are built where the map shows them: "
+        "docs/build.md)",
     )
 
 
