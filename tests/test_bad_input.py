@@ -212,3 +212,15 @@ def test_a_folder_given_as_sequence_is_called_a_folder(tmp_path):
 
     with pytest.raises(DensityBuildError, match="a folder, not a sequence file"):
         read_fasta(tmp_path)
+
+
+@pytest.mark.parametrize("density", [False, True])
+def test_nan_in_a_zero_padded_em_map_is_counted_over_the_whole_map(tmp_path, density):
+    """NaN in a zero-padded cryo-EM box was counted over its non-zero voxels only ('1 of 1
+    values are NaN'); the message counts the whole map, and the map is still refused."""
+    data = np.zeros_like(DATA)
+    if density:
+        data[5:15, 5:15, 5:15] = DATA[5:15, 5:15, 5:15]
+    data[0, 0, :3] = np.nan
+    with pytest.raises(MapReadError, match=f"3 of {DATA.size:,} voxels are NaN or infinite"):
+        read_map(mrc(tmp_path / "n.mrc", data))

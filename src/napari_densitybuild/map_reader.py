@@ -23,13 +23,33 @@ MAX_VOXELS = 512**3
 MAP_SUFFIXES = (".mtz", ".ccp4", ".map", ".mrc", ".ccp4.gz", ".map.gz", ".mrc.gz")
 
 
-def sigma_scale(values: np.ndarray, what: str) -> tuple[np.ndarray, float, float]:
-    """Scale finite values to mean 0 and sd 1; refuse NaN/inf and flat maps with a message."""
+def sigma_scale(
+    values: np.ndarray, what: str, voxels: int | None = None
+) -> tuple[np.ndarray, float, float]:
+    """Scale finite values to mean 0 and sd 1; refuse NaN/inf and flat maps with a message.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        The values to scale.
+    what : str
+        The map, as the messages name it.
+    voxels : int, optional
+        The voxels of the whole map the message counts NaN/inf among, where ``values`` are a
+        part of it that holds every NaN/inf (the non-zero voxels of a padded box); default
+        ``values.size``.
+
+    Raises
+    ------
+    MapReadError
+        If a value is NaN or infinite, or the values are flat.
+    """
     finite = np.isfinite(values)
     bad = int(values.size - np.count_nonzero(finite))
     if bad:
+        total = values.size if voxels is None else voxels
         raise MapReadError(
-            f"{what}: {bad} of {values.size} values are NaN or infinite; refusing to guess them "
+            f"{what}: {bad:,} of {total:,} voxels are NaN or infinite; refusing to guess them "
             "(fix the map, e.g. recompute it, or fill the gaps with 0)"
         )
     mean = float(values.mean(dtype=np.float64))
@@ -146,7 +166,7 @@ def _from_mrc(path: Path, max_voxels: int) -> DensityMap:
         # box surrounds it, and the zeros stay 0 (as voxels a file does not cover do)
         values, rest = np.zeros_like(arr), arr[~padding]
         _refuse_one_value(rest, arr.size, path)
-        values[~padding], mean, sd = sigma_scale(rest, str(path))
+        values[~padding], mean, sd = sigma_scale(rest, str(path), arr.size)  # NaN is not 0
         info["zero_voxels"] = int(padding.sum())
     else:
         values, mean, sd = sigma_scale(arr, str(path))
