@@ -3,13 +3,21 @@ into the installed package or the shared sample data, and two maps never share o
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
 from test_session import residue
 
 from napari_densitybuild import autosave
 from napari_densitybuild._napari._sample_data import sample_paths
-from napari_densitybuild.autosave import SUFFIX, autosave_path, user_autosave_dir
+from napari_densitybuild.autosave import (
+    SUFFIX,
+    autosave_files,
+    autosave_path,
+    newest_autosave,
+    user_autosave_dir,
+)
 from napari_densitybuild.session import Session
 
 
@@ -56,8 +64,35 @@ def test_an_autosave_already_beside_the_map_is_used(tmp_path, monkeypatch):
     m = tmp_path / "map.mtz"
     m.write_bytes(b"")
     _session(m).save(tmp_path / ("map.mtz" + SUFFIX))
-    monkeypatch.setattr(autosave.os, "access", lambda *a, **k: False)
+    monkeypatch.setattr(autosave, "beside_map_allowed", lambda *a: False)  # e.g. shared data
     assert autosave_path(m) == tmp_path / ("map.mtz" + SUFFIX)
+
+
+@pytest.mark.parametrize("unwritable", ["folder", "file"])
+def test_an_autosave_beside_an_unwritable_map_moves_to_the_user_folder(
+    tmp_path, monkeypatch, unwritable
+):
+    """An autosave beside a map whose folder (or that file) cannot be written was still chosen,
+    so the session never autosaved; now it autosaves in the per-user folder, and restoring
+    offers the newer of the two."""
+    m = tmp_path / "map.mtz"
+    m.write_bytes(b"")
+    beside = _session(m).save(tmp_path / ("map.mtz" + SUFFIX))
+    os.utime(beside, (1e9, 1e9))  # an old one
+    blocked = tmp_path if unwritable == "folder" else beside
+    real_access = os.access
+    monkeypatch.setattr(
+        autosave.os, "access", lambda p, mode: Path(p) != blocked and real_access(p, mode)
+    )
+    path = autosave_path(m)
+    assert path.parent == user_autosave_dir() and path.name.startswith("map.mtz.")
+    s = _session(m)
+    s.set_type(0, "W")
+    assert not s.autosave_error and path.is_file() and s.autosave_claim.path == path
+    assert newest_autosave(m) == path and set(autosave_files(m)) == {path, beside}
+    later = path.stat().st_mtime + 10  # the file beside written later (by hand): it is offered
+    os.utime(beside, (later, later))
+    assert newest_autosave(m) == beside
 
 
 def test_the_user_folder_follows_xdg_state_home(tmp_path, monkeypatch):

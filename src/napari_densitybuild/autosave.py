@@ -7,7 +7,8 @@ would wipe and which every user of the installation shares; in a source checkout
 repository's). Those maps are autosaved in a per-user folder instead
 (:func:`user_autosave_dir`), under the map's name and a digest of its full path, so two maps of
 one name in different folders do not share a file. An autosave already next to the map is
-always the one used.
+the one used while it can be written again (its folder and the file writable); else the session
+autosaves in the per-user folder, and restoring offers the newer of the two.
 
 Two sessions on one map (two napari processes, or two viewers of one) never share a file: a
 session claims its autosave file before it first writes it (:func:`claim_autosave`), taking the
@@ -58,12 +59,25 @@ def autosave_path(map_path: str | Path) -> Path:
     >>> autosave_path("/data/1abc/map.mtz").name  # doctest: +SKIP
     'map.mtz.densitybuild.autosave.json'
     """
-    p = Path(map_path)
-    beside = p.with_name(p.name + SUFFIX)
-    if beside.is_file() or beside_map_allowed(p):
+    beside, per_user = _usual_paths(map_path)
+    if (beside.is_file() or beside_map_allowed(map_path)) and _writable(beside):
         return beside
+    return per_user
+
+
+def _writable(path: Path) -> bool:
+    """Whether an autosave could be written at ``path``: its folder and ``path`` (if it is
+    there) may be written to (a session saves through a file beside it, and locks it)."""
+    folder = path.parent
+    ok = folder.is_dir() and os.access(folder, os.W_OK)
+    return ok and (not path.exists() or os.access(path, os.W_OK))
+
+
+def _usual_paths(map_path: str | Path) -> tuple[Path, Path]:
+    """The usual autosave files of ``map_path``: ``(beside the map, in the per-user folder)``."""
+    p = Path(map_path)
     digest = hashlib.sha256(str(p.resolve()).encode()).hexdigest()[:12]
-    return user_autosave_dir() / f"{p.name}.{digest}{SUFFIX}"
+    return p.with_name(p.name + SUFFIX), user_autosave_dir() / f"{p.name}.{digest}{SUFFIX}"
 
 
 def numbered_path(usual: Path, k: int) -> Path:
@@ -72,16 +86,21 @@ def numbered_path(usual: Path, k: int) -> Path:
 
 
 def autosave_files(map_path: str | Path) -> list[Path]:
-    """Every autosave file of ``map_path`` there is, the usual one and the numbered ones,
-    newest first."""
-    usual = autosave_path(map_path)
-    stem = usual.name[: -len(".json")] + "."
-    found = [usual] if usual.is_file() else []
-    if usual.parent.is_dir():
-        for p in usual.parent.iterdir():
+    """Every autosave file of ``map_path`` there is, the usual ones (beside the map and in the
+    per-user folder) and the numbered ones, newest first."""
+    found: set[Path] = set()
+    for usual in _usual_paths(map_path):
+        stem = usual.name[: -len(".json")] + "."
+        if usual.is_file():
+            found.add(usual)
+        try:
+            names = list(usual.parent.iterdir()) if usual.parent.is_dir() else []
+        except OSError:  # a folder that cannot be listed
+            names = []
+        for p in names:
             k = p.name[len(stem) : -len(".json")]
             if p.name.startswith(stem) and p.name.endswith(".json") and k.isdigit():
-                found.append(p)
+                found.add(p)
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 
 
