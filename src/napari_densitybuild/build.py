@@ -116,6 +116,7 @@ def build(
     fill_gaps: bool = DEFAULT_FILL_GAPS,
     open_junctions: bool = DEFAULT_OPEN_JUNCTIONS,
     open_stuck_gaps: bool = DEFAULT_OPEN_STUCK_GAPS,
+    open_unnumbered: bool = False,
     link: bool = DEFAULT_LINK,
     peptide_turns: str = DEFAULT_PEPTIDE_TURNS,
     cis_prolines: bool = DEFAULT_CIS_PROLINES,
@@ -198,6 +199,10 @@ def build(
     open_stuck_gaps
         With ``open_junctions``, also leave out the weaker end of a one-residue gap that the gap
         fill cannot bridge as it stands, so that it builds two (:func:`.junctions.stuck_gaps`).
+    open_unnumbered
+        Without a sequence and with ``link``, leave out the weaker of a fragment end and the
+        start a peptide's length from it, unjoined, for the link step to build again
+        (:func:`.junctions.unnumbered_junctions`; off: being judged).
     link
         Without a sequence, link each fragment's end to the nearest start of another through
         the one or two new residues the map shows between them (:mod:`.links`).
@@ -339,6 +344,9 @@ def build(
         result, junction = join_fragments(result, sym, renumber=not sequences)
         if do_refine:
             mend_junctions(result, junction, dmap)
+    if link and not sequences and open_unnumbered:
+        result, kept = open_unjoined(result, aligned, None, sym, dmap, do_refine)
+        aligned = aligned[kept]
     if link and not sequences:
         result = link_fragments(result, dmap, classifier, sym, do_refine)
     if sequences and fill_gaps and open_junctions:

@@ -53,6 +53,27 @@ def junctions(result: BuildResult, sequences: list[str], sym: Symmetry) -> list[
     return [(e, s) for e, s in pairs if _nearest_image(ca[e], ca[s], sym)[0] <= REACH]
 
 
+def unnumbered_junctions(result: BuildResult, sym: Symmetry) -> list[tuple[int, int]]:
+    """Without a sequence: (end, start) of every fragment end whose nearest other fragment's
+    start (any crystal copy) lies a peptide's length away (C-alphas within
+    :data:`~.gap_paths.JOIN_MAX`) but unjoined, each start taken once, nearest first. Nothing
+    numbers them, but no residue fits between C-alphas that close: they are neighbours."""
+    fr = result.trace.fragment
+    if not len(fr):
+        return []
+    firsts = np.flatnonzero(np.r_[True, fr[1:] != fr[:-1]])
+    lasts = np.r_[firsts[1:] - 1, len(fr) - 1]
+    ca = backbone_of(result.model)[1]
+    near = sorted((_nearest_image(ca[e], ca[s], sym, JOIN_MAX)[0], int(e), int(s))
+                  for e in lasts for s in firsts if fr[s] != fr[e])  # fmt: skip
+    out, used = [], set()
+    for dist, e, s in near:
+        if dist <= JOIN_MAX and e not in used and s not in used:
+            used |= {e, s}
+            out.append((e, s))
+    return sorted(out)
+
+
 def _numbered_pairs(result: BuildResult, sequences: list[str], step: int) -> list[tuple[int, int]]:
     """(end, start) of every fragment end numbered ``step`` before another fragment's start of
     the same molecule (both aligned, no insertion codes)."""
@@ -146,14 +167,15 @@ def backbone_density(result: BuildResult, dmap: DensityMap, residues: np.ndarray
 def open_junctions(
     result: BuildResult,
     aligned: np.ndarray,
-    sequences: list[str],
+    sequences: list[str] | None,
     sym: Symmetry,
     dmap: DensityMap,
     refine: bool = True,
     stuck: bool = False,
 ) -> tuple[BuildResult, np.ndarray]:
     """``result`` without one residue of each of its :func:`junctions` (with ``stuck``, of its
-    :func:`stuck_gaps` too), the one whose backbone sits in lower density
+    :func:`stuck_gaps` too; without ``sequences``, of its :func:`unnumbered_junctions`, for the
+    link step to build again), the one whose backbone sits in lower density
     (:func:`backbone_density`); with ``refine``, the residues beside it refined again against
     ``dmap``. A residue the gap fill could not build again between those residues, as they then
     lie (:func:`fillable`, one residue more than was missing), is kept.
@@ -166,8 +188,11 @@ def open_junctions(
     """
     drop = np.zeros(len(result), dtype=bool)
     sites = []  # (left out, the residues beside it, residues the fill is to build)
-    kinds = [(junctions(result, sequences, sym), 1)]
-    if stuck:
+    if sequences:
+        kinds = [(junctions(result, sequences, sym), 1)]
+    else:
+        kinds = [(unnumbered_junctions(result, sym), 1)]
+    if stuck and sequences:
         kinds.append((stuck_gaps(result, sequences, sym, dmap), 2))
     for pairs, count in kinds:
         if not pairs:
