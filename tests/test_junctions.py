@@ -22,6 +22,7 @@ from napari_densitybuild.junctions import (
     junctions,
     open_junctions,
     stuck_gaps,
+    unnumbered_junctions,
 )
 from napari_densitybuild.maps import read_map
 from napari_densitybuild.residues import ONE_LETTER
@@ -276,3 +277,37 @@ def test_a_one_residue_gap_the_fill_cannot_bridge_is_opened_and_built(sample, of
     for i in sorted({START, moved}):
         assert np.linalg.norm(_ca(out, i) - _ca(truth, i)) < 0.5
     assert_bonded_peptides(out.model, END - 1, START + 2)
+
+
+@pytest.mark.parametrize("off", [START, END])
+def test_without_a_sequence_a_junction_a_peptide_apart_is_built_again_by_the_link_step(sample, off):
+    """No numbers: the end and the nearest start a peptide's length away, unjoined (one of
+    them moved 1 A), are neighbours; the moved one is left out and the link step builds it."""
+    from napari_densitybuild.links import link_fragments
+
+    dmap, clf, model, _ = sample
+    sym = Symmetry.of_map(dmap)
+    truth = _result(model, np.zeros(N, int), np.arange(1, N + 1))
+    result = _split(model, off, (0.0, 0.0, 1.0))
+    result.record = None
+    assert unnumbered_junctions(result, sym) == [(END, START)]
+    opened, kept = open_junctions(result, np.zeros(N, bool), None, sym, dmap)
+    assert np.flatnonzero(~kept).tolist() == [off] and opened.report["junctions_opened"] == 1
+    linked = link_fragments(opened, dmap, clf, sym)
+    assert len(linked) == N and linked.trace.fragment_count == 1
+    assert np.linalg.norm(_ca(linked, off) - _ca(truth, off)) < 0.5
+
+
+def test_unnumbered_junctions_are_a_peptide_apart_and_each_start_once(sample):
+    dmap, _, model, _ = sample
+    sym = Symmetry.of_map(dmap)
+    result = _split(model)
+    result.model.xyz[result.model.residue >= START] += np.array([0.0, 0.0, 3.0])
+    assert unnumbered_junctions(result, sym) == []  # C-alphas over 4.3 A apart
+    # three fragments: the two ends before 10 and 15 both near one start? each start once
+    fragment = np.searchsorted([START, START + 5], np.arange(N), side="right")
+    result = _result(model, fragment, np.arange(1, N + 1))
+    pairs = unnumbered_junctions(result, sym)
+    assert pairs == [(END, START), (START + 4, START + 5)]
+    assert len({s for _, s in pairs}) == len(pairs)
+    assert unnumbered_junctions(_result(model, np.zeros(N, int), np.arange(1, N + 1)), sym) == []
