@@ -57,6 +57,7 @@ from .settings import (
     DEFAULT_NCS,
     DEFAULT_OPEN_JUNCTIONS,
     DEFAULT_OPEN_STUCK_GAPS,
+    DEFAULT_OPEN_UNNUMBERED,
     DEFAULT_PASSES,
     DEFAULT_PEPTIDE_TURNS,
     DEFAULT_PULLED_ENDS,
@@ -116,7 +117,7 @@ def build(
     fill_gaps: bool = DEFAULT_FILL_GAPS,
     open_junctions: bool = DEFAULT_OPEN_JUNCTIONS,
     open_stuck_gaps: bool = DEFAULT_OPEN_STUCK_GAPS,
-    open_unnumbered: bool = False,
+    open_unnumbered: bool = DEFAULT_OPEN_UNNUMBERED,
     link: bool = DEFAULT_LINK,
     peptide_turns: str = DEFAULT_PEPTIDE_TURNS,
     cis_prolines: bool = DEFAULT_CIS_PROLINES,
@@ -202,7 +203,7 @@ def build(
     open_unnumbered
         Without a sequence and with ``link``, leave out the weaker of a fragment end and the
         start a peptide's length from it, unjoined, for the link step to build again
-        (:func:`.junctions.unnumbered_junctions`; off: being judged).
+        (:func:`.junctions.unnumbered_junctions`; off: it failed its rule).
     link
         Without a sequence, link each fragment's end to the nearest start of another through
         the one or two new residues the map shows between them (:mod:`.links`).

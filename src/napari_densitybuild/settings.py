@@ -94,6 +94,10 @@ DEFAULT_OPEN_JUNCTIONS = True
 #: residues up by 3, backbone and all-atom sums down by 2 and 5 % (docs/build/chains.md,
 #: "Junctions opened for the gap fill").
 DEFAULT_OPEN_STUCK_GAPS = True
+#: Without a sequence, leave out the weaker of a fragment end and the start a peptide's length
+#: from it, unjoined, for the link step to build again (``open_unnumbered``): off; it failed its
+#: rule by the all-atom clause (docs/build/chains.md, "Junctions opened for the gap fill").
+DEFAULT_OPEN_UNNUMBERED = False
 #: With a sequence, builds build the one or two residues the numbering shows missing between
 #: fragments of one chain where the map shows them (``fill_gaps``; ``--no-fill-gaps``: not): on
 #: 13 real maps with their sequences, in two draws, 3 residues were built, all at their
