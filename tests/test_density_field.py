@@ -122,6 +122,20 @@ def test_unknown_interpolation(blob):
         DensityField(blob, CENTRE[None], interpolation="nearest")
 
 
+def test_one_resampling_read_both_ways(blob):
+    """``read_as`` reads the same resampled grid another way: as a field made with that
+    interpolation reads it, with the grid shared, not resampled."""
+    cubic = DensityField(blob, AROUND, interpolation="cubic")
+    linear = cubic.read_as("linear")
+    assert linear.grid is cubic.grid and cubic.interpolation == "cubic"
+    x = torch.as_tensor(CENTRE[None] + np.array([[0.0, 0.0, 0.0], [0.3, -0.2, 0.1]]))
+    made = DensityField(blob, AROUND, interpolation="linear")
+    torch.testing.assert_close(linear(x), made(x))
+    assert not torch.allclose(linear(x), cubic(x))
+    with pytest.raises(ValueError, match="interpolation"):
+        cubic.read_as("nearest")
+
+
 def test_refinement_reading_the_map_cubically_ends_closer_to_the_model():
     """The bundled sample (a 1.5 A map simulated from its model), every atom moved 0.35 A rms:
     refinement brings the atoms back closer with the cubic reading than with the trilinear."""

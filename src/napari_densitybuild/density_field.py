@@ -18,6 +18,7 @@ reading (:data:`INTERPOLATION`; docs/build/refinement.md, "Reading the map betwe
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -94,6 +95,15 @@ class DensityField:
         self.origin = torch.tensor(origin, dtype=torch.float64)
         self.step = float(step)
         self.extent = torch.tensor([(n - 1) * step for n in data.shape[::-1]], dtype=torch.float64)
+
+    def read_as(self, interpolation: str) -> DensityField:
+        """This field's grid read by ``interpolation`` ("cubic" or "linear"), sharing the
+        resampled map: no second resampling."""
+        if interpolation not in ("cubic", "linear"):
+            raise ValueError(f"interpolation must be 'cubic' or 'linear', not {interpolation!r}")
+        other = copy.copy(self)
+        other.interpolation = interpolation
+        return other
 
     def _grid(self, dtype: torch.dtype) -> torch.Tensor:
         """The grid in ``dtype``, converted once, not at every call."""

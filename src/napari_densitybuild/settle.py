@@ -60,16 +60,18 @@ def settle(
     seen; ``info["final_rotamer_fits"]`` counts them."""
     if len(model) == 0:
         return model.xyz.copy()
+    # one resampling of the map, read trilinearly by the refit (as between the passes' rounds)
+    # and by ``interpolation`` in the round; side chains move well within its margin
+    field = DensityField(dmap, model.xyz, interpolation=interpolation)
     if refit:
         from dataclasses import replace
 
         from .rotamers import fit_rotamers
         from .symmetry import Symmetry
 
-        xyz, changed = fit_rotamers(model.xyz, model, DensityField(dmap, model.xyz),
+        xyz, changed = fit_rotamers(model.xyz, model, field.read_as("linear"),
                                     Symmetry.of_map(dmap))  # fmt: skip
         model = replace(model, xyz=xyz)
         if info is not None:
             info["final_rotamer_fits"] = len(changed)
-    field = DensityField(dmap, model.xyz, interpolation=interpolation)
     return refine(model, dmap, rounds=1, iterations=iterations, field=field)
