@@ -173,3 +173,14 @@ def test_residues_detected_twice():
     assert np.flatnonzero(t.duplicates(confidence)).tolist() == [1, 7]
     assert not Trace(ca[:3], np.ones((3, 3)), np.ones((3, 3)), np.ones(3),
                      np.zeros(3, int)).duplicates(confidence[:3]).any()  # fmt: skip
+
+
+def test_starts_and_ends_of_fragments():
+    def made(fragment):
+        n = len(fragment)
+        z = np.zeros((n, 3))
+        return Trace(z, z, z, np.ones(n), np.asarray(fragment, dtype=np.int64))
+
+    starts, ends = made([0, 0, 0, 1, 2, 2]).starts_and_ends()
+    assert starts.tolist() == [0, 3, 4] and ends.tolist() == [2, 3, 5]
+    assert [x.tolist() for x in made([]).starts_and_ends()] == [[], []]

@@ -61,8 +61,7 @@ def unnumbered_junctions(result: BuildResult, sym: Symmetry) -> list[tuple[int, 
     fr = result.trace.fragment
     if not len(fr):
         return []
-    firsts = np.flatnonzero(np.r_[True, fr[1:] != fr[:-1]])
-    lasts = np.r_[firsts[1:] - 1, len(fr) - 1]
+    firsts, lasts = result.trace.starts_and_ends()
     ca = backbone_of(result.model)[1]
     near = sorted((_nearest_image(ca[e], ca[s], sym, JOIN_MAX)[0], int(e), int(s))
                   for e in lasts for s in firsts if fr[s] != fr[e])  # fmt: skip
@@ -81,8 +80,7 @@ def _numbered_pairs(result: BuildResult, sequences: list[str], step: int) -> lis
         return []
     fr = result.trace.fragment
     rec = np.where(result.record >= 0, molecules(sequences)[np.maximum(result.record, 0)], -1)
-    firsts = np.flatnonzero(np.r_[True, fr[1:] != fr[:-1]])
-    lasts = np.r_[firsts[1:] - 1, len(fr) - 1]
+    firsts, lasts = result.trace.starts_and_ends()
     by_start = {(int(rec[s]), int(result.seqid[s])): int(s) for s in firsts
                 if rec[s] >= 0 and not result.icode[s]}  # fmt: skip
     out = []

@@ -48,8 +48,7 @@ def _candidates(result: BuildResult, dmap: DensityMap, sym: Symmetry) -> list[tu
     tr = result.trace
     ca = backbone_of(result.model)[1]
     frag = tr.fragment
-    starts = np.flatnonzero(np.r_[True, frag[1:] != frag[:-1]])
-    ends = np.flatnonzero(np.r_[frag[1:] != frag[:-1], True])
+    starts, ends = tr.starts_and_ends()
     out = []
     for e in ends:
         img = sym.images(ca[starts], box=(ca[e] - REACH, ca[e] + REACH))

@@ -66,6 +66,13 @@ class Trace:
         """Residues per fragment."""
         return np.bincount(self.fragment, minlength=self.fragment_count)
 
+    def starts_and_ends(self) -> tuple[np.ndarray, np.ndarray]:
+        """Indices of each fragment's first and last residue (fragments contiguous)."""
+        if not len(self.fragment):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        new = self.fragment[1:] != self.fragment[:-1]
+        return np.flatnonzero(np.r_[True, new]), np.flatnonzero(np.r_[new, True])
+
     def without_short(self, min_length: int) -> Trace:
         """The fragments of at least ``min_length`` residues, renumbered longest first."""
         lengths = self.fragment_lengths()
