@@ -63,8 +63,13 @@ def unnumbered_junctions(result: BuildResult, sym: Symmetry) -> list[tuple[int, 
         return []
     firsts, lasts = result.trace.starts_and_ends()
     ca = backbone_of(result.model)[1]
-    near = sorted((_nearest_image(ca[e], ca[s], sym, JOIN_MAX)[0], int(e), int(s))
-                  for e in lasts for s in firsts if fr[s] != fr[e])  # fmt: skip
+    near = []
+    for e in lasts:  # every start's images near this end at once, as the link step looks
+        img = sym.images(ca[firsts], box=(ca[e] - JOIN_MAX, ca[e] + JOIN_MAX))
+        d = np.linalg.norm(img["xyz"] - ca[e], axis=1)
+        near += [(float(x), int(e), int(firsts[k])) for x, k in zip(d, img["src"])
+                 if fr[firsts[k]] != fr[e]]  # fmt: skip
+    near.sort()
     out, used = [], set()
     for dist, e, s in near:
         if dist <= JOIN_MAX and e not in used and s not in used:
