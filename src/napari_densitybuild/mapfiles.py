@@ -249,7 +249,6 @@ def read_mrc_array(path: Path, max_voxels: int) -> dict:
         raise MapReadError(f"{path}: the header gives no cell dimensions ({cell})")
     if not all(0 < a < 180 for a in angles):
         angles = [90.0, 90.0, 90.0]
-    check_cell(path, gemmi.UnitCell(*cell, *angles))
     sg_number = int(h.ispg)
     if sg_number <= 0 or sg_number > 230 or gemmi.find_spacegroup_by_number(sg_number) is None:
         sg_number = 1
@@ -271,7 +270,7 @@ def read_mrc_array(path: Path, max_voxels: int) -> dict:
             f"{', '.join('xyz'[a] for a in more)}; read as a box of {arr_xyz.shape} voxels "
             f"of {' x '.join(f'{v:.3f}' for v in voxel)} A (cell / MX)"
         )
-    check_cell(path, gemmi.UnitCell(*cell, *angles), sampling)
+    check_cell(path, gemmi.UnitCell(*cell, *angles), sampling)  # as read (a box: resized)
     whole = int(np.prod(np.asarray(sampling, dtype=np.int64)))
     if whole > max_voxels:
         raise MapReadError(
