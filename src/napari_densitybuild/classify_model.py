@@ -11,7 +11,7 @@ import numpy as np
 
 from .errors import DensityBuildError
 from .maps import DensityMap
-from .models import backbone_residues, read_structure
+from .models import protein_residues, read_structure
 from .pose import frame_to_world
 from .residues import PARENT
 
@@ -55,12 +55,7 @@ def classify_model(
     model, st = "the model", structure  # (messages name a model file)
     if not isinstance(st, gemmi.Structure):
         model, st = f"{structure}: the model", read_structure(structure)
-    res, skipped = backbone_residues(st)
-    if len(res) == 0:
-        left = ", ".join(f"{n} {why}" for why, n in skipped.items() if n) or "no residues"
-        raise DensityBuildError(
-            f"{model} has no amino-acid residue with N, CA and C atoms to classify ({left})"
-        )
+    res, skipped = protein_residues(st, model, "classify")
     skipped = {**skipped, "outside map": 0}
     centres, rotations = classifier.frames(res.n, res.ca, res.c)
     inside = dmap.depth_inside(centres) >= 0  # always, in a crystal map of a whole cell

@@ -365,3 +365,24 @@ def backbone_residues(
         c=np.array(cols[6], dtype=float).reshape(-1, 3),
         atoms=np.array(atoms, dtype=float).reshape(-1, MAX_ATOMS, 3) if with_atoms else None,
     ), skipped
+
+
+def protein_residues(
+    st: gemmi.Structure, model: str, purpose: str
+) -> tuple[BackboneResidues, dict[str, int]]:
+    """:func:`backbone_residues` of a model that must have some: ``model`` names it in the
+    message ("x.cif: the model"), ``purpose`` says what they were for ("classify").
+
+    Raises
+    ------
+    ModelReadError
+        If no residue has N, CA and C (waters or a ligand only, a C-alpha trace), with the
+        residues left out.
+    """
+    residues, skipped = backbone_residues(st)
+    if len(residues) == 0:
+        left = ", ".join(f"{n} {why}" for why, n in skipped.items() if n) or "no residues"
+        raise ModelReadError(
+            f"{model} has no amino-acid residue with N, CA and C atoms to {purpose} ({left})"
+        )
+    return residues, skipped

@@ -155,16 +155,10 @@ def scorable_model(path: str | Path, role: str) -> gemmi.Structure:
     DensityBuildError
         Naming the file and the residues left out.
     """
-    from ..models import backbone_residues, read_structure
+    from ..models import protein_residues, read_structure
 
     st = read_structure(path)
-    residues, skipped = backbone_residues(st)
-    if len(residues) == 0:
-        left = ", ".join(f"{n} {why}" for why, n in skipped.items() if n)
-        raise DensityBuildError(
-            f"{path}: the {role} model has no amino-acid residue with N, CA and C atoms to "
-            f"score ({left or 'no residues'})"
-        )
+    protein_residues(st, f"{path}: the {role} model", "score")
     return st
 
 
