@@ -1,12 +1,14 @@
 """Model edits of the review panel that run as jobs, and the walks they start from: the next
 chain break and closing it (:mod:`~..gaps`), switching the peptide before a residue between cis
-and trans (:mod:`~..peptide_switch`), and the next unmodelled blob (:mod:`~..blobs`). Each job
+and trans (:mod:`~..peptide_switch`), turning a side chain over or into the next rotamer
+(:mod:`~..side_chain_edit`), and the next unmodelled blob (:mod:`~..blobs`). Each job
 runs off the GUI thread on a snapshot of the model, and its result lands in one undoable step
 only if the model did not change meanwhile.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from ..peptide_switch import PeptideSwitch
     from ..residue_state import ResidueState
     from ..session import Session
+    from ..side_chain_edit import SideChainEdit
     from ._build_widget import BuildWidget
 
 
@@ -33,6 +36,9 @@ class ModelEdits:
     _blobs: list | None = None
     _blobs_of: list | None = None  # the residue list they were found for
     _blob_index = -1
+    #: The rotamer walk under way: the rows it started from, its residue, the rank shown and
+    #: the rows that rank gave (a press on those rows shows the next rank).
+    _rotamers: tuple | None = None
 
     def next_break(self) -> int | None:
         """Go to the next chain end or gap after the current residue (model order, wrapping)
@@ -117,6 +123,58 @@ class ModelEdits:
             self.widget.status.setText(switched.text)
 
         return self.widget._start("Cis/trans peptide", job, done)
+
+    def flip_side_chain(self):
+        """Turn the current ASN, GLN or HIS over (:func:`~..side_chain_edit.flip_side_chain`)
+        off the GUI thread; one undoable step."""
+        from ..side_chain_edit import flip_side_chain
+
+        return self._side_chain_job("Flip side chain", flip_side_chain, {})
+
+    def next_rotamer(self):
+        """Put the current residue's side chain in the next library rotamer, best first
+        (:func:`~..side_chain_edit.place_rotamer`), off the GUI thread; one undoable step. Each
+        press on the model the last one left goes one rotamer further; the ranks are those of
+        the side chain as it was before the first press."""
+        from ..side_chain_edit import place_rotamer
+
+        s = self.session
+        walk = self._rotamers
+        if walk is not None and s is not None and walk[3] is s.residues and walk[1] == self.current:
+            base, rank = walk[0], walk[2] + 1
+        else:
+            base, rank = None if s is None else s.residues, 0
+        return self._side_chain_job("Next rotamer", place_rotamer, {"rank": rank}, base)
+
+    def _side_chain_job(
+        self, name: str, fn: Callable[..., SideChainEdit], options: dict, base: list | None = None
+    ):
+        """Run ``fn(snapshot, current, dmap, refine=..., **options)`` off the GUI thread on
+        the rows ``base`` (default: the model as it is); its rows land in one undoable step."""
+        from ..session import Session
+
+        s = self.session
+        if s is None or self.current is None:
+            notify_error("select a residue first: its side chain is the one changed")
+            return None
+        rows, index, refine = s.residues, self.current, self.widget.refine_box.isChecked()
+        start = rows if base is None else base
+
+        def job(progress: StageProgress, dmap: DensityMap):
+            snapshot = Session(start, None, s.meta, autosave=False)
+            return fn(snapshot, index, dmap, refine=refine, **options)
+
+        def done(edit: SideChainEdit):
+            if not self._unchanged(s, rows, f"{name.lower()}: not done, the model changed "
+                                   "meanwhile"):  # fmt: skip
+                return
+            s.replace(edit.rows)
+            self._rotamers = (None if edit.rank is None
+                              else (start, index, edit.rank, s.residues))  # fmt: skip
+            self.widget.refresh()
+            self.widget.status.setText(edit.text)
+
+        return self.widget._start(name, job, done)
 
     def next_blob(self):
         """Go to the next unmodelled blob (found first, or again after the model changed)."""

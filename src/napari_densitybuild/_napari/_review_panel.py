@@ -12,7 +12,9 @@ change lands with them (:mod:`._corrections`). Under the type list, the
 current residue's H-bond partners (:mod:`~..contacts`, also drawn as the ``H-bonds`` layers) and,
 for ASP/ASN, GLU/GLN and VAL/THR, what they suggest. "Next unmodelled blob" finds the density
 the model leaves unexplained (:mod:`~..blobs`, off the GUI thread; an edit clears them, and the
-next press looks again) and moves the camera from blob to blob, largest first. "Next chain
+next press looks again) and moves the camera from blob to blob, largest first. "Flip side
+chain" turns an ASN, GLN or HIS over and "Next rotamer" walks the library rotamers of the
+current side chain, best fit first (:mod:`~..side_chain_edit`). "Next chain
 break" goes from one chain end or gap to the next; "Close gap" joins the piece of chain that goes
 on there or builds the residues missing between (:mod:`~..gaps`, off the GUI thread; these
 jobs are in :mod:`._model_edits`). Every change can be undone and redone, and is autosaved.
@@ -93,6 +95,17 @@ class ReviewPanel(ModelEdits, QWidget):
             "before a proline, cis to trans anywhere), turned to the highest map, and refine "
             "the residues around it; the status bar says how the map at the two residues changed"
         )
+        self.flip_button = QPushButton("Flip side chain")
+        self.flip_button.setToolTip(
+            "Turn the current ASN, GLN or HIS over (amide O and N, or the ring's N and C, swap "
+            "places) and refine it; the status bar gives its H-bond score before and after"
+        )
+        self.rotamer_button = QPushButton("Next rotamer")
+        self.rotamer_button.setToolTip(
+            "Put the current side chain in a library rotamer of its type, the best fit to the "
+            "map first (clashes and the rotamer's frequency count too), and refine it; press "
+            "again for the next one"
+        )
         self.delete_button = QPushButton("Delete residue")
         self.undo_button = QPushButton("Undo")
         self.redo_button = QPushButton("Redo")
@@ -105,9 +118,11 @@ class ReviewPanel(ModelEdits, QWidget):
         row1.addWidget(QLabel("Type"))
         row1.addWidget(self.type_combo, 2)
         row1.addWidget(self.letter, 1)
+        row_edit = QHBoxLayout()
+        for b in (self.peptide_button, self.flip_button, self.rotamer_button):
+            row_edit.addWidget(b)
         row2 = QHBoxLayout()
-        for b in (self.peptide_button, self.delete_button, self.undo_button, self.redo_button,
-                  self.export_button):  # fmt: skip
+        for b in (self.delete_button, self.undo_button, self.redo_button, self.export_button):
             row2.addWidget(b)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -120,6 +135,7 @@ class ReviewPanel(ModelEdits, QWidget):
         layout.addLayout(row0)
         layout.addLayout(row1)
         layout.addWidget(self.hint)
+        layout.addLayout(row_edit)
         layout.addLayout(row2)
 
         self.table.itemSelectionChanged.connect(self._on_table_selection)
@@ -130,6 +146,8 @@ class ReviewPanel(ModelEdits, QWidget):
         self.type_combo.activated.connect(self._on_combo)
         self.letter.returnPressed.connect(self._on_letter)
         self.peptide_button.clicked.connect(self.switch_peptide)
+        self.flip_button.clicked.connect(self.flip_side_chain)
+        self.rotamer_button.clicked.connect(self.next_rotamer)
         self.delete_button.clicked.connect(self.delete_current)
         self.undo_button.clicked.connect(self.undo)
         self.redo_button.clicked.connect(self.redo)
