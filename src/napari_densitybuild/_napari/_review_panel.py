@@ -47,6 +47,13 @@ if TYPE_CHECKING:
     from ._build_widget import BuildWidget
 
 
+def _button(text: str, tip: str) -> QPushButton:
+    """A push button with its tooltip."""
+    button = QPushButton(text)
+    button.setToolTip(tip)
+    return button
+
+
 class ReviewPanel(ModelEdits, QWidget):
     """The review half of :class:`~._build_widget.BuildWidget`."""
 
@@ -55,23 +62,23 @@ class ReviewPanel(ModelEdits, QWidget):
         self.widget = widget
         self.table = ResidueTable()
         self.next_button = QPushButton("Next doubtful residue")
-        self.blob_button = QPushButton("Next unmodelled blob")
-        self.blob_button.setToolTip(
+        self.blob_button = _button(
+            "Next unmodelled blob",
             "Density at or above 1.5 sigma more than 2 A from the model (crystal copies "
-            "included), largest first: chain ends, loops, ligands, glycans not built"
+            "included), largest first: chain ends, loops, ligands, glycans not built",
         )
-        self.break_button = QPushButton("Next chain break")
-        self.break_button.setToolTip(
+        self.break_button = _button(
+            "Next chain break",
             "The next place a chain stops or has a gap, in model order, with the nearest start "
             "of another piece of chain (crystal copies included) within 11 A: a gap to close, "
-            "or a stray end to delete"
+            "or a stray end to delete",
         )
-        self.close_gap_button = QPushButton("Close gap")
-        self.close_gap_button.setToolTip(
+        self.close_gap_button = _button(
+            "Close gap",
             "At a chain break (the current residue ends or starts a piece of chain): join the "
             "piece that goes on there (as Next chain break names it) by a peptide, or build the "
             "one or two residues missing between into the density (refused under 1.75 sigma), "
-            "classify them and refine the stretch"
+            "classify them and refine the stretch",
         )
         self.type_combo = QComboBox()
         self.letter = QLineEdit()
@@ -89,22 +96,22 @@ class ReviewPanel(ModelEdits, QWidget):
             "an acceptor-only partner (backbone O, ASP/GLU O) at an end makes it an amide N; "
             "donor-only partners (backbone N, LYS, ARG) at both ends make an acid."
         )
-        self.peptide_button = QPushButton("Cis/trans peptide")
-        self.peptide_button.setToolTip(
+        self.peptide_button = _button(
+            "Cis/trans peptide",
             "Rebuild the peptide before the current residue the other way round (trans to cis "
             "before a proline, cis to trans anywhere), turned to the highest map, and refine "
-            "the residues around it; the status bar says how the map at the two residues changed"
+            "the residues around it; the status bar says how the map at the two residues changed",
         )
-        self.flip_button = QPushButton("Flip side chain")
-        self.flip_button.setToolTip(
+        self.flip_button = _button(
+            "Flip side chain",
             "Turn the current ASN, GLN or HIS over (amide O and N, or the ring's N and C, swap "
-            "places) and refine it; the status bar gives its H-bond score before and after"
+            "places) and refine it; the status bar gives its H-bond score before and after",
         )
-        self.rotamer_button = QPushButton("Next rotamer")
-        self.rotamer_button.setToolTip(
+        self.rotamer_button = _button(
+            "Next rotamer",
             "Put the current side chain in a library rotamer of its type, the best fit to the "
             "map first (clashes and the rotamer's frequency count too), and refine it; press "
-            "again for the next one"
+            "again for the next one",
         )
         self.delete_button = QPushButton("Delete residue")
         self.undo_button = QPushButton("Undo")
