@@ -43,6 +43,21 @@ def test_a_flipped_amide_is_one_undo_away(shown, qtbot):
     assert np.allclose(_atoms(s.residues[i])["OE1"], before["OE1"])
 
 
+def test_the_hint_suggests_a_flip_where_the_hbonds_would_fit_better(shown, qtbot):
+    """The sample's GLN 49 scores -2 as deposited and +2 turned over (its polar contacts as
+    :mod:`~napari_densitybuild.sideflip` counts them): the hint says so; flipped, it does not."""
+    widget, s = shown
+    i = next(k for k, r in enumerate(s.residues) if r.label == "GLN 49")
+    widget.review.show_residue(i)
+    assert "Turned over, its H-bonds would score +2, not -2: Flip side chain." in (
+        widget.review.hint.text()
+    )
+    _press(widget, qtbot, "Flip side chain")
+    widget.review.show_residue(i)
+    assert "Turned over" not in widget.review.hint.text()
+    assert "H-bond score -2 -> +2" in widget.status.text()
+
+
 def test_next_rotamer_walks_the_ranks_and_undo_takes_each_back(shown, qtbot):
     widget, s = shown
     i = _first(s, "LYS")

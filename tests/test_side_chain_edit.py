@@ -22,6 +22,7 @@ from napari_densitybuild.side_chain_edit import (
     place_rotamer,
     rotamer_choices,
     side_chain_rmsd,
+    turned_hbond_scores,
 )
 from napari_densitybuild.sideflip import FLIP_PAIRS
 
@@ -84,6 +85,18 @@ def test_the_hbond_score_counts_impossible_pairs_against(sample):
     # in the deposited model most amides are named so their H-bonds fit at least as well
     kept = sum(a >= b for a, b in scores)
     assert kept >= 0.7 * len(scores) and any(a > b for a, b in scores)
+
+
+def test_the_turned_scores_are_those_of_the_flip(sample):
+    dmap, s = sample
+    for i, row in enumerate(s.residues):
+        got = turned_hbond_scores(s, i)
+        if row.name not in ("ASN", "GLN", "HIS"):
+            assert got is None
+            continue
+        turned = Session(flip_side_chain(s, i, dmap, refine=False).rows, None, s.meta,
+                         autosave=False)  # fmt: skip
+        assert got == (hbond_score(s, i), hbond_score(turned, i))
 
 
 def test_flips_that_cannot_be_made_are_refused(sample):

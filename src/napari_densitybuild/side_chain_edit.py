@@ -69,19 +69,8 @@ def flip_side_chain(
     status line gives the H-bond score (H-bonds minus impossible donor or acceptor pairs)
     before and after. Raises :class:`DensityBuildError` for another type or missing atoms."""
     model, row, atoms = _residue(session, index)
-    name = row.name
-    pairs = FLIP_PAIRS.get(name)
-    if pairs is None:
-        why = ("its two ends are alike, named by convention" if name in SYMMETRIC
-               else "only ASN, GLN and HIS have two ends that differ")  # fmt: skip
-        raise DensityBuildError(f"{row.label}: nothing to turn over ({why})")
-    missing = [a for pair in pairs for a in pair if a not in atoms]
-    if missing:
-        raise DensityBuildError(f"{row.label} lacks {', '.join(missing)}: predict poses first")
-    xyz = model.xyz.copy()
-    for a, b in pairs:
-        xyz[[atoms[a], atoms[b]]] = model.xyz[[atoms[b], atoms[a]]]
-    rows, gain = _apply(session, model, xyz, index, dmap, refine)
+    pairs = _flip_pairs(row, atoms)
+    rows, gain = _apply(session, model, _turned(model, atoms, pairs), index, dmap, refine)
     before = hbond_score(session, index)
     after = hbond_score(_session(session, rows), index)
     ends = " and ".join(f"{a}/{b}" for a, b in pairs)
@@ -89,6 +78,39 @@ def flip_side_chain(
             f"{after:+.0f}, mean map at the side chain {gain:+.2f} sigma (Undo takes it "
             "back)")  # fmt: skip
     return SideChainEdit(rows, index, gain, None, None, text)
+
+
+def turned_hbond_scores(session: Session, index: int) -> tuple[float, float] | None:
+    """The H-bond scores of residue ``index`` (ASN, GLN or HIS) as it is and turned over (no
+    map, no refinement: what the review panel's hint weighs), or None for other types and
+    incomplete side chains."""
+    try:
+        model, row, atoms = _residue(session, index)
+        pairs = _flip_pairs(row, atoms)
+    except DensityBuildError:
+        return None
+    rows = list(session.residues)
+    rows[index] = replace(row, atoms=atoms_at(model, _turned(model, atoms, pairs), index))
+    return hbond_score(session, index), hbond_score(_session(session, rows), index)
+
+
+def _flip_pairs(row: ResidueState, atoms: dict[str, int]) -> tuple[tuple[str, str], ...]:
+    pairs = FLIP_PAIRS.get(row.name)
+    if pairs is None:
+        why = ("its two ends are alike, named by convention" if row.name in SYMMETRIC
+               else "only ASN, GLN and HIS have two ends that differ")  # fmt: skip
+        raise DensityBuildError(f"{row.label}: nothing to turn over ({why})")
+    missing = [a for pair in pairs for a in pair if a not in atoms]
+    if missing:
+        raise DensityBuildError(f"{row.label} lacks {', '.join(missing)}: predict poses first")
+    return pairs
+
+
+def _turned(model: AtomModel, atoms: dict[str, int], pairs: tuple) -> np.ndarray:
+    xyz = model.xyz.copy()
+    for a, b in pairs:
+        xyz[[atoms[a], atoms[b]]] = model.xyz[[atoms[b], atoms[a]]]
+    return xyz
 
 
 def rotamer_choices(
