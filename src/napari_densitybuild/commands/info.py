@@ -17,7 +17,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     """Register the sub-command."""
     p = sub.add_parser("info", help="read a map (and optionally a model) and describe it")
     p.add_argument("map", help="map file: .mtz, .ccp4, .map, .mrc (gzipped too)")
-    p.add_argument("model", nargs="?", help="optional model (.pdb/.cif): report density at atoms")
+    p.add_argument("model", nargs="?", help="optional model (.pdb/.cif): report density at its "
+                   "atoms, unmodelled blobs and model checks")  # fmt: skip
     add_columns(p)
     p.add_argument("--difference", action="store_true", help="MTZ: read mFo-DFc coefficients")
     p.add_argument("--blobs", type=at_least_zero, default=10, metavar="N",
@@ -26,8 +27,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print a one-line summary of the map; with a model, the density at its atoms and the
-    largest blobs of density it leaves unexplained (:func:`~..blobs.unmodelled_blobs`)."""
+    """Print a one-line summary of the map; with a model, the density at its atoms, the
+    largest blobs of density it leaves unexplained (:func:`~..blobs.unmodelled_blobs`) and
+    the checks to look at before deposition (:func:`~..model_checks.check_model`)."""
     from ..maps import read_map
     from ..models import read_model
 
@@ -49,7 +51,17 @@ def run(args: argparse.Namespace) -> int:
         )
         if args.blobs > 0:
             _print_blobs(dmap, atoms.xyz, args.blobs)
+        _print_checks(args.model, dmap)
     return 0
+
+
+def _print_checks(path: str, dmap: DensityMap) -> None:
+    from ..model_checks import check_model
+    from ..models import read_structure
+
+    checks = check_model(read_structure(path), dmap)
+    if checks.residues:
+        print("\n".join(checks.lines()))
 
 
 def _print_blobs(dmap: DensityMap, xyz: np.ndarray, n: int) -> None:

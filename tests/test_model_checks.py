@@ -1,0 +1,90 @@
+"""Checks of a whole model before deposition (``model_checks``, ``densitybuild info MAP
+MODEL``), on the sample map and model and on copies of the model spoiled on purpose."""
+
+from __future__ import annotations
+
+import gemmi
+import numpy as np
+import pytest
+
+from napari_densitybuild._napari._sample_data import sample_paths
+from napari_densitybuild.cli import main
+from napari_densitybuild.geometry import dihedral, rotate_about
+from napari_densitybuild.maps import read_map
+from napari_densitybuild.model_checks import SHOWN, ModelChecks, check_model
+
+MAP, MODEL = (str(p) for p in sample_paths()[:2])
+
+
+@pytest.fixture(scope="module")
+def dmap():
+    return read_map(MAP)
+
+
+def _pos(res: gemmi.Residue, name: str) -> np.ndarray:
+    return np.array(res[name][0].pos.tolist())
+
+
+def test_the_sample_model_has_two_amides_to_turn_and_nothing_else(dmap):
+    checks = check_model(gemmi.read_structure(MODEL), dmap)
+    assert checks.residues == 70
+    assert not (checks.rama_outliers or checks.twisted or checks.cis or checks.clashing)
+    assert checks.to_turn == [("GLN B40", -1.0, 1.0), ("GLN B49", -2.0, 2.0)]
+    assert 0.1 < checks.bond_rmsz < 2.0
+
+
+def test_a_twisted_peptide_and_a_clash_are_found(dmap):
+    st = gemmi.read_structure(MODEL)
+    chain = st[0][0]
+    k = 20
+    a, b = chain[k], chain[k + 1]
+    # the residue after the peptide turned by 90 degrees about its C-N bond: omega twisted
+    c, n = _pos(a, "C"), _pos(b, "N")
+    before = dihedral(_pos(a, "CA"), c, n, _pos(b, "CA"))
+    for atom in b:
+        if atom.name != "N":
+            p = rotate_about(np.array(atom.pos.tolist())[None], c, n - c, 90.0)[0]
+            atom.pos = gemmi.Position(*p)
+    after = dihedral(_pos(a, "CA"), c, n, _pos(b, "CA"))
+    assert abs(abs(before) - abs(after)) > 60
+    # a side-chain atom of residue 40 put 1.5 A from the CA of residue 5
+    far, target = chain[40], chain[5]
+    tip = [atom for atom in far if atom.name not in ("N", "CA", "C", "O")][-1]
+    tip.pos = gemmi.Position(*(_pos(target, "CA") + [1.5, 0, 0]))
+    checks = check_model(st, dmap)
+    label = f"{b.name} {chain.name}{b.seqid.num}"
+    assert label in checks.twisted
+    assert {f"{far.name} {chain.name}{far.seqid.num}",
+            f"{target.name} {chain.name}{target.seqid.num}"} <= set(checks.clashing)  # fmt: skip
+    lines = checks.lines()
+    assert lines[0].startswith("Model checks (70 residues): bond-length RMSZ ")
+    assert any(line.startswith("  twisted peptides") and label in line for line in lines)
+
+
+def test_long_lists_are_cut_and_counted():
+    checks = ModelChecks(30, rama_outliers=[f"ALA A{k}" for k in range(SHOWN + 3)])
+    line = checks.lines()[1]
+    assert line.startswith(f"  Ramachandran outliers: {SHOWN + 3} (ALA A0, ")
+    assert line.endswith(", ... (3 more))") and "ALA A10" not in line
+
+
+def test_without_a_map_the_model_cell_gives_the_crystal_copies():
+    st = gemmi.read_structure(MODEL)
+    assert st.cell.is_crystal()
+    assert check_model(st).to_turn == check_model(st, read_map(MAP)).to_turn
+
+
+def test_a_model_without_amino_acids_has_nothing_to_check():
+    st = gemmi.Structure()
+    st.add_model(gemmi.Model("1"))
+    assert check_model(st).residues == 0
+
+
+def test_info_prints_the_checks(capsys):
+    assert main(["info", MAP, MODEL, "--blobs", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "Model checks (70 residues): bond-length RMSZ" in out
+    assert (
+        "  ASN, GLN and HIS whose H-bonds would score higher turned over: 2 "
+        "(GLN B40 -1 -> +1, GLN B49 -2 -> +2)"
+    ) in out
