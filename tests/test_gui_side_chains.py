@@ -93,3 +93,22 @@ def test_side_chain_edits_that_do_not_apply_are_refused(shown, qtbot, monkeypatc
     assert "has no rotamers to choose from" in errors[0]
     assert "nothing to turn over (its two ends are alike" in errors[1]
     assert s.residues is rows  # the model as it was
+
+
+def test_next_problem_walks_the_checks_and_checks_again_after_an_edit(shown, qtbot):
+    """The sample's only problems are GLN 40 and GLN 49, whose H-bonds would score higher
+    turned over: the walk goes to each in turn; once GLN 49 is flipped, the model is checked
+    again and only GLN 40 is left."""
+    widget, s = shown
+    _press(widget, qtbot, "Next problem")
+    flag = "H-bonds that would score higher turned over (Flip side chain)"
+    assert widget.status.text() == f"Problem 1 of 2: GLN 40: {flag}"
+    assert s.residues[widget.review.current].label == "GLN 40"
+    _press(widget, qtbot, "Next problem")  # no new check: the model did not change
+    assert widget.status.text() == f"Problem 2 of 2: GLN 49: {flag}"
+    _press(widget, qtbot, "Flip side chain")
+    _press(widget, qtbot, "Next problem")  # checked again, from the current residue on
+    assert widget.status.text() == f"Problem 1 of 1: GLN 40: {flag}"
+    _press(widget, qtbot, "Flip side chain")
+    _press(widget, qtbot, "Next problem")
+    assert widget.status.text().startswith("No problem found: no Ramachandran outlier")

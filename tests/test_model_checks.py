@@ -29,7 +29,10 @@ def test_the_sample_model_has_two_amides_to_turn_and_nothing_else(dmap):
     checks = check_model(gemmi.read_structure(MODEL), dmap)
     assert checks.residues == 70
     assert not (checks.rama_outliers or checks.twisted or checks.cis or checks.clashing)
-    assert checks.to_turn == [("GLN B40", -1.0, 1.0), ("GLN B49", -2.0, 2.0)]
+    assert checks.named("to_turn") == ["GLN B40 -1 -> +1", "GLN B49 -2 -> +2"]
+    assert checks.problems() == [
+        (k, "H-bonds that would score higher turned over (Flip side chain)") for k in checks.to_turn
+    ]
     assert 0.1 < checks.bond_rmsz < 2.0
 
 
@@ -50,19 +53,22 @@ def test_a_twisted_peptide_and_a_clash_are_found(dmap):
     # a side-chain atom of residue 40 put 1.5 A from the CA of residue 5
     far, target = chain[40], chain[5]
     tip = [atom for atom in far if atom.name not in ("N", "CA", "C", "O")][-1]
-    tip.pos = gemmi.Position(*(_pos(target, "CA") + [1.5, 0, 0]))
+    tip.pos = gemmi.Position(*(_pos(target, "CA") + np.array([1.5, 0.0, 0.0])))
     checks = check_model(st, dmap)
     label = f"{b.name} {chain.name}{b.seqid.num}"
-    assert label in checks.twisted
-    assert {f"{far.name} {chain.name}{far.seqid.num}",
-            f"{target.name} {chain.name}{target.seqid.num}"} <= set(checks.clashing)  # fmt: skip
+    assert label in checks.named("twisted")
+    pair = {f"{r.name} {chain.name}{r.seqid.num}" for r in (far, target)}
+    assert pair <= set(checks.named("clashing"))
+    problems = dict(checks.problems())
+    assert "a twisted peptide before it" in problems[k + 1]
+    assert "an impossible contact" in problems[5] and "an impossible contact" in problems[40]
     lines = checks.lines()
     assert lines[0].startswith("Model checks (70 residues): bond-length RMSZ ")
     assert any(line.startswith("  twisted peptides") and label in line for line in lines)
 
 
 def test_long_lists_are_cut_and_counted():
-    checks = ModelChecks(30, rama_outliers=[f"ALA A{k}" for k in range(SHOWN + 3)])
+    checks = ModelChecks([f"ALA A{k}" for k in range(30)], rama_outliers=list(range(SHOWN + 3)))
     line = checks.lines()[1]
     assert line.startswith(f"  Ramachandran outliers: {SHOWN + 3} (ALA A0, ")
     assert line.endswith(", ... (3 more))") and "ALA A10" not in line
@@ -71,7 +77,7 @@ def test_long_lists_are_cut_and_counted():
 def test_without_a_map_the_model_cell_gives_the_crystal_copies():
     st = gemmi.read_structure(MODEL)
     assert st.cell.is_crystal()
-    assert check_model(st).to_turn == check_model(st, read_map(MAP)).to_turn
+    assert check_model(st).named("to_turn") == check_model(st, read_map(MAP)).named("to_turn")
 
 
 def test_a_model_without_amino_acids_has_nothing_to_check():

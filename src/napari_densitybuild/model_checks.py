@@ -1,13 +1,14 @@
 """What to look at in a model before it is deposited: the review panel's checks, whole-model.
 
-:func:`check_model` lists, for every amino acid of a model, what a crystallographer fixes
-before deposition and what the review panel flags one residue at a time: Ramachandran
-outliers (``data/rama.npz``, as ``evaluate`` counts them), twisted peptides (never right) and
-cis peptides (before a proline: uncommon; before anything else: rare), residues in impossible
-contacts (a heavy atom within 2.2 A of one of another residue that is not its chain neighbour,
-crystal copies included), the bond-length RMSZ against the ideal lengths, and the ASN, GLN and
-HIS whose H-bonds would score higher turned over (:mod:`.side_chain_edit`, :mod:`.sideflip`'s
-count). ``densitybuild info MAP MODEL`` prints it. Nothing here imports Qt or napari.
+:func:`check_session` lists, for every residue of a review session, what a crystallographer
+fixes before deposition: Ramachandran outliers (``data/rama.npz``, as ``evaluate`` counts
+them), twisted peptides (never right) and cis peptides (before a proline: uncommon; before
+anything else: rare), residues in impossible contacts (a heavy atom within 2.2 A of one of
+another residue that is not its chain neighbour, crystal copies included), the bond-length
+RMSZ against the ideal lengths, and the ASN, GLN and HIS whose H-bonds would score higher
+turned over (:mod:`.side_chain_edit`, :mod:`.sideflip`'s count). :func:`check_model` does the
+same for a model file's structure; ``densitybuild info MAP MODEL`` prints it, and the review
+panel's "Next problem" walks it. Nothing here imports Qt or napari.
 
 Examples
 --------
@@ -26,75 +27,112 @@ if TYPE_CHECKING:
     import gemmi
 
     from .maps import DensityMap
+    from .session import Session
 
 #: Residues named per line of :meth:`ModelChecks.lines` (the rest counted).
 SHOWN = 10
-CLASH_LINE = "residues in impossible contacts (heavy atoms under 2.2 A, crystal copies included)"
+#: The checks, in the order lines and problems list them: (attribute, line heading, what a
+#: flagged residue has, for the review panel's status bar).
+CHECKS = (
+    ("rama_outliers", "Ramachandran outliers", "a Ramachandran outlier"),
+    ("twisted", "twisted peptides (omega 30-150 degrees from flat: never right)",
+     "a twisted peptide before it"),
+    ("cis", "cis peptides before a residue other than proline (rare)",
+     "a cis peptide before it, and it is not a proline"),
+    ("cis_proline", "cis peptides before a proline", "a cis peptide before it (a proline)"),
+    ("clashing", "residues in impossible contacts (heavy atoms under 2.2 A, crystal copies "
+     "included)", "an impossible contact (heavy atoms under 2.2 A)"),
+    ("to_turn", "ASN, GLN and HIS whose H-bonds would score higher turned over",
+     "H-bonds that would score higher turned over (Flip side chain)"),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class ModelChecks:
-    """The residues (``"GLN A40"``) each check flags, and the bond-length RMSZ."""
+    """The residues each check flags (indices into the session's residues), their labels
+    (``"GLN A40"``), the H-bond scores (as is, turned over) of ``to_turn``, and the
+    bond-length RMSZ."""
 
-    residues: int
-    rama_outliers: list[str] = field(default_factory=list)
-    twisted: list[str] = field(default_factory=list)
-    cis: list[str] = field(default_factory=list)
-    cis_proline: list[str] = field(default_factory=list)
-    clashing: list[str] = field(default_factory=list)
-    to_turn: list[tuple[str, float, float]] = field(default_factory=list)
+    labels: list[str]
+    rama_outliers: list[int] = field(default_factory=list)
+    twisted: list[int] = field(default_factory=list)
+    cis: list[int] = field(default_factory=list)
+    cis_proline: list[int] = field(default_factory=list)
+    clashing: list[int] = field(default_factory=list)
+    to_turn: list[int] = field(default_factory=list)
+    turn_scores: list[tuple[float, float]] = field(default_factory=list)
     bond_rmsz: float = float("nan")
+
+    @property
+    def residues(self) -> int:
+        """How many residues were checked."""
+        return len(self.labels)
+
+    def named(self, check: str) -> list[str]:
+        """The labels of the residues ``check`` (an attribute name) flags; for ``to_turn``
+        with their scores as is and turned over."""
+        if check == "to_turn":
+            return [f"{self.labels[k]} {a:+.0f} -> {b:+.0f}"
+                    for k, (a, b) in zip(self.to_turn, self.turn_scores)]  # fmt: skip
+        return [self.labels[k] for k in getattr(self, check)]
 
     def lines(self) -> list[str]:
         """The checks as lines of text, a heading first."""
-        turn = [f"{label} {a:+.0f} -> {b:+.0f}" for label, a, b in self.to_turn]
-        return [
-            f"Model checks ({self.residues} residues): bond-length RMSZ {self.bond_rmsz:.3f}",
-            _line("Ramachandran outliers", self.rama_outliers),
-            _line("twisted peptides (omega 30-150 degrees from flat: never right)", self.twisted),
-            _line("cis peptides before a residue other than proline (rare)", self.cis),
-            _line("cis peptides before a proline", self.cis_proline),
-            _line(CLASH_LINE, self.clashing),
-            _line("ASN, GLN and HIS whose H-bonds would score higher turned over", turn),
-        ]
+        head = f"Model checks ({self.residues} residues): bond-length RMSZ {self.bond_rmsz:.3f}"
+        return [head] + [_line(heading, self.named(check)) for check, heading, _ in CHECKS]
+
+    def problems(self) -> list[tuple[int, str]]:
+        """(residue index, what is wrong) for every residue flagged, in model order; a
+        residue flagged by several checks has them joined in one line."""
+        found: dict[int, list[str]] = {}
+        for check, _, what in CHECKS:
+            for k in getattr(self, check):
+                found.setdefault(k, []).append(what)
+        return [(k, "; ".join(found[k])) for k in sorted(found)]
 
 
-def check_model(st: gemmi.Structure, dmap: DensityMap | None = None) -> ModelChecks:
-    """The checks of the module for the amino acids of ``st`` (first model; of alternative
-    conformations, the first). ``dmap``: the model's map, whose cell gives the crystal copies
-    for the H-bonds (the contacts use the model's own cell); None: the model's cell alone."""
+def check_session(session: Session) -> ModelChecks:
+    """The checks of the module for the residues of ``session`` (crystal copies from its
+    cell, where it has one)."""
     from .geometry import bond_rmsz
     from .review import peptide_flags, rama_outliers
-    from .session import Session
     from .side_chain_edit import turned_hbond_scores
     from .training.evaluate_build import clashing_residues
 
-    s = Session.from_structure(st, None, dmap)
-    if not s.residues:
-        return ModelChecks(0)
-    if not s.meta and st.cell.is_crystal():  # no map: the model's own crystal
-        s.meta = {"cell": list(st.cell.parameters), "spacegroup": st.spacegroup_hm}
-    labels = [f"{r.name} {r.chain}{r.seqid}{r.icode}" for r in s.residues]
-    model = s.structure()
-    rama = rama_outliers(s, model)
-    peptides = peptide_flags(s, model)
-    keys = {(r.chain, r.seqid, r.icode.strip()): k for k, r in enumerate(s.residues)}
-    clash = sorted(keys[c] for c in clashing_residues(st) if c in keys)
+    labels = [f"{r.name} {r.chain}{r.seqid}{r.icode}" for r in session.residues]
+    if not any(r.atoms for r in session.residues):
+        return ModelChecks(labels)
+    st = session.structure()
+    peptides = peptide_flags(session, st)
+    keys = {(r.chain, r.seqid, r.icode.strip()): k for k, r in enumerate(session.residues)}
     turn = []
-    for k in range(len(s.residues)):
-        scores = turned_hbond_scores(s, k)
+    for k in range(len(session.residues)):
+        scores = turned_hbond_scores(session, k)
         if scores is not None and scores[1] > scores[0]:
-            turn.append((labels[k], *scores))
+            turn.append((k, scores))
     return ModelChecks(
-        residues=len(s.residues),
-        rama_outliers=[labels[k] for k in np.flatnonzero(rama)],
-        twisted=[labels[k] for k, p in enumerate(peptides) if p == "twisted"],
-        cis=[labels[k] for k, p in enumerate(peptides) if p == "cis"],
-        cis_proline=[labels[k] for k, p in enumerate(peptides) if p == "cis-Pro"],
-        clashing=[labels[k] for k in clash],
-        to_turn=turn,
+        labels,
+        rama_outliers=[int(k) for k in np.flatnonzero(rama_outliers(session, st))],
+        twisted=[k for k, p in enumerate(peptides) if p == "twisted"],
+        cis=[k for k, p in enumerate(peptides) if p == "cis"],
+        cis_proline=[k for k, p in enumerate(peptides) if p == "cis-Pro"],
+        clashing=sorted(keys[c] for c in clashing_residues(st) if c in keys),
+        to_turn=[k for k, _ in turn],
+        turn_scores=[s for _, s in turn],
         bond_rmsz=float(bond_rmsz(st)),
     )
+
+
+def check_model(st: gemmi.Structure, dmap: DensityMap | None = None) -> ModelChecks:
+    """:func:`check_session` for the amino acids of ``st`` (first model; of alternative
+    conformations, the first). Crystal copies come from ``dmap``'s cell, or without a map from
+    the model's own."""
+    from .session import Session
+
+    s = Session.from_structure(st, None, dmap)
+    if not s.meta and st.cell.is_crystal():
+        s.meta = {"cell": list(st.cell.parameters), "spacegroup": st.spacegroup_hm}
+    return check_session(s)
 
 
 def _line(what: str, items: list[str]) -> str:

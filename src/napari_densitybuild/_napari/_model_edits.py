@@ -1,7 +1,8 @@
 """Model edits of the review panel that run as jobs, and the walks they start from: the next
 chain break and closing it (:mod:`~..gaps`), switching the peptide before a residue between cis
 and trans (:mod:`~..peptide_switch`), turning a side chain over or into the next rotamer
-(:mod:`~..side_chain_edit`), and the next unmodelled blob (:mod:`~..blobs`). Each job
+(:mod:`~..side_chain_edit`), the next unmodelled blob (:mod:`~..blobs`) and the next problem
+of the model's checks (:mod:`~..model_checks`). Each job
 runs off the GUI thread on a snapshot of the model, and its result lands in one undoable step
 only if the model did not change meanwhile.
 """
@@ -36,6 +37,8 @@ class ModelEdits:
     _blobs: list | None = None
     _blobs_of: list | None = None  # the residue list they were found for
     _blob_index = -1
+    _problems: list | None = None  # (residue index, what is wrong) of the model's checks
+    _problems_of: list | None = None  # the residue list they were found for
     #: The rotamer walk under way: the rows it started from, its residue, the rank shown and
     #: the rows that rank gave (a press on those rows shows the next rank).
     _rotamers: tuple | None = None
@@ -175,6 +178,49 @@ class ModelEdits:
             self.widget.status.setText(edit.text)
 
         return self.widget._start(name, job, done)
+
+    def next_problem(self):
+        """Go to the next residue after the current one that the model's checks flag
+        (:func:`~..model_checks.check_session`, worked out off the GUI thread once per version
+        of the model) and say in the status line what is wrong with it."""
+        from ..session import Session
+
+        s = self.session
+        if s is None or not any(r.atoms for r in s.residues):
+            notify_error("nothing built yet: no atoms to check")
+            return None
+        if self._problems is not None and self._problems_of is s.residues:
+            return self._go_to_problem()
+        rows = s.residues
+
+        def job(progress: StageProgress, dmap: DensityMap):
+            from ..model_checks import check_session
+
+            return check_session(Session(rows, None, s.meta, autosave=False)).problems()
+
+        def done(problems: list[tuple[int, str]]):
+            if not self._unchanged(s, rows, "model not checked: it changed meanwhile"):
+                return
+            self._problems, self._problems_of = problems, rows
+            self._go_to_problem()
+
+        return self.widget._start("Check model", job, done)
+
+    def _go_to_problem(self) -> int | None:
+        problems = self._problems or []
+        if not problems:
+            self.widget.status.setText(
+                "No problem found: no Ramachandran outlier, twisted or cis peptide, impossible "
+                "contact, or amide or ring to turn over"
+            )
+            return None
+        after = -1 if self.current is None else self.current
+        k = next((k for k, (index, _) in enumerate(problems) if index > after), 0)
+        index, what = problems[k]
+        self.show_residue(index)
+        label = self.session.residues[index].label
+        self.widget.status.setText(f"Problem {k + 1} of {len(problems)}: {label}: {what}")
+        return index
 
     def next_blob(self):
         """Go to the next unmodelled blob (found first, or again after the model changed)."""

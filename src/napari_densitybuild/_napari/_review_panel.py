@@ -12,7 +12,8 @@ change lands with them (:mod:`._corrections`). Under the type list, the
 current residue's H-bond partners (:mod:`~..contacts`, also drawn as the ``H-bonds`` layers) and,
 for ASP/ASN, GLU/GLN and VAL/THR, what they suggest. "Next unmodelled blob" finds the density
 the model leaves unexplained (:mod:`~..blobs`, off the GUI thread; an edit clears them, and the
-next press looks again) and moves the camera from blob to blob, largest first. "Flip side
+next press looks again) and moves the camera from blob to blob, largest first. "Next problem"
+walks the residues the model's checks flag (:mod:`~..model_checks`). "Flip side
 chain" turns an ASN, GLN or HIS over and "Next rotamer" walks the library rotamers of the
 current side chain, best fit first (:mod:`~..side_chain_edit`). "Next chain
 break" goes from one chain end or gap to the next; "Close gap" joins the piece of chain that goes
@@ -66,6 +67,12 @@ class ReviewPanel(ModelEdits, QWidget):
             "Next unmodelled blob",
             "Density at or above 1.5 sigma more than 2 A from the model (crystal copies "
             "included), largest first: chain ends, loops, ligands, glycans not built",
+        )
+        self.problem_button = _button(
+            "Next problem",
+            "The next residue the model's checks flag: Ramachandran outliers, twisted and cis "
+            "peptides, impossible contacts (crystal copies included), ASN, GLN and HIS whose "
+            "H-bonds would score higher turned over (as densitybuild info MAP MODEL lists them)",
         )
         self.break_button = _button(
             "Next chain break",
@@ -126,7 +133,8 @@ class ReviewPanel(ModelEdits, QWidget):
         row1.addWidget(self.type_combo, 2)
         row1.addWidget(self.letter, 1)
         row_edit = QHBoxLayout()
-        for b in (self.peptide_button, self.flip_button, self.rotamer_button):
+        for b in (self.close_gap_button, self.peptide_button, self.flip_button,
+                  self.rotamer_button):  # fmt: skip
             row_edit.addWidget(b)
         row2 = QHBoxLayout()
         for b in (self.delete_button, self.undo_button, self.redo_button, self.export_button):
@@ -135,10 +143,8 @@ class ReviewPanel(ModelEdits, QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)
         row0 = QHBoxLayout()
-        row0.addWidget(self.next_button)
-        row0.addWidget(self.blob_button)
-        row0.addWidget(self.break_button)
-        row0.addWidget(self.close_gap_button)
+        for b in (self.next_button, self.problem_button, self.blob_button, self.break_button):
+            row0.addWidget(b)
         layout.addLayout(row0)
         layout.addLayout(row1)
         layout.addWidget(self.hint)
@@ -147,6 +153,7 @@ class ReviewPanel(ModelEdits, QWidget):
 
         self.table.itemSelectionChanged.connect(self._on_table_selection)
         self.next_button.clicked.connect(self.next_doubtful)
+        self.problem_button.clicked.connect(self.next_problem)
         self.blob_button.clicked.connect(self.next_blob)
         self.break_button.clicked.connect(self.next_break)
         self.close_gap_button.clicked.connect(self.close_gap)
