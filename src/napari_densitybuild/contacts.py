@@ -72,7 +72,40 @@ def _probe_atoms(
     return out
 
 
-def polar_contacts(session: Session, index: int, cutoff: float = HBOND_MAX) -> list[Contact]:
+@dataclass(frozen=True)
+class PolarAtoms:
+    """Every polar atom of a session (:func:`polar_atoms`): positions, labels (``"OD1 ASN
+    A12"``), H-bond roles and the index of the residue each belongs to."""
+
+    xyz: np.ndarray
+    labels: list[str]
+    roles: np.ndarray
+    owner: np.ndarray
+
+
+def polar_atoms(session: Session) -> PolarAtoms:
+    """The polar atoms of every residue of ``session``, worked out once for many
+    :func:`polar_contacts` calls on it (or on copies of it that differ in those residues
+    only)."""
+    xyz, labels, roles, owner = [], [], [], []
+    for k, r in enumerate(session.residues):
+        for atom, *pos in r.atoms:
+            if role := atom_role(r.name, atom):
+                xyz.append(pos)
+                labels.append(f"{atom} {r.name} {r.chain}{r.seqid}{r.icode}")
+                roles.append(role)
+                owner.append(k)
+    return PolarAtoms(
+        np.asarray(xyz, dtype=float).reshape(-1, 3),
+        labels,
+        np.asarray(roles, dtype=np.int64),
+        np.asarray(owner, dtype=np.int64),
+    )
+
+
+def polar_contacts(
+    session: Session, index: int, cutoff: float = HBOND_MAX, polar: PolarAtoms | None = None
+) -> list[Contact]:
     """Polar atoms of other residues within ``cutoff`` of residue ``index``'s side-chain ends.
 
     Parameters
@@ -84,6 +117,9 @@ def polar_contacts(session: Session, index: int, cutoff: float = HBOND_MAX) -> l
         The residue (index into ``session.residues``).
     cutoff
         Largest distance (A) listed.
+    polar
+        :func:`polar_atoms` of ``session``, or of a session that differs from it in residue
+        ``index`` only (its atoms are taken from ``session``); made here if None.
 
     Returns
     -------
@@ -96,20 +132,21 @@ def polar_contacts(session: Session, index: int, cutoff: float = HBOND_MAX) -> l
     probes = _probe_atoms(res.name, res.atoms)
     if not probes:
         return []
-    xyz, labels, roles = [], [], []
-    others = [r for k, r in enumerate(session.residues) if k != index]
-    for k, other in enumerate([*others, res]):  # the residue's own atoms last
-        if k == len(others):
-            own_start = len(xyz)  # its crystal copies can touch it too
-        for atom, *pos in other.atoms:
-            if role := atom_role(other.name, atom):
-                xyz.append(pos)
-                labels.append(f"{atom} {other.name} {other.chain}{other.seqid}{other.icode}")
-                roles.append(role)
-    if not xyz:
+    polar = polar_atoms(session) if polar is None else polar
+    others = np.flatnonzero(polar.owner != index)
+    own = [(atom, pos, role) for atom, *pos in res.atoms if (role := atom_role(res.name, atom))]
+    # the residue's own atoms last: only its crystal copies can touch it
+    own_start = len(others)
+    xyz = np.concatenate([polar.xyz[others], np.asarray([p for _, p, _ in own], dtype=float)
+                          .reshape(-1, 3)])  # fmt: skip
+    if not len(xyz):
         return []
+    labels = [polar.labels[j] for j in others] + [
+        f"{atom} {res.name} {res.chain}{res.seqid}{res.icode}" for atom, _, _ in own
+    ]
+    roles = np.concatenate([polar.roles[others], np.asarray([r for *_, r in own], dtype=np.int64)])
     centre = np.array([p for _, p in probes])
-    pos, src, copy = with_crystal_copies(session, np.asarray(xyz, dtype=float), centre, cutoff)
+    pos, src, copy = with_crystal_copies(session, xyz, centre, cutoff)
     keep = copy | (src < own_start)  # the residue itself only as a crystal copy
     pos, src, copy = pos[keep], src[keep], copy[keep]
     if not len(pos):

@@ -94,9 +94,11 @@ class ModelChecks:
 def check_session(session: Session) -> ModelChecks:
     """The checks of the module for the residues of ``session`` (crystal copies from its
     cell, where it has one)."""
+    from .contacts import polar_atoms
     from .geometry import bond_rmsz
     from .review import peptide_flags, rama_outliers
     from .side_chain_edit import turned_hbond_scores
+    from .sideflip import FLIP_PAIRS
     from .training.evaluate_build import clashing_residues
 
     labels = [f"{r.name} {r.chain}{r.seqid}{r.icode}" for r in session.residues]
@@ -105,9 +107,9 @@ def check_session(session: Session) -> ModelChecks:
     st = session.structure()
     peptides = peptide_flags(session, st)
     keys = {(r.chain, r.seqid, r.icode.strip()): k for k, r in enumerate(session.residues)}
-    turn = []
-    for k in range(len(session.residues)):
-        scores = turned_hbond_scores(session, k)
+    turn, polar = [], polar_atoms(session)
+    for k in (k for k, r in enumerate(session.residues) if r.name in FLIP_PAIRS):
+        scores = turned_hbond_scores(session, k, polar)
         if scores is not None and scores[1] > scores[0]:
             turn.append((k, scores))
     return ModelChecks(

@@ -27,7 +27,7 @@ import numpy as np
 
 from .boxes import backbone_frames
 from .cis_peptides import LOCAL_REFINE
-from .contacts import polar_contacts
+from .contacts import PolarAtoms, polar_contacts
 from .errors import DensityBuildError
 from .hbonds import atom_role, pair_score
 from .refine import refine_residues
@@ -80,18 +80,25 @@ def flip_side_chain(
     return SideChainEdit(rows, index, gain, None, None, text)
 
 
-def turned_hbond_scores(session: Session, index: int) -> tuple[float, float] | None:
+def turned_hbond_scores(
+    session: Session, index: int, polar: PolarAtoms | None = None
+) -> tuple[float, float] | None:
     """The H-bond scores of residue ``index`` (ASN, GLN or HIS) as it is and turned over (no
     map, no refinement: what the review panel's hint weighs), or None for other types and
-    incomplete side chains."""
-    try:
-        model, row, atoms = _residue(session, index)
-        pairs = _flip_pairs(row, atoms)
-    except DensityBuildError:
+    incomplete side chains. ``polar``: :func:`~.contacts.polar_atoms` of ``session``, for
+    many calls."""
+    row = session.residues[index]
+    pairs = FLIP_PAIRS.get(row.name)
+    where = {a[0]: k for k, a in enumerate(row.atoms)}  # this residue's atoms only: no model
+    if pairs is None or any(a not in where for pair in pairs for a in pair):
         return None
+    atoms = list(row.atoms)
+    for a, b in pairs:
+        i, j = where[a], where[b]
+        atoms[i], atoms[j] = (a, *row.atoms[j][1:]), (b, *row.atoms[i][1:])
     rows = list(session.residues)
-    rows[index] = replace(row, atoms=atoms_at(model, _turned(model, atoms, pairs), index))
-    return hbond_score(session, index), hbond_score(_session(session, rows), index)
+    rows[index] = replace(row, atoms=tuple(atoms))
+    return hbond_score(session, index, polar), hbond_score(_session(session, rows), index, polar)
 
 
 def _flip_pairs(row: ResidueState, atoms: dict[str, int]) -> tuple[tuple[str, str], ...]:
@@ -186,12 +193,13 @@ def place_rotamer(
     return SideChainEdit(rows, index, gain, k, len(positions), text)
 
 
-def hbond_score(session: Session, index: int) -> float:
+def hbond_score(session: Session, index: int, polar: PolarAtoms | None = None) -> float:
     """H-bonds minus impossible pairs (two donors, two acceptors) of residue ``index``'s side
-    chain with its polar neighbours (crystal copies included), as :mod:`.sideflip` counts them."""
+    chain with its polar neighbours (crystal copies included), as :mod:`.sideflip` counts them.
+    ``polar``: as :func:`~.contacts.polar_contacts` takes it."""
     row = session.residues[index]
     return float(sum(pair_score(atom_role(row.name, c.atom), c.role)
-                     for c in polar_contacts(session, index)))  # fmt: skip
+                     for c in polar_contacts(session, index, polar=polar)))  # fmt: skip
 
 
 def _residue(session: Session, index: int) -> tuple[AtomModel, ResidueState, dict[str, int]]:
