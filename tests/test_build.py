@@ -47,10 +47,15 @@ def test_build_writes_model_and_report(built):
     assert rep["stray_ends_left_out"] == 0  # one unbroken chain
     assert rep["pulled_starts_left_out"] == 0  # the sample's chain starts where it should
     for stage in ("read_map", "place", "classify", "sequence", "refine", "wall_total",
-                  "unmodelled_blobs"):  # fmt: skip
+                  "unmodelled_blobs", "model_checks"):  # fmt: skip
         assert rep["seconds"][stage] >= 0, stage
     blobs = rep["unmodelled_blobs"]  # the sample build explains its map: few or none
     assert blobs["count"] == len(blobs["largest"]) <= 3
+    checks = rep["model_checks"]  # refined with ideal geometry: flat trans peptides, no clash
+    assert 0 < checks["bond_rmsz"] < 1 and rep["seconds"]["model_checks"] >= 0
+    assert checks["twisted"] == checks["cis"] == checks["clashing"] == []
+    assert len(checks["rama_outliers"]) <= 2
+    assert all(" -> " in x for x in checks["to_turn"])
 
 
 def test_evaluate_build_against_the_true_model(built, tmp_path, capsys):

@@ -3,8 +3,9 @@
 Places residues (stage 1), names them and predicts their atoms (stages 2 and 3), aligns the
 fragments to ``--sequence`` when given, refines the atoms against the map with ideal geometry,
 and writes mmCIF or PDB (chains = traced fragments, B-factor column = confidence 0-100).
-``--report`` writes counts and per-stage seconds as JSON, and the largest blobs of density the
-model leaves unexplained (:mod:`~..blobs`: where to look for what the build missed).
+``--report`` writes counts and per-stage seconds as JSON, the largest blobs of density the
+model leaves unexplained (:mod:`~..blobs`: where to look for what the build missed) and the
+model's checks (:mod:`~..model_checks`: which residues to look at before deposition).
 """
 
 from __future__ import annotations
@@ -13,9 +14,15 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._options import add_build_options, print_note
 from ._paths import check_output_file
+
+if TYPE_CHECKING:
+    import gemmi
+
+    from ..maps import DensityMap
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -104,5 +111,19 @@ def run(args: argparse.Namespace) -> int:
             "largest": [{"centre": [round(v, 2) for v in b.centre], "volume": round(b.volume, 1),
                          "peak": round(b.peak, 2)} for b in blobs[:20]],
         }  # fmt: skip
+        rep["model_checks"] = _checks(result.structure(), dmap, rep["seconds"])
         Path(args.report).write_text(json.dumps(rep, indent=1) + "\n")
     return 0
+
+
+def _checks(st: gemmi.Structure, dmap: DensityMap, seconds: dict) -> dict:
+    """The built model's checks (:func:`~..model_checks.check_model`) for the report: the
+    residues each flags (``"GLN A40"``; amides and rings to turn over with their H-bond scores
+    as built and turned) and the bond-length RMSZ."""
+    from ..model_checks import CHECKS, check_model
+
+    t = time.perf_counter()
+    checks = check_model(st, dmap)
+    seconds["model_checks"] = round(time.perf_counter() - t, 3)
+    return {"bond_rmsz": round(checks.bond_rmsz, 3),
+            **{name: checks.named(name) for name, _, _ in CHECKS}}  # fmt: skip
