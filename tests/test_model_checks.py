@@ -94,3 +94,15 @@ def test_info_prints_the_checks(capsys):
         "  ASN, GLN and HIS whose H-bonds would score higher turned over: 2 "
         "(GLN B40 -1 -> +1, GLN B49 -2 -> +2)"
     ) in out
+
+
+def test_info_on_a_trace_of_c_alphas_says_there_is_nothing_to_check(tmp_path, capsys):
+    st = gemmi.read_structure(MODEL)
+    for chain in st[0]:
+        for res in chain:
+            for name in [a.name for a in res if a.name != "CA"]:
+                res.remove_atom(name, "\0")
+    path = tmp_path / "trace.pdb"
+    st.write_pdb(str(path))
+    assert main(["info", MAP, str(path), "--blobs", "0"]) == 0
+    assert "Model checks: no amino acid with N, CA and C atoms to check" in capsys.readouterr().out

@@ -62,6 +62,8 @@ def _print_checks(path: str, dmap: DensityMap) -> None:
     checks = check_model(read_structure(path), dmap)
     if checks.residues:
         print("\n".join(checks.lines()))
+    else:
+        print("Model checks: no amino acid with N, CA and C atoms to check")
 
 
 def _print_blobs(dmap: DensityMap, xyz: np.ndarray, n: int) -> None:
