@@ -46,6 +46,7 @@ demo: venv
 	mkdir -p $(DEMO_OUT)
 	$(BIN)/densitybuild build sample_data/sample_map.mtz --out $(DEMO_OUT)/model.cif \
 		--sequence sample_data/sample_sequence.fasta --report $(DEMO_OUT)/report.json
+	$(BIN)/densitybuild info sample_data/sample_map.mtz $(DEMO_OUT)/model.cif
 	$(BIN)/densitybuild evaluate --task build --map sample_data/sample_map.mtz \
 		--model sample_data/sample_model.cif --built $(DEMO_OUT)/model.cif --out $(DEMO_OUT)
 
