@@ -67,6 +67,20 @@ def test_a_twisted_peptide_and_a_clash_are_found(dmap):
     assert any(line.startswith("  twisted peptides") and label in line for line in lines)
 
 
+def test_a_residue_moved_out_of_its_density_is_in_weak_density(dmap):
+    st = gemmi.read_structure(MODEL)
+    chain = st[0][0]
+    res = chain[30]
+    for atom in res:  # 6 A along x, whole
+        atom.pos = gemmi.Position(atom.pos.x + 6, atom.pos.y, atom.pos.z)
+    checks = check_model(st, dmap)
+    assert checks.named("weak_density") == [f"{res.name} {chain.name}{res.seqid.num}"]
+    assert check_model(gemmi.read_structure(MODEL), dmap).weak_density == []
+    # without a map the density is not checked, and the lines leave it out
+    no_map = check_model(st)
+    assert not no_map.density_checked and not any("weak density" in x for x in no_map.lines())
+
+
 def test_long_lists_are_cut_and_counted():
     checks = ModelChecks([f"ALA A{k}" for k in range(30)], rama_outliers=list(range(SHOWN + 3)))
     line = checks.lines()[1]

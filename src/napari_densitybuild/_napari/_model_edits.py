@@ -196,7 +196,7 @@ class ModelEdits:
         def job(progress: StageProgress, dmap: DensityMap):
             from ..model_checks import check_session
 
-            return check_session(Session(rows, None, s.meta, autosave=False)).problems()
+            return check_session(Session(rows, None, s.meta, autosave=False), dmap).problems()
 
         def done(problems: list[tuple[int, str]]):
             if not self._unchanged(s, rows, "model not checked: it changed meanwhile"):
@@ -211,7 +211,7 @@ class ModelEdits:
         if not problems:
             self.widget.status.setText(
                 "No problem found: no Ramachandran outlier, twisted or cis peptide, impossible "
-                "contact, or amide or ring to turn over"
+                "contact, residue in weak density, or amide or ring to turn over"
             )
             return None
         after = -1 if self.current is None else self.current

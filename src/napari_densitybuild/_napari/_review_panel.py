@@ -71,8 +71,9 @@ class ReviewPanel(ModelEdits, QWidget):
         self.problem_button = _button(
             "Next problem",
             "The next residue the model's checks flag: Ramachandran outliers, twisted and cis "
-            "peptides, impossible contacts (crystal copies included), ASN, GLN and HIS whose "
-            "H-bonds would score higher turned over (as densitybuild info MAP MODEL lists them)",
+            "peptides, impossible contacts (crystal copies included), weak density (mean map "
+            "at its atoms under 1 sigma), ASN, GLN and HIS whose H-bonds would score higher "
+            "turned over (as densitybuild info MAP MODEL lists them)",
         )
         self.break_button = _button(
             "Next chain break",
