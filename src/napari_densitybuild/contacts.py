@@ -23,6 +23,7 @@ import numpy as np
 from .hbonds import ACCEPTOR, BOTH, DONOR, HBOND_MAX, atom_role
 
 if TYPE_CHECKING:
+    from .residue_state import ResidueState
     from .session import Session
 
 #: Backbone atoms (and CB): not looked at on the residue under review.
@@ -92,7 +93,7 @@ def polar_atoms(session: Session) -> PolarAtoms:
         for atom, *pos in r.atoms:
             if role := atom_role(r.name, atom):
                 xyz.append(pos)
-                labels.append(f"{atom} {r.name} {r.chain}{r.seqid}{r.icode}")
+                labels.append(_label(atom, r))
                 roles.append(role)
                 owner.append(k)
     return PolarAtoms(
@@ -101,6 +102,10 @@ def polar_atoms(session: Session) -> PolarAtoms:
         np.asarray(roles, dtype=np.int64),
         np.asarray(owner, dtype=np.int64),
     )
+
+
+def _label(atom: str, r: ResidueState) -> str:
+    return f"{atom} {r.name} {r.chain}{r.seqid}{r.icode}"
 
 
 def polar_contacts(
@@ -141,9 +146,7 @@ def polar_contacts(
                           .reshape(-1, 3)])  # fmt: skip
     if not len(xyz):
         return []
-    labels = [polar.labels[j] for j in others] + [
-        f"{atom} {res.name} {res.chain}{res.seqid}{res.icode}" for atom, _, _ in own
-    ]
+    labels = [polar.labels[j] for j in others] + [_label(atom, res) for atom, _, _ in own]
     roles = np.concatenate([polar.roles[others], np.asarray([r for *_, r in own], dtype=np.int64)])
     centre = np.array([p for _, p in probes])
     pos, src, copy = with_crystal_copies(session, xyz, centre, cutoff)
