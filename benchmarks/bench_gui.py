@@ -104,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         "60 A from the last, as new chains): its layers redrawn (`LayerSync.show`), its "
         "review table filled whole (a new model) and brought up to date after one residue's "
         "type changed (that row and its neighbours' only), and the whole refresh after one "
-        "correction (layers and table), each with the drawing that follows; two edits."
+        "correction (layers and table), each with the drawing that follows; two edits; then "
+        "the review jobs that run in a worker: a correction's atoms, the model checks that "
+        "Next problem walks, a side chain turned over and put in its best other rotamer."
     )
     report("napari event-loop latency during Auto-build", intro, rows, args.out, tail)
     return 0
@@ -154,15 +156,34 @@ def _large_model_edits(widget, app, residues: int) -> list[str]:
             times[name].append(time.perf_counter() - t0)
     # a correction's atoms (posed, refined in the model with the rest held): its worker's time,
     # not the GUI thread's
+    from napari_densitybuild._napari._map_cache import cached_map
     from napari_densitybuild.review import atoms_for_type
 
     clf, _ = widget._load("classifier")
+    dmap = cached_map(widget.map_file())  # the model's map, as its jobs read it
     name = "a correction's atoms, in its worker (not the GUI thread)"
     times[name] = []
     for k in (5, 900):
         t0 = time.perf_counter()
-        atoms_for_type(widget.session.residues, k, 17, widget.dmap(), clf)  # 17: TRP
+        atoms_for_type(widget.session.residues, k, 17, dmap, clf)  # 17: TRP
         times[name].append(time.perf_counter() - t0)
+    # the review jobs of the model checks and the side-chain edits, in their workers too
+    from napari_densitybuild.model_checks import check_session
+    from napari_densitybuild.side_chain_edit import flip_side_chain, place_rotamer
+
+    s = widget.session
+    firsts = [next(i for i, r in enumerate(s.residues) if r.name == t) for t in ("GLN", "LYS")]
+    jobs = {
+        "model checks (Next problem), in its worker": lambda: check_session(s, dmap),
+        "Flip side chain (a GLN), in its worker": lambda: flip_side_chain(s, firsts[0], dmap),
+        "Next rotamer (a LYS), in its worker": lambda: place_rotamer(s, firsts[1], dmap),
+    }
+    for name, job in jobs.items():
+        times[name] = []
+        for _ in range(2):
+            t0 = time.perf_counter()
+            job()
+            times[name].append(time.perf_counter() - t0)
     out = ["| large model: residues | step | seconds (two edits) |", "|---:|---|---|"]
     out += [f"| {len(rows)} | {name} | {', '.join(f'{t:.2f}' for t in ts)} |"
             for name, ts in times.items()]  # fmt: skip
