@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="skip the full-width poster net")
     p.add_argument("--device", default="cpu", help="cpu or cuda (bf16 autocast on CUDA)")
     p.add_argument("--scale", type=int, default=1, help="batch sizes x this (GPUs want more)")
-    p.add_argument("--out", default=None, help="default results/classify.md (_cuda.md on CUDA)")
+    p.add_argument("--out", help="default results/classify.md (_cuda.md on CUDA); '-': print only")
     args = p.parse_args(argv)
     global DEVICE
     DEVICE = torch.device(args.device)
@@ -254,9 +254,10 @@ def main(argv: list[str] | None = None) -> int:
         "build classifies about a fifth as many residues per second.",
     ]
     lines += ["", f"Total benchmark time {time.perf_counter() - t0:.0f} s.", ""]
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines))
+    if args.out != "-":  # '-': print only, as the other benchmarks take it
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("\n".join(lines))
     print("\n".join(lines))
     return 0
 
