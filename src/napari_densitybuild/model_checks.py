@@ -139,16 +139,19 @@ def check_session(session: Session, dmap: DensityMap | None = None) -> ModelChec
     )
 
 
-def check_model(st: gemmi.Structure, dmap: DensityMap | None = None) -> ModelChecks:
+def check_model(
+    st: gemmi.Structure, dmap: DensityMap | None = None, density: bool = True
+) -> ModelChecks:
     """:func:`check_session` for the amino acids of ``st`` (first model; of alternative
     conformations, the first). Crystal copies come from ``dmap``'s cell, or without a map from
-    the model's own."""
+    the model's own. ``density``: False where ``dmap`` is no density to weigh the residues in
+    (a difference map): no weak-density check."""
     from .session import Session
 
     s = Session.from_structure(st, None, dmap)
     if not s.meta and st.cell.is_crystal():
         s.meta = {"cell": list(st.cell.parameters), "spacegroup": st.spacegroup_hm}
-    return check_session(s, dmap)
+    return check_session(s, dmap if density else None)
 
 
 def _line(what: str, items: list[str]) -> str:

@@ -51,15 +51,16 @@ def run(args: argparse.Namespace) -> int:
         )
         if args.blobs > 0:
             _print_blobs(dmap, atoms.xyz, args.blobs)
-        _print_checks(args.model, dmap)
+        _print_checks(args.model, dmap, density=not args.difference)
     return 0
 
 
-def _print_checks(path: str, dmap: DensityMap) -> None:
+def _print_checks(path: str, dmap: DensityMap, density: bool = True) -> None:
     from ..model_checks import check_model
     from ..models import read_structure
 
-    checks = check_model(read_structure(path), dmap)
+    # a difference map (mFo-DFc) is near 0 at a right model: no weak-density check with it
+    checks = check_model(read_structure(path), dmap, density=density)
     if checks.residues:
         print("\n".join(checks.lines()))
     else:
