@@ -8,6 +8,8 @@ import numpy as np
 
 from napari_densitybuild._napari._sample_data import sample_paths
 from napari_densitybuild.cli import main
+from napari_densitybuild.model_checks import check_model
+from napari_densitybuild.training.evaluate_build import clashing_residues
 
 MAP, MODEL = (str(p) for p in sample_paths()[:2])
 
@@ -34,3 +36,16 @@ def test_info_with_a_difference_map_does_not_call_every_residue_weak(tmp_path, c
     out = capsys.readouterr().out
     assert "columns DELFWT/PHDELWT" in out and "Model checks (70 residues)" in out
     assert "weak density" not in out
+
+
+def test_impossible_contacts_with_copies_by_a_symmetry_operation_are_found():
+    """The sample in its cell with a two-fold axis (P 1 2 1): its rotated copies overlap it.
+    The check saw the copies one cell shift away only (the session's structure had no symmetry
+    images set up), and found none."""
+    st = gemmi.read_structure(MODEL)
+    st.spacegroup_hm = "P 1 2 1"
+    st.setup_cell_images()
+    expected = clashing_residues(st)  # as a model file read with its space group counts them
+    assert len(expected) > 50
+    checks = check_model(st)
+    assert len(checks.clashing) == len(expected)

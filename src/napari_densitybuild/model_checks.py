@@ -116,6 +116,7 @@ def check_session(session: Session, dmap: DensityMap | None = None) -> ModelChec
     if not any(r.atoms for r in session.residues):
         return ModelChecks(labels)
     st = session.structure()
+    st.setup_cell_images()  # crystal copies by every symmetry operation, not the cell's shifts
     peptides = peptide_flags(session, st)
     keys = {(r.chain, r.seqid, r.icode.strip()): k for k, r in enumerate(session.residues)}
     weak = [] if dmap is None else np.flatnonzero(density_fit(session, dmap) < WEAK_FIT).tolist()
