@@ -120,3 +120,16 @@ def test_info_on_a_trace_of_c_alphas_says_there_is_nothing_to_check(tmp_path, ca
     st.write_pdb(str(path))
     assert main(["info", MAP, str(path), "--blobs", "0"]) == 0
     assert "Model checks: no amino acid with N, CA and C atoms to check" in capsys.readouterr().out
+
+
+def test_a_report_of_a_model_with_no_bond_is_valid_json(dmap):
+    import json
+
+    from napari_densitybuild.commands.build import _checks
+
+    st = gemmi.Structure()
+    st.add_model(gemmi.Model("1"))
+    seconds: dict = {}
+    got = _checks(st, dmap, seconds)
+    assert got["bond_rmsz"] is None and seconds["model_checks"] >= 0
+    json.dumps(got, allow_nan=False)  # NaN is not JSON

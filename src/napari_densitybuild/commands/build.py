@@ -120,10 +120,13 @@ def _checks(st: gemmi.Structure, dmap: DensityMap, seconds: dict) -> dict:
     """The built model's checks (:func:`~..model_checks.check_model`) for the report: the
     residues each flags (``"GLN A40"``; amides and rings to turn over with their H-bond scores
     as built and turned) and the bond-length RMSZ."""
+    import numpy as np
+
     from ..model_checks import CHECKS, check_model
 
     t = time.perf_counter()
     checks = check_model(st, dmap)
     seconds["model_checks"] = round(time.perf_counter() - t, 3)
-    return {"bond_rmsz": round(checks.bond_rmsz, 3),
+    rmsz = round(checks.bond_rmsz, 3) if np.isfinite(checks.bond_rmsz) else None  # JSON: no NaN
+    return {"bond_rmsz": rmsz,
             **{name: checks.named(name) for name, _, _ in CHECKS}}  # fmt: skip
