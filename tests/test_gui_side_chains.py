@@ -102,13 +102,13 @@ def test_next_problem_walks_the_checks_and_checks_again_after_an_edit(shown, qtb
     widget, s = shown
     _press(widget, qtbot, "Next problem")
     flag = "H-bonds that would score higher turned over (Flip side chain)"
-    assert widget.status.text() == f"Problem 1 of 2: GLN 40: {flag}"
+    assert widget.status.text() == f"Problem 1 of 2: GLN B40: {flag}"
     assert s.residues[widget.review.current].label == "GLN 40"
     _press(widget, qtbot, "Next problem")  # no new check: the model did not change
-    assert widget.status.text() == f"Problem 2 of 2: GLN 49: {flag}"
+    assert widget.status.text() == f"Problem 2 of 2: GLN B49: {flag}"
     _press(widget, qtbot, "Flip side chain")
     _press(widget, qtbot, "Next problem")  # checked again, from the current residue on
-    assert widget.status.text() == f"Problem 1 of 1: GLN 40: {flag}"
+    assert widget.status.text() == f"Problem 1 of 1: GLN B40: {flag}"
     _press(widget, qtbot, "Flip side chain")
     _press(widget, qtbot, "Next problem")
     assert widget.status.text().startswith("No problem found: no Ramachandran outlier")

@@ -218,7 +218,8 @@ class ModelEdits:
         k = next((k for k, (index, _) in enumerate(problems) if index > after), 0)
         index, what = problems[k]
         self.show_residue(index)
-        label = self.session.residues[index].label
+        r = self.session.residues[index]  # named with its chain, as info MAP MODEL names it
+        label = f"{r.name} {r.chain}{r.seqid}{r.icode}"
         self.widget.status.setText(f"Problem {k + 1} of {len(problems)}: {label}: {what}")
         return index
 
