@@ -27,7 +27,7 @@ import numpy as np
 
 from .boxes import backbone_frames
 from .cis_peptides import LOCAL_REFINE
-from .contacts import PolarAtoms, polar_contacts
+from .contacts import PolarAtoms, polar_atoms, polar_contacts
 from .errors import DensityBuildError
 from .hbonds import atom_role, pair_score
 from .refine import refine_residues
@@ -51,14 +51,13 @@ SYMMETRIC = ("ASP", "GLU", "PHE", "TYR", "ARG", "LEU", "VAL")
 class SideChainEdit:
     """A side chain changed: the session's rows with the residue moved (marked edited, its box
     in the frame of its refined backbone), the residue's index, the change of the mean map
-    value (sigma) at its atoms beyond CB, the rotamer's rank and how many distinct rotamers
-    there are (None for a flip), and a line for the status bar."""
+    value (sigma) at its atoms beyond CB, the rotamer's rank (None for a flip), and a line for
+    the status bar."""
 
     rows: list[ResidueState]
     index: int
     gain: float
     rank: int | None
-    count: int | None
     text: str
 
 
@@ -70,14 +69,16 @@ def flip_side_chain(
     before and after. Raises :class:`DensityBuildError` for another type or missing atoms."""
     model, row, atoms = _residue(session, index)
     pairs = _flip_pairs(row, atoms)
-    rows, gain = _apply(session, model, _turned(model, atoms, pairs), index, dmap, refine)
+    xyz = model.xyz.copy()  # the residue's atoms are its rows', in order
+    xyz[model.residue == index] = [a[1:] for a in _turned_row(row, pairs).atoms]
+    rows, gain = _apply(session, model, xyz, index, dmap, refine)
     before = hbond_score(session, index)
     after = hbond_score(_session(session, rows), index)
     ends = " and ".join(f"{a}/{b}" for a, b in pairs)
     text = (f"{row.label} turned over ({ends} swapped): H-bond score {before:+.0f} -> "
             f"{after:+.0f}, mean map at the side chain {gain:+.2f} sigma (Undo takes it "
             "back)")  # fmt: skip
-    return SideChainEdit(rows, index, gain, None, None, text)
+    return SideChainEdit(rows, index, gain, None, text)
 
 
 def turned_hbond_scores(
@@ -89,15 +90,12 @@ def turned_hbond_scores(
     many calls."""
     row = session.residues[index]
     pairs = FLIP_PAIRS.get(row.name)
-    where = {a[0]: k for k, a in enumerate(row.atoms)}  # this residue's atoms only: no model
-    if pairs is None or any(a not in where for pair in pairs for a in pair):
+    names = {a[0] for a in row.atoms}  # this residue's atoms only: no model
+    if pairs is None or any(a not in names for pair in pairs for a in pair):
         return None
-    atoms = list(row.atoms)
-    for a, b in pairs:
-        i, j = where[a], where[b]
-        atoms[i], atoms[j] = (a, *row.atoms[j][1:]), (b, *row.atoms[i][1:])
+    polar = polar_atoms(session) if polar is None else polar  # one table for both scores
     rows = list(session.residues)
-    rows[index] = replace(row, atoms=tuple(atoms))
+    rows[index] = _turned_row(row, pairs)
     return hbond_score(session, index, polar), hbond_score(_session(session, rows), index, polar)
 
 
@@ -113,11 +111,14 @@ def _flip_pairs(row: ResidueState, atoms: dict[str, int]) -> tuple[tuple[str, st
     return pairs
 
 
-def _turned(model: AtomModel, atoms: dict[str, int], pairs: tuple) -> np.ndarray:
-    xyz = model.xyz.copy()
+def _turned_row(row: ResidueState, pairs: tuple[tuple[str, str], ...]) -> ResidueState:
+    """``row`` with the atoms of each pair at each other's places."""
+    where = {a[0]: k for k, a in enumerate(row.atoms)}
+    atoms = list(row.atoms)
     for a, b in pairs:
-        xyz[[atoms[a], atoms[b]]] = model.xyz[[atoms[b], atoms[a]]]
-    return xyz
+        i, j = where[a], where[b]
+        atoms[i], atoms[j] = (a, *row.atoms[j][1:]), (b, *row.atoms[i][1:])
+    return replace(row, atoms=tuple(atoms))
 
 
 def rotamer_choices(
@@ -134,11 +135,17 @@ def rotamer_choices(
         the library of its type. Rotamers within :data:`DISTINCT` of a better one or of the
         present side chain are left out.
     """
+    return _choices(session, index, dmap, *_residue(session, index))
+
+
+def _choices(
+    session: Session, index: int, dmap: DensityMap, model: AtomModel, row: ResidueState,
+    atoms: dict[str, int],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     from .density_field import DensityField
     from .rotamers import PRIOR_WEIGHT, ClashIndex, candidates, rotamer_library, side_chain_scores
     from .symmetry import Symmetry
 
-    model, row, atoms = _residue(session, index)
     lib = rotamer_library().get(row.name)
     if lib is None:
         raise DensityBuildError(f"{row.label}: {row.name} has no rotamers to choose from")
@@ -175,7 +182,7 @@ def place_rotamer(
     from .rotamers import rotamer_library
 
     model, row, atoms = _residue(session, index)
-    positions, _, lib_index = rotamer_choices(session, index, dmap)
+    positions, _, lib_index = _choices(session, index, dmap, model, row, atoms)
     if not len(positions):
         raise DensityBuildError(f"{row.label}: every library rotamer lies within {DISTINCT} A "
                                 "of the present side chain")  # fmt: skip
@@ -190,7 +197,7 @@ def place_rotamer(
     text = (f"{row.label}: rotamer {k + 1} of {len(positions)} (chi {chi}; {share:.1f} % of "
             f"{row.name} in the library): mean map at the side chain {gain:+.2f} sigma (press "
             "again for the next; Undo takes it back)")  # fmt: skip
-    return SideChainEdit(rows, index, gain, k, len(positions), text)
+    return SideChainEdit(rows, index, gain, k, text)
 
 
 def hbond_score(session: Session, index: int, polar: PolarAtoms | None = None) -> float:

@@ -89,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
         settle=args.settle,
         peptide_turns=args.peptide_turns,
     )
-    write_structure(result.structure(), args.out)
+    built = result.structure()
+    write_structure(built, args.out)
     total = time.perf_counter() - t0
     rep = result.report
     rep["seconds"] = {"read_map": round(t_read, 3), "load_weights": round(t_load, 3),
@@ -111,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
             "largest": [{"centre": [round(v, 2) for v in b.centre], "volume": round(b.volume, 1),
                          "peak": round(b.peak, 2)} for b in blobs[:20]],
         }  # fmt: skip
-        rep["model_checks"] = _checks(result.structure(), dmap, rep["seconds"])
+        rep["model_checks"] = _checks(built, dmap, rep["seconds"])
         Path(args.report).write_text(json.dumps(rep, indent=1) + "\n")
     return 0
 

@@ -10,6 +10,8 @@ import numpy as np
 from ._options import add_columns, at_least_zero
 
 if TYPE_CHECKING:
+    import gemmi
+
     from ..maps import DensityMap
 
 
@@ -31,12 +33,13 @@ def run(args: argparse.Namespace) -> int:
     largest blobs of density it leaves unexplained (:func:`~..blobs.unmodelled_blobs`) and
     the checks to look at before deposition (:func:`~..model_checks.check_model`)."""
     from ..maps import read_map
-    from ..models import read_model
+    from ..models import atom_table, read_structure
 
     dmap = read_map(args.map, columns=args.columns, difference=args.difference)
     print(dmap.summary())
     if args.model:
-        atoms = read_model(args.model)
+        st = read_structure(args.model)  # read once: its atoms here, its residues in the checks
+        atoms = atom_table(st)
         inside = dmap.depth_inside(atoms.xyz) >= 0
         outside = (
             "" if inside.all() else f" ({np.count_nonzero(~inside)} outside the map, left out)"
@@ -51,16 +54,15 @@ def run(args: argparse.Namespace) -> int:
         )
         if args.blobs > 0:
             _print_blobs(dmap, atoms.xyz, args.blobs)
-        _print_checks(args.model, dmap, density=not args.difference)
+        _print_checks(st, dmap, density=not args.difference)
     return 0
 
 
-def _print_checks(path: str, dmap: DensityMap, density: bool = True) -> None:
+def _print_checks(st: gemmi.Structure, dmap: DensityMap, density: bool = True) -> None:
     from ..model_checks import check_model
-    from ..models import read_structure
 
     # a difference map (mFo-DFc) is near 0 at a right model: no weak-density check with it
-    checks = check_model(read_structure(path), dmap, density=density)
+    checks = check_model(st, dmap, density=density)
     if checks.residues:
         print("\n".join(checks.lines()))
     else:
