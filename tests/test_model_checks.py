@@ -28,7 +28,8 @@ def _pos(res: gemmi.Residue, name: str) -> np.ndarray:
 def test_the_sample_model_has_two_amides_to_turn_and_nothing_else(dmap):
     checks = check_model(gemmi.read_structure(MODEL), dmap)
     assert checks.residues == 70
-    assert not (checks.rama_outliers or checks.twisted or checks.cis or checks.clashing)
+    assert not (checks.rama_outliers or checks.twisted or checks.cis or checks.clashing
+                or checks.carbonyls)  # fmt: skip
     assert checks.named("to_turn") == ["GLN B40 -1 -> +1", "GLN B49 -2 -> +2"]
     assert checks.problems() == [
         (k, "H-bonds that would score higher turned over (Flip side chain)") for k in checks.to_turn
@@ -79,6 +80,26 @@ def test_a_residue_moved_out_of_its_density_is_in_weak_density(dmap):
     # without a map the density is not checked, and the lines leave it out
     no_map = check_model(st)
     assert not no_map.density_checked and not any("weak density" in x for x in no_map.lines())
+
+
+def test_a_carbonyl_turned_out_of_its_density_is_flagged_at_the_residue_after_it(dmap):
+    st = gemmi.read_structure(MODEL)
+    chain = st[0][0]
+    a, b = chain[24], chain[25]
+    ca, ca_next = _pos(a, "CA"), _pos(b, "CA")
+    for atom in (a["C"][0], a["O"][0], b["N"][0]):  # the peptide unit turned over
+        p = rotate_about(np.array(atom.pos.tolist())[None], ca, ca_next - ca, 180.0)[0]
+        atom.pos = gemmi.Position(*p)
+    checks = check_model(st, dmap)
+    assert checks.carbonyls == [25]
+    assert (
+        "the map puts the O of the peptide before it on the other side (Flip peptide)"
+        in (dict(checks.problems())[25])
+    )
+    assert any(line.startswith("  peptides to flip (") and ": 1 (" in line
+               for line in checks.lines())  # fmt: skip
+    no_map = check_model(st)  # the map is needed to say so
+    assert no_map.carbonyls == [] and not any("peptides to flip" in x for x in no_map.lines())
 
 
 def test_long_lists_are_cut_and_counted():

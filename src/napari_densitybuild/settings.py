@@ -15,6 +15,9 @@ DEFAULT_NCS = True
 #: Rounds of classify + pose + refine in a build (see ``build.build``); a third pass over two
 #: gave real validation map gamma +2 points of sequence recovery and left 3sb3 as it was.
 DEFAULT_PASSES = 3
+#: Chain neighbours refined on either side of the current residue by the review panel's Refine
+#: zone (see ``backbone_edit.refine_zone``).
+ZONE_BESIDE = 2
 #: When atoms are refined for good (a build's last pass, the widget's Predict poses and type
 #: corrections), each sigma by which the heavier atoms of an ASN or GLN amide (O) or HIS ring
 #: (N) gain density when turned round counts as this many H-bonds (``sideflip``): over builds

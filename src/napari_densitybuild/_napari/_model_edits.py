@@ -1,6 +1,7 @@
 """Model edits of the review panel that run as jobs, and the walks they start from: the next
 chain break and closing it (:mod:`~..gaps`), switching the peptide before a residue between cis
-and trans (:mod:`~..peptide_switch`), turning a side chain over or into the next rotamer
+and trans (:mod:`~..peptide_switch`), flipping that peptide or refining the stretch of chain
+around a residue (:mod:`~..backbone_edit`), turning a side chain over or into the next rotamer
 (:mod:`~..side_chain_edit`), the next unmodelled blob (:mod:`~..blobs`) and the next problem
 of the model's checks (:mod:`~..model_checks`). Each job
 runs off the GUI thread on a snapshot of the model, and its result lands in one undoable step
@@ -17,6 +18,7 @@ import numpy as np
 from ._reader import notify_error
 
 if TYPE_CHECKING:
+    from ..backbone_edit import BackboneEdit
     from ..blobs import Blob
     from ..build import StageProgress
     from ..gaps import GapClosure
@@ -107,25 +109,49 @@ class ModelEdits:
         """Switch the peptide before the current residue between cis and trans
         (:func:`~..peptide_switch.switch_peptide`) off the GUI thread; one undoable step."""
         from ..peptide_switch import switch_peptide
+
+        return self._backbone_job("Cis/trans peptide", switch_peptide,
+                                  {"refine": self.widget.refine_box.isChecked()})  # fmt: skip
+
+    def flip_peptide(self):
+        """Turn the peptide before the current residue over about its C-alpha axis
+        (:func:`~..backbone_edit.flip_peptide`) off the GUI thread; one undoable step."""
+        from ..backbone_edit import flip_peptide
+
+        return self._backbone_job("Flip peptide", flip_peptide,
+                                  {"refine": self.widget.refine_box.isChecked()})  # fmt: skip
+
+    def refine_zone(self):
+        """Refine the current residue and its chain neighbours against the map, the rest held
+        (:func:`~..backbone_edit.refine_zone`), off the GUI thread; one undoable step."""
+        from ..backbone_edit import refine_zone
+
+        return self._backbone_job("Refine zone", refine_zone, {})
+
+    def _backbone_job(self, name: str, fn: Callable, options: dict):
+        """Run ``fn(snapshot, current, dmap, **options)`` (a result with ``rows`` and
+        ``text``) off the GUI thread; its rows land in one undoable step unless the model
+        changed meanwhile."""
         from ..session import Session
 
         s = self.session
         if s is None or self.current is None:
-            notify_error("select a residue first: the peptide before it is switched")
+            notify_error("select a residue first: the edit starts from it")
             return None
-        rows, index, refine = s.residues, self.current, self.widget.refine_box.isChecked()
+        rows, index = s.residues, self.current
 
         def job(progress: StageProgress, dmap: DensityMap):
-            return switch_peptide(Session(rows, None, s.meta, autosave=False), index, dmap, refine)
+            return fn(Session(rows, None, s.meta, autosave=False), index, dmap, **options)
 
-        def done(switched: PeptideSwitch):
-            if not self._unchanged(s, rows, "peptide not switched: the model changed meanwhile"):
+        def done(edit: BackboneEdit | PeptideSwitch):
+            if not self._unchanged(s, rows, f"{name.lower()}: not done, the model changed "
+                                   "meanwhile"):  # fmt: skip
                 return
-            s.replace(switched.rows)
+            s.replace(edit.rows)
             self.widget.refresh()
-            self.widget.status.setText(switched.text)
+            self.widget.status.setText(edit.text)
 
-        return self.widget._start("Cis/trans peptide", job, done)
+        return self.widget._start(name, job, done)
 
     def flip_side_chain(self):
         """Turn the current ASN, GLN or HIS over (:func:`~..side_chain_edit.flip_side_chain`)

@@ -38,6 +38,7 @@ from qtpy.QtWidgets import (
 
 from ..errors import DensityBuildError
 from ..session import parse_type
+from ..settings import ZONE_BESIDE
 from ._corrections import TypeCorrections
 from ._layer_sync import follow_rows
 from ._model_edits import ModelEdits
@@ -110,6 +111,17 @@ class ReviewPanel(ModelEdits, QWidget):
             "before a proline, cis to trans anywhere), turned to the highest map, and refine "
             "the residues around it; the status bar says how the map at the two residues changed",
         )
+        self.pepflip_button = _button(
+            "Flip peptide",
+            "Turn the peptide before the current residue over (its C, O and N by 180 degrees "
+            "about the C-alpha axis) and refine the residues around it; the status bar gives "
+            "the map at its O and the two residues' Ramachandran outliers before and after",
+        )
+        self.zone_button = _button(
+            "Refine zone",
+            f"Refine the current residue and {ZONE_BESIDE} chain neighbours on either side "
+            "against the map, with ideal geometry and the rest of the model held",
+        )
         self.flip_button = _button(
             "Flip side chain",
             "Turn the current ASN, GLN or HIS over (amide O and N, or the ring's N and C, swap "
@@ -133,10 +145,13 @@ class ReviewPanel(ModelEdits, QWidget):
         row1.addWidget(QLabel("Type"))
         row1.addWidget(self.type_combo, 2)
         row1.addWidget(self.letter, 1)
-        row_edit = QHBoxLayout()
-        for b in (self.close_gap_button, self.peptide_button, self.flip_button,
-                  self.rotamer_button):  # fmt: skip
+        row_edit = QHBoxLayout()  # the backbone
+        for b in (self.close_gap_button, self.pepflip_button, self.peptide_button,
+                  self.zone_button):  # fmt: skip
             row_edit.addWidget(b)
+        row_side = QHBoxLayout()
+        for b in (self.flip_button, self.rotamer_button):
+            row_side.addWidget(b)
         row2 = QHBoxLayout()
         for b in (self.delete_button, self.undo_button, self.redo_button, self.export_button):
             row2.addWidget(b)
@@ -150,6 +165,7 @@ class ReviewPanel(ModelEdits, QWidget):
         layout.addLayout(row1)
         layout.addWidget(self.hint)
         layout.addLayout(row_edit)
+        layout.addLayout(row_side)
         layout.addLayout(row2)
 
         self.table.itemSelectionChanged.connect(self._on_table_selection)
@@ -161,6 +177,8 @@ class ReviewPanel(ModelEdits, QWidget):
         self.type_combo.activated.connect(self._on_combo)
         self.letter.returnPressed.connect(self._on_letter)
         self.peptide_button.clicked.connect(self.switch_peptide)
+        self.pepflip_button.clicked.connect(self.flip_peptide)
+        self.zone_button.clicked.connect(self.refine_zone)
         self.flip_button.clicked.connect(self.flip_side_chain)
         self.rotamer_button.clicked.connect(self.next_rotamer)
         self.delete_button.clicked.connect(self.delete_current)

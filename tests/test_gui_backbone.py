@@ -1,0 +1,86 @@
+"""The review panel's "Flip peptide" and "Refine zone" buttons (pytest-qt, napari, the sample
+data): each is one undoable step on the current residue; a peptide built the wrong way round
+shows as a Ramachandran outlier in Next problem and one press of Flip peptide mends it; a
+residue the edit does not apply to is refused with the reason."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from conftest import JOB_TIMEOUT, button
+from qtpy.QtCore import Qt
+
+from napari_densitybuild._napari import _tasks
+from napari_densitybuild.backbone_edit import flip_peptide
+
+pytestmark = pytest.mark.gui
+
+
+def _o(row) -> np.ndarray:
+    return next(np.array(a[1:]) for a in row.atoms if a[0] == "O")
+
+
+def _press(widget, qtbot, text: str) -> None:
+    qtbot.mouseClick(button(widget, text), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not widget.runner.busy, timeout=JOB_TIMEOUT)
+
+
+def test_a_peptide_built_wrong_is_a_problem_that_flip_peptide_mends(shown, qtbot):
+    widget, s = shown
+    original = s.residues
+    i = 35
+    dmap = widget.kept_dmap()
+    s.replace(flip_peptide(s, i, dmap).rows)  # built the wrong way round, and refined so
+    wrong = s.residues
+    label = f"{wrong[i].name} {wrong[i].chain}{wrong[i].seqid}"
+    widget.review.show_residue(0)
+    _press(widget, qtbot, "Next problem")
+    text = widget.status.text()
+    assert text.startswith(f"Problem 1 of 3: {label}: a Ramachandran outlier (Flip peptide "
+                           "here or at the next residue, or Refine zone)"), text  # fmt: skip
+    assert widget.review.current == i
+    _press(widget, qtbot, "Flip peptide")
+    assert s.residues is not wrong and "flipped: map at its O " in widget.status.text()
+    assert "Ramachandran outliers of the two 1 -> 0" in widget.status.text()
+    assert np.linalg.norm(_o(s.residues[i - 1]) - _o(original[i - 1])) < 0.5
+    assert s.residues[i - 1].edited and s.residues[i].edited
+    _press(widget, qtbot, "Next problem")  # checked again: only the sample's two amides left
+    assert widget.status.text().startswith("Problem 1 of 2: GLN B40")
+    _press(widget, qtbot, "Undo")
+    assert s.residues is wrong
+
+
+def test_refine_zone_moves_the_stretch_back_into_its_density(shown, qtbot):
+    widget, s = shown
+    i = 40
+    rng = np.random.default_rng(1)
+    rows = list(s.residues)
+    for r in range(i - 2, i + 3):  # side chains and carbonyls shaken, C-alphas kept
+        rows[r] = replace(rows[r], atoms=tuple(
+            (a[0], *(np.array(a[1:]) + (0.0 if a[0] == "CA" else rng.normal(0, 0.35, 3))))
+            for a in rows[r].atoms))  # fmt: skip
+    s.replace(rows)
+    shaken = s.residues
+    widget.review.show_residue(i)
+    _press(widget, qtbot, "Refine zone")
+    text = widget.status.text()
+    assert text.startswith(f"Refined {shaken[i - 2].label} - {shaken[i + 2].label} (5 residues)")
+    fit = text.split("their atoms ")[1].split(" sigma")[0]
+    before, after = (float(t) for t in fit.split(" -> "))
+    assert after > before + 0.2
+    assert all(s.residues[k] is shaken[k] for k in range(len(shaken)) if abs(k - i) > 2)
+    _press(widget, qtbot, "Undo")
+    assert s.residues is shaken
+
+
+def test_backbone_edits_that_do_not_apply_are_refused(shown, qtbot, monkeypatch):
+    widget, s = shown
+    errors: list[str] = []
+    monkeypatch.setattr(_tasks, "_notify", lambda err: errors.append(str(err)))
+    rows = s.residues
+    widget.review.show_residue(0)
+    _press(widget, qtbot, "Flip peptide")
+    assert "starts a piece of chain: no peptide before it to flip" in errors[0]
+    assert s.residues is rows
