@@ -154,3 +154,40 @@ def test_a_report_of_a_model_with_no_bond_is_valid_json(dmap):
     got = _checks(st, dmap, seconds)
     assert got["bond_rmsz"] is None and seconds["model_checks"] >= 0
     json.dumps(got, allow_nan=False)  # NaN is not JSON
+
+
+def _em_box(path, dmap, part: float, away: float = 0.0) -> str:
+    """The sample map written as a cryo-EM box over the first ``part`` of the model along x
+    (moved by ``away`` A)."""
+    from napari_densitybuild.mapfiles import write_em_box
+    from napari_densitybuild.models import atom_table
+
+    xyz = atom_table(gemmi.read_structure(MODEL)).xyz
+    lo, hi = xyz.min(0) - 3.0, xyz.max(0) + 3.0
+    hi[0] = lo[0] + part * (hi[0] - lo[0])
+    write_em_box(path, dmap, lo + away, hi + away, 0.5)
+    return str(path)
+
+
+def test_a_box_over_half_the_model_weighs_only_the_residues_inside_it(dmap, tmp_path):
+    """Values outside a cryo-EM box would wrap round from its far side: the residues reaching
+    outside are neither in weak density nor peptides to flip, and the heading counts them."""
+    box = read_map(_em_box(tmp_path / "half.mrc", dmap, 0.5))
+    st = gemmi.read_structure(MODEL)
+    checks = check_model(st, box)
+    assert checks.density_checked and 20 < checks.outside_map < 60
+    assert checks.weak_density == [] and checks.carbonyls == []
+    assert checks.lines()[0].endswith(
+        f"; {checks.outside_map} residues reach outside the map: not weighed in it"
+    )
+    assert check_model(st, dmap).outside_map == 0  # a crystal map has no outside
+
+
+def test_info_with_a_map_away_from_the_model_still_checks_it(dmap, tmp_path, capsys):
+    box = _em_box(tmp_path / "away.mrc", dmap, 1.0, away=200.0)
+    assert main(["info", box, MODEL]) == 0
+    out = capsys.readouterr().out
+    assert "559 atoms, all outside the map: no density at them, no blobs" in out
+    assert "Model checks (70 residues): bond-length RMSZ" in out
+    assert "weak density" not in out and "peptides to flip" not in out
+    assert "(GLN B40 -1 -> +1, GLN B49 -2 -> +2)" in out

@@ -84,6 +84,7 @@ class ModelChecks:
     turn_scores: list[tuple[float, float]] = field(default_factory=list)
     bond_rmsz: float = float("nan")
     density_checked: bool = False
+    outside_map: int = 0
 
     @property
     def residues(self) -> int:
@@ -101,6 +102,8 @@ class ModelChecks:
     def lines(self) -> list[str]:
         """The checks as lines of text, a heading first."""
         head = f"Model checks ({self.residues} residues): bond-length RMSZ {self.bond_rmsz:.3f}"
+        if self.density_checked and self.outside_map:
+            head += f"; {self.outside_map} residues reach outside the map: not weighed in it"
         return [head] + [_line(heading, self.named(check)) for check, heading, _ in CHECKS
                          if check not in MAP_CHECKS or self.density_checked]  # fmt: skip
 
@@ -131,7 +134,10 @@ def check_session(session: Session, dmap: DensityMap | None = None) -> ModelChec
     st.setup_cell_images()  # crystal copies by every symmetry operation, not the cell's shifts
     peptides = peptide_flags(session, st)
     keys = {(r.chain, r.seqid, r.icode.strip()): k for k, r in enumerate(session.residues)}
-    weak = [] if dmap is None else np.flatnonzero(density_fit(session, dmap) < WEAK_FIT).tolist()
+    fit = None if dmap is None else density_fit(session, dmap)  # NaN: outside the map
+    weak = [] if fit is None else np.flatnonzero(fit < WEAK_FIT).tolist()
+    has_atoms = np.array([bool(r.atoms) for r in session.residues])
+    outside = 0 if fit is None else int((has_atoms & ~np.isfinite(fit)).sum())
     carbonyls = [] if dmap is None else carbonyls_to_flip(session, dmap)
     turn, polar = [], polar_atoms(session)
     for k in (k for k, r in enumerate(session.residues) if r.name in FLIP_PAIRS):
@@ -148,6 +154,7 @@ def check_session(session: Session, dmap: DensityMap | None = None) -> ModelChec
         weak_density=weak,
         carbonyls=carbonyls,
         density_checked=dmap is not None,
+        outside_map=outside,
         to_turn=[k for k, _ in turn],
         turn_scores=[s for _, s in turn],
         bond_rmsz=float(bond_rmsz(st)),
@@ -157,7 +164,8 @@ def check_session(session: Session, dmap: DensityMap | None = None) -> ModelChec
 def carbonyls_to_flip(session: Session, dmap: DensityMap, margin: float = O_MARGIN) -> list[int]:
     """The residues (indices) after the trans peptides of ``session`` whose O would sit in at
     least ``margin`` sigma more map turned over by 180 degrees about the C-alpha axis (what
-    Flip peptide at that residue does). On the deposited models of 1cbs, cdk2, rnasa, 3sb3 and
+    Flip peptide at that residue does); O outside a map that ends at its box's faces is not
+    judged. On the deposited models of 1cbs, cdk2, rnasa, 3sb3 and
     gamma it flags 3 of their 799 trans peptides, and 695 of them turned over and refined
     (``scripts/backbone_edit_check.py``)."""
     from .pepflip import peptide_units, turned_positions
@@ -166,9 +174,10 @@ def carbonyls_to_flip(session: Session, dmap: DensityMap, margin: float = O_MARG
     units = peptide_units(model)
     if not len(units):
         return []
-    turned = turned_positions(model.xyz, units, 180.0)[:, 1]
-    gain = dmap.sample_points(turned) - dmap.sample_points(model.xyz[units[:, 2]])
-    return sorted(int(model.residue[u[3]]) for u in units[gain >= margin])
+    turned, now = turned_positions(model.xyz, units, 180.0)[:, 1], model.xyz[units[:, 2]]
+    inside = (dmap.depth_inside(turned) >= 0) & (dmap.depth_inside(now) >= 0)
+    gain = dmap.sample_points(turned) - dmap.sample_points(now)
+    return sorted(int(model.residue[u[3]]) for u in units[inside & (gain >= margin)])
 
 
 def check_model(

@@ -229,11 +229,15 @@ def residue_at(
 
 
 def density_fit(session: Session, dmap: DensityMap) -> np.ndarray:
-    """Mean map value (sigma) at each residue's atoms (NaN for residues without atoms)."""
+    """Mean map value (sigma) at each residue's atoms (NaN for residues without atoms, and for
+    those with an atom outside a map that ends at its box's faces, a cryo-EM box say, whose
+    values there would be wrapped round from the far side)."""
     out = np.full(len(session.residues), np.nan)
     for i, r in enumerate(session.residues):
         if r.atoms:
-            out[i] = float(dmap.sample_points(np.array([a[1:] for a in r.atoms])).mean())
+            xyz = np.array([a[1:] for a in r.atoms])
+            if (dmap.depth_inside(xyz) >= 0).all():
+                out[i] = float(dmap.sample_points(xyz).mean())
     return out
 
 

@@ -27,7 +27,8 @@ COLUMN_TIPS = (
     "residue type (* corrected by hand)",
     "confidence, 0-100 (detector score x probability of the type)",
     "most likely other type and its probability",
-    "density fit: mean map value at the residue's atoms (sigma)",
+    "density fit: mean map value at the residue's atoms (sigma; blank without atoms, or with "
+    "atoms outside the map's box)",
     "Ramachandran outlier: phi/psi in the outlier region (sort to bring them to the top)",
     "the peptide bond before the residue: twisted (never right), cis (before a residue other "
     "than proline: rare in proteins, so look at it) or cis-Pro; sort to bring them to the top",
@@ -176,7 +177,7 @@ class ResidueTable(QTableWidget):
                  QTableWidgetItem(r.name + (" *" if r.edited else "")),
                  _Number(r.confidence, f"{r.confidence:.0f}"),
                  _Number(alt[1], f"{alt[0]} {alt[1]:.2f}") if alt else _Number(np.nan, ""),
-                 _Number(self.fit[i], f"{self.fit[i]:.2f}"),
+                 _Number(self.fit[i], f"{self.fit[i]:.2f}" if np.isfinite(self.fit[i]) else ""),
                  _Number(-float(rama), "outlier" if rama else ""),
                  _Number(PEPTIDE_ORDER[peptide], peptide)]  # fmt: skip
         for c, item in enumerate(cells):

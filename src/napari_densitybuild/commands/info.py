@@ -45,7 +45,9 @@ def run(args: argparse.Namespace) -> int:
             "" if inside.all() else f" ({np.count_nonzero(~inside)} outside the map, left out)"
         )
         if not inside.any():
-            print(f"{len(atoms)} atoms, all outside the map")
+            print(f"{len(atoms)} atoms, all outside the map: no density at them, no blobs (is it "
+                  "the map the model belongs to?)")  # fmt: skip
+            _print_checks(st, dmap, density=False)  # geometry and contacts need no map
             return 0
         values = dmap.sample_points(atoms.xyz[inside])
         print(
@@ -61,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
 def _print_checks(st: gemmi.Structure, dmap: DensityMap, density: bool = True) -> None:
     from ..model_checks import check_model
 
-    # a difference map (mFo-DFc) is near 0 at a right model: no weak-density check with it
+    # a difference map (mFo-DFc) is near 0 at a right model, and a map away from the model says
+    # nothing of it: no density checks then
     checks = check_model(st, dmap, density=density)
     if checks.residues:
         print("\n".join(checks.lines()))
