@@ -268,14 +268,17 @@ class ReviewPanel(ModelEdits, QWidget):
 
     def _hint(self, index: int) -> str:
         """The H-bond line of residue ``index`` (the layers' contacts when it is selected)."""
-        from ..contacts import contact_hint, polar_contacts
+        from ..contacts import contact_hint, polar_atoms, polar_contacts
         from ..side_chain_edit import turned_hbond_scores
 
-        sync = self.widget.sync
-        contacts = (sync.contacts if sync.selected()[:1] == [index]
-                    else polar_contacts(self.session, index))  # fmt: skip
+        sync, polar = self.widget.sync, None
+        if sync.selected()[:1] == [index]:
+            contacts = sync.contacts
+        else:  # the model's polar atoms listed once, for the contacts and the turned score
+            polar = polar_atoms(self.session)
+            contacts = polar_contacts(self.session, index, polar=polar)
         text = contact_hint(self.session.residues[index].name, contacts)
-        scores = turned_hbond_scores(self.session, index)
+        scores = turned_hbond_scores(self.session, index, polar)  # lists them for N/Q/H only
         if scores is not None and scores[1] > scores[0]:
             text += (f" Turned over, its H-bonds would score {scores[1]:+.0f}, not "
                      f"{scores[0]:+.0f}: Flip side chain.")  # fmt: skip
