@@ -28,8 +28,8 @@ def test_buttons_are_named(make_napari_viewer):
     viewer = make_napari_viewer()
     _, widget = viewer.window.add_plugin_dock_widget("napari-densitybuild", "Model building")
     for name in (*BUTTONS, "Next doubtful residue", "Next unmodelled blob", "Next chain break",
-                 "Close gap", "Flip peptide", "Cis/trans peptide", "Refine zone", "Undo", "Redo",
-                 "Export model..."):  # fmt: skip
+                 "Close gap", "Add residue", "Flip peptide", "Cis/trans peptide", "Refine zone",
+                 "Undo", "Redo", "Export model..."):  # fmt: skip
         button(widget, name)
 
 

@@ -1,7 +1,8 @@
-"""The review panel's "Flip peptide" and "Refine zone" buttons (pytest-qt, napari, the sample
-data): each is one undoable step on the current residue; a peptide built the wrong way round
-shows as a Ramachandran outlier in Next problem and one press of Flip peptide mends it; a
-residue the edit does not apply to is refused with the reason."""
+"""The review panel's "Add residue", "Flip peptide" and "Refine zone" buttons (pytest-qt,
+napari, the sample data): each is one undoable step on the current residue; a chain cut short
+grows back a residue per press of Add residue; a peptide built the wrong way round shows as a
+Ramachandran outlier in Next problem and one press of Flip peptide mends it; a residue the
+edit does not apply to is refused with the reason."""
 
 from __future__ import annotations
 
@@ -75,6 +76,25 @@ def test_refine_zone_moves_the_stretch_back_into_its_density(shown, qtbot):
     assert s.residues is shaken
 
 
+def test_add_residue_grows_a_chain_cut_short_one_press_at_a_time(shown, qtbot):
+    widget, s = shown
+    full = s.residues
+    s.replace(full[:60])
+    cut = s.residues
+    widget.review.show_residue(59)
+    _press(widget, qtbot, "Add residue")
+    assert len(s.residues) == 61 and widget.review.current == 60
+    assert widget.status.text().startswith(f"Added {s.residues[60].label} after ")
+    assert np.linalg.norm(s.residues[60].ca - full[60].ca) < 0.5
+    _press(widget, qtbot, "Add residue")  # from the new residue on
+    assert len(s.residues) == 62 and widget.review.current == 61
+    assert np.linalg.norm(s.residues[61].ca - full[61].ca) < 0.5
+    assert widget.sync.selected() == [61]
+    _press(widget, qtbot, "Undo")
+    _press(widget, qtbot, "Undo")
+    assert s.residues is cut
+
+
 def test_backbone_edits_that_do_not_apply_are_refused(shown, qtbot, monkeypatch):
     widget, s = shown
     errors: list[str] = []
@@ -83,4 +103,7 @@ def test_backbone_edits_that_do_not_apply_are_refused(shown, qtbot, monkeypatch)
     widget.review.show_residue(0)
     _press(widget, qtbot, "Flip peptide")
     assert "starts a piece of chain: no peptide before it to flip" in errors[0]
+    widget.review.show_residue(30)
+    _press(widget, qtbot, "Add residue")
+    assert "is inside a piece of chain: go to a chain end first" in errors[1]
     assert s.residues is rows

@@ -1,5 +1,6 @@
 """Model edits of the review panel that run as jobs, and the walks they start from: the next
-chain break and closing it (:mod:`~..gaps`), switching the peptide before a residue between cis
+chain break and closing it (:mod:`~..gaps`), a residue added at a chain end
+(:mod:`~..chain_extend`), switching the peptide before a residue between cis
 and trans (:mod:`~..peptide_switch`), flipping that peptide or refining the stretch of chain
 around a residue (:mod:`~..backbone_edit`), turning a side chain over or into the next rotamer
 (:mod:`~..side_chain_edit`), the next unmodelled blob (:mod:`~..blobs`) and the next problem
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from ..backbone_edit import BackboneEdit
     from ..blobs import Blob
     from ..build import StageProgress
+    from ..chain_extend import Extension
     from ..gaps import GapClosure
     from ..maps import DensityMap
     from ..peptide_switch import PeptideSwitch
@@ -95,6 +97,36 @@ class ModelEdits:
             self.widget.status.setText(closed.text)
 
         return self.widget._start("Close gap", job, done)
+
+    def add_residue(self):
+        """Add a residue at the chain end the current residue is on
+        (:func:`~..chain_extend.extend_chain`) off the GUI thread; the new residue becomes the
+        current one, so pressing again goes on. One undoable step."""
+        from ..chain_extend import extend_chain
+        from ..session import Session
+
+        s = self.session
+        if s is None or self.current is None:
+            notify_error("go to a chain end first (Next chain break)")
+            return None
+        clf, _ = self.widget._load("classifier")
+        rows, index = s.residues, self.current
+        refine = self.widget.refine_box.isChecked()
+
+        def job(progress: StageProgress, dmap: DensityMap):
+            snapshot = Session(rows, None, s.meta, autosave=False)
+            return extend_chain(snapshot, index, dmap, clf, refine=refine, progress=progress)
+
+        def done(added: Extension):
+            if not self._unchanged(s, rows, "residue not added: the model changed meanwhile"):
+                return
+            s.replace(added.rows)
+            self.current = added.built
+            self.widget.refresh()
+            self.widget.sync.select([added.built])
+            self.widget.status.setText(added.text)
+
+        return self.widget._start("Add residue", job, done)
 
     def _unchanged(self, s: Session, rows: list[ResidueState], refused: str) -> bool:
         """Whether session ``s`` is still the widget's and still holds ``rows`` (a job's result

@@ -89,6 +89,13 @@ class ReviewPanel(ModelEdits, QWidget):
             "one or two residues missing between into the density (refused under 1.75 sigma), "
             "classify them and refine the stretch",
         )
+        self.add_button = _button(
+            "Add residue",
+            "At a chain end (the current residue ends or starts a piece of chain): build one "
+            "residue more where the map shows the chain going on (refused under 1.75 sigma), "
+            "classify it (or type it by the chain's sequence) and refine it with its "
+            "neighbours; it becomes the current residue, so press again to go on",
+        )
         self.type_combo = QComboBox()
         self.letter = QLineEdit()
         self.letter.setMaxLength(3)
@@ -145,12 +152,12 @@ class ReviewPanel(ModelEdits, QWidget):
         row1.addWidget(QLabel("Type"))
         row1.addWidget(self.type_combo, 2)
         row1.addWidget(self.letter, 1)
-        row_edit = QHBoxLayout()  # the backbone
-        for b in (self.close_gap_button, self.pepflip_button, self.peptide_button,
-                  self.zone_button):  # fmt: skip
+        row_edit = QHBoxLayout()  # the chain
+        for b in (self.add_button, self.close_gap_button, self.zone_button):
             row_edit.addWidget(b)
-        row_side = QHBoxLayout()
-        for b in (self.flip_button, self.rotamer_button):
+        row_side = QHBoxLayout()  # peptides and side chains
+        for b in (self.pepflip_button, self.peptide_button, self.flip_button,
+                  self.rotamer_button):  # fmt: skip
             row_side.addWidget(b)
         row2 = QHBoxLayout()
         for b in (self.delete_button, self.undo_button, self.redo_button, self.export_button):
@@ -174,6 +181,7 @@ class ReviewPanel(ModelEdits, QWidget):
         self.blob_button.clicked.connect(self.next_blob)
         self.break_button.clicked.connect(self.next_break)
         self.close_gap_button.clicked.connect(self.close_gap)
+        self.add_button.clicked.connect(self.add_residue)
         self.type_combo.activated.connect(self._on_combo)
         self.letter.returnPressed.connect(self._on_letter)
         self.peptide_button.clicked.connect(self.switch_peptide)
