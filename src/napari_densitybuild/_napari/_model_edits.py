@@ -69,7 +69,6 @@ class ModelEdits:
         thread; the change lands in one undoable step unless the model changed meanwhile."""
         from ..breaks import chain_breaks
         from ..gaps import close_gap
-        from ..session import Session
 
         s = self.session
         if s is None or self.current is None:
@@ -81,52 +80,31 @@ class ModelEdits:
                          "Next chain break finds them")  # fmt: skip
             return None
         clf, _ = self.widget._load("classifier")
-        rows, refine = s.residues, self.widget.refine_box.isChecked()
-
-        def job(progress: StageProgress, dmap: DensityMap):
-            snapshot = Session(rows, None, s.meta, autosave=False)
-            return close_gap(snapshot, brk, dmap, clf, refine=refine, progress=progress)
-
-        def done(closed: GapClosure):
-            if not self._unchanged(s, rows, "gap not closed: the model changed while it was built"):
-                return
-            s.replace(closed.rows)
-            self.current = closed.built[0]
-            self.widget.refresh()
-            self.widget.sync.select(closed.built)
-            self.widget.status.setText(closed.text)
-
-        return self.widget._start("Close gap", job, done)
+        refine = self.widget.refine_box.isChecked()
+        return self._edit_job(
+            "Close gap",
+            lambda snap, i, dmap, progress: close_gap(snap, brk, dmap, clf, refine, progress),
+            "gap not closed: the model changed while it was built",
+            built=lambda closed: closed.built,
+        )
 
     def add_residue(self):
         """Add a residue at the chain end the current residue is on
         (:func:`~..chain_extend.extend_chain`) off the GUI thread; the new residue becomes the
         current one, so pressing again goes on. One undoable step."""
         from ..chain_extend import extend_chain
-        from ..session import Session
 
-        s = self.session
-        if s is None or self.current is None:
+        if self.session is None or self.current is None:
             notify_error("go to a chain end first (Next chain break)")
             return None
         clf, _ = self.widget._load("classifier")
-        rows, index = s.residues, self.current
         refine = self.widget.refine_box.isChecked()
-
-        def job(progress: StageProgress, dmap: DensityMap):
-            snapshot = Session(rows, None, s.meta, autosave=False)
-            return extend_chain(snapshot, index, dmap, clf, refine=refine, progress=progress)
-
-        def done(added: Extension):
-            if not self._unchanged(s, rows, "residue not added: the model changed meanwhile"):
-                return
-            s.replace(added.rows)
-            self.current = added.built
-            self.widget.refresh()
-            self.widget.sync.select([added.built])
-            self.widget.status.setText(added.text)
-
-        return self.widget._start("Add residue", job, done)
+        return self._edit_job(
+            "Add residue",
+            lambda snap, i, dmap, progress: extend_chain(snap, i, dmap, clf, refine, progress),
+            "residue not added: the model changed meanwhile",
+            built=lambda added: [added.built],
+        )
 
     def _unchanged(self, s: Session, rows: list[ResidueState], refused: str) -> bool:
         """Whether session ``s`` is still the widget's and still holds ``rows`` (a job's result
@@ -142,28 +120,36 @@ class ModelEdits:
         (:func:`~..peptide_switch.switch_peptide`) off the GUI thread; one undoable step."""
         from ..peptide_switch import switch_peptide
 
-        return self._backbone_job("Cis/trans peptide", switch_peptide,
-                                  {"refine": self.widget.refine_box.isChecked()})  # fmt: skip
+        refine = self.widget.refine_box.isChecked()
+        return self._edit_job(
+            "Cis/trans peptide", lambda snap, i, dmap, _: switch_peptide(snap, i, dmap, refine)
+        )
 
     def flip_peptide(self):
         """Turn the peptide before the current residue over about its C-alpha axis
         (:func:`~..backbone_edit.flip_peptide`) off the GUI thread; one undoable step."""
         from ..backbone_edit import flip_peptide
 
-        return self._backbone_job("Flip peptide", flip_peptide,
-                                  {"refine": self.widget.refine_box.isChecked()})  # fmt: skip
+        refine = self.widget.refine_box.isChecked()
+        return self._edit_job(
+            "Flip peptide", lambda snap, i, dmap, _: flip_peptide(snap, i, dmap, refine)
+        )
 
     def refine_zone(self):
         """Refine the current residue and its chain neighbours against the map, the rest held
         (:func:`~..backbone_edit.refine_zone`), off the GUI thread; one undoable step."""
         from ..backbone_edit import refine_zone
 
-        return self._backbone_job("Refine zone", refine_zone, {})
+        return self._edit_job("Refine zone", lambda snap, i, dmap, _: refine_zone(snap, i, dmap))
 
-    def _backbone_job(self, name: str, fn: Callable, options: dict):
-        """Run ``fn(snapshot, current, dmap, **options)`` (a result with ``rows`` and
-        ``text``) off the GUI thread; its rows land in one undoable step unless the model
-        changed meanwhile."""
+    def _edit_job(
+        self, name: str, run: Callable, refused: str | None = None,
+        built: Callable[[object], list[int]] | None = None,
+    ):  # fmt: skip
+        """Run ``run(snapshot, current, dmap, progress)`` (a result with ``rows`` and ``text``)
+        off the GUI thread; its rows land in one undoable step unless the model changed
+        meanwhile (``refused`` says so). ``built(result)``: the residues to make current and
+        select after it (the first current)."""
         from ..session import Session
 
         s = self.session
@@ -171,16 +157,21 @@ class ModelEdits:
             notify_error("select a residue first: the edit starts from it")
             return None
         rows, index = s.residues, self.current
+        refused = refused or f"{name.lower()}: not done, the model changed meanwhile"
 
         def job(progress: StageProgress, dmap: DensityMap):
-            return fn(Session(rows, None, s.meta, autosave=False), index, dmap, **options)
+            return run(Session(rows, None, s.meta, autosave=False), index, dmap, progress)
 
-        def done(edit: BackboneEdit | PeptideSwitch):
-            if not self._unchanged(s, rows, f"{name.lower()}: not done, the model changed "
-                                   "meanwhile"):  # fmt: skip
+        def done(edit: BackboneEdit | PeptideSwitch | GapClosure | Extension):
+            if not self._unchanged(s, rows, refused):
                 return
             s.replace(edit.rows)
+            new = None if built is None else built(edit)
+            if new:
+                self.current = new[0]
             self.widget.refresh()
+            if new:
+                self.widget.sync.select(new)
             self.widget.status.setText(edit.text)
 
         return self.widget._start(name, job, done)
