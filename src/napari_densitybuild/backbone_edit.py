@@ -56,24 +56,31 @@ def flip_peptide(
     """The peptide between residues ``index - 1`` and ``index`` of ``session`` turned over
     (see the module); the status line gives the map at its O and the Ramachandran outliers of
     its two residues before and after. The two residues are marked edited. Raises
-    :class:`DensityBuildError` where there is no trans peptide before ``index`` or a backbone
-    atom is missing."""
+    :class:`DensityBuildError` where there is no trans peptide before ``index``, a backbone
+    atom is missing, or its O, as is or turned over, lies outside a map that ends at its box's
+    faces (a cryo-EM box: its values there would be wrapped round from the far side)."""
     model, label = _model(session, index)
-    if index == 0 or not model.linked[index]:
+    rows = session.residues
+    if index == 0 or rows[index - 1].chain != rows[index].chain:
         raise DensityBuildError(f"{label} starts a piece of chain: no peptide before it to flip")
     prev, atoms = model.residue_atoms(index - 1), model.residue_atoms(index)
     missing = [k for k in ("CA", "C", "O") if k not in prev] + [
         k for k in ("N", "CA") if k not in atoms
     ]
-    if missing:
+    if missing:  # before the link: without a C-alpha the link is judged from a guessed one
         raise DensityBuildError(f"the peptide into {label} lacks backbone atoms "
                                 f"({', '.join(missing)}): predict poses first")  # fmt: skip
+    if not model.linked[index]:
+        raise DensityBuildError(f"{label} starts a piece of chain: no peptide before it to flip")
     if not model.is_trans(prev, atoms):
         raise DensityBuildError(f"the peptide into {label} is cis: Cis/trans peptide makes it "
                                 "trans first")  # fmt: skip
     unit = np.array([[prev["CA"], prev["C"], prev["O"], atoms["N"], atoms["CA"]]])
     xyz = model.xyz.copy()
     xyz[unit[0, 1:4]] = turned_positions(model.xyz, unit, 180.0)[0]
+    if (dmap.depth_inside(np.stack([model.xyz[prev["O"]], xyz[prev["O"]]])) < 0).any():
+        raise DensityBuildError(f"the O of the peptide into {label} lies outside the map, as is "
+                                "or turned over: the map cannot tell")  # fmt: skip
     window = link_window(model, index)
     if refine:
         xyz = refine_residues(replace(model, xyz=xyz), dmap, window, **LOCAL_REFINE)
@@ -93,14 +100,20 @@ def refine_zone(
     """Residue ``index`` of ``session`` and up to ``beside`` linked neighbours on either side
     refined against the map (ideal geometry, no discrete moves), every other atom held; the
     status line gives the mean map at their atoms, the largest atom shift and their
-    Ramachandran outliers. Raises :class:`DensityBuildError` for a residue without atoms."""
+    Ramachandran outliers. The zone stops before a residue reaching outside a map that ends at
+    its box's faces (a cryo-EM box: its values there would be wrapped round from the far side).
+    Raises :class:`DensityBuildError` for a residue without atoms or reaching outside the map."""
     model, label = _model(session, index)
     if not (model.residue == index).any():
         raise DensityBuildError(f"{label} has no atoms: predict poses first")
+    inside = ~np.isin(np.arange(len(model.resname)),
+                      model.residue[dmap.depth_inside(model.xyz) < 0])  # fmt: skip
+    if not inside[index]:
+        raise DensityBuildError(f"{label} reaches outside the map: the map cannot tell")
     lo, hi = index, index
     for _ in range(beside):
-        lo -= 1 if lo > 0 and model.linked[lo] else 0
-        hi += 1 if hi + 1 < len(model.resname) and model.linked[hi + 1] else 0
+        lo -= 1 if lo > 0 and model.linked[lo] and inside[lo - 1] else 0
+        hi += 1 if hi + 1 < len(inside) and model.linked[hi + 1] and inside[hi + 1] else 0
     zone = np.arange(lo, hi + 1)
     xyz = refine_residues(model, dmap, zone, **LOCAL_REFINE)
     mask = np.isin(model.residue, zone)

@@ -114,8 +114,9 @@ def extend_chain(
     ------
     DensityBuildError
         The residue is inside a piece of chain or lacks a C-alpha; the chain already holds a
-        residue of the new number (another piece: Close gap joins them); no place keeps to the
-        rules, or the best runs through under :data:`~.gap_paths.MIN_DENSITY` sigma.
+        residue of the new number (another piece: Close gap joins them), or has a sequence that
+        the new number falls outside; no place keeps to the rules, or the best runs through
+        under :data:`~.gap_paths.MIN_DENSITY` sigma.
     """
     from .review import classify_residues, refine_updates
     from .session import Session
@@ -123,6 +124,9 @@ def extend_chain(
     res = session.residues
     if not 0 <= index < len(res):
         raise DensityBuildError("select a residue first")
+    if not any(a[0] == "CA" for a in res[index].atoms):  # else a C-alpha guessed from its box
+        raise DensityBuildError(f"{res[index].label} of chain {res[index].chain} lacks a "
+                                "C-alpha: predict poses first")  # fmt: skip
     piece = pieces(session)
     first = index == 0 or piece[index - 1] != piece[index]
     last = index == len(res) - 1 or piece[index + 1] != piece[index]
@@ -136,6 +140,10 @@ def extend_chain(
     if any(r.chain == e.chain and r.seqid == seqid and not r.icode for r in res):
         raise DensityBuildError(f"chain {e.chain} already has a residue numbered {seqid} (another "
                                 "piece of it): Close gap builds the residues between")  # fmt: skip
+    sequence = (session.meta.get("chain_sequences") or {}).get(e.chain)
+    if sequence and not 1 <= seqid <= len(sequence):
+        raise DensityBuildError(f"cannot add residue {seqid} to chain {e.chain}: its sequence "
+                                f"has residues 1 to {len(sequence)} only")  # fmt: skip
     inner = index - step  # the end's neighbour in its piece, if any
     before = res[inner].ca if 0 <= inner < len(res) and piece[inner] == piece[index] else None
     others = _other_atoms(session, index)
@@ -157,8 +165,7 @@ def extend_chain(
                                 "C-alphas found")  # fmt: skip
     n, c = got
     centre, rot = backbone_frames(n, ca, c)
-    sequence = session.meta.get("chain_sequences", {}).get(e.chain)
-    letter = sequence[seqid - 1] if sequence and 1 <= seqid <= len(sequence) else "X"
+    letter = sequence[seqid - 1] if sequence else "X"
     new = ResidueState(e.chain, seqid, "", INDEX.get(THREE_LETTER.get(letter, ""), UNKNOWN), (),
                        tuple(map(float, centre[0])), tuple(map(float, rot[0].ravel())), 1.0,
                        tuple((k, *map(float, p)) for k, p in (("N", n), ("CA", ca), ("C", c))),
