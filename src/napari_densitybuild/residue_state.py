@@ -8,6 +8,7 @@ three-letter or a one-letter code.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -16,6 +17,19 @@ from .residues import AMINO_ACIDS, INDEX, ONE_LETTER, THREE_LETTER
 
 #: Type of a placed residue not classified yet.
 UNKNOWN = -1
+
+
+@lru_cache(maxsize=1)
+def centre_offset() -> np.ndarray:
+    """The box centre's offset from the C-alpha in the box's own frame (x, y, z), as
+    :func:`~.boxes.backbone_frames` places it (along the ideal CB direction) on an ideal
+    backbone: a box's C-alpha is its centre less the rotation times this."""
+    from .boxes import backbone_frames
+
+    a = np.radians(111.0)  # N-CA-C
+    n, ca, c = 1.458 * np.array([np.cos(a), np.sin(a), 0.0]), np.zeros(3), np.array([1.525, 0, 0])
+    centre, rot = backbone_frames(n, ca, c)
+    return rot[0].T @ (centre[0] - ca)
 
 
 @dataclass(frozen=True)
@@ -51,12 +65,13 @@ class ResidueState:
 
     @property
     def ca(self) -> np.ndarray:
-        """C-alpha position (the atom if present, else 2.4 A behind the box centre)."""
+        """C-alpha position (the atom if present, else where the box's frame puts it:
+        :func:`centre_offset` from its centre)."""
         for name, *xyz in self.atoms:
             if name == "CA":
                 return np.array(xyz)
         rot = np.array(self.rotation).reshape(3, 3)
-        return np.array(self.centre) - 2.4 * rot[:, 2]
+        return np.array(self.centre) - rot @ centre_offset()
 
     @property
     def alternative(self) -> tuple[str, float] | None:
