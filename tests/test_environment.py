@@ -142,3 +142,21 @@ def test_images_in_a_box_are_the_full_images_inside_it(cell, group):
     assert 0 < keep.sum() < 0.5 * len(keep)
     for key in ("xyz", "src", "op", "shift"):
         np.testing.assert_allclose(boxed[key], full[key][keep], atol=1e-9)
+
+
+def test_features_of_some_residues_are_those_of_the_whole_model():
+    """Crystal copies are looked for around the residues described only: each one's features
+    are what the whole model's gives it (the sample model, in its crystal)."""
+    from napari_densitybuild._napari._sample_data import sample_paths
+    from napari_densitybuild.models import read_structure
+    from napari_densitybuild.refine import atom_model
+
+    st = read_structure(sample_paths()[1])
+    model, sym = atom_model(st), Symmetry.from_cell(st.cell, st.spacegroup_hm)
+    every = pair_features(model, sym=sym)
+    assert len(every) >= 10 and sum(f.sum() for f in every.values()) > 0
+    for r in sorted(every)[::3]:
+        got = pair_features(model, np.array([r]), sym)
+        assert list(got) == [r] and np.array_equal(got[r], every[r])
+    other = [r for r in range(len(model.resname)) if r not in every][:5]  # no pair's type
+    assert len(other) == 5 and pair_features(model, np.array(other), sym) == {}

@@ -80,9 +80,16 @@ def pair_features(
 
     names = [str(n) for n in model.resname]
     if residues is None:
-        residues = np.array([r for r, n in enumerate(names) if n in SITES], dtype=np.int64)
+        residues = np.arange(len(names))
+    # only a pair's types have features
+    residues = np.array([r for r in np.asarray(residues, dtype=np.int64) if names[r] in SITES],
+                        dtype=np.int64)  # fmt: skip
+    if not len(residues):
+        return {}
     roles = model_roles(model)
-    mates, source = symmetry_mates(model.xyz, sym, cutoff=SALT_BRIDGE_MAX + 0.1)
+    # crystal copies near the residues described only: partners lie within SALT_BRIDGE_MAX
+    near = model.xyz[np.isin(model.residue, residues)]
+    mates, source = symmetry_mates(model.xyz, sym, cutoff=SALT_BRIDGE_MAX + 0.1, near=near)
     source = np.concatenate([np.arange(len(model.xyz)), source])  # the atom each position shows
     owner = np.concatenate([model.residue, np.full(len(mates), -1)])  # mates: nobody's own
     positions = np.concatenate([model.xyz, mates])
