@@ -106,7 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         "type changed (that row and its neighbours' only), and the whole refresh after one "
         "correction (layers and table), each with the drawing that follows; two edits; then "
         "the review jobs that run in a worker: a correction's atoms, the model checks that "
-        "Next problem walks, a side chain turned over and put in its best other rotamer."
+        "Next problem walks, a side chain turned over and put in its best other rotamer, a "
+        "peptide flipped, a zone of five residues refined, and a residue added (classified, "
+        "posed and refined in two rounds) where the first copy's chain is cut after its 60th "
+        "residue."
     )
     report("napari event-loop latency during Auto-build", intro, rows, args.out, tail)
     return 0
@@ -168,15 +171,22 @@ def _large_model_edits(widget, app, residues: int) -> list[str]:
         atoms_for_type(widget.session.residues, k, 17, dmap, clf)  # 17: TRP
         times[name].append(time.perf_counter() - t0)
     # the review jobs of the model checks and the side-chain edits, in their workers too
+    from napari_densitybuild.backbone_edit import flip_peptide, refine_zone
+    from napari_densitybuild.chain_extend import extend_chain
     from napari_densitybuild.model_checks import check_session
     from napari_densitybuild.side_chain_edit import flip_side_chain, place_rotamer
 
     s = widget.session
     firsts = [next(i for i, r in enumerate(s.residues) if r.name == t) for t in ("GLN", "LYS")]
+    # the first copy's chain cut after its 60th residue: an end to grow
+    short = Session(s.residues[:60] + s.residues[len(base) :], None, s.meta, autosave=False)
     jobs = {
         "model checks (Next problem), in its worker": lambda: check_session(s, dmap),
         "Flip side chain (a GLN), in its worker": lambda: flip_side_chain(s, firsts[0], dmap),
         "Next rotamer (a LYS), in its worker": lambda: place_rotamer(s, firsts[1], dmap),
+        "Flip peptide, in its worker": lambda: flip_peptide(s, 30, dmap),
+        "Refine zone (5 residues), in its worker": lambda: refine_zone(s, 30, dmap),
+        "Add residue, in its worker": lambda: extend_chain(short, 59, dmap, clf),
     }
     for name, job in jobs.items():
         times[name] = []
