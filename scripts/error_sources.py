@@ -12,6 +12,8 @@ Then two questions about the two largest classes:
 - Carbonyls more than 2 A off (N and CA within 0.8 A): the map at the built O and at the
   deposited one, and where the best turn of the peptide unit about its C-alpha axis puts O
   (``pepflip.TURN_ANGLES``), as :func:`~napari_densitybuild.pepflip.flip_peptides` looks.
+- Side chains more than 1 A off with the backbone right: how many are built in more map than
+  the deposited side chain (by over 0.5 sigma, mean over the atoms beyond CB), and the reverse.
 - Side chains by the map at the built atoms beyond CB: their RMSD as built, with the
   library's commonest rotamer on the built backbone instead, and with the library rotamer
   nearest the deposited one (the floor of a rotamer search on that backbone).
@@ -139,6 +141,14 @@ def main(argv: list[str] | None = None) -> int:
         f"O {((c['turned_o'] > c['built_o'] + 0.5) & (c['turned_err'] < 1)).sum()}"
     )
     side = [x for x in rows if "rho_built_side" in x]
+    off = [x for x in side if x["backbone"] <= 0.8 and x["err"] > 1]
+    for label, test in (("built", lambda x: x["rho_built_side"] > x["rho_deposited_side"] + 0.5),
+                        ("deposited", lambda x: x["rho_deposited_side"] >
+                         x["rho_built_side"] + 0.5)):  # fmt: skip
+        sel = [x for x in off if test(x)]
+        share = sum(x["err"] ** 2 * x["atoms"] for x in sel) / sq.sum()
+        print(f"Side chains > 1 A off, backbone right, the {label} one in more map by > 0.5 "
+              f"sigma: {len(sel)} of {len(off)}, {share:.2f} of the squared error")  # fmt: skip
     print(
         "\n| map at built side chain (sigma) | residues | RMSD as built | commonest rotamer | "
         "nearest library rotamer |\n|---|---:|---:|---:|---:|"
