@@ -61,9 +61,22 @@ def write(text: str, out: str) -> None:
         print(f"wrote {out}")
 
 
+#: The heading under which a report keeps the runs written to its file before.
+EARLIER = "## Earlier runs (as they were written)"
+
+
 def report(title: str, intro: list[str], table: list[str], out: str, tail: str = "") -> None:
-    """Write a benchmark's markdown: title, how it was run, the machine, the table."""
+    """Write a benchmark's markdown: title, how it was run, the machine, the table; what the
+    file held before (earlier runs, notes added by hand) is kept below :data:`EARLIER`."""
     lines = [f"# {title}", "", *intro, "", *machine(), "", *table, ""]
     if tail:
         lines += [tail, ""]
-    write("\n".join(lines), out)
+    text = "\n".join(lines)
+    if out != "-" and Path(out).exists():
+        old = Path(out).read_text().splitlines()
+        if old and old[0].startswith("# "):
+            old = old[1:]  # its title: the new report's
+        body = "\n".join(line for line in old if line != EARLIER).strip()
+        if body:
+            text += f"\n{EARLIER}\n\n{body}\n"
+    write(text, out)
