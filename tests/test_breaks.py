@@ -30,9 +30,12 @@ def test_every_chain_end_is_a_break_with_the_nearest_other_start():
     assert breaks[0].start == 5 and np.isclose(breaks[0].distance, 6.4)
     assert breaks[1] == ChainBreak(8) and breaks[2] == ChainBreak(11)  # nothing within 11 A
     assert breaks[0].describe(s.residues) == (
-        "chain A stops at LEU 5; chain B goes on 6.4 A away from LEU 7"
+        "chain A stops at LEU 5; chain B goes on 6.4 A away from LEU 7 (Close gap)"
     )
-    assert breaks[2].describe(s.residues) == "chain C stops at LEU 3; nothing goes on within 11 A"
+    assert breaks[2].describe(s.residues) == (
+        "chain C stops at LEU 3; nothing goes on within 11 A (Add residue, where the map shows "
+        "more chain)"
+    )
     assert chain_breaks(Session([], None, {})) == []
 
 

@@ -43,14 +43,16 @@ class ChainBreak:
     distance: float | None = None
 
     def describe(self, residues: list[ResidueState]) -> str:
-        """One line for the status bar, e.g. ``"chain A stops at THR 168; chain B goes on
-        6.4 A away from THR 168"``."""
+        """One line for the status bar with the tool to reach for, e.g. ``"chain A stops at
+        THR 168; chain B goes on 6.4 A away from THR 168 (Close gap)"``."""
         e = residues[self.end]
         text = f"chain {e.chain} stops at {e.label}"
         if self.start is None:
-            return text + f"; nothing goes on within {REACH:.0f} A"
+            return text + (f"; nothing goes on within {REACH:.0f} A (Add residue, where the map "
+                           "shows more chain)")  # fmt: skip
         s = residues[self.start]
-        return text + f"; chain {s.chain} goes on {self.distance:.1f} A away from {s.label}"
+        return text + (f"; chain {s.chain} goes on {self.distance:.1f} A away from {s.label} "
+                       "(Close gap)")  # fmt: skip
 
 
 def pieces(session: Session) -> np.ndarray:
