@@ -274,3 +274,24 @@ def test_a_correction_is_refined_in_the_model_with_the_rest_held():
     assert abs(np.linalg.norm(before["C"] - atoms["N"]) - 1.33) < 0.03
     assert abs(np.linalg.norm(atoms["C"] - after["N"]) - 1.33) < 0.03
     assert [r.atoms for r in rows] == held  # the residues given are not touched
+
+
+def test_a_residue_reframed_is_boxed_on_its_own_backbone():
+    """``reframed``: the box of a residue whose atoms moved follows them (as the build boxes
+    residues, ``backbone_frames``); without N, CA and C the residue is left as it is."""
+    from dataclasses import replace as _replace
+
+    from napari_densitybuild._napari._sample_data import sample_paths
+    from napari_densitybuild.boxes import backbone_frames
+    from napari_densitybuild.models import read_structure
+
+    s = Session.from_structure(read_structure(sample_paths()[1]))
+    r = s.residues[10]
+    moved = _replace(r, atoms=tuple((a[0], a[1] + 5.0, a[2], a[3]) for a in r.atoms))
+    got = moved.reframed()
+    xyz = {a[0]: np.array(a[1:]) for a in moved.atoms}
+    centre, rot = backbone_frames(xyz["N"], xyz["CA"], xyz["C"])
+    assert np.allclose(got.centre, centre[0]) and np.allclose(got.rotation, rot[0].ravel())
+    assert np.allclose(np.array(got.centre) - np.array(r.centre), [5.0, 0.0, 0.0], atol=1e-6)
+    bare = _replace(moved, atoms=tuple(a for a in moved.atoms if a[0] != "N"))
+    assert bare.reframed() is bare

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .boxes import backbone_frames
 from .cis_peptides import LOCAL_REFINE, link_window
 from .errors import DensityBuildError
 from .pepflip import turned_positions
@@ -145,12 +144,7 @@ def _moved(
     with N, CA and C); ``edited`` marked edited."""
     out = list(session.residues)
     for r in residues:
-        new = replace(out[r], atoms=atoms_at(model, xyz, r))
-        bb = model.residue_atoms(r)
-        if all(k in bb for k in ("N", "CA", "C")):
-            centre, rot = backbone_frames(xyz[bb["N"]], xyz[bb["CA"]], xyz[bb["C"]])
-            new = replace(new, centre=tuple(map(float, centre[0])),
-                          rotation=tuple(map(float, rot[0].ravel())))  # fmt: skip
+        new = replace(out[r], atoms=atoms_at(model, xyz, r)).reframed()
         out[r] = replace(new, edited=True) if r in edited else new
     return out
 

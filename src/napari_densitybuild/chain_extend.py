@@ -188,20 +188,11 @@ def extend_chain(
             updates = {i: rows[i] for i in zone}
             for i, r in refine_updates(snapshot, updates, dmap, progress).items():
                 rows[i] = r
-            rows[at] = _reframed(rows[at])  # the next pass's box: from the refined backbone
+            rows[at] = rows[at].reframed()  # the next pass's box: from the refined backbone
     rows[at] = replace(rows[at], edited=True)
     text = (f"Added {rows[at].label} {where} {e.label} of chain {e.chain}, {density:.1f} sigma "
             "along the step (press again to go on; Undo takes it back)")  # fmt: skip
     return Extension(rows, at, sorted(set(zone) | {at}), c_term, density, text)
-
-
-def _reframed(r: ResidueState) -> ResidueState:
-    """``r`` boxed in the frame of its own N, CA and C."""
-    atoms = {a[0]: np.array(a[1:]) for a in r.atoms}
-    centre, rot = backbone_frames(atoms["N"][None], atoms["CA"][None], atoms["C"][None])
-    return replace(
-        r, centre=tuple(map(float, centre[0])), rotation=tuple(map(float, rot[0].ravel()))
-    )
 
 
 def _bent_step(prev: np.ndarray, ca: np.ndarray) -> np.ndarray:

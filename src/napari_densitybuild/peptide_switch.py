@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from .boxes import backbone_frames
 from .cis_peptides import LOCAL_REFINE, link_window, pair_gain, peptide_candidate
 from .errors import DensityBuildError
 from .refine import CIS_BEFORE, refine_residues
@@ -83,10 +82,7 @@ def switch_peptide(
     for r in window:
         new = replace(rows[r], atoms=atoms_at(model, xyz, r))
         if r in (index - 1, index):  # reviewed, and boxed in the frame of their new backbone
-            bb = model.residue_atoms(r)
-            centre, rot = backbone_frames(xyz[bb["N"]], xyz[bb["CA"]], xyz[bb["C"]])
-            new = replace(new, centre=tuple(map(float, centre[0])),
-                          rotation=tuple(map(float, rot[0].ravel())), edited=True)  # fmt: skip
+            new = replace(new.reframed(), edited=True)
         out[r] = new
     kind = "cis" if cis else "trans"
     text = (f"Peptide {rows[index - 1].label} - {label} made {kind}: mean map at the two "

@@ -7,7 +7,7 @@ three-letter or a one-letter code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -82,6 +82,19 @@ class ResidueState:
             return None
         name = next(n for n in self.ranked_types() if n != self.name)
         return name, float(self.probs[INDEX[name]])
+
+    def reframed(self) -> ResidueState:
+        """This residue boxed in the frame of its own N, CA and C (:func:`~.boxes.backbone_frames`:
+        where an edit moved its backbone, the next classification's box follows); as it is
+        without one of them."""
+        from .boxes import backbone_frames
+
+        atoms = {a[0]: a[1:] for a in self.atoms}
+        if not all(k in atoms for k in ("N", "CA", "C")):
+            return self
+        centre, rot = backbone_frames(*(np.array(atoms[k]) for k in ("N", "CA", "C")))
+        return replace(self, centre=tuple(map(float, centre[0])),
+                       rotation=tuple(map(float, rot[0].ravel())))  # fmt: skip
 
     def ranked_types(self) -> list[str]:
         """Types by predicted probability, most likely first (alphabetical if unclassified)."""

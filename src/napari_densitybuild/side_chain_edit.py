@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .boxes import backbone_frames
 from .cis_peptides import LOCAL_REFINE
 from .contacts import PolarAtoms, polar_atoms, polar_contacts
 from .errors import DensityBuildError
@@ -234,9 +233,7 @@ def _apply(
     side = [atoms[a] for a in HEAVY_ATOMS.get(session.residues[index].name, ())[5:] if a in atoms]
     gain = float(dmap.sample_points(xyz[side]).mean() - dmap.sample_points(model.xyz[side]).mean()
                  if side else 0.0)  # fmt: skip
-    centre, rot = backbone_frames(xyz[atoms["N"]], xyz[atoms["CA"]], xyz[atoms["C"]])
-    new = replace(session.residues[index], atoms=atoms_at(model, xyz, index),
-                  centre=tuple(map(float, centre[0])), rotation=tuple(map(float, rot[0].ravel())),
+    new = replace(replace(session.residues[index], atoms=atoms_at(model, xyz, index)).reframed(),
                   edited=True)  # fmt: skip
     rows = list(session.residues)
     rows[index] = new
