@@ -298,6 +298,20 @@ def button(widget, text: str):
     return found[0]
 
 
+@pytest.fixture(scope="module")
+def sample_session():
+    """The sample map and its model as a review session (shared by a test module: tests make
+    new sessions from its rows rather than change it)."""
+    from napari_densitybuild._napari._sample_data import sample_paths
+    from napari_densitybuild.maps import read_map
+    from napari_densitybuild.models import read_structure
+    from napari_densitybuild.session import Session
+
+    map_path, model_path = sample_paths()[:2]
+    dmap = read_map(map_path)
+    return dmap, Session.from_structure(read_structure(model_path), None, dmap)
+
+
 @pytest.fixture
 def sample_map(tmp_path):
     """The sample map copied to a scratch folder (the autosave file goes next to it)."""

@@ -8,22 +8,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from napari_densitybuild._napari._sample_data import sample_paths
 from napari_densitybuild.backbone_edit import flip_peptide, refine_zone
 from napari_densitybuild.errors import DensityBuildError
 from napari_densitybuild.geometry import rotate_about
-from napari_densitybuild.maps import read_map
-from napari_densitybuild.models import read_structure
 from napari_densitybuild.review import peptide_flags
 from napari_densitybuild.session import Session
 from napari_densitybuild.settings import ZONE_BESIDE
-
-
-@pytest.fixture(scope="module")
-def sample():
-    map_path, model_path = sample_paths()[:2]
-    dmap = read_map(map_path)
-    return dmap, Session.from_structure(read_structure(model_path), None, dmap)
 
 
 def _atoms(row) -> dict[str, np.ndarray]:
@@ -34,8 +24,8 @@ def _session(s: Session, rows) -> Session:
     return Session(rows, None, s.meta, autosave=False)
 
 
-def test_a_flip_turns_the_peptide_unit_about_its_calpha_axis(sample):
-    dmap, s = sample
+def test_a_flip_turns_the_peptide_unit_about_its_calpha_axis(sample_session):
+    dmap, s = sample_session
     i = 30
     edit = flip_peptide(s, i, dmap, refine=False)
     prev, cur = _atoms(s.residues[i - 1]), _atoms(s.residues[i])
@@ -56,10 +46,10 @@ def test_a_flip_turns_the_peptide_unit_about_its_calpha_axis(sample):
     assert edit.gain < -1.0  # the sample's O is in its density: flipped, it leaves it
 
 
-def test_every_peptide_flipped_wrong_comes_back_with_one_flip(sample):
+def test_every_peptide_flipped_wrong_comes_back_with_one_flip(sample_session):
     """Each trans peptide of the sample turned over (as a wrong build would have it) is put
     back by one refined flip: O within 0.5 A of where the model has it."""
-    dmap, s = sample
+    dmap, s = sample_session
     model, _ = s.atom_model()
     errors = []
     for i in range(1, len(s.residues)):
@@ -78,8 +68,8 @@ def test_every_peptide_flipped_wrong_comes_back_with_one_flip(sample):
     assert (errors < 0.5).mean() >= 0.95 and np.median(errors) < 0.2
 
 
-def test_flips_are_refused_where_there_is_no_trans_peptide(sample):
-    dmap, s = sample
+def test_flips_are_refused_where_there_is_no_trans_peptide(sample_session):
+    dmap, s = sample_session
     with pytest.raises(DensityBuildError, match="starts a piece of chain"):
         flip_peptide(s, 0, dmap)
     rows = list(s.residues)
@@ -116,8 +106,8 @@ def _rmsd(rows, ref, residues) -> float:
     return float(np.sqrt((np.concatenate(d) ** 2).sum(1).mean()))
 
 
-def test_a_zone_refined_comes_back_towards_the_model_and_nothing_else_moves(sample):
-    dmap, s = sample
+def test_a_zone_refined_comes_back_towards_the_model_and_nothing_else_moves(sample_session):
+    dmap, s = sample_session
     i = 40
     zone = range(i - ZONE_BESIDE, i + ZONE_BESIDE + 1)
     rows = _noisy(s, zone, 0.35)
@@ -132,8 +122,8 @@ def test_a_zone_refined_comes_back_towards_the_model_and_nothing_else_moves(samp
                                 "(5 residues): mean map at their atoms ")  # fmt: skip
 
 
-def test_a_zone_stops_at_a_chain_break_and_mends_a_twisted_peptide(sample):
-    dmap, s = sample
+def test_a_zone_stops_at_a_chain_break_and_mends_a_twisted_peptide(sample_session):
+    dmap, s = sample_session
     rows = list(s.residues)
     del rows[30]  # residues 29 and 30 (the old 31) are no longer linked
     edit = refine_zone(_session(s, rows), 29, dmap)

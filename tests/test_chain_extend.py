@@ -9,20 +9,10 @@ import gemmi
 import numpy as np
 import pytest
 
-from napari_densitybuild._napari._sample_data import sample_paths
 from napari_densitybuild.chain_extend import extend_chain
 from napari_densitybuild.classify import Classifier
 from napari_densitybuild.errors import DensityBuildError
-from napari_densitybuild.maps import read_map
-from napari_densitybuild.models import read_structure
 from napari_densitybuild.session import UNKNOWN, Session
-
-
-@pytest.fixture(scope="module")
-def sample():
-    map_path, model_path = sample_paths()[:2]
-    dmap = read_map(map_path)
-    return dmap, Session.from_structure(read_structure(model_path), None, dmap)
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +24,8 @@ def _cut(s: Session, rows) -> Session:
     return Session(list(rows), None, s.meta, autosave=False)
 
 
-def test_a_chain_cut_short_grows_back_one_residue_per_press(sample, clf):
-    dmap, s = sample
+def test_a_chain_cut_short_grows_back_one_residue_per_press(sample_session, clf):
+    dmap, s = sample_session
     cut = _cut(s, s.residues[:60])
     for k in range(4):
         end = len(cut.residues) - 1
@@ -53,8 +43,8 @@ def test_a_chain_cut_short_grows_back_one_residue_per_press(sample, clf):
     assert sum(a == b.name for a, b in zip(names, s.residues[60:64])) >= 3
 
 
-def test_a_chain_grows_at_its_start_too(sample, clf):
-    dmap, s = sample
+def test_a_chain_grows_at_its_start_too(sample_session, clf):
+    dmap, s = sample_session
     cut = _cut(s, s.residues[10:])
     added = extend_chain(cut, 0, dmap, clf)
     assert added.built == 0 and not added.c_terminal
@@ -67,15 +57,15 @@ def test_a_chain_grows_at_its_start_too(sample, clf):
     assert np.linalg.norm(c - n) < 1.5
 
 
-def test_without_a_classifier_the_new_residue_is_a_backbone_to_type(sample):
-    dmap, s = sample
+def test_without_a_classifier_the_new_residue_is_a_backbone_to_type(sample_session):
+    dmap, s = sample_session
     added = extend_chain(_cut(s, s.residues[:60]), 59, dmap, refine=False)
     new = added.rows[60]
     assert new.type == UNKNOWN and [a[0] for a in new.atoms] == ["N", "CA", "C"]
 
 
-def test_a_sequence_types_the_new_residue(sample, clf):
-    dmap, s = sample
+def test_a_sequence_types_the_new_residue(sample_session, clf):
+    dmap, s = sample_session
     letters = {r.seqid: gemmi.find_tabulated_residue(r.name).one_letter_code.upper()
                for r in s.residues}  # fmt: skip
     seq = "".join(letters.get(k, "A") for k in range(1, max(letters) + 1))
@@ -87,8 +77,8 @@ def test_a_sequence_types_the_new_residue(sample, clf):
     assert added.rows[60].name == "TRP"
 
 
-def test_extensions_that_cannot_be_made_are_refused(sample):
-    dmap, s = sample
+def test_extensions_that_cannot_be_made_are_refused(sample_session):
+    dmap, s = sample_session
     with pytest.raises(DensityBuildError, match="inside a piece of chain"):
         extend_chain(s, 30, dmap)
     # residue 31 deleted and the rest numbered down: 31 is taken by the next piece

@@ -5,22 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_densitybuild._napari._sample_data import sample_paths
 from napari_densitybuild.errors import DensityBuildError
 from napari_densitybuild.geometry import CIS_CA, dihedral
-from napari_densitybuild.maps import read_map
-from napari_densitybuild.models import read_structure
 from napari_densitybuild.peptide_switch import switch_peptide
 from napari_densitybuild.session import Session
 
 PRO = 18  # the sample's PRO 19, after a trans peptide from GLU 18
-
-
-@pytest.fixture(scope="module")
-def sample():
-    map_path, model_path = sample_paths()[:2]
-    dmap = read_map(map_path)
-    return dmap, Session.from_structure(read_structure(model_path), None, dmap)
 
 
 def _omega_ca(rows, index) -> tuple[float, float]:
@@ -32,8 +22,8 @@ def _omega_ca(rows, index) -> tuple[float, float]:
     return float(dihedral(*pts)), float(np.linalg.norm(pts[3] - pts[0]))
 
 
-def test_a_trans_proline_made_cis_and_back(sample):
-    dmap, s = sample
+def test_a_trans_proline_made_cis_and_back(sample_session):
+    dmap, s = sample_session
     assert s.residues[PRO].name == "PRO" and abs(_omega_ca(s.residues, PRO)[0]) > 150
     cis = switch_peptide(s, PRO, dmap)
     omega, ca = _omega_ca(cis.rows, PRO)
@@ -58,8 +48,8 @@ def test_a_trans_proline_made_cis_and_back(sample):
     assert np.linalg.norm(n_after - n_before) < 0.3
 
 
-def test_switches_that_cannot_be_made_are_refused(sample):
-    dmap, s = sample
+def test_switches_that_cannot_be_made_are_refused(sample_session):
+    dmap, s = sample_session
     with pytest.raises(DensityBuildError, match="starts a piece of chain"):
         switch_peptide(s, 0, dmap)
     with pytest.raises(DensityBuildError, match="not a proline: cis peptides are built only"):

@@ -9,20 +9,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from napari_densitybuild._napari._sample_data import sample_paths
 from napari_densitybuild.backbone_edit import flip_peptide, refine_zone
 from napari_densitybuild.chain_extend import extend_chain
 from napari_densitybuild.errors import DensityBuildError
-from napari_densitybuild.maps import read_map
-from napari_densitybuild.models import read_structure
 from napari_densitybuild.session import UNKNOWN, Session
-
-
-@pytest.fixture(scope="module")
-def sample():
-    map_path, model_path = sample_paths()[:2]
-    dmap = read_map(map_path)
-    return dmap, Session.from_structure(read_structure(model_path), None, dmap)
 
 
 def _session(s: Session, rows, meta: dict | None = None) -> Session:
@@ -40,10 +30,10 @@ def _model_bounds(s: Session) -> tuple[np.ndarray, np.ndarray]:
     return xyz.min(0) - 3.0, xyz.max(0) + 3.0
 
 
-def test_a_flip_whose_o_lies_outside_a_cryo_em_box_is_refused(sample):
+def test_a_flip_whose_o_lies_outside_a_cryo_em_box_is_refused(sample_session):
     """A box's values outside it are wrapped round from its far side: a flip there would be
     refined into them and its status line would quote them."""
-    dmap, s = sample
+    dmap, s = sample_session
     lo, hi = _model_bounds(s)
     assert flip_peptide(s, 30, _box(dmap, lo, hi), refine=False).gain < -1.0  # inside: flipped
     away = _box(dmap, lo + 200.0, hi + 200.0)
@@ -51,10 +41,10 @@ def test_a_flip_whose_o_lies_outside_a_cryo_em_box_is_refused(sample):
         flip_peptide(s, 30, away)
 
 
-def test_a_zone_stops_before_residues_reaching_outside_a_cryo_em_box(sample):
+def test_a_zone_stops_before_residues_reaching_outside_a_cryo_em_box(sample_session):
     """A zone grows over linked neighbours inside the box only; a residue reaching outside
     it is not refined against wrapped values."""
-    dmap, s = sample
+    dmap, s = sample_session
     lo, hi = _model_bounds(s)
     hi = hi.copy()
     hi[0] = s.residues[30].ca[0]  # the box ends at residue 30's C-alpha along x
@@ -72,10 +62,10 @@ def test_a_zone_stops_before_residues_reaching_outside_a_cryo_em_box(sample):
         refine_zone(s, i + 1, box)
 
 
-def test_a_flip_at_a_residue_without_atoms_says_what_is_missing(sample):
+def test_a_flip_at_a_residue_without_atoms_says_what_is_missing(sample_session):
     """Without atoms a residue's C-alpha is guessed from its box, which made the peptide look
     like a chain break; the message names the missing backbone atoms instead."""
-    dmap, s = sample
+    dmap, s = sample_session
     rows = list(s.residues)
     rows[30] = replace(rows[30], atoms=())
     with pytest.raises(DensityBuildError, match=r"lacks backbone atoms \(N, CA\)"):
@@ -87,11 +77,11 @@ def test_a_flip_at_a_residue_without_atoms_says_what_is_missing(sample):
         flip_peptide(_session(s, rows), 40, dmap)  # another chain: no peptide
 
 
-def test_extending_from_a_residue_without_a_calpha_is_refused(sample):
+def test_extending_from_a_residue_without_a_calpha_is_refused(sample_session):
     """A residue without its C-alpha atom has only a C-alpha guessed from its box (4.5 A off
     until that guess was mended: a residue was built 10 A from where the chain goes on); the
     step is built from an atom or not at all."""
-    dmap, s = sample
+    dmap, s = sample_session
     rows = list(s.residues[:41])
     rows[40] = replace(rows[40], atoms=tuple(a for a in rows[40].atoms if a[0] != "CA"))
     with pytest.raises(DensityBuildError, match="lacks a C-alpha"):
@@ -100,10 +90,10 @@ def test_extending_from_a_residue_without_a_calpha_is_refused(sample):
         extend_chain(_session(s, [replace(rows[40], atoms=())]), 0, dmap, refine=False)
 
 
-def test_a_chain_is_not_extended_past_its_sequence(sample):
+def test_a_chain_is_not_extended_past_its_sequence(sample_session):
     """A chain numbered by its sequence ends where the sequence does: no residue numbered past
     its last, or before its first."""
-    dmap, s = sample
+    dmap, s = sample_session
     cut = s.residues[:60]
     end = cut[-1].seqid  # 61
     meta = {**s.meta, "chain_sequences": {"B": "A" * end}}
@@ -119,18 +109,18 @@ def test_a_chain_is_not_extended_past_its_sequence(sample):
     assert extend_chain(_session(s, start), 0, dmap, refine=False).rows[0].seqid == 0
 
 
-def test_a_null_chain_sequences_entry_is_no_sequence(sample):
+def test_a_null_chain_sequences_entry_is_no_sequence(sample_session):
     """A session file may hold ``"chain_sequences": null``: the new residue is left to type."""
-    dmap, s = sample
+    dmap, s = sample_session
     meta = {**s.meta, "chain_sequences": None}
     added = extend_chain(_session(s, s.residues[:60], meta), 59, dmap, refine=False)
     assert added.rows[60].type == UNKNOWN and added.rows[60].seqid == 62
 
 
-def test_a_residue_without_atoms_has_its_calpha_where_its_box_frame_puts_it(sample):
+def test_a_residue_without_atoms_has_its_calpha_where_its_box_frame_puts_it(sample_session):
     """``ResidueState.ca`` without a CA atom comes from the box: its centre lies 2.4 A from the
     C-alpha along the ideal CB direction (``backbone_frames``), not along the frame's z axis."""
-    _, s = sample
+    _, s = sample_session
     guessed = np.array([replace(r, atoms=()).ca for r in s.residues])
     true = np.array([r.ca for r in s.residues])
     assert np.linalg.norm(guessed - true, axis=1).max() < 0.15

@@ -8,10 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from napari_densitybuild._napari._sample_data import sample_paths
 from napari_densitybuild.errors import DensityBuildError
-from napari_densitybuild.maps import read_map
-from napari_densitybuild.models import read_structure
 from napari_densitybuild.residues import HEAVY_ATOMS
 from napari_densitybuild.rotamers import rotamer_library
 from napari_densitybuild.session import Session
@@ -25,13 +22,6 @@ from napari_densitybuild.side_chain_edit import (
     turned_hbond_scores,
 )
 from napari_densitybuild.sideflip import FLIP_PAIRS
-
-
-@pytest.fixture(scope="module")
-def sample():
-    map_path, model_path = sample_paths()[:2]
-    dmap = read_map(map_path)
-    return dmap, Session.from_structure(read_structure(model_path), None, dmap)
 
 
 def _atoms(row) -> dict[str, np.ndarray]:
@@ -48,8 +38,8 @@ def _side(row) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", ["ASN", "GLN", "HIS"])
-def test_a_flip_swaps_the_ends_and_nothing_else(sample, name):
-    dmap, s = sample
+def test_a_flip_swaps_the_ends_and_nothing_else(sample_session, name):
+    dmap, s = sample_session
     i = _first(s, name)
     before, after = _atoms(s.residues[i]), _atoms(flip_side_chain(s, i, dmap, refine=False).rows[i])
     pairs = {"ASN": [("OD1", "ND2")], "GLN": [("OE1", "NE2")],
@@ -60,8 +50,8 @@ def test_a_flip_swaps_the_ends_and_nothing_else(sample, name):
     assert all(np.allclose(after[k], before[k]) for k in before if k not in swapped)
 
 
-def test_a_refined_flip_moves_only_its_residue_and_marks_it(sample):
-    dmap, s = sample
+def test_a_refined_flip_moves_only_its_residue_and_marks_it(sample_session):
+    dmap, s = sample_session
     i = _first(s, "GLN")
     edit = flip_side_chain(s, i, dmap)
     assert edit.rows[i].edited and edit.rank is None and edit.index == i
@@ -73,9 +63,9 @@ def test_a_refined_flip_moves_only_its_residue_and_marks_it(sample):
     assert gap < 0.3
 
 
-def test_the_hbond_score_counts_impossible_pairs_against(sample):
+def test_the_hbond_score_counts_impossible_pairs_against(sample_session):
     """An amide N turned to face a backbone N (two donors) scores lower than facing an O."""
-    dmap, s = sample
+    dmap, s = sample_session
     scores = []
     for i, r in enumerate(s.residues):
         if r.name in ("ASN", "GLN"):
@@ -87,8 +77,8 @@ def test_the_hbond_score_counts_impossible_pairs_against(sample):
     assert kept >= 0.7 * len(scores) and any(a > b for a, b in scores)
 
 
-def test_the_turned_scores_are_those_of_the_flip(sample):
-    dmap, s = sample
+def test_the_turned_scores_are_those_of_the_flip(sample_session):
+    dmap, s = sample_session
     for i, row in enumerate(s.residues):
         got = turned_hbond_scores(s, i)
         if row.name not in ("ASN", "GLN", "HIS"):
@@ -99,8 +89,8 @@ def test_the_turned_scores_are_those_of_the_flip(sample):
         assert got == (hbond_score(s, i), hbond_score(turned, i))
 
 
-def test_flips_that_cannot_be_made_are_refused(sample):
-    dmap, s = sample
+def test_flips_that_cannot_be_made_are_refused(sample_session):
+    dmap, s = sample_session
     with pytest.raises(DensityBuildError, match="its two ends are alike"):
         flip_side_chain(s, _first(s, "ASP"), dmap)
     with pytest.raises(DensityBuildError, match="only ASN, GLN and HIS"):
@@ -115,12 +105,12 @@ def test_flips_that_cannot_be_made_are_refused(sample):
         flip_side_chain(Session(bare, None, s.meta, autosave=False), i, dmap)
 
 
-def test_side_chains_put_out_of_density_come_back_as_the_first_rotamer(sample):
+def test_side_chains_put_out_of_density_come_back_as_the_first_rotamer(sample_session):
     """The sample's side chains sit in their own map: each moved to its worst distinct rotamer,
     the first rotamer offered puts it back (within 0.6 A once refined; an ASN or GLN amide
     either way round, which the map does not tell and "Flip side chain" settles) wherever the
     side chain is in density (2 sigma or more), and nearly everywhere else."""
-    dmap, s = sample
+    dmap, s = sample_session
     lib = rotamer_library()
     back_in_place, weak = [], []
     for i, row in enumerate(s.residues):
@@ -152,8 +142,8 @@ def _amide_turned(name: str, side: np.ndarray) -> np.ndarray:
     return out
 
 
-def test_rotamers_offered_differ_and_the_ranks_wrap(sample):
-    dmap, s = sample
+def test_rotamers_offered_differ_and_the_ranks_wrap(sample_session):
+    dmap, s = sample_session
     i = _first(s, "LYS")
     positions, _, lib_index = rotamer_choices(s, i, dmap)
     present = _side(s.residues[i])
@@ -175,8 +165,8 @@ def test_the_side_chain_rmsd_takes_the_better_naming():
     assert side_chain_rmsd("ASN", ring[:4], turned[:4]) > 1.0  # an amide's ends differ
 
 
-def test_residues_without_rotamers_are_refused(sample):
-    dmap, s = sample
+def test_residues_without_rotamers_are_refused(sample_session):
+    dmap, s = sample_session
     for name in ("GLY", "ALA", "PRO"):
         if any(r.name == name for r in s.residues):
             with pytest.raises(DensityBuildError, match="has no rotamers to choose from"):
