@@ -158,12 +158,12 @@ def extend_chain(
     beyond = next_calpha(ca, e.ca, dmap, others, BEYOND_POINTS)
     far = beyond[0] if beyond is not None else _bent_step(e.ca, ca)  # frames the new residue
     e_n = dict((a[0], np.array(a[1:])) for a in e.atoms).get("N")
-    got = (new_residue_backbone(e.ca, ca, far) if c_term
-           else new_residue_backbone(far, ca, e.ca, e_n))  # fmt: skip
-    if got is None:
+    backbone = (new_residue_backbone(e.ca, ca, far) if c_term
+                else new_residue_backbone(far, ca, e.ca, e_n))  # fmt: skip
+    if backbone is None:
         raise DensityBuildError(f"cannot add a residue {where} {e.label}: no backbone fits the "
                                 "C-alphas found")  # fmt: skip
-    n, c = got
+    n, c = backbone
     centre, rot = backbone_frames(n, ca, c)
     letter = sequence[seqid - 1] if sequence else "X"
     new = ResidueState(e.chain, seqid, "", INDEX.get(THREE_LETTER.get(letter, ""), UNKNOWN), (),
@@ -179,9 +179,9 @@ def extend_chain(
     for _ in range(PASSES if classifier is not None and refine else 1):
         if classifier is not None:  # typed by the sequence: posed as that type
             report = None if progress is None else (lambda d, t: progress("classify", d, t))
-            got = classify_residues(Session(rows, None, session.meta, autosave=False), dmap,
-                                    classifier, [at], poses=True, progress=report)  # fmt: skip
-            rows[at] = replace(got[at], edited=typed)
+            posed = classify_residues(Session(rows, None, session.meta, autosave=False), dmap,
+                                      classifier, [at], poses=True, progress=report)  # fmt: skip
+            rows[at] = replace(posed[at], edited=typed)
         zone = [i for i in near if rows[i].type >= 0 and len(rows[i].atoms) >= 4]
         if refine and zone:
             snapshot = Session(rows, None, session.meta, autosave=False)
