@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         "Next problem walks, a side chain turned over and put in its best other rotamer, a "
         "peptide flipped, a zone of five residues refined, and a residue added (classified, "
         "posed and refined in two rounds) where the first copy's chain is cut after its 60th "
-        "residue."
+        "residue, and the whole model refined."
     )
     report("napari event-loop latency during Auto-build", intro, rows, args.out, tail)
     return 0
@@ -171,7 +171,7 @@ def _large_model_edits(widget, app, residues: int) -> list[str]:
         atoms_for_type(widget.session.residues, k, 17, dmap, clf)  # 17: TRP
         times[name].append(time.perf_counter() - t0)
     # the review jobs of the model checks and the side-chain edits, in their workers too
-    from napari_densitybuild.backbone_edit import flip_peptide, refine_zone
+    from napari_densitybuild.backbone_edit import flip_peptide, refine_all, refine_zone
     from napari_densitybuild.chain_extend import extend_chain
     from napari_densitybuild.model_checks import check_session
     from napari_densitybuild.side_chain_edit import flip_side_chain, place_rotamer
@@ -187,6 +187,7 @@ def _large_model_edits(widget, app, residues: int) -> list[str]:
         "Flip peptide, in its worker": lambda: flip_peptide(s, 30, dmap),
         "Refine zone (5 residues), in its worker": lambda: refine_zone(s, 30, dmap),
         "Add residue, in its worker": lambda: extend_chain(short, 59, dmap, clf),
+        "Refine all, in its worker": lambda: refine_all(s, dmap),
     }
     for name, job in jobs.items():
         times[name] = []

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from napari_densitybuild.backbone_edit import flip_peptide, refine_zone
+from napari_densitybuild.backbone_edit import flip_peptide, refine_all, refine_zone
 from napari_densitybuild.errors import DensityBuildError
 from napari_densitybuild.geometry import rotate_about
 from napari_densitybuild.review import peptide_flags
@@ -142,3 +142,33 @@ def test_a_zone_stops_at_a_chain_break_and_mends_a_twisted_peptide(sample_sessio
     assert peptide_flags(_session(s, edit.rows))[21] == ""
     assert edit.gain > 0.2  # a local minimum: nearer the model, not all the way back
     assert _rmsd(edit.rows, s.residues, [21]) < 0.75 * _rmsd(rows, s.residues, [21])
+
+
+def test_refine_all_mends_a_shaken_model_and_leaves_a_right_one_nearly_alone(sample_session):
+    dmap, s = sample_session
+    kept = refine_all(s, dmap)
+    assert kept.changed == list(range(70))
+    assert _rmsd(kept.rows, s.residues, range(70)) < 0.2  # geometry made ideal: a little
+    assert kept.text.startswith("Refined all 70 residues: mean map at their atoms ")
+    rows = _noisy(s, range(70), 0.3)
+    edit = refine_all(_session(s, rows), dmap)
+    before, after = _rmsd(rows, s.residues, range(70)), _rmsd(edit.rows, s.residues, range(70))
+    assert before > 0.4 and after < 0.4 * before and edit.gain > 0.3
+    rmsz = [float(x) for x in edit.text.split("bond RMSZ ")[1].split(" (")[0].split(" -> ")]
+    assert rmsz[0] > 5 and rmsz[1] < 1
+    assert not any(r.edited for r in edit.rows)  # refined, not reviewed
+
+
+def test_refine_all_holds_what_reaches_outside_a_cryo_em_box(sample_session):
+    dmap, s = sample_session
+    xyz = np.array([a[1:] for r in s.residues for a in r.atoms])
+    hi = xyz.max(0) + 3.0
+    hi[0] = np.median(xyz[:, 0])
+    box = replace(dmap, data_min=xyz.min(0) - 3.0, data_max=hi, covers_cell=False, kind="em")
+    edit = refine_all(s, box)
+    held = [k for k in range(70) if k not in edit.changed]
+    assert 10 < len(held) < 60 and f", {len(held)} reaching outside the map held:" in edit.text
+    assert all(edit.rows[k] is s.residues[k] for k in held)
+    trace = [replace(r, atoms=tuple(a for a in r.atoms if a[0] == "CA")) for r in s.residues]
+    with pytest.raises(DensityBuildError, match="no residue with N, CA and C inside the map"):
+        refine_all(_session(s, trace), dmap)

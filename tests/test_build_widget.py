@@ -29,7 +29,7 @@ def test_buttons_are_named(make_napari_viewer):
     _, widget = viewer.window.add_plugin_dock_widget("napari-densitybuild", "Model building")
     for name in (*BUTTONS, "Next doubtful residue", "Next unmodelled blob", "Next chain break",
                  "Close gap", "Add residue", "Flip peptide", "Cis/trans peptide", "Refine zone",
-                 "Undo", "Redo", "Export model..."):  # fmt: skip
+                 "Refine all", "Undo", "Redo", "Export model..."):  # fmt: skip
         button(widget, name)
 
 

@@ -191,7 +191,7 @@ def test_buttons_before_a_map_or_build_say_what_is_missing(make_napari_viewer, m
     viewer.window.add_dock_widget(widget)
     names = (*BUTTONS, "Next doubtful residue", "Next unmodelled blob", "Next chain break",
              "Close gap", "Add residue", "Flip peptide", "Cis/trans peptide", "Refine zone",
-             "Delete residue", "Export model...")  # fmt: skip
+             "Refine all", "Delete residue", "Export model...")  # fmt: skip
     monkeypatch.setattr(_build_widget.QFileDialog, "getSaveFileName", lambda *a: ("", ""))
     for name in names:
         button(widget, name).click()

@@ -1,8 +1,8 @@
-"""The review panel's "Add residue", "Flip peptide" and "Refine zone" buttons (pytest-qt,
-napari, the sample data): each is one undoable step on the current residue; a chain cut short
-grows back a residue per press of Add residue; a peptide built the wrong way round shows as a
-Ramachandran outlier in Next problem and one press of Flip peptide mends it; a residue the
-edit does not apply to is refused with the reason."""
+"""The review panel's "Add residue", "Flip peptide", "Refine zone" and "Refine all" buttons
+(pytest-qt, napari, the sample data): each is one undoable step (on the current residue, or
+the whole model); a chain cut short grows back a residue per press of Add residue; a peptide
+built the wrong way round shows as a Ramachandran outlier in Next problem and one press of Flip
+peptide mends it; a residue the edit does not apply to is refused with the reason."""
 
 from __future__ import annotations
 
@@ -74,6 +74,17 @@ def test_refine_zone_moves_the_stretch_back_into_its_density(shown, qtbot):
     assert all(s.residues[k] is shaken[k] for k in range(len(shaken)) if abs(k - i) > 2)
     _press(widget, qtbot, "Undo")
     assert s.residues is shaken
+
+
+def test_refine_all_is_one_undo_step_and_needs_no_current_residue(shown, qtbot):
+    widget, s = shown
+    rows = s.residues
+    widget.review.current = None
+    _press(widget, qtbot, "Refine all")
+    assert s.residues is not rows and len(s.residues) == len(rows)
+    assert widget.status.text().startswith(f"Refined all {len(rows)} residues: mean map at ")
+    _press(widget, qtbot, "Undo")
+    assert s.residues is rows
 
 
 def test_add_residue_grows_a_chain_cut_short_one_press_at_a_time(shown, qtbot):

@@ -7,8 +7,9 @@ know better from the Ramachandran plot or the H-bonds of the carbonyl and the NH
 O and N move; Coot's "Pepflip") and refines the residues around it with the rest held.
 :func:`refine_zone` refines a residue and its chain neighbours against the map with ideal
 geometry and the rest of the model held (Coot's "Real Space Refine Zone"), after a hand edit or
-where a check flags the stretch. Neither changes the session: the caller applies the rows in
-one undoable step.
+where a check flags the stretch; :func:`refine_all` does the same for the whole model at once,
+after many hand edits. None changes the session: the caller applies the rows in one undoable
+step.
 
 Examples
 --------
@@ -126,6 +127,40 @@ def refine_zone(
             f"{after:.2f} sigma, largest shift {shift:.2f} A; Ramachandran outliers "
             f"{outliers[0]} -> {outliers[1]} (Undo takes it back)")  # fmt: skip
     return BackboneEdit(rows, [int(r) for r in zone], after - before, text)
+
+
+def refine_all(session: Session, dmap: DensityMap) -> BackboneEdit:
+    """Every residue of ``session`` with a backbone (N, CA and C) refined against the map
+    together (ideal geometry, no discrete moves: peptides, rotamers and amide namings stay as
+    they are), the residues reaching outside a map that ends at its box's faces held; the
+    status line gives the mean map at their atoms, the largest atom shift (and whose), the
+    Ramachandran outliers and the bond-length RMSZ before and after. Raises
+    :class:`DensityBuildError` where no residue has a backbone inside the map."""
+    from .geometry import bond_rmsz
+    from .session import Session
+
+    model, _ = session.atom_model()
+    outside = np.isin(np.arange(len(model.resname)),
+                      model.residue[dmap.depth_inside(model.xyz) < 0])  # fmt: skip
+    free = [r for r in range(len(model.resname)) if not outside[r]
+            and all(k in model.residue_atoms(r) for k in ("N", "CA", "C"))]  # fmt: skip
+    if not free:
+        raise DensityBuildError("no residue with N, CA and C inside the map: nothing to refine")
+    xyz = refine_residues(model, dmap, free, **LOCAL_REFINE)
+    mask = np.isin(model.residue, free)
+    before, after = (float(dmap.sample_points(p[mask]).mean()) for p in (model.xyz, xyz))
+    shifts = np.linalg.norm(xyz - model.xyz, axis=1)
+    worst = session.residues[int(model.residue[int(np.argmax(shifts))])]
+    rows = _moved(session, model, xyz, np.array(free), edited=())
+    outliers = _outliers(session, rows, free)
+    rmsz = [bond_rmsz(x.structure()) for x in (session, Session(rows, None, session.meta,
+                                                                  autosave=False))]  # fmt: skip
+    held = f", {int(outside.sum())} reaching outside the map held" if outside.any() else ""
+    text = (f"Refined all {len(free)} residues{held}: mean map at their atoms {before:.2f} -> "
+            f"{after:.2f} sigma, largest shift {shifts.max():.2f} A ({worst.label} of chain "
+            f"{worst.chain}); Ramachandran outliers {outliers[0]} -> {outliers[1]}, bond RMSZ "
+            f"{rmsz[0]:.2f} -> {rmsz[1]:.2f} (Undo takes it back)")  # fmt: skip
+    return BackboneEdit(rows, free, after - before, text)
 
 
 def _model(session: Session, index: int) -> tuple[AtomModel, str]:

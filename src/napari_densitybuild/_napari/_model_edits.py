@@ -142,18 +142,30 @@ class ModelEdits:
 
         return self._edit_job("Refine zone", lambda snap, i, dmap, _: refine_zone(snap, i, dmap))
 
+    def refine_all(self):
+        """Refine the whole model against the map, its discrete choices kept
+        (:func:`~..backbone_edit.refine_all`), off the GUI thread; one undoable step."""
+        from ..backbone_edit import refine_all
+
+        return self._edit_job("Refine all", lambda snap, _i, dmap, _p: refine_all(snap, dmap),
+                              needs_current=False)  # fmt: skip
+
     def _edit_job(
         self, name: str, run: Callable, refused: str | None = None,
-        built: Callable[[object], list[int]] | None = None,
+        built: Callable[[object], list[int]] | None = None, needs_current: bool = True,
     ):  # fmt: skip
         """Run ``run(snapshot, current, dmap, progress)`` (a result with ``rows`` and ``text``)
         off the GUI thread; its rows land in one undoable step unless the model changed
         meanwhile (``refused`` says so). ``built(result)``: the residues to make current and
-        select after it (the first current)."""
+        select after it (the first current). ``needs_current``: False for edits of the whole
+        model (``current`` may be None)."""
         from ..session import Session
 
         s = self.session
-        if s is None or self.current is None:
+        if s is None or not s.residues:
+            notify_error("nothing built yet: no model to edit")
+            return None
+        if self.current is None and needs_current:
             notify_error("select a residue first: the edit starts from it")
             return None
         rows, index = s.residues, self.current

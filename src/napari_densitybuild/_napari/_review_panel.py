@@ -129,6 +129,13 @@ class ReviewPanel(ModelEdits, QWidget):
             f"Refine the current residue and {ZONE_BESIDE} chain neighbours on either side "
             "against the map, with ideal geometry and the rest of the model held",
         )
+        self.refine_all_button = _button(
+            "Refine all",
+            "Refine the whole model against the map with ideal geometry, its peptides, "
+            "rotamers and amide namings kept (after many hand edits); the status bar gives the "
+            "map fit, the largest shift, the Ramachandran outliers and the bond RMSZ before "
+            "and after",
+        )
         self.flip_button = _button(
             "Flip side chain",
             "Turn the current ASN, GLN or HIS over (amide O and N, or the ring's N and C, swap "
@@ -153,7 +160,8 @@ class ReviewPanel(ModelEdits, QWidget):
         row1.addWidget(self.type_combo, 2)
         row1.addWidget(self.letter, 1)
         row_edit = QHBoxLayout()  # the chain
-        for b in (self.add_button, self.close_gap_button, self.zone_button):
+        for b in (self.add_button, self.close_gap_button, self.zone_button,
+                  self.refine_all_button):  # fmt: skip
             row_edit.addWidget(b)
         row_side = QHBoxLayout()  # peptides and side chains
         for b in (self.pepflip_button, self.peptide_button, self.flip_button,
@@ -187,6 +195,7 @@ class ReviewPanel(ModelEdits, QWidget):
         self.peptide_button.clicked.connect(self.switch_peptide)
         self.pepflip_button.clicked.connect(self.flip_peptide)
         self.zone_button.clicked.connect(self.refine_zone)
+        self.refine_all_button.clicked.connect(self.refine_all)
         self.flip_button.clicked.connect(self.flip_side_chain)
         self.rotamer_button.clicked.connect(self.next_rotamer)
         self.delete_button.clicked.connect(self.delete_current)
