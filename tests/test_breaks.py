@@ -6,7 +6,7 @@ import gemmi
 import numpy as np
 from conftest import backbone_state
 
-from napari_densitybuild.breaks import ChainBreak, chain_breaks
+from napari_densitybuild.breaks import ChainBreak, chain_breaks, describe_start, loose_starts
 from napari_densitybuild.session import ResidueState, Session
 from napari_densitybuild.symmetry import Symmetry
 
@@ -37,6 +37,13 @@ def test_every_chain_end_is_a_break_with_the_nearest_other_start():
         "more chain)"
     )
     assert chain_breaks(Session([], None, {})) == []
+    # chains A and C begin with nothing before them; B's start is where A's end leads
+    assert loose_starts(s) == [0, 9] == loose_starts(s, breaks)
+    assert describe_start(s.residues, 9) == (
+        "chain C starts at LEU 1; no chain ends within 11 A before it (Add residue, where the "
+        "map shows more chain)"
+    )
+    assert loose_starts(Session([], None, {})) == []
 
 
 def test_a_start_on_a_crystal_copy_is_found_across_the_contact():

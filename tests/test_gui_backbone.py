@@ -106,6 +106,24 @@ def test_add_residue_grows_a_chain_cut_short_one_press_at_a_time(shown, qtbot):
     assert s.residues is cut
 
 
+def test_next_chain_break_finds_where_a_chain_begins_and_add_residue_grows_it(shown, qtbot):
+    widget, s = shown
+    full = s.residues
+    s.replace(full[10:])  # the first ten residues gone: the chain begins at the old 11th
+    # (the stops: that start, the gap where the sample lacks residue 35, the chain's end)
+    widget.review.current = None
+    qtbot.mouseClick(button(widget, "Next chain break"), Qt.MouseButton.LeftButton)
+    first = s.residues[0]
+    assert widget.review.current == 0
+    assert widget.status.text().startswith(
+        f"Break 1 of 3: chain {first.chain} starts at {first.label}; no chain ends within 11 A "
+        "before it (Add residue"
+    )
+    _press(widget, qtbot, "Add residue")
+    assert widget.status.text().startswith(f"Added {s.residues[0].label} before {first.label}")
+    assert np.linalg.norm(s.residues[0].ca - full[9].ca) < 0.5
+
+
 def test_backbone_edits_that_do_not_apply_are_refused(shown, qtbot, monkeypatch):
     widget, s = shown
     errors: list[str] = []

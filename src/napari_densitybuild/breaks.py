@@ -6,6 +6,9 @@ start a peptide's length away (3-4 A) is a gap to close, one 5-10 A away may be 
 on both sides or a stray end (docs/build/fragments.md, "Stray fragment ends"), none near is a true
 terminus or a loop the map does not show.
 
+:func:`loose_starts` names the other kind of chain end: pieces that no break leads to, where
+a chain begins (its N-terminus, mostly), to be grown by hand where the map goes on.
+
 Examples
 --------
 >>> for b in chain_breaks(session):  # doctest: +SKIP
@@ -94,3 +97,25 @@ def chain_breaks(session: Session) -> list[ChainBreak]:
         k = int(np.flatnonzero(ok)[np.argmin(d[ok])])
         out.append(ChainBreak(int(e), int(starts[src[k]]), round(float(d[k]), 2)))
     return out
+
+
+def loose_starts(session: Session, breaks: list[ChainBreak] | None = None) -> list[int]:
+    """First residues of the pieces of chain that no chain break of ``session`` leads to
+    (``breaks``: :func:`chain_breaks`, if already found): no end lies within :data:`REACH`
+    before them, so that a chain begins there."""
+    if not session.residues:
+        return []
+    breaks = chain_breaks(session) if breaks is None else breaks
+    piece = pieces(session)
+    starts = np.flatnonzero(np.r_[True, piece[1:] != piece[:-1]])
+    named = {b.start for b in breaks}
+    return [int(k) for k in starts if int(k) not in named]
+
+
+def describe_start(residues: list[ResidueState], index: int) -> str:
+    """One line for the status bar at a loose start (:func:`loose_starts`)."""
+    r = residues[index]
+    return (
+        f"chain {r.chain} starts at {r.label}; no chain ends within {REACH:.0f} A before it "
+        "(Add residue, where the map shows more chain)"
+    )

@@ -48,21 +48,25 @@ class ModelEdits:
     _rotamers: tuple | None = None
 
     def next_break(self) -> int | None:
-        """Go to the next chain end or gap after the current residue (model order, wrapping)
-        and say in the status line where the nearest other piece of chain goes on."""
-        from ..breaks import chain_breaks
+        """Go to the next chain end or gap after the current residue (model order, wrapping),
+        or the next place a chain begins with no end before it, and say in the status line
+        where the nearest other piece of chain goes on (or which tool to reach for)."""
+        from ..breaks import chain_breaks, describe_start, loose_starts
 
         s = self.session
         if s is None or not s.residues:
             notify_error("nothing built yet: no chains to look at")
             return None
         breaks = chain_breaks(s)
+        stops = [(b.end, b.describe(s.residues)) for b in breaks]
+        stops += [(k, describe_start(s.residues, k)) for k in loose_starts(s, breaks)]
+        stops.sort()
         after = -1 if self.current is None else self.current
-        b = next((b for b in breaks if b.end > after), breaks[0])
-        self.show_residue(b.end)
-        self.widget.status.setText(f"Break {breaks.index(b) + 1} of {len(breaks)}: "
-                                   f"{b.describe(s.residues)}")  # fmt: skip
-        return b.end
+        k = next((k for k, (index, _) in enumerate(stops) if index > after), 0)
+        index, text = stops[k]
+        self.show_residue(index)
+        self.widget.status.setText(f"Break {k + 1} of {len(stops)}: {text}")
+        return index
 
     def close_gap(self):
         """Close the chain break at the current residue (:func:`~..gaps.close_gap`) off the GUI
@@ -77,7 +81,8 @@ class ModelEdits:
         brk = next((b for b in chain_breaks(s) if self.current in (b.end, b.start)), None)
         if brk is None:
             notify_error(f"{s.residues[self.current].label} is not at a chain break: "
-                         "Next chain break finds them")  # fmt: skip
+                         "Next chain break finds them (where a chain begins with no end "
+                         "before it, Add residue builds on)")  # fmt: skip
             return None
         clf, _ = self.widget._load("classifier")
         refine = self.widget.refine_box.isChecked()
