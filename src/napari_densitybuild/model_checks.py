@@ -12,9 +12,9 @@ higher turned over (:mod:`.side_chain_edit`, :mod:`.sideflip`'s count). On build
 real maps outside the held-out set with their sequences (``scripts/check_flags.py``), 13 of
 the 18 residues in weak density match no deposited residue of their type within 1 A or are over
 1 A off, 64 of the 126 residues flagged by any check, against 4.1 % of the residues no check
-flags. :func:`check_model` does the
-same for a model file's structure; ``densitybuild info MAP MODEL`` prints it, and the review
-panel's "Next problem" walks it. Nothing here imports Qt or napari.
+flags. :func:`check_model` does the same for a model file's structure; ``densitybuild info MAP
+MODEL`` prints it, and the review panel's "Next problem" walks it. Nothing here imports Qt or
+napari.
 
 Examples
 --------
@@ -165,8 +165,8 @@ def carbonyls_to_flip(session: Session, dmap: DensityMap, margin: float = O_MARG
     """The residues (indices) after the trans peptides of ``session`` whose O would sit in at
     least ``margin`` sigma more map turned over by 180 degrees about the C-alpha axis (what
     Flip peptide at that residue does); O outside a map that ends at its box's faces is not
-    judged. On the deposited models of 1cbs, cdk2, rnasa, 3sb3 and
-    gamma it flags 3 of their 799 trans peptides, and 695 of them turned over and refined
+    judged. On the deposited models of 1cbs, cdk2, rnasa, 3sb3 and gamma it flags 3 of their
+    799 trans peptides, and 695 of them turned over and refined
     (``scripts/backbone_edit_check.py``)."""
     from .pepflip import peptide_units, turned_positions
 
