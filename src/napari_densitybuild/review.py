@@ -118,13 +118,17 @@ def model_session(
     """A model's residues as a review session (:meth:`Session.from_structure`), each
     classified at its own frame for probabilities only: types and atoms stay as modelled, and a
     residue's confidence is the classifier's probability of its modelled type, so "Next
-    doubtful residue" walks the types the map disputes most. Not autosaved yet.
+    doubtful residue" walks the types the map disputes most. The model's other atoms (waters,
+    ligands, ...) and its B-factors go into ``meta`` for the export
+    (:func:`~.kept_parts.kept_parts`). Not autosaved yet.
 
     Raises
     ------
     DensityBuildError
         If the model has no amino-acid residue with N, CA and C.
     """
+    from .kept_parts import kept_parts
+
     session = Session.from_structure(st, None, dmap)
     if not session.residues:
         raise DensityBuildError("the model has no amino-acid residue with N, CA and C atoms")
@@ -132,6 +136,7 @@ def model_session(
                             progress=progress)  # fmt: skip
     session.residues = [got[i] for i in range(len(session.residues))]
     session.map_path = map_path
+    session.meta.update(kept_parts(st, session))  # the rest of the model, for its export
     return session
 
 

@@ -289,11 +289,16 @@ class LayerSync:
         )  # fmt: skip
 
     def export(self, path: str) -> str:
-        """Write the session's atoms with the plugin's npe2 writer (``write_atoms``)."""
-        from ._writer import write_atoms
+        """Write the session's atoms as the plugin's writer writes an atoms layer, with what a
+        reviewed model held besides (:func:`~..kept_parts.export_table`: its waters, ligands
+        and B-factors)."""
+        from pathlib import Path
 
-        data, attrs = atoms_layer_data(self.session)
-        return write_atoms(path, data, attrs)[0]
+        from ..kept_parts import export_table
+        from ..models import write_model
+
+        write_model(export_table(self.session), Path(path))
+        return str(path)
 
     # -- user edits ------------------------------------------------------------------------------
     def _on_selection(self, event: Event | None = None) -> None:

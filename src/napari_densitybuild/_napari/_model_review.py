@@ -52,8 +52,12 @@ def review_model(widget: BuildWidget, path: str | None = None):
     def done(got: tuple[Session, float]):
         session, at_ca = got
         widget.set_session(session)
-        widget.status.setText(f"Reviewing {Path(path).name}: {len(session.residues)} residues; "
-                              "Next doubtful residue goes to the least confident")  # fmt: skip
+        from ..kept_parts import kept_summary
+
+        kept = kept_summary(session.meta)
+        widget.status.setText(f"Reviewing {Path(path).name}: {len(session.residues)} residues"
+                              f"{'; ' + kept if kept else ''}; Next doubtful residue goes to "
+                              "the least confident")  # fmt: skip
         if at_ca < MODEL_IN_MAP_CA_DENSITY:
             notify_warning(f"{Path(path).name}: the mean density at its C-alphas is {at_ca:.2f} "
                            "sigma: does the model sit in this map, in its frame?")  # fmt: skip
