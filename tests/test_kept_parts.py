@@ -61,8 +61,7 @@ def test_the_other_atoms_and_the_b_factors_are_kept_json_ready(reviewed):
     assert len(s.meta[ATOM_B]) == sum(len(r.atoms) for r in s.residues)
     json.dumps(s.meta)  # the autosave writes it
     assert (
-        kept_summary(s.meta)
-        == "1 water and 1 other residue (SO4) kept aside, exported as they are"
+        kept_summary(s.meta) == "1 water and 1 other residue (SO4) kept aside, exported as they are"
     )
     assert kept_summary({}) == ""
 
@@ -99,3 +98,23 @@ def test_a_build_session_keeps_its_confidence_column():
     s = Session.from_structure(st)
     table = export_table(s)
     assert np.allclose(table.b_iso, [r.confidence for r in s.residues for _ in r.atoms])
+
+
+def test_modified_residues_reviewed_as_their_parent_are_named():
+    """A phosphoserine is reviewed (and written) as a serine: the summary says so, since its
+    phosphate is not in the session."""
+    st = _with_extras()
+    ser = next(r for r in st[0][0] if r.name == "SER")
+    ser.name = "SEP"
+    p = gemmi.Atom()
+    p.name, p.element, p.pos = "P", gemmi.Element("P"), ser["OG"][0].pos
+    ser.add_atom(p)
+    s = Session.from_structure(st)
+    s.meta.update(kept_parts(st, s))
+    label = f"SEP {st[0][0].name}{ser.seqid.num}"
+    assert s.meta["as_parent"] == [label]
+    assert kept_summary(s.meta).endswith(
+        f"exported as they are; 1 modified residue ({label}) reviewed and written as its "
+        "parent type"
+    )
+    assert kept_summary({"as_parent": [label]}).startswith("1 modified residue (")

@@ -4,12 +4,15 @@
 one) as a session of its amino-acid residues with N, CA and C; its waters, ligands, ions,
 nucleic acids and residues without a backbone are not reviewed, and the session's residues
 carry no B-factors or occupancies. :func:`kept_parts` records both in the session's ``meta``
-(JSON-ready, so the autosave keeps them): the other atoms as rows, and each reviewed atom's B and
-occupancy by chain, residue and atom name. :func:`export_table` writes the session back with
-them: the other atoms as they were, the reviewed atoms with their own B and occupancy (an atom a
-correction added takes its residue's mean B, or the model's), so that exporting a reviewed model
-loses nothing but alternative conformations (the first of each is kept). A build's session has
-neither entry: its B column is the residue's confidence (0-100).
+(JSON-ready, so the autosave keeps them): the other atoms as rows, each reviewed atom's B and
+occupancy by chain, residue and atom name, and which modified residues (MSE, SEP, ...) are
+reviewed as their parent type, without the atoms it lacks. :func:`export_table` writes the
+session back with them: the other atoms as they were, the reviewed atoms with their own B and
+occupancy (an atom a correction added takes its residue's mean B, or the model's), so that
+exporting a reviewed model loses nothing but alternative conformations (the first of each is
+kept) and what modified residues have beyond their parent type (:func:`kept_summary` says
+which). A build's session has none of these entries: its B column is the residue's confidence
+(0-100).
 
 Examples
 --------
@@ -34,6 +37,9 @@ if TYPE_CHECKING:
 KEPT = "kept_atoms"
 #: ``meta`` key of the reviewed atoms' B and occupancy: ``"chain/seqid icode/atom"`` -> [B, occ].
 ATOM_B = "atom_b"
+#: ``meta`` key of the modified residues reviewed (and written) as their parent type, e.g.
+#: ``"SEP A12"``: atoms the parent lacks (a phosphate) are not in the session.
+AS_PARENT = "as_parent"
 
 
 def _key(chain: str, seqid: int, icode: str, atom: str) -> str:
@@ -50,12 +56,14 @@ def kept_parts(st: gemmi.Structure, session: Session) -> dict:
     st.remove_alternative_conformations()
     st.remove_hydrogens()
     reviewed = {(r.chain, r.seqid, r.icode.strip()): r for r in session.residues}
-    kept, atom_b = [], {}
+    kept, atom_b, parents = [], {}, []
     for ch in st[0]:
         for res in ch:
             key = (ch.name, res.seqid.num, res.seqid.icode.strip())
             if key in reviewed:  # named as the session names them (MSE's SE as SD, ...)
                 alias = ATOM_ALIASES.get(res.name, {})  # file name -> the session's
+                if res.name != reviewed[key].name:
+                    parents.append(f"{res.name} {ch.name}{res.seqid.num}{key[2]}")
                 for a in res:
                     atom_b[_key(*key, alias.get(a.name, a.name))] = [round(a.b_iso, 2),
                                                                      round(a.occ, 2)]  # fmt: skip
@@ -69,15 +77,24 @@ def kept_parts(st: gemmi.Structure, session: Session) -> dict:
         out[KEPT] = kept
     if atom_b:
         out[ATOM_B] = atom_b
+    if parents:
+        out[AS_PARENT] = parents
     return out
 
 
 def kept_summary(meta: dict) -> str:
     """A few words on the atoms kept aside, e.g. ``"212 waters and 3 other residues (NAG,
-    SO4) kept aside, exported as they are"``; "" where there are none."""
+    SO4) kept aside, exported as they are"``, and on the modified residues reviewed as their
+    parent types; "" where there are none."""
     rows = meta.get(KEPT) or []
+    parents = meta.get(AS_PARENT) or []
+    many = len(parents) > 1
+    modified = (f"{len(parents)} modified residue{'s' * many} ("
+                f"{', '.join(parents[:3])}{', ...' if len(parents) > 3 else ''}) reviewed and "
+                f"written as {'their parent types' if many else 'its parent type'}"
+                if parents else "")  # fmt: skip
     if not rows:
-        return ""
+        return modified
     residues = {(r[3], r[4], r[5]): r[6] for r in rows}
     waters = sum(1 for name in residues.values() if name in ("HOH", "WAT", "DOD"))
     others = sorted({name for name in residues.values() if name not in ("HOH", "WAT", "DOD")})
@@ -85,7 +102,8 @@ def kept_summary(meta: dict) -> str:
     names = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
     parts = ([f"{waters} water{'s' * (waters > 1)}"] if waters else []) + (
         [f"{n_other} other residue{'s' * (n_other > 1)} ({names})"] if n_other else [])  # fmt: skip
-    return f"{' and '.join(parts)} kept aside, exported as they are"
+    text = f"{' and '.join(parts)} kept aside, exported as they are"
+    return f"{text}; {modified}" if modified else text
 
 
 def export_table(session: Session) -> AtomTable:
