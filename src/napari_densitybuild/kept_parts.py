@@ -11,8 +11,8 @@ session back with them: the other atoms as they were, the reviewed atoms with th
 occupancy (an atom a correction added takes its residue's mean B, or the model's), so that
 exporting a reviewed model loses nothing but hydrogens (refinement programs put riding ones
 back), alternative conformations (the first of each is kept) and what modified residues have
-beyond their parent type (:func:`kept_summary` says which). A build's session has none of these entries: its B column is the residue's confidence
-(0-100).
+beyond their parent type (:func:`kept_summary` says which). A build's session has none of
+these entries: its B column is the residue's confidence (0-100).
 
 Examples
 --------
