@@ -118,3 +118,12 @@ def test_modified_residues_reviewed_as_their_parent_are_named():
         "parent type"
     )
     assert kept_summary({"as_parent": [label]}).startswith("1 modified residue (")
+
+
+def test_a_saved_session_keeps_them(reviewed, tmp_path):
+    """The autosave writes the session as JSON: restored, it exports the same model."""
+    _, s = reviewed
+    back = Session.load(s.save(tmp_path / "session.json"))
+    a, b = export_table(s), export_table(back)
+    assert len(a) == len(b) and list(b.resname[-3:]) == ["HOH", "SO4", "SO4"]
+    assert np.allclose(a.b_iso, b.b_iso) and np.allclose(a.occupancy, b.occupancy)
