@@ -42,6 +42,7 @@ from ._live_session import REFUSAL, join, watch
 from ._map_cache import kept_map
 from ._model_on_map import ModelOnMap, in_job
 from ._reader import notify_error, notify_warning
+from ._review_keys import ReviewKeys
 from ._review_panel import ReviewPanel
 from ._tasks import ProgressPanel, TaskRunner
 from ._widgets import DensityControls
@@ -140,12 +141,14 @@ class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
         self.boxes = BoxEdits(self)
         self._enable(True)
         watch(self)
+        self.keys = ReviewKeys(self.viewer, self.review)
         if live is None:
             self._refuse()
             return
         self._follow_maps(True)
         self._carry_on()
         self._on_map_changed()
+        self.keys.bind()
 
     # -- the dock closing and opening ------------------------------------------------------------
     def release(self) -> None:
@@ -165,6 +168,7 @@ class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
         self._follow_maps(False)
         self.controls.release()
         self.sync.release()
+        self.keys.unbind()
 
     def attach(self) -> None:
         """Docked again: control the map and follow the boxes layer again, carrying on with the
@@ -183,12 +187,14 @@ class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
         self.sync.attach()
         self._follow_maps(True)
         self._carry_on()
+        self.keys.bind()
 
     def _refuse(self) -> None:
         """Switch this panel off, saying why: another open panel works on the viewer's model.
         It lets go of the viewer's maps, and its own layer set (never drawn) keeps it away from
         the other panel's."""
         self.refused, self.session = True, None
+        self.keys.unbind()
         self.sync = LayerSync(self.viewer, self)
         self._follow_maps(False)
         self.controls.release()
