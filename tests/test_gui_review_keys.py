@@ -50,3 +50,29 @@ def test_a_key_the_user_bound_first_is_left_to_them(make_napari_viewer, qtbot, s
     rows = widget.session.residues
     viewer.keymap[coerce_keybinding("Shift-Q")](viewer)  # Flip peptide, no residue chosen
     assert widget.session.residues is rows and not widget.runner.busy
+
+
+def test_typing_a_capital_letter_in_the_type_field_is_not_a_shortcut(shown, qtbot):
+    """The type field takes one-letter codes: Shift-N there types N, it does not go to the
+    next doubtful residue."""
+    from qtpy.QtCore import Qt
+
+    widget, _ = shown
+    widget.review.show_residue(5)
+    widget.review.letter.setFocus()
+    qtbot.keyClick(widget.review.letter, Qt.Key.Key_N, Qt.KeyboardModifier.ShiftModifier)
+    assert widget.review.letter.text().upper() == "N" and widget.review.current == 5
+
+
+def test_a_key_pressed_on_the_canvas_reaches_the_panel(shown, qtbot):
+    from qtpy.QtCore import Qt
+
+    widget, s = shown
+    widget.review.show_residue(5)
+    expected = s.doubtful(after=5)  # what Next doubtful residue goes to from here
+    assert expected != 5
+    canvas = widget.viewer.window._qt_viewer.canvas.native
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key.Key_N, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: widget.review.current != 5, timeout=JOB_TIMEOUT)
+    assert widget.review.current == expected
