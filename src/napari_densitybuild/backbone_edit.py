@@ -60,8 +60,8 @@ def flip_peptide(
     atom is missing, or its O, as is or turned over, lies outside a map that ends at its box's
     faces (a cryo-EM box: its values there would be wrapped round from the far side)."""
     model, label = _model(session, index)
-    rows = session.residues
-    if index == 0 or rows[index - 1].chain != rows[index].chain:
+    named = session.residues
+    if index == 0 or named[index - 1].chain != named[index].chain:
         raise DensityBuildError(f"{label} starts a piece of chain: no peptide before it to flip")
     prev, atoms = model.residue_atoms(index - 1), model.residue_atoms(index)
     missing = [k for k in ("CA", "C", "O") if k not in prev] + [
@@ -152,9 +152,10 @@ def refine_all(session: Session, dmap: DensityMap) -> BackboneEdit:
     shifts = np.linalg.norm(xyz - model.xyz, axis=1)
     worst = session.residues[int(model.residue[int(np.argmax(shifts))])]
     rows = _moved(session, model, xyz, np.array(free), edited=())
-    outliers = _outliers(session, rows, free)
-    rmsz = [bond_rmsz(x.structure()) for x in (session, Session(rows, None, session.meta,
-                                                                  autosave=False))]  # fmt: skip
+    after_st = Session(rows, None, session.meta, autosave=False).structure()
+    before_st = session.structure()
+    outliers = _outliers(session, rows, free, (before_st, after_st))
+    rmsz = [bond_rmsz(st) for st in (before_st, after_st)]
     held = f", {int(outside.sum())} reaching outside the map held" if outside.any() else ""
     text = (f"Refined all {len(free)} residues{held}: mean map at their atoms {before:.2f} -> "
             f"{after:.2f} sigma, largest shift {shifts.max():.2f} A ({worst.label} of chain "
@@ -184,10 +185,16 @@ def _moved(
     return out
 
 
-def _outliers(session: Session, rows: list[ResidueState], residues: list[int]) -> tuple[int, int]:
-    """How many of ``residues`` are Ramachandran outliers in ``session`` and in ``rows``."""
+def _outliers(
+    session: Session, rows: list[ResidueState], residues: list[int],
+    structures: tuple | None = None,
+) -> tuple[int, int]:  # fmt: skip
+    """How many of ``residues`` are Ramachandran outliers in ``session`` and in ``rows``
+    (``structures``: the two as gemmi structures, if already made)."""
     from .review import rama_outliers
     from .session import Session
 
     after = Session(rows, None, session.meta, autosave=False)
-    return tuple(int(rama_outliers(s)[residues].sum()) for s in (session, after))  # type: ignore[return-value]
+    sts = structures or (None, None)
+    return tuple(int(rama_outliers(s, st)[residues].sum())
+                 for s, st in zip((session, after), sts))  # type: ignore[return-value]  # fmt: skip

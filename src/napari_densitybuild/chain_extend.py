@@ -37,6 +37,7 @@ from .gap_paths import (
     STEP,
     _angles,
     _sphere,
+    atoms_to_clear,
     line_density,
 )
 from .residues import INDEX, THREE_LETTER
@@ -146,7 +147,8 @@ def extend_chain(
                                 f"has residues 1 to {len(sequence)} only")  # fmt: skip
     inner = index - step  # the end's neighbour in its piece, if any
     before = res[inner].ca if 0 <= inner < len(res) and piece[inner] == piece[index] else None
-    others = _other_atoms(session, index)
+    reach = 2 * STEP + 6.0  # the new C-alpha and the one beyond it
+    others = atoms_to_clear(session, {index}, e.ca - reach, e.ca + reach)
     found = next_calpha(e.ca, before, dmap, others)
     where = "after" if c_term else "before"
     if found is None or found[1] < MIN_DENSITY:
@@ -201,17 +203,3 @@ def _bent_step(prev: np.ndarray, ca: np.ndarray) -> np.ndarray:
     side = np.cross(u, [1.0, 0.0, 0.0] if abs(u[0]) < 0.9 else [0.0, 1.0, 0.0])
     side /= np.linalg.norm(side)
     return ca + STEP * (0.5 * u + np.sqrt(0.75) * side)
-
-
-def _other_atoms(session: Session, index: int) -> np.ndarray:
-    """Every atom but the backbone of residue ``index`` (its side chain too), with their crystal
-    copies around it: the new C-alpha keeps clear of them."""
-    res = session.residues
-    xyz = np.array([a[1:] for i, r in enumerate(res) for a in r.atoms
-                    if i != index or a[0] not in ("N", "CA", "C", "O")],
-                   dtype=float).reshape(-1, 3)  # fmt: skip
-    sym = session.symmetry()
-    e = res[index].ca
-    if sym.periodic and len(xyz):
-        xyz = sym.images(xyz, box=(e - 2 * STEP - 6, e + 2 * STEP + 6))["xyz"]
-    return xyz

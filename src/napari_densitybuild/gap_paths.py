@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from .maps import DensityMap
+    from .session import Session
 
 #: C-alphas at most this far apart (A) are a peptide's length apart (trans 3.8, cis 2.9): no
 #: residue fits between them.
@@ -54,6 +55,19 @@ CLASH = 2.6
 MIN_DENSITY = 1.75
 #: Sphere directions tried for the first of two new C-alphas, and angles around each circle.
 SPHERE_POINTS, CIRCLE_POINTS = 600, 72
+
+
+def atoms_to_clear(session: Session, ends: set[int], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """(M, 3) the atoms new C-alphas keep :data:`CLASH` A from: every atom of ``session`` but the
+    backbone (N, CA, C, O) of the residues ``ends`` they start from, with the crystal copies in
+    the box ``lo``-``hi`` (x, y, z, A)."""
+    xyz = [a[1:] for i, r in enumerate(session.residues) for a in r.atoms
+           if i not in ends or a[0] not in ("N", "CA", "C", "O")]  # fmt: skip
+    xyz = np.array(xyz, dtype=float).reshape(-1, 3)
+    sym = session.symmetry()
+    if sym.periodic and len(xyz):
+        xyz = sym.images(xyz, box=(lo, hi))["xyz"]
+    return xyz
 
 
 def _circle(a: np.ndarray, b: np.ndarray, r: float, n: int, r_b: float | None = None) -> np.ndarray:

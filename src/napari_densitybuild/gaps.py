@@ -30,7 +30,7 @@ import numpy as np
 from .boxes import backbone_frames
 from .breaks import ChainBreak, pieces
 from .errors import DensityBuildError
-from .gap_paths import JOIN_MAX, MAX_NEW, MIN_DENSITY, best_path
+from .gap_paths import JOIN_MAX, MAX_NEW, MIN_DENSITY, atoms_to_clear, best_path
 from .geometry import CIS_CA
 from .residues import INDEX, THREE_LETTER
 from .session import UNKNOWN, ResidueState
@@ -143,12 +143,7 @@ def plan_gap(session: Session, brk: ChainBreak, dmap: DensityMap) -> GapPlan:
     after = (move(res[start + 1].ca[None])[0] if start + 1 < len(res)
              and piece[start + 1] == piece[start] else None)  # fmt: skip
     # other residues' atoms (the two ends' side chains too) that new C-alphas must keep clear of
-    ends = {end, start}
-    xyz = [a[1:] for i, r in enumerate(res) for a in r.atoms
-           if i not in ends or a[0] not in ("N", "CA", "C", "O")]  # fmt: skip
-    xyz = np.array(xyz, dtype=float).reshape(-1, 3)
-    if sym.periodic:
-        xyz = sym.images(xyz, box=(np.minimum(e, s) - 6, np.maximum(e, s) + 6))["xyz"]
+    xyz = atoms_to_clear(session, {end, start}, np.minimum(e, s) - 6, np.maximum(e, s) + 6)
     counts = [gap] if gap >= 1 else range(1, MAX_NEW + 1)
     found = best_path(e, s, counts, dmap, before, after, xyz, res[start].type == INDEX["PRO"])
     best = None if found is None else GapPlan(end, start, found[0], op, shift, found[1])

@@ -158,12 +158,14 @@ class ModelEdits:
     def _edit_job(
         self, name: str, run: Callable, refused: str | None = None,
         built: Callable[[object], list[int]] | None = None, needs_current: bool = True,
+        base: list | None = None, landed: Callable[[object, list, int], None] | None = None,
     ):  # fmt: skip
         """Run ``run(snapshot, current, dmap, progress)`` (a result with ``rows`` and ``text``)
-        off the GUI thread; its rows land in one undoable step unless the model changed
-        meanwhile (``refused`` says so). ``built(result)``: the residues to make current and
-        select after it (the first current). ``needs_current``: False for edits of the whole
-        model (``current`` may be None)."""
+        off the GUI thread on the rows ``base`` (default: the model as it is); its rows land in
+        one undoable step unless the model changed meanwhile (``refused`` says so).
+        ``built(result)``: the residues to make current and select after it (the first
+        current); ``landed(result, base rows, current)``: told once it has landed.
+        ``needs_current``: False for edits of the whole model (``current`` may be None)."""
         from ..session import Session
 
         s = self.session
@@ -174,15 +176,18 @@ class ModelEdits:
             notify_error("select a residue first: the edit starts from it")
             return None
         rows, index = s.residues, self.current
+        start = rows if base is None else base
         refused = refused or f"{name.lower()}: not done, the model changed meanwhile"
 
         def job(progress: StageProgress, dmap: DensityMap):
-            return run(Session(rows, None, s.meta, autosave=False), index, dmap, progress)
+            return run(Session(start, None, s.meta, autosave=False), index, dmap, progress)
 
-        def done(edit: BackboneEdit | PeptideSwitch | GapClosure | Extension):
+        def done(edit: BackboneEdit | PeptideSwitch | GapClosure | Extension | SideChainEdit):
             if not self._unchanged(s, rows, refused):
                 return
             s.replace(edit.rows)
+            if landed is not None:
+                landed(edit, start, index)
             new = None if built is None else built(edit)
             if new:
                 self.current = new[0]
@@ -218,32 +223,18 @@ class ModelEdits:
     def _side_chain_job(
         self, name: str, fn: Callable[..., SideChainEdit], options: dict, base: list | None = None
     ):
-        """Run ``fn(snapshot, current, dmap, refine=..., **options)`` off the GUI thread on
-        the rows ``base`` (default: the model as it is); its rows land in one undoable step."""
-        from ..session import Session
+        """:meth:`_edit_job` of ``fn(snapshot, current, dmap, refine=..., **options)`` on the
+        rows ``base``; a rotamer it placed is where the next press of Next rotamer goes on."""
+        refine = self.widget.refine_box.isChecked()
 
-        s = self.session
-        if s is None or self.current is None:
-            notify_error("select a residue first: its side chain is the one changed")
-            return None
-        rows, index, refine = s.residues, self.current, self.widget.refine_box.isChecked()
-        start = rows if base is None else base
-
-        def job(progress: StageProgress, dmap: DensityMap):
-            snapshot = Session(start, None, s.meta, autosave=False)
-            return fn(snapshot, index, dmap, refine=refine, **options)
-
-        def done(edit: SideChainEdit):
-            if not self._unchanged(s, rows, f"{name.lower()}: not done, the model changed "
-                                   "meanwhile"):  # fmt: skip
-                return
-            s.replace(edit.rows)
+        def landed(edit: SideChainEdit, start: list, index: int) -> None:
             self._rotamers = (None if edit.rank is None
-                              else (start, index, edit.rank, s.residues))  # fmt: skip
-            self.widget.refresh()
-            self.widget.status.setText(edit.text)
+                              else (start, index, edit.rank, self.session.residues))  # fmt: skip
 
-        return self.widget._start(name, job, done)
+        return self._edit_job(
+            name, lambda snap, i, dmap, _: fn(snap, i, dmap, refine=refine, **options),
+            base=base, landed=landed,
+        )  # fmt: skip
 
     def next_problem(self):
         """Go to the next residue after the current one that the model's checks flag

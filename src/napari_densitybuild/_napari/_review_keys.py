@@ -42,6 +42,7 @@ class ReviewKeys:
         self.viewer = viewer
         self.panel = panel
         self.bound: list[str] = []
+        self._tips: dict[str, str] = {}  # the tooltips as they were before a key was named
 
     def _button(self, text: str) -> QPushButton:
         from qtpy.QtWidgets import QPushButton
@@ -64,13 +65,13 @@ class ReviewKeys:
             except ValueError:  # bound already (by the user, or napari): theirs
                 continue
             self.bound.append(key)
-            button.setToolTip(f"{button.toolTip()} [{key}]".strip())
+            self._tips[key] = button.toolTip()
+            button.setToolTip(f"{self._tips[key]} [{key}]".strip())
         return list(self.bound)
 
     def unbind(self) -> None:
         """Unbind the keys this panel bound, and take them out of the tooltips."""
         for key in self.bound:
             self.viewer.bind_key(key, None)
-            button = self._button(dict(REVIEW_KEYS)[key])
-            button.setToolTip(button.toolTip().replace(f" [{key}]", "").replace(f"[{key}]", ""))
+            self._button(dict(REVIEW_KEYS)[key]).setToolTip(self._tips.pop(key))
         self.bound = []
