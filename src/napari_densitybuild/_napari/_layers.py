@@ -7,6 +7,9 @@ layer shares one frame: world coordinates are Cartesian Angstrom in napari's (z,
   orthogonal Cartesian grid (non-orthogonal cells keep their true geometry) with
   ``scale = (s, s, s)`` and ``translate = origin[::-1]``; values are in sigma units, so the
   iso-surface threshold is a contour level in sigma.
+* A difference (mFo-DFc) map becomes two such layers on the same grid, as Coot shows one: a
+  green iso-surface at +3 sigma, and a red one at -3 sigma drawn on the negated values (an
+  iso-surface is drawn where values exceed its threshold).
 * An :class:`~napari_densitybuild.models.AtomTable` becomes a Points layer with
   ``data = xyz[:, ::-1]`` and the atom properties as ``features``.
 """
@@ -40,8 +43,16 @@ RENDERINGS = {
     "volume (mip)": "mip",
     "volume (attenuated mip)": "attenuated_mip",
 }
-#: Marker in ``layer.metadata["densitybuild"]`` of the layers this plugin makes.
-MAP_KIND, ATOMS_KIND = "map", "atoms"
+#: Marker in ``layer.metadata["densitybuild"]`` of the layers this plugin makes; a difference
+#: map's layers are never the map to build into.
+MAP_KIND, ATOMS_KIND, DIFFERENCE_KIND = "map", "atoms", "difference map"
+#: Default contour level of a difference map, in sigma (drawn at + and - this level).
+DEFAULT_DIFFERENCE_SIGMA = 3.0
+#: Colormaps (dark, light) of a difference map's positive (green) and negative (red) layers.
+DIFFERENCE_COLOURS = {
+    +1: ("densitybuild green", [[0.00, 0.70, 0.00, 1.0], [0.40, 1.00, 0.40, 1.0]]),
+    -1: ("densitybuild red", [[0.75, 0.00, 0.00, 1.0], [1.00, 0.40, 0.40, 1.0]]),
+}
 
 #: CPK-like element colours (RGB); other elements are pink.
 CPK_COLOURS = {
@@ -72,6 +83,14 @@ def density_colormap():
         name="densitybuild blue",
         display_name="density blue",
     )
+
+
+def difference_colormap(sign: int):
+    """The green (``sign`` +1) or red (-1) colormap of a difference map's layer."""
+    from napari.utils.colormaps import Colormap
+
+    name, colours = DIFFERENCE_COLOURS[1 if sign > 0 else -1]
+    return Colormap(colors=colours, name=name, display_name=name.split()[-1])
 
 
 def map_metadata(dmap: DensityMap, spacing: float) -> dict[str, Any]:
@@ -131,23 +150,100 @@ def map_layer(
     >>> meta["rendering"], meta["iso_threshold"]  # doctest: +SKIP
     ('iso', 1.5)
     """
-    lo, hi = dmap.display_region(margin=margin, around=around)
-    data, origin, s = dmap.resample_cartesian(lo, hi, spacing=spacing)
-    subsample = data.ravel()[:: max(1, data.size // 1_000_000)]
-    hi_limit = float(max(np.percentile(subsample, 99.9), iso_sigma + 1.0))
+    data, placed = _placed(dmap, around, margin, spacing)
     meta = {
         "name": name or Path(dmap.source).name or "density",
+        **placed,
+        **_iso_look(data, iso_sigma),
+        "colormap": density_colormap(),
+    }
+    return data, meta, "image"
+
+
+def _placed(
+    dmap: DensityMap, around: np.ndarray | None, margin: float, spacing: float
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The map resampled for display, and the layer attributes that place it (``scale``,
+    ``translate``) and describe it (``metadata``)."""
+    lo, hi = dmap.display_region(margin=margin, around=around)
+    data, origin, s = dmap.resample_cartesian(lo, hi, spacing=spacing)
+    placed = {
         "scale": (s, s, s),
         "translate": tuple(float(v) for v in origin[::-1]),
+        "metadata": map_metadata(dmap, s),
+    }
+    return data, placed
+
+
+def _iso_look(data: np.ndarray, level: float) -> dict[str, Any]:
+    """Iso-surface rendering at ``level`` (sigma) with contrast limits from 0 to the top of the
+    values (99.9th percentile, at least ``level`` + 1), translucent."""
+    subsample = data.ravel()[:: max(1, data.size // 1_000_000)]
+    hi_limit = float(max(np.percentile(subsample, 99.9), level + 1.0))
+    return {
         "rendering": "iso",
-        "iso_threshold": float(iso_sigma),
-        "colormap": density_colormap(),
+        "iso_threshold": float(level),
         "contrast_limits": (0.0, hi_limit),
         "opacity": 0.5,
         "blending": "translucent",
-        "metadata": map_metadata(dmap, s),
     }
-    return data, meta, "image"
+
+
+def difference_layers(
+    dmap: DensityMap,
+    around: np.ndarray | None = None,
+    *,
+    name: str | None = None,
+    level: float = DEFAULT_DIFFERENCE_SIGMA,
+    margin: float = DEFAULT_MARGIN,
+    spacing: float = DEFAULT_SPACING,
+) -> list[LayerDataTuple]:
+    """Two Image layer-data tuples of a difference (mFo-DFc) map: +``level`` green, -``level``
+    red, placed as :func:`map_layer` places the map.
+
+    Parameters
+    ----------
+    dmap
+        The difference map (sigma units), e.g. ``read_map(path, difference=True)``.
+    around, margin, spacing
+        As for :func:`map_layer`.
+    name
+        Start of the layer names (default: the file name); they end in ``mFo-DFc +3.0 σ`` and
+        ``mFo-DFc -3.0 σ``.
+    level
+        Contour level in sigma (positive): the iso-surfaces are at +level and -level.
+
+    Returns
+    -------
+    list of tuple
+        ``[(data, meta, "image"), (-data, meta, "image")]``: the positive layer holds the map's
+        values, the negative one the negated values (its iso-surface at ``level`` is the map's
+        contour at -``level``). ``meta["metadata"]["densitybuild"]`` is
+        :data:`DIFFERENCE_KIND` and ``meta["metadata"]["sign"]`` is +1 or -1.
+
+    Examples
+    --------
+    >>> from napari_densitybuild.maps import read_map
+    >>> plus, minus = difference_layers(read_map("map.mtz", difference=True))  # doctest: +SKIP
+    >>> plus[1]["name"], minus[1]["iso_threshold"]  # doctest: +SKIP
+    ('map.mtz mFo-DFc +3.0 σ', 3.0)
+    """
+    level = abs(float(level))
+    data, placed = _placed(dmap, around, margin, spacing)
+    base = name or Path(dmap.source).name or "density"
+    layers = []
+    for sign in (+1, -1):
+        values = data if sign > 0 else np.negative(data)
+        metadata = {**placed["metadata"], "densitybuild": DIFFERENCE_KIND, "sign": sign}
+        meta = {
+            "name": f"{base} mFo-DFc {sign * level:+.1f} σ",
+            **placed,
+            **_iso_look(values, level),
+            "colormap": difference_colormap(sign),
+            "metadata": metadata,
+        }
+        layers.append((values, meta, "image"))
+    return layers
 
 
 def camera(viewer: napari.viewer.Viewer):

@@ -10,7 +10,10 @@ shows no second, generic error. (Raising instead makes napari 0.9 replace our me
 does the same with "... returned no data".)
 
 Several files opened together (napari's ``stack=True`` or a list) are read as one scene: the
-models first, then each map resampled around the models' atoms.
+models first, then each map resampled around the models' atoms. An MTZ file with difference
+coefficients (:data:`~..mapfiles.DIFFERENCE_COLUMNS`) also gives its mFo-DFc map, at +3 sigma
+in green and -3 sigma in red (:func:`._layers.difference_layers`), after its 2mFo-DFc map; if
+they cannot be read, the 2mFo-DFc map opens alone with a warning.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import numpy as np
 from ..errors import DensityBuildError
 from ..maps import MAP_SUFFIXES, is_map_path
 from ..models import MODEL_SUFFIXES, is_model_path, read_model
-from ._layers import LayerDataTuple, atoms_layer, map_layer
+from ._layers import LayerDataTuple, atoms_layer, difference_layers, map_layer
 from ._map_cache import cached_map
 
 logger = logging.getLogger(__name__)
@@ -102,7 +105,42 @@ def layers_from_files(
     kwargs = {} if iso_sigma is None else {"iso_sigma": iso_sigma}
     for p in maps:
         layers.append(map_layer(cached_map(p), around=around, name=p.name, **kwargs))
+        layers.extend(mtz_difference_layers(p, around))
     return layers
+
+
+def has_difference_columns(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is an MTZ file with mFo-DFc difference coefficients (by its column
+    labels and types; only the header is read)."""
+    import gemmi
+
+    from ..mapfiles import find_map_columns
+
+    if not os.fspath(path).lower().endswith(".mtz"):
+        return False
+    try:
+        find_map_columns(gemmi.read_mtz_file(os.fspath(path), with_data=False), difference=True)
+    except (DensityBuildError, RuntimeError, ValueError, OSError):
+        return False
+    return True
+
+
+def mtz_difference_layers(
+    path: str | os.PathLike, around: np.ndarray | None = None
+) -> list[LayerDataTuple]:
+    """The mFo-DFc layers (+3 and -3 sigma) of an MTZ file with difference coefficients, else
+    ``[]``; a difference map that cannot be read is left out with a warning notification."""
+    path = Path(path)
+    if not has_difference_columns(path):
+        return []
+    try:
+        dmap = cached_map(path, difference=True)
+        return difference_layers(dmap, around=around, name=path.name)
+    except DensityBuildError as e:
+        notify_warning(f"mFo-DFc map not shown: {' '.join(str(e).split())}")
+    except MemoryError:
+        notify_warning(f"mFo-DFc map not shown: {path}: not enough memory to read it")
+    return []
 
 
 def notify_error(message: str) -> None:

@@ -26,7 +26,7 @@ from qtpy.QtWidgets import (
 )
 
 from ._docking import ReleasedWithDock
-from ._layers import DEFAULT_ISO_SIGMA, MAP_KIND, RENDERINGS
+from ._layers import DEFAULT_ISO_SIGMA, DIFFERENCE_KIND, MAP_KIND, RENDERINGS
 from ._local_view import LocalView
 from ._mesh import DEFAULT_MESH_RADIUS
 from ._reader import layers_from_files, notify_error
@@ -146,10 +146,12 @@ class DensityControls(ReleasedWithDock, QWidget):
 
     # -- layer choice ----------------------------------------------------------------------------
     def map_layers(self) -> list[Image]:
-        """3-D Image layers, this plugin's maps first."""
+        """3-D Image layers, this plugin's maps first; never an MTZ's mFo-DFc layers (they show
+        a difference map at +/-3 sigma, no map to build into or to contour)."""
         from napari.layers import Image
 
-        layers = [ly for ly in self.viewer.layers if isinstance(ly, Image) and ly.ndim == 3]
+        layers = [ly for ly in self.viewer.layers if isinstance(ly, Image) and ly.ndim == 3
+                  and ly.metadata.get("densitybuild") != DIFFERENCE_KIND]  # fmt: skip
         return sorted(layers, key=lambda ly: ly.metadata.get("densitybuild") != MAP_KIND)
 
     @property
