@@ -35,7 +35,10 @@ def read_through_plugin(*paths) -> list:
 
 
 def image_layer(layers: list):
-    (image,) = [ly for ly in layers if ly[2] == "image"]
+    """The map's layer (an MTZ with difference coefficients also gives two mFo-DFc layers)."""
+    (image,) = [
+        ly for ly in layers if ly[2] == "image" and ly[1]["metadata"]["densitybuild"] == "map"
+    ]
     return image
 
 
