@@ -15,7 +15,7 @@ import numpy as np
 from .density_map import DensityMap
 from .errors import MapReadError
 from .map_geometry import check_region
-from .mapfiles import fill_by_symmetry, read_mrc_array, read_mtz_grid
+from .mapfiles import fill_by_symmetry, mtz_grid, read_mrc_array, read_mtz_grid
 
 #: Largest map (voxels) read into memory; above it the reader refuses with the size.
 MAX_VOXELS = 512**3
@@ -130,13 +130,7 @@ def read_map(
     if name.endswith(".mtz"):
         if isinstance(columns, str):
             columns = tuple(c.strip() for c in columns.split(","))  # type: ignore[assignment]
-        grid, resolution, info = read_mtz_grid(path, columns, difference, max_voxels)
-        values, mean, sd = sigma_scale(np.array(grid, copy=False), str(path))
-        grid.array[...] = values
-        info.update(raw_mean=mean, raw_sd=sd)
-        return DensityMap(
-            grid=grid, resolution=resolution, kind="xray", source=str(path), info=info
-        )
+        return _scaled(*read_mtz_grid(path, columns, difference, max_voxels), str(path))
     if name.endswith((".ccp4", ".map", ".mrc", ".ccp4.gz", ".map.gz", ".mrc.gz")):
         if difference:
             raise MapReadError(
@@ -151,6 +145,25 @@ def read_map(
             note(f"{path.name}: {message}")
         return dmap
     raise MapReadError(f"{path}: not a map file this reader knows ({', '.join(MAP_SUFFIXES)})")
+
+
+def _scaled(grid: gemmi.FloatGrid, resolution: float, info: dict, source: str) -> DensityMap:
+    values, mean, sd = sigma_scale(np.array(grid, copy=False), source)
+    grid.array[...] = values
+    info.update(raw_mean=mean, raw_sd=sd)
+    return DensityMap(grid=grid, resolution=resolution, kind="xray", source=source, info=info)
+
+
+def map_from_mtz(
+    mtz: gemmi.Mtz,
+    source: str,
+    columns: tuple[str, ...] | None = None,
+    difference: bool = False,
+    max_voxels: int = MAX_VOXELS,
+) -> DensityMap:
+    """The map of MTZ map coefficients already in memory, in sigma units, as :func:`read_map`
+    reads them from a file (``source`` names the map in messages and its summary)."""
+    return _scaled(*mtz_grid(mtz, source, columns, difference, max_voxels), source)
 
 
 def _from_mrc(path: Path, max_voxels: int) -> DensityMap:

@@ -120,6 +120,17 @@ def read_mtz_grid(
         mtz = gemmi.read_mtz_file(str(path))
     except (RuntimeError, ValueError, OSError) as e:
         raise MapReadError(f"{path}: not a readable MTZ file ({e})") from None
+    return mtz_grid(mtz, path, columns, difference, max_voxels)
+
+
+def mtz_grid(
+    mtz: gemmi.Mtz,
+    path: Path | str,
+    columns: tuple[str, ...] | None,
+    difference: bool,
+    max_voxels: int,
+) -> tuple[gemmi.FloatGrid, float, dict]:
+    """:func:`read_mtz_grid` for an MTZ already in memory (``path`` names it in messages)."""
     if mtz.nreflections == 0:
         raise MapReadError(f"{path}: the MTZ file has no reflections (empty or truncated?)")
     if columns:
