@@ -6,6 +6,9 @@ and writes mmCIF or PDB (chains = traced fragments, B-factor column = confidence
 ``--report`` writes counts and per-stage seconds as JSON, the largest blobs of density the
 model leaves unexplained (:mod:`~..blobs`: where to look for what the build missed) and the
 model's checks (:mod:`~..model_checks`: which residues to look at before deposition).
+Where the map is an MTZ with measured amplitudes, the built model's R-work and R-free are
+printed and reported (:mod:`~..model_maps`; one B for every atom, the B column holding
+confidence).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     import gemmi
 
     from ..maps import DensityMap
+    from ..model_maps import ModelFit
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -98,6 +102,12 @@ def run(args: argparse.Namespace) -> int:
     rep.update(map=str(args.map), out=str(args.out), device=str(clf.device), threads=threads,
                sequence=args.sequence, resolution=dmap.resolution)  # fmt: skip
     print(f"{Path(args.map).name}: {result.summary()}, {total:.1f} s in all -> {args.out}")
+    fit = _r_factors(args.map, built, rep["seconds"])
+    if fit is not None:
+        from ..model_maps import r_factor_row
+
+        print_note(fit.summary())
+        rep["r_factors"] = r_factor_row(fit)
     note = sequence_note(rep) if sequences else None
     if note:
         print_note(note)
@@ -115,6 +125,17 @@ def run(args: argparse.Namespace) -> int:
         rep["model_checks"] = _checks(built, dmap, rep["seconds"])
         Path(args.report).write_text(json.dumps(rep, indent=1) + "\n")
     return 0
+
+
+def _r_factors(path: str, st: gemmi.Structure, seconds: dict) -> ModelFit | None:
+    """The built model against the measured amplitudes, where the map is an MTZ that has them."""
+    from ..model_maps import fit_to_map_file
+
+    t = time.perf_counter()
+    fit = fit_to_map_file(path, st)
+    if fit is not None:
+        seconds["r_factors"] = round(time.perf_counter() - t, 3)
+    return fit
 
 
 def _checks(st: gemmi.Structure, dmap: DensityMap, seconds: dict) -> dict:

@@ -261,13 +261,36 @@ def _run_build(args: argparse.Namespace) -> int:
         dmap = read_map(map_file)
         built = given[k] if given else _build(dmap, args).structure()
         rows[name] = compare_models(built, references[k], Symmetry.of_map(dmap), dmap)
+        rows[name].update(data_fit(map_file, built, references[k]))
     keys = ["built", "deposited", "recall_1A", "precision_1A", "sequence_recovery",
             "backbone_rmsd", "all_atom_rmsd", "all_atom_rmsd_flip_blind",
             "all_atom_rmsd_in_density", "all_atom_rmsd_clash_free", "far_residues",
             "far_built_in_higher_density", "rama_outliers", "bond_rmsz",
-            "clashing_residues", "cis_proline", "cis_nonproline", "twisted_peptides"]  # fmt: skip
+            "clashing_residues", "cis_proline", "cis_nonproline", "twisted_peptides",
+            "r_work", "r_free", "deposited_r_free", "deposited_r_free_flat_b"]  # fmt: skip
     _write(rows, args.out, _table(rows, keys))
     return 0
+
+
+def data_fit(map_file: str | Path, built: gemmi.Structure, deposited: gemmi.Structure) -> dict:
+    """R-work and R-free of the built model against the map's measured amplitudes (one B for
+    every atom: its B column holds confidence), and R-free of the deposited model with its own
+    B-factors, and of its protein alone with one B, as the built one is scored; {} without
+    measured amplitudes."""
+    from ..model_maps import fit_to_map_file
+
+    fit = fit_to_map_file(map_file, built, "flat")
+    if fit is None:
+        return {}
+    protein = deposited.clone()
+    protein.remove_ligands_and_waters()
+    own, flat = (
+        fit_to_map_file(map_file, deposited, "model"),
+        fit_to_map_file(map_file, protein, "flat"),
+    )
+    return {"r_work": fit.r_work, "r_free": fit.r_free,
+            "deposited_r_free": own.r_free if own else None,
+            "deposited_r_free_flat_b": flat.r_free if flat else None}  # fmt: skip
 
 
 def _build(dmap: DensityMap, args: argparse.Namespace) -> BuildResult:

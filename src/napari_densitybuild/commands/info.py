@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..errors import DensityBuildError
 from ._options import add_columns, at_least_zero
+from ._paths import check_output_file
 
 if TYPE_CHECKING:
     import gemmi
@@ -25,6 +27,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     p.add_argument("--difference", action="store_true", help="MTZ: read mFo-DFc coefficients")
     p.add_argument("--blobs", type=at_least_zero, default=10, metavar="N",
                    help="with a model: its N largest unmodelled blobs (default 10)")  # fmt: skip
+    p.add_argument("--b-factors", choices=("auto", "model", "flat"), default="auto",
+                   help="with a model and an MTZ of measured amplitudes: the B-factors R is "
+                   "computed with (auto: one B for all atoms when each residue has one B "
+                   "value, as a build's confidence column has)")  # fmt: skip
+    p.add_argument("--model-maps", metavar="OUT.mtz",
+                   help="with a model and an MTZ of measured amplitudes: write the model's "
+                   "sigmaA-weighted 2mFo-DFc and mFo-DFc coefficients (FWT/PHWT, "
+                   "DELFWT/PHDELWT) for Coot or napari")  # fmt: skip
     return p
 
 
@@ -35,10 +45,17 @@ def run(args: argparse.Namespace) -> int:
     from ..maps import read_map
     from ..models import atom_table, read_structure
 
+    if args.model_maps and not args.model:
+        raise DensityBuildError("--model-maps needs a model")
+    if args.model_maps:
+        check_output_file(
+            args.model_maps, (".mtz",), {"the map": args.map, "the model": args.model}
+        )
     dmap = read_map(args.map, columns=args.columns, difference=args.difference)
     print(dmap.summary())
     if args.model:
         st = read_structure(args.model)  # read once: its atoms here, its residues in the checks
+        _print_r_factors(args, st)
         atoms = atom_table(st)
         inside = dmap.depth_inside(atoms.xyz) >= 0
         outside = (
@@ -82,3 +99,29 @@ def _print_blobs(dmap: DensityMap, xyz: np.ndarray, n: int) -> None:
         x, y, z = b.centre
         print(f"  {k + 1:2d}. {b.volume:6.0f} A^3, peak {b.peak:4.1f} sigma at "
               f"({x:.1f}, {y:.1f}, {z:.1f})")  # fmt: skip
+
+
+def _print_r_factors(args: argparse.Namespace, st: gemmi.Structure) -> None:
+    """R-work and R-free where the map is an MTZ of measured amplitudes; write the model's
+    maps when asked."""
+    from ..model_maps import fit_model, write_coefficients
+    from ..xray_data import read_observed
+
+    if not str(args.map).lower().endswith(".mtz"):
+        if args.model_maps:
+            raise DensityBuildError(
+                f"--model-maps needs an MTZ of measured amplitudes, not {args.map}"
+            )
+        return
+    try:
+        data = read_observed(args.map)
+    except DensityBuildError as e:
+        if args.model_maps:
+            raise
+        print(f"no R factors: {str(e).split(': ', 1)[-1].split(';')[0]}")
+        return
+    fit = fit_model(st, data, args.b_factors)
+    print(fit.summary())
+    if args.model_maps:
+        write_coefficients(fit, args.model_maps)
+        print(f"wrote the model's 2mFo-DFc and mFo-DFc coefficients to {args.model_maps}")
