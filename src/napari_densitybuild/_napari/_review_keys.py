@@ -25,6 +25,7 @@ REVIEW_KEYS = (
     ("Shift-K", "Next problem"),
     ("Shift-U", "Next unmodelled blob"),
     ("Shift-B", "Next chain break"),
+    ("Shift-D", "Next difference peak"),
     ("Shift-E", "Add residue"),
     ("Shift-G", "Close gap"),
     ("Shift-Z", "Refine zone"),

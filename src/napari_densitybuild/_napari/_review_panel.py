@@ -18,7 +18,9 @@ chain" turns an ASN, GLN or HIS over and "Next rotamer" walks the library rotame
 current side chain, best fit first (:mod:`~..side_chain_edit`). "Next chain
 break" goes from one chain end or gap to the next; "Close gap" joins the piece of chain that goes
 on there or builds the residues missing between (:mod:`~..gaps`, off the GUI thread; these
-jobs are in :mod:`._model_edits`). Every change can be undone and redone, and is autosaved.
+jobs are in :mod:`._model_edits`). "Difference map" and "Next difference peak" set the model
+against the measured amplitudes of its MTZ file (:mod:`._difference_view`). Every change can be
+undone and redone, and is autosaved.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from ..errors import DensityBuildError
 from ..session import parse_type
 from ..settings import ZONE_BESIDE
 from ._corrections import TypeCorrections
+from ._difference_view import DifferenceView
 from ._layer_sync import follow_rows
 from ._model_edits import ModelEdits
 from ._reader import notify_error
@@ -56,7 +59,7 @@ def _button(text: str, tip: str) -> QPushButton:
     return button
 
 
-class ReviewPanel(ModelEdits, QWidget):
+class ReviewPanel(ModelEdits, DifferenceView, QWidget):
     """The review half of :class:`~._build_widget.BuildWidget`."""
 
     def __init__(self, widget: BuildWidget) -> None:
@@ -95,6 +98,19 @@ class ReviewPanel(ModelEdits, QWidget):
             "residue more where the map shows the chain going on (refused under 1.75 sigma), "
             "classify it (or type it by the chain's sequence) and refine it with its "
             "neighbours; it becomes the current residue, so press again to go on",
+        )
+        self.difference_button = _button(
+            "Difference map",
+            "The model as it stands against the measured amplitudes of its MTZ file (FP/SIGFP "
+            "with free flags, as refinement writes it): R-work and R-free in the status bar, "
+            "and the model-phased mFo-DFc map drawn at +3 sigma (green: the data want more) "
+            "and -3 sigma (red: the data do not support the model); press again after edits",
+        )
+        self.peak_button = _button(
+            "Next difference peak",
+            "The next peak of the model's mFo-DFc map over 3.5 sigma within 3 A of the model, "
+            "largest first, with the atom nearest to it (the map is computed first, and again "
+            "after edits)",
         )
         self.type_combo = QComboBox()
         self.letter = QLineEdit()
@@ -177,6 +193,10 @@ class ReviewPanel(ModelEdits, QWidget):
         for b in (self.next_button, self.problem_button, self.blob_button, self.break_button):
             row0.addWidget(b)
         layout.addLayout(row0)
+        row_data = QHBoxLayout()  # the model against the measured data
+        for b in (self.difference_button, self.peak_button):
+            row_data.addWidget(b)
+        layout.addLayout(row_data)
         layout.addLayout(row1)
         layout.addWidget(self.hint)
         layout.addLayout(row_edit)
@@ -188,6 +208,8 @@ class ReviewPanel(ModelEdits, QWidget):
         self.problem_button.clicked.connect(self.next_problem)
         self.blob_button.clicked.connect(self.next_blob)
         self.break_button.clicked.connect(self.next_break)
+        self.difference_button.clicked.connect(lambda: self.difference_map())
+        self.peak_button.clicked.connect(self.next_peak)
         self.close_gap_button.clicked.connect(self.close_gap)
         self.add_button.clicked.connect(self.add_residue)
         self.type_combo.activated.connect(self._on_combo)
@@ -233,6 +255,7 @@ class ReviewPanel(ModelEdits, QWidget):
         if self._blobs is not None and self._blobs_of is not s.residues:
             self._blobs = self._blobs_of = None  # the model changed: those blobs are stale
             self.widget.sync.show_blobs([])
+        self.stale_peaks()
         self._fill_types()
 
     def _on_table_selection(self) -> None:

@@ -1,0 +1,146 @@
+"""The model against the data in review: "Difference map" and "Next difference peak".
+
+Where the model's map is an MTZ file that also holds measured amplitudes (FP/SIGFP with free
+flags, as refinement programs write it), "Difference map" computes the model as it stands
+against them off the GUI thread (:mod:`~..model_maps`: R-work, R-free, and the model-phased
+sigmaA-weighted mFo-DFc map), draws that map as two layers, +3 sigma green and -3 sigma red
+(``model mFo-DFc ...``, replacing the last ones), and says R-work and R-free in the status line.
+"Next difference peak" walks that map's peaks near the model, largest first
+(:mod:`~..difference_peaks`), and names the nearest atom; after an edit it computes the map
+again first. A reviewed model is computed with what its export writes (its waters, ligands and
+own B-factors); a build, whose B column is its confidence, with one B for every atom.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import DensityBuildError
+from ._reader import notify_error
+
+if TYPE_CHECKING:
+    from ..build import StageProgress
+    from ..maps import DensityMap
+    from ._build_widget import BuildWidget
+
+#: Start of the names of the model's difference-map layers.
+LAYER_NAME = "model"
+
+
+class DifferenceView:
+    """Mixed into :class:`~._review_panel.ReviewPanel` (``widget``, ``session``,
+    :meth:`show_residue`)."""
+
+    widget: BuildWidget
+    _peaks: list | None = None
+    _peaks_of: list | None = None  # the residue list the map was computed for
+    _peak_index = -1
+    _peak_atoms: tuple | None = None  # (residue index of each atom or -1, atom labels)
+    _difference_layers: tuple = ()
+
+    def difference_map(self, then_walk: bool = False):
+        """Compute the model's R factors and mFo-DFc map against the measured amplitudes of
+        its map file, draw the map and find its peaks (off the GUI thread)."""
+        from ..session import Session
+
+        s = self.session
+        if s is None or not any(r.atoms for r in s.residues):
+            notify_error("nothing built yet: no atoms to compute a difference map from")
+            return None
+        rows = s.residues
+        snapshot = Session(rows, None, s.meta, autosave=False)
+
+        def job(progress: StageProgress, dmap: DensityMap):
+            from ..difference_peaks import difference_peaks
+            from ..kept_parts import export_table
+            from ..model_maps import fit_to_map_file, model_map
+            from ..models import to_structure
+            from ._layers import difference_layers
+
+            table = export_table(snapshot)
+            fit = fit_to_map_file(dmap.source, to_structure(table))
+            if fit is None:
+                raise DensityBuildError(
+                    f"{Path(dmap.source).name}: no measured amplitudes (F with SIGF) with the "
+                    "model's map: a difference map of the model needs the MTZ file that "
+                    "refinement writes, holding them beside the map coefficients"
+                )
+            diff = model_map(fit, difference=True, source=f"{LAYER_NAME} mFo-DFc")
+            counts = [len(r.atoms) for r in rows]
+            residue = np.repeat(np.arange(len(rows)), counts)
+            residue = np.concatenate([residue, np.full(len(table) - len(residue), -1)])
+            t = table
+            labels = [f"{n} {c}{q}{i.strip()} {a}" for n, c, q, i, a in
+                      zip(t.resname, t.chain, t.seqid, t.icode, t.atom)]  # fmt: skip
+            layers = difference_layers(diff, around=table.xyz, name=LAYER_NAME)
+            return fit, layers, difference_peaks(diff, table.xyz), (residue, labels)
+
+        def done(result: tuple) -> None:
+            fit, layers, peaks, atoms = result
+            self._show_difference_layers(layers)
+            if self.session is not s or s.residues is not rows:
+                self.widget.status.setText("difference map of the model as it was: it changed "
+                                           "meanwhile; press again")  # fmt: skip
+                return
+            self._peaks, self._peaks_of, self._peak_index = peaks, rows, -1
+            self._peak_atoms = atoms
+            positive = sum(p.height > 0 for p in peaks)
+            free = f", R-free {fit.r_free:.3f}" if fit.r_free is not None else ""
+            how = "one B for every atom" if fit.b_factors == "flat" else "its own B-factors"
+            self.widget.status.setText(
+                f"Model against {'/'.join(fit.data.columns)}: R-work {fit.r_work:.3f}{free} "
+                f"({how}, nothing refined); {len(peaks)} difference peaks near the model "
+                f"({positive} positive, {len(peaks) - positive} negative)"
+            )
+            if then_walk:
+                self._go_to_peak()
+
+        return self.widget._start("Difference map", job, done)
+
+    def _show_difference_layers(self, layers: list) -> None:
+        viewer = self.widget.viewer
+        active = viewer.layers.selection.active
+        for layer in self._difference_layers:
+            if layer in viewer.layers:
+                viewer.layers.remove(layer)
+        self._difference_layers = tuple(viewer.add_image(data, **meta) for data, meta, _ in layers)
+        if active is not None and active in viewer.layers:
+            viewer.layers.selection.active = active
+
+    def next_peak(self):
+        """Go to the next peak of the model's difference map (computed first, or again after
+        the model changed), and say its height and the nearest atom."""
+        s = self.session
+        if s is None or not s.residues:
+            notify_error("nothing built yet: no model to compare with the data")
+            return None
+        if self._peaks is not None and self._peaks_of is s.residues:
+            return self._go_to_peak()
+        return self.difference_map(then_walk=True)
+
+    def _go_to_peak(self) -> int | None:
+        if not self._peaks:
+            self.widget.status.setText("No difference peak over 3.5 sigma near the model")
+            return None
+        self._peak_index = (self._peak_index + 1) % len(self._peaks)
+        p = self._peaks[self._peak_index]
+        residue, labels = self._peak_atoms
+        if residue[p.atom] >= 0:
+            self.show_residue(int(residue[p.atom]))
+        self.widget.sync.centre_at(p.xyz)
+        kind = ("positive: the data want more here" if p.height > 0
+                else "negative: the data do not support the model here")  # fmt: skip
+        self.widget.status.setText(
+            f"Peak {self._peak_index + 1} of {len(self._peaks)}: {p.height:+.1f} sigma, "
+            f"{p.distance:.1f} A from {labels[p.atom]} ({kind})"
+        )
+        return self._peak_index
+
+    def stale_peaks(self) -> None:
+        """Forget the peaks once the model changed (the layers stay until computed again)."""
+        s = self.session
+        if self._peaks is not None and (s is None or self._peaks_of is not s.residues):
+            self._peaks = self._peaks_of = None

@@ -1,0 +1,58 @@
+"""Difference-map peaks near a model (difference_peaks): where a side chain is missing the
+largest peak is positive and at its atoms; where atoms sit off, a negative peak is at them."""
+
+from __future__ import annotations
+
+import gemmi
+import numpy as np
+import pytest
+from test_model_maps import measured_mtz, side_chain, true_model
+
+from napari_densitybuild.difference_peaks import difference_peaks
+from napari_densitybuild.model_maps import fit_model, model_map
+from napari_densitybuild.models import atom_table
+from napari_densitybuild.xray_data import read_observed
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return read_observed(measured_mtz(true_model(), tmp_path_factory.mktemp("p") / "obs.mtz"))
+
+
+def _peaks(st: gemmi.Structure, data):
+    xyz = atom_table(st).xyz
+    return difference_peaks(model_map(fit_model(st, data), difference=True), xyz), xyz
+
+
+def test_the_true_model_leaves_no_large_peak(data):
+    peaks, _ = _peaks(true_model(), data)
+    assert all(abs(p.height) < 5.0 for p in peaks)
+
+
+def test_a_missing_side_chain_gives_the_largest_peak_at_its_atoms(data):
+    st = true_model()
+    res, gone = side_chain(st)
+    lost = np.array([a.pos.tolist() for a in res if a.name in gone])
+    for name in gone:
+        res.remove_atom(name, " ")
+    peaks, xyz = _peaks(st, data)
+    top = peaks[0]
+    assert top.height > 5.0
+    assert np.min(np.linalg.norm(lost - top.xyz, axis=1)) < 1.0
+    assert top.distance == pytest.approx(np.min(np.linalg.norm(xyz - top.xyz, axis=1)))
+    assert [abs(p.height) for p in peaks] == sorted((abs(p.height) for p in peaks), reverse=True)
+    assert all(p.distance <= 3.0 for p in peaks)
+
+
+def test_atoms_placed_wrong_sit_in_a_negative_peak(data):
+    st = true_model()
+    res, moved = side_chain(st, "LYS")
+    for a in res:
+        if a.name in moved:
+            a.pos = a.pos + gemmi.Position(1.6, 0.0, 0.0)
+    peaks, xyz = _peaks(st, data)
+    negative = [p for p in peaks if p.height < -3.5]
+    names = atom_table(st)
+    assert negative and names.resname[negative[0].atom] == "LYS"
+    assert negative[0].distance < 1.0
+    assert difference_peaks(model_map(fit_model(st, data), difference=True), xyz[:0]) == []

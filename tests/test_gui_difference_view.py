@@ -1,0 +1,75 @@
+"""Difference map and Next difference peak in the review panel (pytest-qt, napari): the model
+as it stands against the measured amplitudes of its MTZ file."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import JOB_TIMEOUT, button, model_density, open_widget, write_mtz
+from test_model_maps import D_MIN, measured_mtz, side_chain, true_model
+
+pytestmark = pytest.mark.gui
+
+
+def _reviewed(widget, qtbot, model_path) -> None:
+    assert widget.review_model(str(model_path)) is not None
+    qtbot.waitUntil(lambda: widget.session is not None and not widget.runner.busy,
+                    timeout=JOB_TIMEOUT)  # fmt: skip
+
+
+def _idle(widget, qtbot) -> None:
+    qtbot.waitUntil(lambda: not widget.runner.busy, timeout=JOB_TIMEOUT)
+
+
+def test_the_difference_map_finds_a_missing_side_chain(make_napari_viewer, qtbot, tmp_path):
+    mtz = measured_mtz(true_model(), tmp_path / "refined.mtz")
+    st = true_model()
+    res, gone = side_chain(st)  # an ARG without its side chain beyond CB
+    label = f"ARG {st[0][0].name}{res.seqid.num}"
+    for name in gone:
+        res.remove_atom(name, " ")
+    model = tmp_path / "missing.cif"
+    st.make_mmcif_document().write_file(str(model))
+    viewer = make_napari_viewer()
+    widget = open_widget(viewer, qtbot, mtz)
+    _reviewed(widget, qtbot, model)
+    names = {ly.name for ly in viewer.layers}
+    button(widget, "Difference map").click()
+    _idle(widget, qtbot)
+    status = widget.status.text()
+    assert status.startswith("Model against FP/SIGFP/FREE: R-work 0.") and "R-free" in status
+    new = {ly.name for ly in viewer.layers} - names
+    assert new == {"model mFo-DFc +3.0 σ", "model mFo-DFc -3.0 σ"}
+    assert widget.controls.layer.name == "refined.mtz"  # the map to build into is kept
+    button(widget, "Next difference peak").click()
+    status = widget.status.text()
+    assert status.startswith("Peak 1 of ") and "positive" in status and label in status, status
+    assert widget.review.current is not None
+    assert widget.session.residues[widget.review.current].seqid == res.seqid.num
+    # an edit: the next press computes the map again for the model as it is now
+    widget.review.delete_current()
+    button(widget, "Next difference peak").click()
+    _idle(widget, qtbot)
+    assert widget.status.text().startswith("Peak 1 of ")
+    button(widget, "Difference map").click()  # again: the layers are replaced, not added
+    _idle(widget, qtbot)
+    assert len({ly.name for ly in viewer.layers} - names) == 2
+
+
+def test_without_measured_amplitudes_the_panel_says_what_is_needed(
+    make_napari_viewer, qtbot, tmp_path, monkeypatch
+):
+    from napari_densitybuild._napari import _tasks
+
+    shown = []
+    monkeypatch.setattr(_tasks, "_notify", lambda err: shown.append(str(err)))
+    coefficients = write_mtz(model_density(true_model(), D_MIN), tmp_path / "map.mtz", D_MIN)
+    model = tmp_path / "model.cif"
+    true_model().make_mmcif_document().write_file(str(model))
+    viewer = make_napari_viewer()
+    widget = open_widget(viewer, qtbot, coefficients)
+    _reviewed(widget, qtbot, model)
+    layers = len(viewer.layers)
+    button(widget, "Difference map").click()
+    _idle(widget, qtbot)
+    assert len(shown) == 1 and "map.mtz: no measured amplitudes (F with SIGF)" in shown[0]
+    assert len(viewer.layers) == layers and widget.review.isEnabled()
