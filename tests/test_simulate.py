@@ -162,7 +162,7 @@ def test_sample_data_puts_model_in_density():
     mtz, cif = ROOT / "sample_data" / "sample_map.mtz", ROOT / "sample_data" / "sample_model.cif"
     if not mtz.is_file():
         pytest.skip("sample data not generated (scripts/make_sample_data.py)")
-    assert mtz.stat().st_size < 500_000 and cif.stat().st_size < 200_000
+    assert mtz.stat().st_size < 700_000 and cif.stat().st_size < 200_000  # FP, SIGFP, FREE too
     atoms = read_model(cif)
     assert read_map(mtz).sample_points(atoms.xyz).mean() >= 2.5
 
