@@ -28,7 +28,7 @@ def test_info_prints_r_factors_and_writes_the_model_maps(crystal, capsys):
     assert "R-work 0.0" in out and "R-free 0.0" in out and "the model's B-factors" in out
     assert read_map(maps, difference=True).info["columns"] == ("DELFWT", "PHDELWT")
     assert main(["info", str(mtz), str(model), "--blobs", "0", "--b-factors", "flat"]) == 0
-    assert "one B of 20" in capsys.readouterr().out
+    assert "one B (20 A^2) for every atom" in capsys.readouterr().out
 
 
 def test_without_measured_amplitudes_there_is_no_r_and_no_model_map(crystal, capsys):

@@ -142,7 +142,7 @@ def test_confidence_b_columns_are_taken_as_one_b(data):
                 a.b_iso = 50.0 + k % 40  # one value per residue, as a build writes them
     assert prepared_structure(st, data)[1] == "flat"
     fit = fit_model(st, data)
-    assert fit.b_factors == "flat" and f"one B of {FLAT_B:.0f}" in fit.summary()
+    assert fit.b_factors == "flat" and f"one B ({FLAT_B:.0f} A^2)" in fit.summary()
     assert fit_model(st, data, b_factors="model").b_factors == "model"
     assert fit_model(true_model(), data, b_factors="flat").r_work < 0.1
 

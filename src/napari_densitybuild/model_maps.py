@@ -93,14 +93,13 @@ class ModelFit:
         """One line: R-work, R-free, reflections, bulk solvent and how B was taken."""
         free = f", R-free {self.r_free:.3f}" if self.r_free is not None else " (no free set)"
         how = {"model": "the model's B-factors",
-               "flat": f"one B of {FLAT_B:.0f} A^2 for every atom (the model's B column holds "
-                       "one value per residue: confidence, not B-factors) and the overall "
-                       "anisotropic scale"}[self.b_factors]  # fmt: skip
+               "flat": f"one B ({FLAT_B:.0f} A^2) for every atom: the B column holds one value "
+                       "per residue (confidence)"}[self.b_factors]  # fmt: skip
         return (
             f"R-work {self.r_work:.3f}{free} against {'/'.join(self.data.columns)} "
             f"({self.n_work} work, {self.n_free} free reflections to {self.data.d_min:.2f} A; "
-            f"{self.atoms} atoms, no refinement; bulk solvent k_sol {self.k_sol:.2f} "
-            f"B_sol {self.b_sol:.0f}; {how})"
+            f"{self.atoms} atoms, nothing refined; {how}; bulk solvent k_sol {self.k_sol:.2f}, "
+            f"B_sol {self.b_sol:.0f})"
         )
 
 
