@@ -56,3 +56,14 @@ def test_difference_layers_are_not_offered_as_the_map(make_napari_viewer, qtbot,
     controls.contour.setValue(2.0)  # the contour acts on the map, not the difference layers
     assert viewer.layers["refined.mtz"].iso_threshold == pytest.approx(2.0)
     assert viewer.layers["refined.mtz mFo-DFc -3.0 σ"].iso_threshold == pytest.approx(3.0)
+
+
+def test_the_map_radius_cuts_the_difference_map_too(make_napari_viewer, qtbot, refined_mtz):
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Model building")
+    viewer.open(str(refined_mtz), plugin=PLUGIN)
+    viewer.dims.ndisplay = 3
+    widget.controls.radius.setValue(8)
+    assert all(len(ly.experimental_clipping_planes) == 6 for ly in viewer.layers)
+    widget.controls.radius.setValue(0)
+    assert all(len(ly.experimental_clipping_planes) == 0 for ly in viewer.layers)

@@ -1,7 +1,8 @@
 """The view around the centre, as Coot shows a map: a map radius, and a chicken-wire mesh.
 
 :class:`LocalView` belongs to one :class:`~._widgets.DensityControls`. With a radius (A) the
-map layer is drawn only in a cube of that half-edge around the camera's centre, and the cube
+map layer (and any difference map's layers) is drawn only in a cube of that half-edge around the
+camera's centre, and the cube
 follows the view once it rests (each move of a volume's clipping planes recompiles its
 shader); optionally the other 3-D layers but maps (atoms, boxes, bonds) are cut to the same
 cube. In mesh mode the map layer is hidden and its contour at the layer's iso level is drawn as
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from qtpy.QtCore import QObject, QTimer
 
-from ._layers import box_clipping_planes, camera, view_size
+from ._layers import DIFFERENCE_KIND, box_clipping_planes, camera, view_size
 from ._mesh import DEFAULT_MESH_RADIUS, MESH_KIND, MeshView
 
 if TYPE_CHECKING:
@@ -123,11 +124,14 @@ class LocalView(QObject):
 
         if not self._local():
             return []
+        # difference maps are maps: cut to the cube as the map is (Coot's radius is every map's)
+        maps = [self.layer] + [ly for ly in self.viewer.layers if isinstance(ly, Image)
+                               and ly.metadata.get("densitybuild") == DIFFERENCE_KIND]  # fmt: skip
         if not self.clip_model:
-            return [self.layer]
+            return maps
         others = [ly for ly in self.viewer.layers if ly.ndim == 3 and not isinstance(ly, Image)
                   and ly.metadata.get("densitybuild") != MESH_KIND]  # fmt: skip
-        return [self.layer, *others]
+        return [*maps, *others]
 
     def _clip(self) -> None:
         targets = self._targets()
