@@ -36,7 +36,10 @@ def test_batch_local_cluster(maps, tmp_path):
     for m in (maps[0], maps[2]):
         model, report = output_paths(m, out)
         assert model.is_file() and json.loads(report.read_text())["residues"] > 30
-    assert "| two.mtz | done |" in (out / "summary.md").read_text()
+        # the sample MTZ holds measured amplitudes: the build's R factors are reported
+        assert 0.1 < json.loads(report.read_text())["r_factors"]["r_free"] < 0.45  # unrefined
+    assert rows[0]["r_free"] < 0.45 and "r_free" not in rows[1]
+    assert f"| two.mtz | done | {rows[2]['residues']} |" in (out / "summary.md").read_text()
     again = run_batch(maps, out, workers=1, options=OPTIONS, progress=False)
     assert [r["status"] for r in again] == ["skipped (done before)", "failed",
                                             "skipped (done before)"]  # fmt: skip

@@ -148,6 +148,7 @@ def build_one(
     from .device import configure_cpu_threads
     from .errors import DensityBuildError
     from .maps import read_map
+    from .model_maps import fit_to_map_file, r_factor_row
     from .place import Placer
     from .sequence import protein_sequences
 
@@ -193,10 +194,15 @@ def build_one(
             peptide_turns=options.get("peptide_turns", DEFAULT_PEPTIDE_TURNS),
         )
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-        write_structure(result.structure(), model_path)
+        built = result.structure()
+        write_structure(built, model_path)
         report = {**result.report, "map": str(map_path), "device": str(clf.device)}
         if notes:
             report["notes"] = notes
+        fit = fit_to_map_file(map_path, built)  # None unless the MTZ holds measured amplitudes
+        if fit is not None:
+            report["r_factors"] = r_factor_row(fit)
+            row["r_free"] = None if fit.r_free is None else round(fit.r_free, 3)
         report_path.write_text(json.dumps(report, indent=1) + "\n")
         row.update(status="done", residues=result.report["residues"],
                    fragments=result.report["fragments"], device=str(clf.device))  # fmt: skip
@@ -350,14 +356,16 @@ def _run_dask(
 
 def summary_table(rows: list[dict]) -> str:
     """Markdown table: map (its file name, or its path where file names repeat), status,
-    residues, fragments, seconds."""
-    lines = ["| map | status | residues | fragments | seconds |", "|---|---|---:|---:|---:|"]
+    residues, fragments, R-free (where the MTZ holds measured amplitudes), seconds."""
+    lines = ["| map | status | residues | fragments | R-free | seconds |",
+             "|---|---|---:|---:|---:|---:|"]  # fmt: skip
     names = Counter(Path(r["map"]).name for r in rows)
     for r in rows:
         status = r["status"] if r["status"] != "failed" else f"failed: {r.get('error', '')}"
         name = Path(r["map"]).name if names[Path(r["map"]).name] == 1 else r["map"]
         lines.append(f"| {name} | {status} | {r.get('residues', '')} | "
-                     f"{r.get('fragments', '')} | {r.get('seconds', '')} |")  # fmt: skip
+                     f"{r.get('fragments', '')} | {r.get('r_free', '')} | "
+                     f"{r.get('seconds', '')} |")  # fmt: skip
     return "\n".join(lines)
 
 
