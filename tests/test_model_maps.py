@@ -214,3 +214,11 @@ def test_deposited_models_maps_match_the_refinement_programs(real_dir, name):
         file_map = read_map(real_dir / name / "map.mtz", difference=difference)
         theirs = np.array(file_map.grid, copy=False)
         assert np.corrcoef(mine.ravel(), theirs.ravel())[0, 1] > least
+
+
+def test_a_cell_too_large_is_refused_before_any_grid_is_made(data, monkeypatch):
+    from napari_densitybuild import map_reader
+
+    monkeypatch.setattr(map_reader, "MAX_VOXELS", 10_000)
+    with pytest.raises(DensityBuildError, match=r"grid points .* the limit is 0 M"):
+        fit_model(true_model(), data)

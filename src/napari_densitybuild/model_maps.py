@@ -149,7 +149,22 @@ def _grid_values(grid: gemmi.FloatGrid, hkl: np.ndarray, unblur: float = 0.0) ->
 def model_structure_factors(
     st: gemmi.Structure, data: ObservedData
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(Fcalc of the atoms, Fmask of the bulk-solvent region) at ``data.hkl``, unscaled."""
+    """(Fcalc of the atoms, Fmask of the bulk-solvent region) at ``data.hkl``, unscaled.
+
+    Raises
+    ------
+    DensityBuildError
+        For a unit cell whose grids would exceed :data:`~.map_reader.MAX_VOXELS`.
+    """
+    from .map_reader import MAX_VOXELS
+
+    voxels = data.cell.volume / (data.d_min / 3) ** 3
+    if voxels > MAX_VOXELS:
+        raise DensityBuildError(
+            f"the unit cell ({data.cell.volume / 1e6:.1f} M A^3 at {data.d_min:.2f} A) would take "
+            f"about {voxels / 1e6:.0f} M grid points to compute the model's structure factors; "
+            f"the limit is {MAX_VOXELS / 1e6:.0f} M"
+        )
     dc = gemmi.DensityCalculatorX()
     dc.d_min = data.d_min
     dc.rate = 1.5
