@@ -56,3 +56,35 @@ def test_atoms_placed_wrong_sit_in_a_negative_peak(data):
     assert negative and names.resname[negative[0].atom] == "LYS"
     assert negative[0].distance < 1.0
     assert difference_peaks(model_map(fit_model(st, data), difference=True), xyz[:0]) == []
+
+
+def test_a_missing_water_is_marked_and_walked_after_the_protein_peaks(tmp_path):
+    """Data from the model with one water 2.8 A out from a surface O; the model without it."""
+    st = true_model()
+    xyz = atom_table(st).xyz
+    centre = xyz.mean(0)
+    spot = None
+    for res in st[0][0]:
+        o = np.array(res.find_atom("O", "*").pos.tolist())
+        candidate = o + 2.8 * (o - centre) / np.linalg.norm(o - centre)
+        if np.min(np.linalg.norm(xyz - candidate, axis=1)) > 2.7:
+            spot = candidate
+            break
+    assert spot is not None
+    wet = true_model()
+    water = gemmi.Residue()
+    water.name, water.seqid = "HOH", gemmi.SeqId(500, " ")
+    atom = gemmi.Atom()
+    atom.name, atom.element, atom.pos = "O", gemmi.Element("O"), gemmi.Position(*spot)
+    atom.b_iso, atom.occ = 15.0, 1.0
+    water.add_atom(atom)
+    wet[0][0].add_residue(water)
+    data = read_observed(measured_mtz(wet, tmp_path / "wet.mtz"))
+    table = atom_table(true_model())
+    diff = model_map(fit_model(true_model(), data), difference=True)
+    peaks = difference_peaks(diff, table.xyz, polar=np.isin(table.element, ("N", "O")))
+    marked = [p for p in peaks if p.water]
+    assert marked and np.linalg.norm(np.array(marked[0].xyz) - spot) < 0.8
+    assert marked[0].height > 4.0
+    assert not any(p.water for p in peaks if p.height < 0)
+    assert [p.water for p in peaks] == sorted(p.water for p in peaks)  # waters walked last

@@ -27,17 +27,22 @@ PEAK_SIGMA = 3.5
 PEAK_DISTANCE = 3.0
 #: Grid spacing (A) the map is sampled at.
 SPACING = 0.4
+#: A positive peak this far (A) from a polar N or O atom, and no nearer to any atom than the
+#: least of that range, looks like a water (the H-bond distances of ordered waters).
+WATER_RANGE = (2.4, 3.4)
 
 
 @dataclass(frozen=True)
 class DifferencePeak:
     """One peak: ``xyz`` (x, y, z, A), ``height`` in sigma (negative for a negative peak),
-    ``atom`` the index of the nearest model atom and ``distance`` to it (A)."""
+    ``atom`` the index of the nearest model atom and ``distance`` to it (A); ``water`` when it
+    looks like an ordered water (:data:`WATER_RANGE`)."""
 
     xyz: tuple[float, float, float]
     height: float
     atom: int
     distance: float
+    water: bool = False
 
 
 def difference_peaks(
@@ -46,9 +51,11 @@ def difference_peaks(
     level: float = PEAK_SIGMA,
     within: float = PEAK_DISTANCE,
     spacing: float = SPACING,
+    polar: np.ndarray | None = None,
 ) -> list[DifferencePeak]:
     """Peaks of the difference map ``dmap`` (sigma units) near the atoms ``xyz`` (N, 3; x, y,
-    z), the largest |height| first.
+    z), the largest |height| first; with ``polar`` (N, True for N and O atoms) the peaks that
+    look like waters are marked, and come after the others.
 
     Examples
     --------
@@ -63,6 +70,7 @@ def difference_peaks(
         xyz.min(0) - within, xyz.max(0) + within, spacing=spacing, near=xyz, reach=within
     )
     tree = cKDTree(xyz)
+    polar_tree = cKDTree(xyz[polar]) if polar is not None and np.any(polar) else None
     found = []
     for sign in (1.0, -1.0):
         values = sign * data
@@ -70,9 +78,12 @@ def difference_peaks(
         k, j, i = np.nonzero(top)
         points = origin + step * np.column_stack([i, j, k])
         distance, atom = tree.query(points)
-        for p, h, d, a in zip(points, values[k, j, i], distance, atom):
+        water = np.zeros(len(points), bool)
+        if polar_tree is not None and sign > 0 and len(points):
+            to_polar = polar_tree.query(points)[0]
+            water = (distance >= WATER_RANGE[0]) & (to_polar <= WATER_RANGE[1])
+        for p, h, d, a, w in zip(points, values[k, j, i], distance, atom, water):
             if d <= within:
-                found.append(
-                    DifferencePeak(tuple(map(float, p)), float(sign * h), int(a), float(d))
-                )
-    return sorted(found, key=lambda p: -abs(p.height))
+                found.append(DifferencePeak(tuple(map(float, p)), float(sign * h), int(a),
+                                            float(d), bool(w)))  # fmt: skip
+    return sorted(found, key=lambda p: (p.water, -abs(p.height)))

@@ -5,10 +5,11 @@ flags, as refinement programs write it), "Difference map" computes the model as 
 against them off the GUI thread (:mod:`~..model_maps`: R-work, R-free, and the model-phased
 sigmaA-weighted mFo-DFc map), draws that map as two layers, +3 sigma green and -3 sigma red
 (``model mFo-DFc ...``, replacing the last ones), and says R-work and R-free in the status line.
-"Next difference peak" walks that map's peaks near the model, largest first
-(:mod:`~..difference_peaks`), and names the nearest atom; after an edit it computes the map
-again first. A reviewed model is computed with what its export writes (its waters, ligands and
-own B-factors); a build, whose B column is its confidence, with one B for every atom.
+"Next difference peak" walks that map's peaks near the model, largest first, those that look
+like waters last (:mod:`~..difference_peaks`), and names the nearest atom; after an edit it
+computes the map again first. A reviewed model is computed with what its export writes (its
+waters, ligands and own B-factors); a build, whose B column is its confidence, with one B for
+every atom.
 """
 
 from __future__ import annotations
@@ -76,7 +77,9 @@ class DifferenceView:
             labels = [f"{n} {c}{q}{i.strip()} {a}" for n, c, q, i, a in
                       zip(t.resname, t.chain, t.seqid, t.icode, t.atom)]  # fmt: skip
             layers = difference_layers(diff, around=table.xyz, name=LAYER_NAME)
-            return fit, layers, difference_peaks(diff, table.xyz), (residue, labels)
+            polar = np.isin(table.element, ("N", "O"))
+            peaks = difference_peaks(diff, table.xyz, polar=polar)
+            return fit, layers, peaks, (residue, labels)
 
         def done(result: tuple) -> None:
             fit, layers, peaks, atoms = result
@@ -88,12 +91,14 @@ class DifferenceView:
             self._peaks, self._peaks_of, self._peak_index = peaks, rows, -1
             self._peak_atoms = atoms
             positive = sum(p.height > 0 for p in peaks)
+            waters = sum(p.water for p in peaks)
             free = f", R-free {fit.r_free:.3f}" if fit.r_free is not None else ""
             how = "one B for every atom" if fit.b_factors == "flat" else "its own B-factors"
             self.widget.status.setText(
                 f"Model against {'/'.join(fit.data.columns)}: R-work {fit.r_work:.3f}{free} "
                 f"({how}, nothing refined); {len(peaks)} difference peaks near the model "
-                f"({positive} positive, {len(peaks) - positive} negative)"
+                f"({positive} positive, {len(peaks) - positive} negative; {waters} of them look "
+                "like waters, walked last)"
             )
             if then_walk:
                 self._go_to_peak()
@@ -131,7 +136,8 @@ class DifferenceView:
         if residue[p.atom] >= 0:
             self.show_residue(int(residue[p.atom]))
         self.widget.sync.centre_at(p.xyz)
-        kind = ("positive: the data want more here" if p.height > 0
+        kind = ("positive, where a water would H-bond: a water?" if p.water
+                else "positive: the data want more here" if p.height > 0
                 else "negative: the data do not support the model here")  # fmt: skip
         self.widget.status.setText(
             f"Peak {self._peak_index + 1} of {len(self._peaks)}: {p.height:+.1f} sigma, "
