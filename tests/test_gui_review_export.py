@@ -27,8 +27,12 @@ def test_a_reviewed_model_is_exported_with_its_waters_ligands_and_b_factors(
         "Reviewing mine.cif: 70 residues; 1 water and 1 other residue (SO4) kept aside, "
         "exported as they are; "
     )
+    kept = widget.viewer.layers["waters and ligands (kept as they are)"]
+    assert sorted(set(kept.features["resname"])) == ["HOH", "SO4"] and len(kept.data) == 3
+    assert widget.viewer.layers.selection.active is not kept
     widget.review.show_residue(30)
     widget.review.delete_current()  # a correction: the rest keeps its B-factors
+    assert len(kept.data) == 3 and kept in widget.viewer.layers  # drawn again, the same
     out = tmp_path / "corrected.pdb"
     assert widget.export(str(out)) == str(out)
     back = read_structure(out)

@@ -2,7 +2,8 @@
 
 Layers made on first use and updated in place afterwards: ``residue boxes`` (Points,
 labelled), ``built atoms`` (Points, element colours, writer-ready features), ``bonds`` (Vectors),
-``selected box`` (Vectors: the 11 A outline of the selected residue's box), and that residue's
+``selected box`` (Vectors: the 11 A outline of the selected residue's box), a reviewed model's
+``waters and ligands (kept as they are)`` (Points, element colours, not edited), and that residue's
 ``H-bonds`` (Vectors) to its ``H-bond partners`` (Points, labelled), and ``unmodelled blobs``
 (Points, labelled) when asked for. Point edits in
 the boxes layer (added, removed, moved) go to the widget's ``on_boxes_*`` handlers; edits the
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 
 NAMES = {"boxes": "residue boxes", "atoms": "built atoms", "bonds": "bonds",
          "outline": "selected box", "hbonds": "H-bonds", "partners": "H-bond partners",
-         "blobs": "unmodelled blobs"}  # fmt: skip
+         "blobs": "unmodelled blobs", "kept": "waters and ligands (kept as they are)"}  # fmt: skip
 
 
 def residue_key(r: ResidueState) -> tuple[str, int, str]:
@@ -78,7 +79,7 @@ class LayerSync:
         self._viewer = weakref.ref(viewer)
         self._widget = weakref.ref(widget)
         self.boxes = self.atoms = self.bonds = self.outline = None
-        self.hbonds = self.partners = self.blobs = None
+        self.hbonds = self.partners = self.blobs = self.kept = None
         #: Polar contacts of the selected residue (:func:`~..contacts.polar_contacts`).
         self.contacts: list = []
         self._quiet = False
@@ -113,6 +114,7 @@ class LayerSync:
         self._quiet = True
         try:
             self._show_atoms(session)
+            self._show_kept(session)
             self._show_boxes(session)
         finally:
             self._quiet = False
@@ -178,6 +180,30 @@ class LayerSync:
                 self.atoms.face_color = attrs["face_color"]
             self.atoms.metadata = attrs["metadata"]
         self.bonds = self._vectors(self.bonds, vec, "bonds", 0.25, "lightgray")
+
+    def _show_kept(self, session: Session) -> None:
+        """A reviewed model's waters, ligands and other atoms outside the review
+        (:data:`~..kept_parts.KEPT`), drawn but not edited; no layer for a session without."""
+        from ..kept_parts import KEPT
+        from ..models import AtomTable
+        from ._layers import element_colours
+
+        table = AtomTable.from_rows([tuple(r) for r in session.meta.get(KEPT) or []])
+        if not len(table) and not self._alive(self.kept):
+            return
+        data = table.xyz[:, ::-1].copy()
+        features = {k: np.asarray(v) for k, v in table.features().items()}
+        if self._alive(self.kept):
+            self.kept.data = data
+            self.kept.features = features
+            if len(data):
+                self.kept.face_color = element_colours(table.element)
+            return
+        with self._active_kept():
+            self.kept = self.viewer.add_points(
+                data, name=NAMES["kept"], size=0.6 * ATOM_SIZE, border_width=0.0,
+                shading="spherical", features=features, face_color=element_colours(table.element),
+            )  # fmt: skip
 
     def update_outline(self) -> None:
         """Draw the selected residue's box outline and H-bonds (the first selected)."""
