@@ -222,3 +222,14 @@ def test_a_cell_too_large_is_refused_before_any_grid_is_made(data, monkeypatch):
     monkeypatch.setattr(map_reader, "MAX_VOXELS", 10_000)
     with pytest.raises(DensityBuildError, match=r"grid points .* the limit is 0 M"):
         fit_model(true_model(), data)
+
+
+def test_a_model_of_another_crystal_form_is_noted(data):
+    st = true_model()
+    assert fit_model(st, data).notes == []
+    st.cell = gemmi.UnitCell(st.cell.a * 1.1, st.cell.b, st.cell.c, 90, 90, 90)
+    fit = fit_model(st, data)
+    assert fit.notes and "not the data's" in fit.notes[0] and "NOTE:" in fit.summary()
+    st = true_model()
+    st.spacegroup_hm = "P 21 21 21"
+    assert "space group P 21 21 21 is not the data's P 1" in fit_model(st, data).notes[0]

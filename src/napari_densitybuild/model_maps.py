@@ -77,6 +77,7 @@ class ModelFit:
     k_sol: float
     b_sol: float
     atoms: int
+    #: What to know before trusting the figures (a model from another crystal form, ...).
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -95,17 +96,43 @@ class ModelFit:
         how = {"model": "the model's B-factors",
                "flat": f"one B ({FLAT_B:.0f} A^2) for every atom: the B column holds one value "
                        "per residue (confidence)"}[self.b_factors]  # fmt: skip
+        notes = "".join(f"; NOTE: {n}" for n in self.notes)
         return (
             f"R-work {self.r_work:.3f}{free} against {'/'.join(self.data.columns)} "
             f"({self.n_work} work, {self.n_free} free reflections to {self.data.d_min:.2f} A; "
             f"{self.atoms} atoms, nothing refined; {how}; bulk solvent k_sol {self.k_sol:.2f}, "
-            f"B_sol {self.b_sol:.0f})"
+            f"B_sol {self.b_sol:.0f}){notes}"
         )
 
 
 def b_values_per_residue(st: gemmi.Structure) -> bool:
     """True when every residue's atoms share one B value (a build's confidence column)."""
     return all(np.ptp([a.b_iso for a in res]) < 1e-3 for ch in st[0] for res in ch if len(res) > 1)
+
+
+def crystal_mismatch(st: gemmi.Structure, data: ObservedData) -> str | None:
+    """Why the model's own cell or space group (if it has them) is not the data's, or None.
+
+    Cell edges more than 2 % or angles more than 2 degrees apart count; a model without a cell
+    (edges of 1 A or less) is taken to be in the data's.
+    """
+    own = st.cell
+    if own.a <= 1.0:
+        return None
+    edges = np.array([own.a, own.b, own.c]) / np.array([data.cell.a, data.cell.b, data.cell.c])
+    angles = np.array([own.alpha, own.beta, own.gamma]) - np.array(
+        [data.cell.alpha, data.cell.beta, data.cell.gamma]
+    )
+    why = []
+    if np.any(np.abs(edges - 1) > 0.02) or np.any(np.abs(angles) > 2.0):
+        why.append(f"the model's cell {own.a:.1f} {own.b:.1f} {own.c:.1f} {own.alpha:.0f} "
+                   f"{own.beta:.0f} {own.gamma:.0f} is not the data's {data.cell.a:.1f} "
+                   f"{data.cell.b:.1f} {data.cell.c:.1f} {data.cell.alpha:.0f} "
+                   f"{data.cell.beta:.0f} {data.cell.gamma:.0f}")  # fmt: skip
+    group = st.find_spacegroup()
+    if group is not None and group.number != data.spacegroup.number:
+        why.append(f"its space group {group.hm} is not the data's {data.spacegroup.hm}")
+    return "; ".join(why) + " (a model of another crystal form?)" if why else None
 
 
 def prepared_structure(
@@ -199,6 +226,7 @@ def fit_model(st: gemmi.Structure, data: ObservedData, b_factors: str = "auto") 
     DensityBuildError
         For a model without heavy atoms.
     """
+    mismatch = crystal_mismatch(st, data)
     st, b_mode = prepared_structure(st, data, b_factors)
     fc, fmask = model_structure_factors(st, data)
     work = ~data.free if data.has_free_set else np.ones(len(data.fobs), bool)
@@ -231,6 +259,7 @@ def fit_model(st: gemmi.Structure, data: ObservedData, b_factors: str = "auto") 
         k_sol=float(scaling.k_sol),
         b_sol=float(scaling.b_sol),
         atoms=int(st[0].count_atom_sites()),
+        notes=[mismatch] if mismatch else [],
     )
 
 
