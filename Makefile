@@ -10,7 +10,7 @@ TORCH  ?= torch==2.13.0
 # true model of the sample.
 DEMO_OUT ?= demo_out
 BENCHMARKS ?= benchmarks/bench_io.py benchmarks/bench_classify.py benchmarks/bench_place.py \
-	benchmarks/bench_pipeline.py benchmarks/bench_batch.py
+	benchmarks/bench_pipeline.py benchmarks/bench_batch.py benchmarks/bench_model_maps.py
 PYTEST_ARGS ?=
 XVFB_RUN := $(shell command -v xvfb-run 2>/dev/null)
 
