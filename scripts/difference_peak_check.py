@@ -12,7 +12,9 @@ compares them. Prints R-work and R-free per build, then, for the residues neares
 peak, nearest a positive peak, and the rest: how many are not matched with the right type, how
 many of the matched ones are more than 1 A off, and their share of the squared error (peaks
 that look like waters left out); and how many positive peaks lie within 1.5 A of a deposited
-water, where the deposited model has waters, and how many of those marked water-like.
+water, where the deposited model has waters, and how many of those marked water-like; and how
+many residues of the lowest tenth by the mean mFo-DFc at their atoms (the review table's
+"diff σ" column) are wrong or far.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             table = atom_table(st)
             polar = np.isin(table.element, ("N", "O"))
-            peaks = difference_peaks(model_map(fit, difference=True), table.xyz, polar=polar)
+            diff = model_map(fit, difference=True)
+            peaks = difference_peaks(diff, table.xyz, polar=polar)
             print(f"{folder}/{cif.name}: R-work {fit.r_work:.3f}, R-free {fit.r_free:.3f}, "
                   f"{len(peaks)} peaks ({sum(q.height > 0 for q in peaks)} positive)")  # fmt: skip
             kept = read_structure(str(model_path(cif.stem)))
@@ -74,6 +77,19 @@ def main(argv: list[str] | None = None) -> int:
                     count["water-like", "water"] += q.water and len(marks) > 0
                     count["water-like", "all"] += q.water
                 count["peaks", "positive" if q.height > 0 else "negative"] += 1
+            # the residue table's "diff σ" column: the map's mean at each residue's atoms
+            at = diff.sample_points(table.xyz)
+            names = list(dict.fromkeys(label))
+            where = np.array(label)
+            mean = {res: float(at[where == res].mean()) for res in names}
+            lowest = sorted(names, key=mean.get)[: max(1, len(names) // 10)]
+            for res in names:
+                row = rows.get(res)
+                wrong = row is None or row["err"] > 1
+                count["tenth", "all"] += res in lowest
+                count["tenth", "wrong"] += wrong and res in lowest
+                count["every", "all"] += 1
+                count["every", "wrong"] += wrong
             for res in dict.fromkeys(label):
                 key = ("negative" if res in hit["negative"]
                        else "positive" if res in hit["positive"] else "the rest")  # fmt: skip
@@ -86,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         name = key if key == "the rest" else f"nearest a {key} peak"
         print(f"| {name} | {count[key, 'residues']} | {count[key, 'unmatched']} | "
               f"{count[key, 'far']} | {count[key, 'sq'] / max(total, 1e-9):.2f} |")  # fmt: skip
+    tenth, every = (count[k, "wrong"] for k in ("tenth", "every"))
+    print(f"lowest tenth of each build by the mean mFo-DFc at a residue's atoms: {tenth} of "
+          f"{count['tenth', 'all']} not matched with the right type or over 1 A off, against "
+          f"{every} of {count['every', 'all']} in all")  # fmt: skip
     water, of = count["positive", "water"], count["positive", "with waters"]
     print(f"positive peaks within 1.5 A of a deposited water, where the deposited model has "
           f"waters: {water} of {of}; of those marked water-like, "

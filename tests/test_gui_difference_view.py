@@ -3,6 +3,7 @@ as it stands against the measured amplitudes of its MTZ file."""
 
 from __future__ import annotations
 
+import gemmi
 import pytest
 from conftest import JOB_TIMEOUT, button, model_density, open_widget, write_mtz
 from test_model_maps import D_MIN, measured_mtz, side_chain, true_model
@@ -27,6 +28,10 @@ def test_the_difference_map_finds_a_missing_side_chain(make_napari_viewer, qtbot
     label = f"ARG {st[0][0].name}{res.seqid.num}"
     for name in gone:
         res.remove_atom(name, " ")
+    lys, moved = side_chain(st, "LYS")  # and a LYS side chain 1.6 A off
+    for a in lys:
+        if a.name in moved:
+            a.pos = a.pos + gemmi.Position(1.6, 0.0, 0.0)
     model = tmp_path / "missing.cif"
     st.make_mmcif_document().write_file(str(model))
     viewer = make_napari_viewer()
@@ -40,19 +45,32 @@ def test_the_difference_map_finds_a_missing_side_chain(make_napari_viewer, qtbot
     new = {ly.name for ly in viewer.layers} - names
     assert new == {"model mFo-DFc +3.0 σ", "model mFo-DFc -3.0 σ"}
     assert widget.controls.layer.name == "refined.mtz"  # the map to build into is kept
-    button(widget, "Next difference peak").click()
-    status = widget.status.text()
-    assert status.startswith("Peak 1 of ") and "positive" in status and label in status, status
-    assert widget.review.current is not None
-    assert widget.session.residues[widget.review.current].seqid == res.seqid.num
+    table = widget.review.table
+    column = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    diff = column.index("diff σ")
+    table.sortItems(diff)  # ascending: the residue whose atoms the data least support first
+    assert table.item(0, 0).text() == f"{st[0][0].name} {lys.seqid.num}"
+    assert float(table.item(0, diff).text()) < -1.0
+    assert all(table.item(r, diff).text() for r in range(table.rowCount()))
+    said = []
+    for _ in range(4):  # the largest peaks: the LYS's atoms (negative), the ARG's (positive)
+        button(widget, "Next difference peak").click()
+        said.append((widget.status.text(), widget.review.current))
+    assert said[0][0].startswith("Peak 1 of ") and said[1][0].startswith("Peak 2 of ")
+    lys_label = f"LYS {st[0][0].name}{lys.seqid.num}"
+    assert lys_label in said[0][0] and "negative" in said[0][0], said
+    arg = [(text, k) for text, k in said if label in text]
+    assert arg and "positive" in arg[0][0], said
+    assert widget.session.residues[arg[0][1]].seqid == res.seqid.num
     # an edit: the next press computes the map again for the model as it is now
     widget.review.delete_current()
+    assert all(table.item(r, diff).text() for r in range(table.rowCount()))  # the rest kept
     button(widget, "Next difference peak").click()
     _idle(widget, qtbot)
     assert widget.status.text().startswith("Peak 1 of ")
     button(widget, "Difference map").click()  # again: the layers are replaced, not added
     _idle(widget, qtbot)
-    assert len({ly.name for ly in viewer.layers} - names) == 2
+    assert len([ly for ly in viewer.layers if "mFo-DFc" in ly.name]) == 2
 
 
 def test_without_measured_amplitudes_the_panel_says_what_is_needed(

@@ -4,7 +4,8 @@ Where the model's map is an MTZ file that also holds measured amplitudes (FP/SIG
 flags, as refinement programs write it), "Difference map" computes the model as it stands
 against them off the GUI thread (:mod:`~..model_maps`: R-work, R-free, and the model-phased
 sigmaA-weighted mFo-DFc map), draws that map as two layers, +3 sigma green and -3 sigma red
-(``model mFo-DFc ...``, replacing the last ones), and says R-work and R-free in the status line.
+(``model mFo-DFc ...``, replacing the last ones), says R-work and R-free in the status line, and
+fills the residue table's "diff σ" column (the map's mean at each residue's atoms).
 "Next difference peak" walks that map's peaks near the model, largest first, those that look
 like waters last (:mod:`~..difference_peaks`), and names the nearest atom; after an edit it
 computes the map again first. A reviewed model is computed with what its export writes (its
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from ..build import StageProgress
     from ..maps import DensityMap
     from ._build_widget import BuildWidget
+    from ._residue_table import ResidueTable
 
 #: Start of the names of the model's difference-map layers.
 LAYER_NAME = "model"
@@ -36,6 +38,7 @@ class DifferenceView:
     :meth:`show_residue`)."""
 
     widget: BuildWidget
+    table: ResidueTable
     _peaks: list | None = None
     _peaks_of: list | None = None  # the residue list the map was computed for
     _peak_index = -1
@@ -79,11 +82,16 @@ class DifferenceView:
             layers = difference_layers(diff, around=table.xyz, name=LAYER_NAME)
             polar = np.isin(table.element, ("N", "O"))
             peaks = difference_peaks(diff, table.xyz, polar=polar)
-            return fit, layers, peaks, (residue, labels)
+            at = diff.sample_points(table.xyz)
+            own = residue >= 0
+            per_residue = np.bincount(residue[own], at[own], len(rows)) / np.maximum(counts, 1)
+            per_residue[np.asarray(counts) == 0] = np.nan
+            return fit, layers, peaks, (residue, labels), per_residue
 
         def done(result: tuple) -> None:
-            fit, layers, peaks, atoms = result
+            fit, layers, peaks, atoms, per_residue = result
             self._show_difference_layers(layers)
+            self.table.set_difference(rows, per_residue)  # blank where residues changed since
             if self.session is not s or s.residues is not rows:
                 self.widget.status.setText("difference map of the model as it was: it changed "
                                            "meanwhile; press again")  # fmt: skip

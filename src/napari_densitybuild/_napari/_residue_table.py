@@ -2,7 +2,9 @@
 
 Columns: residue, type (* corrected by hand), confidence, the runner-up type and its
 probability, density fit (mean map value at the residue's atoms, sigma), Ramachandran outlier,
-and the peptide bond before the residue. After an edit only the rows of the residues it changed
+the peptide bond before the residue, and, once the panel's Difference map has set the model
+against the measured data, the mean of the model's mFo-DFc map at the residue's atoms (blank for
+residues changed since). After an edit only the rows of the residues it changed
 and of their neighbours (whose Ramachandran and peptide columns depend on them) are worked out
 again, so correcting one residue of a large model costs what one row costs.
 """
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
     from ..residue_state import ResidueState
     from ..session import Session
 
-COLUMNS = ("residue", "type", "conf.", "runner-up", "fit σ", "Rama", "peptide")
+COLUMNS = ("residue", "type", "conf.", "runner-up", "fit σ", "Rama", "peptide", "diff σ")
 #: Header tooltips: what each column holds.
 COLUMN_TIPS = (
     "chain and residue number",
@@ -32,6 +34,9 @@ COLUMN_TIPS = (
     "Ramachandran outlier: phi/psi in the outlier region (sort to bring them to the top)",
     "the peptide bond before the residue: twisted (never right), cis (before a residue other "
     "than proline: rare in proteins, so look at it) or cis-Pro; sort to bring them to the top",
+    "after Difference map: mean of the model's mFo-DFc map at the residue's atoms (sigma); "
+    "sorted, the most negative first: atoms the measured data do not support (blank until "
+    "computed, and for residues changed since)",
 )
 #: Sort order of the peptide column: the worst first.
 PEPTIDE_ORDER = {"twisted": -3.0, "cis": -2.0, "cis-Pro": -1.0, "": 0.0}
@@ -86,6 +91,9 @@ class ResidueTable(QTableWidget):
         self._shown_session = None  # the session the table shows
         self._shown: list | None = None  # its residues when it was shown
         self._shown_map = None  # the map their fit was measured in
+        #: mFo-DFc at residues' atoms: id(residue) -> (residue, value); a residue an edit
+        #: replaced is not in it, so its cell is blank
+        self._difference: dict[int, tuple] = {}
 
     def show_session(self, s: Session, dmap: DensityMap | None) -> None:
         """Bring the rows up to date with session ``s`` (``dmap``: its map, or None): the
@@ -105,6 +113,29 @@ class ResidueTable(QTableWidget):
         self.setSortingEnabled(True)
         self.filling = False
         self._shown_session, self._shown, self._shown_map = s, list(s.residues), dmap
+
+    def set_difference(self, rows: list, values: np.ndarray) -> None:
+        """Show ``values`` (mean mFo-DFc at each residue's atoms) for the residues ``rows``."""
+        self._difference = {id(r): (r, float(v)) for r, v in zip(rows, values)}
+        if self._shown is None:
+            return
+        self.filling = True
+        self.setSortingEnabled(False)
+        column = COLUMNS.index("diff σ")
+        for row in range(self.rowCount()):
+            i = self.residue_of(row)
+            if i is not None and i < len(self._shown):
+                self.setItem(row, column, self._difference_item(i, self._shown[i]))
+        self.setSortingEnabled(True)
+        self.filling = False
+
+    def _difference_item(self, i: int, r: ResidueState) -> QTableWidgetItem:
+        known = self._difference.get(id(r))
+        value = known[1] if known is not None and known[0] is r else np.nan
+        item = _Number((value,) if np.isfinite(value) else (1e9,),
+                       f"{value:+.2f}" if np.isfinite(value) else "")  # fmt: skip
+        item.setData(Qt.ItemDataRole.UserRole, i)
+        return item
 
     def residue_of(self, row: int) -> int | None:
         """The residue index a table row shows."""
@@ -183,3 +214,4 @@ class ResidueTable(QTableWidget):
         for c, item in enumerate(cells):
             item.setData(Qt.ItemDataRole.UserRole, i)
             self.setItem(row, c, item)
+        self.setItem(row, len(cells), self._difference_item(i, r))
