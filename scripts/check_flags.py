@@ -30,25 +30,30 @@ from napari_densitybuild.models import read_structure  # noqa: E402
 from napari_densitybuild.training.realdata import real_dir  # noqa: E402
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def built_models(argv: list[str] | None, doc: str) -> list[Path]:
+    """The ``MAP.cif`` files of the folders given on the command line (a script's usage)."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
     p.add_argument("folders", nargs="+", help="folders of built MAP.cif files")
-    args = p.parse_args(argv)
+    return [
+        cif for folder in p.parse_args(argv).folders for cif in sorted(Path(folder).glob("*.cif"))
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
     count: collections.Counter = collections.Counter()
-    for folder in args.folders:
-        for cif in sorted(Path(folder).glob("*.cif")):
-            rows = {r["built"]: r for r in error_sources.residue_rows(cif)[0]}
-            dmap = read_map(real_dir() / cif.stem / "map.mtz")
-            checks = check_model(read_structure(str(cif)), dmap)
-            flagged: set[str] = set()
-            for name, _, _ in CHECKS:
-                for k in getattr(checks, name):
-                    label = checks.labels[k].split()[1]  # "GLN A40" -> "A40"
-                    flagged.add(label)
-                    _tally(count, name, rows.get(label))
-            count["built", "all"] += checks.residues
-            for label in (label.split()[1] for label in checks.labels):
-                _tally(count, "flagged" if label in flagged else "others", rows.get(label))
+    for cif in built_models(argv, __doc__):
+        rows = {r["built"]: r for r in error_sources.residue_rows(cif)[0]}
+        dmap = read_map(real_dir() / cif.stem / "map.mtz")
+        checks = check_model(read_structure(str(cif)), dmap)
+        flagged: set[str] = set()
+        for name, _, _ in CHECKS:
+            for k in getattr(checks, name):
+                label = checks.labels[k].split()[1]  # "GLN A40" -> "A40"
+                flagged.add(label)
+                _tally(count, name, rows.get(label))
+        count["built", "all"] += checks.residues
+        for label in (label.split()[1] for label in checks.labels):
+            _tally(count, "flagged" if label in flagged else "others", rows.get(label))
     total_sq = count["flagged", "sq"] + count["others", "sq"]
     print(f"{count['built', 'all']} residues built")
     print("| residues | count | not matched with the right type | matched, > 1 A off | "

@@ -19,7 +19,6 @@ many residues of the lowest tenth by the mean mFo-DFc at their atoms (the review
 
 from __future__ import annotations
 
-import argparse
 import collections
 import sys
 from pathlib import Path
@@ -32,7 +31,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import error_sources  # noqa: E402
-from check_flags import _tally  # noqa: E402
+from check_flags import _tally, built_models  # noqa: E402
 
 from napari_densitybuild.difference_peaks import difference_peaks  # noqa: E402
 from napari_densitybuild.model_maps import fit_to_map_file, model_map  # noqa: E402
@@ -41,59 +40,55 @@ from napari_densitybuild.training.realdata import model_path, real_dir  # noqa: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("folders", nargs="+", help="folders of built MAP.cif files")
-    args = p.parse_args(argv)
     count: collections.Counter = collections.Counter()
-    for folder in args.folders:
-        for cif in sorted(Path(folder).glob("*.cif")):
-            st = read_structure(str(cif))
-            fit = fit_to_map_file(real_dir() / cif.stem / "map.mtz", st)
-            if fit is None:
-                continue
-            table = atom_table(st)
-            polar = np.isin(table.element, ("N", "O"))
-            diff = model_map(fit, difference=True)
-            peaks = difference_peaks(diff, table.xyz, polar=polar)
-            print(f"{folder}/{cif.name}: R-work {fit.r_work:.3f}, R-free {fit.r_free:.3f}, "
-                  f"{len(peaks)} peaks ({sum(q.height > 0 for q in peaks)} positive)")  # fmt: skip
-            kept = read_structure(str(model_path(cif.stem)))
-            for ch in kept[0]:
-                for k in reversed(range(len(ch))):
-                    if not ch[k].is_water():
-                        del ch[k]
-            kept.cell, kept.spacegroup_hm = fit.data.cell, fit.data.spacegroup.hm
-            near_water = gemmi.NeighborSearch(kept[0], kept.cell, 5).populate()
-            rows = {r["built"]: r for r in error_sources.residue_rows(cif)[0]}
-            label = [f"{c}{s}" for c, s in zip(table.chain, table.seqid)]
-            hit = {"negative": set(), "positive": set()}
-            for q in peaks:
-                if not q.water:  # a water the build leaves out says nothing of the residue
-                    hit["positive" if q.height > 0 else "negative"].add(label[q.atom])
-                if q.height > 0 and kept[0].count_atom_sites() >= 10:  # a model with waters
-                    marks = near_water.find_atoms(gemmi.Position(*q.xyz), "\0", radius=1.5)
-                    count["positive", "water"] += len(marks) > 0
-                    count["positive", "with waters"] += 1
-                    count["water-like", "water"] += q.water and len(marks) > 0
-                    count["water-like", "all"] += q.water
-                count["peaks", "positive" if q.height > 0 else "negative"] += 1
-            # the residue table's "diff σ" column: the map's mean at each residue's atoms
-            at = diff.sample_points(table.xyz)
-            names = list(dict.fromkeys(label))
-            where = np.array(label)
-            mean = {res: float(at[where == res].mean()) for res in names}
-            lowest = sorted(names, key=mean.get)[: max(1, len(names) // 10)]
-            for res in names:
-                row = rows.get(res)
-                wrong = row is None or row["err"] > 1
-                count["tenth", "all"] += res in lowest
-                count["tenth", "wrong"] += wrong and res in lowest
-                count["every", "all"] += 1
-                count["every", "wrong"] += wrong
-            for res in dict.fromkeys(label):
-                key = ("negative" if res in hit["negative"]
-                       else "positive" if res in hit["positive"] else "the rest")  # fmt: skip
-                _tally(count, key, rows.get(res))
+    for cif in built_models(argv, __doc__):
+        st = read_structure(str(cif))
+        fit = fit_to_map_file(real_dir() / cif.stem / "map.mtz", st)
+        if fit is None:
+            continue
+        table = atom_table(st)
+        polar = np.isin(table.element, ("N", "O"))
+        diff = model_map(fit, difference=True)
+        peaks = difference_peaks(diff, table.xyz, polar=polar)
+        print(f"{cif.parent.name}/{cif.name}: R-work {fit.r_work:.3f}, R-free {fit.r_free:.3f}, "
+              f"{len(peaks)} peaks ({sum(q.height > 0 for q in peaks)} positive)")  # fmt: skip
+        kept = read_structure(str(model_path(cif.stem)))
+        for ch in kept[0]:
+            for k in reversed(range(len(ch))):
+                if not ch[k].is_water():
+                    del ch[k]
+        kept.cell, kept.spacegroup_hm = fit.data.cell, fit.data.spacegroup.hm
+        near_water = gemmi.NeighborSearch(kept[0], kept.cell, 5).populate()
+        rows = {r["built"]: r for r in error_sources.residue_rows(cif)[0]}
+        label = [f"{c}{s}" for c, s in zip(table.chain, table.seqid)]
+        hit = {"negative": set(), "positive": set()}
+        for q in peaks:
+            if not q.water:  # a water the build leaves out says nothing of the residue
+                hit["positive" if q.height > 0 else "negative"].add(label[q.atom])
+            if q.height > 0 and kept[0].count_atom_sites() >= 10:  # a model with waters
+                marks = near_water.find_atoms(gemmi.Position(*q.xyz), "\0", radius=1.5)
+                count["positive", "water"] += len(marks) > 0
+                count["positive", "with waters"] += 1
+                count["water-like", "water"] += q.water and len(marks) > 0
+                count["water-like", "all"] += q.water
+            count["peaks", "positive" if q.height > 0 else "negative"] += 1
+        # the residue table's "diff σ" column: the map's mean at each residue's atoms
+        at = diff.sample_points(table.xyz)
+        names = list(dict.fromkeys(label))
+        where = np.array(label)
+        mean = {res: float(at[where == res].mean()) for res in names}
+        lowest = sorted(names, key=mean.get)[: max(1, len(names) // 10)]
+        for res in names:
+            row = rows.get(res)
+            wrong = row is None or row["err"] > 1
+            count["tenth", "all"] += res in lowest
+            count["tenth", "wrong"] += wrong and res in lowest
+            count["every", "all"] += 1
+            count["every", "wrong"] += wrong
+        for res in dict.fromkeys(label):
+            key = ("negative" if res in hit["negative"]
+                   else "positive" if res in hit["positive"] else "the rest")  # fmt: skip
+            _tally(count, key, rows.get(res))
     total = sum(count[k, "sq"] for k in ("negative", "positive", "the rest"))
     print("| residues | count | not matched with the right type | matched, > 1 A off | "
           "share of squared error |")  # fmt: skip
