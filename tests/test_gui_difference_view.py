@@ -38,6 +38,8 @@ def test_the_difference_map_finds_a_missing_side_chain(make_napari_viewer, qtbot
     widget = open_widget(viewer, qtbot, mtz)
     _reviewed(widget, qtbot, model)
     names = {ly.name for ly in viewer.layers}
+    table = widget.review.table
+    assert table.isColumnHidden(table.columnCount() - 1)  # no diff σ column before
     button(widget, "Difference map").click()
     _idle(widget, qtbot)
     status = widget.status.text()
@@ -45,7 +47,7 @@ def test_the_difference_map_finds_a_missing_side_chain(make_napari_viewer, qtbot
     new = {ly.name for ly in viewer.layers} - names
     assert new == {"model mFo-DFc +3.0 σ", "model mFo-DFc -3.0 σ"}
     assert widget.controls.layer.name == "refined.mtz"  # the map to build into is kept
-    table = widget.review.table
+    assert not table.isColumnHidden(table.columnCount() - 1)
     column = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
     diff = column.index("diff σ")
     table.sortItems(diff)  # ascending: the residue whose atoms the data least support first

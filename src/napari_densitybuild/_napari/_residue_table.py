@@ -4,9 +4,10 @@ Columns: residue, type (* corrected by hand), confidence, the runner-up type and
 probability, density fit (mean map value at the residue's atoms, sigma), Ramachandran outlier,
 the peptide bond before the residue, and, once the panel's Difference map has set the model
 against the measured data, the mean of the model's mFo-DFc map at the residue's atoms (blank for
-residues changed since). After an edit only the rows of the residues it changed
-and of their neighbours (whose Ramachandran and peptide columns depend on them) are worked out
-again, so correcting one residue of a large model costs what one row costs.
+residues changed since; the column is hidden until then). After an edit only the rows of the
+residues it changed and of their neighbours (whose Ramachandran and peptide columns depend on
+them) are worked out again, so correcting one residue of a large model costs what one row
+costs.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ class ResidueTable(QTableWidget):
         #: mFo-DFc at residues' atoms: id(residue) -> (residue, value); a residue an edit
         #: replaced is not in it, so its cell is blank
         self._difference: dict[int, tuple] = {}
+        self.setColumnHidden(COLUMNS.index("diff σ"), True)  # shown once there is something
 
     def show_session(self, s: Session, dmap: DensityMap | None) -> None:
         """Bring the rows up to date with session ``s`` (``dmap``: its map, or None): the
@@ -117,6 +119,7 @@ class ResidueTable(QTableWidget):
     def set_difference(self, rows: list, values: np.ndarray) -> None:
         """Show ``values`` (mean mFo-DFc at each residue's atoms) for the residues ``rows``."""
         self._difference = {id(r): (r, float(v)) for r, v in zip(rows, values)}
+        self.setColumnHidden(COLUMNS.index("diff σ"), False)
         if self._shown is None:
             return
         self.filling = True
