@@ -233,3 +233,10 @@ def test_a_model_of_another_crystal_form_is_noted(data):
     st = true_model()
     st.spacegroup_hm = "P 21 21 21"
     assert "space group P 21 21 21 is not the data's P 1" in fit_model(st, data).notes[0]
+
+
+def test_too_few_reflections_are_refused(data):
+    few = ObservedData(data.hkl[:50], data.fobs[:50], data.sigma[:50], data.free[:50],
+                       data.cell, data.spacegroup, data.d_min, data.columns)  # fmt: skip
+    with pytest.raises(DensityBuildError, match=r"only .* measured reflections"):
+        fit_model(true_model(), few)

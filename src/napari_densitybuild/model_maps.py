@@ -12,10 +12,9 @@ anisotropic scale then fits the crystal's own) when each residue has one B value
 its atoms, and keeps the model's B values otherwise.
 
 Maps (:func:`map_coefficients`): sigmaA-weighted 2mFo-DFc and mFo-DFc coefficients with the
-model's phases; sigmaA is estimated in resolution bins from the normalised amplitudes (on the
-free set where it holds enough reflections: the moment estimator <Eo^2 Ec^2> = 1 + sigmaA^2 for
-acentric reflections, 1 + 2 sigmaA^2 for centric ones). Unmeasured reflections are left out,
-not filled with DFc.
+model's phases; sigmaA is estimated in resolution bins from the normalised amplitudes, on the
+free set where it holds enough reflections (:mod:`~.sigmaa`). Unmeasured reflections are left
+out, not filled with DFc.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ import numpy as np
 from scipy.special import i0e, i1e
 
 from .errors import DensityBuildError
+from .sigmaa import BIN_REFLECTIONS, bins_of, normalised, sigmaa_curve
 from .xray_data import ObservedData
 
 if TYPE_CHECKING:
@@ -38,12 +38,11 @@ if TYPE_CHECKING:
 FLAT_B = 20.0
 #: Grid spacing (A) of the bulk-solvent mask.
 MASK_SPACING = 0.5
-#: Reflections per resolution bin when normalising amplitudes, and the most bins.
-BIN_REFLECTIONS, MAX_BINS = 500, 20
+#: Work-set reflections needed to scale a model to the data (bulk solvent and an anisotropic
+#: scale are fitted).
+MIN_WORK = 200
 #: Free-set reflections needed for sigmaA to be estimated on them alone.
 MIN_FREE = 200
-#: sigmaA is kept within these bounds.
-SIGMAA_RANGE = (0.05, 0.95)
 #: Labels of the model-phased map coefficients written by :func:`coefficients_mtz`.
 MAP_LABELS = ("FWT", "PHWT", "DELFWT", "PHDELWT")
 
@@ -224,12 +223,15 @@ def fit_model(st: gemmi.Structure, data: ObservedData, b_factors: str = "auto") 
     Raises
     ------
     DensityBuildError
-        For a model without heavy atoms.
+        For a model without heavy atoms, or data of too few reflections (:data:`MIN_WORK`).
     """
     mismatch = crystal_mismatch(st, data)
     st, b_mode = prepared_structure(st, data, b_factors)
     fc, fmask = model_structure_factors(st, data)
     work = ~data.free if data.has_free_set else np.ones(len(data.fobs), bool)
+    if np.count_nonzero(work) < MIN_WORK:
+        raise DensityBuildError(f"only {np.count_nonzero(work)} measured reflections to scale the "
+                                f"model to (at least {MIN_WORK} are needed)")  # fmt: skip
     hkl = data.hkl[work]
 
     def asu(values: np.ndarray, cls: type) -> object:
@@ -263,43 +265,6 @@ def fit_model(st: gemmi.Structure, data: ObservedData, b_factors: str = "auto") 
     )
 
 
-def _bins(s2: np.ndarray, per_bin: int) -> np.ndarray:
-    """Resolution bin of each reflection, bins of equal counts of about ``per_bin``."""
-    n = int(np.clip(len(s2) // per_bin, 1, MAX_BINS))
-    edges = np.quantile(s2, np.linspace(0, 1, n + 1)[1:-1])
-    return np.searchsorted(edges, s2)
-
-
-def _normalised(f: np.ndarray, eps: np.ndarray, bins: np.ndarray) -> np.ndarray:
-    """|E| of amplitudes ``f``: f / sqrt(eps <f^2 / eps>) in each resolution bin."""
-    e = np.empty(len(f))
-    for b in np.unique(bins):
-        sel = bins == b
-        e[sel] = f[sel] / np.sqrt(eps[sel] * max(np.mean(f[sel] ** 2 / eps[sel]), 1e-12))
-    return e
-
-
-def sigmaa_curve(
-    eo: np.ndarray, ec: np.ndarray, centric: np.ndarray, s2: np.ndarray, use: np.ndarray
-) -> np.ndarray:
-    """SigmaA of each reflection: moment estimates in resolution bins of the reflections
-    ``use`` selects, then ln sigmaA = a - b s^2 (b >= 0) fitted to them, weighted by count."""
-    bins = _bins(s2[use], BIN_REFLECTIONS // 4)
-    centres, values, weights = [], [], []
-    for b in np.unique(bins):
-        e2 = (eo[use][bins == b] * ec[use][bins == b]) ** 2
-        moment = np.mean(e2 - 1) / np.mean(1 + centric[use][bins == b])
-        centres.append(np.mean(s2[use][bins == b]))
-        values.append(np.log(np.clip(np.sqrt(max(moment, 0.0)), *SIGMAA_RANGE)))
-        weights.append(np.count_nonzero(bins == b))
-    if len(centres) < 2:
-        return np.full(len(eo), np.exp(values[0]))
-    slope, intercept = np.polyfit(centres, values, 1, w=np.sqrt(weights))
-    if slope > 0:
-        slope, intercept = 0.0, float(np.average(values, weights=weights))
-    return np.clip(np.exp(intercept + slope * s2), *SIGMAA_RANGE)
-
-
 def map_coefficients(fit: ModelFit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """SigmaA-weighted map coefficients at ``fit.data.hkl``: (2mFo-DFc, mFo-DFc, sigmaA).
 
@@ -312,8 +277,8 @@ def map_coefficients(fit: ModelFit) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     centric = ops.centric_flag_array(data.hkl).astype(bool)
     fo, fc = data.fobs, np.abs(fit.fmodel)
     s2 = data.cell.calculate_1_d2_array(data.hkl.astype(np.float64))
-    bins = _bins(s2, BIN_REFLECTIONS)
-    eo, ec = _normalised(fo, eps, bins), _normalised(fc, eps, bins)
+    bins = bins_of(s2, BIN_REFLECTIONS)
+    eo, ec = normalised(fo, eps, bins), normalised(fc, eps, bins)
     use = data.free if np.count_nonzero(data.free) >= MIN_FREE else np.ones(len(fo), bool)
     sigmaa = sigmaa_curve(eo, ec, centric, s2, use)
     d_scale = np.empty(len(fo))
