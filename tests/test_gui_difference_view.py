@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gemmi
 import pytest
-from conftest import JOB_TIMEOUT, button, model_density, open_widget, write_mtz
+from conftest import JOB_TIMEOUT, button, model_density, open_widget, write_ccp4, write_mtz
 from test_model_maps import D_MIN, measured_mtz, side_chain, true_model
 
 pytestmark = pytest.mark.gui
@@ -93,3 +93,18 @@ def test_without_measured_amplitudes_the_panel_says_what_is_needed(
     _idle(widget, qtbot)
     assert len(shown) == 1 and "map.mtz: no measured amplitudes (F with SIGF)" in shown[0]
     assert len(viewer.layers) == layers and widget.review.isEnabled()
+
+
+def test_a_ccp4_map_holds_no_measured_data(make_napari_viewer, qtbot, tmp_path, monkeypatch):
+    from napari_densitybuild._napari import _tasks
+
+    shown = []
+    monkeypatch.setattr(_tasks, "_notify", lambda err: shown.append(str(err)))
+    ccp4 = write_ccp4(model_density(true_model(), D_MIN), tmp_path / "map.ccp4")
+    model = tmp_path / "model.cif"
+    true_model().make_mmcif_document().write_file(str(model))
+    widget = open_widget(make_napari_viewer(), qtbot, ccp4)
+    _reviewed(widget, qtbot, model)
+    button(widget, "Next difference peak").click()
+    _idle(widget, qtbot)
+    assert len(shown) == 1 and "map.ccp4: a map file holds no measured amplitudes" in shown[0]

@@ -60,18 +60,19 @@ class DifferenceView:
         def job(progress: StageProgress, dmap: DensityMap):
             from ..difference_peaks import difference_peaks
             from ..kept_parts import export_table
-            from ..model_maps import fit_to_map_file, model_map
+            from ..model_maps import fit_model, model_map
             from ..models import to_structure
+            from ..xray_data import read_observed
             from ._layers import difference_layers
 
-            table = export_table(snapshot)
-            fit = fit_to_map_file(dmap.source, to_structure(table))
-            if fit is None:
+            if not str(dmap.source).lower().endswith(".mtz"):
                 raise DensityBuildError(
-                    f"{Path(dmap.source).name}: no measured amplitudes (F with SIGF) with the "
-                    "model's map: a difference map of the model needs the MTZ file that "
-                    "refinement writes, holding them beside the map coefficients"
+                    f"{Path(dmap.source).name}: a map file holds no measured amplitudes; a "
+                    "difference map of the model needs the MTZ file that refinement writes, "
+                    "holding them beside the map coefficients"
                 )
+            table = export_table(snapshot)  # says why where it cannot (columns, cell, ...)
+            fit = fit_model(to_structure(table), read_observed(dmap.source))
             diff = model_map(fit, difference=True, source=f"{LAYER_NAME} mFo-DFc")
             counts = [len(r.atoms) for r in rows]
             residue = np.repeat(np.arange(len(rows)), counts)
@@ -106,7 +107,7 @@ class DifferenceView:
                 f"Model against {'/'.join(fit.data.columns)}: R-work {fit.r_work:.3f}{free} "
                 f"({how}, nothing refined); {len(peaks)} difference peaks near the model "
                 f"({positive} positive, {len(peaks) - positive} negative; {waters} of them look "
-                "like waters, walked last)"
+                "like waters, walked last)" + "".join(f"; NOTE: {n}" for n in fit.notes)
             )
             if then_walk:
                 self._go_to_peak()
