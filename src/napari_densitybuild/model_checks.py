@@ -5,16 +5,18 @@ fixes before deposition: Ramachandran outliers (``data/rama.npz``, as ``evaluate
 them), twisted peptides (never right) and cis peptides (before a proline: uncommon; before
 anything else: rare), residues in impossible contacts (a heavy atom within 2.2 A of one of
 another residue that is not its chain neighbour, crystal copies included), residues in weak
-density (given the map: the mean map value at their atoms under :data:`WEAK_FIT`), peptides
+density (given the map: the mean map value at their atoms under :data:`WEAK_FIT`), residues
+whose map does not look like their atoms (given the map: real-space correlation under
+:data:`~.rscc.LOW_RSCC`, :mod:`.rscc`), peptides
 whose carbonyl O the map puts on the other side (given the map: :func:`carbonyls_to_flip`), the
 bond-length RMSZ against the ideal lengths, and the ASN, GLN and HIS whose H-bonds would score
 higher turned over (:mod:`.side_chain_edit`, :mod:`.sideflip`'s count). On builds of the 13
 real maps outside the held-out set with their sequences (``scripts/check_flags.py``), 13 of
 the 18 residues in weak density match no deposited residue of their type within 1 A or are over
-1 A off, 64 of the 126 residues flagged by any check, against 4.1 % of the residues no check
-flags. :func:`check_model` does the same for a model file's structure; ``densitybuild info MAP
-MODEL`` prints it, and the review panel's "Next problem" walks it. Nothing here imports Qt or
-napari.
+1 A off, 133 of the 277 of low real-space correlation, 145 of the 338 residues flagged by any
+check, against 2.4 % of the residues no check flags. :func:`check_model` does the same for a
+model file's structure; ``densitybuild info MAP MODEL`` prints it, and the review panel's "Next
+problem" walks it. Nothing here imports Qt or napari.
 
 Examples
 --------
@@ -28,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .rscc import LOW_RSCC
 
 if TYPE_CHECKING:
     import gemmi
@@ -43,7 +47,7 @@ WEAK_FIT = 1.0
 #: (sigma) is flagged (the build's own flip margin, :data:`~.pepflip.FLIP_MARGIN`).
 O_MARGIN = 0.5
 #: Checks that need the map.
-MAP_CHECKS = ("weak_density", "carbonyls")
+MAP_CHECKS = ("weak_density", "low_rscc", "carbonyls")
 #: The checks, in the order lines and problems list them: (attribute, line heading, what a
 #: flagged residue has, for the review panel's status bar).
 CHECKS = (
@@ -58,6 +62,9 @@ CHECKS = (
      "included)", "an impossible contact (heavy atoms under 2.2 A)"),
     ("weak_density", f"residues in weak density (mean map at their atoms under {WEAK_FIT:g} "
      "sigma)", f"weak density (mean map at its atoms under {WEAK_FIT:g} sigma)"),
+    ("low_rscc", f"residues whose map does not look like their atoms (real-space correlation "
+     f"under {LOW_RSCC:g})", f"a map that does not look like its atoms (real-space correlation "
+     f"under {LOW_RSCC:g}: Next rotamer, Refine zone, or another type)"),
     ("carbonyls", f"peptides to flip (their O in {O_MARGIN:g} sigma more map turned over; "
      "named by the residue after)",
      "the map puts the O of the peptide before it on the other side (Flip peptide)"),
@@ -79,6 +86,7 @@ class ModelChecks:
     cis_proline: list[int] = field(default_factory=list)
     clashing: list[int] = field(default_factory=list)
     weak_density: list[int] = field(default_factory=list)
+    low_rscc: list[int] = field(default_factory=list)
     carbonyls: list[int] = field(default_factory=list)
     to_turn: list[int] = field(default_factory=list)
     turn_scores: list[tuple[float, float]] = field(default_factory=list)
@@ -123,6 +131,7 @@ def check_session(session: Session, dmap: DensityMap | None = None) -> ModelChec
     from .contacts import polar_atoms
     from .geometry import bond_rmsz
     from .review import density_fit, peptide_flags, rama_outliers
+    from .rscc import residue_rscc
     from .side_chain_edit import turned_hbond_scores
     from .sideflip import FLIP_PAIRS
     from .training.evaluate_build import clashing_residues
@@ -139,6 +148,8 @@ def check_session(session: Session, dmap: DensityMap | None = None) -> ModelChec
     has_atoms = np.array([bool(r.atoms) for r in session.residues])
     outside = 0 if fit is None else int((has_atoms & ~np.isfinite(fit)).sum())
     carbonyls = [] if dmap is None else carbonyls_to_flip(session, dmap)
+    rscc = None if dmap is None else residue_rscc(session, dmap)  # NaN: outside the map
+    low_rscc = [] if rscc is None else np.flatnonzero(rscc < LOW_RSCC).tolist()
     turn, polar = [], polar_atoms(session)
     for k in (k for k, r in enumerate(session.residues) if r.name in FLIP_PAIRS):
         scores = turned_hbond_scores(session, k, polar)
@@ -152,6 +163,7 @@ def check_session(session: Session, dmap: DensityMap | None = None) -> ModelChec
         cis_proline=[k for k, p in enumerate(peptides) if p == "cis-Pro"],
         clashing=sorted(keys[c] for c in clashing_residues(st) if c in keys),
         weak_density=weak,
+        low_rscc=low_rscc,
         carbonyls=carbonyls,
         density_checked=dmap is not None,
         outside_map=outside,

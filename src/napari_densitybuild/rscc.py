@@ -1,0 +1,124 @@
+"""Real-space correlation of each residue with the map (RSCC), as validation reports give it.
+
+The model's own density is computed to the map's resolution (gemmi's DensityCalculatorX on a
+grid over the map's cell, crystal copies included for an X-ray map, then its structure factors
+cut at d_min), and for each residue the map and the model density are compared at the points
+of a 0.5 A lattice within :data:`RADIUS` of its atoms: their correlation coefficient. A residue
+whose map does not look like its atoms scores low, whether the map there is weak, shaped
+otherwise, or holds something the model puts elsewhere; wwPDB validation reports flag residues
+under 0.8. B-factors: one for every atom where each residue has one B value (a build's
+confidence column), the model's own otherwise (:func:`~.model_maps.b_values_per_residue`).
+Nothing here imports Qt.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import gemmi
+import numpy as np
+
+from .model_maps import FLAT_B, b_values_per_residue
+
+if TYPE_CHECKING:
+    from .maps import DensityMap
+    from .session import Session
+
+#: Points within this distance (A) of a residue's atoms are compared.
+RADIUS = 1.6
+#: Spacing (A) of the lattice of points compared.
+STEP = 0.5
+#: Residues under this correlation are flagged (as wwPDB validation reports flag them).
+LOW_RSCC = 0.8
+#: A cryo-EM box's model density is computed in a box this much (A) larger on every side.
+PAD = 6.0
+
+
+def _sphere() -> np.ndarray:
+    """Lattice offsets (STEP apart) within RADIUS of the origin."""
+    n = int(np.ceil(RADIUS / STEP))
+    ax = np.arange(-n, n + 1)
+    grid = np.stack(np.meshgrid(ax, ax, ax, indexing="ij"), -1).reshape(-1, 3)
+    return grid[np.linalg.norm(grid * STEP, axis=1) <= RADIUS]
+
+
+def model_density(st: gemmi.Structure, dmap: DensityMap) -> DensityMap:
+    """The density of ``st`` (first model) to the map's resolution, as a map in its frame.
+
+    For a crystal map: on the map's grid, crystal copies included. For a cryo-EM box: in a box
+    :data:`PAD` A larger on every side, without symmetry, atoms further out than that left out
+    (a box's density is computed as periodic: they would wrap round onto the far side)."""
+    from .density_map import DensityMap as Map
+
+    st = st.clone()
+    while len(st) > 1:
+        del st[1]
+    st.remove_hydrogens()
+    flat = b_values_per_residue(st)
+    box = dmap.kind == "em"
+    pad = PAD if box else 0.0
+    origin = np.asarray(dmap.offset, dtype=float) - pad
+    xyz = np.array([a.pos.tolist() for ch in st[0] for res in ch for a in res]).reshape(-1, 3)
+    gone = box & (dmap.depth_inside(xyz) < -(pad - 2.0))
+    n = 0
+    for ch in st[0]:
+        for res in ch:
+            out, n = gone[n : n + len(res)], n + len(res)
+            for k in reversed(range(len(res))):
+                if out[k]:
+                    del res[k]
+                    continue
+                res[k].pos = res[k].pos - gemmi.Position(*origin)
+                if flat:
+                    res[k].b_iso, res[k].aniso = FLAT_B, gemmi.SMat33f(0, 0, 0, 0, 0, 0)
+    c = dmap.cell
+    st.cell = gemmi.UnitCell(c.a + 2 * pad, c.b + 2 * pad, c.c + 2 * pad, c.alpha, c.beta, c.gamma)
+    st.spacegroup_hm = "P 1" if box else dmap.spacegroup.hm
+    d_min = dmap.resolution if dmap.resolution and np.isfinite(dmap.resolution) else 0.0
+    d_min = max(d_min, 2.0 * float(dmap.voxel_size.max()))
+    dc = gemmi.DensityCalculatorX()
+    dc.d_min = d_min
+    dc.rate = 1.5
+    dc.set_refmac_compatible_blur(st[0])
+    dc.grid.setup_from(st, spacing=d_min / 3)
+    dc.put_model_density_on_grid(st[0])
+    asu = gemmi.transform_map_to_f_phi(dc.grid).prepare_asu_data(dmin=d_min, unblur=dc.blur)
+    if box:
+        grid = asu.transform_f_phi_to_map(sample_rate=3.0)
+    else:
+        grid = asu.transform_f_phi_to_map(exact_size=[dmap.grid.nu, dmap.grid.nv, dmap.grid.nw])
+    grid.unit_cell, grid.spacegroup = st.cell, gemmi.SpaceGroup(st.spacegroup_hm)
+    return Map(grid=grid, resolution=d_min, kind=dmap.kind, offset=origin)
+
+
+def residue_rscc(session: Session, dmap: DensityMap) -> np.ndarray:
+    """(N,) correlation of each residue's map with its model density (NaN for residues without
+    atoms, and for those reaching outside a map that ends at its box's faces)."""
+    out = np.full(len(session.residues), np.nan)
+    if not any(r.atoms for r in session.residues):
+        return out
+    model = model_density(session.structure(), dmap)
+    sphere = _sphere()
+    points, owner = [], []
+    for i, r in enumerate(session.residues):
+        if not r.atoms:
+            continue
+        xyz = np.array([a[1:] for a in r.atoms], dtype=float)
+        if (dmap.depth_inside(xyz) < 0).any():
+            continue
+        near = (np.round(xyz / STEP).astype(int)[:, None, :] + sphere[None]).reshape(-1, 3)
+        near = np.unique(near, axis=0) * STEP  # one global lattice: shared points once
+        keep = np.min(np.linalg.norm(near[:, None] - xyz[None], axis=2), axis=1) <= RADIUS
+        if not dmap.periodic:
+            keep &= dmap.depth_inside(near) >= 0  # beyond a box's faces values wrap round
+        points.append(near[keep])
+        owner.append(np.full(int(keep.sum()), i))
+    if not points:
+        return out
+    xyz, owner = np.concatenate(points), np.concatenate(owner)
+    a, b = dmap.sample_points(xyz), model.sample_points(xyz)
+    for i in np.unique(owner):
+        sel = owner == i
+        if sel.sum() > 3 and np.std(a[sel]) > 0 and np.std(b[sel]) > 0:
+            out[i] = float(np.corrcoef(a[sel], b[sel])[0, 1])
+    return out
