@@ -96,19 +96,26 @@ def test_side_chain_edits_that_do_not_apply_are_refused(shown, qtbot, monkeypatc
 
 
 def test_next_problem_walks_the_checks_and_checks_again_after_an_edit(shown, qtbot):
-    """The sample's only problems are GLN 40 and GLN 49, whose H-bonds would score higher
-    turned over: the walk goes to each in turn; once GLN 49 is flipped, the model is checked
-    again and only GLN 40 is left."""
+    """The sample's problems are GLN 40 and GLN 49, whose H-bonds would score higher turned
+    over, and LYS 11 and ASN 60, whose map is weaker than their atoms say: the walk goes to each
+    in turn; once GLN 49 is flipped, the model is checked again and it is no longer flagged."""
     widget, s = shown
-    _press(widget, qtbot, "Next problem")
     flag = "H-bonds that would score higher turned over (Flip side chain)"
-    assert widget.status.text() == f"Problem 1 of 2: GLN B40: {flag}"
-    assert s.residues[widget.review.current].label == "GLN 40"
+    poor = "a map that does not look like its atoms (real-space correlation under 0.8"
+    _press(widget, qtbot, "Next problem")
+    assert widget.status.text().startswith(f"Problem 1 of 4: LYS B11: {poor}")
     _press(widget, qtbot, "Next problem")  # no new check: the model did not change
-    assert widget.status.text() == f"Problem 2 of 2: GLN B49: {flag}"
+    assert widget.status.text() == f"Problem 2 of 4: GLN B40: {flag}"
+    assert s.residues[widget.review.current].label == "GLN 40"
+    _press(widget, qtbot, "Next problem")
+    assert widget.status.text() == f"Problem 3 of 4: GLN B49: {flag}"
     _press(widget, qtbot, "Flip side chain")
     _press(widget, qtbot, "Next problem")  # checked again, from the current residue on
-    assert widget.status.text() == f"Problem 1 of 1: GLN B40: {flag}"
+    assert widget.status.text().startswith(f"Problem 3 of 3: ASN B60: {poor}")
+    _press(widget, qtbot, "Next problem")
+    _press(widget, qtbot, "Next problem")
+    assert widget.status.text() == f"Problem 2 of 3: GLN B40: {flag}"
     _press(widget, qtbot, "Flip side chain")
     _press(widget, qtbot, "Next problem")
-    assert widget.status.text().startswith("No problem found: no Ramachandran outlier")
+    assert widget.status.text().startswith(f"Problem 2 of 2: ASN B60: {poor}")
+    assert [s.residues[k].label for k, _ in widget.review._problems] == ["LYS 11", "ASN 60"]
