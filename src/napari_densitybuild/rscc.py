@@ -94,31 +94,39 @@ def model_density(st: gemmi.Structure, dmap: DensityMap) -> DensityMap:
 def residue_rscc(session: Session, dmap: DensityMap) -> np.ndarray:
     """(N,) correlation of each residue's map with its model density (NaN for residues without
     atoms, and for those reaching outside a map that ends at its box's faces)."""
-    out = np.full(len(session.residues), np.nan)
-    if not any(r.atoms for r in session.residues):
+    n_res = len(session.residues)
+    out = np.full(n_res, np.nan)
+    owner = np.repeat(np.arange(n_res), [len(r.atoms) for r in session.residues])
+    if not len(owner):
         return out
-    model = model_density(session.structure(), dmap)
-    sphere = _sphere()
-    points, owner = [], []
-    for i, r in enumerate(session.residues):
-        if not r.atoms:
-            continue
-        xyz = np.array([a[1:] for a in r.atoms], dtype=float)
-        if (dmap.depth_inside(xyz) < 0).any():
-            continue
-        near = (np.round(xyz / STEP).astype(int)[:, None, :] + sphere[None]).reshape(-1, 3)
-        near = np.unique(near, axis=0) * STEP  # one global lattice: shared points once
-        keep = np.min(np.linalg.norm(near[:, None] - xyz[None], axis=2), axis=1) <= RADIUS
-        if not dmap.periodic:
-            keep &= dmap.depth_inside(near) >= 0  # beyond a box's faces values wrap round
-        points.append(near[keep])
-        owner.append(np.full(int(keep.sum()), i))
-    if not points:
+    xyz = np.array([a[1:] for r in session.residues for a in r.atoms], dtype=float)
+    outside = np.zeros(n_res, bool)
+    outside[owner[dmap.depth_inside(xyz) < 0]] = True  # values there wrap round from the far side
+    xyz, owner = xyz[~outside[owner]], owner[~outside[owner]]
+    # lattice points within RADIUS of each atom, once per residue (one lattice for all)
+    cand = np.round(xyz / STEP).astype(np.int64)[:, None, :] + _sphere()[None]
+    near = np.linalg.norm(cand * STEP - xyz[:, None, :], axis=2) <= RADIUS
+    cand, owner = cand[near], np.broadcast_to(owner[:, None], near.shape)[near]
+    if not len(cand):
         return out
-    xyz, owner = np.concatenate(points), np.concatenate(owner)
-    a, b = dmap.sample_points(xyz), model.sample_points(xyz)
-    for i in np.unique(owner):
-        sel = owner == i
-        if sel.sum() > 3 and np.std(a[sel]) > 0 and np.std(b[sel]) > 0:
-            out[i] = float(np.corrcoef(a[sel], b[sel])[0, 1])
+    lo = cand.min(0)
+    span = cand.max(0) - lo + 1
+    key = owner.astype(np.int64)
+    for axis in range(3):
+        key = key * span[axis] + (cand[:, axis] - lo[axis])
+    key = np.unique(key)
+    cand = np.empty((len(key), 3), np.int64)
+    for axis in (2, 1, 0):
+        key, cand[:, axis] = np.divmod(key, span[axis])
+    points, owner = (cand + lo) * STEP, key
+    if not dmap.periodic:
+        inside = dmap.depth_inside(points) >= 0  # beyond a box's faces values wrap round
+        points, owner = points[inside], owner[inside]
+    a = dmap.sample_points(points).astype(np.float64)
+    b = model_density(session.structure(), dmap).sample_points(points).astype(np.float64)
+    sums = [np.bincount(owner, w, n_res) for w in (None, a, b, a * a, b * b, a * b)]
+    n, sa, sb, saa, sbb, sab = sums
+    var_a, var_b = n * saa - sa**2, n * sbb - sb**2
+    ok = (n > 3) & (var_a > 1e-12 * n**2) & (var_b > 1e-12 * n**2)
+    out[ok] = (n * sab - sa * sb)[ok] / np.sqrt(var_a[ok] * var_b[ok])
     return out
