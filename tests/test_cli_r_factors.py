@@ -62,3 +62,13 @@ def test_evaluate_scores_built_and_deposited_models_against_the_data(crystal):
     assert row["deposited_r_free_flat_b"] == pytest.approx(row["r_free"], abs=0.01)
     worse = data_fit(mtz, moved, true_model())
     assert worse["r_free"] > row["r_free"] + 0.05
+
+
+def test_r_factors_that_cannot_be_had_leave_the_rest_of_info(crystal, capsys, monkeypatch):
+    from napari_densitybuild import model_maps
+
+    _, model, mtz = crystal
+    monkeypatch.setattr(model_maps, "MIN_WORK", 10**9)
+    assert main(["info", str(mtz), str(model), "--blobs", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "no R factors: only" in out and "Model checks (70 residues)" in out

@@ -114,13 +114,12 @@ def _print_r_factors(args: argparse.Namespace, st: gemmi.Structure) -> None:
             )
         return
     try:
-        data = read_observed(args.map)
+        fit = fit_model(st, read_observed(args.map), args.b_factors)
     except DensityBuildError as e:
         if args.model_maps:
             raise
-        print(f"no R factors: {str(e).split(': ', 1)[-1].split(';')[0]}")
+        print(f"no R factors: {str(e).split(': ', 1)[-1].split(';')[0]}")  # the rest goes on
         return
-    fit = fit_model(st, data, args.b_factors)
     print(fit.summary())
     if args.model_maps:
         write_coefficients(fit, args.model_maps)
