@@ -240,3 +240,16 @@ def test_too_few_reflections_are_refused(data):
                        data.cell, data.spacegroup, data.d_min, data.columns)  # fmt: skip
     with pytest.raises(DensityBuildError, match=r"only .* measured reflections"):
         fit_model(true_model(), few)
+
+
+def test_intensities_alone_are_named_with_what_to_do(tmp_path):
+    mtz = gemmi.Mtz(with_base=True)
+    mtz.spacegroup = gemmi.SpaceGroup("P 1")
+    mtz.set_cell_for_all(gemmi.UnitCell(30, 30, 30, 90, 90, 90))
+    mtz.add_dataset("x")
+    mtz.add_column("IMEAN", "J")
+    mtz.add_column("SIGIMEAN", "Q")
+    mtz.set_data(np.array([[1, 0, 0, 100.0, 5.0], [0, 1, 0, 80.0, 4.0]], dtype=np.float32))
+    mtz.write_to_file(str(tmp_path / "i.mtz"))
+    with pytest.raises(MapReadError, match=r"intensities \(type J\).*French-Wilson"):
+        read_observed(tmp_path / "i.mtz")

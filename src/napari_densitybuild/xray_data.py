@@ -146,8 +146,14 @@ def read_observed(path: str | Path, columns: tuple[str, ...] | str | None = None
     else:
         found = find_observed_columns(mtz)
         if found is None:
-            raise MapReadError(f"{path}: no measured amplitudes (F with SIGF) found; the file "
-                               f"has: {listing}")  # fmt: skip
+            hint = ""
+            if any(t == "J" for t in labels.values()):
+                hint = ("; it holds intensities (type J): convert them to amplitudes first "
+                        "(French-Wilson, as ctruncate or phenix.french_wilson do)")  # fmt: skip
+            elif any(t in ("G", "K") for t in labels.values()):
+                hint = "; it holds anomalous pairs only: merge them to F/SIGF first"
+            raise MapReadError(f"{path}: no measured amplitudes (F with SIGF) found{hint}; the "
+                               f"file has: {listing}")  # fmt: skip
         (f, s), flag = found, find_free_column(mtz)
     data = np.array(mtz, copy=False)
     index = list(labels)
