@@ -57,6 +57,11 @@ def test_evaluate_scores_built_and_deposited_models_against_the_data(crystal):
         for res in ch:
             for a in res if res.seqid.num % 3 == 0 else ():
                 a.pos = a.pos + gemmi.Position(0.4, 0.0, 0.0)
+    from napari_densitybuild.commands.evaluate import map_fit
+
+    fits = map_fit(read_map(mtz), true_model(), moved)
+    assert fits["rscc_median"] > 0.85 and fits["low_rscc"] < 0.1
+    assert fits["deposited_rscc_median"] < fits["rscc_median"] - 0.01  # a third 0.4 A off
     row = data_fit(mtz, built, true_model())
     assert row["r_free"] < 0.1 and row["deposited_r_free"] < 0.05
     assert row["deposited_r_free_flat_b"] == pytest.approx(row["r_free"], abs=0.01)

@@ -262,14 +262,33 @@ def _run_build(args: argparse.Namespace) -> int:
         built = given[k] if given else _build(dmap, args).structure()
         rows[name] = compare_models(built, references[k], Symmetry.of_map(dmap), dmap)
         rows[name].update(data_fit(map_file, built, references[k]))
+        rows[name].update(map_fit(dmap, built, references[k]))
     keys = ["built", "deposited", "recall_1A", "precision_1A", "sequence_recovery",
             "backbone_rmsd", "all_atom_rmsd", "all_atom_rmsd_flip_blind",
             "all_atom_rmsd_in_density", "all_atom_rmsd_clash_free", "far_residues",
             "far_built_in_higher_density", "rama_outliers", "bond_rmsz",
             "clashing_residues", "cis_proline", "cis_nonproline", "twisted_peptides",
+            "rscc_median", "low_rscc", "deposited_rscc_median", "deposited_low_rscc",
             "r_work", "r_free", "deposited_r_free", "deposited_r_free_flat_b"]  # fmt: skip
     _write(rows, args.out, _table(rows, keys))
     return 0
+
+
+def map_fit(dmap: DensityMap, built: gemmi.Structure, deposited: gemmi.Structure) -> dict:
+    """Median real-space correlation of the built and the deposited model's residues with the
+    map (:mod:`~..rscc`), and the share of each model's residues under 0.8."""
+    import numpy as np
+
+    from ..rscc import LOW_RSCC, residue_rscc
+    from ..session import Session
+
+    out = {}
+    for prefix, st in (("", built), ("deposited_", deposited)):
+        cc = residue_rscc(Session.from_structure(st, None, dmap), dmap)
+        cc = cc[np.isfinite(cc)]
+        out[f"{prefix}rscc_median"] = float(np.median(cc)) if len(cc) else None
+        out[f"{prefix}low_rscc"] = float(np.mean(cc < LOW_RSCC)) if len(cc) else None
+    return out
 
 
 def data_fit(map_file: str | Path, built: gemmi.Structure, deposited: gemmi.Structure) -> dict:
