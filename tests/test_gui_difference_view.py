@@ -73,6 +73,10 @@ def test_the_difference_map_finds_a_missing_side_chain(make_napari_viewer, qtbot
     button(widget, "Difference map").click()  # again: the layers are replaced, not added
     _idle(widget, qtbot)
     assert len([ly for ly in viewer.layers if "mFo-DFc" in ly.name]) == 2
+    widget.review._difference_layers = ()  # as a panel opened again would start
+    button(widget, "Difference map").click()
+    _idle(widget, qtbot)
+    assert len([ly for ly in viewer.layers if "mFo-DFc" in ly.name]) == 2
 
 
 def test_without_measured_amplitudes_the_panel_says_what_is_needed(

@@ -117,8 +117,9 @@ class DifferenceView:
     def _show_difference_layers(self, layers: list) -> None:
         viewer = self.widget.viewer
         active = viewer.layers.selection.active
-        for layer in self._difference_layers:
-            if layer in viewer.layers:
+        names = {meta["name"] for _, meta, _ in layers}
+        for layer in [*self._difference_layers, *(ly for ly in viewer.layers if ly.name in names)]:
+            if layer in viewer.layers:  # the last ones, a panel opened before this one's too
                 viewer.layers.remove(layer)
         self._difference_layers = tuple(viewer.add_image(data, **meta) for data, meta, _ in layers)
         if active is not None and active in viewer.layers:
