@@ -13,8 +13,10 @@ its atoms, and keeps the model's B values otherwise.
 
 Maps (:func:`map_coefficients`): sigmaA-weighted 2mFo-DFc and mFo-DFc coefficients with the
 model's phases; sigmaA is estimated in resolution bins from the normalised amplitudes, on the
-free set where it holds enough reflections (:mod:`~.sigmaa`). Unmeasured reflections are left
-out, not filled with DFc.
+free set where it holds enough reflections (:mod:`~.sigmaa`: maximum likelihood). Unmeasured
+reflections are left out, not filled with DFc; the free set's reflections enter the 2mFo-DFc
+map as DFc and the mFo-DFc map not at all, as refinement programs write them, so that a model
+rebuilt into these maps keeps R-free free.
 """
 
 from __future__ import annotations
@@ -269,7 +271,8 @@ def map_coefficients(fit: ModelFit) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     """SigmaA-weighted map coefficients at ``fit.data.hkl``: (2mFo-DFc, mFo-DFc, sigmaA).
 
     SigmaA comes from the free set when it holds :data:`MIN_FREE` reflections, else from all.
-    Centric reflections take mFo in the 2mFo-DFc map; the phases are the model's.
+    Centric reflections take mFo in the 2mFo-DFc map; free-set reflections take DFc there and
+    nothing in the mFo-DFc map; the phases are the model's.
     """
     data = fit.data
     ops = data.spacegroup.operations()
@@ -291,8 +294,12 @@ def map_coefficients(fit: ModelFit) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     m = np.where(centric, np.tanh(x / 2), i1e(x) / i0e(x))
     dfc = d_scale * fc
     phase = np.exp(1j * np.angle(fit.fmodel))
-    two = np.where(centric, m * fo, 2 * m * fo - dfc) * phase
-    return two, (m * fo - dfc) * phase, sigmaa
+    two = np.where(centric, m * fo, 2 * m * fo - dfc)
+    diff = m * fo - dfc
+    # the free set's measurements stay out of the maps (DFc in their place, as refinement
+    # programs write them), so a model rebuilt into these maps keeps R-free free
+    two, diff = np.where(data.free, dfc, two), np.where(data.free, 0.0, diff)
+    return two * phase, diff * phase, sigmaa
 
 
 def coefficients_mtz(fit: ModelFit) -> gemmi.Mtz:
