@@ -77,3 +77,20 @@ def test_r_factors_that_cannot_be_had_leave_the_rest_of_info(crystal, capsys, mo
     assert main(["info", str(mtz), str(model), "--blobs", "0"]) == 0
     out = capsys.readouterr().out
     assert "no R factors: only" in out and "Model checks (70 residues)" in out
+
+
+def test_info_says_what_to_do_with_intensities(crystal, capsys):
+    import numpy as np
+
+    folder, model, _ = crystal
+    path = write_mtz(model_density(true_model(), D_MIN), folder / "i.mtz", D_MIN)
+    mtz = gemmi.read_mtz_file(str(path))
+    data = np.array(mtz, copy=True)
+    mtz.add_column("IMEAN", "J")
+    mtz.add_column("SIGIMEAN", "Q")
+    mtz.set_data(np.column_stack([data, data[:, 3] ** 2, data[:, 3]]).astype(np.float32))
+    mtz.write_to_file(str(path))
+    assert main(["info", str(path), str(model), "--blobs", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "no R factors: no measured amplitudes (F with SIGF) found; it holds intensities: " in out
+    assert "French-Wilson" in out and "the file has" not in out

@@ -257,7 +257,7 @@ def test_intensities_alone_are_named_with_what_to_do(tmp_path):
     mtz.add_column("SIGIMEAN", "Q")
     mtz.set_data(np.array([[1, 0, 0, 100.0, 5.0], [0, 1, 0, 80.0, 4.0]], dtype=np.float32))
     mtz.write_to_file(str(tmp_path / "i.mtz"))
-    with pytest.raises(MapReadError, match=r"intensities \(type J\).*French-Wilson"):
+    with pytest.raises(MapReadError, match=r"holds intensities: convert them .*French-Wilson"):
         read_observed(tmp_path / "i.mtz")
 
 
@@ -288,3 +288,17 @@ def test_r_factors_agree_with_the_refinement_programs(real_dir, name):
         work,
         free,
     )
+
+
+def test_a_label_repeated_in_a_second_dataset_does_not_shift_the_columns(tmp_path):
+    path = measured_mtz(true_model(), tmp_path / "two.mtz")
+    mtz = gemmi.read_mtz_file(str(path))
+    first = read_observed(path)
+    mtz.add_dataset("second")
+    data = np.array(mtz, copy=True)
+    mtz.add_column("FP", "F")  # a second FP, after FREE
+    mtz.set_data(np.column_stack([data, data[:, 3] * 2]).astype(np.float32))
+    mtz.write_to_file(str(path))
+    again = read_observed(path)
+    assert again.columns == ("FP", "SIGFP", "FREE")
+    assert np.array_equal(again.fobs, first.fobs) and np.array_equal(again.free, first.free)

@@ -96,7 +96,8 @@ class ModelFit:
         free = f", R-free {self.r_free:.3f}" if self.r_free is not None else " (no free set)"
         how = {"model": "the model's B-factors",
                "flat": f"one B ({FLAT_B:.0f} A^2) for every atom: the B column holds one value "
-                       "per residue (confidence)"}[self.b_factors]  # fmt: skip
+                       "per residue (a build's confidence, or grouped B: --b-factors model "
+                       "takes them)"}[self.b_factors]  # fmt: skip
         notes = "".join(f"; NOTE: {n}" for n in self.notes)
         return (
             f"R-work {self.r_work:.3f}{free} against {'/'.join(self.data.columns)} "
@@ -186,7 +187,8 @@ def model_structure_factors(
     """
     from .map_reader import MAX_VOXELS
 
-    voxels = data.cell.volume / (data.d_min / 3) ** 3
+    # the largest grid: the bulk-solvent mask's (MASK_SPACING), or the model's (d_min / 3)
+    voxels = data.cell.volume / min(MASK_SPACING, data.d_min / 3) ** 3
     if voxels > MAX_VOXELS:
         raise DensityBuildError(
             f"the unit cell ({data.cell.volume / 1e6:.1f} M A^3 at {data.d_min:.2f} A) would take "
@@ -228,12 +230,15 @@ def fit_model(st: gemmi.Structure, data: ObservedData, b_factors: str = "auto") 
         For a model without heavy atoms, or data of too few reflections (:data:`MIN_WORK`).
     """
     mismatch = crystal_mismatch(st, data)
-    st, b_mode = prepared_structure(st, data, b_factors)
-    fc, fmask = model_structure_factors(st, data)
     work = ~data.free if data.has_free_set else np.ones(len(data.fobs), bool)
     if np.count_nonzero(work) < MIN_WORK:
         raise DensityBuildError(f"only {np.count_nonzero(work)} measured reflections to scale the "
                                 f"model to (at least {MIN_WORK} are needed)")  # fmt: skip
+    st, b_mode = prepared_structure(st, data, b_factors)
+    try:
+        fc, fmask = model_structure_factors(st, data)
+    except MemoryError:
+        raise DensityBuildError("not enough memory for the model's structure factors") from None
     hkl = data.hkl[work]
 
     def asu(values: np.ndarray, cls: type) -> object:

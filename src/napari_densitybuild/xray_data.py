@@ -70,7 +70,11 @@ class ObservedData:
 
 
 def _labels(mtz: gemmi.Mtz) -> dict[str, str]:
-    return {c.label: c.type for c in mtz.columns}
+    """Column label -> type (the first column of a label that repeats)."""
+    out: dict[str, str] = {}
+    for c in mtz.columns:
+        out.setdefault(c.label, c.type)
+    return out
 
 
 def find_observed_columns(mtz: gemmi.Mtz) -> tuple[str, str] | None:
@@ -147,16 +151,19 @@ def read_observed(path: str | Path, columns: tuple[str, ...] | str | None = None
         found = find_observed_columns(mtz)
         if found is None:
             hint = ""
-            if any(t == "J" for t in labels.values()):
-                hint = ("; it holds intensities (type J): convert them to amplitudes first "
+            if mtz.batches:
+                hint = ("; it is unmerged (it has batches): merge and scale it first (aimless), "
+                        "then convert intensities to amplitudes (ctruncate)")  # fmt: skip
+            elif any(t in ("J", "K") for t in labels.values()):
+                hint = ("; it holds intensities: convert them to amplitudes first "
                         "(French-Wilson, as ctruncate or phenix.french_wilson do)")  # fmt: skip
-            elif any(t in ("G", "K") for t in labels.values()):
-                hint = "; it holds anomalous pairs only: merge them to F/SIGF first"
+            elif any(t == "G" for t in labels.values()):
+                hint = "; it holds anomalous pairs F(+)/F(-) only: merge them to F/SIGF first"
             raise MapReadError(f"{path}: no measured amplitudes (F with SIGF) found{hint}; the "
                                f"file has: {listing}")  # fmt: skip
         (f, s), flag = found, find_free_column(mtz)
     data = np.array(mtz, copy=False)
-    index = list(labels)
+    index = [c.label for c in mtz.columns]  # the table's own column order (labels may repeat)
     fobs, sigma = data[:, index.index(f)], data[:, index.index(s)]
     keep = np.isfinite(fobs) & np.isfinite(sigma) & (fobs > 0) & (sigma >= 0)
     if not keep.any():

@@ -118,7 +118,8 @@ def _print_r_factors(args: argparse.Namespace, st: gemmi.Structure) -> None:
     except DensityBuildError as e:
         if args.model_maps:
             raise
-        print(f"no R factors: {str(e).split(': ', 1)[-1].split(';')[0]}")  # the rest goes on
+        why = str(e).removeprefix(f"{args.map}: ").split("; the file has:")[0]
+        print(f"no R factors: {why}")  # the rest of the report goes on
         return
     print(fit.summary())
     if args.model_maps:
