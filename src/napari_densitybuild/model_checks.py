@@ -13,7 +13,7 @@ bond-length RMSZ against the ideal lengths, and the ASN, GLN and HIS whose H-bon
 higher turned over (:mod:`.side_chain_edit`, :mod:`.sideflip`'s count). On builds of the 13
 real maps outside the held-out set with their sequences (``scripts/check_flags.py``), 13 of
 the 18 residues in weak density match no deposited residue of their type within 1 A or are over
-1 A off, 132 of the 274 of low real-space correlation, 144 of the 335 residues flagged by any
+1 A off, 131 of the 255 of low real-space correlation, 144 of the 317 residues flagged by any
 check, against 2.4 % of the residues no check flags. :func:`check_model` does the same for a
 model file's structure; ``densitybuild info MAP MODEL`` prints it, and the review panel's "Next
 problem" walks it. Nothing here imports Qt or napari.

@@ -32,14 +32,18 @@ STEP = 0.5
 LOW_RSCC = 0.8
 #: A cryo-EM box's model density is computed in a box this much (A) larger on every side.
 PAD = 6.0
+#: Atoms whose lattice points are found at once (bounds the memory for large models).
+CHUNK = 20_000
 
 
 def _sphere() -> np.ndarray:
-    """Lattice offsets (STEP apart) within RADIUS of the origin."""
-    n = int(np.ceil(RADIUS / STEP))
+    """Lattice offsets (STEP apart) that can lie within RADIUS of an atom whose nearest lattice
+    point is the origin (the atom is up to half a cell diagonal from it)."""
+    reach = RADIUS + STEP * np.sqrt(3) / 2
+    n = int(np.ceil(reach / STEP))
     ax = np.arange(-n, n + 1)
     grid = np.stack(np.meshgrid(ax, ax, ax, indexing="ij"), -1).reshape(-1, 3)
-    return grid[np.linalg.norm(grid * STEP, axis=1) <= RADIUS]
+    return grid[np.linalg.norm(grid * STEP, axis=1) <= reach]
 
 
 def model_density(st: gemmi.Structure, dmap: DensityMap) -> DensityMap:
@@ -56,10 +60,15 @@ def model_density(st: gemmi.Structure, dmap: DensityMap) -> DensityMap:
     st.remove_hydrogens()
     flat = b_values_per_residue(st)
     box = dmap.kind == "em"
-    pad = PAD if box else 0.0
-    origin = np.asarray(dmap.offset, dtype=float) - pad
+    c = dmap.cell
+    # the fraction of each edge that moves its faces PAD apart (heights across the cell: 1/a*)
+    reciprocal = c.reciprocal()
+    pad = PAD * np.array([reciprocal.a, reciprocal.b, reciprocal.c]) if box else np.zeros(3)
+    origin = np.asarray(dmap.offset, dtype=float) - np.array(
+        c.orthogonalize(gemmi.Fractional(*pad)).tolist()
+    )
     xyz = np.array([a.pos.tolist() for ch in st[0] for res in ch for a in res]).reshape(-1, 3)
-    gone = box & (dmap.depth_inside(xyz) < -(pad - 2.0))
+    gone = box & (dmap.depth_inside(xyz) < -(PAD - 2.0))
     n = 0
     for ch in st[0]:
         for res in ch:
@@ -71,8 +80,9 @@ def model_density(st: gemmi.Structure, dmap: DensityMap) -> DensityMap:
                 res[k].pos = res[k].pos - gemmi.Position(*origin)
                 if flat:
                     res[k].b_iso, res[k].aniso = FLAT_B, gemmi.SMat33f(0, 0, 0, 0, 0, 0)
-    c = dmap.cell
-    st.cell = gemmi.UnitCell(c.a + 2 * pad, c.b + 2 * pad, c.c + 2 * pad, c.alpha, c.beta, c.gamma)
+    grown = 1 + 2 * pad
+    st.cell = gemmi.UnitCell(c.a * grown[0], c.b * grown[1], c.c * grown[2], c.alpha, c.beta,
+                             c.gamma)  # fmt: skip
     st.spacegroup_hm = "P 1" if box else dmap.spacegroup.hm
     d_min = dmap.resolution if dmap.resolution and np.isfinite(dmap.resolution) else 0.0
     d_min = max(d_min, 2.0 * float(dmap.voxel_size.max()))
@@ -103,18 +113,23 @@ def residue_rscc(session: Session, dmap: DensityMap) -> np.ndarray:
     outside = np.zeros(n_res, bool)
     outside[owner[dmap.depth_inside(xyz) < 0]] = True  # values there wrap round from the far side
     xyz, owner = xyz[~outside[owner]], owner[~outside[owner]]
-    # lattice points within RADIUS of each atom, once per residue (one lattice for all)
-    cand = np.round(xyz / STEP).astype(np.int64)[:, None, :] + _sphere()[None]
-    near = np.linalg.norm(cand * STEP - xyz[:, None, :], axis=2) <= RADIUS
-    cand, owner = cand[near], np.broadcast_to(owner[:, None], near.shape)[near]
-    if not len(cand):
+    if not len(xyz):
         return out
-    lo = cand.min(0)
-    span = cand.max(0) - lo + 1
-    key = owner.astype(np.int64)
-    for axis in range(3):
-        key = key * span[axis] + (cand[:, axis] - lo[axis])
-    key = np.unique(key)
+    # lattice points within RADIUS of each atom, once per residue (one lattice for all)
+    base = np.round(xyz / STEP).astype(np.int64)
+    sphere = _sphere()
+    lo = base.min(0) + sphere.min(0)
+    span = base.max(0) + sphere.max(0) - lo + 1
+    keys = []
+    for start in range(0, len(xyz), CHUNK):  # a large model in parts: memory stays bounded
+        part = slice(start, start + CHUNK)
+        cand = base[part, None, :] + sphere[None]
+        near = np.linalg.norm(cand * STEP - xyz[part, None, :], axis=2) <= RADIUS
+        key = np.broadcast_to(owner[part, None], near.shape)[near].astype(np.int64)
+        for axis in range(3):
+            key = key * span[axis] + (cand[near][:, axis] - lo[axis])
+        keys.append(np.unique(key))
+    key = np.unique(np.concatenate(keys))
     cand = np.empty((len(key), 3), np.int64)
     for axis in (2, 1, 0):
         key, cand[:, axis] = np.divmod(key, span[axis])
