@@ -88,3 +88,42 @@ def test_a_missing_water_is_marked_and_walked_after_the_protein_peaks(tmp_path):
     assert marked[0].height > 4.0
     assert not any(p.water for p in peaks if p.height < 0)
     assert [p.water for p in peaks] == sorted(p.water for p in peaks)  # waters walked last
+
+
+def test_in_a_crystal_every_peak_lies_beside_the_atom_it_names(tmp_path):
+    """P 21 21 21, the molecule's copies in contact. A side chain is left out whose crystal
+    copy lies inside the region searched: the copy's peak is nearest the copy's atoms, so it is
+    named by the atom they copy, moved beside it, and not reported twice."""
+    from scipy.spatial import cKDTree
+
+    from napari_densitybuild.maps import read_map
+    from napari_densitybuild.symmetry import Symmetry
+
+    cell = (30.0, 35.0, 38.0, 90, 90, 90)
+    path = measured_mtz(true_model("P 21 21 21", cell), tmp_path / "p212121.mtz")
+    data, sym = read_observed(path), Symmetry.of_map(read_map(path))
+    st = true_model("P 21 21 21", cell)
+    table = atom_table(st)
+    xyz = table.xyz
+    lo, hi = xyz.min(0), xyz.max(0)
+    copies = sym.images(xyz, box=(lo, hi), copies_only=True)  # copies inside the model's box
+    inside = set(copies["src"][np.linalg.norm(copies["xyz"] - xyz[copies["src"]], axis=1) > 5])
+    side = ~np.isin(table.atom, ("N", "CA", "C", "O", "CB"))
+
+    def copied(r: gemmi.Residue) -> bool:
+        return set(np.flatnonzero(side & (table.seqid == r.seqid.num))) <= inside
+
+    res = next(r for r in st[0][0] if len(r) >= 9 and copied(r))
+    for name in [a.name for a in res if a.name not in ("N", "CA", "C", "O", "CB")]:
+        res.remove_atom(name, " ")
+    table = atom_table(st)
+    xyz = table.xyz
+    peaks = difference_peaks(model_map(fit_model(st, data), difference=True), xyz,
+                             polar=np.isin(table.element, ("N", "O")))  # fmt: skip
+    assert any(table.seqid[p.atom] == res.seqid.num and p.height > 4 for p in peaks)
+    every = cKDTree(sym.images(xyz, box=(xyz.min(0) - 10, xyz.max(0) + 10))["xyz"])
+    for p in peaks:
+        assert np.linalg.norm(xyz[p.atom] - p.xyz) == pytest.approx(p.distance, abs=0.01)
+        assert every.query(p.xyz)[0] == pytest.approx(p.distance, abs=0.01)  # none nearer
+    keys = [(p.atom, round(p.height, 1), round(p.distance, 1)) for p in peaks]
+    assert len(keys) == len(set(keys))

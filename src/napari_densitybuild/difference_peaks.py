@@ -6,7 +6,8 @@ want and the model lacks (a side chain in another rotamer, a missing water or at
 negative one is model the data do not support (an atom placed wrong, too many atoms, a
 residue whose side chain is disordered). :func:`difference_peaks` samples the map on a
 Cartesian grid over the model, keeps local maxima of +map and of -map at or above ``level``
-sigma within ``within`` A of an atom, and names the nearest atom. Nothing here imports Qt.
+sigma within ``within`` A of an atom (crystal copies included; peaks that look like waters up to
+the far end of :data:`WATER_RANGE`), and names the nearest atom. Nothing here imports Qt.
 """
 
 from __future__ import annotations
@@ -66,24 +67,43 @@ def difference_peaks(
     xyz = np.asarray(xyz, dtype=float).reshape(-1, 3)
     if not len(xyz):
         return []
+    reach = max(within, WATER_RANGE[1])
     data, origin, step = dmap.resample_cartesian(
-        xyz.min(0) - within, xyz.max(0) + within, spacing=spacing, near=xyz, reach=within
+        xyz.min(0) - reach, xyz.max(0) + reach, spacing=spacing, near=xyz, reach=reach
     )
-    tree = cKDTree(xyz)
-    polar_tree = cKDTree(xyz[polar]) if polar is not None and np.any(polar) else None
-    found = []
+    # the model's atoms and their crystal copies near the region: the nearest atom of a peak
+    # may be a copy's (it is named by the atom it copies)
+    from .symmetry import Symmetry
+
+    margin = within + WATER_RANGE[1]
+    sym = Symmetry.of_map(dmap)
+    images = sym.images(xyz, box=(xyz.min(0) - margin, xyz.max(0) + margin))
+    tree, source = cKDTree(images["xyz"]), images["src"]
+    turn = sym.cart_rotations()[images["op"]]  # (M, 3, 3): image = turn @ atom + translation
+    is_polar = None if polar is None else np.asarray(polar, bool)[source]
+    polar_tree = (
+        cKDTree(images["xyz"][is_polar]) if is_polar is not None and is_polar.any() else None
+    )
+    found, seen = [], set()
     for sign in (1.0, -1.0):
         values = sign * data
         top = (values >= level) & (values == maximum_filter(values, size=3, mode="nearest"))
         k, j, i = np.nonzero(top)
         points = origin + step * np.column_stack([i, j, k])
-        distance, atom = tree.query(points)
+        distance, image = tree.query(points)
+        atom = source[image]
+        # each peak where it lies beside the atom it is named by (not beside a crystal copy)
+        offset = np.einsum("nba,nb->na", turn[image], points - images["xyz"][image])
+        points = xyz[atom] + offset
         water = np.zeros(len(points), bool)
         if polar_tree is not None and sign > 0 and len(points):
             to_polar = polar_tree.query(points)[0]
             water = (distance >= WATER_RANGE[0]) & (to_polar <= WATER_RANGE[1])
         for p, h, d, a, w in zip(points, values[k, j, i], distance, atom, water):
-            if d <= within:
+            # a peak seen twice (itself and its crystal copy, both near the model) once
+            key = (int(a), round(float(h), 1), round(float(d), 1))
+            if (d <= within or (w and d <= WATER_RANGE[1])) and key not in seen:
+                seen.add(key)
                 found.append(DifferencePeak(tuple(map(float, p)), float(sign * h), int(a),
                                             float(d), bool(w)))  # fmt: skip
     return sorted(found, key=lambda p: (p.water, -abs(p.height)))
