@@ -77,6 +77,9 @@ def test_the_difference_map_finds_a_missing_side_chain(make_napari_viewer, qtbot
     button(widget, "Difference map").click()
     _idle(widget, qtbot)
     assert len([ly for ly in viewer.layers if "mFo-DFc" in ly.name]) == 2
+    _reviewed(widget, qtbot, model)  # another model: its difference map is not yet made
+    assert not [ly for ly in viewer.layers if "mFo-DFc" in ly.name]
+    assert table.isColumnHidden(table.columnCount() - 1)
 
 
 def test_without_measured_amplitudes_the_panel_says_what_is_needed(

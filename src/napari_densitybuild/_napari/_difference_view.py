@@ -44,6 +44,7 @@ class DifferenceView:
     _peak_index = -1
     _peak_atoms: tuple | None = None  # (residue index of each atom or -1, atom labels)
     _difference_layers: tuple = ()
+    _difference_of = None  # the session they were computed for
 
     def difference_map(self, then_walk: bool = False):
         """Compute the model's R factors and mFo-DFc map against the measured amplitudes of
@@ -91,7 +92,10 @@ class DifferenceView:
 
         def done(result: tuple) -> None:
             fit, layers, peaks, atoms, per_residue = result
+            if self.session is not s:  # another model (or map) since: nothing of it to show
+                return
             self._show_difference_layers(layers)
+            self._difference_of = s
             self.table.set_difference(rows, per_residue)  # blank where residues changed since
             if self.session is not s or s.residues is not rows:
                 self.widget.status.setText("difference map of the model as it was: it changed "
@@ -156,7 +160,15 @@ class DifferenceView:
         return self._peak_index
 
     def stale_peaks(self) -> None:
-        """Forget the peaks once the model changed (the layers stay until computed again)."""
+        """Forget the peaks once the model changed (the layers stay until computed again); take
+        the layers and the table's column away once the panel holds another model or map."""
         s = self.session
         if self._peaks is not None and (s is None or self._peaks_of is not s.residues):
             self._peaks = self._peaks_of = None
+        if self._difference_of is not None and s is not self._difference_of:
+            viewer = self.widget.viewer
+            for layer in self._difference_layers:
+                if layer in viewer.layers:
+                    viewer.layers.remove(layer)
+            self._difference_layers, self._difference_of = (), None
+            self.table.clear_difference()

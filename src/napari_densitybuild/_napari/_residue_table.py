@@ -132,6 +132,11 @@ class ResidueTable(QTableWidget):
         self.setSortingEnabled(True)
         self.filling = False
 
+    def clear_difference(self) -> None:
+        """No mFo-DFc values (another model or map): the column is hidden again."""
+        self._difference = {}
+        self.setColumnHidden(COLUMNS.index("diff σ"), True)
+
     def _difference_item(self, i: int, r: ResidueState) -> QTableWidgetItem:
         known = self._difference.get(id(r))
         value = known[1] if known is not None and known[0] is r else np.nan
