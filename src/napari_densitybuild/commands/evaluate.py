@@ -302,6 +302,7 @@ def data_fit(map_file: str | Path, built: gemmi.Structure, deposited: gemmi.Stru
     if fit is None:
         return {}
     protein = deposited.clone()
+    protein.setup_entities()  # remove_ligands_and_waters needs the entities
     protein.remove_ligands_and_waters()
     own, flat = (
         fit_to_map_file(map_file, deposited, "model"),
