@@ -26,7 +26,8 @@ def _peaks(st: gemmi.Structure, data):
 
 def test_the_true_model_leaves_no_large_peak(data):
     peaks, _ = _peaks(true_model(), data)
-    assert all(abs(p.height) < 5.0 for p in peaks)
+    # noise only (3 %): a few peaks just over 3.5 sigma (a sigmaA read low left 41, up to 5.1)
+    assert len(peaks) < 20 and all(abs(p.height) < 4.5 for p in peaks)
 
 
 def test_a_missing_side_chain_gives_the_largest_peak_at_its_atoms(data):
