@@ -160,3 +160,23 @@ def test_refinement_reading_the_map_cubically_ends_closer_to_the_model():
         median[kind] = float(np.median(np.linalg.norm(out - truth, axis=1)))
     assert median["cubic"] < median["linear"] - 0.003, median
     assert DensityField(dmap, truth[:10]).interpolation == "linear"  # the passes' default
+
+
+def test_beyond_a_cryo_em_box_the_field_reads_no_map(tmp_path):
+    """A box cut through the sample: inside it the field reads the map; beyond its face it reads
+    0, not the values wrapped round from the box's far side."""
+    from test_model_checks import MAP, MODEL, _em_box
+
+    from napari_densitybuild.models import atom_table
+
+    crystal = read_map(MAP)
+    box = read_map(_em_box(tmp_path / "half.mrc", crystal, 0.5))
+    xyz = atom_table(gemmi.read_structure(MODEL)).xyz
+    field = DensityField(box, xyz, interpolation="linear")
+    depth = box.depth_inside(xyz)
+    inside, outside = xyz[depth > 1.0], xyz[depth < -1.0]
+    assert len(inside) > 50 and len(outside) > 50
+    read = field(torch.tensor(inside)).numpy()
+    assert np.corrcoef(read, box.sample_points(inside))[0, 1] > 0.95
+    assert np.all(field(torch.tensor(outside)).numpy() == 0.0)
+    assert np.abs(box.sample_points(outside)).mean() > 0.5  # what wrapping would have read

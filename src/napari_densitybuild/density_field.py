@@ -59,8 +59,10 @@ class DensityField:
 
     The grid spans the atoms' bounding box plus ``margin``; only the blocks within ``margin`` +
     :data:`SIDE_CHAIN_REACH` of an atom are sampled (the rest of the box, empty between the
-    pieces of a model spread over a large cell, reads 0). Positions beyond the grid read the
-    values at its border (trilinear) or next to it (cubic, which needs two nodes a side).
+    pieces of a model spread over a large cell, reads 0), and so does everything beyond the
+    faces of a map that ends there (a cryo-EM box: its values would wrap round from the far
+    side, and pull atoms out of the box). Positions beyond the grid read the values at its
+    border (trilinear) or next to it (cubic, which needs two nodes a side).
 
     Parameters
     ----------
@@ -90,6 +92,13 @@ class DensityField:
         lo, hi = np.min(xyz, 0) - margin, np.max(xyz, 0) + margin
         data, origin, step = dmap.resample_cartesian(lo, hi, spacing, order=3, near=xyz,
                                                      reach=margin + SIDE_CHAIN_REACH)  # fmt: skip
+        if not dmap.periodic:  # beyond a box's faces: no map (it would wrap from the far side)
+            for axis, dim in zip(range(3), (2, 1, 0)):
+                at = origin[axis] + step * np.arange(data.shape[dim])
+                out = (at < dmap.data_min[axis]) | (at > dmap.data_max[axis])
+                index = [slice(None)] * 3
+                index[dim] = out
+                data[tuple(index)] = 0.0
         self.grid = torch.from_numpy(np.ascontiguousarray(data))[None, None]
         self._as: dict[torch.dtype, torch.Tensor] = {self.grid.dtype: self.grid}
         self.origin = torch.tensor(origin, dtype=torch.float64)
