@@ -46,3 +46,26 @@ def test_a_cryo_em_box_gives_the_same_correlations_inside_it(dmap, tmp_path):
     assert 10 < inside.sum() < 60  # residues reaching outside the box are not measured
     assert np.corrcoef(whole[inside], part[inside])[0, 1] > 0.8
     assert np.median(np.abs(whole[inside] - part[inside])) < 0.05
+
+
+def test_a_box_without_its_resolution_is_compared_at_the_one_that_fits(dmap, tmp_path):
+    """A 4 A map cut as a cryo-EM box (an MRC file says no resolution): the model is compared at
+    about 4 A, not at twice the voxel size, where a correct model would look poor."""
+    mtz = gemmi.read_mtz_file(MAP)
+    data = np.array(mtz, copy=True)
+    mtz.set_data(data[mtz.make_d_array() >= 4.0])
+    mtz.write_to_file(str(tmp_path / "four.mtz"))
+    four = read_map(tmp_path / "four.mtz")
+    box = read_map(_em_box(tmp_path / "four.mrc", four, 1.0))
+    assert box.resolution is None
+    st = gemmi.read_structure(MODEL)
+    s = Session.from_structure(st, None, box)
+    xyz = np.array([a[1:] for r in s.residues for a in r.atoms])
+    from napari_densitybuild.rscc import best_resolution
+
+    assert 3.0 <= best_resolution(s.structure(), box, xyz) <= 5.0
+    auto = np.nanmedian(residue_rscc(s, box))
+    known = np.nanmedian(residue_rscc(Session.from_structure(st, None, four), four))
+    assert abs(auto - known) < 0.05  # as the 4 A crystal map, which says its resolution
+    box.resolution = 2.0  # at twice the voxel size the correct model would look poor
+    assert np.nanmedian(residue_rscc(s, box)) < auto - 0.15

@@ -1,6 +1,7 @@
 """Real-space correlation of each residue with the map (RSCC), as validation reports give it.
 
-The model's own density is computed to the map's resolution (gemmi's DensityCalculatorX on a
+The model's own density is computed to the map's resolution (for a map that does not give one,
+the resolution at which the model correlates best with it; gemmi's DensityCalculatorX on a
 grid over the map's cell, crystal copies included for an X-ray map, then its structure factors
 cut at d_min), and for each residue the map and the model density are compared at the points
 of a 0.5 A lattice within :data:`RADIUS` of its atoms: their correlation coefficient. A residue
@@ -34,6 +35,8 @@ LOW_RSCC = 0.8
 PAD = 6.0
 #: Atoms whose lattice points are found at once (bounds the memory for large models).
 CHUNK = 20_000
+#: Resolutions (A) tried for a map that does not say its own (:func:`best_resolution`).
+RESOLUTIONS = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 8.0)
 
 
 def _sphere() -> np.ndarray:
@@ -46,8 +49,9 @@ def _sphere() -> np.ndarray:
     return grid[np.linalg.norm(grid * STEP, axis=1) <= reach]
 
 
-def model_density(st: gemmi.Structure, dmap: DensityMap) -> DensityMap:
-    """The density of ``st`` (first model) to the map's resolution, as a map in its frame.
+def model_density(st: gemmi.Structure, dmap: DensityMap, d_min: float | None = None) -> DensityMap:
+    """The density of ``st`` (first model) to ``d_min`` (default: the map's resolution, or
+    twice its voxel size without one), as a map in its frame.
 
     For a crystal map: on the map's grid, crystal copies included. For a cryo-EM box: in a box
     :data:`PAD` A larger on every side, without symmetry, atoms further out than that left out
@@ -84,7 +88,7 @@ def model_density(st: gemmi.Structure, dmap: DensityMap) -> DensityMap:
     st.cell = gemmi.UnitCell(c.a * grown[0], c.b * grown[1], c.c * grown[2], c.alpha, c.beta,
                              c.gamma)  # fmt: skip
     st.spacegroup_hm = "P 1" if box else dmap.spacegroup.hm
-    d_min = dmap.resolution if dmap.resolution and np.isfinite(dmap.resolution) else 0.0
+    d_min = d_min or _known_resolution(dmap) or 0.0
     d_min = max(d_min, 2.0 * float(dmap.voxel_size.max()))
     dc = gemmi.DensityCalculatorX()
     dc.d_min = d_min
@@ -99,6 +103,27 @@ def model_density(st: gemmi.Structure, dmap: DensityMap) -> DensityMap:
         grid = asu.transform_f_phi_to_map(exact_size=[dmap.grid.nu, dmap.grid.nv, dmap.grid.nw])
     grid.unit_cell, grid.spacegroup = st.cell, gemmi.SpaceGroup(st.spacegroup_hm)
     return Map(grid=grid, resolution=d_min, kind=dmap.kind, offset=origin)
+
+
+def _known_resolution(dmap: DensityMap) -> float | None:
+    r = dmap.resolution
+    return float(r) if r and np.isfinite(r) else None
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(a, b)[0, 1]) if np.std(a) > 0 and np.std(b) > 0 else -1.0
+
+
+def best_resolution(st: gemmi.Structure, dmap: DensityMap, points: np.ndarray) -> float:
+    """For a map that does not say its resolution (a cryo-EM box, say): the d_min among
+    :data:`RESOLUTIONS` (from twice the voxel size) at which the model's density correlates best
+    with the map at ``points`` (model density at too fine a resolution would make every residue
+    look poor)."""
+    a = dmap.sample_points(points)
+    finest = 2.0 * float(dmap.voxel_size.max())
+    tried = [d for d in RESOLUTIONS if d >= finest] or [finest]
+    cc = [_correlation(a, model_density(st, dmap, d).sample_points(points)) for d in tried]
+    return tried[int(np.argmax(cc))]
 
 
 def residue_rscc(session: Session, dmap: DensityMap) -> np.ndarray:
@@ -137,8 +162,12 @@ def residue_rscc(session: Session, dmap: DensityMap) -> np.ndarray:
     if not dmap.periodic:
         inside = dmap.depth_inside(points) >= 0  # beyond a box's faces values wrap round
         points, owner = points[inside], owner[inside]
+    st = session.structure()
+    d_min = _known_resolution(dmap) or best_resolution(
+        st, dmap, points[:: max(1, len(points) // 50_000)]
+    )
     a = dmap.sample_points(points).astype(np.float64)
-    b = model_density(session.structure(), dmap).sample_points(points).astype(np.float64)
+    b = model_density(st, dmap, d_min).sample_points(points).astype(np.float64)
     sums = [np.bincount(owner, w, n_res) for w in (None, a, b, a * a, b * b, a * b)]
     n, sa, sb, saa, sbb, sab = sums
     var_a, var_b = n * saa - sa**2, n * sbb - sb**2
