@@ -37,6 +37,8 @@ def test_the_sample_model_has_two_amides_to_turn_and_two_poor_correlations(dmap)
     turn = "H-bonds that would score higher turned over (Flip side chain)"
     assert [what for k, what in checks.problems() if k in checks.to_turn] == [turn, turn]
     assert len(checks.problems()) == 4
+    assert ", median real-space correlation 0.90" in checks.lines()[0]
+    assert "real-space" not in check_model(gemmi.read_structure(MODEL)).lines()[0]  # no map
     assert 0.1 < checks.bond_rmsz < 2.0
 
 

@@ -93,6 +93,7 @@ class ModelChecks:
     bond_rmsz: float = float("nan")
     density_checked: bool = False
     outside_map: int = 0
+    rscc_median: float = float("nan")
 
     @property
     def residues(self) -> int:
@@ -110,6 +111,8 @@ class ModelChecks:
     def lines(self) -> list[str]:
         """The checks as lines of text, a heading first."""
         head = f"Model checks ({self.residues} residues): bond-length RMSZ {self.bond_rmsz:.3f}"
+        if self.density_checked and np.isfinite(self.rscc_median):
+            head += f", median real-space correlation {self.rscc_median:.3f}"
         if self.density_checked and self.outside_map:
             head += f"; {self.outside_map} residues reach outside the map: not weighed in it"
         return [head] + [_line(heading, self.named(check)) for check, heading, _ in CHECKS
@@ -150,6 +153,8 @@ def check_session(session: Session, dmap: DensityMap | None = None) -> ModelChec
     carbonyls = [] if dmap is None else carbonyls_to_flip(session, dmap)
     rscc = None if dmap is None else residue_rscc(session, dmap)  # NaN: outside the map
     low_rscc = [] if rscc is None else np.flatnonzero(rscc < LOW_RSCC).tolist()
+    measured = rscc[np.isfinite(rscc)] if rscc is not None else np.zeros(0)
+    median_rscc = float(np.median(measured)) if len(measured) else float("nan")
     turn, polar = [], polar_atoms(session)
     for k in (k for k, r in enumerate(session.residues) if r.name in FLIP_PAIRS):
         scores = turned_hbond_scores(session, k, polar)
@@ -167,6 +172,7 @@ def check_session(session: Session, dmap: DensityMap | None = None) -> ModelChec
         carbonyls=carbonyls,
         density_checked=dmap is not None,
         outside_map=outside,
+        rscc_median=median_rscc,
         to_turn=[k for k, _ in turn],
         turn_scores=[s for _, s in turn],
         bond_rmsz=float(bond_rmsz(st)),
