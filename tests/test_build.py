@@ -53,6 +53,7 @@ def test_build_writes_model_and_report(built):
     assert blobs["count"] == len(blobs["largest"]) <= 3
     checks = rep["model_checks"]  # refined with ideal geometry: flat trans peptides, no clash
     assert 0 < checks["bond_rmsz"] < 1 and rep["seconds"]["model_checks"] >= 0
+    assert 0.8 < checks["rscc_median"] <= 1.0  # the build correlates with its map
     assert checks["twisted"] == checks["cis"] == checks["clashing"] == []
     assert len(checks["rama_outliers"]) <= 2
     assert all(" -> " in x for x in checks["to_turn"])

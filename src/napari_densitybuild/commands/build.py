@@ -141,7 +141,7 @@ def _r_factors(path: str, st: gemmi.Structure, seconds: dict) -> ModelFit | None
 def _checks(st: gemmi.Structure, dmap: DensityMap, seconds: dict) -> dict:
     """The built model's checks (:func:`~..model_checks.check_model`) for the report: the
     residues each flags (``"GLN A40"``; amides and rings to turn over with their H-bond scores
-    as built and turned) and the bond-length RMSZ."""
+    as built and turned), the bond-length RMSZ and the median real-space correlation."""
     import numpy as np
 
     from ..model_checks import CHECKS, check_model
@@ -150,5 +150,6 @@ def _checks(st: gemmi.Structure, dmap: DensityMap, seconds: dict) -> dict:
     checks = check_model(st, dmap)
     seconds["model_checks"] = round(time.perf_counter() - t, 3)
     rmsz = round(checks.bond_rmsz, 3) if np.isfinite(checks.bond_rmsz) else None  # JSON: no NaN
-    return {"bond_rmsz": rmsz,
+    rscc = round(checks.rscc_median, 3) if np.isfinite(checks.rscc_median) else None
+    return {"bond_rmsz": rmsz, "rscc_median": rscc,
             **{name: checks.named(name) for name, _, _ in CHECKS}}  # fmt: skip
