@@ -137,16 +137,15 @@ def crystal_mismatch(st: gemmi.Structure, data: ObservedData) -> str | None:
     return "; ".join(why) + " (a model of another crystal form?)" if why else None
 
 
-def prepared_structure(
-    st: gemmi.Structure, data: ObservedData, b_factors: str = "auto"
-) -> tuple[gemmi.Structure, str]:
-    """A copy of the first model of ``st`` in the data's cell, without hydrogens, and how its
-    B-factors are taken ("model" or "flat").
+def scoring_copy(st: gemmi.Structure, b_factors: str = "auto") -> tuple[gemmi.Structure, str]:
+    """A copy of the first model of ``st`` without hydrogens, its B-factors taken as
+    ``b_factors`` says ("auto", "model" or "flat"), and how they were taken ("model" or
+    "flat"): the model as R factors and real-space correlations (:mod:`.rscc`) score it.
 
     Raises
     ------
     DensityBuildError
-        For a model without heavy atoms, or an unknown ``b_factors``.
+        For an unknown ``b_factors``.
     """
     if b_factors not in ("auto", "model", "flat"):
         raise DensityBuildError(f"b_factors: auto, model or flat, not {b_factors!r}")
@@ -155,12 +154,8 @@ def prepared_structure(
         del st[1]
     st.remove_hydrogens()
     st.remove_empty_chains()
-    if len(st) == 0 or st[0].count_atom_sites() == 0:
-        raise DensityBuildError("the model has no heavy atoms to compute structure factors from")
-    st.cell = data.cell
-    st.spacegroup_hm = data.spacegroup.hm
     if b_factors == "auto":
-        b_factors = "flat" if b_values_per_residue(st) else "model"
+        b_factors = "flat" if len(st) and b_values_per_residue(st) else "model"
     if b_factors == "flat":
         for ch in st[0]:
             for res in ch:
@@ -168,6 +163,37 @@ def prepared_structure(
                     a.b_iso = FLAT_B
                     a.aniso = gemmi.SMat33f(0, 0, 0, 0, 0, 0)
     return st, b_factors
+
+
+def prepared_structure(
+    st: gemmi.Structure, data: ObservedData, b_factors: str = "auto"
+) -> tuple[gemmi.Structure, str]:
+    """:func:`scoring_copy` of ``st`` in the data's cell.
+
+    Raises
+    ------
+    DensityBuildError
+        For a model without heavy atoms, or an unknown ``b_factors``.
+    """
+    st, b_factors = scoring_copy(st, b_factors)
+    if len(st) == 0 or st[0].count_atom_sites() == 0:
+        raise DensityBuildError("the model has no heavy atoms to compute structure factors from")
+    st.cell = data.cell
+    st.spacegroup_hm = data.spacegroup.hm
+    return st, b_factors
+
+
+def density_grid(st: gemmi.Structure, d_min: float) -> tuple[gemmi.FloatGrid, float]:
+    """The X-ray density of ``st``'s first model over its cell (crystal copies included), on
+    a grid fine enough for ``d_min``, and the blur B added to it (gemmi's DensityCalculatorX,
+    Refmac's blur): structure factors from it are taken with that blur removed."""
+    dc = gemmi.DensityCalculatorX()
+    dc.d_min = d_min
+    dc.rate = 1.5
+    dc.set_refmac_compatible_blur(st[0])
+    dc.set_grid_cell_and_spacegroup(st)
+    dc.put_model_density_on_grid(st[0])
+    return dc.grid, float(dc.blur)
 
 
 def _grid_values(grid: gemmi.FloatGrid, hkl: np.ndarray, unblur: float = 0.0) -> np.ndarray:
@@ -195,13 +221,8 @@ def model_structure_factors(
             f"about {voxels / 1e6:.0f} M grid points to compute the model's structure factors; "
             f"the limit is {MAX_VOXELS / 1e6:.0f} M"
         )
-    dc = gemmi.DensityCalculatorX()
-    dc.d_min = data.d_min
-    dc.rate = 1.5
-    dc.set_refmac_compatible_blur(st[0])
-    dc.set_grid_cell_and_spacegroup(st)
-    dc.put_model_density_on_grid(st[0])
-    fc = _grid_values(dc.grid, data.hkl, unblur=dc.blur)
+    grid, blur = density_grid(st, data.d_min)
+    fc = _grid_values(grid, data.hkl, unblur=blur)
     mask = gemmi.FloatGrid()
     mask.setup_from(st, spacing=min(MASK_SPACING, data.d_min / 3))
     gemmi.SolventMasker(gemmi.AtomicRadiiSet.Refmac).put_mask_on_float_grid(mask, st[0])
@@ -353,8 +374,6 @@ def fit_to_map_file(
     it is not an MTZ file, holds no measured amplitudes, or the model has no atoms."""
     from .xray_data import read_observed
 
-    if not str(path).lower().endswith(".mtz"):
-        return None
     try:
         return fit_model(st, read_observed(path), b_factors)
     except DensityBuildError:

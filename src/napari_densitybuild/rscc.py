@@ -8,7 +8,7 @@ of a 0.5 A lattice within :data:`RADIUS` of its atoms: their correlation coeffic
 whose map does not look like its atoms scores low, whether the map there is weak, shaped
 otherwise, or holds something the model puts elsewhere; wwPDB validation reports flag residues
 under 0.8. B-factors: one for every atom where each residue has one B value (a build's
-confidence column), the model's own otherwise (:func:`~.model_maps.b_values_per_residue`).
+confidence column), the model's own otherwise (:func:`~.model_maps.scoring_copy`).
 Nothing here imports Qt.
 """
 
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import gemmi
 import numpy as np
 
-from .model_maps import FLAT_B, b_values_per_residue
+from .model_maps import density_grid, scoring_copy
 
 if TYPE_CHECKING:
     from .maps import DensityMap
@@ -58,11 +58,7 @@ def model_density(st: gemmi.Structure, dmap: DensityMap, d_min: float | None = N
     (a box's density is computed as periodic: they would wrap round onto the far side)."""
     from .density_map import DensityMap as Map
 
-    st = st.clone()
-    while len(st) > 1:
-        del st[1]
-    st.remove_hydrogens()
-    flat = b_values_per_residue(st)
+    st, _ = scoring_copy(st)
     box = dmap.kind == "em"
     c = dmap.cell
     # the fraction of each edge that moves its faces PAD apart (heights across the cell: 1/a*)
@@ -82,21 +78,14 @@ def model_density(st: gemmi.Structure, dmap: DensityMap, d_min: float | None = N
                     del res[k]
                     continue
                 res[k].pos = res[k].pos - gemmi.Position(*origin)
-                if flat:
-                    res[k].b_iso, res[k].aniso = FLAT_B, gemmi.SMat33f(0, 0, 0, 0, 0, 0)
     grown = 1 + 2 * pad
     st.cell = gemmi.UnitCell(c.a * grown[0], c.b * grown[1], c.c * grown[2], c.alpha, c.beta,
                              c.gamma)  # fmt: skip
     st.spacegroup_hm = "P 1" if box else dmap.spacegroup.hm
     d_min = d_min or _known_resolution(dmap) or 0.0
     d_min = max(d_min, 2.0 * float(dmap.voxel_size.max()))
-    dc = gemmi.DensityCalculatorX()
-    dc.d_min = d_min
-    dc.rate = 1.5
-    dc.set_refmac_compatible_blur(st[0])
-    dc.grid.setup_from(st, spacing=d_min / 3)
-    dc.put_model_density_on_grid(st[0])
-    asu = gemmi.transform_map_to_f_phi(dc.grid).prepare_asu_data(dmin=d_min, unblur=dc.blur)
+    density, blur = density_grid(st, d_min)
+    asu = gemmi.transform_map_to_f_phi(density).prepare_asu_data(dmin=d_min, unblur=blur)
     if box:
         grid = asu.transform_f_phi_to_map(sample_rate=3.0)
     else:
@@ -126,9 +115,12 @@ def best_resolution(st: gemmi.Structure, dmap: DensityMap, points: np.ndarray) -
     return tried[int(np.argmax(cc))]
 
 
-def residue_rscc(session: Session, dmap: DensityMap) -> np.ndarray:
+def residue_rscc(
+    session: Session, dmap: DensityMap, st: gemmi.Structure | None = None
+) -> np.ndarray:
     """(N,) correlation of each residue's map with its model density (NaN for residues without
-    atoms, and for those reaching outside a map that ends at its box's faces)."""
+    atoms, and for those reaching outside a map that ends at its box's faces); ``st``: the
+    session's :meth:`~.Session.structure`, if already made."""
     n_res = len(session.residues)
     out = np.full(n_res, np.nan)
     owner = np.repeat(np.arange(n_res), [len(r.atoms) for r in session.residues])
@@ -162,7 +154,7 @@ def residue_rscc(session: Session, dmap: DensityMap) -> np.ndarray:
     if not dmap.periodic:
         inside = dmap.depth_inside(points) >= 0  # beyond a box's faces values wrap round
         points, owner = points[inside], owner[inside]
-    st = session.structure()
+    st = session.structure() if st is None else st
     d_min = _known_resolution(dmap) or best_resolution(
         st, dmap, points[:: max(1, len(points) // 50_000)]
     )

@@ -129,7 +129,10 @@ def read_observed(path: str | Path, columns: tuple[str, ...] | str | None = None
     """
     path = Path(path)
     if not path.name.lower().endswith(".mtz"):
-        raise MapReadError(f"{path}: measured amplitudes come from an MTZ file")
+        raise MapReadError(
+            f"{path}: a map file holds no measured amplitudes: they come from an MTZ file, as "
+            "refinement writes it beside the map coefficients"
+        )
     try:
         mtz = gemmi.read_mtz_file(str(path))
     except (RuntimeError, ValueError, OSError) as e:

@@ -15,12 +15,11 @@ every atom.
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import DensityBuildError
 from ._reader import notify_error
 
 if TYPE_CHECKING:
@@ -66,13 +65,9 @@ class DifferenceView:
             from ..xray_data import read_observed
             from ._layers import difference_layers
 
-            if not str(dmap.source).lower().endswith(".mtz"):
-                raise DensityBuildError(
-                    f"{Path(dmap.source).name}: a map file holds no measured amplitudes; a "
-                    "difference map of the model needs the MTZ file that refinement writes, "
-                    "holding them beside the map coefficients"
-                )
-            table = export_table(snapshot)  # says why where it cannot (columns, cell, ...)
+            table = export_table(snapshot)
+            # read_observed and fit_model say why where they cannot (a map file, the MTZ's
+            # columns, too few reflections, a cell too large)
             fit = fit_model(to_structure(table), read_observed(dmap.source))
             diff = model_map(fit, difference=True, source=f"{LAYER_NAME} mFo-DFc")
             counts = [len(r.atoms) for r in rows]
@@ -122,9 +117,7 @@ class DifferenceView:
         viewer = self.widget.viewer
         active = viewer.layers.selection.active
         names = {meta["name"] for _, meta, _ in layers}
-        for layer in [*self._difference_layers, *(ly for ly in viewer.layers if ly.name in names)]:
-            if layer in viewer.layers:  # the last ones, a panel opened before this one's too
-                viewer.layers.remove(layer)
+        self._remove_difference_layers(ly for ly in viewer.layers if ly.name in names)
         self._difference_layers = tuple(viewer.add_image(data, **meta) for data, meta, _ in layers)
         if active is not None and active in viewer.layers:
             viewer.layers.selection.active = active
@@ -166,9 +159,13 @@ class DifferenceView:
         if self._peaks is not None and (s is None or self._peaks_of is not s.residues):
             self._peaks = self._peaks_of = None
         if self._difference_of is not None and s is not self._difference_of:
-            viewer = self.widget.viewer
-            for layer in self._difference_layers:
-                if layer in viewer.layers:
-                    viewer.layers.remove(layer)
+            self._remove_difference_layers()
             self._difference_layers, self._difference_of = (), None
             self.table.clear_difference()
+
+    def _remove_difference_layers(self, others: Iterable = ()) -> None:
+        """Take this panel's last difference layers (and ``others``) out of the viewer."""
+        viewer = self.widget.viewer
+        for layer in [*self._difference_layers, *others]:
+            if layer in viewer.layers:  # a panel opened before this one may have left some
+                viewer.layers.remove(layer)

@@ -80,6 +80,7 @@ class LayerSync:
         self._widget = weakref.ref(widget)
         self.boxes = self.atoms = self.bonds = self.outline = None
         self.hbonds = self.partners = self.blobs = self.kept = None
+        self._kept_rows: list | None = None  # the kept rows the kept layer shows
         #: Polar contacts of the selected residue (:func:`~..contacts.polar_contacts`).
         self.contacts: list = []
         self._quiet = False
@@ -188,7 +189,11 @@ class LayerSync:
         from ..models import AtomTable
         from ._layers import element_colours
 
-        table = AtomTable.from_rows([tuple(r) for r in session.meta.get(KEPT) or []])
+        rows = session.meta.get(KEPT) or []
+        if self._alive(self.kept) and rows is self._kept_rows:
+            return  # what a review keeps aside does not change with its edits: drawn already
+        self._kept_rows = rows
+        table = AtomTable.from_rows([tuple(r) for r in rows])
         if not len(table) and not self._alive(self.kept):
             return
         data = table.xyz[:, ::-1].copy()

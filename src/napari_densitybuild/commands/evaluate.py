@@ -296,18 +296,27 @@ def data_fit(map_file: str | Path, built: gemmi.Structure, deposited: gemmi.Stru
     every atom: its B column holds confidence), and R-free of the deposited model with its own
     B-factors, and of its protein alone with one B, as the built one is scored; {} without
     measured amplitudes."""
-    from ..model_maps import fit_to_map_file
+    from ..model_maps import fit_model
+    from ..xray_data import read_observed
 
-    fit = fit_to_map_file(map_file, built, "flat")
+    try:
+        data = read_observed(map_file)  # read once for the three models
+    except DensityBuildError:
+        return {}
+
+    def scored(st: gemmi.Structure, b_factors: str):
+        try:
+            return fit_model(st, data, b_factors)
+        except DensityBuildError:
+            return None
+
+    fit = scored(built, "flat")
     if fit is None:
         return {}
     protein = deposited.clone()
     protein.setup_entities()  # remove_ligands_and_waters needs the entities
     protein.remove_ligands_and_waters()
-    own, flat = (
-        fit_to_map_file(map_file, deposited, "model"),
-        fit_to_map_file(map_file, protein, "flat"),
-    )
+    own, flat = scored(deposited, "model"), scored(protein, "flat")
     return {"r_work": fit.r_work, "r_free": fit.r_free,
             "deposited_r_free": own.r_free if own else None,
             "deposited_r_free_flat_b": flat.r_free if flat else None}  # fmt: skip

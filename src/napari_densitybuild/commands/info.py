@@ -107,12 +107,8 @@ def _print_r_factors(args: argparse.Namespace, st: gemmi.Structure) -> None:
     from ..model_maps import fit_model, write_coefficients
     from ..xray_data import read_observed
 
-    if not str(args.map).lower().endswith(".mtz"):
-        if args.model_maps:
-            raise DensityBuildError(
-                f"--model-maps needs an MTZ of measured amplitudes, not {args.map}"
-            )
-        return
+    if not args.model_maps and not str(args.map).lower().endswith(".mtz"):
+        return  # a map file: no measured data, and nothing asked of them
     try:
         fit = fit_model(st, read_observed(args.map), args.b_factors)
     except DensityBuildError as e:
