@@ -16,6 +16,7 @@ import numpy as np
 
 from .errors import MapReadError
 from .map_geometry import check_cell, check_origin
+from .periodic_cell import crystal_cell_note
 
 if TYPE_CHECKING:
     from .density_map import DensityMap
@@ -194,8 +195,9 @@ def read_mrc_array(path: Path, max_voxels: int) -> dict:
 
     Returns a dict with ``array_xyz`` (float32), ``cell`` (a, b, c, alpha, beta, gamma),
     ``sampling`` (cell grid along x, y, z), ``nstart`` (x, y, z), ``origin`` (x, y, z Angstrom),
-    ``spacegroup`` (number), ``mode``, ``axis_order``, ``crystal`` (a crystal space group or
-    cell angles other than 90 degrees; else the map is taken for a cryo-EM box) and ``notes``
+    ``spacegroup`` (number), ``mode``, ``axis_order``, ``crystal`` (a crystal space group, cell
+    angles other than 90 degrees, or a whole P 1 cell whose data read as a crystal's:
+    :mod:`.periodic_cell`; else the map is taken for a cryo-EM box) and ``notes``
     (what was read other than the header says: minor header faults accepted, a cryo-EM box
     larger than its cell sampling).
     """
@@ -270,6 +272,11 @@ def read_mrc_array(path: Path, max_voxels: int) -> dict:
     notes = [f"header problems accepted: {problems.getvalue().strip().rstrip(';')}"]
     notes = notes if problems.getvalue() else []
     crystal = sg_number > 1 or not np.allclose(angles, 90)
+    if not crystal:  # P 1 and 90 degrees: a cryo-EM box, or a crystal map written in P 1
+        note = crystal_cell_note(arr_xyz, sampling, origin)
+        if note is not None:
+            crystal = True
+            notes.append(note)
     more = oversized_axes(path, arr_xyz, sampling, crystal)
     if more and not crystal:
         # a cryo-EM box: the voxel size is cell / MX; the data is a box of NX voxels
