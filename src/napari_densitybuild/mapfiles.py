@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import MapReadError
 from .map_geometry import check_cell, check_origin
-from .periodic_cell import crystal_cell_note
+from .periodic_cell import crystal_cell_note, oversized_axes
 
 if TYPE_CHECKING:
     from .density_map import DensityMap
@@ -308,32 +308,6 @@ def read_mrc_array(path: Path, max_voxels: int) -> dict:
         "crystal": crystal,
         "notes": notes,
     }
-
-
-def oversized_axes(path: Path, arr_xyz: np.ndarray, sampling: list[int], crystal: bool) -> list:
-    """The axes (0, 1, 2 for x, y, z) along which an MRC/CCP4 array holds more points than the
-    header's cell sampling (NX > MX).
-
-    A crystal map may cover more than one cell, and then its points one cell apart must agree
-    (they are the same point); if they do not, the header's sampling is wrong and the map would
-    fold onto itself, so this raises :class:`MapReadError`.
-    """
-    more = [a for a in range(3) if arr_xyz.shape[a] > sampling[a]]
-    if not crystal:
-        return more
-    sd = float(np.nanstd(arr_xyz)) or 1.0
-    for a in more:
-        s, n = sampling[a], arr_xyz.shape[a]
-        first = np.take(arr_xyz, np.arange(n - s), axis=a)
-        again = np.take(arr_xyz, np.arange(s, n), axis=a)
-        rms = float(np.sqrt(np.nanmean((first - again) ** 2))) / sd
-        if not rms < 0.05:
-            raise MapReadError(
-                f"{path}: the map has {n} points along {'xyz'[a]} but its cell only {s} "
-                f"(header MX/MY/MZ), and the points one cell apart differ ({rms:.2f} of the "
-                "map's sd): the header's grid sampling does not fit the data"
-            )
-    return more
 
 
 def write_mrc(path: str | Path, dmap: DensityMap, data_zyx: np.ndarray | None = None) -> None:

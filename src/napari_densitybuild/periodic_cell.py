@@ -14,11 +14,18 @@ A box reconstructed by Fourier methods is periodic too, so the second test is th
 decides for most boxes; the first keeps a box cut tightly around its molecule (density at the
 faces, but a different molecule part at each) from being read as a crystal.
 :func:`crystal_cell_note` asks both, on the map as the file holds it.
+
+A crystal map may also hold more than one cell; :func:`oversized_axes` finds the axes along
+which it does, and checks that its points one cell apart agree.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+
+from .errors import MapReadError
 
 #: Opposite faces must correlate at least this much ...
 MIN_FACE_CORRELATION = 0.3
@@ -90,3 +97,29 @@ def crystal_cell_note(arr_xyz: np.ndarray, sampling: list[int], origin: list[flo
         "cryo-EM box's does, but the map covers one whole cell, runs on across its faces "
         f"(opposite faces correlate {min(corr):.2f} or more) and has density at them"
     )
+
+
+def oversized_axes(path: Path, arr_xyz: np.ndarray, sampling: list[int], crystal: bool) -> list:
+    """The axes (0, 1, 2 for x, y, z) along which an MRC/CCP4 array holds more points than the
+    header's cell sampling (NX > MX).
+
+    A crystal map may cover more than one cell, and then its points one cell apart must agree
+    (they are the same point); if they do not, the header's sampling is wrong and the map would
+    fold onto itself, so this raises :class:`MapReadError`.
+    """
+    more = [a for a in range(3) if arr_xyz.shape[a] > sampling[a]]
+    if not crystal:
+        return more
+    sd = float(np.nanstd(arr_xyz)) or 1.0
+    for a in more:
+        s, n = sampling[a], arr_xyz.shape[a]
+        first = np.take(arr_xyz, np.arange(n - s), axis=a)
+        again = np.take(arr_xyz, np.arange(s, n), axis=a)
+        rms = float(np.sqrt(np.nanmean((first - again) ** 2))) / sd
+        if not rms < 0.05:
+            raise MapReadError(
+                f"{path}: the map has {n} points along {'xyz'[a]} but its cell only {s} "
+                f"(header MX/MY/MZ), and the points one cell apart differ ({rms:.2f} of the "
+                "map's sd): the header's grid sampling does not fit the data"
+            )
+    return more
