@@ -43,7 +43,8 @@ MIN_POINTS = 8
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a.ravel() - a.mean(), b.ravel() - b.mean()
+    a, b = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
+    a, b = a - a.mean(), b - b.mean()
     den = float(np.sqrt((a * a).sum() * (b * b).sum()))
     return float((a * b).sum() / den) if den > 0 else 0.0
 
@@ -69,15 +70,15 @@ def crystal_cell_note(arr_xyz: np.ndarray, sampling: list[int], origin: list[flo
         faces (voxels over :data:`HIGH` standard deviations at least :data:`HIGH_SHARE` as
         common as in the whole map); else None.
     """
-    a = np.asarray(arr_xyz, dtype=np.float64)
+    a = np.asarray(arr_xyz)  # no float64 copy of a large map: sums in float64
     if list(a.shape) != [int(s) for s in sampling] or min(a.shape) < MIN_POINTS:
         return None
-    if np.any(np.asarray(origin, dtype=float) != 0) or not np.isfinite(a).all():
+    if np.any(np.asarray(origin, dtype=float) != 0):
         return None
-    sd = float(a.std())
-    if sd == 0:
-        return None
-    high = a > a.mean() + HIGH * sd
+    mean, sd = float(a.mean(dtype=np.float64)), float(a.std(dtype=np.float64))
+    if not (np.isfinite(mean) and np.isfinite(sd)) or sd == 0:
+        return None  # NaN somewhere (refused later), or a flat map
+    high = a > mean + HIGH * sd
     faces_high, corr = [], []
     for ax in range(3):
         n = a.shape[ax]
