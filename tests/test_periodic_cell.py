@@ -85,8 +85,9 @@ def test_molecule_in_a_box_stays_cryo_em(tmp_path, margin, noise):
 
 
 def test_crystal_map_written_in_p1_reads_as_crystal(tmp_path):
-    # a P 21 21 21 crystal of random atoms (its copies fill the cell), written in P 1
-    st = random_structure((30.0, 34.0, 38.0, 90.0, 90.0, 90.0), "P 21 21 21", n_atoms=60)
+    # a P 21 21 21 crystal of random atoms, as dense as protein (its copies fill the cell),
+    # written in P 1
+    st = random_structure((30.0, 34.0, 38.0, 90.0, 90.0, 90.0), "P 21 21 21", n_atoms=300)
     grid = model_density(st, d_min=2.0)
     arr, cell = np.array(grid, copy=True), grid.unit_cell.parameters
     dmap = read_map(write_ccp4(tmp_path / "p1.ccp4", arr, cell))
@@ -103,3 +104,23 @@ def test_crystal_map_written_in_p1_reads_as_crystal(tmp_path):
     step = np.array(cell[:3]) / np.array(arr.shape)
     box = read_map(write_ccp4(tmp_path / "cut.mrc", sub, (*(step * sub.shape), 90, 90, 90)))
     assert box.kind == "em"
+
+
+def test_resolution_from_the_fourier_terms(tmp_path):
+    # a crystal map computed from coefficients to 2.3 A, written as CCP4 (whose header has no
+    # resolution), in its space group and expanded to P 1
+    st = random_structure((30.0, 34.0, 38.0, 90.0, 90.0, 90.0), "P 21 21 21", n_atoms=300)
+    asu = gemmi.transform_map_to_f_phi(model_density(st, d_min=1.5)).prepare_asu_data(dmin=2.3)
+    grid = asu.transform_f_phi_to_map(sample_rate=3.0)
+    arr, cell = np.array(grid, copy=True), grid.unit_cell.parameters
+    for group in ("P 21 21 21", "P 1"):
+        dmap = read_map(write_ccp4(tmp_path / "m.ccp4", arr, cell, group))
+        assert dmap.kind == "xray" and dmap.resolution == pytest.approx(2.3, abs=0.02)
+        assert "2.3" in dmap.summary() and "Fourier terms stop" in dmap.summary()
+    # a map computed from atoms in real space (terms to the grid's finest spacing), and a
+    # cryo-EM box: no resolution
+    atoms = model_density(st, d_min=2.0)
+    dense = read_map(write_ccp4(tmp_path / "atoms.ccp4", np.array(atoms), cell, "P 21 21 21"))
+    assert dense.resolution is None and "unknown resolution" in dense.summary()
+    box, box_cell = molecule_box(5.0, 0.0)
+    assert read_map(write_ccp4(tmp_path / "box.mrc", box, box_cell)).resolution is None

@@ -83,6 +83,8 @@ class DensityMap:
         values came from (MTZ columns; symmetry copies for a file of part of the cell)."""
         c = self.cell
         res = f"{self.resolution:.2f} A" if self.resolution else "unknown resolution"
+        if self.resolution and self.info.get("resolution_from"):
+            res += f" ({self.info['resolution_from']})"
         extra = ""
         if self.info.get("columns"):
             extra += f", columns {'/'.join(self.info['columns'])}"

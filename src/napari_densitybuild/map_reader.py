@@ -16,6 +16,7 @@ from .density_map import DensityMap
 from .errors import MapReadError
 from .map_geometry import check_region
 from .mapfiles import fill_by_symmetry, mtz_grid, read_mrc_array, read_mtz_grid
+from .periodic_cell import truncation_resolution
 
 #: Largest map (voxels) read into memory; above it the reader refuses with the size.
 MAX_VOXELS = 512**3
@@ -215,13 +216,18 @@ def _from_mrc(path: Path, max_voxels: int) -> DensityMap:
             grid = gemmi.FloatGrid(filled, cell, grid.spacegroup)
             covers_cell, data_min, data_max = True, None, None
             info["filled_by_symmetry"] = True
+    # a CCP4 header gives no resolution; a crystal map made from coefficients shows where they
+    # stop (a cryo-EM box is not periodic, and its terms do not stop sharply)
+    resolution = truncation_resolution(grid) if kind == "xray" and covers_cell else None
+    if resolution is not None:
+        info["resolution_from"] = "where the map's Fourier terms stop"
     return DensityMap(
         grid=grid,
         offset=offset,
         data_min=data_min,
         data_max=data_max,
         covers_cell=covers_cell,
-        resolution=None,
+        resolution=resolution,
         kind=kind,
         source=str(path),
         info=info,

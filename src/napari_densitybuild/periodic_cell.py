@@ -15,6 +15,10 @@ decides for most boxes; the first keeps a box cut tightly around its molecule (d
 faces, but a different molecule part at each) from being read as a crystal.
 :func:`crystal_cell_note` asks both, on the map as the file holds it.
 
+A crystal map computed from map coefficients holds no Fourier terms beyond the coefficients'
+resolution, so its transform gives that resolution back (:func:`truncation_resolution`), which a
+CCP4 header does not record.
+
 A crystal map may also hold more than one cell; :func:`oversized_axes` finds the axes along
 which it does, and checks that its points one cell apart agree.
 """
@@ -22,10 +26,14 @@ which it does, and checks that its points one cell apart agree.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import MapReadError
+
+if TYPE_CHECKING:
+    import gemmi
 
 #: Opposite faces must correlate at least this much ...
 MIN_FACE_CORRELATION = 0.3
@@ -40,6 +48,14 @@ HIGH = 2.5
 HIGH_SHARE = 0.15
 #: Fewer voxels than this along an axis: too few planes to judge.
 MIN_POINTS = 8
+#: Fourier terms under this fraction of the largest count as absent (float32 rounding leaves
+#: about 1e-7 beyond a map's resolution).
+ABSENT = 1e-4
+#: The terms must stop at least this factor short of the finest spacing the grid holds (else the
+#: map is not truncated: a map computed from atoms, or changed in real space).
+TRUNCATED = 1.2
+#: Cells of more grid points than this are not transformed (time and memory on opening).
+MAX_TRANSFORM = 64_000_000
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
@@ -124,3 +140,31 @@ def oversized_axes(path: Path, arr_xyz: np.ndarray, sampling: list[int], crystal
                 "map's sd): the header's grid sampling does not fit the data"
             )
     return more
+
+
+def truncation_resolution(grid: gemmi.FloatGrid) -> float | None:
+    """The resolution (A) at which a crystal map's Fourier terms stop, or None where they do
+    not stop well short of the grid's finest spacing (:data:`TRUNCATED`).
+
+    Parameters
+    ----------
+    grid
+        The map over its whole unit cell, with its cell and space group.
+
+    Returns
+    -------
+    float or None
+        The smallest d-spacing among the terms above :data:`ABSENT` of the largest; a map
+        written from coefficients to 1.83 A gives 1.83 back.
+    """
+    import gemmi
+
+    if grid.point_count > MAX_TRANSFORM:
+        return None
+    asu = gemmi.transform_map_to_f_phi(grid, half_l=True).prepare_asu_data()
+    amp = np.abs(asu.value_array)
+    if not len(amp) or not np.isfinite(amp).all() or amp.max() <= 0:
+        return None
+    d = asu.make_d_array()
+    d_min = float(d[amp > ABSENT * amp.max()].min())
+    return d_min if d_min >= TRUNCATED * float(d.min()) else None
