@@ -124,3 +124,11 @@ def test_resolution_from_the_fourier_terms(tmp_path):
     assert dense.resolution is None and "unknown resolution" in dense.summary()
     box, box_cell = molecule_box(5.0, 0.0)
     assert read_map(write_ccp4(tmp_path / "box.mrc", box, box_cell)).resolution is None
+
+
+def test_resolution_from_the_fourier_terms_of_a_monoclinic_cell(tmp_path):
+    st = random_structure((30.0, 34.0, 38.0, 90.0, 105.0, 90.0), "P 1 21 1", n_atoms=300)
+    asu = gemmi.transform_map_to_f_phi(model_density(st, d_min=1.5)).prepare_asu_data(dmin=1.9)
+    grid = asu.transform_f_phi_to_map(sample_rate=3.0)
+    path = write_ccp4(tmp_path / "m.ccp4", np.array(grid), grid.unit_cell.parameters, "P 1 21 1")
+    assert read_map(path).resolution == pytest.approx(1.9, abs=0.02)
