@@ -403,3 +403,20 @@ def test_doubted_prolines_run_only_without_a_sequence(monkeypatch):
     build_module.build(dmap, placer, clf, cis_prolines=False, **kw)
     build_module.build(dmap, placer, clf, do_refine=False, **kw)
     assert len(seen) == 1
+
+
+def test_build_with_waters_writes_and_reports_them(tmp_path, capsys):
+    out, report = tmp_path / "model.cif", tmp_path / "report.json"
+    assert main(["build", MAP, "--out", str(out), "--waters", "--passes", "1", "--report",
+                 str(report), "--device", "cpu"]) == 0  # fmt: skip
+    st = read_structure(out)
+    waters = [r for ch in st[0] for r in ch if r.is_water()]
+    rep = json.loads(report.read_text())
+    assert rep["waters"] == len(waters) and rep["seconds"]["waters"] >= 0
+    assert all(r.name == "HOH" and len(r) == 1 for r in waters)
+    assert rep["residues"] == sum(not r.is_water() for ch in st[0] for r in ch)
+    out_text, err_text = capsys.readouterr()
+    assert f"{len(waters)} waters" in out_text
+    # the sample's simulated map is noisy: its peaks in the solvent raise R-work, so the
+    # measured amplitudes its MTZ holds turn the waters down
+    assert not waters and "waters not added" in err_text

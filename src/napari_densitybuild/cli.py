@@ -14,7 +14,7 @@ import sys
 from .errors import DensityBuildError
 
 #: Sub-command modules (inside ``napari_densitybuild.commands``), in help order.
-COMMANDS = ("info", "prepare", "place", "classify", "build", "batch", "train", "evaluate")
+COMMANDS = ("info", "prepare", "place", "classify", "build", "waters", "batch", "train", "evaluate")
 
 
 def build_parser() -> argparse.ArgumentParser:

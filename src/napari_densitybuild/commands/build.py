@@ -8,7 +8,8 @@ model leaves unexplained (:mod:`~..blobs`: where to look for what the build miss
 model's checks (:mod:`~..model_checks`: which residues to look at before deposition).
 Where the map is an MTZ with measured amplitudes, the built model's R-work and R-free are
 printed and reported (:mod:`~..model_maps`; one B for every atom, the B column holding
-confidence).
+confidence). ``--waters`` adds ordered waters at the map's peaks beside the model
+(:mod:`~..waters`; with measured amplitudes, only if they lower R-work).
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     p.add_argument("map", help="map file: .mtz, .ccp4, .map, .mrc (gzipped too)")
     p.add_argument("--out", required=True, metavar="MODEL.cif", help="output model (.cif or .pdb)")
     add_build_options(p, "sequence(s) to align the fragments to")
+    p.add_argument("--waters", action="store_true",
+                   help="add ordered waters at the map's round peaks beside the model's N and O "
+                   "atoms (as `densitybuild waters` does; B 30, chain W)")  # fmt: skip
     p.add_argument("--report", metavar="REPORT.json", help="write counts and timings")
     p.add_argument("--threads", type=int, help="CPU threads (default: all physical cores)")
     return p
@@ -94,14 +98,25 @@ def run(args: argparse.Namespace) -> int:
         peptide_turns=args.peptide_turns,
     )
     built = result.structure()
+    rep = result.report
+    if args.waters:
+        from ..waters import checked_by_data, find_waters, model_atoms, with_waters
+
+        t = time.perf_counter()
+        found, note = checked_by_data(args.map, built, find_waters(dmap, *model_atoms(built)))
+        built = with_waters(built, found)
+        rep["waters"] = len(found)
+        rep["seconds"]["waters"] = round(time.perf_counter() - t, 3)
+        if note:
+            print_note(note)
     write_structure(built, args.out)
     total = time.perf_counter() - t0
-    rep = result.report
     rep["seconds"] = {"read_map": round(t_read, 3), "load_weights": round(t_load, 3),
                       **rep["seconds"], "wall_total": round(total, 3)}  # fmt: skip
     rep.update(map=str(args.map), out=str(args.out), device=str(clf.device), threads=threads,
                sequence=args.sequence, resolution=dmap.resolution)  # fmt: skip
-    print(f"{Path(args.map).name}: {result.summary()}, {total:.1f} s in all -> {args.out}")
+    waters = f", {rep['waters']} waters" if args.waters else ""
+    print(f"{Path(args.map).name}: {result.summary()}{waters}, {total:.1f} s in all -> {args.out}")
     fit = _r_factors(args.map, built, rep["seconds"])
     if fit is not None:
         from ..model_maps import r_factor_row
@@ -115,7 +130,12 @@ def run(args: argparse.Namespace) -> int:
         from ..blobs import unmodelled_blobs
 
         t = time.perf_counter()
-        blobs = unmodelled_blobs(dmap, result.model.xyz) if len(result.model.xyz) else []
+        xyz = result.model.xyz
+        if args.waters:  # the waters explain their peaks
+            from ..waters import model_atoms
+
+            xyz = model_atoms(built)[0]
+        blobs = unmodelled_blobs(dmap, xyz) if len(xyz) else []
         rep["seconds"]["unmodelled_blobs"] = round(time.perf_counter() - t, 3)
         rep["unmodelled_blobs"] = {
             "count": len(blobs),
