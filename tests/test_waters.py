@@ -156,3 +156,20 @@ def test_waters_kept_only_where_they_lower_r_work(crystal, tmp_path):
     # a map file without amplitudes: kept, nothing said
     kept, note = checked_by_data(crystal[2], st, wrong)
     assert len(kept) == len(wrong) and note is None
+
+
+def test_session_waters_replace_the_last_ones_and_keep_the_model_s_own():
+    from napari_densitybuild.kept_parts import KEPT
+    from napari_densitybuild.waters import FOUND_CHAIN, session_waters
+
+    own = [[0.0, 0.0, 0.0, "W", 1, "", "HOH", "O", "O", 22.0, 1.0],  # the model's own water
+           [1.0, 1.0, 1.0, "B", 5, "", "SO4", "S", "S", 30.0, 1.0]]  # fmt: skip
+    meta = {KEPT: own}
+    meta.update(session_waters(meta, {"A"}, np.array([[5.0, 5.0, 5.0], [9.0, 9.0, 9.0]])))
+    assert meta[FOUND_CHAIN] == "X"  # W is the model's own waters' chain
+    assert len(meta[KEPT]) == 4 and meta[KEPT][:2] == own
+    assert [r[3:7] for r in meta[KEPT][2:]] == [["X", 1, "", "HOH"], ["X", 2, "", "HOH"]]
+    meta.update(session_waters(meta, {"A"}, np.array([[7.0, 7.0, 7.0]])))  # found again
+    assert len(meta[KEPT]) == 3 and meta[KEPT][2][:3] == [7.0, 7.0, 7.0]
+    meta.update(session_waters(meta, {"A"}, np.zeros((0, 3))))  # taken out
+    assert meta[KEPT] == own and meta[FOUND_CHAIN] is None

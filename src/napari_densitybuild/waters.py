@@ -178,3 +178,26 @@ def with_waters(st: gemmi.Structure, waters: np.ndarray, b: float = WATER_B) -> 
     out[0].add_chain(chain)
     out.setup_entities()
     return out
+
+
+#: ``Session.meta`` key of the chain the waters a review found were put in (their rows are in
+#: :data:`~.kept_parts.KEPT`, written with the model as the kept atoms are).
+FOUND_CHAIN = "found_water_chain"
+
+
+def session_waters(meta: dict, taken: set[str], waters: np.ndarray) -> dict:
+    """``meta`` entries for a review session whose waters found before are replaced by
+    ``waters`` (K, 3): the kept rows (:data:`~.kept_parts.KEPT`) without the old ones and with
+    the new ones as HOH in a chain not in ``taken`` (the session's chains) nor among the other
+    kept rows, and that chain's name (:data:`FOUND_CHAIN`; None when there are none)."""
+    from .kept_parts import KEPT
+
+    old = meta.get(FOUND_CHAIN)
+    rows = [list(r) for r in meta.get(KEPT) or [] if not (old and r[3] == old and r[6] == "HOH")]
+    used = taken | {str(r[3]) for r in rows}
+    name = next((c for c in "WXYZVUTSRQPONMLKJIHGFEDCBA" + "wxyz" if c not in used), None)
+    if name is None or not len(waters):
+        return {KEPT: rows, FOUND_CHAIN: None}
+    new = [[*map(float, p), name, k + 1, "", "HOH", "O", "O", WATER_B, 1.0]
+           for k, p in enumerate(np.asarray(waters, dtype=float))]  # fmt: skip
+    return {KEPT: rows + new, FOUND_CHAIN: name}

@@ -19,8 +19,9 @@ current side chain, best fit first (:mod:`~..side_chain_edit`). "Next chain
 break" goes from one chain end or gap to the next; "Close gap" joins the piece of chain that goes
 on there or builds the residues missing between (:mod:`~..gaps`, off the GUI thread; these
 jobs are in :mod:`._model_edits`). "Difference map" and "Next difference peak" set the model
-against the measured amplitudes of its MTZ file (:mod:`._difference_view`). Every change can be
-undone and redone, and is autosaved.
+against the measured amplitudes of its MTZ file (:mod:`._difference_view`); "Find waters" adds
+ordered waters (:mod:`._water_view`; "Remove waters" takes them out). Every change to the
+residues can be undone and redone, and is autosaved.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from ._layer_sync import follow_rows
 from ._model_edits import ModelEdits
 from ._reader import notify_error
 from ._residue_table import ResidueTable
+from ._water_view import WaterView
 
 if TYPE_CHECKING:
     from ._build_widget import BuildWidget
@@ -59,7 +61,7 @@ def _button(text: str, tip: str) -> QPushButton:
     return button
 
 
-class ReviewPanel(ModelEdits, DifferenceView, QWidget):
+class ReviewPanel(ModelEdits, DifferenceView, WaterView, QWidget):
     """The review half of :class:`~._build_widget.BuildWidget`."""
 
     def __init__(self, widget: BuildWidget) -> None:
@@ -112,6 +114,13 @@ class ReviewPanel(ModelEdits, DifferenceView, QWidget):
             "largest first, with the atom nearest to it (the map is computed first, and again "
             "after edits)",
         )
+        self.waters_button = _button(
+            "Find waters",
+            "Ordered waters beside the model as it stands: round peaks of the map at 1.5 sigma "
+            "or more, 2.4-3.4 A from N and O and clear of the atoms; kept with the model's other "
+            "atoms and written by Export (with measured amplitudes, only if they lower R-work)",
+        )
+        self.remove_waters_button = _button("Remove waters", "Take out the waters found")
         self.type_combo = QComboBox()
         self.letter = QLineEdit()
         self.letter.setMaxLength(3)
@@ -194,7 +203,8 @@ class ReviewPanel(ModelEdits, DifferenceView, QWidget):
             row0.addWidget(b)
         layout.addLayout(row0)
         row_data = QHBoxLayout()  # the model against the measured data
-        for b in (self.difference_button, self.peak_button):
+        for b in (self.difference_button, self.peak_button, self.waters_button,
+                  self.remove_waters_button):  # fmt: skip
             row_data.addWidget(b)
         layout.addLayout(row_data)
         layout.addLayout(row1)
@@ -210,6 +220,8 @@ class ReviewPanel(ModelEdits, DifferenceView, QWidget):
         self.break_button.clicked.connect(self.next_break)
         self.difference_button.clicked.connect(lambda: self.difference_map())
         self.peak_button.clicked.connect(self.next_peak)
+        self.waters_button.clicked.connect(lambda: self.find_waters())
+        self.remove_waters_button.clicked.connect(self.remove_waters)
         self.close_gap_button.clicked.connect(self.close_gap)
         self.add_button.clicked.connect(self.add_residue)
         self.type_combo.activated.connect(self._on_combo)
