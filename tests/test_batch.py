@@ -12,6 +12,7 @@ import pytest
 from napari_densitybuild._napari._sample_data import sample_paths
 from napari_densitybuild.batch import output_paths, run_batch
 from napari_densitybuild.cli import main
+from napari_densitybuild.models import read_structure
 
 pytestmark = pytest.mark.slow
 OPTIONS = {"no_refine": True, "threads": 1, "device": "cpu"}
@@ -64,6 +65,18 @@ def test_build_one_creates_its_output_folder(maps, tmp_path):
     row = build_one(maps[0], str(out), OPTIONS)
     assert row["status"] == "done", row
     assert Path(row["model"]).is_file() and Path(row["model"]).parent == out
+
+
+def test_build_one_with_waters_reports_them(maps, tmp_path):
+    from napari_densitybuild.batch import build_one
+
+    row = build_one(maps[0], str(tmp_path), {**OPTIONS, "waters": True})
+    assert row["status"] == "done", row
+    report = json.loads(output_paths(maps[0], tmp_path)[1].read_text())
+    st = read_structure(row["model"])
+    assert report["waters"] == sum(r.is_water() for ch in st[0] for r in ch)
+    # the sample's noisy map: the waters raise R-work against its amplitudes, and are not kept
+    assert report["waters"] == 0 and any("waters not added" in n for n in report["notes"])
 
 
 def test_batch_serial_without_dask(maps, tmp_path, capsys):

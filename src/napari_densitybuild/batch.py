@@ -195,6 +195,14 @@ def build_one(
         )
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         built = result.structure()
+        if options.get("waters"):
+            from .waters import checked_by_data, find_waters, model_atoms, with_waters
+
+            found, note = checked_by_data(map_path, built, find_waters(dmap, *model_atoms(built)))
+            built = with_waters(built, found)
+            result.report["waters"] = len(found)
+            if note:
+                notes.append(note)
         write_structure(built, model_path)
         report = {**result.report, "map": str(map_path), "device": str(clf.device)}
         if notes:

@@ -278,3 +278,11 @@ def add_build_options(p: argparse.ArgumentParser, sequence_help: str) -> None:
     add_settle(p)
     add_peptide_turns(p)
     add_weights(p)
+
+
+def add_waters(p: argparse.ArgumentParser) -> None:
+    """``--waters``: ordered waters added at the map's peaks beside the built model."""
+    p.add_argument("--waters", action="store_true",
+                   help="add ordered waters at the map's round peaks beside the model's N and O "
+                   "atoms (as `densitybuild waters` does; B 30, a chain of their own; with "
+                   "measured amplitudes in the MTZ, only if they lower R-work)")  # fmt: skip

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._options import add_build_options, at_least_one
+from ._options import add_build_options, add_waters, at_least_one
 from ._paths import check_output_folder
 
 #: How the outputs are named (:func:`~napari_densitybuild.batch.output_names`).
@@ -45,6 +45,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     p.add_argument("--threads", type=at_least_one, default=None,
                    help="CPU threads per worker (1; with --workers 0, every core)")  # fmt: skip
     add_build_options(p, "sequence(s) for every map")
+    add_waters(p)
     return p
 
 
@@ -75,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         "cis_prolines",
         "settle",
         "peptide_turns",
+        "waters",
     )
     check_output_folder(args.out)
     options = {k: getattr(args, k) for k in keys}

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ._options import add_build_options, print_note
+from ._options import add_build_options, add_waters, print_note
 from ._paths import check_output_file
 
 if TYPE_CHECKING:
@@ -40,9 +40,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     p.add_argument("map", help="map file: .mtz, .ccp4, .map, .mrc (gzipped too)")
     p.add_argument("--out", required=True, metavar="MODEL.cif", help="output model (.cif or .pdb)")
     add_build_options(p, "sequence(s) to align the fragments to")
-    p.add_argument("--waters", action="store_true",
-                   help="add ordered waters at the map's round peaks beside the model's N and O "
-                   "atoms (as `densitybuild waters` does; B 30, chain W)")  # fmt: skip
+    add_waters(p)
     p.add_argument("--report", metavar="REPORT.json", help="write counts and timings")
     p.add_argument("--threads", type=int, help="CPU threads (default: all physical cores)")
     return p
