@@ -27,6 +27,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .difference_peaks import WATER_RANGE, difference_peaks
+from .settings import WATER_LEVEL
 from .symmetry import Symmetry
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from .model_maps import ModelFit
 
 #: Peak height (sigma) of the map for a water (Coot's Find Waters: 1.4 in a 2mFo-DFc map).
-LEVEL = 1.5
+LEVEL = WATER_LEVEL
 #: Nearest a water may be to a carbon atom (A): nearer, it would be in van der Waals contact.
 CARBON_DISTANCE = 3.0
 #: Nearest two waters may be (A).

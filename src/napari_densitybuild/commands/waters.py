@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..waters import LEVEL
+from ..settings import WATER_LEVEL as LEVEL
 from ._options import add_columns, print_note
 from ._paths import check_output_file
 
