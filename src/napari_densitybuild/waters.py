@@ -12,11 +12,12 @@ B = :data:`WATER_B` (a start for refinement: a build's B column otherwise holds 
 Where the map's MTZ file holds measured amplitudes, :func:`checked_by_data` keeps the waters
 only if they lower the model's R-work.
 
-On the 2mFo-DFc maps of the ten real maps outside the held-out set whose deposited models hold
-waters (deposited protein and ligands, their waters removed), 1.5 sigma and 3 A from carbon put
-1,310 waters, 93 % of them within 1 A of a deposited water, and found 62 % of the 1,927
-deposited ones (docs/build.md, "Waters"). Those maps were phased with the deposited models,
-waters included, which favours the waters.
+On the 2mFo-DFc maps of the eleven real maps outside the held-out set whose deposited models
+hold their waters (deposited protein and ligands, the waters removed), this put 2,356 waters,
+93 % of them within 1 A of a deposited water, and found 76 % of the 2,881 deposited ones
+(``scripts/water_check.py``; docs/build.md, "Waters"). Those maps were phased with the deposited
+models, waters included, which favours the waters; on the held-out maps the waters lower the
+builds' R-free against the measured amplitudes by 0.012-0.017.
 """
 
 from __future__ import annotations
