@@ -173,3 +173,16 @@ def test_session_waters_replace_the_last_ones_and_keep_the_model_s_own():
     assert len(meta[KEPT]) == 3 and meta[KEPT][2][:3] == [7.0, 7.0, 7.0]
     meta.update(session_waters(meta, {"A"}, np.zeros((0, 3))))  # taken out
     assert meta[KEPT] == own and meta[FOUND_CHAIN] is None
+
+
+def test_info_counts_the_waters_a_model_lacks(crystal, tmp_path, capsys):
+    st, waters, path = crystal
+    for model, name in ((st, "dry.cif"), (with_waters(st, waters), "wet.cif")):
+        model.setup_entities()
+        model.make_mmcif_document().write_file(str(tmp_path / name))
+    assert main(["info", str(path), str(tmp_path / "dry.cif"), "--blobs", "0"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "look like waters" in x)
+    assert int(line.split()[0]) >= 0.8 * len(waters) and "(0 waters in the model;" in line
+    assert main(["info", str(path), str(tmp_path / "wet.cif"), "--blobs", "0"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "look like waters" in x)
+    assert int(line.split()[0]) <= 2 and f"({len(waters)} waters in the model;" in line

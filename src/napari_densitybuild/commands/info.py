@@ -40,8 +40,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
 
 def run(args: argparse.Namespace) -> int:
     """Print a one-line summary of the map; with a model, the density at its atoms, the
-    largest blobs of density it leaves unexplained (:func:`~..blobs.unmodelled_blobs`) and
-    the checks to look at before deposition (:func:`~..model_checks.check_model`)."""
+    largest blobs of density it leaves unexplained (:func:`~..blobs.unmodelled_blobs`), the
+    peaks that look like waters it lacks (:func:`~..waters.find_waters`) and the checks to look
+    at before deposition (:func:`~..model_checks.check_model`)."""
     from ..maps import read_map
     from ..models import atom_table, read_structure
 
@@ -73,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
         )
         if args.blobs > 0:
             _print_blobs(dmap, atoms.xyz, args.blobs)
+        if not args.difference:
+            _print_waters(dmap, st, args.map)
         _print_checks(st, dmap, density=not args.difference)
     return 0
 
@@ -99,6 +102,23 @@ def _print_blobs(dmap: DensityMap, xyz: np.ndarray, n: int) -> None:
         x, y, z = b.centre
         print(f"  {k + 1:2d}. {b.volume:6.0f} A^3, peak {b.peak:4.1f} sigma at "
               f"({x:.1f}, {y:.1f}, {z:.1f})")  # fmt: skip
+
+
+def _print_waters(dmap: DensityMap, st: gemmi.Structure, path: str) -> None:
+    """How many peaks beside the model look like ordered waters it lacks (:mod:`~..waters`);
+    where the MTZ holds measured amplitudes, whether they would lower R-work."""
+    from ..waters import LEVEL, checked_by_data, find_waters, model_atoms
+
+    had = sum(r.is_water() for ch in st[0] for r in ch)
+    found = find_waters(dmap, *model_atoms(st))
+    kept, note = checked_by_data(path, st, found)
+    print(f"{len(found)} round peaks at or above {LEVEL} sigma beside N and O look like waters "
+          f"the model lacks ({had} waters in the model; densitybuild waters MAP MODEL --out "
+          "M.cif adds them)")  # fmt: skip
+    if note and not len(kept):
+        print(f"  but they are not waters by the measured data: {note.split(': ', 1)[1]}")
+    elif note:
+        print(f"  {note}")
 
 
 def _print_r_factors(args: argparse.Namespace, st: gemmi.Structure) -> None:
