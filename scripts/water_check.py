@@ -25,10 +25,10 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from napari_densitybuild.maps import read_map  # noqa: E402
 from napari_densitybuild.model_maps import fit_to_map_file  # noqa: E402
-from napari_densitybuild.models import read_structure  # noqa: E402
+from napari_densitybuild.models import atom_table, read_structure  # noqa: E402
 from napari_densitybuild.symmetry import Symmetry  # noqa: E402
 from napari_densitybuild.training.realdata import model_path, real_dir  # noqa: E402
-from napari_densitybuild.waters import find_waters, model_atoms, with_waters  # noqa: E402
+from napari_densitybuild.waters import find_waters, with_waters  # noqa: E402
 
 
 def within(points: np.ndarray, targets: np.ndarray, sym: Symmetry, distance: float = 1.0) -> int:
@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
             st, label = deposited.clone(), "deposited, waters removed"
             st.remove_waters()
         t = time.perf_counter()
-        found = find_waters(dmap, *model_atoms(st))
+        atoms = atom_table(st)
+        found = find_waters(dmap, atoms.xyz, atoms.element)
         seconds = time.perf_counter() - t
         print(f"| {name} | {label} | {len(found)} | {within(found, wat, sym)} | "
               f"{within(wat, found, sym)} of {len(wat)} | {r_pair(mtz, st, found)} | "

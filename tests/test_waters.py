@@ -12,6 +12,7 @@ from scipy.spatial import cKDTree
 
 from napari_densitybuild.cli import main
 from napari_densitybuild.maps import read_map
+from napari_densitybuild.models import atom_table
 from napari_densitybuild.symmetry import Symmetry
 from napari_densitybuild.waters import (
     CARBON_DISTANCE,
@@ -19,7 +20,6 @@ from napari_densitybuild.waters import (
     WATER_B,
     checked_by_data,
     find_waters,
-    model_atoms,
     with_waters,
 )
 
@@ -30,7 +30,8 @@ SAMPLE_MODEL = ROOT / "sample_data" / "sample_model.cif"
 def true_waters(st: gemmi.Structure, n: int = 25, seed: int = 0) -> np.ndarray:
     """Waters 2.8 A out from surface N and O atoms (away from the molecule's centre), clear of
     every atom and of each other, in the sample's cell."""
-    xyz, element = model_atoms(st)
+    atoms = atom_table(st)
+    xyz, element = atoms.xyz, atoms.element
     tree, centre = cKDTree(xyz), xyz.mean(0)
     rng = np.random.default_rng(seed)
     polar = np.flatnonzero(np.isin(element, ["N", "O"]))
@@ -63,7 +64,8 @@ def crystal(tmp_path_factory):
 def test_waters_found_where_they_are(crystal):
     st, waters, path = crystal
     dmap = read_map(path)
-    xyz, element = model_atoms(st)
+    atoms = atom_table(st)
+    xyz, element = atoms.xyz, atoms.element
     found = find_waters(dmap, xyz, element)
     sym = Symmetry.of_map(dmap)
     copies = sym.images(waters, box=(found.min(0) - 2, found.max(0) + 2))["xyz"]
@@ -84,7 +86,8 @@ def test_no_waters_where_the_map_has_none(crystal):
     st, _, _ = crystal
     grid = model_density(st, d_min=1.2)  # the protein alone
     dmap = read_map(write_mtz(grid, Path(crystal[2]).parent / "dry.mtz", d_min=1.5))
-    assert len(find_waters(dmap, *model_atoms(st))) <= 2
+    atoms = atom_table(st)
+    assert len(find_waters(dmap, atoms.xyz, atoms.element)) <= 2
     assert len(find_waters(dmap, np.zeros((0, 3)), np.array([], dtype=object))) == 0
 
 

@@ -195,19 +195,21 @@ def build_one(
         )
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         built = result.structure()
+        fit = None
         if options.get("waters"):
-            from .waters import checked_by_data, find_waters, model_atoms, with_waters
+            from .waters import model_waters, with_waters
 
-            found, note = checked_by_data(map_path, built, find_waters(dmap, *model_atoms(built)))
-            built = with_waters(built, found)
-            result.report["waters"] = len(found)
-            if note:
-                notes.append(note)
+            search = model_waters(dmap, built, map_path)
+            built, fit = with_waters(built, search.waters), search.fit
+            result.report["waters"] = len(search.waters)
+            if search.note:
+                notes.append(search.note)
         write_structure(built, model_path)
         report = {**result.report, "map": str(map_path), "device": str(clf.device)}
         if notes:
             report["notes"] = notes
-        fit = fit_to_map_file(map_path, built)  # None unless the MTZ holds measured amplitudes
+        if fit is None:  # the waters' check fitted the model as written already
+            fit = fit_to_map_file(map_path, built)  # None unless the MTZ has measured amplitudes
         if fit is not None:
             report["r_factors"] = r_factor_row(fit)
             row["r_free"] = None if fit.r_free is None else round(fit.r_free, 3)

@@ -22,6 +22,7 @@ builds' R-free against the measured amplitudes by 0.012-0.017.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -49,22 +50,6 @@ MIN_SEPARATION = 2.4
 ROUNDS = 2
 #: B-factor written for a new water (A^2).
 WATER_B = 30.0
-
-
-def model_atoms(st: gemmi.Structure) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 3) positions and (N,) element symbols of the first model's atoms (no hydrogens; of
-    alternative conformations the first)."""
-    xyz, element = [], []
-    for ch in st[0]:
-        for res in ch:
-            seen: set[str] = set()
-            for a in res:
-                if a.is_hydrogen() or a.name in seen:
-                    continue
-                seen.add(a.name)
-                xyz.append(a.pos.tolist())
-                element.append(a.element.name.upper())
-    return np.array(xyz, dtype=float).reshape(-1, 3), np.array(element, dtype=object)
 
 
 def find_waters(
@@ -126,6 +111,36 @@ def _near(q: np.ndarray, waters: np.ndarray, sym: Symmetry) -> bool:
     return bool(len(copies)) and float(np.linalg.norm(copies - q, axis=1).min()) < MIN_SEPARATION
 
 
+@dataclass(frozen=True)
+class WaterSearch:
+    """What :func:`model_waters` found: the waters to add (``waters``, (K, 3)), how many peaks
+    looked like waters (``found``), the note on R-work and R-free without and with them (None
+    without measured amplitudes) and the fit of the model with the waters added to the data
+    (``fit``, a :class:`~.model_maps.ModelFit`; None without amplitudes or peaks)."""
+
+    waters: np.ndarray
+    found: int
+    note: str | None = None
+    fit: ModelFit | None = None
+
+
+def model_waters(
+    dmap: DensityMap, st: gemmi.Structure, path: str | Path | None = None, level: float = LEVEL
+) -> WaterSearch:
+    """The waters :func:`find_waters` finds beside the first model of ``st`` in ``dmap``,
+    checked against the measured amplitudes of the MTZ file ``path`` where it has them
+    (:func:`checked_by_data`); the one call of ``build``, ``batch``, ``waters``, ``info`` and
+    the review panel."""
+    from .models import atom_table
+
+    atoms = atom_table(st)
+    found = find_waters(dmap, atoms.xyz, atoms.element, level=level)
+    if path is None:
+        return WaterSearch(found, len(found))
+    kept, note, fit = _checked(path, st, found)
+    return WaterSearch(kept, len(found), note, fit)
+
+
 def checked_by_data(
     path: str | Path, st: gemmi.Structure, waters: np.ndarray
 ) -> tuple[np.ndarray, str | None]:
@@ -137,16 +152,27 @@ def checked_by_data(
     of phase error, correlated noise) the 46 waters at 1.5 sigma raise R-work from 0.206 to
     0.259, and are dropped.
     """
-    from .model_maps import fit_to_map_file
+    kept, note, _ = _checked(path, st, waters)
+    return kept, note
+
+
+def _checked(
+    path: str | Path, st: gemmi.Structure, waters: np.ndarray
+) -> tuple[np.ndarray, str | None, ModelFit | None]:
+    """:func:`checked_by_data`, and the fit of the model with the waters it keeps (the data
+    read once)."""
+    from .errors import DensityBuildError
+    from .model_maps import fit_model
+    from .xray_data import read_observed
 
     if not len(waters):
-        return waters, None
-    before = fit_to_map_file(path, st)
-    if before is None:
-        return waters, None
-    after = fit_to_map_file(path, with_waters(st, waters), before.b_factors)
-    if after is None:
-        return waters, None
+        return waters, None, None
+    try:
+        data = read_observed(path)
+        before = fit_model(st, data)
+        after = fit_model(with_waters(st, waters), data, before.b_factors)
+    except DensityBuildError:  # no measured amplitudes, or a model the data cannot take
+        return waters, None, None
 
     def r(fit: ModelFit) -> str:
         free = "no free set" if fit.r_free is None else f"{fit.r_free:.3f}"
@@ -154,8 +180,13 @@ def checked_by_data(
 
     text = f"R-work / R-free {r(before)} without the {len(waters)} waters, {r(after)} with them"
     if after.r_work < before.r_work:
-        return waters, text
-    return np.zeros((0, 3)), f"waters not added: {text} ({before.b_factors} B)"
+        return waters, text, after
+    return np.zeros((0, 3)), f"waters not added: {text} ({before.b_factors} B)", before
+
+
+def _free_chain(used: set[str]) -> str | None:
+    """The first chain name for waters not in ``used``: W, then the other letters."""
+    return next((c for c in "WXYZVUTSRQPONMLKJIHGFEDCBA" + "wxyz" if c not in used), None)
 
 
 def with_waters(st: gemmi.Structure, waters: np.ndarray, b: float = WATER_B) -> gemmi.Structure:
@@ -166,9 +197,7 @@ def with_waters(st: gemmi.Structure, waters: np.ndarray, b: float = WATER_B) -> 
     out = st.clone()
     if not len(waters):
         return out
-    used = {ch.name for ch in out[0]}
-    name = next(c for c in "WXYZVUTSRQPONMLKJIHGFEDCBA" + "wxyz" if c not in used)
-    chain = gemmi.Chain(name)
+    chain = gemmi.Chain(_free_chain({ch.name for ch in out[0]}) or "WAT")
     for k, p in enumerate(np.asarray(waters, dtype=float)):
         res = gemmi.Residue()
         res.name, res.seqid, res.het_flag = "HOH", gemmi.SeqId(k + 1, " "), "H"
@@ -196,8 +225,7 @@ def session_waters(meta: dict, taken: set[str], waters: np.ndarray) -> dict:
 
     old = meta.get(FOUND_CHAIN)
     rows = [list(r) for r in meta.get(KEPT) or [] if not (old and r[3] == old and r[6] == "HOH")]
-    used = taken | {str(r[3]) for r in rows}
-    name = next((c for c in "WXYZVUTSRQPONMLKJIHGFEDCBA" + "wxyz" if c not in used), None)
+    name = _free_chain(taken | {str(r[3]) for r in rows})
     if name is None or not len(waters):
         return {KEPT: rows, FOUND_CHAIN: None}
     new = [[*map(float, p), name, k + 1, "", "HOH", "O", "O", WATER_B, 1.0]

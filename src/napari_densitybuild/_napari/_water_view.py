@@ -18,6 +18,7 @@ from ._reader import notify_error
 if TYPE_CHECKING:
     from ..build import StageProgress
     from ..maps import DensityMap
+    from ..waters import WaterSearch
     from ._build_widget import BuildWidget
 
 
@@ -42,14 +43,12 @@ class WaterView:
         def job(progress: StageProgress, dmap: DensityMap):
             from ..kept_parts import export_table
             from ..models import to_structure
-            from ..waters import checked_by_data, find_waters, model_atoms
+            from ..waters import model_waters
 
-            st = to_structure(export_table(snapshot))
-            found = find_waters(dmap, *model_atoms(st))
-            return checked_by_data(dmap.source, st, found)
+            return model_waters(dmap, to_structure(export_table(snapshot)), dmap.source)
 
-        def done(result: tuple) -> None:
-            found, note = result
+        def done(search: WaterSearch) -> None:
+            found, note = search.waters, search.note
             if self.session is not s:  # another model (or map) since
                 return
             s.meta.update(session_waters(s.meta, {r.chain for r in s.residues}, found))

@@ -97,16 +97,17 @@ def run(args: argparse.Namespace) -> int:
     )
     built = result.structure()
     rep = result.report
+    search = None
     if args.waters:
-        from ..waters import checked_by_data, find_waters, model_atoms, with_waters
+        from ..waters import model_waters, with_waters
 
         t = time.perf_counter()
-        found, note = checked_by_data(args.map, built, find_waters(dmap, *model_atoms(built)))
-        built = with_waters(built, found)
-        rep["waters"] = len(found)
+        search = model_waters(dmap, built, args.map)
+        built = with_waters(built, search.waters)
+        rep["waters"] = len(search.waters)
         rep["seconds"]["waters"] = round(time.perf_counter() - t, 3)
-        if note:
-            print_note(note)
+        if search.note:
+            print_note(search.note)
     write_structure(built, args.out)
     total = time.perf_counter() - t0
     rep["seconds"] = {"read_map": round(t_read, 3), "load_weights": round(t_load, 3),
@@ -115,7 +116,9 @@ def run(args: argparse.Namespace) -> int:
                sequence=args.sequence, resolution=dmap.resolution)  # fmt: skip
     waters = f", {rep['waters']} waters" if args.waters else ""
     print(f"{Path(args.map).name}: {result.summary()}{waters}, {total:.1f} s in all -> {args.out}")
-    fit = _r_factors(args.map, built, rep["seconds"])
+    fit = search.fit if search is not None else None  # the waters' check fitted it already
+    if fit is None:
+        fit = _r_factors(args.map, built, rep["seconds"])
     if fit is not None:
         from ..model_maps import r_factor_row
 
@@ -125,14 +128,13 @@ def run(args: argparse.Namespace) -> int:
     if note:
         print_note(note)
     if args.report:
+        import numpy as np
+
         from ..blobs import unmodelled_blobs
 
         t = time.perf_counter()
-        xyz = result.model.xyz
-        if args.waters:  # the waters explain their peaks
-            from ..waters import model_atoms
-
-            xyz = model_atoms(built)[0]
+        xyz = result.model.xyz  # and the waters, which explain their peaks
+        xyz = xyz if search is None else np.concatenate([xyz, search.waters])
         blobs = unmodelled_blobs(dmap, xyz) if len(xyz) else []
         rep["seconds"]["unmodelled_blobs"] = round(time.perf_counter() - t, 3)
         rep["unmodelled_blobs"] = {

@@ -107,18 +107,15 @@ def _print_blobs(dmap: DensityMap, xyz: np.ndarray, n: int) -> None:
 def _print_waters(dmap: DensityMap, st: gemmi.Structure, path: str) -> None:
     """How many peaks beside the model look like ordered waters it lacks (:mod:`~..waters`);
     where the MTZ holds measured amplitudes, whether they would lower R-work."""
-    from ..waters import LEVEL, checked_by_data, find_waters, model_atoms
+    from ..waters import LEVEL, model_waters
 
     had = sum(r.is_water() for ch in st[0] for r in ch)
-    found = find_waters(dmap, *model_atoms(st))
-    kept, note = checked_by_data(path, st, found)
-    print(f"{len(found)} round peaks at or above {LEVEL} sigma beside N and O look like waters "
+    search = model_waters(dmap, st, path)
+    print(f"{search.found} round peaks at or above {LEVEL} sigma beside N and O look like waters "
           f"the model lacks ({had} waters in the model; densitybuild waters MAP MODEL --out "
           "M.cif adds them)")  # fmt: skip
-    if note and not len(kept):
-        print(f"  but they are not waters by the measured data: {note.split(': ', 1)[1]}")
-    elif note:
-        print(f"  {note}")
+    if search.note:  # R without and with them, and whether the data take them
+        print(f"  {search.note}")
 
 
 def _print_r_factors(args: argparse.Namespace, st: gemmi.Structure) -> None:

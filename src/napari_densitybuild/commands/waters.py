@@ -38,21 +38,20 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import DensityBuildError
     from ..maps import read_map
     from ..models import WRITE_SUFFIXES, read_structure, write_structure
-    from ..waters import checked_by_data, find_waters, model_atoms, with_waters
+    from ..waters import model_waters, with_waters
 
     check_output_file(args.out, WRITE_SUFFIXES, {"the map": args.map, "the model": args.model})
     if not args.level > 0:
         raise DensityBuildError(f"--level must be above 0 sigma, not {args.level}")
     dmap = read_map(args.map, columns=args.columns, note=print_note)
     st = read_structure(args.model)
-    xyz, element = model_atoms(st)
-    if not len(xyz):
+    if not st[0].count_atom_sites():
         raise DensityBuildError(f"{args.model}: the model has no atoms to place waters beside")
-    found, note = checked_by_data(args.map, st, find_waters(dmap, xyz, element, level=args.level))
-    write_structure(with_waters(st, found), args.out)
+    search = model_waters(dmap, st, args.map, level=args.level)
+    write_structure(with_waters(st, search.waters), args.out)
     had = sum(r.is_water() for ch in st[0] for r in ch)
-    print(f"{len(found)} waters added at {args.level:g} sigma or more "
+    print(f"{len(search.waters)} waters added at {args.level:g} sigma or more "
           f"({had} in the model already) -> {args.out}")  # fmt: skip
-    if note:
-        print_note(note)
+    if search.note:
+        print_note(search.note)
     return 0
