@@ -32,9 +32,10 @@ def test_a_panel_opened_again_carries_on_with_the_model_on_screen(shown):
     before = s.residues[3].name
     s.set_type(3, "W")  # a correction: one Undo away
     widget.refresh()
-    widget.review.show_residue(5)  # the residue under review
-    boxes, layers = widget.sync.boxes, _names(viewer)
-    viewer.window.remove_dock_widget(widget)  # the dock's close button
+    widget.review.show_residue(5)  # the residue under review, in 3-D drawn in a local mesh
+    assert "sample_map.mtz mesh" in _names(viewer)
+    boxes, layers = widget.sync.boxes, [n for n in _names(viewer) if not n.endswith(" mesh")]
+    viewer.window.remove_dock_widget(widget)  # the dock's close button: the mesh goes with it
     again = _reopen(viewer)
     assert again is not widget
     assert _names(viewer) == layers  # no second "residue boxes", "built atoms", ...

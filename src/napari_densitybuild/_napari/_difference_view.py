@@ -143,6 +143,7 @@ class DifferenceView:
         if residue[p.atom] >= 0:
             self.show_residue(int(residue[p.atom]))
         self.widget.sync.centre_at(p.xyz)
+        self.widget.controls.focus()
         kind = ("positive, where a water would H-bond: a water?" if p.water
                 else "positive: the data want more here" if p.height > 0
                 else "negative: the data do not support the model here")  # fmt: skip

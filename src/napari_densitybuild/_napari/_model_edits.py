@@ -310,7 +310,7 @@ class ModelEdits:
         self._blob_index = (self._blob_index + 1) % len(self._blobs)
         b = self._blobs[self._blob_index]
         self.widget.sync.centre_at(b.centre)
-        self.widget.controls.local.zoom_in()
+        self.widget.controls.focus()
         self.widget.status.setText(f"Blob {self._blob_index + 1} of {len(self._blobs)}: "
                                    f"{b.volume:.0f} A^3, peak {b.peak:.1f} sigma")  # fmt: skip
         return self._blob_index

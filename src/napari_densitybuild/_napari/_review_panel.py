@@ -287,7 +287,7 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, QWidget):
         """Make residue ``index`` current: camera, selection, type list."""
         self.current = index
         self.widget.sync.centre_on(index)
-        self.widget.controls.local.zoom_in()
+        self.widget.controls.focus()
         if select_row:
             self.table.select_residue(index)
         self._fill_types()

@@ -67,6 +67,7 @@ class DensityControls(ReleasedWithDock, QWidget):
         self.local = LocalView(napari_viewer, self)  # map radius and mesh
         self.local.mesh_ended = self._sync_from_layer
         self._updating = False
+        self._look_chosen = False  # a radius or rendering chosen, or focus() done
         self._request = 0
         self.worker = None
         self._gone = threading.Event()  # set when Qt deletes the controls (napari closed)
@@ -119,7 +120,7 @@ class DensityControls(ReleasedWithDock, QWidget):
         self.contour.valueChanged.connect(self.set_contour)
         self.rendering.currentTextChanged.connect(self.set_rendering)
         self.open_button.clicked.connect(self._on_open_clicked)
-        self.radius.valueChanged.connect(lambda r: self.local.set(radius=float(r)))
+        self.radius.valueChanged.connect(self._on_radius)
         self.clip_model.toggled.connect(lambda on: self.local.set(clip_model=bool(on)))
         self._follow_layers(True)
         self._refresh_layers()
@@ -128,6 +129,23 @@ class DensityControls(ReleasedWithDock, QWidget):
         events = self.viewer.layers.events
         for ev in (events.inserted, events.removed, events.reordered):
             (ev.connect if on else ev.disconnect)(self._refresh_layers)
+
+    def _on_radius(self, value: float) -> None:
+        self._look_chosen = True
+        self.local.set(radius=float(value))
+
+    def focus(self) -> None:
+        """Look at the centre of view close up, as stepping through a model asks: in 3-D, the
+        first time, a whole map drawn as the default iso-surface (which hides the atoms inside
+        it) is drawn as :data:`MESH` within :data:`DEFAULT_MESH_RADIUS`, as Coot draws it,
+        unless a radius or rendering was chosen already; then zoom in to the cube."""
+        if (not self._look_chosen and self._layer is not None and self.radius.value() == 0
+                and self.viewer.dims.ndisplay == 3):  # fmt: skip
+            self.rendering.setCurrentText(MESH)
+            self.status.setText(f"map drawn as a mesh within {DEFAULT_MESH_RADIUS:.0f} Å of the "
+                                "centre of view, as in Coot (Rendering and Map radius change "
+                                "it)")  # fmt: skip
+        self.local.zoom_in()
 
     # -- the dock closing and opening ------------------------------------------------------------
     def release(self) -> None:
@@ -232,6 +250,7 @@ class DensityControls(ReleasedWithDock, QWidget):
         or to :data:`MESH` (lines at the contour level, in the map radius: 10 A if none)."""
         if self._updating or self._layer is None:
             return
+        self._look_chosen = True
         if label == MESH:
             if self.radius.value() == 0:
                 self.radius.setValue(DEFAULT_MESH_RADIUS)
