@@ -21,6 +21,7 @@ from ..autosave import newest_autosave
 from ..errors import DensityBuildError
 from ..session import Session
 from ._map_cache import cached_map, kept_map
+from ._map_cover import MapCover
 from ._reader import notify_error, notify_warning
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class ModelOnMap:
 
     _last_chosen: str | None = None  # the chosen map's file when last looked at
     _following_maps = False
+    _map_cover: MapCover | None = None
 
     def _follow_maps(self, on: bool) -> None:
         """Watch the chosen map (after the controls have followed it: a queued call)."""
@@ -157,6 +159,10 @@ class ModelOnMap:
             return
         self.sync.show(self.session)
         self.review.refresh()
+        if self._map_cover is None:  # the map layers grown to the whole model, off the GUI thread
+            controls = self.controls
+            self._map_cover = MapCover(self.viewer, controls.local.update, controls.gone)
+        self._map_cover.check(self.session)
         s, n = self.session, len(self.session.residues)
         if s.autosave_error:
             self.status.setText(f"{n} residues; NOT autosaved ({s.autosave_error}): export "

@@ -130,6 +130,11 @@ class DensityControls(ReleasedWithDock, QWidget):
         for ev in (events.inserted, events.removed, events.reordered):
             (ev.connect if on else ev.disconnect)(self._refresh_layers)
 
+    @property
+    def gone(self) -> threading.Event:
+        """Set once Qt has deleted these controls (napari closed): late results are dropped."""
+        return self._gone
+
     def _on_radius(self, value: float) -> None:
         self._look_chosen = True
         self.local.set(radius=float(value))
