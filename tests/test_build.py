@@ -196,14 +196,18 @@ def test_summary_line():
            "seconds": {"total": 12.34}}  # fmt: skip
     line = BuildResult.summary(SimpleNamespace(report=rep))
     assert line == ("190 residues in 4 fragments, 180 in NCS copies, 3 rotamers refitted, "
-                    "2 amides/rings turned, 1 fragment starts turned (12.3 s)")  # fmt: skip
+                    "2 amides/rings turned, 1 fragment start turned (12.3 s)")  # fmt: skip
     rep.update(weak_fragments_left_out=2, weak_residues_left_out=7, fragments_joined=1,
                stray_ends_left_out=3, cis_prolines_rebuilt=2, prolines_made_cis=1)  # fmt: skip
     assert BuildResult.summary(SimpleNamespace(report=rep)).endswith(
-        "1 fragment starts turned, 1 fragments joined across crystal contacts, "
+        "1 fragment start turned, 1 fragment joined across crystal contacts, "
         "2 peptides into a proline rebuilt cis, 1 residue made a proline behind a cis peptide, "
         "3 fragment ends past a chain break left out, "
         "2 short weak fragments (7 residues) left out (12.3 s)"
+    )
+    one = {"residues": 1, "fragments": 1, "weak_fragments_left_out": 1, "weak_residues_left_out": 1}
+    assert BuildResult.summary(SimpleNamespace(report=one)) == (
+        "1 residue in 1 fragment, 1 short weak fragment (1 residue) left out"
     )
 
 

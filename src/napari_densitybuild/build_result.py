@@ -73,68 +73,57 @@ class BuildResult:
     def summary(self) -> str:
         """One line for people: residues, fragments, what the build changed, seconds."""
         r = self.report
-        parts = [f"{r['residues']} residues in {r['fragments']} fragments"]
+        parts = [f"{_n(r['residues'], 'residue')} in {_n(r['fragments'], 'fragment')}"]
         if r.get("aligned_to_sequence"):
             parts.append(f"{r['aligned_to_sequence']} aligned to the sequence")
         if r.get("chains") and r["chains"] < r["fragments"]:
-            parts.append(f"gathered into {r['chains']} chains by the sequence")
+            parts.append(f"gathered into {_n(r['chains'], 'chain')} by the sequence")
         if r.get("gap_residues_built"):
-            n, g = r["gap_residues_built"], r["gaps_filled"]
-            parts.append(f"{n} residue{'s' * (n != 1)} built into {g} gap{'s' * (g != 1)} "
-                         "between fragments")  # fmt: skip
-        if r.get("junctions_opened"):
-            n = r["junctions_opened"]
-            parts.append(f"{n} residue{'s' * (n != 1)} at unjoined junctions of numbered "
-                         "fragments built again")  # fmt: skip
-        if r.get("stuck_gaps_opened"):
-            n = r["stuck_gaps_opened"]
-            parts.append(f"{n} end{'s' * (n != 1)} of one-residue gaps the fill could not "
-                         "bridge built again")  # fmt: skip
+            parts.append(f"{_n(r['gap_residues_built'], 'residue')} built into "
+                         f"{_n(r['gaps_filled'], 'gap')} between fragments")  # fmt: skip
+        phrases = (  # report key, noun, the rest of the phrase
+            ("junctions_opened", "residue", "at unjoined junctions of numbered fragments built "
+             "again"),
+            ("stuck_gaps_opened", "end", "of one-residue gaps the fill could not bridge built "
+             "again"),
+        )  # fmt: skip
+        parts += [f"{_n(r[k], noun)} {rest}" for k, noun, rest in phrases if r.get(k)]
         if r.get("fragments_linked"):
-            n, k = r["fragments_linked"], r.get("link_residues_built", 0)
-            parts.append(f"{n} fragment{'s' * (n != 1)} linked to the next through the density "
-                         f"({k} residue{'s' * (k != 1)} built)")  # fmt: skip
+            parts.append(f"{_n(r['fragments_linked'], 'fragment')} linked to the next through "
+                         f"the density ({_n(r.get('link_residues_built', 0), 'residue')} "
+                         "built)")  # fmt: skip
         if r.get("sequence_gaps"):
-            n = r["sequence_gaps"]
-            parts.append(f"{n} sequence position{'s' * (n != 1)} skipped inside fragments")
+            parts.append(f"{_n(r['sequence_gaps'], 'sequence position')} skipped inside "
+                         "fragments")  # fmt: skip
         if r.get("ncs_residues"):
             parts.append(f"{r['ncs_residues']} in NCS copies")
-        changes = [f"{r[k]} {what}" for k, what in (("rotamer_changes", "rotamers refitted"),
-                   ("peptide_flips", "peptide units turned"), ("side_chain_flips", "amides/rings "
-                   "turned"), ("start_turns", "fragment starts turned"), ("ncs_side_chains",
-                   "side chains from NCS copies"), ("fragments_joined", "fragments joined "
-                   "across crystal contacts")) if r.get(k)]  # fmt: skip
-        parts += changes
-        if r.get("cis_prolines_rebuilt"):
-            n = r["cis_prolines_rebuilt"]
-            parts.append(f"{n} peptide{'s' * (n != 1)} into a proline rebuilt cis")
-        if r.get("prolines_made_cis"):
-            n = r["prolines_made_cis"]
-            parts.append(f"{n} residue{'s' * (n != 1)} made a proline behind a cis peptide")
-        if r.get("frames_searched_again"):
-            parts.append(f"{r['frames_searched_again']} residues posed in frames searched again")
-        if r.get("duplicates_left_out"):
-            parts.append(f"{r['duplicates_left_out']} residues detected twice left out")
-        if r.get("cis_ends_left_out"):
-            parts.append(f"{r['cis_ends_left_out']} fragment ends across a cis step left out")
-        if r.get("stray_ends_left_out"):
-            n = r["stray_ends_left_out"]
-            parts.append(f"{n} fragment end{'s' * (n != 1)} past a chain break left out")
-        if r.get("final_rotamer_fits"):
-            n = r["final_rotamer_fits"]
-            parts.append(f"{n} side chain{'s' * (n != 1)} out of density refitted at the end")
-        for key, what in (("pulled_starts_left_out", "start"), ("pulled_ends_left_out", "end")):
-            if r.get(key):
-                n = r[key]
-                parts.append(f"{n} fragment {what}{'s' * (n != 1)} pulling a neighbour out of "
-                             "density left out")  # fmt: skip
+        phrases = (
+            ("rotamer_changes", "rotamer", "refitted"),
+            ("peptide_flips", "peptide unit", "turned"),
+            ("side_chain_flips", "amide/ring", "turned"),
+            ("start_turns", "fragment start", "turned"),
+            ("ncs_side_chains", "side chain", "from NCS copies"),
+            ("fragments_joined", "fragment", "joined across crystal contacts"),
+            ("cis_prolines_rebuilt", "peptide", "into a proline rebuilt cis"),
+            ("prolines_made_cis", "residue", "made a proline behind a cis peptide"),
+            ("frames_searched_again", "residue", "posed in frames searched again"),
+            ("duplicates_left_out", "residue", "detected twice left out"),
+            ("cis_ends_left_out", "fragment end", "across a cis step left out"),
+            ("stray_ends_left_out", "fragment end", "past a chain break left out"),
+            ("final_rotamer_fits", "side chain", "out of density refitted at the end"),
+            ("pulled_starts_left_out", "fragment start", "pulling a neighbour out of density "
+             "left out"),
+            ("pulled_ends_left_out", "fragment end", "pulling a neighbour out of density left "
+             "out"),
+        )  # fmt: skip
+        parts += [f"{_n(r[k], noun)} {rest}" for k, noun, rest in phrases if r.get(k)]
         if r.get("weak_fragments_left_out"):
-            parts.append(f"{r['weak_fragments_left_out']} short weak fragments "
-                         f"({r['weak_residues_left_out']} residues) left out")  # fmt: skip
+            parts.append(f"{_n(r['weak_fragments_left_out'], 'short weak fragment')} "
+                         f"({_n(r['weak_residues_left_out'], 'residue')}) left out")  # fmt: skip
         if r.get("clashing_fragments_left_out"):
-            n = r["clashing_fragments_left_out"]
-            parts.append(f"{n} short fragment{'s' * (n != 1)} ({r['clashing_residues_left_out']} "
-                         "residues) in impossible contact with longer ones left out")  # fmt: skip
+            parts.append(f"{_n(r['clashing_fragments_left_out'], 'short fragment')} "
+                         f"({_n(r['clashing_residues_left_out'], 'residue')}) in impossible "
+                         "contact with longer ones left out")  # fmt: skip
         seconds = r.get("seconds", {}).get("total")
         return ", ".join(parts) + (f" ({seconds:.1f} s)" if seconds is not None else "")
 
@@ -277,3 +266,9 @@ def sequence_note(report: dict) -> str | None:
         return None
     return (f"only {aligned} of {built} built residues aligned to the sequence: is it this "
             "map's protein? A wrong sequence builds worse than none")  # fmt: skip
+
+
+def _n(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural unless one ("1 fragment", "3 amides/rings")."""
+    plural = "/".join(f"{word}s" for word in noun.split("/"))
+    return f"{count} {noun if count == 1 else plural}"
