@@ -104,6 +104,34 @@ def test_closing_the_viewer_ends_its_session_and_frees_its_autosave(shown, qtbot
     assert not claim.held()
 
 
+def test_closing_the_viewer_after_the_panel_frees_the_autosave(shown, qtbot):
+    """The panel closed with its model left on screen, then napari's window: the session ends
+    with the window, found through Qt's parents, not napari's private window attribute."""
+    widget, s = shown
+    claim = s.autosave_claim
+    widget.viewer.window.remove_dock_widget(widget)
+    assert claim.held()  # the model is still on screen
+    widget.viewer.close()
+    qtbot.waitUntil(lambda: not lock_path(claim.path).exists(), timeout=10_000)
+    assert not claim.held()
+
+
+def test_the_panel_uses_no_private_or_deprecated_napari_api(make_napari_viewer, qtbot,
+                                                           sample_map):  # fmt: skip
+    import warnings
+
+    from conftest import open_widget, shown_model
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        widget = open_widget(make_napari_viewer(), qtbot, sample_map)
+        shown_model(widget, sample_map)
+        qtbot.wait(50)  # the panel's deferred look at its window
+    said = [str(w.message) for w in caught if issubclass(w.category, FutureWarning)]
+    private = [m for m in said if "Private attribute access" in m or "deprecated" in m]
+    assert not private, private
+
+
 def test_the_panel_says_where_it_autosaves_when_another_napari_holds_the_map(
     make_napari_viewer, qtbot, sample_map
 ):

@@ -37,7 +37,7 @@ from ._build_layers import (
     box_outline,
     contact_layer_data,
 )
-from ._layers import ATOM_SIZE, camera
+from ._layers import ATOM_SIZE, camera, near_slice_points
 
 if TYPE_CHECKING:
     import napari
@@ -127,7 +127,7 @@ class LayerSync:
         if not self._alive(self.boxes):
             self.boxes = self.viewer.add_points(
                 data, name=NAMES["boxes"], size=1.6, border_width=0.25,
-                border_width_is_relative=True, out_of_slice_display=True,
+                border_width_is_relative=True, **near_slice_points(),
                 metadata={"densitybuild": BOXES_KIND}, **attrs,
             )  # fmt: skip
             self._follow_boxes(True)

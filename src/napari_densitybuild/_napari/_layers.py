@@ -246,6 +246,18 @@ def difference_layers(
     return layers
 
 
+def near_slice_points() -> dict[str, Any]:
+    """The Points-layer keyword that draws, in a 2-D slice, the points near it too, smaller with
+    distance: ``projection_mode="rescale_linear"`` from napari 0.9, where
+    ``out_of_slice_display=True`` (the keyword before it) is deprecated and means that."""
+    from importlib.metadata import version
+
+    major, minor = (int(v) for v in version("napari").split(".")[:2])
+    if (major, minor) >= (0, 9):
+        return {"projection_mode": "rescale_linear"}
+    return {"out_of_slice_display": True}
+
+
 def camera(viewer: napari.viewer.Viewer):
     """The viewer's camera: ``viewer.scene.camera`` from napari 0.9 (``viewer.camera`` before)."""
     scene = getattr(viewer, "scene", None)

@@ -30,6 +30,8 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING
 
+from qtpy.QtCore import QTimer
+
 from ._layer_sync import LayerSync
 
 if TYPE_CHECKING:
@@ -105,10 +107,23 @@ def watch(widget: BuildWidget) -> None:
             _end_viewer(viewer)
 
     widget.destroyed.connect(destroyed)
-    window = getattr(getattr(viewer, "window", None), "_qt_window", None)  # napari's QMainWindow
-    if window is not None and viewer not in _WATCHED:
-        _WATCHED.add(viewer)
-        window.destroyed.connect(lambda *_: _end_viewer(viewer_ref()))
+    widget_ref = weakref.ref(widget)
+
+    def watch_window() -> None:  # once docked: napari's main window, through Qt's parents
+        widget, viewer = widget_ref(), viewer_ref()
+        if widget is None or viewer is None or viewer in _WATCHED:
+            return
+        try:
+            top = widget
+            while top.parentWidget() is not None:  # a floating dock's parent is the window too
+                top = top.parentWidget()
+        except RuntimeError:  # deleted meanwhile
+            return
+        if top is not widget:
+            _WATCHED.add(viewer)
+            top.destroyed.connect(lambda *_: _end_viewer(viewer_ref()))
+
+    QTimer.singleShot(0, watch_window)  # napari docks a panel after making it
 
 
 def _end_viewer(viewer: napari.viewer.Viewer | None) -> None:
