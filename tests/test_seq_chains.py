@@ -39,7 +39,7 @@ def test_pieces_of_one_chain_become_one_chain_in_sequence_order():
     assert out.trace.fragment.tolist() == [0] * 4 + [1] * 3 + [2] * 13
     assert not out.model.linked[[0, 4, 7]].any() and out.model.linked[1:4].all()
     np.testing.assert_allclose(out.model.xyz, xyz)
-    assert "gathered into 1 chains by the sequence" in out.summary()
+    assert "gathered into 1 chain by the sequence" in out.summary()
 
 
 def test_two_copies_of_a_molecule_make_two_chains():
