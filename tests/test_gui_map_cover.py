@@ -77,3 +77,21 @@ def test_mesh_follows_the_grown_map(make_napari_viewer, qtbot, sample_map):
     radius = widget.controls.radius.value()
     assert len(mesh.data) > 100  # contoured around the residue, out of the cell's box
     assert np.abs(np.asarray(mesh.data)[:, 0] - ca).max() <= radius + 0.5
+
+
+def test_a_model_changed_while_the_map_grows_is_covered_too(make_napari_viewer, qtbot,
+                                                            sample_map):  # fmt: skip
+    widget = open_widget(make_napari_viewer(), qtbot, sample_map)
+    layer, dmap = widget.controls.layer, cached_map(sample_map)
+    first = Session.from_structure(shifted_sample((1, 0, 0)), str(sample_map), dmap)
+    second = Session.from_structure(shifted_sample((0, -1, 0)), str(sample_map), dmap)
+    widget.set_session(first)
+    assert widget._map_cover.worker is not None  # growing for the first model
+    widget.set_session(second)  # before it is done: looked at again once it is
+    qtbot.waitUntil(lambda: widget._map_cover.worker is None
+                    and not widget._map_cover._again, timeout=JOB_TIMEOUT)  # fmt: skip
+    lo, hi = layer_box(layer)
+    for s in (first, second):  # the first model's part stays: grown boxes only grow
+        points = model_points(s)
+        assert np.all(lo <= points.min(0) - DEFAULT_MARGIN + 0.51)
+        assert np.all(hi >= points.max(0) + DEFAULT_MARGIN - 0.51)

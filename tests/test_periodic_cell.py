@@ -132,3 +132,23 @@ def test_resolution_from_the_fourier_terms_of_a_monoclinic_cell(tmp_path):
     grid = asu.transform_f_phi_to_map(sample_rate=3.0)
     path = write_ccp4(tmp_path / "m.ccp4", np.array(grid), grid.unit_cell.parameters, "P 1 21 1")
     assert read_map(path).resolution == pytest.approx(1.9, abs=0.02)
+
+
+def test_write_mrc_round_trip_keeps_the_crystal(tmp_path):
+    """``mapfiles.write_mrc`` (how scripts share degraded maps): a P 21 21 21 crystal map read
+    from an MTZ, written as CCP4 and read back, has the same cell, space group and values, and
+    its resolution again from where its Fourier terms stop."""
+    from conftest import write_mtz
+
+    from napari_densitybuild.mapfiles import write_mrc
+
+    st = random_structure((30.0, 34.0, 38.0, 90.0, 90.0, 90.0), "P 21 21 21", n_atoms=300)
+    dmap = read_map(write_mtz(model_density(st, d_min=1.5), tmp_path / "m.mtz", d_min=2.3))
+    write_mrc(tmp_path / "m.ccp4", dmap)
+    back = read_map(tmp_path / "m.ccp4")
+    assert back.cell.parameters == pytest.approx(dmap.cell.parameters, abs=1e-3)
+    assert back.spacegroup.hm == dmap.spacegroup.hm == "P 21 21 21" and back.periodic
+    assert np.array(back.grid).shape == np.array(dmap.grid).shape
+    assert np.allclose(np.array(back.grid), np.array(dmap.grid), atol=1e-4)
+    assert dmap.resolution == pytest.approx(2.3, abs=0.01)
+    assert back.resolution == pytest.approx(2.3, abs=0.05)
