@@ -61,12 +61,19 @@ def test_a_box_pasted_in_the_layer_is_added_like_a_clicked_one(qtbot, shown):
     """Copy and paste (Ctrl+C, Ctrl+V) in the boxes layer: napari reports only the selection
     of the pasted point; it crashed the review panel (an index past the end) and was never
     made a residue, so the layer no longer matched the model."""
+    from napari.qt import QtViewer
+    from qtpy.QtCore import Qt
+
     widget, s = shown
     boxes = widget.sync.boxes
+    widget.viewer.layers.selection.active = boxes
+    canvas = widget.window().findChild(QtViewer).canvas.native
+    canvas.setFocus()
     boxes.selected_data = {3}
-    boxes._copy_data()
+    qtbot.keyClick(canvas, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     boxes.selected_data = set()
-    boxes._paste_data()  # what napari's Ctrl+V does
+    qtbot.keyClick(canvas, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert len(boxes.data) == 71  # pasted
     pasted = np.asarray(boxes.data)[-1][::-1]  # x, y, z
     QApplication.processEvents()
     qtbot.waitUntil(lambda: len(s.residues) == 71 and not widget.runner.busy,

@@ -71,7 +71,9 @@ def test_a_key_pressed_on_the_canvas_reaches_the_panel(shown, qtbot):
     widget.review.show_residue(5)
     expected = s.doubtful(after=5)  # what Next doubtful residue goes to from here
     assert expected != 5
-    canvas = widget.viewer.window._qt_viewer.canvas.native
+    from napari.qt import QtViewer
+
+    canvas = widget.window().findChild(QtViewer).canvas.native  # napari's public Qt viewer
     canvas.setFocus()
     qtbot.keyClick(canvas, Qt.Key.Key_N, Qt.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(lambda: widget.review.current != 5, timeout=JOB_TIMEOUT)
