@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import gemmi
 import numpy as np
 
+from .arrays import unique_ints
 from .model_maps import density_grid, scoring_copy
 
 if TYPE_CHECKING:
@@ -145,8 +146,8 @@ def residue_rscc(
         key = np.broadcast_to(owner[part, None], near.shape)[near].astype(np.int64)
         for axis in range(3):
             key = key * span[axis] + (cand[near][:, axis] - lo[axis])
-        keys.append(np.unique(key))
-    key = np.unique(np.concatenate(keys))
+        keys.append(unique_ints(key))
+    key = keys[0] if len(keys) == 1 else unique_ints(np.concatenate(keys))
     cand = np.empty((len(key), 3), np.int64)
     for axis in (2, 1, 0):
         key, cand[:, axis] = np.divmod(key, span[axis])

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..arrays import unique_pairs
+
 if TYPE_CHECKING:
     import napari
     from numpy.typing import ArrayLike
@@ -79,7 +81,7 @@ def contour_segments(
         return np.zeros((0, 2, 3))
     verts, faces, _, _ = marching_cubes(block, level=float(level))
     edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-    edges = np.unique(np.sort(edges, axis=1), axis=0)
+    edges = unique_pairs(np.sort(edges, axis=1))  # each shared edge once
     start = verts[edges[:, 0]]
     offset = verts[edges[:, 1]] - start
     keep = np.linalg.norm(offset, axis=1) > 1e-6  # degenerate triangles
