@@ -95,3 +95,38 @@ def test_a_model_changed_while_the_map_grows_is_covered_too(make_napari_viewer, 
         points = model_points(s)
         assert np.all(lo <= points.min(0) - DEFAULT_MARGIN + 0.51)
         assert np.all(hi >= points.max(0) + DEFAULT_MARGIN - 0.51)
+
+
+def test_a_model_cells_away_gets_the_map_around_it_alone(make_napari_viewer, qtbot, sample_map):
+    widget = open_widget(make_napari_viewer(), qtbot, sample_map)
+    layer, dmap = widget.controls.layer, cached_map(sample_map)
+    before = layer_box(layer)
+    session = Session.from_structure(shifted_sample((3, 0, 0)), str(sample_map), dmap)
+    widget.set_session(session)
+    qtbot.waitUntil(lambda: widget._map_cover.worker is None, timeout=JOB_TIMEOUT)
+    lo, hi = layer_box(layer)
+    points = model_points(session)
+    assert np.allclose(lo, points.min(0) - DEFAULT_MARGIN, atol=0.51)
+    assert np.allclose(hi, points.max(0) + DEFAULT_MARGIN, atol=0.51)
+    assert lo[0] > before[1][0]  # not the cell as well: a box four cells long
+
+
+def test_a_cryo_em_box_is_left_as_it_is(make_napari_viewer, qtbot, tmp_path):
+    from test_periodic_cell import molecule_box, write_ccp4
+
+    box, cell = molecule_box(3.0, 0.0)
+    path = write_ccp4(tmp_path / "box.mrc", box, cell)
+    widget = open_widget(make_napari_viewer(), qtbot, path)
+    layer, dmap = widget.controls.layer, cached_map(path)
+    assert not dmap.periodic
+    before = layer_box(layer)
+    st = shifted_sample((0, 0, 0))
+    for ch in st[0]:
+        for res in ch:
+            for atom in res:  # half of it out of the box
+                atom.pos = gemmi.Position(atom.pos.x + cell[0] / 2, atom.pos.y, atom.pos.z)
+    widget.set_session(Session.from_structure(st, str(path), dmap))
+    qtbot.waitUntil(lambda: widget._map_cover.worker is None, timeout=JOB_TIMEOUT)
+    assert all(np.allclose(a, b) for a, b in zip(layer_box(layer), before))
+    assert str(path) in widget._map_cover._boxes  # looked at once, found a box
+    assert not widget._map_cover.check(widget.session)  # and not looked at again

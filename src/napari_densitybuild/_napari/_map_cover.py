@@ -7,9 +7,9 @@ Without more, those residues would be reviewed with no density around them, in t
 iso-surface and in the mesh alike. So whenever the model on screen changes (a build, a
 review, an edit), the map layers of its map file (the map, and the MTZ's own mFo-DFc layers)
 are resampled, off the GUI thread, over their box and the model's plus
-:data:`~._layers.DEFAULT_MARGIN`, at their spacing; what the user set on them (contour,
-colours, rendering) stays. Maps that are not periodic (cryo-EM boxes) have nothing beyond
-their box to show and are left as they are.
+:data:`~._layers.DEFAULT_MARGIN` (the model's alone where it lies cells away), at their
+spacing; what the user set on them (contour, colours, rendering) stays. Maps that are not
+periodic (cryo-EM boxes) have nothing beyond their box to show and are left as they are.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 #: Slack (A) before a layer counts as not covering a point.
 TOLERANCE = 0.5
+#: A box taking in the model and what is shown may be this many times their volumes together;
+#: beyond it, the map is shown around the model alone (:func:`wanted_box`).
+FAR = 1.5
 
 
 def layer_box(layer: Image) -> tuple[np.ndarray, np.ndarray]:
@@ -54,14 +57,20 @@ def wanted_box(
     layer: Image, points: np.ndarray, margin: float = DEFAULT_MARGIN
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """The box ``layer`` should span to show ``points`` plus ``margin`` as well as what it shows
-    now, or None when it shows them already."""
+    now, or None when it shows them already. A model far from what is shown (the box taking in
+    both would be over :data:`FAR` times their volumes together: a model placed cells away)
+    gets the map around it alone, as a model opened with its map does."""
     if not len(points):
         return None
     lo, hi = layer_box(layer)
     need_lo, need_hi = points.min(0) - margin, points.max(0) + margin
     if np.all(need_lo >= lo - TOLERANCE) and np.all(need_hi <= hi + TOLERANCE):
         return None
-    return np.minimum(lo, need_lo), np.maximum(hi, need_hi)
+    both_lo, both_hi = np.minimum(lo, need_lo), np.maximum(hi, need_hi)
+    volume = [float(np.prod(b - a)) for a, b in ((lo, hi), (need_lo, need_hi), (both_lo, both_hi))]
+    if volume[2] > FAR * (volume[0] + volume[1]):
+        return need_lo, need_hi
+    return both_lo, both_hi
 
 
 def map_layers_of(viewer: napari.viewer.Viewer, source: str) -> list[Image]:
@@ -114,6 +123,7 @@ class MapCover:
         self.worker = None  # the running resampling, if any
         self._again = False  # the model changed while it ran: look again when it ends
         self._session: Session | None = None
+        self._boxes: set[str] = set()  # map files found not periodic: nothing to grow
 
     def check(self, session: Session | None) -> bool:
         """Start growing the layers that do not cover ``session``'s model; True if started."""
@@ -122,6 +132,8 @@ class MapCover:
         if session is None or not session.map_path or self.gone.is_set():
             return False
         self._session, source = session, session.map_path
+        if source in self._boxes:
+            return False
         if self.worker is not None:
             self._again = True
             return False
@@ -133,6 +145,7 @@ class MapCover:
 
         def work() -> list:
             if not cached_map(source).periodic:  # a box (cryo-EM): nothing beyond it
+                self._boxes.add(source)
                 return []
             return [(layer, before, resampled(layer, source, *box)) for layer, before, box in jobs]
 
