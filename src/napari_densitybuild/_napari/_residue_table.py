@@ -82,6 +82,7 @@ class ResidueTable(QTableWidget):
         self._fit_columns(True)
         header.setMinimumSectionSize(36)
         self.verticalHeader().setVisible(False)  # row numbers mean nothing once sorted
+        self.setWordWrap(False)  # one line per row: "ASN 0.13", never "ASN" over "0.13"
         rows = self.verticalHeader().defaultSectionSize()
         self.setMinimumHeight(MIN_ROWS * rows + header.sizeHint().height())
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -160,7 +161,8 @@ class ResidueTable(QTableWidget):
                 return
 
     def _fit_columns(self, on: bool) -> None:
-        """Columns sized to their contents (the runner-up column takes the rest), or fixed while
+        """Columns sized to their contents (the last one takes what is left; a narrow dock
+        scrolls sideways rather than squeeze a column into two cut lines), or fixed while
         cells are set: sized per cell set, refilling a table of N rows takes N^2 steps (196 s
         for a 1,764-residue model, 0.2 s fixed; benchmarks/bench_gui.py), and even one cell
         costs a pass over every row."""
@@ -169,7 +171,7 @@ class ResidueTable(QTableWidget):
             header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
             return
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COLUMNS.index("runner-up"), QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(True)
 
     def _changed(self, rows: list, dmap: DensityMap | None) -> list[int] | None:
         """Indices of the residues replaced since the table was filled; None where the table
