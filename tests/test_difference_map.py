@@ -205,3 +205,19 @@ def test_difference_maps_are_cached_apart(crystal, fresh_cache, monkeypatch):
     layers_from_files([path])  # all read already
     assert len(reads) == 3
     assert _map_cache.kept_map(plain) is two and _map_cache.kept_map(path) is own
+
+
+def test_a_grown_difference_layer_keeps_its_sign(crystal, fresh_cache):
+    """The map layers grown to cover a model (``_map_cover``): the +3 sigma layer is sampled
+    from the mFo-DFc map, the -3 sigma one from its negation, the map layer from the map."""
+    from napari_densitybuild._napari._map_cover import resampled
+
+    _, with_diff, _, _, missing, _ = crystal
+    lo = missing.min(0) - 2.0
+    plus, origin, step = resampled(str(with_diff), lo, lo + 4.0, 0.5, 1)
+    minus = resampled(str(with_diff), lo, lo + 4.0, 0.5, -1)[0]
+    density = resampled(str(with_diff), lo, lo + 4.0, 0.5)[0]
+    assert np.array_equal(minus, -plus) and not np.allclose(plus, density)
+    top = np.array(np.unravel_index(np.argmax(plus), plus.shape))[::-1]  # x, y, z index
+    diff = read_map(with_diff, difference=True)
+    assert plus.max() == pytest.approx(diff.sample_points(origin + step * top)[0], abs=1e-3)

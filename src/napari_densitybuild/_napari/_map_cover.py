@@ -89,17 +89,21 @@ def map_layers_of(viewer: napari.viewer.Viewer, source: str) -> list[Image]:
             and same(ly.metadata.get("source"))]  # fmt: skip
 
 
-def resampled(layer: Image, source: str, lo: np.ndarray, hi: np.ndarray) -> tuple:
-    """(data, origin x, y, z, spacing) of ``layer``'s map over [lo, hi] at the layer's spacing
-    (coarser if the box is very large); the negative difference layer holds negated values.
-    Runs on a worker thread: it reads the map (kept, :mod:`._map_cache`) and samples it."""
+def resampled(source: str, lo: np.ndarray, hi: np.ndarray, spacing: float,
+              sign: int = 0) -> tuple:  # fmt: skip
+    """(data, origin x, y, z, spacing) of the map in ``source`` over [lo, hi] at ``spacing``
+    (coarser if the box is very large); ``sign`` +1 or -1: its mFo-DFc map, the -1 layer's
+    values negated. Runs on a worker thread: it reads the map (kept, :mod:`._map_cache`) and
+    samples it, and touches no layer."""
+    dmap = cached_map(source, difference=bool(sign))
+    data, origin, spacing = dmap.resample_cartesian(lo, hi, spacing=spacing)
+    return (np.negative(data) if sign < 0 else data), origin, spacing
+
+
+def _sign(layer: Image) -> int:
+    """0 for a map layer, its sign (+1, -1) for an mFo-DFc layer."""
     meta = layer.metadata
-    difference = meta.get("densitybuild") == DIFFERENCE_KIND
-    dmap = cached_map(source, difference=difference)
-    data, origin, spacing = dmap.resample_cartesian(lo, hi, spacing=float(layer.scale[0]))
-    if difference and meta.get("sign", 1) < 0:
-        data = np.negative(data)
-    return data, origin, spacing
+    return int(meta.get("sign", 1)) if meta.get("densitybuild") == DIFFERENCE_KIND else 0
 
 
 class MapCover:
@@ -138,16 +142,18 @@ class MapCover:
             self._again = True
             return False
         points = model_points(session)
-        jobs = [(layer, layer_box(layer), box) for layer in map_layers_of(self.viewer, source)
+        jobs = [(layer, layer_box(layer), box, float(layer.scale[0]), _sign(layer))
+                for layer in map_layers_of(self.viewer, source)
                 if (box := wanted_box(layer, points)) is not None]  # fmt: skip
         if not jobs:
             return False
 
-        def work() -> list:
+        def work() -> list:  # on the worker thread: what it needs of the layers was read here
             if not cached_map(source).periodic:  # a box (cryo-EM): nothing beyond it
                 self._boxes.add(source)
                 return []
-            return [(layer, before, resampled(layer, source, *box)) for layer, before, box in jobs]
+            return [(layer, before, resampled(source, *box, spacing, sign))
+                    for layer, before, box, spacing, sign in jobs]  # fmt: skip
 
         connect = {"returned": self._apply, "errored": self._failed, "finished": self._finished}
         self.worker = create_worker(work, _connect=connect)
