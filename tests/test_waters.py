@@ -150,14 +150,14 @@ def test_waters_kept_only_where_they_lower_r_work(crystal, tmp_path):
     st, waters, _ = crystal
     path = with_amplitudes(model_density(with_waters(st, waters, b=15.0), d_min=1.2),
                            tmp_path / "data.mtz")  # fmt: skip
-    kept, note = checked_by_data(path, st, waters)  # the true waters: kept
+    kept, note, _ = checked_by_data(path, st, waters)  # the true waters: kept
     assert len(kept) == len(waters) and "with them" in note and "not added" not in note
     rng = np.random.default_rng(1)  # waters where the crystal has none: turned down
     wrong = waters + rng.normal(0.0, 1.0, waters.shape) * 2.0
-    kept, note = checked_by_data(path, st, wrong)
+    kept, note, _ = checked_by_data(path, st, wrong)
     assert len(kept) == 0 and note.startswith("waters not added")
     # a map file without amplitudes: kept, nothing said
-    kept, note = checked_by_data(crystal[2], st, wrong)
+    kept, note, _ = checked_by_data(crystal[2], st, wrong)
     assert len(kept) == len(wrong) and note is None
 
 
