@@ -4,7 +4,7 @@ chain break and closing it (:mod:`~..gaps`), a residue added at a chain end
 and trans (:mod:`~..peptide_switch`), flipping that peptide or refining the stretch of chain
 around a residue (:mod:`~..backbone_edit`), turning a side chain over or into the next rotamer
 (:mod:`~..side_chain_edit`), the next unmodelled blob (:mod:`~..blobs`) and the next problem
-of the model's checks (:mod:`~..model_checks`). Each job
+of the model's checks (:mod:`~..model_checks`); deleting a residue, undo and redo. Each job
 runs off the GUI thread on a snapshot of the model, and its result lands in one undoable step
 only if the model did not change meanwhile.
 """
@@ -46,6 +46,27 @@ class ModelEdits:
     #: The rotamer walk under way: the rows it started from, its residue, the rank shown and
     #: the rows that rank gave (a press on those rows shows the next rank).
     _rotamers: tuple | None = None
+
+    def delete_current(self) -> None:
+        """Delete the current residue."""
+        if self.session is None or self.current is None:
+            notify_error("select a residue first")
+            return
+        self.session.delete(self.current)
+        self.current = None
+        self.widget.refresh()
+
+    def undo(self) -> bool:
+        """Undo the last edit."""
+        ok = self.session is not None and self.session.undo()
+        self.widget.refresh()
+        return ok
+
+    def redo(self) -> bool:
+        """Redo the last undone edit."""
+        ok = self.session is not None and self.session.redo()
+        self.widget.refresh()
+        return ok
 
     def next_break(self) -> int | None:
         """Go to the next chain end or gap after the current residue (model order, wrapping),

@@ -1,27 +1,29 @@
 """Review and correction: a residue table, "Next doubtful residue", type changes, undo/redo.
 
-The table lists every residue with its confidence, the runner-up type and its probability
-(close ASP/ASN, GLU/GLN and VAL/THR calls are the classifier's usual doubts) and its density
-fit (mean map value at its atoms, sigma), and sorts by any column. "Next doubtful residue"
-walks the residues from the least confident (skipping those already corrected), moves the
-camera there and selects it. The type of the selected residue is changed from a list ordered by
-the classifier's probabilities or by typing its one-letter code and Enter (Enter on the empty
-field goes to the next doubtful residue, so review runs from the keyboard); its atoms are then
-predicted again for the new type (pose head) and refined in place, off the GUI thread, and the
-change lands with them (:mod:`._corrections`). Under the type list, the
-current residue's H-bond partners (:mod:`~..contacts`, also drawn as the ``H-bonds`` layers) and,
-for ASP/ASN, GLU/GLN and VAL/THR, what they suggest. "Next unmodelled blob" finds the density
-the model leaves unexplained (:mod:`~..blobs`, off the GUI thread; an edit clears them, and the
-next press looks again) and moves the camera from blob to blob, largest first. "Next problem"
-walks the residues the model's checks flag (:mod:`~..model_checks`). "Flip side
-chain" turns an ASN, GLN or HIS over and "Next rotamer" walks the library rotamers of the
-current side chain, best fit first (:mod:`~..side_chain_edit`). "Next chain
-break" goes from one chain end or gap to the next; "Close gap" joins the piece of chain that goes
-on there or builds the residues missing between (:mod:`~..gaps`, off the GUI thread; these
-jobs are in :mod:`._model_edits`). "Difference map" and "Next difference peak" set the model
-against the measured amplitudes of its MTZ file (:mod:`._difference_view`); "Find waters" adds
-ordered waters (:mod:`._water_view`; "Remove waters" takes them out). Every change to the
-residues can be undone and redone, and is autosaved.
+Above the table the model's one-letter codes run chain by chain, each on its confidence colour
+(:mod:`._sequence_strip`); a click on one goes to that residue. The table lists every residue
+with its confidence, the runner-up type and its probability (close ASP/ASN, GLU/GLN and VAL/THR
+calls are the classifier's usual doubts) and its density fit (mean map value at its atoms,
+sigma), and sorts by any column. "Next doubtful residue" walks the residues from the least
+confident (skipping those already corrected), moves the camera there and selects it. The type of
+the selected residue is changed from a list ordered by the classifier's probabilities or by
+typing its one-letter code and Enter (Enter on the empty field goes to the next doubtful
+residue, so review runs from the keyboard); its atoms are then predicted again for the new type
+(pose head) and refined in place, off the GUI thread, and the change lands with them
+(:mod:`._corrections`). Under the type list, the current residue's H-bond partners
+(:mod:`~..contacts`, also drawn as the ``H-bonds`` layers) and, for ASP/ASN, GLU/GLN and
+VAL/THR, what they suggest. "Next unmodelled blob" finds the density the model leaves
+unexplained (:mod:`~..blobs`, off the GUI thread; an edit clears them, and the next press looks
+again) and moves the camera from blob to blob, largest first. "Next problem" walks the residues
+the model's checks flag (:mod:`~..model_checks`). "Flip side chain" turns an ASN, GLN or HIS
+over and "Next rotamer" walks the library rotamers of the current side chain, best fit first
+(:mod:`~..side_chain_edit`). "Next chain break" goes from one chain end or gap to the next;
+"Close gap" joins the piece of chain that goes on there or builds the residues missing between
+(:mod:`~..gaps`, off the GUI thread; these jobs are in :mod:`._model_edits`). "Difference map"
+and "Next difference peak" set the model against the measured amplitudes of its MTZ file
+(:mod:`._difference_view`); "Find waters" adds ordered waters (:mod:`._water_view`; "Remove
+waters" takes them out). Every change to the residues can be undone and redone, and is
+autosaved.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from ._layer_sync import follow_rows
 from ._model_edits import ModelEdits
 from ._reader import notify_error
 from ._residue_table import ResidueTable
+from ._sequence_strip import SequenceView
 from ._water_view import WaterView
 
 if TYPE_CHECKING:
@@ -68,6 +71,7 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, QWidget):
         super().__init__()
         self.widget = widget
         self.table = ResidueTable()
+        self.sequence = SequenceView()  # the model's codes by confidence; a click goes there
         self.next_button = QPushButton("Next doubtful residue")
         self.blob_button = _button(
             "Next unmodelled blob",
@@ -197,6 +201,7 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, QWidget):
             row2.addWidget(b)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.sequence)
         layout.addWidget(self.table)
         row0 = QHBoxLayout()
         for b in (self.next_button, self.problem_button, self.blob_button, self.break_button):
@@ -214,6 +219,7 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, QWidget):
         layout.addLayout(row2)
 
         self.table.itemSelectionChanged.connect(self._on_table_selection)
+        self.sequence.strip.residue_clicked.connect(self.show_residue)
         self.next_button.clicked.connect(self.next_doubtful)
         self.problem_button.clicked.connect(self.next_problem)
         self.blob_button.clicked.connect(self.next_blob)
@@ -250,6 +256,7 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, QWidget):
     def current(self, index: int | None) -> None:
         rows = self._current_rows = self.session.residues if self.session is not None else []
         self._current = index if index is not None and 0 <= index < len(rows) else None
+        self.sequence.set_current(self._current)
 
     # -- table -----------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -257,6 +264,7 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, QWidget):
         residues an edit changed (and their chain neighbours, whose Ramachandran and peptide
         columns depend on them), or every row after larger changes."""
         s = self.session
+        self.sequence.show_session(s)
         if s is None:
             return
         self.table.show_session(s, self.widget.kept_dmap())  # never read on the GUI thread
@@ -377,24 +385,3 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, QWidget):
             self.current = index
         self.widget.refresh()
         self.widget.sync.select([self.current])
-
-    def delete_current(self) -> None:
-        """Delete the current residue."""
-        if self.session is None or self.current is None:
-            notify_error("select a residue first")
-            return
-        self.session.delete(self.current)
-        self.current = None
-        self.widget.refresh()
-
-    def undo(self) -> bool:
-        """Undo the last edit."""
-        ok = self.session is not None and self.session.undo()
-        self.widget.refresh()
-        return ok
-
-    def redo(self) -> bool:
-        """Redo the last undone edit."""
-        ok = self.session is not None and self.session.redo()
-        self.widget.refresh()
-        return ok

@@ -1,0 +1,106 @@
+"""The sequence strip of the review panel: its layout (no Qt), its codes, colours and clicks
+(pytest-qt), and in the panel: a click goes to the residue, and the strip follows edits."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from conftest import backbone_state, open_widget
+from qtpy.QtCore import QPoint, Qt
+
+from napari_densitybuild._napari._sequence_strip import (
+    BREAK,
+    SequenceView,
+    strip_lines,
+)
+from napari_densitybuild.residues import INDEX
+from napari_densitybuild.session import Session
+
+
+def test_lines_wrap_start_each_chain_anew_and_mark_breaks():
+    chains = ["A"] * 7 + ["B"] * 2
+    piece = np.array([0, 0, 0, 1, 1, 1, 2, 3, 3])
+    lines = strip_lines(chains, piece, 3)
+    assert lines == [[0, 1, 2], [BREAK, 3, 4], [5, BREAK, 6], [7, 8]]
+    for per_line in (1, 2, 4, 50):
+        lines = strip_lines(chains, piece, per_line)
+        assert all(0 < len(line) <= per_line for line in lines)
+        cells = [i for line in lines for i in line]
+        assert [i for i in cells if i != BREAK] == list(range(9))  # each residue once, in order
+        assert cells.count(BREAK) == 2  # A's two breaks; a new chain needs none
+        assert lines[0][0] == 0 and any(line[0] == 7 for line in lines)  # B starts a line
+    assert strip_lines([], np.zeros(0, dtype=int), 5) == []
+
+
+def _session() -> Session:
+    """Chain A: residues 1-6 along x, a gap of 9 A, residues 10-12; chain B: 1-3. Types and
+    probabilities set so confidence falls along chain A."""
+    rows = [backbone_state("A", k + 1, [10.0 + 3.8 * k, 20.0, 20.0]) for k in range(6)]
+    rows += [backbone_state("A", k + 10, [38.0 + 3.8 * k, 20.0, 20.0]) for k in range(3)]
+    rows += [backbone_state("B", k + 1, [10.0 + 3.8 * k, 45.0, 60.0]) for k in range(3)]
+    out = []
+    for k, r in enumerate(rows):
+        p = np.full(20, 0.0)
+        p[INDEX["LEU"]], p[INDEX["ILE"]] = 1.0 - 0.08 * k, 0.08 * k
+        out.append(replace(r, type=INDEX["LEU"], probs=tuple(p), score=1.0))
+    out[2] = replace(out[2], type=INDEX["TRP"], edited=True)  # corrected by hand
+    out[-1] = replace(out[-1], type=-1, probs=())  # not classified
+    return Session(out, None, {}, autosave=False)
+
+
+@pytest.mark.gui
+def test_strip_shows_codes_by_confidence_and_a_click_names_the_residue(qtbot):
+    view = SequenceView()
+    qtbot.addWidget(view)
+    view.resize(400, 200)
+    view.show()
+    s = _session()
+    view.show_session(s)
+    strip = view.strip
+    assert "".join(strip.letters) == "LLWLLLLLLLLX"
+    assert strip.lines[0][:7] == [0, 1, 2, 3, 4, 5, BREAK]  # the gap after A 6
+    assert strip.lines[-1][0] == 9 and strip.labels[9] == "B 1"  # chain B starts a line
+    # red falls and green rises with confidence; the unclassified one is grey
+    assert strip.colours[0][1] > strip.colours[8][1] and strip.colours[0][0] < strip.colours[8][0]
+    np.testing.assert_allclose(strip.colours[-1][:3], 0.6)
+    assert strip.edited.tolist() == [k == 2 for k in range(12)]
+    assert "TRP A 3" in strip.tip(2) and "corrected by hand" in strip.tip(2)
+    assert "runner-up ILE 0.08" in strip.tip(1)
+    for k in range(12):  # each code is hit where it is drawn
+        assert strip.index_at(strip.cell_rect(k).center()) == k
+    assert strip.index_at(QPoint(2, 2)) is None  # the line's label
+    with qtbot.waitSignal(strip.residue_clicked) as hit:
+        qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=strip.cell_rect(10).center())
+    assert hit.args == [10]
+    # narrower: more lines, every code still where a click finds it
+    n = len(strip.lines)
+    view.resize(strip.label_w + 4 * strip.cell_w + 40, 200)
+    qtbot.waitUntil(lambda: len(strip.lines) > n)
+    assert all(strip.index_at(strip.cell_rect(k).center()) == k for k in range(12))
+    view.set_current(11)
+    assert strip.current == 11
+    view.show_session(None)
+    assert strip.lines == [] and strip.current is None
+
+
+@pytest.mark.gui
+def test_panel_strip_goes_to_a_clicked_residue_and_follows_edits(make_napari_viewer, qtbot,
+                                                                 sample_map):  # fmt: skip
+    viewer = make_napari_viewer()
+    w = open_widget(viewer, qtbot, sample_map)
+    s = _session()
+    w.set_session(s)
+    strip = w.review.sequence.strip
+    assert len(strip.letters) == 12
+    qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=strip.cell_rect(4).center())
+    assert w.review.current == 4 and strip.current == 4
+    assert w.review.table.residue_of(w.review.table.currentRow()) == 4
+    assert w.sync.selected() == [4]
+    s.set_type(4, "W")
+    w.refresh()
+    assert strip.letters[4] == "W" and strip.edited[4]
+    w.review.delete_current()
+    assert len(strip.letters) == 11 and strip.current is None
+    assert w.review.undo() and len(strip.letters) == 12
