@@ -48,6 +48,7 @@ from ._corrections import TypeCorrections
 from ._difference_view import DifferenceView
 from ._layer_sync import follow_rows
 from ._model_edits import ModelEdits
+from ._rama_plot import RamaView
 from ._reader import notify_error
 from ._residue_table import ResidueTable
 from ._sequence_strip import SequenceView
@@ -64,7 +65,7 @@ def _button(text: str, tip: str) -> QPushButton:
     return button
 
 
-class ReviewPanel(ModelEdits, DifferenceView, WaterView, QWidget):
+class ReviewPanel(ModelEdits, DifferenceView, WaterView, RamaView, QWidget):
     """The review half of :class:`~._build_widget.BuildWidget`."""
 
     def __init__(self, widget: BuildWidget) -> None:
@@ -180,6 +181,7 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, QWidget):
         self.undo_button = QPushButton("Undo")
         self.redo_button = QPushButton("Redo")
         self.export_button = QPushButton("Export model...")
+        self.rama_button = _button("Ramachandran", "The model's phi/psi on a Ramachandran plot")
         self._current: int | None = None
         self._current_rows: list = []  # the residues ``current`` indexes
         self.corrections = TypeCorrections(widget, self._type_applied)
@@ -197,7 +199,8 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, QWidget):
                   self.rotamer_button):  # fmt: skip
             row_side.addWidget(b)
         row2 = QHBoxLayout()
-        for b in (self.delete_button, self.undo_button, self.redo_button, self.export_button):
+        for b in (self.delete_button, self.undo_button, self.redo_button, self.export_button,
+                  self.rama_button):  # fmt: skip
             row2.addWidget(b)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -242,6 +245,7 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, QWidget):
         self.undo_button.clicked.connect(self.undo)
         self.redo_button.clicked.connect(self.redo)
         self.export_button.clicked.connect(lambda: self.widget.export())
+        self.rama_button.clicked.connect(self.show_rama)
 
     @property
     def session(self):
@@ -257,6 +261,7 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, QWidget):
         rows = self._current_rows = self.session.residues if self.session is not None else []
         self._current = index if index is not None and 0 <= index < len(rows) else None
         self.sequence.set_current(self._current)
+        self.update_rama()
 
     # -- table -----------------------------------------------------------------------------------
     def refresh(self) -> None:
