@@ -1,5 +1,6 @@
 """The sequence strip of the review panel: its layout (no Qt), its codes, colours and clicks
-(pytest-qt), and in the panel: a click goes to the residue, and the strip follows edits."""
+(pytest-qt), and in the panel: a click goes to the residue, and the strip follows edits; and
+going to a residue by its chain and number, typed in the type field."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from napari_densitybuild._napari._sequence_strip import (
     SequenceView,
     strip_lines,
 )
+from napari_densitybuild.errors import DensityBuildError
+from napari_densitybuild.residue_state import find_residue
 from napari_densitybuild.residues import INDEX
 from napari_densitybuild.session import Session
 
@@ -104,3 +107,43 @@ def test_panel_strip_goes_to_a_clicked_residue_and_follows_edits(make_napari_vie
     w.review.delete_current()
     assert len(strip.letters) == 11 and strip.current is None
     assert w.review.undo() and len(strip.letters) == 12
+
+
+def test_residues_are_found_as_a_person_names_them():
+    rows = _session().residues  # A 1-6, A 10-12, B 1-3
+    assert find_residue(rows, "A 10") == find_residue(rows, "A10") == 6
+    assert find_residue(rows, " a/10 ") == find_residue(rows, "A:10") == 6
+    assert find_residue(rows, "B 2") == 10 and find_residue(rows, "2") == 1  # first in order
+    assert find_residue(rows, "2", prefer_chain="B") == 10
+    assert find_residue(rows, "7") is None and find_residue(rows, "C 1") is None
+    icoded = [*rows, replace(rows[0], seqid=52, icode="A"), replace(rows[1], seqid=52)]
+    assert find_residue(icoded, "A 52A") == 12 and find_residue(icoded, "52") == 12
+    assert find_residue(icoded, "A 52B") is None
+    for text in ("", "LEU", "A 1 2", "A-B 3", "12.5"):
+        with pytest.raises(DensityBuildError, match="does not name a residue"):
+            find_residue(rows, text)
+
+
+@pytest.mark.gui
+def test_a_chain_and_number_typed_in_the_type_field_goes_there(
+    make_napari_viewer, qtbot, sample_map, monkeypatch
+):
+    from napari_densitybuild._napari import _model_edits
+
+    said = []
+    monkeypatch.setattr(_model_edits, "notify_error", said.append)
+    viewer = make_napari_viewer()
+    w = open_widget(viewer, qtbot, sample_map)
+    s = _session()
+    w.set_session(s)
+    types = [r.type for r in s.residues]
+    field = w.review.letter
+    for text, index in (("B 2", 10), ("3", 11), ("A 11", 7)):  # "3": in chain B, where it is
+        field.setText(text)
+        qtbot.keyClick(field, Qt.Key.Key_Return)
+        assert w.review.current == index and w.review.sequence.strip.current == index
+        assert field.text() == ""
+    field.setText("A 99")
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert said == ["no residue A 99 in the model"] and w.review.current == 7
+    assert [r.type for r in s.residues] == types  # no type was changed on the way

@@ -2,11 +2,13 @@
 
 :class:`ResidueState` is immutable: an edit makes a new state, which keeps the session's undo
 simple (``session.py``). :func:`parse_type` reads a type given as a class index, a
-three-letter or a one-letter code.
+three-letter or a one-letter code, and :func:`find_residue` a residue named by chain and number.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -120,3 +122,45 @@ def parse_type(value: str | int) -> int:
         return INDEX[text]
     known = ", ".join(f"{ONE_LETTER[a]}/{a}" for a in AMINO_ACIDS)
     raise DensityBuildError(f"{value!r} is not an amino acid ({known})")
+
+
+#: A residue as a person names it: an optional chain (letters), then its number and insertion
+#: code: "A 143", "A143", "A/143", "B 52A", "143".
+_RESIDUE_REF = re.compile(r"^([A-Za-z]{1,4})?[\s/:]*(-?\d+)([A-Za-z]?)$")
+
+
+def find_residue(
+    residues: Sequence[ResidueState], text: str, prefer_chain: str | None = None
+) -> int | None:
+    """Index of the residue ``text`` names ("A 143", "A143", "A/143", "B 52A", or "143" alone:
+    then in ``prefer_chain`` if it has one, else the first in model order); None if the model
+    has no such residue. Chain names match exactly, then ignoring case.
+
+    Raises
+    ------
+    DensityBuildError
+        For text that does not name a residue.
+
+    Examples
+    --------
+    >>> rows = [ResidueState(c, n, "", 0, (), (0, 0, 0), (1, 0, 0, 0, 1, 0, 0, 0, 1), 1.0, ())
+    ...         for c, n in (("A", 1), ("A", 2), ("B", 2))]
+    >>> find_residue(rows, "B 2"), find_residue(rows, "2"), find_residue(rows, "2", "B")
+    (2, 1, 2)
+    >>> find_residue(rows, "a/2"), find_residue(rows, "C 2")
+    (1, None)
+    """
+    m = _RESIDUE_REF.match(text.strip())
+    if m is None:
+        raise DensityBuildError(f"{text!r} does not name a residue (as in A 143, A143 or 143)")
+    chain, seqid, icode = m.group(1), int(m.group(2)), m.group(3).upper()
+    numbered = [i for i, r in enumerate(residues)
+                if r.seqid == seqid and (not icode or r.icode.upper() == icode)]  # fmt: skip
+    if chain is not None:
+        for same in (lambda c: c == chain, lambda c: c.upper() == chain.upper()):
+            hits = [i for i in numbered if same(residues[i].chain)]
+            if hits:
+                return hits[0]
+        return None
+    preferred = [i for i in numbered if residues[i].chain == prefer_chain]
+    return (preferred or numbered or [None])[0]

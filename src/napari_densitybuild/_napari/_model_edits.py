@@ -4,7 +4,8 @@ chain break and closing it (:mod:`~..gaps`), a residue added at a chain end
 and trans (:mod:`~..peptide_switch`), flipping that peptide or refining the stretch of chain
 around a residue (:mod:`~..backbone_edit`), turning a side chain over or into the next rotamer
 (:mod:`~..side_chain_edit`), the next unmodelled blob (:mod:`~..blobs`) and the next problem
-of the model's checks (:mod:`~..model_checks`); deleting a residue, undo and redo. Each job
+of the model's checks (:mod:`~..model_checks`); going to a residue by its chain and number;
+deleting a residue, undo and redo. Each job
 runs off the GUI thread on a snapshot of the model, and its result lands in one undoable step
 only if the model did not change meanwhile.
 """
@@ -67,6 +68,28 @@ class ModelEdits:
         ok = self.session is not None and self.session.redo()
         self.widget.refresh()
         return ok
+
+    def go_to(self, text: str) -> int | None:
+        """Go to the residue ``text`` names ("A 143", "A143", or "143": in the current
+        residue's chain first); say so where the model has none."""
+        from ..errors import DensityBuildError
+        from ..residue_state import find_residue
+
+        s = self.session
+        if s is None or not s.residues:
+            notify_error("nothing built yet: no residues to go to")
+            return None
+        here = s.residues[self.current].chain if self.current is not None else None
+        try:
+            index = find_residue(s.residues, text, here)
+        except DensityBuildError as e:
+            notify_error(str(e))
+            return None
+        if index is None:
+            notify_error(f"no residue {text.strip()} in the model")
+            return None
+        self.show_residue(index)
+        return index
 
     def next_break(self) -> int | None:
         """Go to the next chain end or gap after the current residue (model order, wrapping),

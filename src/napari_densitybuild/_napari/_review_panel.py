@@ -7,22 +7,22 @@ calls are the classifier's usual doubts) and its density fit (mean map value at 
 sigma), and sorts by any column. "Next doubtful residue" walks the residues from the least
 confident (skipping those already corrected), moves the camera there and selects it. The type of
 the selected residue is changed from a list ordered by the classifier's probabilities or by
-typing its one-letter code and Enter (Enter on the empty field goes to the next doubtful
-residue, so review runs from the keyboard); its atoms are then predicted again for the new type
-(pose head) and refined in place, off the GUI thread, and the change lands with them
-(:mod:`._corrections`). Under the type list, the current residue's H-bond partners
-(:mod:`~..contacts`, also drawn as the ``H-bonds`` layers) and, for ASP/ASN, GLU/GLN and
-VAL/THR, what they suggest. "Next unmodelled blob" finds the density the model leaves
-unexplained (:mod:`~..blobs`, off the GUI thread; an edit clears them, and the next press looks
-again) and moves the camera from blob to blob, largest first. "Next problem" walks the residues
-the model's checks flag (:mod:`~..model_checks`). "Flip side chain" turns an ASN, GLN or HIS
-over and "Next rotamer" walks the library rotamers of the current side chain, best fit first
-(:mod:`~..side_chain_edit`). "Next chain break" goes from one chain end or gap to the next;
-"Close gap" joins the piece of chain that goes on there or builds the residues missing between
-(:mod:`~..gaps`, off the GUI thread; these jobs are in :mod:`._model_edits`). "Difference map"
-and "Next difference peak" set the model against the measured amplitudes of its MTZ file
-(:mod:`._difference_view`); "Find waters" adds ordered waters (:mod:`._water_view`; "Remove
-waters" takes them out). Every change to the residues can be undone and redone, and is
+typing its one-letter code and Enter (a chain and number, such as A 42, goes to that residue;
+Enter on the empty field goes to the next doubtful residue, so review runs from the keyboard);
+its atoms are then predicted again for the new type (pose head) and refined in place, off the
+GUI thread, and the change lands with them (:mod:`._corrections`). Under the type list, the
+current residue's H-bond partners (:mod:`~..contacts`, also drawn as the ``H-bonds`` layers)
+and, for ASP/ASN, GLU/GLN and VAL/THR, what they suggest. "Next unmodelled blob" finds the
+density the model leaves unexplained (:mod:`~..blobs`, off the GUI thread; an edit clears them,
+and the next press looks again) and moves the camera from blob to blob, largest first. "Next
+problem" walks the residues the model's checks flag (:mod:`~..model_checks`). "Flip side chain"
+turns an ASN, GLN or HIS over and "Next rotamer" walks the library rotamers of the current side
+chain, best fit first (:mod:`~..side_chain_edit`). "Next chain break" goes from one chain end or
+gap to the next; "Close gap" joins the piece of chain that goes on there or builds the residues
+missing between (:mod:`~..gaps`, off the GUI thread; these jobs are in :mod:`._model_edits`).
+"Difference map" and "Next difference peak" set the model against the measured amplitudes of its
+MTZ file (:mod:`._difference_view`); "Find waters" adds ordered waters (:mod:`._water_view`;
+"Remove waters" takes them out). Every change to the residues can be undone and redone, and is
 autosaved.
 """
 
@@ -128,11 +128,12 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, RamaView, QWidget):
         self.remove_waters_button = _button("Remove waters", "Take out the waters found")
         self.type_combo = QComboBox()
         self.letter = QLineEdit()
-        self.letter.setMaxLength(3)
-        self.letter.setPlaceholderText("type: W or TRP; Enter: next")
+        self.letter.setMaxLength(10)
+        self.letter.setPlaceholderText("W or TRP; A 42: go; Enter: next")
         self.letter.setToolTip(
             "Type a one-letter or three-letter code and press Enter to change the residue's "
-            "type; press Enter with the field empty to go to the next doubtful residue."
+            "type; a chain and number (A 42, or 42 in this chain) and Enter to go to that "
+            "residue; Enter with the field empty to go to the next doubtful residue."
         )
         self.hint = QLabel("")
         self.hint.setWordWrap(True)
@@ -357,7 +358,9 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, RamaView, QWidget):
     def _on_letter(self) -> None:
         text = self.letter.text().strip()
         self.letter.clear()
-        if text:
+        if any(c.isdigit() for c in text):
+            self.go_to(text)
+        elif text:
             self.set_type(text)
         else:
             self.next_doubtful()
