@@ -84,6 +84,12 @@ def test_strip_shows_codes_by_confidence_and_a_click_names_the_residue(qtbot):
     assert all(strip.index_at(strip.cell_rect(k).center()) == k for k in range(12))
     view.set_current(11)
     assert strip.current == 11
+    # labels are given the room the longest one needs, and codes stay right of them
+    long = Session([replace(r, chain="ABCD", seqid=10000 + k) for k, r in enumerate(s.residues)],
+                   None, {}, autosave=False)  # fmt: skip
+    view.show_session(long)
+    assert strip.label_w > strip.fontMetrics().horizontalAdvance("ABCD 10011")
+    assert strip.cell_rect(0).left() >= strip.label_w and strip.index_at(QPoint(2, 8)) is None
     view.show_session(None)
     assert strip.lines == [] and strip.current is None
 

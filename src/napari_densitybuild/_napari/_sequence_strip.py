@@ -99,7 +99,7 @@ class SequenceStrip(QWidget):
         fm = self.fontMetrics()
         self.cell_w = fm.horizontalAdvance("W") + PAD_X
         self.line_h = fm.height() + PAD_Y
-        self.label_w = fm.horizontalAdvance("AA 9999 ") + PAD_X
+        self.label_w = self._label_width([])
         self.letters: list[str] = []
         self.chains: list[str] = []
         self._rows: list[ResidueState] = []
@@ -121,6 +121,7 @@ class SequenceStrip(QWidget):
         self.letters = [ONE_LETTER.get(r.name, "X") for r in rows]
         self.chains = [r.chain for r in rows]
         self.labels = [f"{r.chain} {r.seqid}{r.icode}" for r in rows]
+        self.label_w = self._label_width(self.labels)
         self.edited = np.array([r.edited for r in rows], dtype=bool)
         conf = np.array([r.confidence for r in rows], dtype=float)
         colours = confidence_colours(conf) if rows else np.zeros((0, 4))
@@ -132,6 +133,12 @@ class SequenceStrip(QWidget):
         if self.current is not None and self.current >= len(rows):
             self.current = None
         self._layout()
+
+    def _label_width(self, labels: list[str]) -> int:
+        """Room for the longest line label (at least "A 999")."""
+        fm = self.fontMetrics()
+        longest = max(labels, key=len, default="")
+        return max(fm.horizontalAdvance("A 999"), fm.horizontalAdvance(longest)) + 2 * PAD_X
 
     def tip(self, index: int) -> str:
         """The tooltip of residue ``index``: type, chain, number, confidence, runner-up."""
