@@ -114,5 +114,9 @@ def test_panel_opens_the_plot_keeps_it_current_and_closes_it(make_napari_viewer,
     w.refresh()
     q = next(q for q in plot.all_points if q.index == p.index)
     assert (q.phi, q.psi) != (p.phi, p.psi)
+    w.review.current = None  # with no residue under review too
+    s.apply({p.index: r})
+    w.refresh()
+    assert next(q for q in plot.all_points if q.index == p.index) == p
     viewer.window.remove_dock_widget(w)  # the panel's dock closes: so does the plot's
     assert plot.parent() is None and w.review._rama is None

@@ -282,6 +282,7 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, RamaView, QWidget):
             self._blobs = self._blobs_of = None  # the model changed: those blobs are stale
             self.widget.sync.show_blobs([])
         self.stale_peaks()
+        self.update_rama()  # (the current residue's setter does too, where it moved)
         self._fill_types()
 
     def _on_table_selection(self) -> None:
