@@ -15,6 +15,7 @@ from qtpy.QtCore import Qt
 from napari_densitybuild._napari._rama_plot import (
     CLASSES,
     FAVOURED,
+    REGION_RGB,
     RamaPlot,
     rama_points,
     region_levels,
@@ -83,6 +84,10 @@ def test_plot_shows_a_class_picks_residues_and_follows_the_current_one(qtbot):
                          pos=canvas.position(p.phi, p.psi).toPoint())  # fmt: skip
     assert hit.args == [p.index]
     assert canvas.point_at(canvas.position(0.0, 0.0)) is None  # nothing drawn there
+    image = canvas.region_image("general")  # phi across, psi up
+    for (phi, psi), rgb in (((-63, -42), REGION_RGB[2]), ((80, -170), REGION_RGB[0])):
+        i, j = _bin(phi, psi)
+        assert image.pixelColor(i, image.height() - 1 - j).getRgb()[:3] == rgb
     gly = next(q for q in plot.all_points if q.kind == "glycine")
     plot.set_current(gly.index)  # the class of the current residue is shown
     assert canvas.kind == "glycine" and canvas.current == gly.index
