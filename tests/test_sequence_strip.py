@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from conftest import backbone_state, open_widget
 from qtpy.QtCore import QPoint, Qt
+from qtpy.QtGui import QContextMenuEvent
+from qtpy.QtWidgets import QMenu
 
 from napari_densitybuild._napari._sequence_strip import (
     BREAK,
@@ -54,7 +56,7 @@ def _session() -> Session:
 
 
 @pytest.mark.gui
-def test_strip_shows_codes_by_confidence_and_a_click_names_the_residue(qtbot):
+def test_strip_shows_codes_by_confidence_and_a_click_names_the_residue(qtbot, monkeypatch):
     view = SequenceView()
     qtbot.addWidget(view)
     view.resize(400, 200)
@@ -84,6 +86,25 @@ def test_strip_shows_codes_by_confidence_and_a_click_names_the_residue(qtbot):
     assert all(strip.index_at(strip.cell_rect(k).center()) == k for k in range(12))
     view.set_current(11)
     assert strip.current == 11
+    # coloured by density fit: red at 1 sigma or under, green at 2 or over, grey unknown
+    fit = np.linspace(0.5, 2.5, 12)
+    fit[3] = np.nan
+    view.show_session(s, fit)  # the same residues: only their fit is new
+    assert np.array_equal(strip.fit, fit, equal_nan=True) and strip.mode == "confidence"
+
+    def pick(menu, *_):  # the user picks the density fit in the strip's context menu
+        next(a for a in menu.actions() if a.text() == "Colour by density fit").trigger()
+
+    monkeypatch.setattr(QMenu, "exec", pick)
+    strip.contextMenuEvent(QContextMenuEvent(QContextMenuEvent.Reason.Mouse, QPoint(5, 5)))
+    assert strip.mode == "density fit"
+    np.testing.assert_allclose(strip.colours[0], (1, 0, 0, 1))
+    np.testing.assert_allclose(strip.colours[-1], (0, 1, 0, 1))
+    np.testing.assert_allclose(strip.colours[3][:3], 0.6)
+    assert strip.colours[5][0] > strip.colours[7][0] and strip.colours[5][1] < strip.colours[7][1]
+    assert "fit 0.5 σ" in strip.tip(0) and "fit" not in strip.tip(3)
+    strip.set_mode("confidence")
+    assert strip.colours[0][1] > strip.colours[8][1]
     # labels are given the room the longest one needs, and codes stay right of them
     long = Session([replace(r, chain="ABCD", seqid=10000 + k) for k, r in enumerate(s.residues)],
                    None, {}, autosave=False)  # fmt: skip
@@ -107,6 +128,8 @@ def test_panel_strip_goes_to_a_clicked_residue_and_follows_edits(make_napari_vie
     assert w.review.current == 4 and strip.current == 4
     assert w.review.table.residue_of(w.review.table.currentRow()) == 4
     assert w.sync.selected() == [4]
+    np.testing.assert_array_equal(strip.fit, w.review.table.fit)  # the table's density fit
+    assert np.isfinite(strip.fit).all()
     s.set_type(4, "W")
     w.refresh()
     assert strip.letters[4] == "W" and strip.edited[4]

@@ -270,10 +270,11 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, RamaView, QWidget):
         residues an edit changed (and their chain neighbours, whose Ramachandran and peptide
         columns depend on them), or every row after larger changes."""
         s = self.session
-        self.sequence.show_session(s)
         if s is None:
+            self.sequence.show_session(None)
             return
         self.table.show_session(s, self.widget.kept_dmap())  # never read on the GUI thread
+        self.sequence.show_session(s, self.table.fit)
         self.undo_button.setEnabled(s.can_undo)
         self.redo_button.setEnabled(s.can_redo)
         if self._current is not None and self._current_rows is not s.residues:

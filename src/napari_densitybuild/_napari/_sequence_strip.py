@@ -3,11 +3,12 @@
 Each chain starts a line of its residues' one-letter codes, wrapped to the panel's width and
 labelled with the chain and the number of the line's first residue; where a chain's piece ends
 and the next begins (C-alphas more than a peptide apart, :func:`~..breaks.pieces`) a ``/``
-stands between them. Each code sits on its residue's confidence colour (red 0, yellow 50,
-green 100, as the boxes' borders; grey before classification), so the weak stretches of a
-model (a loop, a fragment's end) show at a glance; a type corrected by hand is underlined and
-the residue under review is framed. A click on a code makes that residue current, as a row of
-the table does; a tooltip gives its type, confidence and runner-up.
+stands between them. Each code sits on its residue's confidence colour (red 0, yellow 50, green
+100, as the boxes' borders; grey before classification), so the weak stretches of a model (a
+loop, a fragment's end) show at a glance; its context menu colours them by density fit instead
+(mean map value at the atoms: red at 1 sigma or under, green at 2 or over); a type corrected by
+hand is underlined and the residue under review is framed. A click on a code makes that residue
+current, as a row of the table does; a tooltip gives its type, confidence and runner-up.
 
 :func:`strip_lines` lays the strip out with no Qt.
 """
@@ -21,6 +22,7 @@ import numpy as np
 from qtpy.QtCore import QEvent, QPoint, QRect, Qt, Signal
 from qtpy.QtGui import (
     QColor,
+    QContextMenuEvent,
     QFont,
     QMouseEvent,
     QPainter,
@@ -28,7 +30,7 @@ from qtpy.QtGui import (
     QPalette,
     QResizeEvent,
 )
-from qtpy.QtWidgets import QScrollArea, QToolTip, QWidget
+from qtpy.QtWidgets import QMenu, QScrollArea, QToolTip, QWidget
 
 from ..breaks import pieces
 from ..residues import ONE_LETTER
@@ -42,6 +44,21 @@ if TYPE_CHECKING:
 BREAK = -1
 #: Pixels around each code, across and down.
 PAD_X, PAD_Y = 6, 6
+#: What the codes can be coloured by (the context menu's choices).
+MODES = ("confidence", "density fit")
+#: Density fit (mean map value at a residue's atoms, sigma) drawn red at or under the first
+#: (where the model's checks flag weak density), green at or over the second.
+FIT_RANGE = (1.0, 2.0)
+
+
+def fit_colours(fit: np.ndarray) -> np.ndarray:
+    """RGBA (N, 4) of density fits (sigma): red at :data:`FIT_RANGE`'s low end or under,
+    yellow half-way, green at its top or over; grey where there is no fit (NaN)."""
+    fit = np.asarray(fit, dtype=float)
+    lo, hi = FIT_RANGE
+    colours = confidence_colours(100.0 * (np.nan_to_num(fit, nan=lo) - lo) / (hi - lo))
+    colours[~np.isfinite(fit)] = UNKNOWN_COLOUR
+    return colours
 
 
 def strip_lines(chains: Sequence[str], piece: np.ndarray, per_line: int) -> list[list[int]]:
@@ -105,6 +122,8 @@ class SequenceStrip(QWidget):
         self._rows: list[ResidueState] = []
         self.edited = np.zeros(0, dtype=bool)
         self.colours = np.zeros((0, 4))
+        self.mode = MODES[0]
+        self.fit = np.zeros(0)
         self.piece = np.zeros(0, dtype=int)
         self.labels: list[str] = []  # "A 12" per residue
         self.lines: list[list[int]] = []
@@ -115,24 +134,40 @@ class SequenceStrip(QWidget):
         self.setToolTip("")  # tooltips come from event(): one per code
 
     # -- contents ------------------------------------------------------------------------------
-    def show_session(self, session: Session | None) -> None:
-        """Show the residues of ``session`` (none for None)."""
+    def show_session(self, session: Session | None, fit: np.ndarray | None = None) -> None:
+        """Show the residues of ``session`` (none for None), with their density fit (sigma,
+        NaN where unknown) if given."""
         rows = session.residues if session is not None else []
         self.letters = [ONE_LETTER.get(r.name, "X") for r in rows]
         self.chains = [r.chain for r in rows]
         self.labels = [f"{r.chain} {r.seqid}{r.icode}" for r in rows]
         self.label_w = self._label_width(self.labels)
         self.edited = np.array([r.edited for r in rows], dtype=bool)
-        conf = np.array([r.confidence for r in rows], dtype=float)
-        colours = confidence_colours(conf) if rows else np.zeros((0, 4))
-        unknown = np.array([r.type < 0 for r in rows], dtype=bool)
-        colours[unknown] = UNKNOWN_COLOUR
-        self.colours = colours
         self._rows = rows
         self.piece = pieces(session) if rows else np.zeros(0, dtype=int)
         if self.current is not None and self.current >= len(rows):
             self.current = None
+        self.fit = np.full(len(rows), np.nan)
+        self.set_fit(fit)
         self._layout()
+
+    def set_fit(self, fit: np.ndarray | None) -> None:
+        """The residues' density fit (sigma; None or NaN: unknown)."""
+        if fit is not None and len(fit) == len(self._rows):
+            self.fit = np.asarray(fit, dtype=float).copy()
+        self.set_mode(self.mode)
+
+    def set_mode(self, mode: str) -> None:
+        """Colour the codes by ``mode``, one of :data:`MODES`."""
+        self.mode = mode
+        if mode == "density fit":
+            self.colours = fit_colours(self.fit)
+        else:
+            rows = self._rows
+            conf = np.array([r.confidence for r in rows], dtype=float)
+            self.colours = confidence_colours(conf) if rows else np.zeros((0, 4))
+            self.colours[np.array([r.type < 0 for r in rows], dtype=bool)] = UNKNOWN_COLOUR
+        self.update()
 
     def _label_width(self, labels: list[str]) -> int:
         """Room for the longest line label (at least "A 999")."""
@@ -147,6 +182,8 @@ class SequenceStrip(QWidget):
         alt = r.alternative
         if alt is not None:
             text += f", runner-up {alt[0]} {alt[1]:.2f}"
+        if np.isfinite(self.fit[index]):
+            text += f", fit {self.fit[index]:.1f} σ"
         return text + (", type corrected by hand" if r.edited else "")
 
     def set_current(self, index: int | None) -> None:
@@ -197,6 +234,15 @@ class SequenceStrip(QWidget):
         if index is not None and event.button() == Qt.MouseButton.LeftButton:
             self.residue_clicked.emit(index)
         super().mousePressEvent(event)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        menu = QMenu(self)
+        for mode in MODES:
+            action = menu.addAction(f"Colour by {mode}")
+            action.setCheckable(True)
+            action.setChecked(mode == self.mode)
+            action.triggered.connect(lambda _=False, m=mode: self.set_mode(m))
+        menu.exec(event.globalPos())
 
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ToolTip:
@@ -266,12 +312,15 @@ class SequenceView(QScrollArea):
         self.setMaximumHeight(3 * self.strip.line_h + PAD_Y + 2 * self.frameWidth())
         self._of: list | None = None  # the residue list shown
 
-    def show_session(self, session: Session | None) -> None:
-        """Show ``session``'s residues, unless they are the ones shown already."""
+    def show_session(self, session: Session | None, fit: np.ndarray | None = None) -> None:
+        """Show ``session``'s residues (unless they are the ones shown already) and their
+        density fit (sigma) if given."""
         rows = session.residues if session is not None else None
         if rows is not self._of:
             self._of = rows
-            self.strip.show_session(session)
+            self.strip.show_session(session, fit)
+        elif fit is not None and not np.array_equal(fit, self.strip.fit, equal_nan=True):
+            self.strip.set_fit(fit)
 
     def set_current(self, index: int | None) -> None:
         """Frame residue ``index`` and scroll to it."""
