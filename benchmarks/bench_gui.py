@@ -157,6 +157,26 @@ def _large_model_edits(widget, app, residues: int) -> list[str]:
             fn()
             app.processEvents()
             times[name].append(time.perf_counter() - t0)
+    # the sequence strip filled for a new model, and a refresh with the Ramachandran plot open
+    view = widget.review.sequence
+    widget.review.show_rama()
+    app.processEvents()
+    extra = ("sequence strip, a new model",
+             "whole refresh after one correction, Ramachandran plot open")  # fmt: skip
+    for name in extra:
+        times[name] = []
+
+    def new_strip() -> None:
+        view._of = None
+        view.show_session(widget.session, table.fit)
+
+    for k in (5, 900):
+        for name, fn in zip(extra, (new_strip, lambda k=k: correct(k + 2, widget.refresh))):
+            t0 = time.perf_counter()
+            fn()
+            app.processEvents()
+            times[name].append(time.perf_counter() - t0)
+    widget.review.close_rama()
     # a correction's atoms (posed, refined in the model with the rest held): its worker's time,
     # not the GUI thread's
     from napari_densitybuild._napari._map_cache import cached_map
