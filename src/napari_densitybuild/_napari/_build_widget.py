@@ -169,7 +169,7 @@ class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
         self.controls.release()
         self.sync.release()
         self.keys.unbind()
-        self.review.close_rama()
+        self.review.close_views()
 
     def attach(self) -> None:
         """Docked again: control the map and follow the boxes layer again, carrying on with the

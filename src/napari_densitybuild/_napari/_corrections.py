@@ -11,6 +11,7 @@ one; a correction lands on its residue wherever it now is (rows before it may ha
 deleted), and one whose residue changed in the meantime (deleted, moved, reclassified, a new
 model) is dropped with a message rather than written over the change. Closing the dock drops
 the corrections not yet landed, and the panel names them (:meth:`TypeCorrections.cancel`).
+:func:`type_hint` is the line under the type list: what the residue's H-bonds suggest.
 """
 
 from __future__ import annotations
@@ -141,3 +142,24 @@ class TypeCorrections(QObject):
 
 def _same_residue(a: _Request, b: _Request) -> bool:
     return a.session is b.session and a.state is b.state
+
+
+def type_hint(widget: BuildWidget, index: int) -> str:
+    """The line under the type list for residue ``index``: what its H-bond partners suggest
+    (the layers' contacts when it is the one selected), and, for ASN, GLN and HIS, whether
+    turned over its H-bonds would score higher."""
+    from ..contacts import contact_hint, polar_atoms, polar_contacts
+    from ..side_chain_edit import turned_hbond_scores
+
+    session, sync, polar = widget.session, widget.sync, None
+    if sync.selected()[:1] == [index]:
+        contacts = sync.contacts
+    else:  # the model's polar atoms listed once, for the contacts and the turned score
+        polar = polar_atoms(session)
+        contacts = polar_contacts(session, index, polar=polar)
+    text = contact_hint(session.residues[index].name, contacts)
+    scores = turned_hbond_scores(session, index, polar)  # lists them for N/Q/H only
+    if scores is not None and scores[1] > scores[0]:
+        text += (f" Turned over, its H-bonds would score {scores[1]:+.0f}, not "
+                 f"{scores[0]:+.0f}: Flip side chain.")  # fmt: skip
+    return text

@@ -22,8 +22,10 @@ gap to the next; "Close gap" joins the piece of chain that goes on there or buil
 missing between (:mod:`~..gaps`, off the GUI thread; these jobs are in :mod:`._model_edits`).
 "Difference map" and "Next difference peak" set the model against the measured amplitudes of its
 MTZ file (:mod:`._difference_view`); "Find waters" adds ordered waters (:mod:`._water_view`;
-"Remove waters" takes them out). Every change to the residues can be undone and redone, and is
-autosaved.
+"Remove waters" takes them out). "Ramachandran plot" opens the model's plot in a window of its
+own (:mod:`._rama_plot`), and "crystal neighbours" draws the residues of its crystal copies at
+its surface (:mod:`._neighbour_view`). Every change to the residues can be undone and redone,
+and is autosaved.
 """
 
 from __future__ import annotations
@@ -44,10 +46,11 @@ from qtpy.QtWidgets import (
 from ..errors import DensityBuildError
 from ..session import parse_type
 from ..settings import ZONE_BESIDE
-from ._corrections import TypeCorrections
+from ._corrections import TypeCorrections, type_hint
 from ._difference_view import DifferenceView
 from ._layer_sync import follow_rows
 from ._model_edits import ModelEdits
+from ._neighbour_view import NeighbourView, neighbours_checkbox
 from ._rama_plot import RamaView
 from ._reader import notify_error
 from ._residue_table import ResidueTable
@@ -65,7 +68,7 @@ def _button(text: str, tip: str) -> QPushButton:
     return button
 
 
-class ReviewPanel(ModelEdits, DifferenceView, WaterView, RamaView, QWidget):
+class ReviewPanel(ModelEdits, DifferenceView, WaterView, RamaView, NeighbourView, QWidget):
     """The review half of :class:`~._build_widget.BuildWidget`."""
 
     def __init__(self, widget: BuildWidget) -> None:
@@ -182,7 +185,8 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, RamaView, QWidget):
         self.undo_button = QPushButton("Undo")
         self.redo_button = QPushButton("Redo")
         self.export_button = QPushButton("Export model...")
-        self.rama_button = _button("Ramachandran", "The model's phi/psi on a Ramachandran plot")
+        self.rama_button = _button("Ramachandran plot", "The model's phi/psi, by residue class")
+        self.neighbours_box = neighbours_checkbox()
         self._current: int | None = None
         self._current_rows: list = []  # the residues ``current`` indexes
         self.corrections = TypeCorrections(widget, self._type_applied)
@@ -200,9 +204,11 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, RamaView, QWidget):
                   self.rotamer_button):  # fmt: skip
             row_side.addWidget(b)
         row2 = QHBoxLayout()
-        for b in (self.delete_button, self.undo_button, self.redo_button, self.export_button,
-                  self.rama_button):  # fmt: skip
+        for b in (self.delete_button, self.undo_button, self.redo_button, self.export_button):
             row2.addWidget(b)
+        row_view = QHBoxLayout()  # views of the model beside the map
+        row_view.addWidget(self.rama_button)
+        row_view.addWidget(self.neighbours_box)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.sequence)
@@ -221,6 +227,7 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, RamaView, QWidget):
         layout.addLayout(row_edit)
         layout.addLayout(row_side)
         layout.addLayout(row2)
+        layout.addLayout(row_view)
 
         self.table.itemSelectionChanged.connect(self._on_table_selection)
         self.sequence.strip.residue_clicked.connect(self.show_residue)
@@ -247,6 +254,7 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, RamaView, QWidget):
         self.redo_button.clicked.connect(self.redo)
         self.export_button.clicked.connect(lambda: self.widget.export())
         self.rama_button.clicked.connect(self.show_rama)
+        self.neighbours_box.toggled.connect(self.update_neighbours)
 
     @property
     def session(self):
@@ -284,7 +292,13 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, RamaView, QWidget):
             self.widget.sync.show_blobs([])
         self.stale_peaks()
         self.update_rama()  # (the current residue's setter does too, where it moved)
+        self.update_neighbours()
         self._fill_types()
+
+    def close_views(self) -> None:
+        """The panel's dock closed: close the Ramachandran plot, take the neighbours away."""
+        self.close_rama()
+        self.hide_neighbours()
 
     def _on_table_selection(self) -> None:
         if self.table.filling:
@@ -328,29 +342,11 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, RamaView, QWidget):
         if self.session is None or self.current is None:
             return
         r = self.session.residues[self.current]
-        self.hint.setText(self._hint(self.current))
+        self.hint.setText(type_hint(self.widget, self.current))
         for name in r.ranked_types():
             p = r.probs[parse_type(name)] if r.probs else float("nan")
             self.type_combo.addItem(f"{name}  p={p:.2f}" if r.probs else name, name)
         self.type_combo.setCurrentIndex(max(self.type_combo.findData(r.name), 0))
-
-    def _hint(self, index: int) -> str:
-        """The H-bond line of residue ``index`` (the layers' contacts when it is selected)."""
-        from ..contacts import contact_hint, polar_atoms, polar_contacts
-        from ..side_chain_edit import turned_hbond_scores
-
-        sync, polar = self.widget.sync, None
-        if sync.selected()[:1] == [index]:
-            contacts = sync.contacts
-        else:  # the model's polar atoms listed once, for the contacts and the turned score
-            polar = polar_atoms(self.session)
-            contacts = polar_contacts(self.session, index, polar=polar)
-        text = contact_hint(self.session.residues[index].name, contacts)
-        scores = turned_hbond_scores(self.session, index, polar)  # lists them for N/Q/H only
-        if scores is not None and scores[1] > scores[0]:
-            text += (f" Turned over, its H-bonds would score {scores[1]:+.0f}, not "
-                     f"{scores[0]:+.0f}: Flip side chain.")  # fmt: skip
-        return text
 
     def _on_combo(self, row: int) -> None:
         name = self.type_combo.itemData(row)

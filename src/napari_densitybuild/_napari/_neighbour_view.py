@@ -1,0 +1,118 @@
+"""The crystal neighbours beside the model under review (Coot's symmetry atoms).
+
+With the review panel's "crystal neighbours" box ticked, the residues of the model's crystal
+copies within :data:`~..crystal_neighbours.REACH` of its atoms (:mod:`~..crystal_neighbours`)
+are drawn as ``crystal neighbours`` (atoms, dimmed element colours, smaller than the model's)
+and ``crystal neighbour bonds``; hovering over an atom names the residue it copies. They are
+worked out again whenever the model changes (tens of milliseconds for a few thousand atoms),
+cut to the map radius with the model, never edited or exported, and taken away when the box is
+cleared or the panel's dock closes. A map without crystal symmetry has none.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from qtpy.QtWidgets import QCheckBox
+
+if TYPE_CHECKING:
+    import napari
+
+    from ..session import Session
+    from ._build_widget import BuildWidget
+
+NAMES = {"atoms": "crystal neighbours", "bonds": "crystal neighbour bonds"}
+KIND = "crystal neighbours"
+#: How much of the element colours the neighbours' atoms keep.
+DIM = 0.55
+
+
+def neighbour_layer_data(session: Session) -> tuple[np.ndarray, dict, np.ndarray]:
+    """(atom positions (z, y, x), the atoms layer's attributes, bond vectors) of the crystal
+    neighbours of ``session``'s model."""
+    from ..crystal_neighbours import neighbour_residues
+    from ..session import Session
+    from ._build_layers import atom_table, bond_vectors
+    from ._layers import element_colours
+
+    copies = Session(neighbour_residues(session), None, {}, autosave=False)
+    table = atom_table(copies)
+    colours = element_colours(table.element) if len(table) else np.zeros((0, 4))
+    colours[:, :3] *= DIM
+    attrs = {
+        "features": {k: np.asarray(v) for k, v in table.features().items()},
+        "face_color": colours,
+        "metadata": {"densitybuild": KIND},
+    }
+    return table.xyz[:, ::-1].copy(), attrs, bond_vectors(copies)
+
+
+def neighbours_checkbox() -> QCheckBox:
+    """The review panel's box that shows the crystal neighbours."""
+    box = QCheckBox("crystal neighbours")
+    box.setToolTip(
+        "Draw the residues of the model's crystal copies within 5 A of its atoms (dimmed; "
+        "hover to name the residue copied): at crystal contacts some of the density in view is "
+        "theirs. Worked out again after each edit; not edited or exported"
+    )
+    return box
+
+
+class NeighbourView:
+    """Mixed into :class:`~._review_panel.ReviewPanel` (which has ``widget``, ``session`` and
+    ``neighbours_box``): the neighbours' layers, kept up to date with the model."""
+
+    widget: BuildWidget
+    neighbours_box: QCheckBox
+    _neighbour_layers: tuple | None = None  # (atoms, bonds)
+    _neighbours_of: list | None = None  # the residue list they were worked out for
+
+    def update_neighbours(self) -> None:
+        """Draw the neighbours of the model as it is (the box ticked), or take them away."""
+        s = self.session
+        if s is None or not self.neighbours_box.isChecked():
+            self.hide_neighbours()
+            return
+        layers = self._neighbour_layers
+        viewer = self.widget.viewer
+        alive = layers is not None and all(ly in viewer.layers for ly in layers)
+        if alive and self._neighbours_of is s.residues:
+            return
+        data, attrs, vec = neighbour_layer_data(s)
+        self._neighbours_of = s.residues
+        if alive:
+            atoms, bonds = layers
+            atoms.data = data
+            atoms.features = attrs["features"]
+            if len(data):
+                atoms.face_color = attrs["face_color"]
+            bonds.data = vec
+            return
+        self.hide_neighbours()
+        self._neighbour_layers = _add_layers(viewer, data, attrs, vec)
+
+    def hide_neighbours(self) -> None:
+        """Take the neighbours' layers out of the viewer."""
+        layers, self._neighbour_layers = self._neighbour_layers, None
+        self._neighbours_of = None
+        viewer = self.widget.viewer
+        for layer in layers or ():
+            if layer in viewer.layers:
+                viewer.layers.remove(layer)
+
+
+def _add_layers(viewer: napari.viewer.Viewer, data: np.ndarray, attrs: dict, vec: np.ndarray):
+    """The neighbours' atoms and bonds layers, added without changing the active layer."""
+    from ._layers import ATOM_SIZE
+
+    active = viewer.layers.selection.active
+    if not len(data):  # napari cannot take an empty colour array for an empty layer
+        attrs = {k: v for k, v in attrs.items() if k != "face_color"}
+    bonds = viewer.add_vectors(vec, name=NAMES["bonds"], edge_width=0.2, edge_color="gray",
+                               vector_style="line", metadata={"densitybuild": KIND})  # fmt: skip
+    atoms = viewer.add_points(data, name=NAMES["atoms"], size=0.7 * ATOM_SIZE, border_width=0.0,
+                              shading="spherical", **attrs)  # fmt: skip
+    if active is not None and active in viewer.layers:
+        viewer.layers.selection.active = active
+    return atoms, bonds
