@@ -13,6 +13,7 @@ from conftest import backbone_state, open_widget, real_model_path
 from scipy.spatial import cKDTree
 
 from napari_densitybuild.crystal_neighbours import REACH, neighbour_residues
+from napari_densitybuild.errors import DensityBuildError
 from napari_densitybuild.session import Session
 
 
@@ -38,6 +39,17 @@ def test_a_lattice_copy_at_the_cell_face_is_a_neighbour():
     assert neighbour_residues(_pair(None)) == []  # no crystal: a cryo-EM box
     empty = Session([replace(r, atoms=()) for r in s.residues], None, s.meta, autosave=False)
     assert neighbour_residues(empty) == []
+
+
+def test_a_model_that_overlaps_its_copies_is_refused(monkeypatch):
+    import napari_densitybuild.crystal_neighbours as module
+
+    s = _pair([6.0, 6.0, 6.0, 90.0, 90.0, 90.0])  # a model 18 A long in a 6 A cell
+    monkeypatch.setattr(module, "MAX_ALWAYS", 0)
+    with pytest.raises(DensityBuildError, match=r"meets its own crystal copies at [0-9]+ residues"):
+        neighbour_residues(s)
+    monkeypatch.setattr(module, "MAX_ALWAYS", 2000)  # a model of 2 residues: up to 2,000 drawn
+    assert 6 < len(neighbour_residues(s)) <= 2000
 
 
 @pytest.mark.realdata
@@ -95,3 +107,21 @@ def test_the_panel_box_draws_them_follows_edits_and_takes_them_away(make_napari_
     assert all(n in viewer.layers for n in names)
     viewer.window.remove_dock_widget(w)  # the panel's dock closes: they go with it
     assert not any(n in viewer.layers for n in names)
+
+
+@pytest.mark.gui
+def test_a_model_overlapping_its_copies_is_said_and_the_box_cleared(
+    make_napari_viewer, qtbot, sample_map, monkeypatch
+):
+    import napari_densitybuild.crystal_neighbours as module
+    from napari_densitybuild._napari import _neighbour_view
+
+    said = []
+    monkeypatch.setattr(_neighbour_view, "notify_error", said.append)
+    monkeypatch.setattr(module, "MAX_ALWAYS", 0)
+    viewer = make_napari_viewer()
+    w = open_widget(viewer, qtbot, sample_map)
+    w.set_session(_pair([6.0, 6.0, 6.0, 90.0, 90.0, 90.0]))
+    w.review.neighbours_box.setChecked(True)
+    assert len(said) == 1 and "overlaps them" in said[0]
+    assert not w.review.neighbours_box.isChecked() and "crystal neighbours" not in viewer.layers

@@ -15,11 +15,18 @@ from dataclasses import replace
 
 import numpy as np
 
+from .errors import DensityBuildError
 from .session import ResidueState, Session
 from .symmetry import Symmetry
 
 #: Residues of a copy with an atom this close (A) to the model's atoms are shown.
 REACH = 5.0
+#: More neighbour residues than this many per residue of the model (and than
+#: :data:`MAX_ALWAYS`) are refused: a model in a crystal meets its copies at its surface only,
+#: one overlapping them (far larger than the cell, or not placed by its symmetry) everywhere.
+MAX_PER_RESIDUE = 3
+#: Up to this many neighbour residues are always drawn.
+MAX_ALWAYS = 2000
 
 
 def neighbour_residues(session: Session, reach: float = REACH) -> list[ResidueState]:
@@ -27,6 +34,11 @@ def neighbour_residues(session: Session, reach: float = REACH) -> list[ResidueSt
     atoms, whole, their atoms and frames moved by their copy's operation. Each keeps its
     type, number and chain name, so a copied residue reads as the one it copies; residues
     of one copy come in model order, copy after copy.
+
+    Raises
+    ------
+    DensityBuildError
+        Where the model meets its copies everywhere (:data:`MAX_PER_RESIDUE`).
 
     Examples
     --------
@@ -51,6 +63,13 @@ def neighbour_residues(session: Session, reach: float = REACH) -> list[ResidueSt
     shift = images["shift"].round().astype(int)
     key = np.column_stack([images["op"], shift, owner[images["src"]]])
     wanted = np.unique(key[near], axis=0)
+    if len(wanted) > max(MAX_ALWAYS, MAX_PER_RESIDUE * len(rows)):
+        raise DensityBuildError(
+            f"the model meets its own crystal copies at {len(wanted)} residues, more than "
+            f"{MAX_PER_RESIDUE} per residue of its {len(rows)}: it overlaps them, so it does not "
+            "sit in this crystal as a model of one asymmetric unit does; crystal neighbours "
+            "not drawn"
+        )
     out = []
     for op, *rest in wanted:
         t, index = np.array(rest[:3], dtype=float), int(rest[3])

@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from qtpy.QtWidgets import QCheckBox
 
+from ..errors import DensityBuildError
+from ._reader import notify_error
+
 if TYPE_CHECKING:
     import napari
 
@@ -79,7 +82,12 @@ class NeighbourView:
         alive = layers is not None and all(ly in viewer.layers for ly in layers)
         if alive and self._neighbours_of is s.residues:
             return
-        data, attrs, vec = neighbour_layer_data(s)
+        try:
+            data, attrs, vec = neighbour_layer_data(s)
+        except DensityBuildError as e:
+            notify_error(str(e))
+            self.neighbours_box.setChecked(False)  # (which takes the layers away)
+            return
         self._neighbours_of = s.residues
         if alive:
             atoms, bonds = layers
