@@ -90,6 +90,7 @@ def test_the_panel_box_draws_them_follows_edits_and_takes_them_away(make_napari_
     w.review.neighbours_box.setChecked(True)
     atoms, bonds = (viewer.layers[n] for n in names)
     assert len(atoms.data) == 6 and len(bonds.data) == 4  # two residues, two bonds each
+    assert w.status.text().startswith("Crystal neighbours: 2 residues of the model's crystal")
     np.testing.assert_allclose(
         atoms.data[0][::-1], np.array(s.residues[1].atoms[0][1:]) - [20, 0, 0]
     )
@@ -105,6 +106,11 @@ def test_the_panel_box_draws_them_follows_edits_and_takes_them_away(make_napari_
     assert not any(n in viewer.layers for n in names)
     w.review.neighbours_box.setChecked(True)
     assert all(n in viewer.layers for n in names)
+    w.set_session(_pair(None))  # a model on a cryo-EM box: none, and the status says why
+    assert len(viewer.layers["crystal neighbours"].data) == 0
+    w.review.neighbours_box.setChecked(False)
+    w.review.neighbours_box.setChecked(True)
+    assert "none, the map has no crystal symmetry" in w.status.text()
     viewer.window.remove_dock_widget(w)  # the panel's dock closes: they go with it
     assert not any(n in viewer.layers for n in names)
 

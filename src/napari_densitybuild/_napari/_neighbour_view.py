@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from qtpy.QtWidgets import QCheckBox
 
+from ..crystal_neighbours import REACH
 from ..errors import DensityBuildError
 from ._reader import notify_error
 
@@ -31,9 +32,9 @@ KIND = "crystal neighbours"
 DIM = 0.55
 
 
-def neighbour_layer_data(session: Session) -> tuple[np.ndarray, dict, np.ndarray]:
-    """(atom positions (z, y, x), the atoms layer's attributes, bond vectors) of the crystal
-    neighbours of ``session``'s model."""
+def neighbour_layer_data(session: Session) -> tuple[np.ndarray, dict, np.ndarray, int]:
+    """(atom positions (z, y, x), the atoms layer's attributes, bond vectors, number of
+    residues) of the crystal neighbours of ``session``'s model."""
     from ..crystal_neighbours import neighbour_residues
     from ..session import Session
     from ._build_layers import atom_table, bond_vectors
@@ -48,7 +49,7 @@ def neighbour_layer_data(session: Session) -> tuple[np.ndarray, dict, np.ndarray
         "face_color": colours,
         "metadata": {"densitybuild": KIND},
     }
-    return table.xyz[:, ::-1].copy(), attrs, bond_vectors(copies)
+    return table.xyz[:, ::-1].copy(), attrs, bond_vectors(copies), len(copies.residues)
 
 
 def neighbours_checkbox() -> QCheckBox:
@@ -83,7 +84,7 @@ class NeighbourView:
         if alive and self._neighbours_of is s.residues:
             return
         try:
-            data, attrs, vec = neighbour_layer_data(s)
+            data, attrs, vec, count = neighbour_layer_data(s)
         except DensityBuildError as e:
             notify_error(str(e))
             self.neighbours_box.setChecked(False)  # (which takes the layers away)
@@ -99,6 +100,12 @@ class NeighbourView:
             return
         self.hide_neighbours()
         self._neighbour_layers = _add_layers(viewer, data, attrs, vec)
+        self.widget.status.setText(
+            f"Crystal neighbours: {count} residues of the model's crystal copies within "
+            f"{REACH:g} A of its atoms"
+            if s.symmetry().periodic
+            else "Crystal neighbours: none, the map has no crystal symmetry (a cryo-EM box)"
+        )
 
     def hide_neighbours(self) -> None:
         """Take the neighbours' layers out of the viewer."""
