@@ -123,5 +123,13 @@ def test_panel_opens_the_plot_keeps_it_current_and_closes_it(make_napari_viewer,
     s.apply({p.index: r})
     w.refresh()
     assert next(q for q in plot.all_points if q.index == p.index) == p
+    plot.parent().hide()  # its window closed as a floating window's own button closes it
+    assert w.review.show_rama() is plot and plot.parent().isVisible()  # pressed again: back
+    plot.parent().close()
+    qtbot.mouseClick(w.review.rama_button, Qt.MouseButton.LeftButton)
+    assert w.review._rama is plot and plot.isVisible()
+    viewer.window.remove_dock_widget(plot)  # its dock's own close (x): a new plot next time
+    assert w.review.show_rama() is not plot and w.review._rama.isVisible()
+    plot = w.review._rama
     viewer.window.remove_dock_widget(w)  # the panel's dock closes: so does the plot's
     assert plot.parent() is None and w.review._rama is None

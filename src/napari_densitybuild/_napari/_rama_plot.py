@@ -260,6 +260,9 @@ class RamaView:
             )
             dock.setFloating(True)  # a window of its own, as in Coot: the right column is full
             dock.resize(460, 520)
+        dock = plot.parent()
+        dock.show()  # (a dock hidden by its window's own close button stays hidden otherwise)
+        dock.raise_()
         self.update_rama()
         return plot
 
