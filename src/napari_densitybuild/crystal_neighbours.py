@@ -70,18 +70,19 @@ def neighbour_residues(session: Session, reach: float = REACH) -> list[ResidueSt
             "sit in this crystal as a model of one asymmetric unit does; crystal neighbours "
             "not drawn"
         )
-    out = []
-    for op, *rest in wanted:
-        t, index = np.array(rest[:3], dtype=float), int(rest[3])
-        out.append(_moved(rows[index], sym, int(op), t))
-    return out
+    rotations = sym.cart_rotations()
+    return [_moved(rows[int(index)], sym, int(op), np.array(shift, dtype=float), rotations[op])
+            for op, *shift, index in wanted]  # fmt: skip
 
 
-def _moved(r: ResidueState, sym: Symmetry, op: int, shift: np.ndarray) -> ResidueState:
-    """Residue ``r`` where copy (``op``, ``shift``) of the crystal places it."""
+def _moved(
+    r: ResidueState, sym: Symmetry, op: int, shift: np.ndarray, rotation: np.ndarray
+) -> ResidueState:
+    """Residue ``r`` where copy (``op``, ``shift``) of the crystal places it (``rotation``: the
+    operation's Cartesian rotation, for its frame)."""
     points = np.array([r.centre, *(xyz for _, *xyz in r.atoms)], dtype=float)
     moved = sym.apply(points, op, shift)
     atoms = tuple((a[0], *map(float, p)) for a, p in zip(r.atoms, moved[1:]))
-    rot = sym.cart_rotations()[op] @ np.array(r.rotation).reshape(3, 3)
+    rot = rotation @ np.array(r.rotation).reshape(3, 3)
     return replace(r, atoms=atoms, centre=tuple(map(float, moved[0])),
                    rotation=tuple(map(float, rot.ravel())))  # fmt: skip

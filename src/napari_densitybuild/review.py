@@ -11,6 +11,8 @@
 * :func:`density_fit`: mean map value (sigma) at each residue's atoms, for the review table;
 * :func:`rama_outliers`: which residues' phi/psi fall in the Ramachandran outlier region.
 * :func:`peptide_flags`: cis and twisted peptide bonds.
+* :func:`by_residue`: per-residue rows of a model-wide measure (phi/psi, omega) put back on
+  the session's residues.
 """
 
 from __future__ import annotations
@@ -246,7 +248,7 @@ def density_fit(session: Session, dmap: DensityMap) -> np.ndarray:
     return out
 
 
-def _by_residue(
+def by_residue(
     session: Session, rows: list[dict], value: Callable[[dict], object], default: object
 ) -> list:
     """``value(row)`` for each residue of ``session`` that a row of ``rows`` names (chain,
@@ -265,7 +267,7 @@ def rama_outliers(session: Session, st: gemmi.Structure | None = None) -> np.nda
     if not any(r.atoms for r in session.residues):
         return np.zeros(len(session.residues), dtype=bool)
     rows = ramachandran(st if st is not None else session.structure())
-    return np.array(_by_residue(session, rows, lambda row: row["outlier"], False), dtype=bool)
+    return np.array(by_residue(session, rows, lambda row: row["outlier"], False), dtype=bool)
 
 
 #: What :func:`peptide_flags` writes for each kind of peptide (trans: nothing).
@@ -282,7 +284,7 @@ def peptide_flags(session: Session, st: gemmi.Structure | None = None) -> list[s
     if not any(r.atoms for r in session.residues):
         return [""] * len(session.residues)
     rows = peptide_omegas(st if st is not None else session.structure())
-    return _by_residue(
+    return by_residue(
         session,
         rows,
         lambda row: PEPTIDE_FLAGS.get(peptide_kind(row["omega"], row["resname"]), ""),

@@ -56,6 +56,17 @@ def residue_key(r: ResidueState) -> tuple[str, int, str]:
     return (r.chain, r.seqid, r.icode)
 
 
+@contextmanager
+def active_kept(viewer: napari.viewer.Viewer):
+    """Layers added to ``viewer`` inside this block do not become the active layer."""
+    active = viewer.layers.selection.active
+    try:
+        yield
+    finally:
+        if active is not None and active in viewer.layers:
+            viewer.layers.selection.active = active
+
+
 def follow_rows(indices: list[int], old: list, new: list) -> list[int]:
     """Where residues ``indices`` of the rows ``old`` are in the rows ``new`` (by
     :func:`residue_key`; those no longer there are left out)."""
@@ -204,7 +215,7 @@ class LayerSync:
             if len(data):
                 self.kept.face_color = element_colours(table.element)
             return
-        with self._active_kept():
+        with active_kept(self.viewer):
             self.kept = self.viewer.add_points(
                 data, name=NAMES["kept"], size=0.6 * ATOM_SIZE, border_width=0.0,
                 shading="spherical", features=features, face_color=element_colours(table.element),
@@ -229,7 +240,7 @@ class LayerSync:
         d = contact_layer_data(self.contacts)
         if not self.contacts and not self._alive(self.hbonds):
             return  # no layers until there is something to show
-        with self._active_kept():
+        with active_kept(self.viewer):
             self.hbonds = self._vectors(self.hbonds, d["vectors"], "hbonds", 0.12, "white")
         if len(d["colours"]):
             self.hbonds.edge_color = d["colours"]
@@ -237,16 +248,6 @@ class LayerSync:
             self.partners, "partners", d["points"], {"label": d["labels"]}, "white", 8,
             face=d["colours"], size=0.5, border_width=0.0,
         )  # fmt: skip
-
-    @contextmanager
-    def _active_kept(self):
-        """Layers added inside this block do not become the active layer."""
-        active = self.viewer.layers.selection.active
-        try:
-            yield
-        finally:
-            if active is not None and active in self.viewer.layers:
-                self.viewer.layers.selection.active = active
 
     def _labelled_points(self, layer: napari.layers.Points | None, key: str, data: np.ndarray,
                          features: dict, colour: str, text_size: int,
@@ -264,7 +265,7 @@ class LayerSync:
             return layer
         if face is not None:
             style["face_color"] = face
-        with self._active_kept():
+        with active_kept(self.viewer):
             return self.viewer.add_points(data, name=NAMES[key], features=features, text=text,
                                           **style)  # fmt: skip
 
@@ -281,7 +282,7 @@ class LayerSync:
         if self._alive(layer):
             layer.data = vec
             return layer
-        with self._active_kept():  # drawn again (deleted by the user): the user's layer stays
+        with active_kept(self.viewer):  # drawn again (deleted by the user): the user's layer stays
             return self.viewer.add_vectors(vec, name=NAMES[key], edge_width=width,
                                            edge_color=colour, vector_style="line")  # fmt: skip
 

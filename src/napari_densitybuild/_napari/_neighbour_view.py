@@ -37,19 +37,14 @@ def neighbour_layer_data(session: Session) -> tuple[np.ndarray, dict, np.ndarray
     residues) of the crystal neighbours of ``session``'s model."""
     from ..crystal_neighbours import neighbour_residues
     from ..session import Session
-    from ._build_layers import atom_table, bond_vectors
-    from ._layers import element_colours
+    from ._build_layers import atoms_layer_data, bond_vectors
 
     copies = Session(neighbour_residues(session), None, {}, autosave=False)
-    table = atom_table(copies)
-    colours = element_colours(table.element) if len(table) else np.zeros((0, 4))
-    colours[:, :3] *= DIM
-    attrs = {
-        "features": {k: np.asarray(v) for k, v in table.features().items()},
-        "face_color": colours,
-        "metadata": {"densitybuild": KIND},
-    }
-    return table.xyz[:, ::-1].copy(), attrs, bond_vectors(copies), len(copies.residues)
+    data, attrs = atoms_layer_data(copies)  # drawn as the model's atoms are, dimmed
+    attrs["face_color"] = np.array(attrs["face_color"], dtype=float)
+    attrs["face_color"][:, :3] *= DIM
+    attrs["metadata"] = {"densitybuild": KIND}  # not the model's atoms
+    return data, attrs, bond_vectors(copies), len(copies.residues)
 
 
 def neighbours_checkbox() -> QCheckBox:
@@ -119,15 +114,26 @@ class NeighbourView:
 
 def _add_layers(viewer: napari.viewer.Viewer, data: np.ndarray, attrs: dict, vec: np.ndarray):
     """The neighbours' atoms and bonds layers, added without changing the active layer."""
+    from ._layer_sync import active_kept
     from ._layers import ATOM_SIZE
 
-    active = viewer.layers.selection.active
     if not len(data):  # napari cannot take an empty colour array for an empty layer
         attrs = {k: v for k, v in attrs.items() if k != "face_color"}
-    bonds = viewer.add_vectors(vec, name=NAMES["bonds"], edge_width=0.2, edge_color="gray",
-                               vector_style="line", metadata={"densitybuild": KIND})  # fmt: skip
-    atoms = viewer.add_points(data, name=NAMES["atoms"], size=0.7 * ATOM_SIZE, border_width=0.0,
-                              shading="spherical", **attrs)  # fmt: skip
-    if active is not None and active in viewer.layers:
-        viewer.layers.selection.active = active
+    with active_kept(viewer):
+        bonds = viewer.add_vectors(
+            vec,
+            name=NAMES["bonds"],
+            edge_width=0.2,
+            edge_color="gray",
+            vector_style="line",
+            metadata={"densitybuild": KIND},
+        )
+        atoms = viewer.add_points(
+            data,
+            name=NAMES["atoms"],
+            size=0.7 * ATOM_SIZE,
+            border_width=0.0,
+            shading="spherical",
+            **attrs,
+        )
     return atoms, bonds

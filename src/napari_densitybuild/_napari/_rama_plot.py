@@ -66,16 +66,13 @@ def rama_points(session: Session) -> list[RamaPoint]:
     """The residues of ``session`` with phi and psi (linked on both sides, with atoms), as
     :func:`~..geometry.ramachandran` measures and judges them."""
     from ..geometry import ramachandran
+    from ..review import by_residue
 
     if not any(r.atoms for r in session.residues):
         return []
-    where = {(r.chain, r.seqid, r.icode): i for i, r in enumerate(session.residues)}
-    out = []
-    for row in ramachandran(session.structure()):
-        i = where.get((row["chain"], row["seqid"], row["icode"]))
-        if i is not None:
-            out.append(RamaPoint(i, row["phi"], row["psi"], row["class"], row["outlier"]))
-    return out
+    rows = by_residue(session, ramachandran(session.structure()), lambda row: row, None)
+    return [RamaPoint(i, row["phi"], row["psi"], row["class"], row["outlier"])
+            for i, row in enumerate(rows) if row is not None]  # fmt: skip
 
 
 class RamaCanvas(QWidget):

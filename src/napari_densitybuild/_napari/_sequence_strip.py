@@ -130,8 +130,6 @@ class SequenceStrip(QWidget):
         self.current: int | None = None
         self._per_line = 0
         self._cells: dict[int, tuple[int, int]] = {}  # residue -> (line, column)
-        self.setMouseTracking(False)
-        self.setToolTip("")  # tooltips come from event(): one per code
 
     # -- contents ------------------------------------------------------------------------------
     def show_session(self, session: Session | None, fit: np.ndarray | None = None) -> None:
