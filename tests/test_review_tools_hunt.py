@@ -12,6 +12,7 @@ import pytest
 from napari_densitybuild.backbone_edit import flip_peptide, refine_zone
 from napari_densitybuild.chain_extend import extend_chain
 from napari_densitybuild.errors import DensityBuildError
+from napari_densitybuild.residues import ONE_LETTER
 from napari_densitybuild.session import UNKNOWN, Session
 
 
@@ -90,22 +91,35 @@ def test_extending_from_a_residue_without_a_calpha_is_refused(sample_session):
         extend_chain(_session(s, [replace(rows[40], atoms=())]), 0, dmap, refine=False)
 
 
+def _sequence_of(rows, length: int) -> str:
+    """A sequence of ``length`` that the residues ``rows`` follow (X where none is numbered)."""
+    seq = ["X"] * length
+    for r in rows:
+        seq[r.seqid - 1] = ONE_LETTER[r.name]
+    return "".join(seq)
+
+
 def test_a_chain_is_not_extended_past_its_sequence(sample_session):
     """A chain numbered by its sequence ends where the sequence does: no residue numbered past
-    its last, or before its first."""
+    its last, or before its first. A sequence the chain no longer follows (Undo, renumbering)
+    types nothing and limits nothing."""
     dmap, s = sample_session
     cut = s.residues[:60]
     end = cut[-1].seqid  # 61
-    meta = {**s.meta, "chain_sequences": {"B": "A" * end}}
+    meta = {**s.meta, "chain_sequences": {"B": _sequence_of(cut, end)}}
     with pytest.raises(DensityBuildError, match=f"cannot add residue {end + 1} to chain B: its "
                        f"sequence has residues 1 to {end} only"):  # fmt: skip
         extend_chain(_session(s, cut, meta), 59, dmap, refine=False)
-    longer = {**s.meta, "chain_sequences": {"B": "A" * (end + 1)}}
+    longer = {**s.meta, "chain_sequences": {"B": _sequence_of(cut, end) + "A"}}
     assert extend_chain(_session(s, cut, longer), 59, dmap, refine=False).rows[60].name == "ALA"
+    stale = {**s.meta, "chain_sequences": {"B": "W" * end}}
+    added = extend_chain(_session(s, cut, stale), 59, dmap, refine=False)
+    assert added.rows[60].type == UNKNOWN and added.rows[60].seqid == end + 1
     start = [replace(r, seqid=r.seqid - 10) for r in s.residues[10:]]  # starts at residue 1
     assert start[0].seqid == 1
+    follows = {**s.meta, "chain_sequences": {"B": _sequence_of(start, start[-1].seqid)}}
     with pytest.raises(DensityBuildError, match="cannot add residue 0 to chain B"):
-        extend_chain(_session(s, start, meta), 0, dmap, refine=False)
+        extend_chain(_session(s, start, follows), 0, dmap, refine=False)
     assert extend_chain(_session(s, start), 0, dmap, refine=False).rows[0].seqid == 0
 
 

@@ -86,7 +86,21 @@ def ca_structure(placed: Trace, dmap: DensityMap | None = None) -> gemmi.Structu
 def number_residues(
     trace: Trace, positions: list[np.ndarray | None]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Chain names, residue numbers and insertion codes from per-fragment sequence positions.
+    """Chain names, residue numbers and insertion codes from per-fragment sequence positions
+    (each fragment numbered by :func:`fragment_numbers`, a chain of its own)."""
+    chain, seqid, icode = [], [], []
+    for f in range(trace.fragment_count):
+        n = int(np.count_nonzero(trace.fragment == f))
+        nums, codes = fragment_numbers(positions[f], n)
+        chain += [chain_name(f)] * n
+        seqid += nums
+        icode += codes
+    return np.array(chain, dtype=object), np.array(seqid, dtype=int), np.array(icode, dtype=object)
+
+
+def fragment_numbers(pos: np.ndarray | None, n: int) -> tuple[list[int], list[str]]:
+    """Residue numbers and insertion codes of a fragment of ``n`` residues from its sequence
+    positions ``pos`` (0-based, -1: not aligned; None: no alignment).
 
     A fragment without positions is numbered 1, 2, ...; an aligned residue by its position
     (1-based). Residues the sequence has no place for are numbered by their neighbours: before
@@ -94,25 +108,21 @@ def number_residues(
     0 and below where it runs past the sequence's start); after an aligned residue, as its
     insertions (``12A``, ``12B``, ...).
     """
-    chain, seqid, icode = [], [], []
-    for f in range(trace.fragment_count):
-        n = int(np.count_nonzero(trace.fragment == f))
-        pos = positions[f]
-        last, ins = 0, 0
-        lead = int(np.argmax(pos >= 0)) if pos is not None and (pos >= 0).any() else 0
-        for k in range(n):
-            chain.append(chain_name(f))
-            if pos is None:
-                seqid.append(k + 1), icode.append("")
-            elif k < lead:  # before the first aligned residue
-                seqid.append(int(pos[lead]) + 1 - (lead - k)), icode.append("")
-            elif pos[k] >= 0:
-                last, ins = int(pos[k]) + 1, 0
-                seqid.append(last), icode.append("")
-            else:  # a residue the sequence has no place for: an insertion after the last one
-                ins += 1
-                seqid.append(last), icode.append(chr(ord("A") + (ins - 1) % 26))
-    return np.array(chain, dtype=object), np.array(seqid, dtype=int), np.array(icode, dtype=object)
+    seqid, icode = [], []
+    last, ins = 0, 0
+    lead = int(np.argmax(pos >= 0)) if pos is not None and (pos >= 0).any() else 0
+    for k in range(n):
+        if pos is None:
+            seqid.append(k + 1), icode.append("")
+        elif k < lead:  # before the first aligned residue
+            seqid.append(int(pos[lead]) + 1 - (lead - k)), icode.append("")
+        elif pos[k] >= 0:
+            last, ins = int(pos[k]) + 1, 0
+            seqid.append(last), icode.append("")
+        else:  # a residue the sequence has no place for: an insertion after the last one
+            ins += 1
+            seqid.append(last), icode.append(chr(ord("A") + (ins - 1) % 26))
+    return seqid, icode
 
 
 def sequence_gaps(trace: Trace, positions: list[np.ndarray | None]) -> np.ndarray:

@@ -9,9 +9,9 @@ in the trace's range and keep clear of the other atoms (crystal copies included)
 that best step runs through less than :data:`~.gap_paths.MIN_DENSITY` sigma (the chain does not
 go on clearly). The C-alpha beyond it, found the same way, frames its N and C
 (:func:`~.trace.new_residue_backbone`); the new residue is typed by the chain's sequence where
-the build had one, else by the classifier, posed, and refined with its neighbours, the rest
-held. Nothing is changed in the session: the caller applies the rows in one undoable step, and
-pressing again on the new residue goes on.
+it follows one (:func:`~.assign_sequence.followed_sequences`), else by the classifier, posed,
+and refined with its neighbours, the rest held. Nothing is changed in the session: the caller
+applies the rows in one undoable step, and pressing again on the new residue goes on.
 
 Examples
 --------
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .assign_sequence import followed_sequences
 from .boxes import backbone_frames
 from .breaks import pieces
 from .errors import DensityBuildError
@@ -141,7 +142,7 @@ def extend_chain(
     if any(r.chain == e.chain and r.seqid == seqid and not r.icode for r in res):
         raise DensityBuildError(f"chain {e.chain} already has a residue numbered {seqid} (another "
                                 "piece of it): Close gap builds the residues between")  # fmt: skip
-    sequence = (session.meta.get("chain_sequences") or {}).get(e.chain)
+    sequence = followed_sequences(session).get(e.chain)
     if sequence and not 1 <= seqid <= len(sequence):
         raise DensityBuildError(f"cannot add residue {seqid} to chain {e.chain}: its sequence "
                                 f"has residues 1 to {len(sequence)} only")  # fmt: skip

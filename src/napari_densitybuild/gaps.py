@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .assign_sequence import followed_sequences
 from .boxes import backbone_frames
 from .breaks import ChainBreak, pieces
 from .errors import DensityBuildError
@@ -34,7 +35,6 @@ from .gap_paths import JOIN_MAX, MAX_NEW, MIN_DENSITY, atoms_to_clear, best_path
 from .geometry import CIS_CA
 from .residues import INDEX, THREE_LETTER
 from .session import UNKNOWN, ResidueState
-from .symmetry import Symmetry
 from .trace import new_residue_backbone
 
 if TYPE_CHECKING:
@@ -155,18 +155,6 @@ def plan_gap(session: Session, brk: ChainBreak, dmap: DensityMap) -> GapPlan:
     return best
 
 
-def _moved(
-    r: ResidueState, sym: Symmetry, op: int, shift: tuple[float, float, float]
-) -> ResidueState:
-    """``r`` on the crystal copy given by ``op`` and ``shift``."""
-    xyz = sym.apply(np.array([a[1:] for a in r.atoms], dtype=float), op, shift)
-    centre = sym.apply(np.array([r.centre], dtype=float), op, shift)[0]
-    rot = sym.cart_rotations()[op] @ np.array(r.rotation).reshape(3, 3)
-    atoms = tuple((a[0], *map(float, p)) for a, p in zip(r.atoms, xyz))
-    return replace(r, atoms=atoms, centre=tuple(map(float, centre)),
-                   rotation=tuple(map(float, rot.ravel())))  # fmt: skip
-
-
 def _new_residues(
     plan: GapPlan, e: ResidueState, s: ResidueState, sequence: str | None = None
 ) -> list[ResidueState]:
@@ -203,8 +191,8 @@ def joined_rows(session: Session, plan: GapPlan) -> tuple[list[ResidueState], sl
     s_rows = [res[i] for i in np.flatnonzero(piece == piece[plan.start])]
     if plan.moved:
         sym = session.symmetry()
-        s_rows = [_moved(r, sym, plan.op, plan.shift) for r in s_rows]
-    sequence = session.meta.get("chain_sequences", {}).get(e.chain)
+        s_rows = [r.on_copy(sym, plan.op, plan.shift) for r in s_rows]
+    sequence = followed_sequences(session).get(e.chain)
     new = _new_residues(plan, e, s_rows[0], sequence)
     offset = e.seqid + len(new) + 1 - s_rows[0].seqid
     s_rows = [replace(r, chain=e.chain, seqid=r.seqid + offset) for r in s_rows]
@@ -236,12 +224,11 @@ def close_gap(
     refine: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> GapClosure:
-    """Close ``brk`` (:func:`plan_gap`): the new residues classified and posed by
-    ``classifier`` (left unclassified without one), of the type the chain's sequence has there
-    where the session holds it (``meta["chain_sequences"]``, from a build with a sequence), and,
-    with ``refine``, the residues from
-    two before the first new peptide to two after the last refined against the map with the
-    rest of the model held. The session itself is not changed. ``progress(stage, done,
+    """Close ``brk`` (:func:`plan_gap`): the new residues classified and posed by ``classifier``
+    (left unclassified without one), of the type the chain's sequence has there where the chain
+    follows one (:func:`~.assign_sequence.followed_sequences`), and, with ``refine``, the
+    residues from two before the first new peptide to two after the last refined against the map
+    with the rest of the model held. The session itself is not changed. ``progress(stage, done,
     total)`` is told of the classification and the refinement.
 
     Raises

@@ -11,11 +11,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import DensityBuildError
 from .residues import AMINO_ACIDS, INDEX, ONE_LETTER, THREE_LETTER
+
+if TYPE_CHECKING:
+    from .symmetry import Symmetry
 
 #: Type of a placed residue not classified yet.
 UNKNOWN = -1
@@ -97,6 +101,16 @@ class ResidueState:
         centre, rot = backbone_frames(*(np.array(atoms[k]) for k in ("N", "CA", "C")))
         return replace(self, centre=tuple(map(float, centre[0])),
                        rotation=tuple(map(float, rot[0].ravel())))  # fmt: skip
+
+    def on_copy(self, sym: Symmetry, op: int, shift: tuple[float, float, float]) -> ResidueState:
+        """This residue on the crystal copy given by symmetry operation ``op`` and lattice
+        ``shift`` (atoms, box centre and frame)."""
+        xyz = sym.apply(np.array([a[1:] for a in self.atoms], dtype=float), op, shift)
+        centre = sym.apply(np.array([self.centre], dtype=float), op, shift)[0]
+        rot = sym.cart_rotations()[op] @ np.array(self.rotation).reshape(3, 3)
+        atoms = tuple((a[0], *map(float, p)) for a, p in zip(self.atoms, xyz))
+        return replace(self, atoms=atoms, centre=tuple(map(float, centre)),
+                       rotation=tuple(map(float, rot.ravel())))  # fmt: skip
 
     def ranked_types(self) -> list[str]:
         """Types by predicted probability, most likely first (alphabetical if unclassified)."""

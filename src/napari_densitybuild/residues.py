@@ -29,6 +29,9 @@ def class_index(resname: str) -> int | None:
     return INDEX.get(name)
 
 
+#: The backbone's heavy atoms.
+BACKBONE = ("N", "CA", "C", "O")
+
 #: Heavy atoms of each amino acid in a fixed order (PDB chemical component dictionary names):
 #: backbone N, CA, C, O first, then the side chain outwards. Pose targets and predictions use
 #: this order; TRP has the most (14).

@@ -3,9 +3,10 @@
 * :func:`classify_residues`: types, probabilities and atoms (pose head) for chosen boxes;
 * :func:`model_session`: a model read from a file, its types checked against the map;
 * :func:`refine_updates`: new states' atoms refined against the map in the model, the other
-  residues held;
+  residues held (:func:`refine_side_chains`: their side chains alone);
 * :func:`pose_for_type`, :func:`atoms_for_type`: a residue's atoms for another type (a
-  correction), posed in its box, then refined with the rest of the model held;
+  correction), posed in its box, then refined with the rest of the model held
+  (:func:`posed_for_types`: several residues at once);
 * :func:`residue_at`: a new residue where the user clicked, its frame taken from the nearest
   C-alpha the detector finds there;
 * :func:`density_fit`: mean map value (sigma) at each residue's atoms, for the review table;
@@ -27,8 +28,8 @@ from .errors import DensityBuildError
 from .maps import DensityMap
 from .place import Placer, map_stats
 from .pose import frame_to_world
-from .refine import AtomModel, refine_residues
-from .residues import AMINO_ACIDS, HEAVY_ATOMS
+from .refine import AtomModel, refine, refine_residues
+from .residues import AMINO_ACIDS, BACKBONE, HEAVY_ATOMS
 from .session import UNKNOWN, ResidueState, Session, atoms_at
 from .settings import AMIDE_DENSITY_WEIGHT
 from .symmetry import Symmetry
@@ -161,16 +162,42 @@ def refine_updates(
     return {i: replace(updates[i], atoms=atoms_at(model, xyz, i)) for i in updates}
 
 
+def refine_side_chains(
+    session: Session, indices: list[int], dmap: DensityMap
+) -> dict[int, ResidueState]:
+    """Residues ``indices`` of ``session`` with their side chains (CB on) refined against
+    ``dmap``, rotamers refitted, their backbones and every other residue held (a new type on
+    the backbone there is, as Coot's Mutate keeps it)."""
+    from .density_field import DensityField
+
+    model, _ = session.atom_model()
+    movable = np.isin(model.residue, indices) & ~np.isin(model.atom, BACKBONE)
+    xyz = model.xyz
+    if movable.any():
+        xyz = refine(model, dmap, field=DensityField(dmap, model.xyz[movable]), movable=movable,
+                     flip_density_weight=AMIDE_DENSITY_WEIGHT)  # fmt: skip
+    return {i: replace(session.residues[i], atoms=atoms_at(model, xyz, i)) for i in indices}
+
+
 def pose_for_type(
     res: ResidueState, new_type: int, dmap: DensityMap, classifier: Classifier
 ) -> tuple[tuple[str, float, float, float], ...]:
     """Atoms of residue ``res`` as type ``new_type`` as the net places them in its box: the
     atom head's prediction (the pose head's when the net has no atom head), not refined."""
-    centres, rotations = _frames([res])
+    return posed_for_types([replace(res, type=new_type)], [0], dmap, classifier)[0].atoms
+
+
+def posed_for_types(
+    rows: list[ResidueState], indices: list[int], dmap: DensityMap, classifier: Classifier
+) -> dict[int, ResidueState]:
+    """Residues ``indices`` of ``rows`` with the atoms of the type each has, as the net places
+    them in its box (:func:`pose_for_type`, one forward pass for all), not refined."""
     if not classifier.has_poses:
         raise DensityBuildError("the classifier has no pose head: cannot predict atoms")
-    coords = classifier.model_atoms(dmap, centres, rotations)
-    return _atoms(frame_to_world(coords, centres, rotations)[0, new_type], new_type)
+    centres, rotations = _frames([rows[i] for i in indices])
+    world = frame_to_world(classifier.model_atoms(dmap, centres, rotations), centres, rotations)
+    return {i: replace(rows[i], atoms=_atoms(world[k, rows[i].type], rows[i].type))
+            for k, i in enumerate(indices)}  # fmt: skip
 
 
 def atoms_for_type(

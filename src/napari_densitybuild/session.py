@@ -295,10 +295,10 @@ class Session:
         """The corrected model as a gemmi Structure (B-factor column: confidence)."""
         if not self.residues:
             raise DensityBuildError("the session has no residues: nothing to export")
+        from .assign_sequence import followed_sequences
+
         model, (chain, seqid, icode, conf) = self.atom_model()
-        st = model_structure(
-            model, chain, seqid, icode, conf, dmap, self.meta.get("chain_sequences")
-        )
+        st = model_structure(model, chain, seqid, icode, conf, dmap, followed_sequences(self))
         if dmap is None and self.meta.get("cell"):
             import gemmi
 
