@@ -24,7 +24,8 @@ missing between (:mod:`~..gaps`, off the GUI thread; these jobs are in :mod:`._m
 MTZ file (:mod:`._difference_view`); "Find waters" adds ordered waters (:mod:`._water_view`;
 "Remove waters" takes them out). "Ramachandran plot" opens the model's plot in a window of its
 own (:mod:`._rama_plot`), and "crystal neighbours" draws the residues of its crystal copies at
-its surface (:mod:`._neighbour_view`). Every change to the residues can be undone and redone,
+its surface (:mod:`._neighbour_view`). "Apply sequence..." types and numbers the model by a
+FASTA file (:mod:`._sequence_edit`). Every change to the residues can be undone and redone,
 and is autosaved.
 """
 
@@ -54,6 +55,7 @@ from ._neighbour_view import NeighbourView, neighbours_checkbox
 from ._rama_plot import RamaView
 from ._reader import notify_error
 from ._residue_table import ResidueTable
+from ._sequence_edit import SequenceAssignment, sequence_button
 from ._sequence_strip import SequenceView
 from ._water_view import WaterView
 
@@ -68,7 +70,9 @@ def _button(text: str, tip: str) -> QPushButton:
     return button
 
 
-class ReviewPanel(ModelEdits, DifferenceView, WaterView, RamaView, NeighbourView, QWidget):
+class ReviewPanel(
+    ModelEdits, DifferenceView, WaterView, RamaView, NeighbourView, SequenceAssignment, QWidget
+):
     """The review half of :class:`~._build_widget.BuildWidget`."""
 
     def __init__(self, widget: BuildWidget) -> None:
@@ -187,6 +191,7 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, RamaView, NeighbourView
         self.export_button = QPushButton("Export model...")
         self.rama_button = _button("Ramachandran plot", "The model's phi/psi, by residue class")
         self.neighbours_box = neighbours_checkbox()
+        self.sequence_button = sequence_button()
         self._current: int | None = None
         self._current_rows: list = []  # the residues ``current`` indexes
         self.corrections = TypeCorrections(widget, self._type_applied)
@@ -206,9 +211,9 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, RamaView, NeighbourView
         row2 = QHBoxLayout()
         for b in (self.delete_button, self.undo_button, self.redo_button, self.export_button):
             row2.addWidget(b)
-        row_view = QHBoxLayout()  # views of the model beside the map
-        row_view.addWidget(self.rama_button)
-        row_view.addWidget(self.neighbours_box)
+        row_view = QHBoxLayout()  # the model as a whole
+        for w in (self.sequence_button, self.rama_button, self.neighbours_box):
+            row_view.addWidget(w)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.sequence)
@@ -255,6 +260,7 @@ class ReviewPanel(ModelEdits, DifferenceView, WaterView, RamaView, NeighbourView
         self.export_button.clicked.connect(lambda: self.widget.export())
         self.rama_button.clicked.connect(self.show_rama)
         self.neighbours_box.toggled.connect(self.update_neighbours)
+        self.sequence_button.clicked.connect(lambda: self.apply_sequence())
 
     @property
     def session(self):
