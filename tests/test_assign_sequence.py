@@ -216,3 +216,19 @@ def test_a_piece_across_a_crystal_contact_moves_onto_the_copy_that_goes_on():
     # without the cell the copy is not known: the pieces stay chains of their own
     plan = plan_sequence(Session(a + away, None, {}), [SEQ])
     assert [r.chain for r in plan.rows] == ["A"] * 15 + ["B"] * 10
+
+
+def test_pieces_of_two_molecules_stay_apart_each_with_its_sequence():
+    other = "GSHMWEELLKKAEEYIRRNPDLAREFAKKLIEEGNTEALEEFVR"
+    a = _piece("A", 1, range(0, 12), (10, 10, 10))
+    # the other molecule's piece starts 3.8 A after A's end: near, but another sequence
+    b = []
+    for k, pos in enumerate(range(20, 32)):
+        r = backbone_state("B", k + 1, (10 + 3.8 * (12 + k), 10, 10))
+        name = _three(other[pos])
+        b.append(replace(r, type=INDEX[name], probs=_probs(name)))
+    plan = plan_sequence(Session(a + b, None, {}), [SEQ, other])
+    assert [(r.chain, r.seqid) for r in plan.rows] == [("A", k) for k in range(1, 13)] + [
+        ("B", k) for k in range(21, 33)]  # fmt: skip
+    assert plan.chain_sequences == {"A": SEQ, "B": other}
+    assert plan.retyped == []
