@@ -4,6 +4,7 @@ as it stands against the measured amplitudes of its MTZ file."""
 from __future__ import annotations
 
 import gemmi
+import numpy as np
 import pytest
 from conftest import JOB_TIMEOUT, button, model_density, open_widget, write_ccp4, write_mtz
 from test_model_maps import D_MIN, measured_mtz, side_chain, true_model
@@ -54,6 +55,15 @@ def test_the_difference_map_finds_a_missing_side_chain(make_napari_viewer, qtbot
     assert table.item(0, 0).text() == f"{st[0][0].name} {lys.seqid.num}"
     assert float(table.item(0, diff).text()) < -1.0
     assert all(table.item(r, diff).text() for r in range(table.rowCount()))
+    # the sequence strip has the same values: coloured by them, the LYS is red
+    strip = widget.review.sequence.strip
+    rows = widget.session.residues
+    np.testing.assert_array_equal(strip.difference, table.difference(rows))
+    k = next(i for i, r in enumerate(rows) if r.seqid == lys.seqid.num)
+    strip.set_mode("difference map")
+    np.testing.assert_allclose(strip.colours[k], (1, 0, 0, 1))
+    assert strip.difference[k] < -1.0
+    assert f"mFo-DFc {strip.difference[k]:+.2f} σ" in strip.tip(k)
     said = []
     for _ in range(4):  # the largest peaks: the LYS's atoms (negative), the ARG's (positive)
         button(widget, "Next difference peak").click()
@@ -80,6 +90,7 @@ def test_the_difference_map_finds_a_missing_side_chain(make_napari_viewer, qtbot
     _reviewed(widget, qtbot, model)  # another model: its difference map is not yet made
     assert not [ly for ly in viewer.layers if "mFo-DFc" in ly.name]
     assert table.isColumnHidden(table.columnCount() - 1)
+    assert not np.isfinite(strip.difference).any()  # nor its values in the strip
 
 
 def test_without_measured_amplitudes_the_panel_says_what_is_needed(

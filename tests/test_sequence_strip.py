@@ -103,6 +103,28 @@ def test_strip_shows_codes_by_confidence_and_a_click_names_the_residue(qtbot, mo
     np.testing.assert_allclose(strip.colours[3][:3], 0.6)
     assert strip.colours[5][0] > strip.colours[7][0] and strip.colours[5][1] < strip.colours[7][1]
     assert "fit 0.5 σ" in strip.tip(0) and "fit" not in strip.tip(3)
+    # by the difference map: offered only once there are values; red at -1 sigma or under,
+    # green at 0 or over, grey where a residue has none
+    offered = []
+    monkeypatch.setattr(QMenu, "exec", lambda menu, *_: offered.extend(menu.actions()))
+    strip.contextMenuEvent(QContextMenuEvent(QContextMenuEvent.Reason.Mouse, QPoint(5, 5)))
+    last = offered[-1]
+    assert last.text() == "Colour by difference map (press Difference map first)"
+    assert not last.isEnabled()
+    diff = np.linspace(-1.5, 0.5, 12)
+    diff[4] = np.nan
+    view.show_session(s, None, diff)
+    assert np.array_equal(strip.difference, diff, equal_nan=True) and strip.mode == "density fit"
+    offered.clear()
+    strip.contextMenuEvent(QContextMenuEvent(QContextMenuEvent.Reason.Mouse, QPoint(5, 5)))
+    assert offered[-1].text() == "Colour by difference map" and offered[-1].isEnabled()
+    offered[-1].trigger()
+    assert strip.mode == "difference map"
+    np.testing.assert_allclose(strip.colours[0], (1, 0, 0, 1))
+    np.testing.assert_allclose(strip.colours[-1], (0, 1, 0, 1))
+    np.testing.assert_allclose(strip.colours[4][:3], 0.6)
+    assert "mFo-DFc -1.50 σ" in strip.tip(0) and "mFo-DFc" not in strip.tip(4)
+    np.testing.assert_array_equal(strip.fit, fit)  # the fit kept
     strip.set_mode("confidence")
     assert strip.colours[0][1] > strip.colours[8][1]
     # labels are given the room the longest one needs, and codes stay right of them

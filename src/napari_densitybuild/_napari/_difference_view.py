@@ -92,6 +92,7 @@ class DifferenceView:
             self._show_difference_layers(layers)
             self._difference_of = s
             self.table.set_difference(rows, per_residue)  # blank where residues changed since
+            self.sequence.show_session(s, None, self.table.difference(s.residues))
             if self.session is not s or s.residues is not rows:
                 self.widget.status.setText("difference map of the model as it was: it changed "
                                            "meanwhile; press again")  # fmt: skip
@@ -163,6 +164,7 @@ class DifferenceView:
             self._remove_difference_layers()
             self._difference_layers, self._difference_of = (), None
             self.table.clear_difference()
+            self.sequence.show_session(s, None, np.full(len(s.residues) if s else 0, np.nan))
 
     def _remove_difference_layers(self, others: Iterable = ()) -> None:
         """Take this panel's last difference layers (and ``others``) out of the viewer."""

@@ -133,6 +133,12 @@ class ResidueTable(QTableWidget):
         self.setSortingEnabled(True)
         self.filling = False
 
+    def difference(self, rows: list) -> np.ndarray:
+        """Mean mFo-DFc at the atoms of each of ``rows`` (NaN: none, or changed since)."""
+        got = (self._difference.get(id(r)) for r in rows)
+        return np.array([v[1] if v is not None and v[0] is r else np.nan
+                         for v, r in zip(got, rows)], dtype=float)  # fmt: skip
+
     def clear_difference(self) -> None:
         """No mFo-DFc values (another model or map): the column is hidden again."""
         self._difference = {}

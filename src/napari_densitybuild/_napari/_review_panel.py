@@ -288,7 +288,7 @@ class ReviewPanel(
             self.sequence.show_session(None)
             return
         self.table.show_session(s, self.widget.kept_dmap())  # never read on the GUI thread
-        self.sequence.show_session(s, self.table.fit)
+        self.sequence.show_session(s, self.table.fit, self.table.difference(s.residues))
         self.undo_button.setEnabled(s.can_undo)
         self.redo_button.setEnabled(s.can_redo)
         if self._current is not None and self._current_rows is not s.residues:

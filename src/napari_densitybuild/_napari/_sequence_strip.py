@@ -6,7 +6,9 @@ and the next begins (C-alphas more than a peptide apart, :func:`~..breaks.pieces
 stands between them. Each code sits on its residue's confidence colour (red 0, yellow 50, green
 100, as the boxes' borders; grey before classification), so the weak stretches of a model (a
 loop, a fragment's end) show at a glance; its context menu colours them by density fit instead
-(mean map value at the atoms: red at 1 sigma or under, green at 2 or over); a type corrected by
+(mean map value at the atoms: red at 1 sigma or under, green at 2 or over) or, once "Difference
+map" has been pressed, by the mFo-DFc map at the atoms (red at -1 sigma or under: the data do not
+support the residue; green at 0 or over; grey where the residue changed since); a type corrected by
 hand is underlined and the residue under review is framed. A click on a code makes that residue
 current, as a row of the table does; a tooltip gives its type, confidence and runner-up.
 
@@ -45,17 +47,21 @@ BREAK = -1
 #: Pixels around each code, across and down.
 PAD_X, PAD_Y = 6, 6
 #: What the codes can be coloured by (the context menu's choices).
-MODES = ("confidence", "density fit")
+MODES = ("confidence", "density fit", "difference map")
 #: Density fit (mean map value at a residue's atoms, sigma) drawn red at or under the first
 #: (where the model's checks flag weak density), green at or over the second.
 FIT_RANGE = (1.0, 2.0)
+#: Mean mFo-DFc at a residue's atoms (sigma) drawn red at or under the first (the data do not
+#: support the residue as built), green at or over the second.
+DIFFERENCE_RANGE = (-1.0, 0.0)
 
 
-def fit_colours(fit: np.ndarray) -> np.ndarray:
-    """RGBA (N, 4) of density fits (sigma): red at :data:`FIT_RANGE`'s low end or under,
-    yellow half-way, green at its top or over; grey where there is no fit (NaN)."""
+def fit_colours(fit: np.ndarray, value_range: tuple[float, float] = FIT_RANGE) -> np.ndarray:
+    """RGBA (N, 4) of per-residue values (default: density fits, sigma): red at
+    ``value_range``'s low end or under, yellow half-way, green at its top or over; grey where
+    there is no value (NaN)."""
     fit = np.asarray(fit, dtype=float)
-    lo, hi = FIT_RANGE
+    lo, hi = value_range
     colours = confidence_colours(100.0 * (np.nan_to_num(fit, nan=lo) - lo) / (hi - lo))
     colours[~np.isfinite(fit)] = UNKNOWN_COLOUR
     return colours
@@ -124,6 +130,7 @@ class SequenceStrip(QWidget):
         self.colours = np.zeros((0, 4))
         self.mode = MODES[0]
         self.fit = np.zeros(0)
+        self.difference = np.zeros(0)  # mean mFo-DFc at each residue's atoms (NaN: none)
         self.piece = np.zeros(0, dtype=int)
         self.labels: list[str] = []  # "A 12" per residue
         self.lines: list[list[int]] = []
@@ -132,9 +139,14 @@ class SequenceStrip(QWidget):
         self._cells: dict[int, tuple[int, int]] = {}  # residue -> (line, column)
 
     # -- contents ------------------------------------------------------------------------------
-    def show_session(self, session: Session | None, fit: np.ndarray | None = None) -> None:
-        """Show the residues of ``session`` (none for None), with their density fit (sigma,
-        NaN where unknown) if given."""
+    def show_session(
+        self,
+        session: Session | None,
+        fit: np.ndarray | None = None,
+        difference: np.ndarray | None = None,
+    ) -> None:
+        """Show the residues of ``session`` (none for None), with their density fit and mean
+        mFo-DFc at their atoms (sigma, NaN where unknown) if given."""
         rows = session.residues if session is not None else []
         self.letters = [ONE_LETTER.get(r.name, "X") for r in rows]
         self.chains = [r.chain for r in rows]
@@ -146,13 +158,16 @@ class SequenceStrip(QWidget):
         if self.current is not None and self.current >= len(rows):
             self.current = None
         self.fit = np.full(len(rows), np.nan)
-        self.set_fit(fit)
+        self.difference = np.full(len(rows), np.nan)
+        self.set_fit(fit, difference)
         self._layout()
 
-    def set_fit(self, fit: np.ndarray | None) -> None:
-        """The residues' density fit (sigma; None or NaN: unknown)."""
-        if fit is not None and len(fit) == len(self._rows):
-            self.fit = np.asarray(fit, dtype=float).copy()
+    def set_fit(self, fit: np.ndarray | None, difference: np.ndarray | None = None) -> None:
+        """The residues' density fit and mean mFo-DFc at their atoms (sigma; None: as they
+        are; NaN: unknown)."""
+        for name, values in (("fit", fit), ("difference", difference)):
+            if values is not None and len(values) == len(self._rows):
+                setattr(self, name, np.asarray(values, dtype=float).copy())
         self.set_mode(self.mode)
 
     def set_mode(self, mode: str) -> None:
@@ -160,6 +175,8 @@ class SequenceStrip(QWidget):
         self.mode = mode
         if mode == "density fit":
             self.colours = fit_colours(self.fit)
+        elif mode == "difference map":
+            self.colours = fit_colours(self.difference, DIFFERENCE_RANGE)
         else:
             rows = self._rows
             conf = np.array([r.confidence for r in rows], dtype=float)
@@ -182,6 +199,8 @@ class SequenceStrip(QWidget):
             text += f", runner-up {alt[0]} {alt[1]:.2f}"
         if np.isfinite(self.fit[index]):
             text += f", fit {self.fit[index]:.1f} σ"
+        if np.isfinite(self.difference[index]):
+            text += f", mFo-DFc {self.difference[index]:+.2f} σ"
         return text + (", type corrected by hand" if r.edited else "")
 
     def set_current(self, index: int | None) -> None:
@@ -239,6 +258,9 @@ class SequenceStrip(QWidget):
             action = menu.addAction(f"Colour by {mode}")
             action.setCheckable(True)
             action.setChecked(mode == self.mode)
+            if mode == "difference map" and not np.isfinite(self.difference).any():
+                action.setText("Colour by difference map (press Difference map first)")
+                action.setEnabled(mode == self.mode)
             action.triggered.connect(lambda _=False, m=mode: self.set_mode(m))
         menu.exec(event.globalPos())
 
@@ -310,15 +332,22 @@ class SequenceView(QScrollArea):
         self.setMaximumHeight(3 * self.strip.line_h + PAD_Y + 2 * self.frameWidth())
         self._of: list | None = None  # the residue list shown
 
-    def show_session(self, session: Session | None, fit: np.ndarray | None = None) -> None:
+    def show_session(
+        self,
+        session: Session | None,
+        fit: np.ndarray | None = None,
+        difference: np.ndarray | None = None,
+    ) -> None:
         """Show ``session``'s residues (unless they are the ones shown already) and their
-        density fit (sigma) if given."""
+        density fit and mean mFo-DFc (sigma) if given."""
         rows = session.residues if session is not None else None
+        strip = self.strip
         if rows is not self._of:
             self._of = rows
-            self.strip.show_session(session, fit)
-        elif fit is not None and not np.array_equal(fit, self.strip.fit, equal_nan=True):
-            self.strip.set_fit(fit)
+            strip.show_session(session, fit, difference)
+        elif any(v is not None and not np.array_equal(v, now, equal_nan=True)
+                 for v, now in ((fit, strip.fit), (difference, strip.difference))):  # fmt: skip
+            strip.set_fit(fit, difference)
 
     def set_current(self, index: int | None) -> None:
         """Frame residue ``index`` and scroll to it."""
