@@ -14,7 +14,7 @@ many of the matched ones are more than 1 A off, and their share of the squared e
 that look like waters left out); and how many positive peaks lie within 1.5 A of a deposited
 water, where the deposited model has waters, and how many of those marked water-like; and how
 many residues of the lowest tenth by the mean mFo-DFc at their atoms (the review table's
-"diff σ" column) are wrong or far.
+"diff σ" column) are wrong or far, and of those the sequence strip colours red and green by it.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import error_sources  # noqa: E402
 from check_flags import _tally, built_models  # noqa: E402
 
+from napari_densitybuild._napari._sequence_strip import DIFFERENCE_RANGE  # noqa: E402
 from napari_densitybuild.difference_peaks import difference_peaks  # noqa: E402
 from napari_densitybuild.model_maps import fit_to_map_file, model_map  # noqa: E402
 from napari_densitybuild.models import atom_table, read_structure  # noqa: E402
@@ -85,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
             count["tenth", "wrong"] += wrong and res in lowest
             count["every", "all"] += 1
             count["every", "wrong"] += wrong
+            colour = ("red" if mean[res] <= DIFFERENCE_RANGE[0]
+                      else "green" if mean[res] >= DIFFERENCE_RANGE[1] else "")  # fmt: skip
+            count[colour, "all"] += 1
+            count[colour, "wrong"] += wrong
         for res in dict.fromkeys(label):
             key = ("negative" if res in hit["negative"]
                    else "positive" if res in hit["positive"] else "the rest")  # fmt: skip
@@ -101,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"lowest tenth of each build by the mean mFo-DFc at a residue's atoms: {tenth} of "
           f"{count['tenth', 'all']} not matched with the right type or over 1 A off, against "
           f"{every} of {count['every', 'all']} in all")  # fmt: skip
+    print("the sequence strip coloured by the difference map: "
+          + ", ".join(f"{count[c, 'wrong']} of {count[c, 'all']} {c} residues wrong or far"
+                      for c in ("red", "green")))  # fmt: skip
     water, of = count["positive", "water"], count["positive", "with waters"]
     print(f"positive peaks within 1.5 A of a deposited water, where the deposited model has "
           f"waters: {water} of {of}; of those marked water-like, "
