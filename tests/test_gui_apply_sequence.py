@@ -63,6 +63,9 @@ def test_a_build_is_typed_and_numbered_by_the_sequence_in_one_undo_step(shown, q
         f"{len(WRONG)} types changed; numbered by the sequence, 1 chains -> 1"
     )
     assert s.meta["chain_sequences"] == {"A": SEQUENCE}
+    saved = Session.load(s.autosave_claim.path)  # the autosave has it all
+    assert saved.meta["chain_sequences"] == {"A": SEQUENCE}
+    assert [(r.name, r.seqid) for r in saved.residues] == [(r.name, r.seqid) for r in got]
     assert widget.review.current == 12 and widget.sync.selected() == [12]
     # the residues it retyped have their new side chains; the others did not move
     for i, r in enumerate(got):
