@@ -10,14 +10,9 @@ import numpy as np
 import pytest
 from conftest import backbone_state
 
-from napari_densitybuild.assign_sequence import (
-    TYPE_WEIGHT,
-    assign_sequence,
-    followed_sequences,
-    plan_sequence,
-    profile,
-)
+from napari_densitybuild.assign_sequence import TYPE_WEIGHT, assign_sequence, plan_sequence, profile
 from napari_densitybuild.residues import AMINO_ACIDS, HEAVY_ATOMS, INDEX, ONE_LETTER
+from napari_densitybuild.seq_chains import followed_sequences
 from napari_densitybuild.session import Session
 
 SEQ = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEK"
@@ -232,3 +227,39 @@ def test_pieces_of_two_molecules_stay_apart_each_with_its_sequence():
         ("B", k) for k in range(21, 33)]  # fmt: skip
     assert plan.chain_sequences == {"A": SEQ, "B": other}
     assert plan.retyped == []
+
+
+@pytest.mark.slow
+def test_a_backbone_built_for_the_wrong_type_is_framed_again(sample_session):
+    """A residue a build typed GLY and turned 90 degrees about its C-alpha (so the net, boxing
+    it there, doubts its true type): given its type by the sequence, the build's frame search
+    turns N and C back, as a build with the sequence would; without it they stay off."""
+    from scipy.spatial.transform import Rotation
+
+    from napari_densitybuild.classify import Classifier
+    from napari_densitybuild.review import classify_residues
+    from napari_densitybuild.sequence import protein_sequences
+
+    dmap, reviewed = sample_session
+    sequences = protein_sequences(Path(__file__).parents[1] / "sample_data/sample_sequence.fasta")
+    clf = Classifier.from_path(None)
+    rows = [replace(r, seqid=k + 1) for k, r in enumerate(reviewed.residues)]
+    turn = Rotation.from_rotvec([0, 0, np.pi / 2]).as_matrix()
+    for i in (57, 66):  # a TYR and a HIS inside the chain
+        r, test = rows[i], list(rows)
+        at = {a[0]: np.array(a[1:]) for a in r.atoms}
+        bb = tuple((n, *(at["CA"] + turn @ (at[n] - at["CA"]) if n != "CA" else at[n]))
+                   for n in ("N", "CA", "C", "O"))  # fmt: skip
+        test[i] = replace(r, type=INDEX["GLY"], atoms=bb).reframed()
+        got = classify_residues(Session(test, None, {}), dmap, clf, indices=[i], keep_types=True,
+                                poses=False)[i]  # fmt: skip
+        assert got.probs[r.type] < 0.1  # doubted where it was boxed
+        test[i] = got
+        off = {}
+        for search in (False, True):
+            edit = assign_sequence(Session(test, None, {}, autosave=False), sequences, dmap,
+                                   clf, frame_search=search)  # fmt: skip
+            new = {a[0]: np.array(a[1:]) for a in edit.rows[i].atoms}
+            assert edit.rows[i].name == r.name and i in edit.retyped
+            off[search] = max(np.linalg.norm(new[n] - at[n]) for n in ("N", "C"))
+        assert off[False] > 1.0 and off[True] < 0.3, (r.label, off)

@@ -9,7 +9,10 @@ alignment beats shuffled sequences by 4 standard deviations), then
 
 * types every aligned residue as the sequence has it (X keeps the classifier's type) and gives
   the residues whose type changed the new type's side chain on the backbone they have, posed
-  in their boxes and refined (rotamers refitted), every backbone and other residue held;
+  in their boxes and refined (rotamers refitted), every backbone and other residue held; then,
+  as a build with the sequence does, searches the frames of those whose new type the classifier
+  doubts (:mod:`~.frame_search`: a backbone built for the wrong type turned about its C-alpha
+  to where the net reads the new one), reposing and refining them with their neighbours;
 * in a build's model, numbers the aligned residues by their sequence positions
   (:func:`~.assemble.fragment_numbers`) and gathers the pieces of one molecule into one chain
   in the order of their numbers, as a build with the sequence does
@@ -24,7 +27,8 @@ alignment beats shuffled sequences by 4 standard deviations), then
   waters and ligands are filed by them) and changes types only.
 
 Each chain that follows one sequence gets that sequence as its own (``chain_sequences``:
-residues built later by Close gap and Add residue take their types from it). Where a model
+residues built later by Close gap and Add residue take their types from it while the chain
+follows it, :func:`~.seq_chains.followed_sequences`). Where a model
 file numbers a chain with an offset from the sequence, the sequence is shifted to match.
 """
 
@@ -37,7 +41,7 @@ import numpy as np
 
 from .assemble import chain_name, fragment_numbers
 from .breaks import pieces
-from .residues import AMINO_ACIDS, BACKBONE, HEAVY_ATOMS, ONE_LETTER, THREE_LETTER
+from .residues import AMINO_ACIDS, BACKBONE, HEAVY_ATOMS, THREE_LETTER
 from .seq_chains import MAX_MISSING, STEP, molecules
 from .sequence import assign_fragment
 
@@ -321,11 +325,14 @@ def assign_sequence(
     refine: bool = True,
     renumber: bool = True,
     progress: StageProgress | None = None,
+    frame_search: bool = True,
 ) -> SequenceEdit:
     """``session``'s residues typed (and with ``renumber`` numbered and gathered into chains)
     by ``sequences`` (:func:`plan_sequence`), the residues whose type changed posed for it in
-    their boxes and, with ``refine``, refined against ``dmap`` with the rest held. Reads only
-    ``session``: it runs off the GUI thread."""
+    their boxes and, with ``refine``, refined against ``dmap`` with the rest held, then (with
+    ``frame_search``) those whose new type the classifier doubts framed again as a build with
+    the sequence frames them (:func:`_frames_searched`). Reads only ``session``: it runs off the
+    GUI thread."""
     from .review import posed_for_types, refine_side_chains
     from .session import Session
 
@@ -344,6 +351,8 @@ def assign_sequence(
                 progress("refine", 0, 1)
             rows = _updated(rows, refine_side_chains(Session(rows, autosave=False), plan.retyped,
                                                      dmap))  # fmt: skip
+            if frame_search:
+                rows = _frames_searched(rows, plan.retyped, dmap, classifier)
     else:  # no pose head: the backbone atoms the new type has (as Session.set_type keeps)
         for i in plan.retyped:
             keep = set(HEAVY_ATOMS[rows[i].name]) & set(BACKBONE)
@@ -352,24 +361,25 @@ def assign_sequence(
     return replace(plan, rows=rows, text=text)
 
 
-#: Share of a chain's residues that must have their sequence's type at their numbers for the
-#: chain to still follow its sequence (after Undo, renaming or renumbering it does not).
-FOLLOWS = 0.75
+def _frames_searched(
+    rows: list[ResidueState], retyped: list[int], dmap: DensityMap, classifier: Classifier
+) -> list[ResidueState]:
+    """``rows`` after the build's frame search (:func:`~.frame_search.refit_doubted`) of the
+    ``retyped`` residues whose new type the classifier doubts: where turning N and C about the
+    C-alpha finds a frame in which the net reads the new type clearly better, the residue is
+    posed there and refined with its chain neighbours (the residues moved are boxed again)."""
+    from .frame_search import refit_doubted
+    from .session import Session, atoms_at
 
-
-def followed_sequences(session: Session) -> dict[str, str]:
-    """``meta["chain_sequences"]`` (chain -> sequence, from a build with a sequence or
-    :func:`assign_sequence`) for the chains whose residues still follow it: at least
-    :data:`FOLLOWS` of their typed residues numbered inside it, insertions aside, of the type
-    it has at their numbers (X matches any)."""
-    named = session.meta.get("chain_sequences") or {}
-    out = {}
-    for chain, seq in named.items():
-        got = [
-            seq[r.seqid - 1] in ("X", ONE_LETTER[r.name])
-            for r in session.residues
-            if r.chain == chain and r.type >= 0 and not r.icode and 1 <= r.seqid <= len(seq)
-        ]
-        if got and sum(got) >= FOLLOWS * len(got):
-            out[chain] = seq
-    return out
+    s = Session(rows, autosave=False)
+    model, _ = s.atom_model()
+    types = np.array([max(r.type, 0) for r in rows])
+    probs = profile([replace(r, type=-1) for r in rows])  # the classifier's alone
+    mask = np.zeros(len(rows), dtype=bool)
+    mask[retyped] = True
+    before = model.xyz.copy()
+    if not refit_doubted(model, dmap, classifier, types, probs, mask, pieces(s)):
+        return rows
+    moved = set(np.unique(model.residue[(model.xyz != before).any(axis=1)]).tolist())
+    return [replace(r, atoms=atoms_at(model, model.xyz, i)).reframed() if i in moved else r
+            for i, r in enumerate(rows)]  # fmt: skip

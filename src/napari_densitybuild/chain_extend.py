@@ -9,7 +9,7 @@ in the trace's range and keep clear of the other atoms (crystal copies included)
 that best step runs through less than :data:`~.gap_paths.MIN_DENSITY` sigma (the chain does not
 go on clearly). The C-alpha beyond it, found the same way, frames its N and C
 (:func:`~.trace.new_residue_backbone`); the new residue is typed by the chain's sequence where
-it follows one (:func:`~.assign_sequence.followed_sequences`), else by the classifier, posed,
+it follows one (:func:`~.seq_chains.followed_sequences`), else by the classifier, posed,
 and refined with its neighbours, the rest held. Nothing is changed in the session: the caller
 applies the rows in one undoable step, and pressing again on the new residue goes on.
 
@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .assign_sequence import followed_sequences
 from .boxes import backbone_frames
 from .breaks import pieces
 from .errors import DensityBuildError
@@ -42,6 +41,7 @@ from .gap_paths import (
     line_density,
 )
 from .residues import INDEX, THREE_LETTER
+from .seq_chains import followed_sequences
 from .session import UNKNOWN, ResidueState
 from .trace import new_residue_backbone
 

@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .assign_sequence import followed_sequences
 from .boxes import backbone_frames
 from .breaks import ChainBreak, pieces
 from .errors import DensityBuildError
 from .gap_paths import JOIN_MAX, MAX_NEW, MIN_DENSITY, atoms_to_clear, best_path
 from .geometry import CIS_CA
 from .residues import INDEX, THREE_LETTER
+from .seq_chains import followed_sequences
 from .session import UNKNOWN, ResidueState
 from .trace import new_residue_backbone
 
@@ -226,7 +226,7 @@ def close_gap(
 ) -> GapClosure:
     """Close ``brk`` (:func:`plan_gap`): the new residues classified and posed by ``classifier``
     (left unclassified without one), of the type the chain's sequence has there where the chain
-    follows one (:func:`~.assign_sequence.followed_sequences`), and, with ``refine``, the
+    follows one (:func:`~.seq_chains.followed_sequences`), and, with ``refine``, the
     residues from two before the first new peptide to two after the last refined against the map
     with the rest of the model held. The session itself is not changed. ``progress(stage, done,
     total)`` is told of the classification and the refinement.

@@ -14,6 +14,9 @@ chain starts one (a second copy of the molecule, say). Unaligned fragments stay 
 own. Atoms do not move other than onto crystal copies, and no peptide is added: fragments stay
 fragments, now in one chain.
 
+In review, :func:`followed_sequences` gives the chains whose residues still follow the
+sequence a build or "Apply sequence" recorded for them (residues built later take its types).
+
 Examples
 --------
 >>> result = sequence_chains(result, Symmetry.of_map(dmap))  # doctest: +SKIP
@@ -27,9 +30,11 @@ import numpy as np
 
 from .assemble import chain_name
 from .build_result import Movable
+from .residues import ONE_LETTER
 
 if TYPE_CHECKING:
     from .build_result import BuildResult
+    from .session import Session
     from .symmetry import Symmetry
 
 #: Longest C-alpha to C-alpha step along a chain (A): a trans peptide spans 3.8.
@@ -146,3 +151,26 @@ def _gathered(
                       [sum(len(frags[f]) for f in c) for c in chains]).astype(object)  # fmt: skip
     return result.rearranged(order, fragment, chain, result.seqid[order], result.icode[order],
                              movable.arrays)  # fmt: skip
+
+
+#: Share of a chain's residues that must have their sequence's type at their numbers for the
+#: chain to still follow its sequence (after Undo, renaming or renumbering it does not).
+FOLLOWS = 0.75
+
+
+def followed_sequences(session: Session) -> dict[str, str]:
+    """``meta["chain_sequences"]`` (chain -> sequence, from a build with a sequence or
+    :func:`assign_sequence`) for the chains whose residues still follow it: at least
+    :data:`FOLLOWS` of their typed residues numbered inside it, insertions aside, of the type
+    it has at their numbers (X matches any)."""
+    named = session.meta.get("chain_sequences") or {}
+    out = {}
+    for chain, seq in named.items():
+        got = [
+            seq[r.seqid - 1] in ("X", ONE_LETTER[r.name])
+            for r in session.residues
+            if r.chain == chain and r.type >= 0 and not r.icode and 1 <= r.seqid <= len(seq)
+        ]
+        if got and sum(got) >= FOLLOWS * len(got):
+            out[chain] = seq
+    return out

@@ -295,7 +295,7 @@ class Session:
         """The corrected model as a gemmi Structure (B-factor column: confidence)."""
         if not self.residues:
             raise DensityBuildError("the session has no residues: nothing to export")
-        from .assign_sequence import followed_sequences
+        from .seq_chains import followed_sequences
 
         model, (chain, seqid, icode, conf) = self.atom_model()
         st = model_structure(model, chain, seqid, icode, conf, dmap, followed_sequences(self))
