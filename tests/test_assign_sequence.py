@@ -102,6 +102,13 @@ def test_two_copies_in_one_chain_are_parted_and_a_short_piece_kept_where_it_fits
     assert old == list(range(len(s.residues)))
     assert "3 of 4 pieces of chain aligned" in plan.text
     assert "1 piece too short or unsure to place keeps the classifier's types" in plan.text
+    # two short pieces one after the other both stay, in their order
+    short2 = [replace(backbone_state("A", 19 + k, (10 + 3.8 * k, 35, 10)), type=INDEX["ALA"],
+                      probs=_probs("ALA")) for k in range(2)]  # fmt: skip
+    more2 = [replace(r, seqid=r.seqid + 2) for r in more]
+    plan = plan_sequence(Session(first + short + short2 + more2, None, {}), [SEQ])
+    assert [(r.chain, r.seqid) for r in plan.rows[15:20]] == [("A", n) for n in range(16, 21)]
+    assert {r.chain for r in plan.rows} == {"A"}
     # where its numbers do not fit, it becomes a chain of its own
     clash = [replace(r, seqid=r.seqid - 10) for r in short]
     plan = plan_sequence(Session(first + clash + more, None, {}), [SEQ])

@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 TYPE_WEIGHT = 0.5
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity
 class _Part:
     """One piece of chain: its residues, original chain, alignment and new numbers."""
 
@@ -193,18 +193,19 @@ def _reach(
 
 
 def _placed_unaligned(chains: list[list[_Part]], parts: list[_Part]) -> list[list[_Part]]:
-    """``chains`` with each unaligned part put back into the chain holding the aligned part
-    before it in its old chain (after it) where its numbers fit, else as a chain of its own."""
+    """``chains`` with each unaligned part put back after the part before it in its old chain
+    (aligned, or unaligned and placed already) where its numbers fit, else as a chain of its
+    own."""
     where = {id(p): c for c in chains for p in c}
     for k, p in enumerate(parts):
         if p.molecule >= 0:
             continue
-        prev = next((q for q in reversed(parts[:k]) if q.molecule >= 0 and q.chain == p.chain),
+        prev = next((q for q in reversed(parts[:k]) if q.chain == p.chain and id(q) in where),
                     None)  # fmt: skip
-        home = where.get(id(prev)) if prev is not None else None
-        if home is not None:
+        if prev is not None:
+            home = where[id(prev)]
             at = home.index(prev) + 1
-            after = next((q for q in home[at:] if q.numbers), None)
+            after = home[at] if at < len(home) else None
             if prev.last < p.first and (after is None or p.last < after.first):
                 home.insert(at, p)
                 where[id(p)] = home
@@ -237,7 +238,7 @@ def _named(chains: list[list[_Part]], reserved: set[str]) -> list[str]:
 
 def _renumbered(
     parts: list[_Part], rows: list[ResidueState], reserved: set[str], sym: Symmetry
-) -> tuple[list[ResidueState], list[int], dict[int, str]]:
+) -> tuple[list[ResidueState], list[int], dict[str, int]]:
     """The rows regrouped and renumbered; each new row's old index; chain name -> sequence
     index for chains of one sequence."""
     for p in parts:
