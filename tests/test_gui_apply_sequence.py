@@ -62,6 +62,7 @@ def test_a_build_is_typed_and_numbered_by_the_sequence_in_one_undo_step(shown, q
         f"Sequence applied: 2 of 2 pieces of chain aligned ({len(got)} of {len(got)} residues), "
         f"{len(WRONG)} types changed; numbered by the sequence, 1 chains -> 1"
     )
+    assert widget.status.text().endswith("; Undo takes it back")
     assert s.meta["chain_sequences"] == {"A": SEQUENCE}
     saved = Session.load(s.autosave_claim.path)  # the autosave has it all
     assert saved.meta["chain_sequences"] == {"A": SEQUENCE}

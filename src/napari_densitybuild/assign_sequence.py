@@ -358,7 +358,7 @@ def assign_sequence(
         for i in plan.retyped:
             keep = set(HEAVY_ATOMS[rows[i].name]) & set(BACKBONE)
             rows[i] = replace(rows[i], atoms=tuple(a for a in rows[i].atoms if a[0] in keep))
-    text = plan.text + (" (posed and refined; Undo takes it back)" if plan.retyped else "")
+    text = plan.text + (" (posed and refined)" if plan.retyped and refine else "")
     return replace(plan, rows=rows, text=text)
 
 

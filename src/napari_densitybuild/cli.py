@@ -14,7 +14,10 @@ import sys
 from .errors import DensityBuildError
 
 #: Sub-command modules (inside ``napari_densitybuild.commands``), in help order.
-COMMANDS = ("info", "prepare", "place", "classify", "build", "waters", "batch", "train", "evaluate")
+COMMANDS = (
+    "info", "prepare", "place", "classify", "build", "assign", "waters", "batch", "train",
+    "evaluate",
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import gemmi
 
     from .models import AtomTable
+    from .residue_state import ResidueState
     from .session import Session
 
 #: ``meta`` key of the atoms outside the reviewed residues: rows (x, y, z, chain, seqid, icode,
@@ -79,6 +80,24 @@ def kept_parts(st: gemmi.Structure, session: Session) -> dict:
         out[ATOM_B] = atom_b
     if parents:
         out[AS_PARENT] = parents
+    return out
+
+
+def renamed_atom_b(
+    atom_b: dict, old: list[ResidueState], new: list[ResidueState], order: list[int]
+) -> dict:
+    """:data:`ATOM_B` for residues renamed or renumbered: ``new[k]`` is ``old[order[k]]`` under
+    its new chain and number (:func:`~.assign_sequence.assign_sequence`); entries of residues
+    not in ``new`` are dropped."""
+    by_residue: dict[str, list[tuple[str, list]]] = {}
+    for key, value in atom_b.items():
+        residue, _, atom = key.rpartition("/")
+        by_residue.setdefault(residue, []).append((atom, value))
+    out = {}
+    for k, r in enumerate(new):
+        o = old[order[k]]
+        for atom, value in by_residue.get(_key(o.chain, o.seqid, o.icode, "").rstrip("/"), []):
+            out[_key(r.chain, r.seqid, r.icode, atom)] = value
     return out
 
 

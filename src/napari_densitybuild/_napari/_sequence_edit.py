@@ -9,6 +9,7 @@ numbers: its B-factors, waters and ligands are filed by them.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from qtpy.QtWidgets import QFileDialog, QPushButton
@@ -79,7 +80,8 @@ class SequenceAssignment:
         def run(snap: Session, _index: int | None, dmap: DensityMap, progress: StageProgress):
             from ..assign_sequence import assign_sequence
 
-            return assign_sequence(snap, sequences, dmap, clf, refine, renumber, progress)
+            edit = assign_sequence(snap, sequences, dmap, clf, refine, renumber, progress)
+            return replace(edit, text=f"{edit.text}; Undo takes it back")
 
         def landed(edit: SequenceEdit, _start: list, _index: int | None) -> None:
             s.meta["chain_sequences"] = {**(s.meta.get("chain_sequences") or {}),
