@@ -146,6 +146,19 @@ def test_what_cannot_be_aligned_is_left_as_it_is():
     assert plan.retyped == [] and plan.chain_sequences == {}
 
 
+def test_numbers_a_kept_residue_holds_are_not_given_to_the_model():
+    rows = _piece("A", 101, range(0, 20), (10, 10, 10), wrong={9})
+    ligand = [[1.0, 2.0, 3.0, "A", 5, "", "SO4", "S", "S", 30.0, 1.0]]  # sulphate A 5
+    plan = plan_sequence(Session(rows, None, {"kept_atoms": ligand}), [SEQ])
+    assert [r.seqid for r in plan.rows] == list(range(101, 121))  # as they were
+    assert [plan.rows[k].label for k in plan.retyped] == ["ARG 110"]  # the type still changes
+    assert (
+        "chains and numbers kept: the sequence's numbers would clash with the kept residue "
+        "A 5" in plan.text
+    )
+    assert plan.chain_sequences == {"A": "X" * 100 + SEQ}  # shifted to its numbers
+
+
 def test_the_profile_weighs_in_the_type_in_use():
     r = _piece("A", 1, range(0, 1), (0, 0, 0))[0]  # MET, the classifier's first choice
     assert np.allclose(profile([r]), [r.probs])

@@ -24,7 +24,8 @@ alignment beats shuffled sequences by 4 standard deviations), then
   becomes a chain of its own (numbers kept). A chain keeps its name where it holds the first
   part of a chain of that name; new chains take names no chain or kept atom uses.
 * in a model opened from a file, keeps chains and numbers as the file has them (its B-factors,
-  waters and ligands are filed by them) and changes types only.
+  waters and ligands are filed by them) and changes types only; so does a build's model where
+  the sequence's numbers would fall on a kept residue (a ligand, a water) of the same chain.
 
 Each chain that follows one sequence gets that sequence as its own (``chain_sequences``:
 residues built later by Close gap and Add residue take their types from it while the chain
@@ -288,12 +289,18 @@ def plan_sequence(session: Session, sequences: list[str], renumber: bool = True)
 
     rows = session.residues
     parts, types = _aligned_parts(session, sequences)
+    kept = {(str(r[3]), int(r[4]), str(r[5]).strip()) for r in session.meta.get(KEPT) or []}
+    clash = []
     if renumber:
-        reserved = {str(r[3]) for r in session.meta.get(KEPT) or []}
-        reserved |= {session.meta[FOUND_CHAIN]} if session.meta.get(FOUND_CHAIN) else set()
+        reserved = {c for c, _, _ in kept} | (
+            {session.meta[FOUND_CHAIN]} if session.meta.get(FOUND_CHAIN) else set()
+        )
         new, old, follows = _renumbered(parts, rows, reserved, session.symmetry())
         named = {c: sequences[s] for c, s in follows.items()}
-    else:
+        clash = [f"{r.chain} {r.seqid}{r.icode}" for r in new
+                 if (r.chain, r.seqid, r.icode) in kept]  # fmt: skip
+        renumber = not clash  # a kept residue (a ligand, a water) holds one of the new numbers
+    if not renumber:
         new, old = list(rows), list(range(len(rows)))
         named = _offset_sequences(parts, rows, sequences)
     retyped = []
@@ -309,6 +316,9 @@ def plan_sequence(session: Session, sequences: list[str], renumber: bool = True)
         before = len(dict.fromkeys(r.chain for r in rows))
         after = len(dict.fromkeys(r.chain for r in new))
         text += f"; numbered by the sequence, {before} chains -> {after}"
+    elif clash:
+        text += (f"; chains and numbers kept: the sequence's numbers would clash with the kept "
+                 f"residue{'s' * (len(clash) > 1)} {', '.join(clash[:3])}")  # fmt: skip
     elif aligned:
         text += "; chains and numbers kept as the model file has them"
     left = len(parts) - len(aligned)
