@@ -14,23 +14,23 @@ alignment beats shuffled sequences by 4 standard deviations), then
   doubts (:mod:`~.frame_search`: a backbone built for the wrong type turned about its C-alpha
   to where the net reads the new one), reposing and refining them with their neighbours;
 * in a build's model, numbers the aligned residues by their sequence positions
-  (:func:`~.assemble.fragment_numbers`) and gathers the pieces of one molecule into one chain
-  in the order of their numbers, as a build with the sequence does
-  (:mod:`~.seq_chains`): a piece goes on a chain whose last residue is numbered before its
-  first and, unless they were one chain already, at most :data:`~.seq_chains.MAX_MISSING`
-  residues before it and within reach of the residues missing between (crystal copies
-  included: the piece then moves onto that copy, a symmetry-equivalent place). A piece that does not
-  align stays in its chain where its numbers still fit between its neighbours', and otherwise
-  becomes a chain of its own (numbers kept). A chain keeps its name where it holds the first
-  part of a chain of that name; new chains take names no chain or kept atom uses.
+  (:func:`~.assemble.fragment_numbers`) and gathers the pieces of one molecule into one chain in
+  the order of their numbers, as a build with the sequence does (:mod:`~.seq_chains`): a piece
+  goes on a chain whose last residue is numbered before its first and, unless they were one
+  chain already, at most :data:`~.seq_chains.MAX_MISSING` residues before it and within reach of
+  the residues missing between (:func:`~.seq_chains.reach_across`; crystal copies included: the
+  piece then moves onto that copy, a symmetry-equivalent place). A piece that does not align
+  stays in its chain where its numbers still fit between its neighbours', and otherwise becomes
+  a chain of its own (numbers kept). A chain keeps its name where it holds the first part of a
+  chain of that name; new chains take names no chain or kept atom uses.
 * in a model opened from a file, keeps chains and numbers as the file has them (its B-factors,
   waters and ligands are filed by them) and changes types only; so does a build's model where
   the sequence's numbers would fall on a kept residue (a ligand, a water) of the same chain.
 
 Each chain that follows one sequence gets that sequence as its own (``chain_sequences``:
 residues built later by Close gap and Add residue take their types from it while the chain
-follows it, :func:`~.seq_chains.followed_sequences`). Where a model
-file numbers a chain with an offset from the sequence, the sequence is shifted to match.
+follows it, :func:`~.seq_chains.followed_sequences`). Where a model file numbers a chain with an
+offset from the sequence, the sequence is shifted to match.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ import numpy as np
 from .assemble import chain_name, fragment_numbers
 from .breaks import pieces
 from .residues import AMINO_ACIDS, BACKBONE, HEAVY_ATOMS, THREE_LETTER
-from .seq_chains import MAX_MISSING, STEP, molecules
+from .seq_chains import molecules, reach_across
 from .sequence import assign_fragment
 
 if TYPE_CHECKING:
@@ -157,7 +157,7 @@ def _gathered(parts: list[_Part], rows: list[ResidueState], sym: Symmetry) -> li
                 if end.chain == parts[k].chain:  # one chain already: it stays one
                     key, move = (0, missing, 0.0), None
                 else:
-                    found = _reach(ends[k][0], ends[c[-1]][1], missing, sym)
+                    found = reach_across(ends[k][0], ends[c[-1]][1], missing, sym)
                     if found is None:
                         continue
                     key, move = (1, missing, found[0]), found[1]
@@ -172,25 +172,6 @@ def _gathered(parts: list[_Part], rows: list[ResidueState], sym: Symmetry) -> li
                 ends[k] = sym.apply(ends[k], *best[2])
         chains += open_
     return [[parts[k] for k in c] for c in chains]
-
-
-def _reach(
-    start: np.ndarray, end: np.ndarray, missing: int, sym: Symmetry
-) -> tuple[float, tuple[int, np.ndarray] | None] | None:
-    """The distance from ``end`` to the nearest crystal image of ``start`` and the move onto
-    it (None: no move), where the ``missing`` residues between can span it; else None."""
-    if missing > MAX_MISSING:
-        return None
-    reach = STEP * (missing + 1)
-    img = sym.images(start[None], box=(end - reach, end + reach))
-    if not len(img["xyz"]):
-        return None
-    d = np.linalg.norm(img["xyz"] - end, axis=1)
-    j = int(np.argmin(d))
-    if d[j] > reach:
-        return None
-    moved = np.linalg.norm(img["xyz"][j] - start) > 1e-3
-    return float(d[j]), ((int(img["op"][j]), img["shift"][j]) if moved else None)
 
 
 def _placed_unaligned(chains: list[list[_Part]], parts: list[_Part]) -> list[list[_Part]]:
@@ -368,7 +349,8 @@ def assign_sequence(
         for i in plan.retyped:
             keep = set(HEAVY_ATOMS[rows[i].name]) & set(BACKBONE)
             rows[i] = replace(rows[i], atoms=tuple(a for a in rows[i].atoms if a[0] in keep))
-    text = plan.text + (" (posed and refined)" if plan.retyped and refine else "")
+    posed = plan.retyped and classifier.has_poses
+    text = plan.text + ((" (posed and refined)" if refine else " (posed)") if posed else "")
     return replace(plan, rows=rows, text=text)
 
 

@@ -88,28 +88,42 @@ def chain_groups(
             start = ca[frags[f][0]]
             for c in open_chains:
                 missing = first[f] - last[c[-1]] - 1
-                if not 0 <= missing <= MAX_MISSING:
-                    continue
-                end, reach = ca[frags[c[-1]][-1]], STEP * (missing + 1)
-                img = sym.images(start[None], box=(end - reach, end + reach))
-                if not len(img["xyz"]):
-                    continue
-                d = np.linalg.norm(img["xyz"] - end, axis=1)
-                j = int(np.argmin(d))
-                if d[j] <= reach and (best is None or (missing, d[j]) < best[0]):
-                    best = ((missing, d[j]), c, int(img["op"][j]), img["shift"][j], img["xyz"][j])
+                found = reach_across(start, ca[frags[c[-1]][-1]], missing, sym)
+                if found is not None and (best is None or (missing, found[0]) < best[0]):
+                    best = ((missing, found[0]), c, found[1])
             if best is None:
                 open_chains.append([f])
                 continue
-            _, c, op, shift, where = best
-            if np.linalg.norm(where - start) > 1e-3:  # on a crystal copy: the fragment moves
-                moves[f] = (op, shift)
-                ca[frags[f]] = sym.apply(ca[frags[f]], op, shift)
+            _, c, move = best
+            if move is not None:  # on a crystal copy: the fragment moves
+                moves[f] = move
+                ca[frags[f]] = sym.apply(ca[frags[f]], *move)
             c.append(f)
         chains += open_chains
     chains += [[f] for f in range(len(frags)) if rec[f] < 0]
     chains.sort(key=min)
     return chains, moves
+
+
+def reach_across(
+    start: np.ndarray, end: np.ndarray, missing: int, sym: Symmetry
+) -> tuple[float, tuple[int, np.ndarray] | None] | None:
+    """The distance from a chain's last C-alpha ``end`` to the nearest crystal image of a
+    piece's first C-alpha ``start``, and the move onto that image (operation, lattice shift;
+    None where it is ``start`` itself), where ``missing`` residues (0 to :data:`MAX_MISSING`)
+    can span it at :data:`STEP` A each; else None."""
+    if not 0 <= missing <= MAX_MISSING:
+        return None
+    reach = STEP * (missing + 1)
+    img = sym.images(start[None], box=(end - reach, end + reach))
+    if not len(img["xyz"]):
+        return None
+    d = np.linalg.norm(img["xyz"] - end, axis=1)
+    j = int(np.argmin(d))
+    if d[j] > reach:
+        return None
+    moved = np.linalg.norm(img["xyz"][j] - start) > 1e-3
+    return float(d[j]), ((int(img["op"][j]), img["shift"][j]) if moved else None)
 
 
 def sequence_chains(

@@ -164,7 +164,6 @@ class DifferenceView:
             self._remove_difference_layers()
             self._difference_layers, self._difference_of = (), None
             self.table.clear_difference()
-            self.sequence.show_session(s, None, np.full(len(s.residues) if s else 0, np.nan))
 
     def _remove_difference_layers(self, others: Iterable = ()) -> None:
         """Take this panel's last difference layers (and ``others``) out of the viewer."""

@@ -287,6 +287,7 @@ class ReviewPanel(
         if s is None:
             self.sequence.show_session(None)
             return
+        self.stale_peaks()  # first: another model's mFo-DFc values leave the table and strip
         self.table.show_session(s, self.widget.kept_dmap())  # never read on the GUI thread
         self.sequence.show_session(s, self.table.fit, self.table.difference(s.residues))
         self.undo_button.setEnabled(s.can_undo)
@@ -296,7 +297,6 @@ class ReviewPanel(
         if self._blobs is not None and self._blobs_of is not s.residues:
             self._blobs = self._blobs_of = None  # the model changed: those blobs are stale
             self.widget.sync.show_blobs([])
-        self.stale_peaks()
         self.update_rama()  # (the current residue's setter does too, where it moved)
         self.update_neighbours()
         self._fill_types()
