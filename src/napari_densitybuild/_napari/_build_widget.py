@@ -44,6 +44,7 @@ from ._model_on_map import ModelOnMap, in_job
 from ._reader import notify_error, notify_warning
 from ._review_keys import ReviewKeys
 from ._review_panel import ReviewPanel
+from ._sequence_edit import ask_sequence_file
 from ._tasks import ProgressPanel, TaskRunner
 from ._widgets import DensityControls
 
@@ -357,8 +358,7 @@ class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
         return review_model(self, path)
 
     def _choose_sequence(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Sequence", "", "FASTA (*.fa *.fasta *.seq"
-                                              " *.txt);;All files (*)")  # fmt: skip
+        path = ask_sequence_file(self)
         if path:
             self._set_sequence(path)
 

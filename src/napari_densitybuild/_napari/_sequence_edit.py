@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from qtpy.QtWidgets import QFileDialog, QPushButton
+from qtpy.QtWidgets import QFileDialog, QPushButton, QWidget
 
 from ._reader import notify_error, notify_warning
 
@@ -32,6 +32,13 @@ TIP = (
     "numbered by it and the pieces of one molecule gathered into one chain; a model opened with "
     "Review model keeps its chains and numbers. Undo takes it back"
 )
+
+
+def ask_sequence_file(parent: QWidget) -> str | None:
+    """A FASTA file chosen in a file dialog (None: cancelled)."""
+    path, _ = QFileDialog.getOpenFileName(parent, "Sequence", "", "FASTA (*.fa *.fasta *.seq"
+                                          " *.txt);;All files (*)")  # fmt: skip
+    return path or None
 
 
 def sequence_button() -> QPushButton:
@@ -63,7 +70,7 @@ class SequenceAssignment:
             notify_error("classify the residues first: the sequence is aligned to them through "
                          "the classifier's probabilities")  # fmt: skip
             return None
-        path = path or self.widget.sequence_path or self._ask_sequence()
+        path = path or self.widget.sequence_path or ask_sequence_file(self)
         if not path:
             return None
         try:
@@ -95,8 +102,3 @@ class SequenceAssignment:
         return self._edit_job("Apply sequence", run, "sequence not applied: the model changed "
                               "meanwhile", built=built, needs_current=False,
                               landed=landed)  # fmt: skip
-
-    def _ask_sequence(self) -> str | None:
-        path, _ = QFileDialog.getOpenFileName(self, "Sequence", "", "FASTA (*.fa *.fasta *.seq"
-                                              " *.txt);;All files (*)")  # fmt: skip
-        return path or None
