@@ -203,10 +203,14 @@ def test_on_the_sample_mistyped_residues_get_the_sequences_type_and_its_atoms(sa
         ref = {a[0]: np.array(a[1:]) for a in truth[i].atoms}
         d = np.linalg.norm(mine - np.array([ref[n] for n in names]), axis=1)
         assert np.sqrt((d**2).mean()) < 1.0, (truth[i].label, d)
-    # the residues the sequence left as they were did not move
+    # the residues the sequence left as they were did not move, but for their neighbours'
+    # atoms, refined with the retyped ones around C-alphas held where the trace put them
+    near = {j for i in wrong for j in (i - 1, i + 1)} - set(wrong)
     for k, (a, b) in enumerate(zip(edit.rows, rows)):
-        if k not in wrong:
+        if k not in wrong and k not in near:
             assert a.atoms == b.atoms
+        elif k in near:
+            assert np.array_equal(a.ca, b.ca)
     assert "5 types changed" in edit.text and edit.text.endswith("(posed and refined)")
 
 
@@ -253,7 +257,8 @@ def test_pieces_of_two_molecules_stay_apart_each_with_its_sequence():
 def test_a_backbone_built_for_the_wrong_type_is_framed_again(sample_session):
     """A residue a build typed GLY and turned 90 degrees about its C-alpha (so the net, boxing
     it there, doubts its true type): given its type by the sequence, the build's frame search
-    turns N and C back, as a build with the sequence would; without it they stay off."""
+    turns N and C back, as a build with the sequence would; without it (and without the
+    refinement with the neighbours) they stay off."""
     from scipy.spatial.transform import Rotation
 
     from napari_densitybuild.classify import Classifier
@@ -276,10 +281,56 @@ def test_a_backbone_built_for_the_wrong_type_is_framed_again(sample_session):
         assert got.probs[r.type] < 0.1  # doubted where it was boxed
         test[i] = got
         off = {}
-        for search in (False, True):
+        for search, around in ((False, False), (True, False), (True, True)):
             edit = assign_sequence(Session(test, None, {}, autosave=False), sequences, dmap,
-                                   clf, frame_search=search)  # fmt: skip
+                                   clf, frame_search=search, neighbours=around)  # fmt: skip
             new = {a[0]: np.array(a[1:]) for a in edit.rows[i].atoms}
             assert edit.rows[i].name == r.name and i in edit.retyped
-            off[search] = max(np.linalg.norm(new[n] - at[n]) for n in ("N", "C"))
-        assert off[False] > 1.0 and off[True] < 0.3, (r.label, off)
+            off[search, around] = max(np.linalg.norm(new[n] - at[n]) for n in ("N", "C"))
+            # turned about its C-alpha, which stays within the atom head's reach of where it was
+            assert np.linalg.norm(edit.rows[i].ca - test[i].ca) < 0.3
+        # the search alone turns it back; the defaults (neighbours refined first) too
+        assert off[False, False] > 1.0 and off[True, False] < 0.3, (r.label, off)
+        assert off[True, True] < 0.5, (r.label, off)
+
+
+def test_a_backbone_shaped_by_the_wrong_type_settles_with_its_neighbours(sample_session):
+    """A residue built as GLY with its backbone turned 35 degrees about the C-alpha (N, C and O
+    0.8-1.3 A off, as a wrong side chain can pull them), given its type by the sequence: its
+    side chain alone on that backbone leaves N and C where they are; refined with its chain
+    neighbours, C-alphas held, they come back near the deposited ones and no C-alpha moves."""
+    from scipy.spatial.transform import Rotation
+
+    from napari_densitybuild.classify import Classifier
+    from napari_densitybuild.review import classify_residues
+    from napari_densitybuild.sequence import protein_sequences
+
+    dmap, reviewed = sample_session
+    sequences = protein_sequences(Path(__file__).parents[1] / "sample_data/sample_sequence.fasta")
+    clf = Classifier.from_path(None)
+    rows = [replace(r, seqid=k + 1) for k, r in enumerate(reviewed.residues)]
+    turn = Rotation.from_rotvec(np.radians(35) * np.array([1.0, 1.0, 0.0]) / np.sqrt(2))
+    test = list(rows)
+    for i in (24, 43):
+        at = {a[0]: np.array(a[1:]) for a in rows[i].atoms}
+        bb = tuple((n, *(at["CA"] + turn.apply(at[n] - at["CA"]))) for n in ("N", "CA", "C", "O"))
+        test[i] = replace(rows[i], type=INDEX["GLY"], atoms=bb).reframed()
+    test = [
+        classify_residues(
+            Session(test, None, {}), dmap, clf, indices=[24, 43], keep_types=True, poses=False
+        ).get(k, r)
+        for k, r in enumerate(test)
+    ]
+    off = {}
+    for around in (False, True):
+        edit = assign_sequence(Session(test, None, {}, autosave=False), sequences, dmap, clf,
+                               frame_search=False, neighbours=around)  # fmt: skip
+        assert sorted(edit.retyped) == [24, 43]
+        for i in (24, 43):
+            new = {a[0]: np.array(a[1:]) for a in edit.rows[i].atoms}
+            ref = {a[0]: np.array(a[1:]) for a in rows[i].atoms}
+            assert edit.rows[i].name == rows[i].name
+            off[around, i] = max(np.linalg.norm(new[n] - ref[n]) for n in ("N", "C", "O"))
+        assert all(np.array_equal(a.ca, b.ca) for a, b in zip(edit.rows, test))
+    assert min(off[False, i] for i in (24, 43)) > 0.7, off
+    assert max(off[True, i] for i in (24, 43)) < 0.4, off

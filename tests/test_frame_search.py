@@ -76,6 +76,28 @@ def test_refit_moves_a_doubted_residue_back_and_leaves_the_rest():
     assert refit_doubted(model, dmap, clf, types, probs, from_sequence, fragment) == 0
 
 
+def test_refit_can_hold_the_neighbours_c_alphas():
+    """With ``hold_ca`` (Apply sequence), the neighbours refined with the turned residue keep
+    their C-alphas exactly; the residue's own comes from its new pose, near where it was."""
+    dmap, model = _sample()
+    clf = Classifier.from_path(None, "cpu", tta=0)
+    types = np.array([AMINO_ACIDS.index(str(r)) for r in model.resname])
+    i = next(k for k in range(10, len(types)) if AMINO_ACIDS[types[k]] in ("PHE", "TYR", "LEU"))
+    atoms = model.residue == i
+    ca_i = model.xyz[atoms & (model.atom == "CA")][0]
+    turn = Rotation.from_rotvec(np.radians(90) * np.array([0.0, 0.0, 1.0]))
+    model.xyz[atoms] = ca_i + turn.apply(model.xyz[atoms] - ca_i)
+    probs = np.eye(20)[types] * 0.9 + 0.005
+    probs[i] = 0.05
+    ones = np.ones(len(types), dtype=bool)
+    near_ca = np.isin(model.residue, [i - 1, i + 1]) & (model.atom == "CA")
+    kept = model.xyz[near_ca].copy()
+    assert refit_doubted(model, dmap, clf, types, probs, ones, np.zeros(len(types), int),
+                         hold_ca=True) == 1  # fmt: skip
+    np.testing.assert_array_equal(model.xyz[near_ca], kept)
+    assert np.linalg.norm(model.xyz[atoms & (model.atom == "CA")][0] - ca_i) < 0.3
+
+
 def test_frame_search_is_on_by_default_and_can_be_turned_off_everywhere():
     from napari_densitybuild.settings import DEFAULT_FRAME_SEARCH
 

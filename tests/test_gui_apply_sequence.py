@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import JOB_TIMEOUT, button
 from qtpy.QtCore import Qt
@@ -68,10 +69,14 @@ def test_a_build_is_typed_and_numbered_by_the_sequence_in_one_undo_step(shown, q
     assert saved.meta["chain_sequences"] == {"A": SEQUENCE}
     assert [(r.name, r.seqid) for r in saved.residues] == [(r.name, r.seqid) for r in got]
     assert widget.review.current == 12 and widget.sync.selected() == [12]
-    # the residues it retyped have their new side chains; the others did not move
+    # the residues it retyped have their new side chains; their chain neighbours settled with
+    # them around their C-alphas; the others did not move
+    near = {j for i in WRONG for j in (i - 1, i + 1)} - set(WRONG)
     for i, r in enumerate(got):
         if i in WRONG:
             assert r.atoms != rows[i].atoms and {"N", "CA", "C", "O"} <= {a[0] for a in r.atoms}
+        elif i in near:
+            assert np.array_equal(r.ca, rows[i].ca)
         else:
             assert r.atoms == rows[i].atoms
     # a residue added at the chain's end now takes the sequence's type

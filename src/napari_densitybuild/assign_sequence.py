@@ -9,10 +9,12 @@ alignment beats shuffled sequences by 4 standard deviations), then
 
 * types every aligned residue as the sequence has it (X keeps the classifier's type) and gives
   the residues whose type changed the new type's side chain on the backbone they have, posed
-  in their boxes and refined (rotamers refitted), every backbone and other residue held; then,
-  as a build with the sequence does, searches the frames of those whose new type the classifier
-  doubts (:mod:`~.frame_search`: a backbone built for the wrong type turned about its C-alpha
-  to where the net reads the new one), reposing and refining them with their neighbours;
+  in their boxes and refined (rotamers refitted), every backbone and other residue held; then
+  refines them with their chain neighbours, every atom free but the C-alphas (a backbone a
+  wrong type shaped settles for the new one; the trace's C-alphas stay); then, as a build with
+  the sequence does, searches the frames of those whose new type the classifier doubts
+  (:mod:`~.frame_search`: a backbone built for the wrong type turned about its C-alpha to where
+  the net reads the new one), reposing and refining them with their neighbours, C-alphas held;
 * in a build's model, numbers the aligned residues by their sequence positions
   (:func:`~.assemble.fragment_numbers`) and gathers the pieces of one molecule into one chain in
   the order of their numbers, as a build with the sequence does (:mod:`~.seq_chains`): a piece
@@ -318,14 +320,16 @@ def assign_sequence(
     renumber: bool = True,
     progress: StageProgress | None = None,
     frame_search: bool = True,
+    neighbours: bool = True,
 ) -> SequenceEdit:
     """``session``'s residues typed (and with ``renumber`` numbered and gathered into chains)
     by ``sequences`` (:func:`plan_sequence`), the residues whose type changed posed for it in
-    their boxes and, with ``refine``, refined against ``dmap`` with the rest held, then (with
-    ``frame_search``) those whose new type the classifier doubts framed again as a build with
-    the sequence frames them (:func:`_frames_searched`). Reads only ``session``: it runs off the
-    GUI thread."""
-    from .review import posed_for_types, refine_side_chains
+    their boxes and, with ``refine``, their side chains refined against ``dmap`` with the rest
+    held, then (with ``neighbours``) they and their chain neighbours refined with the C-alphas
+    held (:func:`~.review.refine_around`), then (with ``frame_search``) those whose new type
+    the classifier doubts framed again as a build with the sequence frames them
+    (:func:`_frames_searched`). Reads only ``session``: it runs off the GUI thread."""
+    from .review import posed_for_types, refine_around, refine_side_chains
     from .session import Session
 
     if not session.residues:
@@ -343,6 +347,9 @@ def assign_sequence(
                 progress("refine", 0, 1)
             rows = _updated(rows, refine_side_chains(Session(rows, autosave=False), plan.retyped,
                                                      dmap))  # fmt: skip
+            if neighbours:
+                rows = _updated(rows, refine_around(Session(rows, autosave=False), plan.retyped,
+                                                    dmap))  # fmt: skip
             if frame_search:
                 rows = _frames_searched(rows, plan.retyped, dmap, classifier)
     else:  # no pose head: the backbone atoms the new type has (as Session.set_type keeps)
@@ -360,7 +367,8 @@ def _frames_searched(
     """``rows`` after the build's frame search (:func:`~.frame_search.refit_doubted`) of the
     ``retyped`` residues whose new type the classifier doubts: where turning N and C about the
     C-alpha finds a frame in which the net reads the new type clearly better, the residue is
-    posed there and refined with its chain neighbours (the residues moved are boxed again)."""
+    posed there and refined with its chain neighbours, C-alphas held (the residues moved are
+    boxed again)."""
     from .frame_search import refit_doubted
     from .session import Session, atoms_at
 
@@ -371,7 +379,7 @@ def _frames_searched(
     mask = np.zeros(len(rows), dtype=bool)
     mask[retyped] = True
     before = model.xyz.copy()
-    if not refit_doubted(model, dmap, classifier, types, probs, mask, pieces(s)):
+    if not refit_doubted(model, dmap, classifier, types, probs, mask, pieces(s), hold_ca=True):
         return rows
     moved = set(np.unique(model.residue[(model.xyz != before).any(axis=1)]).tolist())
     return [replace(r, atoms=atoms_at(model, model.xyz, i)).reframed() if i in moved else r

@@ -22,9 +22,10 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from .build_result import backbone_of
+from .density_field import DensityField
 from .joins import chain_neighbours
 from .pose import frame_to_world
-from .refine import refine_residues
+from .refine import refine, refine_residues
 from .residues import AMINO_ACIDS, HEAVY_ATOMS
 
 if TYPE_CHECKING:
@@ -123,14 +124,15 @@ def refit_doubted(
     probs: np.ndarray,
     from_sequence: np.ndarray,
     fragment: np.ndarray,
+    hold_ca: bool = False,
 ) -> int:
     """Search frames for residues typed by a sequence whose type the classifier doubts
     (probability under :data:`DOUBT`; types in :data:`NOT_SEARCHED` left as they are), among
     frames whose N and C can make peptides with the chain neighbours' C-alphas; pose the atoms
     of those where a frame raises that probability by more than :data:`GAIN` in that frame
     (atom head, else pose head), and refine them and their chain neighbours against ``dmap``
-    with the rest of the model held. Changes ``model.xyz``; returns how many residues took a
-    new frame.
+    with the rest of the model held (``hold_ca``: their C-alphas too, as the trace placed them).
+    Changes ``model.xyz``; returns how many residues took a new frame.
     """
     p_type = probs[np.arange(len(types)), types]
     searched = ~np.isin(types, [AMINO_ACIDS.index(t) for t in NOT_SEARCHED])
@@ -151,8 +153,14 @@ def refit_doubted(
         atoms = np.flatnonzero(model.residue == i)
         names = HEAVY_ATOMS[AMINO_ACIDS[types[i]]]
         model.xyz[atoms] = world[j, types[i], [names.index(a) for a in model.atom[atoms]]]
-    model.xyz = refine_residues(model, dmap, chain_neighbours(idx, fragment),
-                                peptide_flips=False, side_chain_flips=False)  # fmt: skip
+    zone = chain_neighbours(idx, fragment)
+    if hold_ca:
+        free = np.isin(model.residue, zone) & (model.atom != "CA")
+        model.xyz = refine(model, dmap, field=DensityField(dmap, model.xyz[free]), movable=free,
+                           peptide_flips=False, side_chain_flips=False)  # fmt: skip
+    else:
+        model.xyz = refine_residues(model, dmap, zone, peptide_flips=False,
+                                    side_chain_flips=False)  # fmt: skip
     return len(idx)
 
 

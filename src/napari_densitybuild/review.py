@@ -3,7 +3,8 @@
 * :func:`classify_residues`: types, probabilities and atoms (pose head) for chosen boxes;
 * :func:`model_session`: a model read from a file, its types checked against the map;
 * :func:`refine_updates`: new states' atoms refined against the map in the model, the other
-  residues held (:func:`refine_side_chains`: their side chains alone);
+  residues held (:func:`refine_side_chains`: their side chains alone; :func:`refine_around`:
+  they and their chain neighbours, C-alphas held);
 * :func:`pose_for_type`, :func:`atoms_for_type`: a residue's atoms for another type (a
   correction), posed in its box, then refined with the rest of the model held
   (:func:`posed_for_types`: several residues at once);
@@ -177,6 +178,29 @@ def refine_side_chains(
         xyz = refine(model, dmap, field=DensityField(dmap, model.xyz[movable]), movable=movable,
                      flip_density_weight=AMIDE_DENSITY_WEIGHT)  # fmt: skip
     return {i: replace(session.residues[i], atoms=atoms_at(model, xyz, i)) for i in indices}
+
+
+def refine_around(
+    session: Session, indices: list[int], dmap: DensityMap
+) -> dict[int, ResidueState]:
+    """Residues ``indices`` of ``session`` and their neighbours in their pieces of chain
+    (:func:`~.breaks.pieces`) refined against ``dmap`` together, every atom free but the
+    C-alphas (the trace placed them), every other residue held; boxed again in their new
+    frames. Peptides, carbonyls and side chains between residues whose types changed settle
+    for the new types."""
+    from .breaks import pieces
+    from .density_field import DensityField
+    from .joins import chain_neighbours
+
+    zone = chain_neighbours(np.asarray(indices, dtype=np.int64), pieces(session))
+    model, _ = session.atom_model()
+    free = np.isin(model.residue, zone) & (model.atom != "CA")
+    xyz = model.xyz
+    if free.any():
+        xyz = refine(model, dmap, field=DensityField(dmap, model.xyz[free]), movable=free,
+                     flip_density_weight=AMIDE_DENSITY_WEIGHT)  # fmt: skip
+    return {int(i): replace(session.residues[i], atoms=atoms_at(model, xyz, i)).reframed()
+            for i in zone}  # fmt: skip
 
 
 def pose_for_type(

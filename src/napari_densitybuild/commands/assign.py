@@ -3,9 +3,10 @@ after the build.
 
 The review panel's "Apply sequence..." on the command line: MODEL's residues are classified in
 MAP for their probabilities (as "Review model" does), each piece of chain is aligned to the
-sequence, the residues it names otherwise take its type (side chains posed and refined, doubted
-ones framed again) and, unless ``--keep-numbers``, the chains are numbered by it and the pieces
-of one molecule gathered into one chain (:func:`~..assign_sequence.assign_sequence`). MODEL's
+sequence, the residues it names otherwise take its type (side chains posed and refined, then
+with their chain neighbours around held C-alphas, doubted ones framed again) and, unless
+``--keep-numbers``, the chains are numbered by it and the pieces of one molecule gathered into
+one chain (:func:`~..assign_sequence.assign_sequence`). MODEL's
 waters, ligands and B-factors are written back as they were (an atom a new type adds takes its
 residue's mean B).
 """
