@@ -295,3 +295,27 @@ def test_a_residue_reframed_is_boxed_on_its_own_backbone():
     assert np.allclose(np.array(got.centre) - np.array(r.centre), [5.0, 0.0, 0.0], atol=1e-6)
     bare = _replace(moved, atoms=tuple(a for a in moved.atoms if a[0] != "N"))
     assert bare.reframed() is bare
+
+
+def test_a_build_s_residues_are_boxed_on_their_own_backbone():
+    """A session from a build boxes each residue on its own N, CA and C, as the build's later
+    passes box it for the net (the issue's box convention), not where the trace put it."""
+    from napari_densitybuild._napari._sample_data import sample_paths
+    from napari_densitybuild.boxes import backbone_frames
+    from napari_densitybuild.build import build
+    from napari_densitybuild.classify import Classifier
+    from napari_densitybuild.maps import read_map
+    from napari_densitybuild.place import Placer
+
+    dmap = read_map(sample_paths()[0])
+    placer, clf = Placer.from_path(None, device="cpu"), Classifier.from_path(None, "cpu", tta=0)
+    result = build(dmap, placer, clf, passes=1, do_refine=False)
+    session = Session.from_build(result)
+    trace_centres, _ = result.trace.frames()
+    off = []
+    for k, r in enumerate(session.residues):
+        xyz = {a[0]: np.array(a[1:]) for a in r.atoms}
+        centre, rot = backbone_frames(xyz["N"][None], xyz["CA"][None], xyz["C"][None])
+        assert np.allclose(r.centre, centre[0]) and np.allclose(r.rotation, rot[0].ravel())
+        off.append(np.linalg.norm(centre[0] - trace_centres[k]))
+    assert max(off) > 0.3  # the trace's boxes were elsewhere

@@ -86,7 +86,7 @@ class Session:
 
     @classmethod
     def from_build(cls, result: BuildResult, map_path: str | None = None) -> Session:
-        """A session of a build's residues (atoms refined, types as built)."""
+        """A build's residues as built, each boxed on its own N, CA, C (else the trace's box)."""
         centres, rotations = result.trace.frames()
         rows = []
         for r in range(len(result)):
@@ -96,7 +96,7 @@ class Session:
                 int(result.types[r]), tuple(np.round(result.probs[r], 5).tolist()),
                 tuple(map(float, centres[r])), tuple(map(float, rotations[r].ravel())),
                 float(result.trace.score[r]), atoms,
-            ))  # fmt: skip
+            ).reframed())  # fmt: skip
         meta = {}
         if result.dmap is not None and result.dmap.kind == "xray":
             meta = {
