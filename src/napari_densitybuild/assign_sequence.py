@@ -11,7 +11,7 @@ alignment beats shuffled sequences by 4 standard deviations), then
   the residues whose type changed the new type's side chain on the backbone they have, posed
   in their boxes and refined (rotamers refitted), every backbone and other residue held; then
   refines them with their chain neighbours, every atom free but the C-alphas (a backbone a
-  wrong type shaped settles for the new one; the trace's C-alphas stay); then, as a build with
+  wrong type shaped settles for the new one; the C-alphas stay); then, as a build with
   the sequence does, searches the frames of those whose new type the classifier doubts
   (:mod:`~.frame_search`: a backbone built for the wrong type turned about its C-alpha to where
   the net reads the new one), reposing and refining them with their neighbours, C-alphas held;
@@ -367,8 +367,8 @@ def _frames_searched(
     """``rows`` after the build's frame search (:func:`~.frame_search.refit_doubted`) of the
     ``retyped`` residues whose new type the classifier doubts: where turning N and C about the
     C-alpha finds a frame in which the net reads the new type clearly better, the residue is
-    posed there and refined with its chain neighbours, C-alphas held (the residues moved are
-    boxed again)."""
+    posed there and refined with its chain neighbours, their C-alphas held (its own where its
+    pose puts it; the residues moved are boxed again)."""
     from .frame_search import refit_doubted
     from .session import Session, atoms_at
 

@@ -131,7 +131,8 @@ def refit_doubted(
     frames whose N and C can make peptides with the chain neighbours' C-alphas; pose the atoms
     of those where a frame raises that probability by more than :data:`GAIN` in that frame
     (atom head, else pose head), and refine them and their chain neighbours against ``dmap``
-    with the rest of the model held (``hold_ca``: their C-alphas too, as the trace placed them).
+    with the rest of the model held (``hold_ca``: their C-alphas too, the posed residue's where
+    its pose puts it).
     Changes ``model.xyz``; returns how many residues took a new frame.
     """
     p_type = probs[np.arange(len(types)), types]

@@ -185,8 +185,8 @@ def refine_around(
 ) -> dict[int, ResidueState]:
     """Residues ``indices`` of ``session`` and their neighbours in their pieces of chain
     (:func:`~.breaks.pieces`) refined against ``dmap`` together, every atom free but the
-    C-alphas (the trace placed them), every other residue held; boxed again in their new
-    frames. Peptides, carbonyls and side chains between residues whose types changed settle
+    C-alphas (held where the model has them), every other residue held; boxed again in their
+    new frames. Peptides, carbonyls and side chains between residues whose types changed settle
     for the new types."""
     from .breaks import pieces
     from .density_field import DensityField

@@ -28,7 +28,7 @@ TIP = (
     "for): each piece of chain is aligned to it through the classifier's probabilities, as a "
     "build with the sequence aligns its fragments; residues it names otherwise take its type, "
     "their side chains posed and refined on the backbone they have, then with their chain "
-    "neighbours around the C-alphas the trace placed (framed again where the classifier doubts "
+    "neighbours around C-alphas held where they are (framed again where the classifier doubts "
     "the new type, as a build with the sequence does). A build's chains are "
     "numbered by it and the pieces of one molecule gathered into one chain; a model opened with "
     "Review model keeps its chains and numbers. Undo takes it back"
