@@ -319,3 +319,29 @@ def test_a_build_s_residues_are_boxed_on_their_own_backbone():
         assert np.allclose(r.centre, centre[0]) and np.allclose(r.rotation, rot[0].ravel())
         off.append(np.linalg.norm(centre[0] - trace_centres[k]))
     assert max(off) > 0.3  # the trace's boxes were elsewhere
+
+
+def test_predicted_poses_box_refined_residues_on_their_backbone():
+    """Predict poses with refinement frames each box again on its refined N, CA and C, as a
+    build frames its next pass; without refinement the boxes stay where the trace put them."""
+    from napari_densitybuild._napari._sample_data import sample_paths
+    from napari_densitybuild.boxes import backbone_frames
+    from napari_densitybuild.classify import Classifier
+    from napari_densitybuild.maps import read_map
+    from napari_densitybuild.place import Placer
+    from napari_densitybuild.review import predicted_poses
+
+    dmap = read_map(sample_paths()[0])
+    placer, clf = Placer.from_path(None, device="cpu"), Classifier.from_path(None, "cpu", tta=0)
+    session = Session.from_trace(placer.place(dmap), None, dmap)
+    idx = list(range(10, 20))
+    plain = predicted_poses(session, dmap, clf, idx, refine=False)
+    refined = predicted_poses(session, dmap, clf, idx, refine=True)
+    assert sorted(plain) == sorted(refined) == idx
+    for i in idx:
+        assert plain[i].centre == session.residues[i].centre and len(plain[i].atoms) >= 4
+        xyz = {a[0]: np.array(a[1:]) for a in refined[i].atoms}
+        centre, rot = backbone_frames(xyz["N"][None], xyz["CA"][None], xyz["C"][None])
+        assert np.allclose(refined[i].centre, centre[0])
+        assert np.allclose(refined[i].rotation, rot[0].ravel())
+    assert max(np.linalg.norm(np.subtract(refined[i].centre, plain[i].centre)) for i in idx) > 0.2

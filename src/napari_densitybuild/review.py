@@ -1,6 +1,7 @@
 """The steps behind the review widget's buttons, on a :class:`~.session.Session`; no Qt.
 
-* :func:`classify_residues`: types, probabilities and atoms (pose head) for chosen boxes;
+* :func:`classify_residues`: types, probabilities and atoms (pose head) for chosen boxes
+  (:func:`predicted_poses`: with the atoms refined and the boxes framed on them);
 * :func:`model_session`: a model read from a file, its types checked against the map;
 * :func:`refine_updates`: new states' atoms refined against the map in the model, the other
   residues held (:func:`refine_side_chains`: their side chains alone; :func:`refine_around`:
@@ -110,6 +111,25 @@ def classify_residues(
         atoms = _atoms(world[k, t], t) if poses else r.atoms
         out[i] = replace(r, type=t, probs=tuple(np.round(probs[k], 5).tolist()), atoms=atoms)
     return out
+
+
+def predicted_poses(
+    session: Session,
+    dmap: DensityMap,
+    classifier: Classifier,
+    indices: list[int] | None = None,
+    refine: bool = True,
+    progress: StageProgress | None = None,
+) -> dict[int, ResidueState]:
+    """New states for residues ``indices`` (default all) with types and atoms
+    (:func:`classify_residues`); with ``refine`` their atoms refined in the model, the rest
+    held (:func:`refine_updates`), and each box framed again on its refined N, CA and C, as a
+    build frames its next pass (a Classify after it then boxes them as that pass would)."""
+    report = None if progress is None else (lambda d, n: progress("classify", d, n))
+    updates = classify_residues(session, dmap, classifier, indices, poses=True, progress=report)
+    if not refine or not updates:
+        return updates
+    return {i: r.reframed() for i, r in refine_updates(session, updates, dmap, progress).items()}
 
 
 def model_session(

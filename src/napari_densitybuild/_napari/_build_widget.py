@@ -289,7 +289,7 @@ class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
     def classify(self, poses: bool = False, indices: list[int] | None = None):
         """Classify the boxes ``indices`` (default all, or the selected ones where "selected
         boxes only" is ticked); with ``poses`` also predict their atoms."""
-        from ..review import classify_residues, refine_updates
+        from ..review import classify_residues, predicted_poses
 
         if self.session is None or not self.session.residues:
             notify_error("no boxes: run Auto-place or add boxes first")
@@ -304,11 +304,10 @@ class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
         refine_atoms = poses and self.refine_box.isChecked()
 
         def job(progress: StageProgress, dmap: DensityMap):
+            if poses:
+                return predicted_poses(snapshot, dmap, clf, indices, refine_atoms, progress)
             report = lambda d, n: progress("classify", d, n)  # noqa: E731
-            updates = classify_residues(snapshot, dmap, clf, indices, poses=poses, progress=report)
-            if refine_atoms:
-                updates = refine_updates(snapshot, updates, dmap, progress)
-            return updates
+            return classify_residues(snapshot, dmap, clf, indices, poses=False, progress=report)
 
         def done(updates: dict[int, ResidueState]):
             self.apply_result(session, rows, updates, "posed" if poses else "classified")
