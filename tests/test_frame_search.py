@@ -48,10 +48,10 @@ def test_a_turned_frame_is_found_again():
     assert (np.degrees(off) < 35).sum() >= 3  # one may find another frame just as convincing
 
 
-def test_refit_moves_a_doubted_residue_back_and_leaves_the_rest():
-    """A residue built in a turned frame (as a wrong trace step leaves it) and typed by the
-    sequence against the classifier's doubt is posed in the frame found again: its atoms come
-    back near the true ones; residues not doubted or not next to it do not move."""
+def _turned_and_doubted():
+    """The sample with its first PHE, TYR or LEU after residue 10 turned 90 degrees about its
+    C-alpha, and probabilities that trust every type but that one's: the map, the model, the
+    classifier, the types, the residue, the true coordinates and the probabilities."""
     dmap, model = _sample()
     clf = Classifier.from_path(None, "cpu", tta=0)
     types = np.array([AMINO_ACIDS.index(str(r)) for r in model.resname])
@@ -63,6 +63,15 @@ def test_refit_moves_a_doubted_residue_back_and_leaves_the_rest():
     model.xyz[atoms] = ca + turn.apply(model.xyz[atoms] - ca)
     probs = np.eye(20)[types] * 0.9 + 0.005
     probs[i] = 0.05  # the classifier doubts the sequence's type here
+    return dmap, model, clf, types, i, true, probs
+
+
+def test_refit_moves_a_doubted_residue_back_and_leaves_the_rest():
+    """A residue built in a turned frame (as a wrong trace step leaves it) and typed by the
+    sequence against the classifier's doubt is posed in the frame found again: its atoms come
+    back near the true ones; residues not doubted or not next to it do not move."""
+    dmap, model, clf, types, i, true, probs = _turned_and_doubted()
+    atoms = model.residue == i
     from_sequence = np.ones(len(types), dtype=bool)
     fragment = np.zeros(len(types), dtype=int)
     before = np.sqrt(((model.xyz[atoms] - true[atoms]) ** 2).sum(1).mean())
@@ -79,16 +88,9 @@ def test_refit_moves_a_doubted_residue_back_and_leaves_the_rest():
 def test_refit_can_hold_the_neighbours_c_alphas():
     """With ``hold_ca`` (Apply sequence), the neighbours refined with the turned residue keep
     their C-alphas exactly; the residue's own comes from its new pose, near where it was."""
-    dmap, model = _sample()
-    clf = Classifier.from_path(None, "cpu", tta=0)
-    types = np.array([AMINO_ACIDS.index(str(r)) for r in model.resname])
-    i = next(k for k in range(10, len(types)) if AMINO_ACIDS[types[k]] in ("PHE", "TYR", "LEU"))
+    dmap, model, clf, types, i, true, probs = _turned_and_doubted()
     atoms = model.residue == i
-    ca_i = model.xyz[atoms & (model.atom == "CA")][0]
-    turn = Rotation.from_rotvec(np.radians(90) * np.array([0.0, 0.0, 1.0]))
-    model.xyz[atoms] = ca_i + turn.apply(model.xyz[atoms] - ca_i)
-    probs = np.eye(20)[types] * 0.9 + 0.005
-    probs[i] = 0.05
+    ca_i = true[atoms & (model.atom == "CA")][0]
     ones = np.ones(len(types), dtype=bool)
     near_ca = np.isin(model.residue, [i - 1, i + 1]) & (model.atom == "CA")
     kept = model.xyz[near_ca].copy()
