@@ -36,8 +36,12 @@ def test_a_chain_cut_short_grows_back_one_residue_per_press(sample_session, clf)
         assert new.seqid == truth.seqid and new.chain == truth.chain and new.edited
         assert {"N", "CA", "C", "O", "CB"} <= {a[0] for a in new.atoms} or new.name == "GLY"
         assert added.density > 2.0 and added.text.startswith(f"Added {new.label} after ")
-        # the residues refined with it moved a little, the rest not at all
+        # the residues refined with it moved a little, the rest not at all; those refined are
+        # boxed on their new backbones (for a later Classify)
         assert all(added.rows[i] is cut.residues[i] for i in range(end - 2))
+        for i in added.changed:
+            r = added.rows[i]
+            assert r.centre == r.reframed().centre and r.rotation == r.reframed().rotation
         cut = _cut(s, added.rows)
     names = [r.name for r in cut.residues[60:64]]
     assert sum(a == b.name for a, b in zip(names, s.residues[60:64])) >= 3

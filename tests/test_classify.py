@@ -178,7 +178,8 @@ def test_classify_model_real_map(weights, real):
     clf = Classifier.from_path(weights, device="cpu")
     residues, skipped = clf.classify_model(dmap, st)
     assert len(residues) == 137
-    assert skipped == {"missing N/CA/C": 0, "not amino acid": 101, "outside map": 0}
+    assert skipped == {"missing N/CA/C": 0, "not amino acid": 101, "N/CA/C in a line": 0,
+                       "outside map": 0}  # fmt: skip
     probs = np.array([[r["probs"][a] for a in AMINO_ACIDS] for r in residues])
     np.testing.assert_allclose(probs.sum(1), 1, atol=1e-5)
     first = residues[0]
@@ -197,9 +198,12 @@ def test_bad_residues_are_counted(weights, real):
     del res[[a.name for a in res].index("CA")]
     chain[9].name = "UNK"
     chain[10].name = "MSE"
+    for name in ("N", "C"):  # a damaged residue: N and C on its CA, so no box
+        chain[7][name][0].pos = chain[7]["CA"][0].pos
     clf = Classifier.from_path(weights, device="cpu")
     residues, skipped = clf.classify_model(dmap, st)
-    assert len(residues) == 136 and skipped["missing N/CA/C"] == 1
+    assert len(residues) == 135 and skipped["missing N/CA/C"] == 1
+    assert skipped["N/CA/C in a line"] == 1
     by_ref = {r["ref"]: r for r in residues}
     assert by_ref["UNK"]["ref_class"] is None and by_ref["MSE"]["ref_class"] == "MET"
 
@@ -299,3 +303,28 @@ def test_cli_errors(weights, tmp_path, capsys, monkeypatch):
     assert main([*args, str(tmp_path / "p.json"), "--weights", str(bad)]) == 2
     assert "not a readable safetensors" in capsys.readouterr().err
     torch.set_num_threads(1)
+
+
+def test_a_residue_with_n_ca_c_on_one_point_is_counted_not_a_crash(tmp_path, capsys):
+    """A model file whose residue has N and C on its CA (no backbone frame): ``classify`` leaves
+    it out with a count, and a review session still boxes it (on its CA, axis-aligned)."""
+    from napari_densitybuild._napari._sample_data import sample_paths
+    from napari_densitybuild.cli import main
+    from napari_densitybuild.models import read_structure
+    from napari_densitybuild.session import Session
+
+    st = read_structure(sample_paths()[1])
+    res = st[0][0][5]
+    for name in ("N", "C"):
+        res[name][0].pos = res["CA"][0].pos
+    st.setup_entities()
+    bad = tmp_path / "damaged.cif"
+    st.make_mmcif_document().write_file(str(bad))
+    out = tmp_path / "pred.json"
+    code = main(["classify", sample_paths()[0], "--boxes-from", str(bad), "--out", str(out),
+                 "--device", "cpu"])  # fmt: skip
+    assert code == 0 and "1 N/CA/C in a line" in capsys.readouterr().out
+    got = json.loads(out.read_text())
+    assert got["skipped"]["N/CA/C in a line"] == 1 and len(got["residues"]) == 69
+    r = Session.from_structure(st).residues[5]
+    assert np.isfinite(r.centre).all() and np.allclose(r.rotation, np.eye(3).ravel())

@@ -109,6 +109,9 @@ def test_deleted_residues_are_built_again_where_they_were(sample, missing):
             assert 1.2 < np.linalg.norm(c - n) < 1.45  # a peptide bond
         assert closed.built == list(range(i, i + missing))
         assert set(closed.built) < set(closed.changed)
+        for k in closed.changed:  # refined: boxed on their own backbone, for a later Classify
+            r = closed.rows[k]
+            assert r.centre == r.reframed().centre and r.rotation == r.reframed().rotation
         assert closed.text.startswith(f"Built {missing} residue")
         assert s.residues[i] is full.residues[i + missing]  # the session is not changed
 

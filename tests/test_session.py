@@ -295,6 +295,8 @@ def test_a_residue_reframed_is_boxed_on_its_own_backbone():
     assert np.allclose(np.array(got.centre) - np.array(r.centre), [5.0, 0.0, 0.0], atol=1e-6)
     bare = _replace(moved, atoms=tuple(a for a in moved.atoms if a[0] != "N"))
     assert bare.reframed() is bare
+    flat = _replace(r, atoms=tuple((n, 1.0, 2.0, 3.0) for n in ("N", "CA", "C")))
+    assert flat.reframed() is flat  # coincident atoms give no frame: the box stays
 
 
 def test_a_build_s_residues_are_boxed_on_their_own_backbone():
@@ -345,3 +347,18 @@ def test_predicted_poses_box_refined_residues_on_their_backbone():
         assert np.allclose(refined[i].centre, centre[0])
         assert np.allclose(refined[i].rotation, rot[0].ravel())
     assert max(np.linalg.norm(np.subtract(refined[i].centre, plain[i].centre)) for i in idx) > 0.2
+
+
+def test_a_type_set_with_atoms_boxes_the_residue_on_them():
+    """A correction's atoms (posed and refined for the new type) move the residue's box with
+    its backbone; a type set without atoms keeps the backbone, and so the box."""
+    from napari_densitybuild._napari._sample_data import sample_paths
+
+    s = Session.from_structure(read_structure(sample_paths()[1]))
+    r, other = s.residues[10], s.residues[11]
+    moved = tuple((a[0], a[1] + 1.0, a[2], a[3]) for a in r.atoms if a[0] in ("N", "CA", "C"))
+    new = s.set_type(10, "TRP", (*moved, ("O", 0.0, 0.0, 0.0)))
+    assert np.allclose(np.subtract(new.centre, r.centre), [1.0, 0.0, 0.0])
+    assert np.allclose(new.rotation, r.rotation)
+    kept = s.set_type(11, "ALA")
+    assert kept.centre == other.centre and kept.rotation == other.rotation

@@ -54,23 +54,34 @@ def ideal_cb(n: np.ndarray, ca: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 
 def backbone_frames(
-    n: np.ndarray, ca: np.ndarray, c: np.ndarray, centre_shift: float = CENTRE_SHIFT
+    n: np.ndarray,
+    ca: np.ndarray,
+    c: np.ndarray,
+    centre_shift: float = CENTRE_SHIFT,
+    fallback: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Box centres (B, 3) and rotations (B, 3, 3) from N, CA, C positions (B, 3) each.
 
-    Rotation columns are the frame's x, y, z axes in world coordinates.
+    Rotation columns are the frame's x, y, z axes in world coordinates. Where N, CA and C give
+    no frame (coincident, or in a line) the frame is NaN, or with ``fallback`` centred on CA
+    and aligned with the axes (a damaged model file's residue still gets a box).
     """
     n, ca, c = (np.asarray(v, dtype=float).reshape(-1, 3) for v in (n, ca, c))
-    x = c - ca
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    v = n - ca
-    y = v - (v * x).sum(1, keepdims=True) * x
-    y /= np.linalg.norm(y, axis=1, keepdims=True)
-    z = np.cross(x, y)
-    rot = np.stack([x, y, z], axis=2)
-    cb_dir = ideal_cb(n, ca, c) - ca
-    cb_dir /= np.linalg.norm(cb_dir, axis=1, keepdims=True)
-    return ca + centre_shift * cb_dir, rot
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x = c - ca
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        v = n - ca
+        y = v - (v * x).sum(1, keepdims=True) * x
+        y /= np.linalg.norm(y, axis=1, keepdims=True)
+        z = np.cross(x, y)
+        rot = np.stack([x, y, z], axis=2)
+        cb_dir = ideal_cb(n, ca, c) - ca
+        cb_dir /= np.linalg.norm(cb_dir, axis=1, keepdims=True)
+    centre = ca + centre_shift * cb_dir
+    if fallback:
+        bad = ~(np.isfinite(centre).all(1) & np.isfinite(rot).all((1, 2)))
+        centre[bad], rot[bad] = ca[bad], np.eye(3)
+    return centre, rot
 
 
 def poster_frames(ca: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -45,7 +45,7 @@ def classify_model(
         ``ref`` (the model's residue name), ``ref_class`` (its standard class, e.g. MET for
         MSE, or None), ``pred``, ``confidence``, ``ca_density`` (map at CA, sigma) and
         ``probs`` (every class name -> probability). ``skipped`` counts residues left out:
-        ``"missing N/CA/C"``, ``"not amino acid"``, ``"outside map"``.
+        ``"missing N/CA/C"``, ``"not amino acid"``, ``"N/CA/C in a line"``, ``"outside map"``.
 
     Raises
     ------
@@ -56,10 +56,13 @@ def classify_model(
     if not isinstance(st, gemmi.Structure):
         model, st = f"{structure}: the model", read_structure(structure)
     res, skipped = protein_residues(st, model, "classify")
-    skipped = {**skipped, "outside map": 0}
     centres, rotations = classifier.frames(res.n, res.ca, res.c)
-    inside = dmap.depth_inside(centres) >= 0  # always, in a crystal map of a whole cell
-    skipped["outside map"] = int(np.count_nonzero(~inside))
+    # N, CA and C on one point or in a line (a damaged file) give no box
+    framed = np.isfinite(centres).all(1) & np.isfinite(rotations).all((1, 2))
+    skipped = {**skipped, "N/CA/C in a line": int(np.count_nonzero(~framed)), "outside map": 0}
+    inside = framed.copy()
+    inside[framed] = dmap.depth_inside(centres[framed]) >= 0  # always, in a whole-cell map
+    skipped["outside map"] = int(np.count_nonzero(framed & ~inside))
     if not inside.any():
         lo, hi = np.round(dmap.data_min, 1), np.round(dmap.data_max, 1)
         raise DensityBuildError(

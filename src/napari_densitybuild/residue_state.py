@@ -92,13 +92,15 @@ class ResidueState:
     def reframed(self) -> ResidueState:
         """This residue boxed in the frame of its own N, CA and C (:func:`~.boxes.backbone_frames`:
         where an edit moved its backbone, the next classification's box follows); as it is
-        without one of them."""
+        without one of them, or where they give no frame (coincident or in a line)."""
         from .boxes import backbone_frames
 
         atoms = {a[0]: a[1:] for a in self.atoms}
         if not all(k in atoms for k in ("N", "CA", "C")):
             return self
         centre, rot = backbone_frames(*(np.array(atoms[k]) for k in ("N", "CA", "C")))
+        if not (np.isfinite(centre).all() and np.isfinite(rot).all()):
+            return self
         return replace(self, centre=tuple(map(float, centre[0])),
                        rotation=tuple(map(float, rot[0].ravel())))  # fmt: skip
 

@@ -120,7 +120,7 @@ class Session:
         st = st.clone()
         st.remove_alternative_conformations()  # the first of each (also of a residue's types)
         bb, _ = backbone_residues(st, with_atoms=True)
-        centres, rotations = backbone_frames(bb.n, bb.ca, bb.c)
+        centres, rotations = backbone_frames(bb.n, bb.ca, bb.c, fallback=True)
         rows = []
         for r in range(len(bb.ca)):
             t = class_index(bb.resname[r])
@@ -157,17 +157,16 @@ class Session:
         new_type: str | int,
         atoms: Iterable[tuple[str, float, float, float]] | None = None,
     ) -> ResidueState:
-        """Change a residue's type (three- or one-letter code, or class index).
-
-        ``atoms`` are the new type's atoms ((name, x, y, z) tuples, e.g. from the pose head);
-        without them the residue keeps only its backbone atoms.
+        """Change a residue's type (three- or one-letter code, or class index). ``atoms`` are
+        the new type's atoms ((name, x, y, z) tuples, e.g. from the pose head; the box is then
+        framed on their N, CA and C); without them the residue keeps its backbone atoms alone.
         """
         t = parse_type(new_type)
         old = self._get(index)
         if atoms is None:
             keep = set(HEAVY_ATOMS[AMINO_ACIDS[t]])
             atoms = tuple(a for a in old.atoms if a[0] in ("N", "CA", "C", "O") and a[0] in keep)
-        new = replace(old, type=t, atoms=tuple(tuple(a) for a in atoms), edited=True)
+        new = replace(old, type=t, atoms=tuple(tuple(a) for a in atoms), edited=True).reframed()
         rows = list(self.residues)
         rows[index] = new
         self._commit(rows)

@@ -3,7 +3,8 @@
 Writes one JSON file::
 
     {"map": ..., "model": ..., "weights": ..., "device": ..., "box": {...}, "seconds": ...,
-     "notes": [...], "skipped": {"missing N/CA/C": 0, "not amino acid": 57, "outside map": 0},
+     "notes": [...], "skipped": {"missing N/CA/C": 0, "not amino acid": 57, "N/CA/C in a line": 0,
+                                 "outside map": 0},
      "residues": [{"chain": "A", "seqid": 12, "icode": "", "ref": "LEU", "ref_class": "LEU",
                    "pred": "LEU", "confidence": 0.91, "ca_density": 2.3,
                    "probs": {"ALA": 0.01, ...all 20}}, ...]}
