@@ -328,3 +328,11 @@ def test_a_residue_with_n_ca_c_on_one_point_is_counted_not_a_crash(tmp_path, cap
     assert got["skipped"]["N/CA/C in a line"] == 1 and len(got["residues"]) == 69
     r = Session.from_structure(st).residues[5]
     assert np.isfinite(r.centre).all() and np.allclose(r.rotation, np.eye(3).ravel())
+    for res in st[0][0]:  # every residue so: one line, not "outside the map"
+        for name in ("N", "C"):
+            res[name][0].pos = res["CA"][0].pos
+    st.make_mmcif_document().write_file(str(bad))
+    assert main(["classify", sample_paths()[0], "--boxes-from", str(bad), "--out", str(out),
+                 "--device", "cpu"]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "no residue whose N, CA and C give a box (all 70" in err and "outside" not in err

@@ -50,7 +50,8 @@ def classify_model(
     Raises
     ------
     DensityBuildError
-        If the model has no residue with a backbone, or none lies inside the map.
+        If the model has no residue with a backbone, none whose backbone gives a box, or none
+        lies inside the map.
     """
     model, st = "the model", structure  # (messages name a model file)
     if not isinstance(st, gemmi.Structure):
@@ -63,6 +64,9 @@ def classify_model(
     inside = framed.copy()
     inside[framed] = dmap.depth_inside(centres[framed]) >= 0  # always, in a whole-cell map
     skipped["outside map"] = int(np.count_nonzero(framed & ~inside))
+    if not framed.any():
+        raise DensityBuildError(f"{model} has no residue whose N, CA and C give a box (all "
+                                f"{len(res)} have them on one point or in a line)")  # fmt: skip
     if not inside.any():
         lo, hi = np.round(dmap.data_min, 1), np.round(dmap.data_max, 1)
         raise DensityBuildError(
