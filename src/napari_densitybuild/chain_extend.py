@@ -190,7 +190,7 @@ def extend_chain(
             snapshot = Session(rows, None, session.meta, autosave=False)
             updates = {i: rows[i] for i in zone}
             for i, r in refine_updates(snapshot, updates, dmap, progress).items():
-                rows[i] = r.reframed()  # boxed on the refined backbone, for a later Classify
+                rows[i] = r
             rows[at] = rows[at].reframed()  # the next pass's box: from the refined backbone
     rows[at] = replace(rows[at], edited=True)
     text = (f"Added {rows[at].label} {where} {e.label} of chain {e.chain}, {density:.1f} sigma "

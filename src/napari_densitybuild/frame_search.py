@@ -22,10 +22,9 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from .build_result import backbone_of
-from .density_field import DensityField
 from .joins import chain_neighbours
 from .pose import frame_to_world
-from .refine import refine, refine_residues
+from .refine import refine_residues
 from .residues import AMINO_ACIDS, HEAVY_ATOMS
 
 if TYPE_CHECKING:
@@ -154,14 +153,9 @@ def refit_doubted(
         atoms = np.flatnonzero(model.residue == i)
         names = HEAVY_ATOMS[AMINO_ACIDS[types[i]]]
         model.xyz[atoms] = world[j, types[i], [names.index(a) for a in model.atom[atoms]]]
-    zone = chain_neighbours(idx, fragment)
-    if hold_ca:
-        free = np.isin(model.residue, zone) & (model.atom != "CA")
-        model.xyz = refine(model, dmap, field=DensityField(dmap, model.xyz[free]), movable=free,
-                           peptide_flips=False, side_chain_flips=False)  # fmt: skip
-    else:
-        model.xyz = refine_residues(model, dmap, zone, peptide_flips=False,
-                                    side_chain_flips=False)  # fmt: skip
+    model.xyz = refine_residues(model, dmap, chain_neighbours(idx, fragment),
+                                held=("CA",) if hold_ca else (), peptide_flips=False,
+                                side_chain_flips=False)  # fmt: skip
     return len(idx)
 
 

@@ -257,7 +257,7 @@ def close_gap(
         got = refine_updates(Session(rows, None, session.meta, autosave=False),
                              {i: rows[i] for i in zone}, dmap, progress)  # fmt: skip
         for i, r in got.items():
-            rows[i] = r.reframed()  # boxed on the refined backbone, for a later Classify
+            rows[i] = r
     s = rows[first_new + len(new)]
     where = " (moved onto its crystal copy)" if plan.moved else ""
     if new:

@@ -332,12 +332,18 @@ def refine(
 
 
 def refine_residues(
-    model: AtomModel, dmap: DensityMap | None, residues: ArrayLike, **kwargs
+    model: AtomModel,
+    dmap: DensityMap | None,
+    residues: ArrayLike,
+    held: tuple[str, ...] = (),
+    **kwargs,
 ) -> np.ndarray:
-    """Refined coordinates of ``model`` with the atoms of ``residues`` (indices) free and every
-    other atom held, against ``dmap`` resampled around the free atoms (None: geometry alone);
-    ``kwargs`` go to :func:`refine`. Nothing free: the coordinates as they are."""
+    """Refined coordinates of ``model`` with the atoms of ``residues`` (indices) free, but for
+    those named in ``held`` (e.g. ``("CA",)``), and every other atom held, against ``dmap``
+    resampled around the free atoms (None: geometry alone); ``kwargs`` go to :func:`refine`.
+    Nothing free: the coordinates as they are."""
     movable = np.isin(model.residue, np.asarray(residues, dtype=np.int64))
+    movable &= ~np.isin(model.atom, list(held))
     if not movable.any():
         return model.xyz.copy()
     field = DensityField(dmap, model.xyz[movable]) if dmap is not None else None

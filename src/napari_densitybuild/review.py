@@ -30,7 +30,7 @@ from .errors import DensityBuildError
 from .maps import DensityMap
 from .place import Placer, map_stats
 from .pose import frame_to_world
-from .refine import AtomModel, refine, refine_residues
+from .refine import AtomModel, refine_residues
 from .residues import AMINO_ACIDS, BACKBONE, HEAVY_ATOMS
 from .session import UNKNOWN, ResidueState, Session, atoms_at
 from .settings import AMIDE_DENSITY_WEIGHT
@@ -123,13 +123,13 @@ def predicted_poses(
 ) -> dict[int, ResidueState]:
     """New states for residues ``indices`` (default all) with types and atoms
     (:func:`classify_residues`); with ``refine`` their atoms refined in the model, the rest
-    held (:func:`refine_updates`), and each box framed again on its refined N, CA and C, as a
-    build frames its next pass (a Classify after it then boxes them as that pass would)."""
+    held, and each box framed again on its refined N, CA and C (:func:`refine_updates`: a
+    Classify after it then boxes them as a build's next pass would)."""
     report = None if progress is None else (lambda d, n: progress("classify", d, n))
     updates = classify_residues(session, dmap, classifier, indices, poses=True, progress=report)
     if not refine or not updates:
         return updates
-    return {i: r.reframed() for i, r in refine_updates(session, updates, dmap, progress).items()}
+    return refine_updates(session, updates, dmap, progress)
 
 
 def model_session(
@@ -172,7 +172,8 @@ def refine_updates(
 ) -> dict[int, ResidueState]:
     """``updates`` with their atoms refined against ``dmap`` in the whole model (peptides to
     their chain neighbours, contacts with every residue), the residues not updated held where
-    they are; updating every residue refines them all together."""
+    they are, each boxed again on its refined N, CA and C (as a build frames its next pass);
+    updating every residue refines them all together."""
     rows = [updates.get(i, r) for i, r in enumerate(session.residues)]
     model, _ = Session(rows, autosave=False).atom_model()
     if progress is not None:
@@ -180,7 +181,7 @@ def refine_updates(
     xyz = refine_residues(model, dmap, list(updates), flip_density_weight=AMIDE_DENSITY_WEIGHT)
     if progress is not None:
         progress("refine", 1, 1)
-    return {i: replace(updates[i], atoms=atoms_at(model, xyz, i)) for i in updates}
+    return {i: replace(updates[i], atoms=atoms_at(model, xyz, i)).reframed() for i in updates}
 
 
 def refine_side_chains(
@@ -189,14 +190,9 @@ def refine_side_chains(
     """Residues ``indices`` of ``session`` with their side chains (CB on) refined against
     ``dmap``, rotamers refitted, their backbones and every other residue held (a new type on
     the backbone there is, as Coot's Mutate keeps it)."""
-    from .density_field import DensityField
-
     model, _ = session.atom_model()
-    movable = np.isin(model.residue, indices) & ~np.isin(model.atom, BACKBONE)
-    xyz = model.xyz
-    if movable.any():
-        xyz = refine(model, dmap, field=DensityField(dmap, model.xyz[movable]), movable=movable,
-                     flip_density_weight=AMIDE_DENSITY_WEIGHT)  # fmt: skip
+    xyz = refine_residues(model, dmap, indices, held=BACKBONE,
+                          flip_density_weight=AMIDE_DENSITY_WEIGHT)  # fmt: skip
     return {i: replace(session.residues[i], atoms=atoms_at(model, xyz, i)) for i in indices}
 
 
@@ -209,16 +205,12 @@ def refine_around(
     new frames. Peptides, carbonyls and side chains between residues whose types changed settle
     for the new types."""
     from .breaks import pieces
-    from .density_field import DensityField
     from .joins import chain_neighbours
 
     zone = chain_neighbours(np.asarray(indices, dtype=np.int64), pieces(session))
     model, _ = session.atom_model()
-    free = np.isin(model.residue, zone) & (model.atom != "CA")
-    xyz = model.xyz
-    if free.any():
-        xyz = refine(model, dmap, field=DensityField(dmap, model.xyz[free]), movable=free,
-                     flip_density_weight=AMIDE_DENSITY_WEIGHT)  # fmt: skip
+    xyz = refine_residues(model, dmap, zone, held=("CA",),
+                          flip_density_weight=AMIDE_DENSITY_WEIGHT)  # fmt: skip
     return {int(i): replace(session.residues[i], atoms=atoms_at(model, xyz, i)).reframed()
             for i in zone}  # fmt: skip
 
