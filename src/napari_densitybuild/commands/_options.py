@@ -264,6 +264,15 @@ def add_build_options(p: argparse.ArgumentParser, sequence_help: str) -> None:
     add_device(p)
     p.add_argument("--no-refine", action="store_true", help="skip real-space refinement")
     add_tta(p)
+    add_build_steps(p)
+    add_weights(p)
+
+
+def add_build_steps(p: argparse.ArgumentParser) -> None:
+    """The options of a build's steps (``build``, ``batch`` and ``evaluate --task build``):
+    H-bond evidence, passes, NCS, weak and clashing fragments, joins across crystal contacts,
+    cis-linked fragment ends, frame search, gap filling, links, cis prolines, the last settling
+    and peptide turns."""
     add_environment(p)
     add_passes(p)
     add_ncs(p)
@@ -277,7 +286,6 @@ def add_build_options(p: argparse.ArgumentParser, sequence_help: str) -> None:
     add_cis_prolines(p)
     add_settle(p)
     add_peptide_turns(p)
-    add_weights(p)
 
 
 def add_waters(p: argparse.ArgumentParser) -> None:

@@ -25,24 +25,7 @@ if TYPE_CHECKING:
 
     from ..build_result import BuildResult
     from ..maps import DensityMap
-from ._options import (
-    add_cis_prolines,
-    add_clashing_fragments,
-    add_device,
-    add_environment,
-    add_fill_gaps,
-    add_frame_search,
-    add_join,
-    add_link,
-    add_ncs,
-    add_passes,
-    add_peptide_turns,
-    add_settle,
-    add_trim_links,
-    add_weak_fragments,
-    at_least_zero,
-    print_note,
-)
+from ._options import add_build_steps, add_device, at_least_zero, print_note
 from ._paths import check_output_folder
 
 TASKS = ("classify", "place", "build")
@@ -110,19 +93,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     p.add_argument("--tta", type=at_least_zero, default=DEFAULT_TTA,
                    help="test-time augmentation copies at map + model pairs and in builds "
                    f"(default {DEFAULT_TTA}; cached boxes are scored as they are)")  # fmt: skip
-    add_environment(p)
-    add_passes(p)
-    add_ncs(p)
-    add_weak_fragments(p)
-    add_clashing_fragments(p)
-    add_join(p)
-    add_trim_links(p)
-    add_frame_search(p)
-    add_fill_gaps(p)
-    add_link(p)
-    add_cis_prolines(p)
-    add_settle(p)
-    add_peptide_turns(p)
+    add_build_steps(p)
     return p
 
 
