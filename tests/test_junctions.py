@@ -125,6 +125,9 @@ def test_a_residue_the_gap_fill_could_not_build_again_is_kept(sample):
     assert not fillable(opened, END, START, erased, sym)
     out, kept = open_junctions(result, np.ones(N, bool), [sequence], sym, erased)
     assert kept.all() and len(out) == N and out.report["junctions_opened"] == 0
+    # the report counts what is kept, not the residue left out and put back
+    assert out.report["residues"] == N and out.report["atoms"] == len(out.model)
+    assert out.report["aligned_to_sequence"] == N
 
 
 def test_the_residues_beside_are_refined_only_when_asked(sample):

@@ -246,7 +246,8 @@ def leave_out(
     """``result`` without the residues where ``drop``, its counts updated with ``aligned``
     (the residues aligned to a sequence) and, given ``dmap``, the residues beside them refined
     again (:func:`refine_beside`). Returns the result and the (N,) mask of the residues kept."""
-    if not drop.any():
+    if not drop.any():  # the counts still: a subset left out before shares this report
+        recount(result, aligned)
         return result, ~drop
     out = result.subset(~drop)
     recount(out, aligned[~drop])
