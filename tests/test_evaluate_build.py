@@ -132,3 +132,28 @@ def test_terminal_oxygen_added_only_at_the_sequence_end(truth):
     assert 115 < angle(o, c, oxt) < 128 and 112 < angle(ca, c, oxt) < 125
     assert abs(np.linalg.det(np.stack([ca - c, o - c, oxt - c]))) < 1e-6  # planar
     assert add_terminal_oxygens(copy, {"B": "A" * last.seqid.num}) == 0  # there already
+
+
+def test_impossible_contacts_across_a_peptide_bond_are_counted(truth):
+    """A proline's ring on the C=O before it (as a build once left rnasa's PRO B29) and two
+    neighbours' O atoms 2.1 A apart count as clashes; the model as deposited has none, and
+    neither have the 16 real models (looked at when the check was written)."""
+    from napari_densitybuild.training.evaluate_build import clashing_residues, neighbour_clashes
+
+    st, _ = truth
+    assert not neighbour_clashes(st) and not clashing_residues(st)
+    folded = st.clone()
+    glu, pro = _residue(folded, 18), _residue(folded, 19)
+    assert pro.name == "PRO"
+    c = glu.find_atom("C", "*").pos
+    pro.find_atom("CD", "*").pos = gemmi.Position(c.x + 0.3, c.y, c.z)
+    assert neighbour_clashes(folded) == {("B", 18, ""), ("B", 19, "")}
+    assert {("B", 18, ""), ("B", 19, "")} <= clashing_residues(folded)
+    pushed = st.clone()
+    first, second = _residue(pushed, 40), _residue(pushed, 41)
+    o, o2 = first.find_atom("O", "*"), second.find_atom("O", "*")
+    toward = np.array(o2.pos.tolist()) - np.array(o.pos.tolist())
+    o2.pos = gemmi.Position(*(np.array(o.pos.tolist()) + 2.1 * toward / np.linalg.norm(toward)))
+    assert neighbour_clashes(pushed) == {("B", 40, ""), ("B", 41, "")}
+    d = np.linalg.norm(toward)
+    assert d > 2.5 and not neighbour_clashes(st)  # where they were: no clash

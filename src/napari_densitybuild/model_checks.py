@@ -4,7 +4,8 @@
 fixes before deposition: Ramachandran outliers (``data/rama.npz``, as ``evaluate`` counts
 them), twisted peptides (never right) and cis peptides (before a proline: uncommon; before
 anything else: rare), residues in impossible contacts (a heavy atom within 2.2 A of one of
-another residue that is not its chain neighbour, crystal copies included), residues in weak
+another residue that is not its chain neighbour, crystal copies included, or too near one of a
+chain neighbour: :func:`~.training.evaluate_build.neighbour_clashes`), residues in weak
 density (given the map: the mean map value at their atoms under :data:`WEAK_FIT`), residues
 whose map does not look like their atoms (given the map: real-space correlation under
 :data:`~.rscc.LOW_RSCC`, :mod:`.rscc`), peptides

@@ -12,7 +12,8 @@ residue); for each match the deposited residue is moved onto the built one's cop
 * ``rama_outliers``, ``bond_rmsz``, ``cis_proline``, ``cis_nonproline``,
   ``twisted_peptides``: geometry of the built model (:mod:`~..geometry`);
   ``clashing_residues``: its residues in an impossible contact (:func:`clashing_residues`: a
-  heavy atom within :data:`CLASH` of one of another residue, crystal copies included).
+  heavy atom within :data:`CLASH` of one of another residue, crystal copies included, or,
+  across a peptide bond, too near one of the residue beside: :func:`neighbour_clashes`).
 
 More figures tell building errors from disagreement where the map is silent (the RMSD of a
 surface side chain is often set by atoms that the deposited model put where there is no
@@ -61,6 +62,15 @@ IN_DENSITY = 1.0
 #: Closest approach (A) of heavy atoms of two residues that are not chain neighbours: below
 #: it a deposited pair is impossible (van der Waals contacts are about 3 A; H-bonds 2.5 A).
 CLASH = 2.2
+#: Closest approach (A) of heavy atoms of two linked residues up to three bonds apart, the C-N
+#: bond aside: the closest such pairs are O(i)-N(i+1) at 2.25 A and CA(i)-N(i+1), C(i)-CA(i+1)
+#: at 2.43 A (``data/geometry.json``), so nearer is a broken residue (a proline's ring on the
+#: C=O before it, say); pairs further apart in bonds are held to :data:`CLASH`.
+NEIGHBOUR_CLASH = 2.0
+#: Bonds from residue i's atoms to its C, and from residue i+1's atoms to its N (the atoms
+#: within two; the rest are further).
+_TO_C = {"C": 0, "CA": 1, "O": 1, "N": 2, "CB": 2}
+_TO_N = {"N": 0, "CA": 1, "CD": 1, "C": 2, "CB": 2, "CG": 2}
 #: (20, 14) atom permutation of an ASN/GLN amide or HIS ring flip (those of :mod:`~..sideflip`).
 FLIP_PERMUTATIONS = swap_permutations({
     name: tuple((HEAVY_ATOMS[name].index(a), HEAVY_ATOMS[name].index(b)) for a, b in pairs)
@@ -192,6 +202,33 @@ def clashing_residues(st: gemmi.Structure, cutoff: float = CLASH) -> set[tuple[s
             continue
         for c in pair:
             bad.add((c.chain.name, c.residue.seqid.num, c.residue.seqid.icode.strip()))
+    return bad | neighbour_clashes(st)
+
+
+def neighbour_clashes(st: gemmi.Structure) -> set[tuple[str, int, str]]:
+    """(chain, number, insertion code) of both residues of each peptide-linked pair (C-N under
+    2 A) with heavy atoms nearer than :data:`NEIGHBOUR_CLASH` (up to three bonds apart, the
+    C-N bond aside) or :data:`CLASH` (further apart); single-conformer atoms at full occupancy.
+    """
+    bad: set[tuple[str, int, str]] = set()
+    for chain in st[0]:
+        for r, s in zip(chain, list(chain)[1:]):
+            c, n = r.find_atom("C", "*"), s.find_atom("N", "*")
+            if not (c and n and c.pos.dist(n.pos) < 2.0):
+                continue
+            a = [x for x in r if x.element.name != "H" and x.altloc == "\0" and x.occ >= 0.99]
+            b = [x for x in s if x.element.name != "H" and x.altloc == "\0" and x.occ >= 0.99]
+            if not a or not b:
+                continue
+            d = np.linalg.norm(np.array([x.pos.tolist() for x in a])[:, None]
+                               - np.array([x.pos.tolist() for x in b])[None], axis=2)  # fmt: skip
+            bonds = (np.array([_TO_C.get(x.name, 9) for x in a])[:, None] + 1
+                     + np.array([_TO_N.get(x.name if s.name == "PRO" or x.name not in ("CD", "CG")
+                                           else "", 9) for x in b])[None])  # fmt: skip
+            limit = np.where(bonds <= 3, NEIGHBOUR_CLASH, CLASH)
+            limit[bonds == 1] = 0.0  # the peptide bond
+            if (d < limit).any():
+                bad |= {(chain.name, x.seqid.num, x.seqid.icode.strip()) for x in (r, s)}
     return bad
 
 
