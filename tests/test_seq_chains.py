@@ -112,6 +112,17 @@ def test_residues_the_sequence_has_no_place_for_are_numbered_by_their_neighbours
     assert icode.tolist() == ["", "", "", "", "A", "", "A", "", "", "", "", ""]
 
 
+def test_a_long_run_of_insertions_keeps_every_residue_id_its_own():
+    """Past 26 residues after one position the codes go on (a..z, 0..9), never repeating."""
+    from napari_densitybuild.assemble import fragment_numbers
+
+    pos = np.array([4, 5, 6] + [-1] * 60 + [7])
+    seqid, icode = fragment_numbers(pos, len(pos))
+    ids = list(zip(seqid, icode))
+    assert len(set(ids)) == len(ids) and all(len(c) <= 1 for c in icode)
+    assert ids[3] == (7, "A") and ids[28] == (7, "Z") and ids[29] == (7, "a") and ids[-1] == (8, "")
+
+
 def test_a_fragment_whose_first_residue_the_sequence_skipped_joins_its_chain_after_it():
     """1-5 and (6), 7-12: the unaligned first residue of the second fragment, numbered 6, comes
     after 5 in one chain; numbered 5 (its place taken), the fragment is a chain of its own."""

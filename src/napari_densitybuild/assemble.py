@@ -106,7 +106,7 @@ def fragment_numbers(pos: np.ndarray | None, n: int) -> tuple[list[int], list[st
     (1-based). Residues the sequence has no place for are numbered by their neighbours: before
     the first aligned residue, counting down from it (the fragment's start runs on before it:
     0 and below where it runs past the sequence's start); after an aligned residue, as its
-    insertions (``12A``, ``12B``, ...).
+    insertions (``12A``, ``12B``, ... ``12Z``, ``12a``, ...: :data:`INSERTION_CODES`).
     """
     seqid, icode = [], []
     last, ins = 0, 0
@@ -121,8 +121,14 @@ def fragment_numbers(pos: np.ndarray | None, n: int) -> tuple[list[int], list[st
             seqid.append(last), icode.append("")
         else:  # a residue the sequence has no place for: an insertion after the last one
             ins += 1
-            seqid.append(last), icode.append(chr(ord("A") + (ins - 1) % 26))
+            seqid.append(last), icode.append(INSERTION_CODES[(ins - 1) % len(INSERTION_CODES)])
     return seqid, icode
+
+
+#: Insertion codes in the order a run of residues after one sequence position takes them: one
+#: character each, as the PDB format holds them (a run longer than this is not seen: each
+#: residue of it costs the alignment a gap, :func:`~.sequence.align`).
+INSERTION_CODES = string.ascii_uppercase + string.ascii_lowercase + string.digits
 
 
 def sequence_gaps(trace: Trace, positions: list[np.ndarray | None]) -> np.ndarray:
