@@ -178,8 +178,43 @@ def model_structure(
     for ch in chains.values():
         st[0].add_chain(ch)
     st.setup_entities()
+    set_entity_sequences(st, chain_sequences or {})
     add_terminal_oxygens(st, chain_sequences or {})
     return st
+
+
+def set_entity_sequences(st: gemmi.Structure, chain_sequences: dict[str, str]) -> None:
+    """Give ``st``'s polymer entities their full sequences, as mmCIF readers and deposition
+    expect: a chain numbered by a sequence (``chain_sequences``: chain name -> one-letter
+    sequence) takes it, any other (or one with residues the sequence has no place for:
+    insertions, numbers past its ends) its own residues; chains of one sequence share an entity,
+    entities are numbered 1, 2, ... and residues get their ``label_seq_id``."""
+    polymer = gemmi.EntityType.Polymer
+    entities = []
+    for ch in st[0]:
+        for sub in dict.fromkeys(r.subchain for r in ch if r.entity_type == polymer):
+            ent = gemmi.Entity(sub)
+            ent.entity_type, ent.polymer_type = polymer, gemmi.PolymerType.PeptideL
+            ent.subchains = [sub]
+            own = [r for r in ch if r.subchain == sub]
+            seq = chain_sequences.get(ch.name, "")
+            inside = all(1 <= r.seqid.num <= len(seq) and r.seqid.icode == " " for r in own)
+            ent.full_sequence = (gemmi.expand_one_letter_sequence(seq, gemmi.ResidueKind.AA)
+                                 if inside else [r.name for r in own])  # fmt: skip
+            entities.append(ent)
+    others = [e for e in st.entities if e.entity_type != polymer]
+    st.entities.clear()
+    for ent in entities + others:
+        st.entities.append(ent)
+    st.deduplicate_entities()
+    number_entities(st)
+    st.assign_label_seq_id(False)
+
+
+def number_entities(st: gemmi.Structure) -> None:
+    """Name ``st``'s entities 1, 2, ... in their order (the mmCIF ids deposition expects)."""
+    for k, ent in enumerate(st.entities):
+        ent.name = str(k + 1)
 
 
 def add_terminal_oxygens(st: gemmi.Structure, chain_sequences: dict[str, str]) -> int:

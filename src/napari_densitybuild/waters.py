@@ -186,6 +186,8 @@ def with_waters(st: gemmi.Structure, waters: np.ndarray, b: float = WATER_B) -> 
     in a new chain (W, or the first free letter after it), numbered from 1."""
     import gemmi
 
+    from .assemble import number_entities
+
     out = st.clone()
     if not len(waters):
         return out
@@ -200,6 +202,7 @@ def with_waters(st: gemmi.Structure, waters: np.ndarray, b: float = WATER_B) -> 
         chain.add_residue(res)
     out[0].add_chain(chain)
     out.setup_entities()
+    number_entities(out)  # the water entity too
     return out
 
 
