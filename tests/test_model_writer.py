@@ -49,6 +49,12 @@ def test_too_many_chains_for_pdb_are_written_as_mmcif_and_said(tmp_path):
     assert not (tmp_path / "m.pdb").exists()
     back = gemmi.read_structure(str(tmp_path / "m.cif"))
     assert len(back[0]) == PDB_CHAIN_IDS + 8
+    # a file of that name (the model read, say) is never overwritten: the next free name
+    (tmp_path / "m.cif").write_text("the input model\n")
+    with pytest.raises(ModelReadError, match=r"written as mmCIF to .*m\.1\.cif"):
+        write_structure(st, tmp_path / "m.pdb")
+    assert (tmp_path / "m.cif").read_text() == "the input model\n"
+    assert len(gemmi.read_structure(str(tmp_path / "m.1.cif"))[0]) == PDB_CHAIN_IDS + 8
 
 
 def test_mmcif_carries_entity_sequences_and_label_seq_ids(tmp_path):

@@ -244,7 +244,8 @@ def write_structure(st: gemmi.Structure, path: str | Path) -> Path:
     The PDB format has one character per chain ID: chains named with more (AA, AB, ... after Z)
     are renamed to unused single characters (A-Z, a-z, 0-9) in the PDB file. A model of more
     than :data:`PDB_CHAIN_IDS` chains does not fit: it is written as mmCIF beside ``path``
-    (same name, ``.cif``) and the error says so, so that nothing is lost.
+    (same name, ``.cif``; ``.1.cif`` ... where that file exists, which is never overwritten)
+    and the error says so, so that nothing is lost.
 
     Raises
     ------
@@ -260,7 +261,7 @@ def write_structure(st: gemmi.Structure, path: str | Path) -> Path:
             st = st.clone()
             st.shorten_chain_names()
         if any(len(ch.name) > 1 for model in st for ch in model):
-            cif = path.with_suffix(".cif")
+            cif = _unused(path.with_suffix(".cif"))
             st.make_mmcif_document().write_file(str(cif))
             chains = max(len(model) for model in st)
             raise ModelReadError(
@@ -271,6 +272,17 @@ def write_structure(st: gemmi.Structure, path: str | Path) -> Path:
     else:
         raise ModelReadError(f"{path}: write .cif or .pdb")
     return path
+
+
+def _unused(path: Path) -> Path:
+    """``path``, or where a file is there already (the model read, say), the first of
+    ``name.1.cif``, ``name.2.cif``, ... that is not."""
+    k = 0
+    out = path
+    while out.exists():
+        k += 1
+        out = path.with_name(f"{path.stem}.{k}{path.suffix}")
+    return out
 
 
 def write_model(atoms: AtomTable, path: str | Path) -> None:
