@@ -191,6 +191,12 @@ def test_bad_input_says_what_is_wrong(tmp_path, data):
     empty.add_model(gemmi.Model(1))
     with pytest.raises(DensityBuildError, match="no heavy atoms"):
         fit_model(empty, data)
+    unoccupied = true_model()  # gemmi's scaling stopped on a singular matrix
+    for res in unoccupied[0][0]:
+        for atom in res:
+            atom.occ = 0.0
+    with pytest.raises(DensityBuildError, match="every atom of the model has occupancy 0"):
+        fit_model(unoccupied, data)
 
 
 def test_other_amplitude_labels_are_found(tmp_path):

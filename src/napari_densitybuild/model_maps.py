@@ -248,7 +248,8 @@ def fit_model(st: gemmi.Structure, data: ObservedData, b_factors: str = "auto") 
     Raises
     ------
     DensityBuildError
-        For a model without heavy atoms, or data of too few reflections (:data:`MIN_WORK`).
+        For a model without heavy atoms or with every occupancy 0, or data of too few
+        reflections (:data:`MIN_WORK`).
     """
     mismatch = crystal_mismatch(st, data)
     work = ~data.free if data.has_free_set else np.ones(len(data.fobs), bool)
@@ -256,6 +257,9 @@ def fit_model(st: gemmi.Structure, data: ObservedData, b_factors: str = "auto") 
         raise DensityBuildError(f"only {np.count_nonzero(work)} measured reflections to scale the "
                                 f"model to (at least {MIN_WORK} are needed)")  # fmt: skip
     st, b_mode = prepared_structure(st, data, b_factors)
+    if not any(a.occ > 0 for ch in st[0] for r in ch for a in r):
+        raise DensityBuildError("every atom of the model has occupancy 0: it scatters nothing to "
+                                "compare with the measured data")  # fmt: skip
     try:
         fc, fmask = model_structure_factors(st, data)
     except MemoryError:
