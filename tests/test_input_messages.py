@@ -47,3 +47,52 @@ def test_an_em_mask_is_called_a_mask_not_a_flat_map(tmp_path):
         read_map(mrc(tmp_path / "mask.mrc", data))
     data[5, 5, 5] = 0.5  # a voxel of another value: a map (of little density), read
     assert read_map(mrc(tmp_path / "map.mrc", data)).kind == "em"
+
+
+def _label_only(tmp_path, dots: bool = False):
+    """The sample model as an mmCIF of ``label_`` fields only (valid mmCIF), with a water of
+    no number; with ``dots`` its amino acids have no label_seq_id either (not valid)."""
+    import gemmi
+
+    from napari_densitybuild.models import read_structure
+    from napari_densitybuild.waters import with_waters
+
+    st = with_waters(read_structure(SAMPLE / "sample_model.cif"), np.array([[1.0, 2.0, 3.0]]))
+    for res in st[0][0]:
+        res.label_seq = res.seqid.num
+    doc = st.make_mmcif_document()
+    block = doc.sole_block()
+    table = block.find("_atom_site.", ["auth_seq_id", "auth_asym_id", "label_seq_id"])
+    for row in table:
+        row[0], row[1] = "?", "?"
+        if dots:
+            row[2] = "."
+    path = tmp_path / ("dots.cif" if dots else "labels.cif")
+    doc.write_file(str(path))
+    assert all(r.seqid.num is None for ch in gemmi.read_structure(str(path))[0] for r in ch
+               if r.name == "HOH")  # fmt: skip
+    return path
+
+
+def test_label_only_mmcif_and_one_with_a_byte_order_mark_are_read(tmp_path):
+    """An mmCIF without auth_ fields gave a TypeError (its water has no number); one that
+    starts with a UTF-8 byte-order mark was 'not a readable model file' (gemmi's CIF parser
+    refuses the mark; PDB files with one were read)."""
+    from napari_densitybuild.errors import ModelReadError
+    from napari_densitybuild.models import atom_table, read_structure
+
+    st = read_structure(_label_only(tmp_path))
+    nums = [r.seqid.num for ch in st[0] for r in ch]
+    assert None not in nums and len(atom_table(st)) > 500
+    water = next(r for ch in st[0] for r in ch if r.name == "HOH")
+    assert water.seqid.num >= 1
+    with pytest.raises(ModelReadError, match="amino acids without residue numbers"):
+        read_structure(_label_only(tmp_path, dots=True))
+    marked = tmp_path / "bom.cif"
+    marked.write_bytes(b"\xef\xbb\xbf" + (SAMPLE / "sample_model.cif").read_bytes())
+    assert len(read_structure(marked)[0][0]) == 70
+    junk = tmp_path / "junk.cif"
+    junk.write_bytes(b"\xef\xbb\xbfnot a model\n")
+    with pytest.raises(ModelReadError, match=r"junk\.cif: (not a readable model file|the model "
+                       r"has no atoms)"):  # fmt: skip
+        read_structure(junk)
