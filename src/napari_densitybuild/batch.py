@@ -25,6 +25,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .json_out import dumps
 from .settings import (
     DEFAULT_CIS_PROLINES,
     DEFAULT_ENVIRONMENT,
@@ -213,7 +214,7 @@ def build_one(
         if fit is not None:
             report["r_factors"] = r_factor_row(fit)
             row["r_free"] = None if fit.r_free is None else round(fit.r_free, 3)
-        report_path.write_text(json.dumps(report, indent=1) + "\n")
+        report_path.write_text(dumps(report, indent=1) + "\n")
         row.update(status="done", residues=result.report["residues"],
                    fragments=result.report["fragments"], device=str(clf.device))  # fmt: skip
     except DensityBuildError as e:
@@ -382,5 +383,5 @@ def summary_table(rows: list[dict]) -> str:
 def write_summary(rows: list[dict], out_dir: str | Path) -> None:
     """``summary.json`` and ``summary.md`` in the output folder."""
     out_dir = Path(out_dir)
-    (out_dir / "summary.json").write_text(json.dumps(rows, indent=1) + "\n")
+    (out_dir / "summary.json").write_text(dumps(rows, indent=1) + "\n")
     (out_dir / "summary.md").write_text(summary_table(rows) + "\n")

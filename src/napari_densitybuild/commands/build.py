@@ -15,11 +15,11 @@ confidence). ``--waters`` adds ordered waters at the map's peaks beside the mode
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..json_out import dumps
 from ._options import add_build_options, add_waters, print_note
 from ._paths import check_output_file
 
@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
                          "peak": round(b.peak, 2)} for b in blobs[:20]],
         }  # fmt: skip
         rep["model_checks"] = _checks(built, dmap, rep["seconds"])
-        Path(args.report).write_text(json.dumps(rep, indent=1) + "\n")
+        Path(args.report).write_text(dumps(rep, indent=1) + "\n")
     return 0
 
 

@@ -182,12 +182,12 @@ def _table(rows: dict[str, dict], keys: list[str]) -> str:
 
 
 def _write(rows: dict, out: str | None, table: str) -> None:
-    import json
+    from ..json_out import dumps
 
     print(table)
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)
-        (Path(out) / "metrics.json").write_text(json.dumps(rows, indent=1, default=str) + "\n")
+        (Path(out) / "metrics.json").write_text(dumps(rows, indent=1, default=str) + "\n")
         (Path(out) / "metrics.md").write_text(table + "\n")
 
 

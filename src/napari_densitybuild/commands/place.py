@@ -9,10 +9,10 @@ fragments, mean fragment length, seconds. The napari "Auto-place" button calls t
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
+from ..json_out import dumps
 from ._options import add_columns, add_device, print_note
 from ._paths import check_output_file
 
@@ -67,5 +67,5 @@ def run(args: argparse.Namespace) -> int:
                   "fragments": placed.fragment_count, "mean_fragment_length": mean,
                   "seconds": {"read": t_read - t0, "place": t_place - t_read, "total": seconds},
                   "device": str(placer.device)}  # fmt: skip
-        Path(args.report).write_text(json.dumps(report, indent=1) + "\n")
+        Path(args.report).write_text(dumps(report, indent=1) + "\n")
     return 0

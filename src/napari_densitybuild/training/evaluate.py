@@ -10,7 +10,6 @@ tasks (C-alpha placement, model building) are meant to sit beside :func:`evaluat
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +18,7 @@ import torch
 
 from ..boxes import normalise_boxes
 from ..errors import DensityBuildError
+from ..json_out import dumps
 from ..residues import AMINO_ACIDS
 from .augment import crop_boxes
 from .metrics import classification_metrics, write_confusion
@@ -174,7 +174,7 @@ def write_results(results: dict[str, dict], out: str | Path, extra: dict | None 
         title = f"{name}: top-1 {m['top1']:.3f}, mAP {m['map']:.3f}, n {m['n']}"
         write_confusion(np.array(m["confusion"]), out / f"confusion_{name}", title=title)
     path = out / "metrics.json"
-    path.write_text(json.dumps({**(extra or {}), "results": results}, indent=1))
+    path.write_text(dumps({**(extra or {}), "results": results}, indent=1))
     (out / "metrics.md").write_text(markdown_table(results) + "\n")
     return path
 
