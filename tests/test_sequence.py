@@ -73,6 +73,9 @@ def test_read_fasta(tmp_path):
     f = tmp_path / "s.fasta"
     f.write_text(">chain A\nMKTAY\nIAKQ*\n>B\nGGSX\n")
     assert read_fasta(f) == [("chain A", "MKTAYIAKQ"), ("B", "GGSX")]
+    pir = tmp_path / "s.pir"  # PIR: the line after the header is a title, not sequence
+    pir.write_text(">P1;ubq\nubiquitin, human\nMQIFVK\nTLTGK*\n>F1;frag\nfragment\nGGSX*\n")
+    assert read_fasta(pir) == [("ubq", "MQIFVKTLTGK"), ("frag", "GGSX")]
     (tmp_path / "bad.fa").write_text(">x\nMKT1Q\n")
     with pytest.raises(DensityBuildError, match="not amino acids"):
         read_fasta(tmp_path / "bad.fa")

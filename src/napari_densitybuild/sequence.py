@@ -13,6 +13,7 @@ standard deviations; otherwise the fragment keeps the classifier's types.
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,8 +54,14 @@ class Assignment:
     z: float
 
 
+#: A PIR (NBRF) record's header, ``>P1;name`` (P1 protein, F1 fragment, ...): the line after
+#: it is the record's title.
+PIR_HEADER = re.compile(r">[A-Z][A-Z0-9];")
+
+
 def read_fasta(path: str | Path) -> list[tuple[str, str]]:
-    """(name, sequence) of each record of a FASTA file (one-letter codes, upper case).
+    """(name, sequence) of each record of a FASTA file (one-letter codes, upper case); a PIR
+    file's records too (their title lines left out).
 
     Raises
     ------
@@ -77,12 +84,17 @@ def read_fasta(path: str | Path) -> list[tuple[str, str]]:
     else:
         text = raw.decode("utf-8-sig", errors="replace")  # a byte-order mark is not a letter
     records: list[tuple[str, list[str]]] = []
+    title = False  # a PIR (NBRF) record's second line: its title, not sequence
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith(";"):
             continue
         if line.startswith(">"):
-            records.append((line[1:].strip() or f"seq{len(records) + 1}", []))
+            title = PIR_HEADER.match(line) is not None
+            name = line[4 if title else 1 :].strip()
+            records.append((name or f"seq{len(records) + 1}", []))
+        elif title:
+            title = False
         else:
             if not records:
                 records.append(("seq1", []))
