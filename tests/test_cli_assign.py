@@ -81,3 +81,39 @@ def test_assign_refuses_bad_input_before_the_work(tmp_path, capsys):
     assert main([*args, str(FASTA), "--out", str(tmp_path / "o.txt")]) == 2  # not a model file
     assert "o.txt" in capsys.readouterr().err
     assert not (tmp_path / "o.cif").exists()
+
+
+@pytest.mark.slow
+def test_assign_gives_a_chain_of_unknown_residues_every_atom_of_its_types(tmp_path, capsys):
+    """A tracing program's chain without a sequence (every residue UNK, backbone and CB): each
+    residue the sequence did not retype kept the classifier's type with only N, CA and C (58 of
+    the sample's 70, 559 atoms -> 277)."""
+    from napari_densitybuild.residues import HEAVY_ATOMS
+
+    st = gemmi.read_structure(sample_paths()[1])
+    for res in st[0][0]:
+        res.name = "UNK"
+        for k in reversed(range(len(res))):
+            if res[k].name not in ("N", "CA", "C", "O", "CB"):
+                del res[k]
+    st.setup_entities()
+    model = tmp_path / "unk.pdb"
+    st.write_pdb(str(model))
+    out = tmp_path / "typed.cif"
+    assert main(["assign", sample_paths()[0], str(model), "--sequence", str(FASTA),
+                 "--out", str(out)]) == 0  # fmt: skip
+    assert "70 of 70 residues" in capsys.readouterr().out
+    typed = gemmi.read_structure(str(out))
+    protein = [r for ch in typed[0] for r in ch]
+    assert gemmi.one_letter_code([r.name for r in protein]) == SEQUENCE
+    missing = [f"{r.name}{r.seqid.num}" for r in protein
+               if set(HEAVY_ATOMS[r.name]) - {a.name for a in r}]  # fmt: skip
+    assert not missing, missing
+    before = {r.seqid.num: r for r in st[0][0]}
+    shift = max(
+        abs(a.pos.dist(before[k + 1 if k < 34 else k + 2].find_atom(a.name, "*").pos))
+        for k, r in enumerate(protein)
+        for a in r
+        if a.name == "CA"
+    )
+    assert shift < 0.01  # posed on the modelled backbone (Apply sequence holds C-alphas)

@@ -142,8 +142,10 @@ def model_session(
     """A model's residues as a review session (:meth:`Session.from_structure`), each
     classified at its own frame for probabilities only: types and atoms stay as modelled, and a
     residue's confidence is the classifier's probability of its modelled type, so "Next
-    doubtful residue" walks the types the map disputes most. The model's other atoms (waters,
-    ligands, ...) and its B-factors go into ``meta`` for the export
+    doubtful residue" walks the types the map disputes most. A residue of no known type (UNK,
+    as tracing programs write a chain without a sequence) takes the classifier's type and that
+    type's atoms, posed on its modelled N, CA and C and refined, its backbone held. The model's
+    other atoms (waters, ligands, ...) and its B-factors go into ``meta`` for the export
     (:func:`~.kept_parts.kept_parts`). Not autosaved yet.
 
     Raises
@@ -156,9 +158,17 @@ def model_session(
     session = Session.from_structure(st, None, dmap)
     if not session.residues:
         raise DensityBuildError("the model has no amino-acid residue with N, CA and C atoms")
+    unknown = [i for i, r in enumerate(session.residues) if r.type < 0]  # UNK: N, CA, C only
     got = classify_residues(session, dmap, classifier, poses=False, keep_types=True,
                             progress=progress)  # fmt: skip
     session.residues = [got[i] for i in range(len(session.residues))]
+    if unknown and classifier.has_poses:  # the classifier's type, and its atoms on N, CA, C
+        rows = session.residues
+        for i, r in posed_for_types(rows, unknown, dmap, classifier).items():
+            held = {a[0]: a for a in rows[i].atoms}
+            rows[i] = replace(r, atoms=tuple(held.get(a[0], a) for a in r.atoms))
+        for i, r in refine_side_chains(session, unknown, dmap).items():
+            rows[i] = r
     session.map_path = map_path
     session.meta.update(kept_parts(st, session))  # the rest of the model, for its export
     return session
