@@ -127,3 +127,27 @@ def test_a_saved_session_keeps_them(reviewed, tmp_path):
     a, b = export_table(s), export_table(back)
     assert len(a) == len(b) and list(b.resname[-3:]) == ["HOH", "SO4", "SO4"]
     assert np.allclose(a.b_iso, b.b_iso) and np.allclose(a.occupancy, b.occupancy)
+
+
+def test_what_the_review_leaves_out_of_the_file_is_said():
+    """Other alternative conformations, hydrogens and models after the first were left out of
+    the export (``assign`` wrote them back without a word)."""
+    st = _with_extras()
+    res = st[0][0][3]
+    extra = gemmi.Atom()
+    extra.name, extra.element, extra.pos = "H", gemmi.Element("H"), res[0].pos
+    res.add_atom(extra)
+    for a in st[0][0][5]:  # a second conformation of residue 6
+        a.altloc = "A"
+    for b in [a.clone() for a in st[0][0][5]]:
+        b.altloc = "B"
+        st[0][0][5].add_atom(b)
+    st.add_model(st[0].clone())
+    s = Session.from_structure(st)
+    s.meta.update(kept_parts(st, s))
+    n = len(st[0][0][5]) // 2
+    assert kept_summary(s.meta).endswith(
+        f"; left out: {n} atoms of other alternative conformations, 1 hydrogen, 1 model after "
+        "the first"
+    )
+    json.dumps(s.meta)

@@ -41,6 +41,10 @@ ATOM_B = "atom_b"
 #: ``meta`` key of the modified residues reviewed (and written) as their parent type, e.g.
 #: ``"SEP A12"``: atoms the parent lacks (a phosphate) are not in the session.
 AS_PARENT = "as_parent"
+#: ``meta`` key: what the review leaves out of the file it was opened from, {"alternative":
+#: atoms of the other alternative conformations, "hydrogens": ..., "models": models after the
+#: first}, each where there are any.
+LEFT_OUT = "left_out"
 
 
 def _key(chain: str, seqid: int, icode: str, atom: str) -> str:
@@ -53,9 +57,13 @@ def kept_parts(st: gemmi.Structure, session: Session) -> dict:
     first); empty entries are left out."""
     from .residues import ATOM_ALIASES
 
+    hydrogens = sum(a.is_hydrogen() for ch in st[0] for r in ch for a in r)
     st = st.clone()
-    st.remove_alternative_conformations()
     st.remove_hydrogens()
+    heavy = st[0].count_atom_sites()
+    st.remove_alternative_conformations()
+    left_out = {"alternative": heavy - st[0].count_atom_sites(), "hydrogens": hydrogens,
+                "models": len(st) - 1}  # fmt: skip
     reviewed = {(r.chain, r.seqid, r.icode.strip()): r for r in session.residues}
     kept, atom_b, parents = [], {}, []
     for ch in st[0]:
@@ -80,6 +88,8 @@ def kept_parts(st: gemmi.Structure, session: Session) -> dict:
         out[ATOM_B] = atom_b
     if parents:
         out[AS_PARENT] = parents
+    if any(left_out.values()):
+        out[LEFT_OUT] = {k: v for k, v in left_out.items() if v}
     return out
 
 
@@ -103,10 +113,20 @@ def renamed_atom_b(
 
 def kept_summary(meta: dict) -> str:
     """A few words on the atoms kept aside, e.g. ``"212 waters and 3 other residues (NAG,
-    SO4) kept aside, exported as they are"``, and on the modified residues reviewed as their
-    parent types; "" where there are none."""
+    SO4) kept aside, exported as they are"``, on the modified residues reviewed as their
+    parent types, and on what the review left out (:data:`LEFT_OUT`); "" where there are none."""
     rows = meta.get(KEPT) or []
     parents = meta.get(AS_PARENT) or []
+    gone = meta.get(LEFT_OUT) or {}
+    words = {"alternative": ("atom", " of other alternative conformations"),
+             "hydrogens": ("hydrogen", ""), "models": ("model", " after the first")}  # fmt: skip
+    left = ", ".join(f"{gone[k]} {noun}{'s' * (gone[k] != 1)}{rest}"
+                     for k, (noun, rest) in words.items() if gone.get(k))  # fmt: skip
+    return "; ".join(t for t in (_kept_text(rows, parents), left and f"left out: {left}") if t)
+
+
+def _kept_text(rows: list, parents: list) -> str:
+    """The kept atoms and the modified residues of :func:`kept_summary`."""
     many = len(parents) > 1
     modified = (f"{len(parents)} modified residue{'s' * many} ("
                 f"{', '.join(parents[:3])}{', ...' if len(parents) > 3 else ''}) reviewed and "

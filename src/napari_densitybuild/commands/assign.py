@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     """Apply the sequence and write the model; print what was done."""
     from ..assign_sequence import assign_sequence
     from ..classify import Classifier
-    from ..kept_parts import ATOM_B, export_table, renamed_atom_b
+    from ..kept_parts import ATOM_B, export_table, kept_summary, renamed_atom_b
     from ..maps import read_map
     from ..models import WRITE_SUFFIXES, read_structure, write_model
     from ..review import model_session
@@ -62,5 +62,6 @@ def run(args: argparse.Namespace) -> int:
     if ATOM_B in meta:  # each atom's B and occupancy under its residue's new name
         meta[ATOM_B] = renamed_atom_b(meta[ATOM_B], session.residues, edit.rows, edit.order)
     write_model(export_table(Session(edit.rows, None, meta, autosave=False)), args.out)
-    print(f"{edit.text} -> {args.out}")
+    kept = kept_summary(session.meta)
+    print(f"{edit.text}{'; ' + kept if kept else ''} -> {args.out}")
     return 0
