@@ -89,9 +89,20 @@ def test_batch_serial_without_dask(maps, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "| one.mtz | done |" in printed and "| broken.mtz | failed:" in printed
     assert json.loads(output_paths(maps[2], out)[1].read_text())["residues"] > 30
-    again = run_batch([*maps, maps[0]], out, workers=0, options=OPTIONS, progress=False)
+    args = ["--out", str(out), "--workers", "0", "--no-refine", "--device", "cpu"]
+    assert main(["batch", *maps, maps[0], *args]) == 1
+    again = json.loads((out / "summary.json").read_text())
     assert len(again) == 3  # a map given twice has one row
     assert [r["status"] for r in again][::2] == ["skipped (done before)"] * 2
+    first = json.loads(output_paths(maps[0], out)[1].read_text())
+    assert again[0]["residues"] == first["residues"]  # the earlier build's figures, kept
+    # other options build again (a sequence given now was ignored), the rest is kept
+    assert main(["batch", maps[0], *args, "--no-ncs"]) == 0
+    assert json.loads((out / "summary.json").read_text())[0]["status"] == "done"
+    assert json.loads(output_paths(maps[0], out)[1].read_text())["options"]["ncs"] is False
+    capsys.readouterr()
+    assert main(["batch", *maps, *args, "--sequence", str(tmp_path / "none.fasta")]) == 2
+    assert "none.fasta: no such sequence file" in capsys.readouterr().err  # once, before maps
     with pytest.raises(DensityBuildError, match="--workers"):
         run_batch(maps, out, workers=-1, options=OPTIONS, progress=False)
 

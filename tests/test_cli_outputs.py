@@ -111,6 +111,8 @@ def test_output_names_unique_where_file_names_collide(tmp_path):
     # a folder-prefixed name that meets another map's own stem
     tricky = [f"{tmp_path}/a/map.mtz", f"{tmp_path}/b/map.mtz", f"{tmp_path}/a_map.mtz"]
     assert len(set(output_names(tricky).values())) == 3
+    # a map called summary: its report would be the batch's summary.json
+    assert output_names([f"{tmp_path}/summary.mtz"])[f"{tmp_path}/summary.mtz"] == "summary_2"
 
 
 def _fake_build(built: list[str]):
@@ -120,7 +122,16 @@ def _fake_build(built: list[str]):
         built.append(map_path)
         model, report = output_paths(map_path, out_dir, name)
         model.write_text("data_fake\n")
-        report.write_text(json.dumps({"map": str(map_path), "residues": 1}) + "\n")
+        report.write_text(
+            json.dumps(
+                {
+                    "map": str(map_path),
+                    "residues": 1,
+                    "options": batch._built_options(options or {}),
+                }
+            )
+            + "\n"
+        )
         return {"map": map_path, "model": str(model), "status": "done", "residues": 1}
 
     return build_one

@@ -25,6 +25,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .batch_names import output_names, output_paths
 from .json_out import dumps
 from .settings import (
     DEFAULT_CIS_PROLINES,
@@ -52,73 +53,29 @@ MALLOC_TRIM, M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = "MALLOC_TRIM_THRESHOLD_", -1, 
 _MALLOC_RELAXED = False
 
 
-def map_stem(map_path: str | Path) -> str:
-    """A map's file name less its suffixes: ``map.mtz`` and ``map.ccp4.gz`` give ``map``."""
-    name = Path(map_path).name
-    for suffix in (".gz", ".mtz", ".ccp4", ".map", ".mrc"):
-        name = name.removesuffix(suffix)
-    return name
+#: Options that do not change what a build makes: not compared when a batch runs again.
+RUN_ONLY = ("threads", "device")
 
 
-def output_names(maps: list[str]) -> dict[str, str]:
-    """A unique output name for each map: its :func:`map_stem` where no other map has it.
-
-    Where stems collide, the names of the maps' folders go in front, one at a time, until they
-    differ (``real/3sb3/map.mtz`` and ``real/1cbs/map.mtz``: ``3sb3_map`` and ``1cbs_map``);
-    maps in one folder with one stem keep their suffix (``x.mtz``, ``x.ccp4``: ``x_mtz``,
-    ``x_ccp4``). The names depend only on the maps given, not on their order, except that
-    names still equal after that get ``_2``, ``_3``, ... in order.
-
-    Examples
-    --------
-    >>> output_names(["a/x/map.mtz", "b/y/map.mtz", "z.mrc"])["b/y/map.mtz"]
-    'y_map'
-    """
-    paths = {m: Path(os.path.abspath(m)) for m in maps}
-    folders = {m: p.parent.parts[1:] for m, p in paths.items()}
-    stems = {m: map_stem(p) for m, p in paths.items()}
-    same_folder = Counter((p.parent, stems[m]) for m, p in paths.items())
-    for m, p in paths.items():
-        if same_folder[(p.parent, stems[m])] > 1:
-            stems[m] = p.name.replace(".", "_")
-    depth = dict.fromkeys(maps, 0)
-    while True:
-        names = {m: "_".join((*folders[m][len(folders[m]) - depth[m] :], stems[m])) for m in maps}
-        counts = Counter(names.values())
-        grow = [m for m in maps if counts[names[m]] > 1 and depth[m] < len(folders[m])]
-        if not grow:
-            break
-        for m in grow:
-            depth[m] += 1
-    used = set(names.values())
-    seen: set[str] = set()
-    for m in maps:
-        if names[m] in seen:
-            k = 2
-            while f"{names[m]}_{k}" in used:
-                k += 1
-            names[m] = f"{names[m]}_{k}"
-            used.add(names[m])
-        seen.add(names[m])
-    return names
+def _built_options(options: dict) -> dict:
+    """The options that decide what a build makes, as its report records them."""
+    return {k: v for k, v in sorted(options.items()) if k not in RUN_ONLY and v is not None}
 
 
-def output_paths(
-    map_path: str | Path, out_dir: str | Path, name: str | None = None
-) -> tuple[Path, Path]:
-    """Where a map's model and report go: ``<out>/<name>.cif`` and ``.json``; the name is the
-    map's :func:`map_stem` unless given (:func:`output_names`)."""
-    name = name or map_stem(map_path)
-    return Path(out_dir) / f"{name}.cif", Path(out_dir) / f"{name}.json"
-
-
-def _same_map(report: Path, map_path: str) -> bool:
-    """True if ``report`` was written for the file ``map_path`` (so its build can be kept)."""
+def _done_before(report: Path, map_path: str, options: dict) -> dict | None:
+    """The summary row of ``report``'s build where it was made of the file ``map_path`` with
+    the same ``options`` (so it can be kept), else None."""
     try:
-        built = json.loads(report.read_text()).get("map")
+        done = json.loads(report.read_text())
+        built = done.get("map")
     except (OSError, ValueError, AttributeError):
-        return False
-    return built is not None and Path(built).resolve() == Path(map_path).resolve()
+        return None
+    same = built is not None and Path(built).resolve() == Path(map_path).resolve()
+    if not same or done.get("options") != _built_options(options):
+        return None
+    r_free = (done.get("r_factors") or {}).get("r_free")
+    return {"residues": done.get("residues"), "fragments": done.get("fragments"),
+            **({"r_free": round(r_free, 3)} if isinstance(r_free, float) else {})}  # fmt: skip
 
 
 def _worker_device(device: str) -> str:
@@ -206,7 +163,8 @@ def build_one(
             if search.note:
                 notes.append(search.note)
         write_structure(built, model_path)
-        report = {**result.report, "map": str(map_path), "device": str(clf.device)}
+        report = {**result.report, "map": str(map_path), "device": str(clf.device),
+                  "options": _built_options(options)}  # fmt: skip
         if notes:
             report["notes"] = notes
         if fit is None:  # the waters' check fitted the model as written already
@@ -237,7 +195,9 @@ def run_batch(
 
     A map given twice (the same file) is built once and has one row. Outputs are named by
     :func:`output_names`; a map whose model and report are in ``out_dir`` already, the report
-    written for that map, is skipped ("skipped (done before)").
+    written for that map with the same options (those of :data:`RUN_ONLY` aside), is skipped
+    ("skipped (done before)", its row's figures from that report); with other options it is
+    built again.
 
     Parameters
     ----------
@@ -276,8 +236,10 @@ def run_batch(
     todo = []
     for m in maps:
         model, report = output_paths(m, out_dir, names[m])
-        if model.is_file() and report.is_file() and _same_map(report, m):
-            rows[m] = {"map": m, "model": str(model), "status": "skipped (done before)"}
+        before = _done_before(report, m, options) if model.is_file() else None
+        if before is not None:
+            rows[m] = {"map": m, "model": str(model), "status": "skipped (done before)",
+                       **before}  # fmt: skip
         else:
             todo.append(m)
     if todo:

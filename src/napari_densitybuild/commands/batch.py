@@ -79,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
         "waters",
     )
     check_output_folder(args.out)
+    if args.sequence:  # read once here: a bad file is one error, not one per map
+        from ..sequence import protein_sequences
+
+        protein_sequences(args.sequence)
     options = {k: getattr(args, k) for k in keys}
     rows = run_batch(args.maps, args.out, args.scheduler, args.workers, options)
     print(summary_table(rows))
