@@ -93,3 +93,36 @@ def test_review_table_is_refilled_with_columns_fixed(make_napari_viewer):
     widget.refresh()  # one residue changed: its row and its neighbours', columns fixed too
     assert len(modes) == 3 * table.columnCount()
     assert set(modes) == {QHeaderView.ResizeMode.Interactive}
+
+
+def test_rows_start_in_chain_order_and_the_panel_scrolls_on_a_short_screen(make_napari_viewer,
+                                                                           qtbot):  # fmt: skip
+    """Until the user sorts, rows run A 1, A 2, ... (Qt's first order is descending); the
+    panel asks its dock for little height, so a laptop screen's window is not held taller than
+    the screen (the panel needs about 1,000 pixels): its contents scroll, as wide as they need."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QScrollArea
+
+    from napari_densitybuild.session import ResidueState, Session
+
+    viewer = make_napari_viewer(show=True)
+    widget = BuildWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    rows = [ResidueState("AB"[k // 30], k % 30 + 1, "", k % 20, (), (3.8 * k, 0.0, 0.0),
+                         tuple(np.eye(3).ravel()), 0.9, (("CA", 3.8 * k, 0.0, 0.0),))
+            for k in range(60)]  # fmt: skip
+    widget.set_session(Session(rows, None, {}, autosave=False))
+    table = widget.review.table
+    assert table.horizontalHeader().sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
+    shown = [table.item(r, 0).text() for r in range(table.rowCount())]
+    assert shown[:3] == ["A 1", "A 2", "A 3"] and shown[-1] == "B 30"
+    scroll = widget.findChild(QScrollArea)
+    body = scroll.widget()
+    assert body.minimumSizeHint().height() > 600  # what it would ask of the window unscrolled
+    assert widget.minimumSizeHint().height() < 300
+    assert widget.minimumSizeHint().width() >= body.minimumSizeHint().width()
+    assert scroll.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+    viewer.window._qt_window.resize(1200, 700)
+    qtbot.waitUntil(lambda: scroll.viewport().width() >= body.minimumSizeHint().width(),
+                    timeout=3000)  # nothing cut off, once the dock hears of the width  # fmt: skip
+    assert scroll.verticalScrollBar().maximum() > 0  # the rest is reached by scrolling

@@ -29,14 +29,13 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from ..errors import DensityBuildError
 from ..session import Session
 from ._box_edits import BoxEdits
-from ._docking import ReleasedWithDock
+from ._docking import ReleasedWithDock, scrolled_layout
 from ._layer_sync import LayerSync
 from ._live_session import REFUSAL, join, watch
 from ._map_cache import kept_map
@@ -113,7 +112,7 @@ class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
         grid = QGridLayout()
         for k, name in enumerate(BUTTONS):
             grid.addWidget(self.buttons[name], k // 2, k % 2)
-        layout = QVBoxLayout(self)
+        layout = scrolled_layout(self)  # a short screen scrolls the panel
         layout.addWidget(self.controls)
         row = QHBoxLayout()
         row.addWidget(self.sequence_button, 3)

@@ -88,6 +88,8 @@ class ResidueTable(QTableWidget):
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSortingEnabled(True)
+        # in chain order until the user sorts by a column (Qt's own first order is descending)
+        self.sortByColumn(COLUMNS.index("residue"), Qt.SortOrder.AscendingOrder)
         self.fit = np.zeros(0)
         self.filling = False
         self._shown_session = None  # the session the table shows
