@@ -96,3 +96,20 @@ def test_label_only_mmcif_and_one_with_a_byte_order_mark_are_read(tmp_path):
     with pytest.raises(ModelReadError, match=r"junk\.cif: (not a readable model file|the model "
                        r"has no atoms)"):  # fmt: skip
         read_structure(junk)
+
+
+def test_waters_for_a_model_off_the_map_say_so(tmp_path, capsys):
+    """``waters`` added waters to another crystal's model without a word, where ``info`` and
+    ``classify`` ask whether the model sits in the map."""
+    import gemmi
+
+    from napari_densitybuild.cli import main
+    from napari_densitybuild.models import read_structure
+
+    st = read_structure(SAMPLE / "sample_model.cif")
+    st[0].transform_pos_and_adp(gemmi.Transform(gemmi.Mat33(), gemmi.Vec3(7, 5, 3)))  # off it
+    moved = tmp_path / "moved.cif"
+    st.make_mmcif_document().write_file(str(moved))
+    argv = ["waters", str(SAMPLE / "sample_map.mtz"), str(moved), "--out", str(tmp_path / "w.cif")]
+    assert main(argv) == 0
+    assert "does the model sit in this map?" in capsys.readouterr().err

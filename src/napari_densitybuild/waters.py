@@ -171,6 +171,7 @@ def checked_by_data(
         return f"{fit.r_work:.3f} / {free}"
 
     text = f"R-work / R-free {r(before)} without the {len(waters)} waters, {r(after)} with them"
+    text += "".join(f"; NOTE: {n}" for n in before.notes)  # another crystal's model, say
     if after.r_work < before.r_work:
         return waters, text, after
     return np.zeros((0, 3)), f"waters not added: {text} ({before.b_factors} B)", before
