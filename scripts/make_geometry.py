@@ -12,6 +12,9 @@ root::
   distances), rings and planar groups. Median distance and sd (floored at 0.02 A).
 * the same pairs across cis peptide bonds (C-alphas closer than 3.3 A): their angles open, so
   the C-alphas sit 2.9-3.0 A apart rather than the 2.77 A of trans angles with omega 0.
+* before a proline, the pairs of residue i's N, CA, C, O with the proline's CD that are rigid
+  across trans (``proline_peptide``) and cis (``cis_proline_peptide``) peptides: the angle
+  C(i)-N-CD and the flat peptide, which the proline's own pairs do not hold.
 * chiral centres: signed volume (A^3) of CA (N, C, CB), THR CB (CA, OG1, CG2) and ILE CB
   (CA, CG1, CG2): median and sd.
 * C-alpha trace -> backbone: N and C of residue i in the frame of C-alphas i-1, i, i+1
@@ -58,6 +61,7 @@ def main() -> int:
     intra = defaultdict(list)  # (resname, a, b) -> distances
     pep = defaultdict(list)  # (a of i, b of i+1) -> distances
     cis = defaultdict(list)  # the same, across cis peptides
+    pro = {True: defaultdict(list), False: defaultdict(list)}  # trans? -> (a of i, CD) -> d
     chiral = defaultdict(list)
     rama = defaultdict(list)
     ca_frames = defaultdict(list)  # virtual-angle bin -> (N, C) in the CA-trace frame
@@ -96,6 +100,9 @@ def main() -> int:
                                 if a in pos and b in npos and both:
                                     d = float(np.linalg.norm(pos[a] - npos[b]))
                                     (pep if trans else cis)[(a, b)].append(d)
+                            if both and nxt.name == "PRO" and a in pos and "CD" in npos:
+                                d = float(np.linalg.norm(pos[a] - npos["CD"]))
+                                pro[bool(trans)][(a, "CD")].append(d)
                 prev = residues[k - 1] if k else None
                 nxt = residues[k + 1] if k + 1 < len(residues) else None
                 if prev is not None and nxt is not None:
@@ -143,6 +150,13 @@ def main() -> int:
             geometry["cis_peptide"].append([a, b, round(float(np.median(d)), 4),
                                             round(max(float(d.std()), 0.02), 4)])  # fmt: skip
     geometry["cis_peptide_count"] = len(cis["CA", "CA"])
+    for key, trans in (("proline_peptide", True), ("cis_proline_peptide", False)):
+        geometry[key] = [
+            [a, b, round(float(np.median(d)), 4), round(max(float(np.std(d)), 0.02), 4)]
+            for (a, b), d in sorted(pro[trans].items())
+            if np.std(d) < RIGID_SD
+        ]
+        geometry[f"{key}_count"] = len(pro[trans]["C", "CD"])
     for (name, key), v in sorted(chiral.items()):
         v = np.array(v)
         good = v[np.sign(v) == np.sign(np.median(v))]  # drop the few mislabelled centres

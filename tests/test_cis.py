@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 from conftest import REAL_DIR, real_model_path, turn_about, turn_peptide
 
-from napari_densitybuild.geometry import CIS_CA, cis_peptide_pairs, dihedral, peptide_pairs
+from napari_densitybuild.geometry import (
+    CIS_CA,
+    cis_peptide_pairs,
+    dihedral,
+    peptide_pairs,
+    proline_peptide_pairs,
+)
 from napari_densitybuild.models import read_structure
 from napari_densitybuild.refine import atom_model, build_restraints, refine
 
@@ -108,6 +114,16 @@ def test_short_links_before_other_residues_keep_only_their_bond():
     prolines = build_restraints(pro)
     across = (pro.residue[prolines.pair_i] == 0) & (pro.residue[prolines.pair_j] == 1)
     assert across.sum() == len(cis_peptide_pairs())
+
+
+def test_pairs_of_a_proline_cd_with_the_residue_before_are_measured():
+    """The table ``make_geometry.py`` measures for a proline's CD against residue i (kept for
+    a later try: restraining them in refinement is recorded in docs/build/refinement.md)."""
+    trans = {(a, b): d for a, b, d, _ in proline_peptide_pairs()}
+    cis = {(a, b): d for a, b, d, _ in proline_peptide_pairs(cis=True)}
+    assert 2.45 < trans["C", "CD"] < 2.6 and 3.5 < trans["O", "CD"] < 3.75
+    assert 2.4 < cis["C", "CD"] < 2.55 and 2.65 < cis["O", "CD"] < 2.9  # O and CD swap sides
+    assert 3.7 < cis["CA", "CD"] < 3.95
 
 
 @pytest.mark.realdata

@@ -72,6 +72,18 @@ def cis_peptide_pairs() -> list[tuple[str, str, float, float]]:
     return [tuple(r) for r in tables()["cis_peptide"]]
 
 
+def proline_peptide_pairs(cis: bool = False) -> list[tuple[str, str, float, float]]:
+    """Rigid pairs of residue i's atoms with CD of a proline after it: (atom of i, "CD",
+    ideal, sd), across a trans or a cis (``cis``) peptide.
+
+    They hold the angle C(i)-N-CD (C to CD 2.52 A trans, 2.45 A cis) and the flat peptide
+    (O to CD 3.63 A trans, 2.77 A cis), which neither the proline's own pairs nor
+    :func:`peptide_pairs` do. Refinement does not use them: restraining them moved builds with
+    no gain (docs/build/refinement.md, "A proline's ring held off the carbonyl before it").
+    """
+    return [tuple(r) for r in tables()["cis_proline_peptide" if cis else "proline_peptide"]]
+
+
 def chiral_centres(resname: str) -> list[tuple[str, str, str, str, float, float]]:
     """(centre, a, b, c, signed volume, sd) of a type's chiral centres.
 
