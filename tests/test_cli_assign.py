@@ -102,7 +102,9 @@ def test_assign_gives_a_chain_of_unknown_residues_every_atom_of_its_types(tmp_pa
     out = tmp_path / "typed.cif"
     assert main(["assign", sample_paths()[0], str(model), "--sequence", str(FASTA),
                  "--out", str(out)]) == 0  # fmt: skip
-    assert "70 of 70 residues" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "70 of 70 residues" in said and "70 residues of unknown type (UNK) given the " \
+        "classifier's types" in said and "modified" not in said  # fmt: skip
     typed = gemmi.read_structure(str(out))
     protein = [r for ch in typed[0] for r in ch]
     assert gemmi.one_letter_code([r.name for r in protein]) == SEQUENCE

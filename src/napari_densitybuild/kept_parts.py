@@ -43,7 +43,7 @@ ATOM_B = "atom_b"
 AS_PARENT = "as_parent"
 #: ``meta`` key: what the review leaves out of the file it was opened from, {"alternative":
 #: atoms of the other alternative conformations, "hydrogens": ..., "models": models after the
-#: first}, each where there are any.
+#: first, "unknown": UNK residues given the classifier's types}, each where there are any.
 LEFT_OUT = "left_out"
 
 
@@ -63,7 +63,7 @@ def kept_parts(st: gemmi.Structure, session: Session) -> dict:
     heavy = st[0].count_atom_sites()
     st.remove_alternative_conformations()
     left_out = {"alternative": heavy - st[0].count_atom_sites(), "hydrogens": hydrogens,
-                "models": len(st) - 1}  # fmt: skip
+                "models": len(st) - 1, "unknown": 0}  # fmt: skip
     reviewed = {(r.chain, r.seqid, r.icode.strip()): r for r in session.residues}
     kept, atom_b, parents = [], {}, []
     for ch in st[0]:
@@ -71,8 +71,10 @@ def kept_parts(st: gemmi.Structure, session: Session) -> dict:
             key = (ch.name, res.seqid.num, res.seqid.icode.strip())
             if key in reviewed:  # named as the session names them (MSE's SE as SD, ...)
                 alias = ATOM_ALIASES.get(res.name, {})  # file name -> the session's
-                if res.name != reviewed[key].name:
+                if res.name != reviewed[key].name and res.name != "UNK":
                     parents.append(f"{res.name} {ch.name}{res.seqid.num}{key[2]}")
+                elif res.name != reviewed[key].name:  # typed by the classifier
+                    left_out["unknown"] += 1
                 for a in res:
                     atom_b[_key(*key, alias.get(a.name, a.name))] = [round(a.b_iso, 2),
                                                                      round(a.occ, 2)]  # fmt: skip
@@ -122,7 +124,14 @@ def kept_summary(meta: dict) -> str:
              "hydrogens": ("hydrogen", ""), "models": ("model", " after the first")}  # fmt: skip
     left = ", ".join(f"{gone[k]} {noun}{'s' * (gone[k] != 1)}{rest}"
                      for k, (noun, rest) in words.items() if gone.get(k))  # fmt: skip
-    return "; ".join(t for t in (_kept_text(rows, parents), left and f"left out: {left}") if t)
+    n = gone.get("unknown", 0)
+    typed = (
+        f"{n} residue{'s' * (n != 1)} of unknown type (UNK) given the classifier's types"
+        if n
+        else ""
+    )
+    parts = (_kept_text(rows, parents), typed, left and f"left out: {left}")
+    return "; ".join(t for t in parts if t)
 
 
 def _kept_text(rows: list, parents: list) -> str:
