@@ -247,6 +247,10 @@ def add_peptide_turns(p: argparse.ArgumentParser) -> None:
     )
 
 
+#: The help of a command's MAP argument (gemmi reads MTZ files only unpacked).
+MAP_HELP = "map file: .mtz, .ccp4, .map or .mrc (the last three gzipped too)"
+
+
 def add_weights(p: argparse.ArgumentParser, detector: bool = True) -> None:
     """``--weights`` (classifier) and, with ``detector``, ``--detector`` (.safetensors)."""
     p.add_argument("--weights", help="classifier .safetensors (default: the shipped weights)")

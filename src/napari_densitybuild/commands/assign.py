@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._options import add_columns, add_device, add_weights, print_note
+from ._options import MAP_HELP, add_columns, add_device, add_weights, print_note
 from ._paths import check_output_file
 
 
@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         "probabilities in MAP; give the residues it names otherwise its type, and number and "
         "gather the chains by it.",
     )
-    p.add_argument("map", help="map file: .mtz, .ccp4, .map, .mrc (gzipped too)")
+    p.add_argument("map", help=MAP_HELP)
     p.add_argument("model", help="model (.pdb/.cif), e.g. a build made without the sequence")
     p.add_argument("--sequence", required=True, metavar="SEQ.fasta", help="protein sequence(s)")
     p.add_argument("--out", required=True, metavar="MODEL.cif", help="output model (.cif or .pdb)")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..json_out import dumps
-from ._options import add_build_options, add_waters, print_note
+from ._options import MAP_HELP, add_build_options, add_waters, print_note
 from ._paths import check_output_file
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         help="build a model into a map (place, classify, pose, refine)",
         description="Build a protein model into MAP with the shipped networks.",
     )
-    p.add_argument("map", help="map file: .mtz, .ccp4, .map, .mrc (gzipped too)")
+    p.add_argument("map", help=MAP_HELP)
     p.add_argument("--out", required=True, metavar="MODEL.cif", help="output model (.cif or .pdb)")
     add_build_options(p, "sequence(s) to align the fragments to")
     add_waters(p)

@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from ._options import (
+    MAP_HELP,
     add_columns,
     add_device,
     add_environment,
@@ -41,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         description="Cut a box at every residue of MODEL (in the frame the classifier was trained "
         "with, from N, CA, C) and predict its amino-acid type from the density in MAP.",
     )
-    p.add_argument("map", help="map file: .mtz, .ccp4, .map, .mrc (gzipped too)")
+    p.add_argument("map", help=MAP_HELP)
     p.add_argument(
         "--boxes-from", required=True, metavar="MODEL", help="model (.pdb/.cif) giving the boxes"
     )

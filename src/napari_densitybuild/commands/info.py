@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import DensityBuildError
-from ._options import add_columns, at_least_zero
+from ._options import MAP_HELP, add_columns, at_least_zero
 from ._paths import check_output_file
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Register the sub-command."""
     p = sub.add_parser("info", help="read a map (and optionally a model) and describe it")
-    p.add_argument("map", help="map file: .mtz, .ccp4, .map, .mrc (gzipped too)")
+    p.add_argument("map", help=MAP_HELP)
     p.add_argument("model", nargs="?", help="optional model (.pdb/.cif): report density at its "
                    "atoms, unmodelled blobs and model checks")  # fmt: skip
     add_columns(p)

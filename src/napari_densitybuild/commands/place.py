@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from ..json_out import dumps
-from ._options import add_columns, add_device, print_note
+from ._options import MAP_HELP, add_columns, add_device, print_note
 from ._paths import check_output_file
 
 
@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         description="Run the C-alpha detector over MAP, keep one copy of each residue under "
         "crystal symmetry, trace fragments and write a C-alpha model.",
     )
-    p.add_argument("map", help="map file: .mtz, .ccp4, .map, .mrc (gzipped too)")
+    p.add_argument("map", help=MAP_HELP)
     p.add_argument("--out", required=True, metavar="CA.cif", help="output model (.cif or .pdb)")
     add_columns(p)
     add_device(p)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..settings import MODEL_IN_MAP_CA_DENSITY
 from ..settings import WATER_LEVEL as LEVEL
-from ._options import add_columns, print_note
+from ._options import MAP_HELP, add_columns, print_note
 from ._paths import check_output_file
 
 
@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         description="Add ordered waters to MODEL where MAP has round peaks 2.4-3.4 A from its "
         "N and O atoms.",
     )
-    p.add_argument("map", help="map file: .mtz, .ccp4, .map, .mrc (gzipped too)")
+    p.add_argument("map", help=MAP_HELP)
     p.add_argument("model", help="model (.pdb/.cif)")
     p.add_argument("--out", required=True, metavar="MODEL.cif", help="output model (.cif or .pdb)")
     add_columns(p)
