@@ -113,3 +113,11 @@ def test_waters_for_a_model_off_the_map_say_so(tmp_path, capsys):
     argv = ["waters", str(SAMPLE / "sample_map.mtz"), str(moved), "--out", str(tmp_path / "w.cif")]
     assert main(argv) == 0
     assert "does the model sit in this map?" in capsys.readouterr().err
+
+
+def test_a_trailing_comma_in_columns_is_not_a_column():
+    """``--columns FWT,PHWT,`` said "no column ''"."""
+    from napari_densitybuild.xray_data import read_observed
+
+    assert read_map(SAMPLE / "sample_map.mtz", columns="FWT,PHWT,").resolution is not None
+    assert len(read_observed(SAMPLE / "sample_map.mtz", "FP,SIGFP,").fobs) > 1000

@@ -130,7 +130,7 @@ def read_map(
     name = path.name.lower()
     if name.endswith(".mtz"):
         if isinstance(columns, str):
-            columns = tuple(c.strip() for c in columns.split(","))  # type: ignore[assignment]
+            columns = tuple(c.strip() for c in columns.split(",") if c.strip())  # type: ignore[assignment]
         return _scaled(*read_mtz_grid(path, columns, difference, max_voxels), str(path))
     if name.endswith((".ccp4", ".map", ".mrc", ".ccp4.gz", ".map.gz", ".mrc.gz")):
         if difference:

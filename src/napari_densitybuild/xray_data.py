@@ -140,7 +140,7 @@ def read_observed(path: str | Path, columns: tuple[str, ...] | str | None = None
     labels = _labels(mtz)
     listing = ", ".join(f"{k} ({t})" for k, t in labels.items())
     if isinstance(columns, str):
-        columns = tuple(c.strip() for c in columns.split(","))
+        columns = tuple(c.strip() for c in columns.split(",") if c.strip())
     if columns:
         if len(columns) not in (2, 3):
             raise MapReadError(f"{path}: give F,SIGF or F,SIGF,FREE (got {columns})")
