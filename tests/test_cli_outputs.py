@@ -201,3 +201,9 @@ def test_a_sequence_few_residues_align_to_gets_a_note():
     assert sequence_note({"residues": 0, "aligned_to_sequence": 0}) is None
     note = sequence_note({"residues": 70, "aligned_to_sequence": 12})
     assert note.startswith("only 12 of 70 built residues aligned to the sequence")
+    short = sequence_note({"residues": 70, "aligned_to_sequence": 0}, ["MKTAY"])
+    assert short == ("only 0 of 70 built residues aligned to the sequence, which holds 5 "
+                     "residues: is it the whole of this map's protein?")  # fmt: skip
+    assert sequence_note({"residues": 70, "aligned_to_sequence": 0}, ["M" * 70]).endswith(
+        "is it this map's protein? A wrong sequence builds worse than none"
+    )

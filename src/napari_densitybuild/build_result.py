@@ -257,13 +257,18 @@ def recount(result: BuildResult, aligned: np.ndarray) -> None:
 FEW_ALIGNED = 0.5
 
 
-def sequence_note(report: dict) -> str | None:
+def sequence_note(report: dict, sequences: list[str] | None = None) -> str | None:
     """A note for a build given a sequence that most of its residues do not align to (the
-    sequence may be another protein's: a build with a wrong sequence is worse than one
-    without, since fragments are then not linked through the map); None otherwise."""
+    sequence may be another protein's, or, given ``sequences``, too short for the map: a
+    build with a wrong sequence is worse than one without, since fragments are then not linked
+    through the map); None otherwise."""
     built, aligned = report.get("residues", 0), report.get("aligned_to_sequence", 0)
     if not built or aligned >= FEW_ALIGNED * built:
         return None
+    length = sum(len(s) for s in sequences or [])
+    if sequences and length < FEW_ALIGNED * built:
+        return (f"only {aligned} of {built} built residues aligned to the sequence, which holds "
+                f"{length} residues: is it the whole of this map's protein?")  # fmt: skip
     return (f"only {aligned} of {built} built residues aligned to the sequence: is it this "
             "map's protein? A wrong sequence builds worse than none")  # fmt: skip
 

@@ -343,7 +343,7 @@ class BuildWidget(ModelOnMap, ReleasedWithDock, QWidget):
         def done(result: BuildResult):
             self.set_session(Session.from_build(result, path))
             self.status.setText(f"Built: {result.summary()}")
-            note = sequence_note(result.report) if seqs else None
+            note = sequence_note(result.report, seqs) if seqs else None
             if note:
                 notify_warning(note)
 

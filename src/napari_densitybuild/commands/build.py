@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
 
         print_note(fit.summary())
         rep["r_factors"] = r_factor_row(fit)
-    note = sequence_note(rep) if sequences else None
+    note = sequence_note(rep, sequences) if sequences else None
     if note:
         print_note(note)
     if args.report:
