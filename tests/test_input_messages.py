@@ -121,3 +121,18 @@ def test_a_trailing_comma_in_columns_is_not_a_column():
 
     assert read_map(SAMPLE / "sample_map.mtz", columns="FWT,PHWT,").resolution is not None
     assert len(read_observed(SAMPLE / "sample_map.mtz", "FP,SIGFP,").fobs) > 1000
+
+
+def test_residue_names_in_lower_case_are_read_as_their_capitals(tmp_path):
+    """``leu`` in a hand-edited PDB file was a residue no one knows (classify: no reference)."""
+    from napari_densitybuild.models import backbone_residues, read_structure
+
+    st = read_structure(SAMPLE / "sample_model.cif")
+    for res in st[0][0]:
+        res.name = res.name.lower()
+    lower = tmp_path / "lower.pdb"
+    st.write_pdb(str(lower))
+    assert " leu B   1" in lower.read_text()
+    back = read_structure(lower)
+    assert [r.name for r in back[0][0]][:3] == ["LEU", "GLN", "ILE"]
+    assert len(backbone_residues(back)[0].ca) == 70

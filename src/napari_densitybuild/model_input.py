@@ -1,6 +1,6 @@
 """What :func:`~.models.read_structure` does to a model file's contents before they are used:
-a byte-order mark read past, residues without numbers numbered (or refused), coordinates that
-no map reaches refused. Each error names the file."""
+a byte-order mark read past, residue names in capitals, residues without numbers numbered (or
+refused), coordinates that no map reaches refused. Each error names the file."""
 
 from __future__ import annotations
 
@@ -74,3 +74,12 @@ def check_coordinates(path: Path, model: gemmi.Model) -> None:
                 f"{path}: {int(bad.sum())} atom(s) have {what}, the first {atom.name} of "
                 f"{res.name} {chain}{res.seqid.num}; fix or remove them"
             )
+
+
+def capital_names(model: gemmi.Model) -> None:
+    """Residue names in capitals, as the chemical component dictionary writes them (``leu``, as
+    some hand-edited files have it, was read as a residue no one knows)."""
+    for chain in model:
+        for res in chain:
+            if res.name != res.name.upper():
+                res.name = res.name.upper()

@@ -16,7 +16,7 @@ import gemmi
 import numpy as np
 
 from .errors import ModelReadError
-from .model_input import check_coordinates, number_unnumbered, read_after_bom
+from .model_input import capital_names, check_coordinates, number_unnumbered, read_after_bom
 from .residues import ATOM_ALIASES, HEAVY_ATOMS, MAX_ATOMS, PARENT
 
 if TYPE_CHECKING:
@@ -123,6 +123,7 @@ def read_structure(path: str | Path) -> gemmi.Structure:
     if len(st) == 0 or st[0].count_atom_sites() == 0:
         raise ModelReadError(f"{path}: the model has no atoms")
     check_coordinates(path, st[0])
+    capital_names(st[0])
     number_unnumbered(path, st[0])
     st.setup_entities()
     return st
