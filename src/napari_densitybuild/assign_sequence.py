@@ -329,7 +329,7 @@ def assign_sequence(
     held (:func:`~.review.refine_around`), then (with ``frame_search``) those whose new type
     the classifier doubts framed again as a build with the sequence frames them
     (:func:`_frames_searched`). Reads only ``session``: it runs off the GUI thread."""
-    from .review import posed_for_types, refine_around, refine_side_chains
+    from .review import posed_on_backbone, refine_around
     from .session import Session
 
     if not session.residues:
@@ -339,14 +339,10 @@ def assign_sequence(
     plan = plan_sequence(session, sequences, renumber)
     rows = list(plan.rows)
     if plan.retyped and classifier.has_poses:  # the new side chain on the backbone there is
-        for i, r in posed_for_types(rows, plan.retyped, dmap, classifier).items():
-            held = {a[0]: a for a in rows[i].atoms if a[0] in BACKBONE}
-            rows[i] = replace(r, atoms=tuple(held.get(a[0], a) for a in r.atoms))
+        if refine and progress is not None:
+            progress("refine", 0, 1)
+        rows = posed_on_backbone(rows, plan.retyped, dmap, classifier, refine)
         if refine:
-            if progress is not None:
-                progress("refine", 0, 1)
-            rows = _updated(rows, refine_side_chains(Session(rows, autosave=False), plan.retyped,
-                                                     dmap))  # fmt: skip
             if neighbours:
                 rows = _updated(rows, refine_around(Session(rows, autosave=False), plan.retyped,
                                                     dmap))  # fmt: skip

@@ -163,12 +163,7 @@ def model_session(
                             progress=progress)  # fmt: skip
     session.residues = [got[i] for i in range(len(session.residues))]
     if unknown and classifier.has_poses:  # the classifier's type, and its atoms on N, CA, C
-        rows = session.residues
-        for i, r in posed_for_types(rows, unknown, dmap, classifier).items():
-            held = {a[0]: a for a in rows[i].atoms}
-            rows[i] = replace(r, atoms=tuple(held.get(a[0], a) for a in r.atoms))
-        for i, r in refine_side_chains(session, unknown, dmap).items():
-            rows[i] = r
+        session.residues = posed_on_backbone(session.residues, unknown, dmap, classifier)
     session.map_path = map_path
     session.meta.update(kept_parts(st, session))  # the rest of the model, for its export
     return session
@@ -244,6 +239,27 @@ def posed_for_types(
     world = frame_to_world(classifier.model_atoms(dmap, centres, rotations), centres, rotations)
     return {i: replace(rows[i], atoms=_atoms(world[k, rows[i].type], rows[i].type))
             for k, i in enumerate(indices)}  # fmt: skip
+
+
+def posed_on_backbone(
+    rows: list[ResidueState],
+    indices: list[int],
+    dmap: DensityMap,
+    classifier: Classifier,
+    refine: bool = True,
+) -> list[ResidueState]:
+    """``rows`` with residues ``indices`` given the atoms of the type each has
+    (:func:`posed_for_types`) on the backbone atoms they have, and with ``refine`` their side
+    chains refined, the rest held (:func:`refine_side_chains`: a new type on the backbone
+    there is, as Coot's Mutate keeps it)."""
+    rows = list(rows)
+    for i, r in posed_for_types(rows, indices, dmap, classifier).items():
+        held = {a[0]: a for a in rows[i].atoms if a[0] in BACKBONE}
+        rows[i] = replace(r, atoms=tuple(held.get(a[0], a) for a in r.atoms))
+    if refine:
+        for i, r in refine_side_chains(Session(rows, autosave=False), indices, dmap).items():
+            rows[i] = r
+    return rows
 
 
 def atoms_for_type(
