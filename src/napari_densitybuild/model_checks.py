@@ -199,6 +199,18 @@ def carbonyls_to_flip(session: Session, dmap: DensityMap, margin: float = O_MARG
     return sorted(int(model.residue[u[3]]) for u in units[inside & (gain >= margin)])
 
 
+def off_map_note(mean_at_ca: float) -> str | None:
+    """A note where a model's C-alphas sit in less map on average than
+    :data:`~.settings.MODEL_IN_MAP_CA_DENSITY` (sigma): another crystal form's model, or one in
+    another frame (``classify``, ``waters``, Review model); None otherwise."""
+    from .settings import MODEL_IN_MAP_CA_DENSITY
+
+    if not mean_at_ca < MODEL_IN_MAP_CA_DENSITY:
+        return None
+    return (f"the mean density at its C-alphas is {mean_at_ca:.2f} sigma: does the model sit in "
+            "this map? (another crystal form, or another frame)")  # fmt: skip
+
+
 def check_model(
     st: gemmi.Structure, dmap: DensityMap | None = None, density: bool = True
 ) -> ModelChecks:

@@ -138,8 +138,9 @@ DEFAULT_SETTLE = True
 #: (rule 3); without one it did not help (docs/build/side_chains.md, "A last rotamer fit").
 DEFAULT_FINAL_ROTAMERS: bool | None = None
 
-#: Below this mean map value (sigma) at a model's C-alphas, ``classify`` and Review model ask
-#: whether the model sits in the map (another crystal form, another frame).
+#: Below this mean map value (sigma) at a model's C-alphas, ``classify``, ``waters`` and
+#: Review model ask whether the model sits in the map (another crystal form, another frame:
+#: ``model_checks.off_map_note``).
 MODEL_IN_MAP_CA_DENSITY = 0.5
 
 

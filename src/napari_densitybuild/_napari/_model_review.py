@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from qtpy.QtWidgets import QFileDialog
 
-from ..settings import MODEL_IN_MAP_CA_DENSITY
+from ..model_checks import off_map_note
 from ._reader import notify_error, notify_warning
 from ._widgets import MODEL_FILTER
 
@@ -58,8 +58,8 @@ def review_model(widget: BuildWidget, path: str | None = None):
         widget.status.setText(f"Reviewing {Path(path).name}: {len(session.residues)} residues"
                               f"{'; ' + kept if kept else ''}; Next doubtful residue goes to "
                               "the least confident")  # fmt: skip
-        if at_ca < MODEL_IN_MAP_CA_DENSITY:
-            notify_warning(f"{Path(path).name}: the mean density at its C-alphas is {at_ca:.2f} "
-                           "sigma: does the model sit in this map, in its frame?")  # fmt: skip
+        note = off_map_note(at_ca)
+        if note:
+            notify_warning(f"{Path(path).name}: {note}")
 
     return widget._start("Review model", job, done, chosen=True)

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from ..classify import Classifier
     from ..device import configure_cpu_threads
     from ..maps import read_map
-    from ..settings import MODEL_IN_MAP_CA_DENSITY
+    from ..model_checks import off_map_note
 
     t0 = time.perf_counter()
     configure_cpu_threads(args.threads)
@@ -91,10 +91,8 @@ def run(args: argparse.Namespace) -> int:
         notes.append("map resolution unknown (not needed to classify)")
     ca = [r["ca_density"] for r in residues]
     mean_ca = sum(ca) / len(ca)
-    if mean_ca < MODEL_IN_MAP_CA_DENSITY:
-        notes.append(
-            f"mean density at CA is {mean_ca:.2f} sigma: does the model sit in this map's density?"
-        )
+    if note := off_map_note(mean_ca):
+        notes.append(note)
     nonstandard = sum(r["ref_class"] is None for r in residues)
     if nonstandard:
         notes.append(f"{nonstandard} non-standard residue(s) classified without a reference")

@@ -13,7 +13,6 @@ import argparse
 
 import numpy as np
 
-from ..settings import MODEL_IN_MAP_CA_DENSITY
 from ..settings import WATER_LEVEL as LEVEL
 from ._options import MAP_HELP, add_columns, print_note
 from ._paths import check_output_file
@@ -40,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     """Find the waters, write the model with them, print one line (and R factors)."""
     from ..errors import DensityBuildError
     from ..maps import read_map
+    from ..model_checks import off_map_note
     from ..models import WRITE_SUFFIXES, read_structure, write_structure
     from ..waters import model_waters, with_waters
 
@@ -51,10 +51,9 @@ def run(args: argparse.Namespace) -> int:
     if not st[0].count_atom_sites():
         raise DensityBuildError(f"{args.model}: the model has no atoms to place waters beside")
     ca = [a.pos.tolist() for ch in st[0] for r in ch for a in r if a.name == "CA"]
-    at_ca = float(np.mean(dmap.sample_points(np.array(ca)))) if ca else None
-    if at_ca is not None and at_ca < MODEL_IN_MAP_CA_DENSITY:  # waters of another crystal
-        print_note(f"the mean density at the model's C-alphas is {at_ca:.2f} sigma: does the "
-                   "model sit in this map?")  # fmt: skip
+    note = off_map_note(float(np.mean(dmap.sample_points(np.array(ca))))) if ca else None
+    if note:  # waters of another crystal's model
+        print_note(f"{args.model}: {note}")
     search = model_waters(dmap, st, args.map, level=args.level)
     write_structure(with_waters(st, search.waters), args.out)
     had = sum(r.is_water() for ch in st[0] for r in ch)
